@@ -1,0 +1,121 @@
+//! The launcher: a small process between sidebyside and each snippet.
+//!
+//! sidebyside re-executes its own binary as `sidebyside __launch SPEC.json` for every snippet
+//! run. The launcher (1) optionally enters a fresh user + network + mount namespace and hands the
+//! mock's listening sockets, bound inside it, back to sidebyside ([`namespace`]); (2) starts the
+//! snippet in a process group of its own, as a child subreaper, with a capped capture of its
+//! output; (3) enforces the timeout by killing the whole group; (4) waits for it with `wait4`
+//! and kills whatever it left behind ([`process`]); (5) writes a [`LaunchReport`].
+//!
+//! Why a separate process: on Linux a child's `ru_maxrss` starts at its parent's resident size
+//! at the fork, so measuring a 2 MB program forked from a 30 MB harness would report 30 MB. The
+//! launcher is a freshly executed image whose resident size is a few megabytes at the fork, and
+//! `wait4` in the launcher reports the snippet's own peak. `unshare(CLONE_NEWUSER)` also needs a
+//! single-threaded caller, which the multi-threaded harness is not.
+
+pub mod namespace;
+pub mod process;
+
+use crate::observation::{Exit, Usage};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// What to run and how; written by the harness as JSON, read by the launcher.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LaunchSpec {
+    pub program: PathBuf,
+    pub args: Vec<String>,
+    /// The complete environment of the snippet (nothing is inherited).
+    pub env: Vec<(String, String)>,
+    pub cwd: PathBuf,
+    pub timeout_ms: u64,
+    /// Bytes of stdout and of stderr kept; the rest is counted and dropped.
+    pub output_cap_bytes: u64,
+    pub stdout_path: PathBuf,
+    pub stderr_path: PathBuf,
+    pub report_path: PathBuf,
+    /// Unix socket of the harness; the launcher connects to it once set up.
+    pub control_socket: PathBuf,
+    pub namespace: Option<NamespaceSpec>,
+}
+
+/// The isolated network the snippet runs in.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NamespaceSpec {
+    /// Files bind-mounted over their namesakes in `/etc`.
+    pub hosts_file: PathBuf,
+    pub resolv_file: PathBuf,
+    pub nsswitch_file: Option<PathBuf>,
+    /// TCP ports bound on 127.0.0.1 inside the namespace and handed to the mock.
+    pub tcp_ports: Vec<u16>,
+    /// Bind UDP 127.0.0.1:53 for the DNS responder.
+    pub dns: bool,
+}
+
+/// The first message on the control socket: the listening sockets, in the order of
+/// `tcp_ports` then DNS, or why the launcher could not set up.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ControlMessage {
+    pub tcp_ports: Vec<u16>,
+    pub dns: bool,
+    pub error: Option<String>,
+}
+
+/// What the launcher observed; written atomically to `report_path`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct LaunchReport {
+    /// Set when the snippet could not be started at all.
+    pub setup_error: Option<String>,
+    pub exit: Option<Exit>,
+    pub timed_out: bool,
+    pub usage: Usage,
+    pub stray_processes_killed: u32,
+    pub stdout_bytes: u64,
+    pub stderr_bytes: u64,
+    pub warnings: Vec<String>,
+}
+
+/// Entry point of `sidebyside __launch SPEC`. Returns the launcher's exit status: 0 when a
+/// report was written (whatever the snippet did), 3 otherwise.
+pub fn main(spec_path: &Path) -> i32 {
+    let spec: LaunchSpec = match std::fs::read(spec_path)
+        .map_err(|error| error.to_string())
+        .and_then(|bytes| serde_json::from_slice(&bytes).map_err(|error| error.to_string()))
+    {
+        Ok(spec) => spec,
+        Err(error) => {
+            eprintln!(
+                "sidebyside launcher: cannot read {}: {error}",
+                spec_path.display()
+            );
+            return 3;
+        }
+    };
+    let report = process::supervise(&spec);
+    match write_atomically(&spec.report_path, &report) {
+        Ok(()) => 0,
+        Err(error) => {
+            eprintln!(
+                "sidebyside launcher: cannot write {}: {error}",
+                spec.report_path.display()
+            );
+            3
+        }
+    }
+}
+
+/// Writes JSON to a temporary file beside `path` and renames it into place.
+pub fn write_atomically<T: Serialize>(path: &Path, value: &T) -> std::io::Result<()> {
+    let bytes = serde_json::to_vec_pretty(value).map_err(std::io::Error::other)?;
+    write_bytes_atomically(path, &bytes)
+}
+
+pub fn write_bytes_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let directory = path.parent().unwrap_or(Path::new("."));
+    let mut file = tempfile::NamedTempFile::new_in(directory)?;
+    file.write_all(bytes)?;
+    file.as_file().sync_all()?;
+    file.persist(path).map_err(|error| error.error)?;
+    Ok(())
+}

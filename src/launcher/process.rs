@@ -1,0 +1,329 @@
+//! Running the snippet inside the launcher: spawn in its own process group, capture output with
+//! a cap, enforce the timeout, account resources with `wait4`, and kill every process the
+//! snippet left behind.
+//!
+//! The launcher marks itself a child subreaper (`PR_SET_CHILD_SUBREAPER`), so any process the
+//! snippet starts, even one that double-forks or calls `setsid` to escape its process group, is
+//! reparented to the launcher when its parent dies. After the snippet exits the launcher kills
+//! its process group and then every remaining child until none is left, so nothing outlives the
+//! run. The resources of those stray processes are added to the snippet's.
+
+use super::{namespace, ControlMessage, LaunchReport, LaunchSpec};
+use crate::observation::Exit;
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
+
+/// Runs the whole launch and returns what was observed. Never panics on a snippet's behaviour.
+pub fn supervise(spec: &LaunchSpec) -> LaunchReport {
+    let mut report = LaunchReport::default();
+    // SAFETY: prctl with constant arguments.
+    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+
+    let control = match UnixStream::connect(&spec.control_socket) {
+        Ok(stream) => stream,
+        Err(error) => {
+            report.setup_error = Some(format!(
+                "cannot reach sidebyside at {}: {error}",
+                spec.control_socket.display()
+            ));
+            return report;
+        }
+    };
+    let mut message = ControlMessage {
+        tcp_ports: vec![],
+        dns: false,
+        error: None,
+    };
+    let mut sockets = Vec::new();
+    if let Some(namespace_spec) = &spec.namespace {
+        match namespace::enter(namespace_spec, &mut report.warnings) {
+            Ok(bound) => {
+                sockets = bound;
+                message.tcp_ports = namespace_spec.tcp_ports.clone();
+                message.dns = namespace_spec.dns;
+            }
+            Err(error) => message.error = Some(error),
+        }
+    }
+    if let Err(error) = namespace::send(&control, &message, &sockets) {
+        report.setup_error = Some(error);
+        return report;
+    }
+    if let Some(error) = message.error {
+        report.setup_error = Some(error);
+        return report;
+    }
+    drop(sockets);
+    run_snippet(spec, control, &mut report);
+    report
+}
+
+fn run_snippet(spec: &LaunchSpec, control: UnixStream, report: &mut LaunchReport) {
+    let isolated = spec.namespace.is_some();
+    let mut command = Command::new(&spec.program);
+    command
+        .args(&spec.args)
+        .env_clear()
+        .envs(spec.env.iter().map(|(key, value)| (key, value)))
+        .current_dir(&spec.cwd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    // SAFETY: the closure runs between fork and exec and only makes async-signal-safe system
+    // calls (setpgid, prctl, capset); it allocates nothing.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::setpgid(0, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // If the launcher dies, the snippet dies with it.
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+            if isolated {
+                namespace::drop_capabilities()?;
+            }
+            Ok(())
+        });
+    }
+
+    let started = Instant::now();
+    let mut child = match command.spawn() {
+        Ok(child) => child,
+        Err(error) => {
+            report.setup_error = Some(format!("cannot start {}: {error}", spec.program.display()));
+            return;
+        }
+    };
+    let pid = child.id() as libc::pid_t;
+    let stdout = child
+        .stdout
+        .take()
+        .map(|pipe| capture(pipe, spec.stdout_path.clone(), spec.output_cap_bytes));
+    let stderr = child
+        .stderr
+        .take()
+        .map(|pipe| capture(pipe, spec.stderr_path.clone(), spec.output_cap_bytes));
+
+    let timed_out = Arc::new(AtomicBool::new(false));
+    let (finished, finished_signal) = mpsc::channel::<()>();
+    {
+        let timed_out = timed_out.clone();
+        let timeout = Duration::from_millis(spec.timeout_ms);
+        std::thread::spawn(move || {
+            if let Err(mpsc::RecvTimeoutError::Timeout) = finished_signal.recv_timeout(timeout) {
+                timed_out.store(true, Ordering::SeqCst);
+                kill_group(pid);
+            }
+        });
+    }
+    // The harness holds the other end of the control socket for as long as it wants the run:
+    // end of file means it was interrupted or died, and the snippet must go too.
+    let cancelled = Arc::new(AtomicBool::new(false));
+    {
+        let cancelled = cancelled.clone();
+        let mut control = control;
+        std::thread::spawn(move || {
+            let mut byte = [0u8; 1];
+            if let Ok(0) | Err(_) = control.read(&mut byte) {
+                cancelled.store(true, Ordering::SeqCst);
+                kill_group(pid);
+            }
+        });
+    }
+
+    let (status, usage) = match wait_for(pid) {
+        Ok(result) => result,
+        Err(error) => {
+            report.setup_error = Some(format!("cannot wait for the snippet: {error}"));
+            kill_group(pid);
+            return;
+        }
+    };
+    report.usage.wall_s = started.elapsed().as_secs_f64();
+    drop(finished);
+    add_usage(report, &usage);
+    report.exit = Some(exit_of(status));
+    report.timed_out = timed_out.load(Ordering::SeqCst);
+
+    reap_strays(pid, report);
+    if cancelled.load(Ordering::SeqCst) {
+        report
+            .warnings
+            .push("the run was interrupted before the snippet finished".to_string());
+    }
+    if let Some(Ok(bytes)) = stdout.map(|thread| thread.join().unwrap_or(Ok(0))) {
+        report.stdout_bytes = bytes;
+    }
+    if let Some(Ok(bytes)) = stderr.map(|thread| thread.join().unwrap_or(Ok(0))) {
+        report.stderr_bytes = bytes;
+    }
+}
+
+/// Copies a pipe to a file, keeping at most `cap` bytes, and returns how many bytes it carried.
+fn capture(
+    mut pipe: impl Read + Send + 'static,
+    path: std::path::PathBuf,
+    cap: u64,
+) -> std::thread::JoinHandle<std::io::Result<u64>> {
+    std::thread::spawn(move || {
+        let mut file = std::fs::File::create(&path)?;
+        let mut total: u64 = 0;
+        let mut buffer = vec![0u8; 64 * 1024];
+        loop {
+            let read = match pipe.read(&mut buffer) {
+                Ok(0) => break,
+                Ok(read) => read,
+                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(error) => return Err(error),
+            };
+            let room = cap.saturating_sub(total) as usize;
+            if room > 0 {
+                file.write_all(&buffer[..read.min(room)])?;
+            }
+            total += read as u64;
+        }
+        file.flush()?;
+        Ok(total)
+    })
+}
+
+fn kill_group(pid: libc::pid_t) {
+    // SAFETY: kill with a negative pid signals the process group we created for the snippet.
+    unsafe { libc::kill(-pid, libc::SIGKILL) };
+}
+
+fn wait_for(pid: libc::pid_t) -> std::io::Result<(libc::c_int, libc::rusage)> {
+    loop {
+        let mut status = 0;
+        // SAFETY: zeroed rusage is a valid out-parameter.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: wait4 on our own child with valid out-pointers.
+        let result = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        if result == pid {
+            return Ok((status, usage));
+        }
+        let error = std::io::Error::last_os_error();
+        if error.kind() != std::io::ErrorKind::Interrupted {
+            return Err(error);
+        }
+    }
+}
+
+fn exit_of(status: libc::c_int) -> Exit {
+    if libc::WIFEXITED(status) {
+        Exit {
+            code: Some(libc::WEXITSTATUS(status)),
+            signal: None,
+        }
+    } else if libc::WIFSIGNALED(status) {
+        Exit {
+            code: None,
+            signal: Some(libc::WTERMSIG(status)),
+        }
+    } else {
+        Exit {
+            code: None,
+            signal: None,
+        }
+    }
+}
+
+fn add_usage(report: &mut LaunchReport, usage: &libc::rusage) {
+    let seconds = |time: libc::timeval| time.tv_sec as f64 + time.tv_usec as f64 / 1e6;
+    report.usage.user_s += seconds(usage.ru_utime);
+    report.usage.system_s += seconds(usage.ru_stime);
+    // Linux reports ru_maxrss in kibibytes.
+    let peak = (usage.ru_maxrss.max(0) as u64) * 1024;
+    report.usage.peak_rss_bytes = report.usage.peak_rss_bytes.max(peak);
+}
+
+/// Kills and reaps every process the snippet left behind (its group, then any descendant
+/// reparented to us), for at most a few seconds.
+fn reap_strays(pid: libc::pid_t, report: &mut LaunchReport) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        kill_group(pid);
+        for child in children_of_self() {
+            // SAFETY: signalling a child of ours.
+            unsafe { libc::kill(child, libc::SIGKILL) };
+        }
+        let mut status = 0;
+        // SAFETY: zeroed rusage is a valid out-parameter.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: wait4 for any child, without blocking.
+        let result = unsafe { libc::wait4(-1, &mut status, libc::WNOHANG, &mut usage) };
+        if result > 0 {
+            report.stray_processes_killed += 1;
+            add_usage(report, &usage);
+            continue;
+        }
+        if result < 0 {
+            let error = std::io::Error::last_os_error();
+            if error.raw_os_error() == Some(libc::ECHILD) {
+                return;
+            }
+            if error.kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+        }
+        if Instant::now() > deadline {
+            report
+                .warnings
+                .push("some processes the snippet started could not be reaped".to_string());
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// Our direct children, from `/proc/self/task/*/children`, or a scan of `/proc` where the
+/// kernel lacks that file.
+fn children_of_self() -> Vec<libc::pid_t> {
+    let mut children = Vec::new();
+    let mut found_file = false;
+    if let Ok(tasks) = std::fs::read_dir("/proc/self/task") {
+        for task in tasks.flatten() {
+            if let Ok(text) = std::fs::read_to_string(task.path().join("children")) {
+                found_file = true;
+                children.extend(
+                    text.split_whitespace()
+                        .filter_map(|pid| pid.parse::<libc::pid_t>().ok()),
+                );
+            }
+        }
+    }
+    if found_file {
+        return children;
+    }
+    // SAFETY: getpid has no preconditions.
+    let me = unsafe { libc::getpid() };
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return children;
+    };
+    for entry in entries.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|name| name.parse().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // The command name in parentheses may hold spaces: the parent pid is the second field
+        // after the last ')'.
+        let parent = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|field| field.parse::<libc::pid_t>().ok());
+        if parent == Some(me) {
+            children.push(pid);
+        }
+    }
+    children
+}

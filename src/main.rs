@@ -1,0 +1,138 @@
+//! The `sidebyside` command line. Everything it does lives in the library; this file only parses
+//! arguments, calls it, prints, and chooses the exit status (0 all passed, 1 something failed,
+//! 2 usage or configuration error).
+
+use clap::{Parser, Subcommand};
+use sidebyside::isolation::IsolationChoice;
+use sidebyside::report::Format;
+use sidebyside::verify::{verify, VerifyOptions};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(
+    name = "sidebyside",
+    version,
+    about = "Run the same async example in JavaScript, Python and Rust side by side against a local mock API"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run every snippet against the mock and check that each works and that groups agree.
+    Verify {
+        /// Snippet files (.js, .mjs, .cjs, .py), cargo package directories, or directories
+        /// holding those. Default: the project's snippets/.
+        paths: Vec<PathBuf>,
+        /// Folder of WireMock-format mappings to serve. Default: the project's mock-server/.
+        #[arg(long, value_name = "DIR")]
+        mock: Option<PathBuf>,
+        /// How snippets reach the mock: their own network namespace, or runtime hooks.
+        #[arg(long, value_enum, default_value = "auto")]
+        isolation: IsolationChoice,
+        /// Seconds a snippet may run before it is killed with its process tree.
+        #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+        timeout: f64,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+        /// How many snippets run at once. Default: the number of CPUs.
+        #[arg(long, short = 'j', value_name = "N")]
+        jobs: Option<usize>,
+        /// Bytes of each snippet's stdout and stderr that are kept.
+        #[arg(long, value_name = "BYTES", default_value_t = 8 << 20)]
+        max_output: u64,
+        /// Keep each run's temporary directory (spec, output, hook events) for inspection.
+        #[arg(long)]
+        keep_temp: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    // The launcher is this same binary, started for each snippet; it must not build a runtime
+    // or parse the user-facing command line.
+    let arguments: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if arguments
+        .get(1)
+        .is_some_and(|argument| argument == "__launch")
+    {
+        return launch(&arguments[2..]);
+    }
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Verify {
+            paths,
+            mock,
+            isolation,
+            timeout,
+            format,
+            jobs,
+            max_output,
+            keep_temp,
+        } => {
+            if !(timeout.is_finite() && timeout > 0.0) {
+                eprintln!("sidebyside: --timeout must be a positive number of seconds");
+                return ExitCode::from(2);
+            }
+            let options = VerifyOptions {
+                paths: if paths.is_empty() {
+                    vec![sidebyside::paths::default_snippets_dir()]
+                } else {
+                    paths
+                },
+                mock_dir: mock.unwrap_or_else(sidebyside::paths::default_mock_dir),
+                isolation,
+                timeout: Duration::from_secs_f64(timeout),
+                jobs: jobs
+                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+                output_cap_bytes: max_output,
+                keep_temp,
+                cache_dir: sidebyside::paths::cache_dir(),
+            };
+            let runtime = match tokio::runtime::Runtime::new() {
+                Ok(runtime) => runtime,
+                Err(error) => {
+                    eprintln!("sidebyside: cannot start the async runtime: {error}");
+                    return ExitCode::from(2);
+                }
+            };
+            match runtime.block_on(verify(&options)) {
+                Ok(results) => {
+                    print!("{}", format.renderer().render(&results));
+                    if results.summary.all_passed() {
+                        ExitCode::SUCCESS
+                    } else {
+                        ExitCode::from(1)
+                    }
+                }
+                Err(error) => {
+                    eprintln!("sidebyside: {error}");
+                    ExitCode::from(if error.is_usage() { 2 } else { 1 })
+                }
+            }
+        }
+    }
+}
+
+fn launch(arguments: &[std::ffi::OsString]) -> ExitCode {
+    match arguments.first() {
+        Some(argument) if argument == "--probe" => {
+            match sidebyside::launcher::namespace::probe_in_this_process() {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    eprintln!("{error}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+        Some(spec) => ExitCode::from(sidebyside::launcher::main(std::path::Path::new(spec)) as u8),
+        None => {
+            eprintln!("usage: sidebyside __launch SPEC.json (internal)");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,297 @@
+//! Loading a mock definition: WireMock-format stub mapping files from a folder.
+//!
+//! A definition folder holds `mappings/*.json` (or, without that folder, `*.json` directly) and
+//! response files in `__files/`. Each file holds one mapping object or `{"mappings": [...]}`.
+//! Files are read in file-name order, so that the same folder always gives the same mappings in
+//! the same order. Everything is validated here, including regexes and response files, so that
+//! a definition that loads can always be served.
+
+use super::matching::RequestPattern;
+use super::reader::{FileContext, JsonPath, ObjectReader};
+use super::response::ResponseSpec;
+use super::MockError;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A loaded, validated set of mappings.
+#[derive(Debug, Clone)]
+pub struct MockDefinition {
+    dir: PathBuf,
+    mappings: Arc<[Mapping]>,
+    hosts: Vec<String>,
+}
+
+/// One stub mapping: what requests it answers and how.
+#[derive(Debug, Clone)]
+pub struct Mapping {
+    file: PathBuf,
+    source: String,
+    label: String,
+    priority: u8,
+    request: RequestPattern,
+    response: ResponseSpec,
+}
+
+const MAPPING_FIELDS: [&str; 9] = [
+    "id",
+    "uuid",
+    "name",
+    "request",
+    "response",
+    "priority",
+    "metadata",
+    "persistent",
+    "insertionIndex",
+];
+const UNSUPPORTED_MAPPING_FIELDS: [&str; 5] = [
+    "scenarioName",
+    "requiredScenarioState",
+    "newScenarioState",
+    "postServeActions",
+    "serveEventListeners",
+];
+
+/// WireMock's default priority.
+const DEFAULT_PRIORITY: u64 = 5;
+/// The lowest priority a mapping may have; 255 is kept for the mock's own catch-all.
+pub(super) const LOWEST_MAPPING_PRIORITY: u8 = 254;
+
+impl MockDefinition {
+    /// Loads WireMock-format stub mappings from `dir`: `dir/mappings/*.json` if that folder
+    /// exists, else `dir/*.json`; response files from `dir/__files/`. Each file holds one mapping
+    /// object or `{"mappings": [...]}`. Sorted by file name for determinism.
+    pub fn load(dir: &Path) -> Result<Self, MockError> {
+        let nested = dir.join("mappings");
+        let mappings_dir = if nested.is_dir() {
+            nested
+        } else {
+            dir.to_path_buf()
+        };
+        let files_dir = dir.join("__files");
+        let mut mappings = Vec::new();
+        for file in mapping_files(&mappings_dir)? {
+            let text = std::fs::read_to_string(&file).map_err(|source| MockError::Read {
+                path: file.clone(),
+                source,
+            })?;
+            let source_name = file
+                .strip_prefix(dir)
+                .unwrap_or(&file)
+                .to_string_lossy()
+                .replace('\\', "/");
+            load_file(&file, &source_name, &text, &files_dir, &mut mappings)?;
+        }
+        if mappings.is_empty() {
+            return Err(MockError::NoMappings {
+                dir: dir.to_path_buf(),
+            });
+        }
+        let mut hosts: Vec<String> = mappings
+            .iter()
+            .filter_map(|mapping| mapping.host().map(str::to_string))
+            .collect();
+        hosts.sort();
+        hosts.dedup();
+        Ok(MockDefinition {
+            dir: dir.to_path_buf(),
+            mappings: mappings.into(),
+            hosts,
+        })
+    }
+
+    /// Host names the mappings name in `request.host.equalTo` (lowercased, sorted,
+    /// deduplicated). These are the "mocked hosts" that get routed to the mock.
+    pub fn hosts(&self) -> &[String] {
+        &self.hosts
+    }
+
+    pub fn mappings(&self) -> &[Mapping] {
+        &self.mappings
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The mappings, shared with the servers without copying them.
+    pub(super) fn shared_mappings(&self) -> Arc<[Mapping]> {
+        Arc::clone(&self.mappings)
+    }
+}
+
+impl Mapping {
+    /// What the journal calls this mapping: its `name`, else its `id` (or `uuid`), else
+    /// [`source`](Self::source).
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// Where it was defined: the file relative to the definition folder and the position in it,
+    /// e.g. `mappings/data.json#0`.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// The file it was defined in.
+    pub fn file(&self) -> &Path {
+        &self.file
+    }
+
+    /// WireMock priority: 1 is the highest, 5 the default.
+    pub fn priority(&self) -> u8 {
+        self.priority
+    }
+
+    /// The host it is restricted to (`request.host.equalTo`, lowercased), if any.
+    pub fn host(&self) -> Option<&str> {
+        self.request.host()
+    }
+
+    /// The status it answers with.
+    pub fn status(&self) -> u16 {
+        self.response.status()
+    }
+
+    pub(super) fn request(&self) -> &RequestPattern {
+        &self.request
+    }
+
+    pub(super) fn response(&self) -> &ResponseSpec {
+        &self.response
+    }
+
+    /// `label (source)`, or just the source when the mapping has no name or id.
+    pub(super) fn description(&self) -> String {
+        if self.label == self.source {
+            self.source.clone()
+        } else {
+            format!("{:?} ({})", self.label, self.source)
+        }
+    }
+}
+
+/// The `*.json` files of `dir`, sorted by name.
+fn mapping_files(dir: &Path) -> Result<Vec<PathBuf>, MockError> {
+    let read_error = |source| MockError::Read {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(read_error)? {
+        let path = entry.map_err(read_error)?.path();
+        let is_json = path
+            .extension()
+            .is_some_and(|extension| extension.eq_ignore_ascii_case("json"));
+        if is_json && path.is_file() {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Parses one file's text and appends its mappings.
+fn load_file(
+    file: &Path,
+    source_name: &str,
+    text: &str,
+    files_dir: &Path,
+    mappings: &mut Vec<Mapping>,
+) -> Result<(), MockError> {
+    let document: Value = serde_json::from_str(text).map_err(|error| {
+        let message = error.to_string();
+        let suffix = format!(" at line {} column {}", error.line(), error.column());
+        MockError::InvalidJson {
+            path: file.to_path_buf(),
+            line: error.line(),
+            column: error.column(),
+            message: message
+                .strip_suffix(&suffix)
+                .unwrap_or(&message)
+                .to_string(),
+        }
+    })?;
+    let context = FileContext { file };
+    let root = JsonPath::root();
+    let reader = ObjectReader::new(
+        context,
+        &root,
+        &document,
+        "a mapping or {\"mappings\": [...]}",
+    )?;
+    if !reader.contains("mappings") {
+        let mapping = parse_mapping(reader, files_dir, format!("{source_name}#0"))?;
+        mappings.push(mapping);
+        return Ok(());
+    }
+    reader.check_fields(&["mappings", "meta"], &[])?;
+    let list_path = root.key("mappings");
+    let Some(Value::Array(list)) = reader.value("mappings") else {
+        return Err(context.invalid(&list_path, "expected an array of mappings"));
+    };
+    for (index, value) in list.iter().enumerate() {
+        let path = list_path.index(index);
+        let mapping_reader = ObjectReader::new(context, &path, value, "a mapping")?;
+        let mapping = parse_mapping(mapping_reader, files_dir, format!("{source_name}#{index}"))?;
+        mappings.push(mapping);
+    }
+    Ok(())
+}
+
+fn parse_mapping(
+    reader: ObjectReader,
+    files_dir: &Path,
+    source: String,
+) -> Result<Mapping, MockError> {
+    reader.check_fields(&MAPPING_FIELDS, &UNSUPPORTED_MAPPING_FIELDS)?;
+    let context = reader.context;
+    let path = reader.path();
+    let name = reader.string("name")?;
+    let id = reader.string("id")?;
+    let uuid = reader.string("uuid")?;
+    let priority = reader
+        .integer("priority", 1, u64::from(LOWEST_MAPPING_PRIORITY))?
+        .unwrap_or(DEFAULT_PRIORITY);
+    reader.boolean("persistent")?;
+    reader.integer("insertionIndex", 0, u64::MAX)?;
+
+    let request_path = path.key("request");
+    let Some(request_value) = reader.value("request") else {
+        return Err(context.invalid(&request_path, "missing: every mapping needs a request"));
+    };
+    let request = RequestPattern::parse(ObjectReader::new(
+        context,
+        &request_path,
+        request_value,
+        "a request pattern",
+    )?)?;
+
+    let response_path = path.key("response");
+    let Some(response_value) = reader.value("response") else {
+        return Err(context.invalid(&response_path, "missing: every mapping needs a response"));
+    };
+    let response = ResponseSpec::parse(
+        ObjectReader::new(context, &response_path, response_value, "a response")?,
+        files_dir,
+    )?;
+
+    let label = name
+        .or(id)
+        .or(uuid)
+        .filter(|label| !label.is_empty())
+        .map_or_else(|| source.clone(), str::to_string);
+    Ok(Mapping {
+        file: context.file.to_path_buf(),
+        source,
+        label,
+        // Checked above to be within 1..=254.
+        priority: u8::try_from(priority).unwrap_or(LOWEST_MAPPING_PRIORITY),
+        request,
+        response,
+    })
+}
+
+#[cfg(test)]
+#[path = "mapping_tests.rs"]
+mod tests;

@@ -1,0 +1,332 @@
+//! The request side of a mapping: which requests it answers.
+//!
+//! A [`RequestPattern`] is a list of criteria (method, URL, scheme, host, each header, each query
+//! parameter), and a request matches when every criterion is met. Requests are seen through a
+//! [`RequestView`] that knows the scheme of the listener they came through and the host the
+//! client named. Regexes must match the whole value, as in WireMock.
+
+use super::reader::{FileContext, JsonPath, ObjectReader};
+use super::value_pattern::{ValuePattern, WholePattern, UNSUPPORTED_VALUE_FIELDS};
+use super::MockError;
+use serde_json::Value;
+use wiremock::http::HeaderMap;
+use wiremock::Request;
+
+/// The scheme a request arrived with, known from the listener it came through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Scheme {
+    Http,
+    Https,
+}
+
+impl Scheme {
+    pub(super) fn as_str(self) -> &'static str {
+        match self {
+            Scheme::Http => "http",
+            Scheme::Https => "https",
+        }
+    }
+}
+
+/// A request as the criteria see it, derived once per request.
+pub(super) struct RequestView<'a> {
+    pub(super) scheme: Scheme,
+    pub(super) method: &'a str,
+    /// The host as the client named it (the `Host` header, else the URL's authority), with port.
+    pub(super) authority: String,
+    /// `authority` lowercased, without port or trailing dot.
+    pub(super) host: String,
+    pub(super) path: &'a str,
+    pub(super) path_and_query: String,
+    query: Vec<(String, String)>,
+    headers: &'a HeaderMap,
+}
+
+impl<'a> RequestView<'a> {
+    pub(super) fn new(request: &'a Request, scheme: Scheme) -> Self {
+        let authority = match request.headers.get("host") {
+            Some(value) => String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            // HTTP/2 carries the host in the URI instead (`:authority`).
+            None => {
+                let host = request.url.host_str().unwrap_or_default();
+                match request.url.port() {
+                    Some(port) => format!("{host}:{port}"),
+                    None => host.to_string(),
+                }
+            }
+        };
+        let path_and_query = match request.url.query() {
+            Some(query) => format!("{}?{query}", request.url.path()),
+            None => request.url.path().to_string(),
+        };
+        RequestView {
+            scheme,
+            method: request.method.as_str(),
+            host: host_without_port(&authority),
+            authority,
+            path: request.url.path(),
+            path_and_query,
+            query: request.url.query_pairs().into_owned().collect(),
+            headers: &request.headers,
+        }
+    }
+
+    /// The URL as the client asked for it.
+    pub(super) fn url(&self) -> String {
+        format!(
+            "{}://{}{}",
+            self.scheme.as_str(),
+            self.authority,
+            self.path_and_query
+        )
+    }
+
+    pub(super) fn header_values(&self, name: &str) -> Vec<String> {
+        let values: Vec<String> = self
+            .headers
+            .get_all(name)
+            .iter()
+            .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
+            .collect();
+        if values.is_empty() && name.eq_ignore_ascii_case("host") {
+            return vec![self.authority.clone()];
+        }
+        values
+    }
+
+    pub(super) fn query_values(&self, name: &str) -> Vec<String> {
+        let pairs = self.query.iter().filter(|(key, _)| key == name);
+        pairs.map(|(_, value)| value.clone()).collect()
+    }
+}
+
+/// `Api.Example.com:8443` → `api.example.com`; `[::1]:80` → `[::1]`.
+pub(super) fn host_without_port(authority: &str) -> String {
+    let host = if authority.starts_with('[') {
+        authority.split_inclusive(']').next().unwrap_or(authority)
+    } else {
+        authority.split(':').next().unwrap_or(authority)
+    };
+    host.trim_end_matches('.').to_ascii_lowercase()
+}
+
+/// `url`, `urlPath`, `urlPattern` or `urlPathPattern`.
+#[derive(Debug, Clone)]
+pub(super) enum UrlMatcher {
+    Url(String),
+    UrlPath(String),
+    UrlPattern(WholePattern),
+    UrlPathPattern(WholePattern),
+}
+
+const URL_FIELDS: [&str; 4] = ["url", "urlPath", "urlPattern", "urlPathPattern"];
+
+/// The `request` object of a mapping.
+#[derive(Debug, Clone, Default)]
+pub(super) struct RequestPattern {
+    /// `None` for `ANY`.
+    method: Option<String>,
+    url: Option<UrlMatcher>,
+    scheme: Option<Scheme>,
+    /// Lowercased `host.equalTo`.
+    host: Option<String>,
+    headers: Vec<(String, ValuePattern)>,
+    query_parameters: Vec<(String, ValuePattern)>,
+}
+
+const REQUEST_FIELDS: [&str; 9] = [
+    "method",
+    "url",
+    "urlPath",
+    "urlPattern",
+    "urlPathPattern",
+    "scheme",
+    "host",
+    "headers",
+    "queryParameters",
+];
+const UNSUPPORTED_REQUEST_FIELDS: [&str; 9] = [
+    "port",
+    "urlPathTemplate",
+    "pathParameters",
+    "formParameters",
+    "basicAuthCredentials",
+    "cookies",
+    "bodyPatterns",
+    "customMatcher",
+    "multipartPatterns",
+];
+
+impl RequestPattern {
+    pub(super) fn parse(reader: ObjectReader) -> Result<Self, MockError> {
+        reader.check_fields(&REQUEST_FIELDS, &UNSUPPORTED_REQUEST_FIELDS)?;
+        let context = reader.context;
+        let path = reader.path();
+        let mut pattern = RequestPattern::default();
+        if let Some(value) = reader.value("method") {
+            let Value::String(method) = value else {
+                return Err(context.unsupported(
+                    &path.key("method"),
+                    Some("only a method name such as \"GET\" or \"ANY\""),
+                ));
+            };
+            if method.is_empty() || !method.chars().all(|c| c.is_ascii_uppercase()) {
+                return Err(context.invalid(
+                    &path.key("method"),
+                    format!("expected an upper-case method name such as \"GET\", found {method:?}"),
+                ));
+            }
+            pattern.method = (method != "ANY").then(|| method.clone());
+        }
+        for field in URL_FIELDS {
+            let Some(text) = reader.string(field)? else {
+                continue;
+            };
+            let field_path = path.key(field);
+            if pattern.url.is_some() {
+                return Err(context.invalid(
+                    &field_path,
+                    "only one of url, urlPath, urlPattern, urlPathPattern may be given",
+                ));
+            }
+            pattern.url = Some(match field {
+                "url" => UrlMatcher::Url(text.to_string()),
+                "urlPath" => UrlMatcher::UrlPath(text.to_string()),
+                "urlPattern" => {
+                    UrlMatcher::UrlPattern(WholePattern::compile(text, context, &field_path)?)
+                }
+                _ => UrlMatcher::UrlPathPattern(WholePattern::compile(text, context, &field_path)?),
+            });
+        }
+        pattern.scheme = match reader.string("scheme")? {
+            None => None,
+            Some("http") => Some(Scheme::Http),
+            Some("https") => Some(Scheme::Https),
+            Some(other) => {
+                return Err(context.invalid(
+                    &path.key("scheme"),
+                    format!("expected \"http\" or \"https\", found {other:?}"),
+                ))
+            }
+        };
+        if let Some(value) = reader.value("host") {
+            pattern.host = Some(parse_host(value, &path.key("host"), context)?);
+        }
+        pattern.headers = parse_value_patterns(&reader, "headers")?;
+        pattern.query_parameters = parse_value_patterns(&reader, "queryParameters")?;
+        Ok(pattern)
+    }
+
+    pub(super) fn host(&self) -> Option<&str> {
+        self.host.as_deref()
+    }
+
+    pub(super) fn matches(&self, view: &RequestView) -> bool {
+        self.criteria().all(|criterion| criterion.is_met(view))
+    }
+
+    pub(super) fn criteria(&self) -> impl Iterator<Item = Criterion<'_>> {
+        let method = self.method.as_deref().map(Criterion::Method);
+        let scheme = self.scheme.map(Criterion::Scheme);
+        let host = self.host.as_deref().map(Criterion::Host);
+        let url = self.url.as_ref().map(Criterion::Url);
+        let headers = self
+            .headers
+            .iter()
+            .map(|(name, value)| Criterion::Header(name, value));
+        let query = self
+            .query_parameters
+            .iter()
+            .map(|(name, value)| Criterion::Query(name, value));
+        method
+            .into_iter()
+            .chain(scheme)
+            .chain(host)
+            .chain(url)
+            .chain(headers)
+            .chain(query)
+    }
+}
+
+fn parse_host(value: &Value, path: &JsonPath, context: FileContext) -> Result<String, MockError> {
+    let reader = ObjectReader::new(
+        context,
+        path,
+        value,
+        "a matcher like {\"equalTo\": \"api.example.com\"}",
+    )?;
+    for operator in ["contains", "matches", "absent"] {
+        if reader.contains(operator) {
+            return Err(
+                context.unsupported(&path.key(operator), Some("host supports only equalTo"))
+            );
+        }
+    }
+    reader.check_fields(&["equalTo", "caseInsensitive"], &UNSUPPORTED_VALUE_FIELDS)?;
+    reader.boolean("caseInsensitive")?; // host names always compare case-insensitively
+    let host = match reader.string("equalTo")? {
+        Some(host) => host,
+        None => return Err(context.invalid(path, "expected {\"equalTo\": \"<host name>\"}")),
+    };
+    let valid = !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-._".contains(c));
+    if !valid {
+        return Err(context.invalid(
+            &path.key("equalTo"),
+            format!("expected a bare host name (no scheme, port or path), found {host:?}"),
+        ));
+    }
+    Ok(host.trim_end_matches('.').to_ascii_lowercase())
+}
+
+fn parse_value_patterns(
+    reader: &ObjectReader,
+    field: &str,
+) -> Result<Vec<(String, ValuePattern)>, MockError> {
+    let Some(value) = reader.value(field) else {
+        return Ok(Vec::new());
+    };
+    let path = reader.path().key(field);
+    let patterns = ObjectReader::new(reader.context, &path, value, "an object of name: matcher")?;
+    let parsed = patterns.entries().map(|(name, value)| {
+        Ok((
+            name.clone(),
+            ValuePattern::parse(value, &path.key(name), reader.context)?,
+        ))
+    });
+    parsed.collect()
+}
+
+/// One condition of a request pattern.
+pub(super) enum Criterion<'p> {
+    Method(&'p str),
+    Scheme(Scheme),
+    Host(&'p str),
+    Url(&'p UrlMatcher),
+    Header(&'p str, &'p ValuePattern),
+    Query(&'p str, &'p ValuePattern),
+}
+
+impl Criterion<'_> {
+    pub(super) fn is_met(&self, view: &RequestView) -> bool {
+        match self {
+            Criterion::Method(method) => view.method == *method,
+            Criterion::Scheme(scheme) => view.scheme == *scheme,
+            Criterion::Host(host) => view.host == *host,
+            Criterion::Url(UrlMatcher::Url(url)) => view.path_and_query == *url,
+            Criterion::Url(UrlMatcher::UrlPath(path)) => view.path == path,
+            Criterion::Url(UrlMatcher::UrlPattern(pattern)) => {
+                pattern.is_match(&view.path_and_query)
+            }
+            Criterion::Url(UrlMatcher::UrlPathPattern(pattern)) => pattern.is_match(view.path),
+            Criterion::Header(name, pattern) => pattern.is_met(&view.header_values(name)),
+            Criterion::Query(name, pattern) => pattern.is_met(&view.query_values(name)),
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "matching_tests.rs"]
+mod tests;

@@ -1,0 +1,88 @@
+//! The mock API: WireMock-format stub mappings loaded from a folder and served over HTTP and
+//! HTTPS while the snippets run, recording every request they make.
+//!
+//! [`MockDefinition::load`] reads and validates the mappings (every error names the file and the
+//! JSON path at fault), [`CertificateAuthority::generate`] makes a fresh certificate authority
+//! and a server certificate for the mocked hosts, and [`RunningMock::start`] serves the mappings
+//! on listeners the caller bound (possibly inside another network namespace), keeping a journal
+//! of [`RecordedRequest`](crate::observation::RecordedRequest)s. Unmatched requests get a 404 whose
+//! body names the closest mapping and what differed.
+//!
+//! Inside: `reader` walks the JSON while tracking paths; `matching` and `value_pattern` hold the
+//! request criteria, `near_miss` explains a request nothing matched; `response` holds the canned
+//! answers; `server` runs the wiremock servers and the TLS front; `tls` makes the certificates.
+
+mod mapping;
+mod matching;
+mod near_miss;
+mod reader;
+mod response;
+mod server;
+mod tls;
+mod value_pattern;
+
+pub use mapping::{Mapping, MockDefinition};
+pub use server::{MockListeners, RunningMock};
+pub use tls::CertificateAuthority;
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong while loading mappings, making certificates or starting the mock.
+#[derive(Debug, thiserror::Error)]
+pub enum MockError {
+    /// A file or folder could not be read.
+    #[error("{}: cannot read: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The folder holds no mapping file.
+    #[error("{}: no mapping files (*.json) found in mappings/ or in the folder itself", dir.display())]
+    NoMappings { dir: PathBuf },
+    /// A mapping file is not valid JSON.
+    #[error("{}:{line}:{column}: invalid JSON: {message}", path.display())]
+    InvalidJson {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    /// A field that is not part of the WireMock format at that place.
+    #[error("{}: {json_path}: unknown field (expected one of: {expected})", path.display())]
+    UnknownField {
+        path: PathBuf,
+        json_path: String,
+        expected: String,
+    },
+    /// A WireMock feature that sidebyside does not implement yet.
+    #[error("{}: {json_path}: not supported yet{}", path.display(), hint_suffix(hint))]
+    Unsupported {
+        path: PathBuf,
+        json_path: String,
+        hint: Option<String>,
+    },
+    /// A value of the wrong type or out of range, a bad regex, a missing response file, ...
+    #[error("{}: {json_path}: {message}", path.display())]
+    InvalidMapping {
+        path: PathBuf,
+        json_path: String,
+        message: String,
+    },
+    /// The certificate authority or the server certificate could not be made.
+    #[error("cannot create the mock's certificates: {0}")]
+    Certificate(#[from] rcgen::Error),
+    /// The TLS configuration was refused.
+    #[error("cannot configure the mock's TLS: {0}")]
+    Tls(#[from] rustls::Error),
+    /// A listener could not be prepared, or an internal server could not be bound.
+    #[error("cannot set up the mock's listeners: {0}")]
+    Listener(#[source] std::io::Error),
+}
+
+fn hint_suffix(hint: &Option<String>) -> String {
+    match hint {
+        Some(hint) => format!(" ({hint})"),
+        None => String::new(),
+    }
+}

@@ -1,0 +1,108 @@
+//! The "near miss": for a request no mapping matched, the closest mapping (by number of
+//! criteria met) and, for each criterion it did not meet, what was expected and what came.
+
+use super::mapping::Mapping;
+use super::matching::{Criterion, RequestView, UrlMatcher};
+use super::reader::{describe, JsonPath};
+use serde_json::Value;
+
+impl Criterion<'_> {
+    /// `field: expected ..., got ...` for an unmet criterion.
+    fn difference(&self, view: &RequestView) -> String {
+        match self {
+            Criterion::Method(method) => format!("method: expected {method}, got {}", view.method),
+            Criterion::Scheme(scheme) => format!(
+                "scheme: expected {}, got {}",
+                scheme.as_str(),
+                view.scheme.as_str()
+            ),
+            Criterion::Host(host) => format!("host: expected {host:?}, got {:?}", view.host),
+            Criterion::Url(UrlMatcher::Url(url)) => {
+                format!("url: expected {url:?}, got {:?}", view.path_and_query)
+            }
+            Criterion::Url(UrlMatcher::UrlPath(path)) => {
+                format!("urlPath: expected {path:?}, got {:?}", view.path)
+            }
+            Criterion::Url(UrlMatcher::UrlPattern(pattern)) => format!(
+                "urlPattern: expected a match for {:?}, got {:?}",
+                pattern.source, view.path_and_query
+            ),
+            Criterion::Url(UrlMatcher::UrlPathPattern(pattern)) => format!(
+                "urlPathPattern: expected a match for {:?}, got {:?}",
+                pattern.source, view.path
+            ),
+            Criterion::Header(name, pattern) => {
+                let field = JsonPath::root().key("headers").key(name).to_string();
+                format!(
+                    "{}: expected {}, got {}",
+                    field.trim_start_matches("$."),
+                    pattern.describe(),
+                    describe_values(&view.header_values(name), "no such header")
+                )
+            }
+            Criterion::Query(name, pattern) => {
+                let field = JsonPath::root()
+                    .key("queryParameters")
+                    .key(name)
+                    .to_string();
+                format!(
+                    "{}: expected {}, got {}",
+                    field.trim_start_matches("$."),
+                    pattern.describe(),
+                    describe_values(&view.query_values(name), "no such parameter")
+                )
+            }
+        }
+    }
+}
+
+fn describe_values(values: &[String], none: &str) -> String {
+    if values.is_empty() {
+        return none.to_string();
+    }
+    let quoted: Vec<String> = values
+        .iter()
+        .map(|value| describe(&Value::String(value.clone())))
+        .collect();
+    quoted.join(", ")
+}
+
+/// The text answered (and recorded) for a request no mapping matched: the closest mapping, by
+/// number of criteria met, and each criterion it did not meet.
+pub(super) fn near_miss(mappings: &[Mapping], view: &RequestView) -> String {
+    let mut text = format!("No mapping matched {} {}\n", view.method, view.url());
+    let mut best: Option<(&Mapping, usize, Vec<String>)> = None;
+    for mapping in mappings {
+        let (met, unmet): (Vec<_>, Vec<_>) = mapping
+            .request()
+            .criteria()
+            .partition(|criterion| criterion.is_met(view));
+        let better = match &best {
+            None => true,
+            Some((_, best_met, best_unmet)) => {
+                met.len() > *best_met || (met.len() == *best_met && unmet.len() < best_unmet.len())
+            }
+        };
+        if better {
+            let differences = unmet
+                .iter()
+                .map(|criterion| criterion.difference(view))
+                .collect();
+            best = Some((mapping, met.len(), differences));
+        }
+    }
+    match best {
+        None => text.push_str("No mappings are defined.\n"),
+        Some((mapping, met, differences)) => {
+            let total = met + differences.len();
+            text.push_str(&format!(
+                "Closest mapping: {}, {met} of {total} criteria matched\n",
+                mapping.description()
+            ));
+            for difference in differences {
+                text.push_str(&format!("  {difference}\n"));
+            }
+        }
+    }
+    text
+}

@@ -1,0 +1,282 @@
+//! The observation model: what one run of one snippet did, as facts.
+//!
+//! Everything downstream reads these types. `verify` turns observations into verdicts, the
+//! benchmark issue turns repeated observations into samples, reports render them, and claims
+//! compare them with expectations. Observations are plain data (serde), carry no behaviour beyond
+//! small derived helpers, and are what `--format json` prints, so every field here is part of the
+//! documented results schema (see `docs/results-schema.md`).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::path::PathBuf;
+
+/// Version of the JSON results document. Bump on any incompatible change.
+pub const RESULTS_SCHEMA_VERSION: u32 = 1;
+
+/// The languages sidebyside can run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Language {
+    Javascript,
+    Python,
+    Rust,
+}
+
+impl Language {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Language::Javascript => "javascript",
+            Language::Python => "python",
+            Language::Rust => "rust",
+        }
+    }
+}
+
+impl std::fmt::Display for Language {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a snippet came from: a file, and the line in it where the code starts (1-based) when
+/// the snippet is part of a larger document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Source {
+    pub path: PathBuf,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{}", self.path.display(), line),
+            None => write!(f, "{}", self.path.display()),
+        }
+    }
+}
+
+/// The final status of a run, after its verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Exited 0, reached only mocked hosts, and its result agreed with its group.
+    Passed,
+    /// Ran to completion but broke a rule of the verdict (exit status, unmocked host, result).
+    Failed,
+    /// Killed by sidebyside when it outlived `--timeout`.
+    TimedOut,
+    /// Could not be run at all (runtime missing, build failed, launcher failure).
+    Error,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Passed => "passed",
+            Status::Failed => "failed",
+            Status::TimedOut => "timed_out",
+            Status::Error => "error",
+        }
+    }
+}
+
+/// Which mechanism routed the snippet's traffic to the mock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IsolationMode {
+    /// User + network + mount namespace: only loopback exists, `/etc/hosts` sends mocked hosts
+    /// to 127.0.0.1, where the mock's listeners are bound on the standard ports.
+    Namespace,
+    /// Runtime hooks: a Node preload, a Python `.pth` hook, an HTTP proxy for Rust.
+    Preload,
+}
+
+impl IsolationMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IsolationMode::Namespace => "namespace",
+            IsolationMode::Preload => "preload",
+        }
+    }
+}
+
+/// One HTTP request the mock received, with the answer it gave.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordedRequest {
+    pub method: String,
+    /// The URL as the client asked for it: scheme, the `Host` header, path and query.
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// Status the mock answered with.
+    pub status: u16,
+    /// The mapping that answered (its `name`, else its `id`, else `file#index`); `None` when no
+    /// mapping matched.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mapping: Option<String>,
+    /// For an unmatched request: the closest mapping and what differed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub near_miss: Option<String>,
+}
+
+/// Resource usage of the snippet's process tree, from the kernel's accounting (`wait4`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Usage {
+    pub wall_s: f64,
+    pub user_s: f64,
+    pub system_s: f64,
+    /// Largest resident set of any process of the tree, in bytes.
+    pub peak_rss_bytes: u64,
+}
+
+/// How the process ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Exit {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signal: Option<i32>,
+}
+
+impl Exit {
+    pub fn success(&self) -> bool {
+        self.code == Some(0)
+    }
+}
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.code, self.signal) {
+            (Some(code), _) => write!(f, "exit status {code}"),
+            (None, Some(signal)) => write!(f, "killed by signal {signal}"),
+            (None, None) => f.write_str("no exit status"),
+        }
+    }
+}
+
+/// Captured output of one stream, capped.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Output {
+    pub text: String,
+    /// Bytes the stream produced in total; larger than `text.len()` when capped.
+    pub total_bytes: u64,
+    pub truncated: bool,
+}
+
+/// What the run produced as its result, and how sidebyside read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResultOrigin {
+    /// The value returned by the outermost `asyncio.run`.
+    ReturnValue,
+    /// The values given to `console.log` / `print`, captured structurally.
+    Logged,
+    /// JSON parsed from standard output.
+    Stdout,
+    /// Nothing was produced.
+    None,
+}
+
+/// Everything observed about one run of one snippet.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Observation {
+    /// Stable identifier of the snippet within the run (`group/name`).
+    pub id: String,
+    pub name: String,
+    pub group: String,
+    pub language: Language,
+    pub source: Source,
+    /// The runtime that ran it, e.g. `node v20.20.2`.
+    pub runtime: String,
+    pub isolation: IsolationMode,
+    pub status: Status,
+    /// Why the run did not pass, one sentence each; empty when it passed.
+    pub reasons: Vec<String>,
+    /// Readable difference between this result and the one it was compared with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diff: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit: Option<Exit>,
+    pub result: Option<Value>,
+    pub result_origin: ResultOrigin,
+    pub requests: Vec<RecordedRequest>,
+    /// Hosts the snippet tried to reach that nobody mocked.
+    pub unmocked_hosts: Vec<String>,
+    pub wall_s: f64,
+    pub cpu_s: f64,
+    pub user_s: f64,
+    pub system_s: f64,
+    pub peak_rss_bytes: u64,
+    /// Processes the snippet left behind, killed by sidebyside after it exited.
+    pub stray_processes_killed: u32,
+    pub stdout: Output,
+    pub stderr: Output,
+}
+
+/// The verdict on a group of snippets that must agree.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GroupVerdict {
+    pub group: String,
+    pub status: Status,
+    pub members: Vec<String>,
+    /// The expected result the group was held to, when one was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected_source: Option<PathBuf>,
+}
+
+/// The machine and tool versions a result was measured with.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Environment {
+    pub sidebyside: String,
+    pub os: String,
+    pub kernel: String,
+    pub cpu: String,
+    pub cores: usize,
+    /// Runtime name to version, e.g. `node` -> `v20.20.2`.
+    pub runtimes: std::collections::BTreeMap<String, String>,
+}
+
+/// The whole document `verify --format json` prints and `--out` writes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VerifyResults {
+    pub schema_version: u32,
+    pub command: String,
+    pub isolation: IsolationMode,
+    /// Whether the snippets' HTTPS handshakes were real TLS against the run's own authority.
+    pub tls: bool,
+    pub environment: Environment,
+    pub runs: Vec<Observation>,
+    pub groups: Vec<GroupVerdict>,
+    pub summary: Summary,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+pub struct Summary {
+    pub passed: usize,
+    pub failed: usize,
+    pub timed_out: usize,
+    pub error: usize,
+}
+
+impl Summary {
+    pub fn of(runs: &[Observation]) -> Self {
+        let mut summary = Summary::default();
+        for run in runs {
+            match run.status {
+                Status::Passed => summary.passed += 1,
+                Status::Failed => summary.failed += 1,
+                Status::TimedOut => summary.timed_out += 1,
+                Status::Error => summary.error += 1,
+            }
+        }
+        summary
+    }
+
+    pub fn all_passed(&self) -> bool {
+        self.failed == 0 && self.timed_out == 0 && self.error == 0
+    }
+}

@@ -1,0 +1,402 @@
+//! Running one snippet: the harness side of a launch.
+//!
+//! For each run the [`Session`] makes a private directory, starts the launcher
+//! (`sidebyside __launch`) with `duct`, waits for it on a Unix control socket, serves the mock on
+//! the listeners for this run (received from inside the namespace, or bound here in preload
+//! mode), waits for the launcher's report, and gathers everything the run left: the report, the
+//! captured output, the hook events and the mock's journal. A run that outlives its timeout is
+//! killed by the launcher; the harness has a backstop in case the launcher itself is stuck.
+//! Dropping the control connection tells the launcher to kill the snippet, so an interrupted
+//! harness never leaves a snippet behind.
+
+use crate::isolation::{self, dns::NxDomainResponder, proxy::RoutingProxy};
+use crate::launcher::{namespace, LaunchReport, LaunchSpec, NamespaceSpec};
+use crate::mock::{CertificateAuthority, MockDefinition, MockListeners, RunningMock};
+use crate::observation::{IsolationMode, Output, RecordedRequest};
+use crate::runtime::PreparedCommand;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How every run of a session is done.
+#[derive(Debug, Clone)]
+pub struct RunSettings {
+    pub isolation: IsolationMode,
+    pub timeout: Duration,
+    pub output_cap_bytes: u64,
+}
+
+/// What one run left behind, before any judgement.
+#[derive(Debug, Clone, Default)]
+pub struct RunOutcome {
+    pub report: LaunchReport,
+    pub stdout: Output,
+    pub stderr: Output,
+    pub events: Vec<Value>,
+    pub requests: Vec<RecordedRequest>,
+    pub unmocked_hosts: Vec<String>,
+}
+
+/// State shared by all runs of one `verify` (or `bench`): the mock definition, the certificate
+/// authority made for this session, and the directory runs work in.
+pub struct Session {
+    pub definition: Arc<MockDefinition>,
+    pub authority: Arc<CertificateAuthority>,
+    pub settings: RunSettings,
+    root: PathBuf,
+    ca_file: PathBuf,
+    nsswitch: Option<String>,
+}
+
+impl Session {
+    /// Prepares a session working in `root` (which must exist and be private to it).
+    pub fn new(
+        definition: Arc<MockDefinition>,
+        settings: RunSettings,
+        root: PathBuf,
+    ) -> Result<Self, String> {
+        let authority = CertificateAuthority::generate(definition.hosts())
+            .map_err(|error| format!("cannot create the certificate authority: {error}"))?;
+        let ca_file = root.join("sidebyside-ca.pem");
+        std::fs::write(&ca_file, authority.certificate_pem())
+            .map_err(|error| format!("cannot write {}: {error}", ca_file.display()))?;
+        Ok(Session {
+            definition,
+            authority: Arc::new(authority),
+            settings,
+            root,
+            ca_file,
+            nsswitch: isolation::nsswitch_file(Path::new("/etc/nsswitch.conf")),
+        })
+    }
+
+    /// Runs a prepared command as run number `index` of the session.
+    pub async fn run(&self, index: usize, command: &PreparedCommand) -> Result<RunOutcome, String> {
+        let directory = self.root.join(format!("run-{index}"));
+        let work = directory.join("work");
+        let temporary = directory.join("tmp");
+        for folder in [&work, &temporary] {
+            std::fs::create_dir_all(folder)
+                .map_err(|error| format!("cannot create {}: {error}", folder.display()))?;
+        }
+        let control_path = directory.join("control.sock");
+        let control = tokio::net::UnixListener::bind(&control_path)
+            .map_err(|error| format!("cannot listen on {}: {error}", control_path.display()))?;
+        let events_path = directory.join("events.jsonl");
+
+        let mut env = base_environment(&temporary);
+        env.extend(command.env.iter().cloned());
+        let ca = self.ca_file.display().to_string();
+        env.push((
+            "SIDEBYSIDE_EVENTS".into(),
+            events_path.display().to_string(),
+        ));
+        env.push(("NODE_EXTRA_CA_CERTS".into(), ca.clone()));
+        env.push(("SSL_CERT_FILE".into(), ca));
+
+        // Preload mode: the mock listens here, on ephemeral ports, and the hooks route to it.
+        let mut preload: Option<(RunningMock, RoutingProxy)> = None;
+        let mut namespace_spec = None;
+        match self.settings.isolation {
+            IsolationMode::Preload => {
+                let (mock, proxy, routing_env) = self.start_preload_routing().await?;
+                env.extend(routing_env);
+                preload = Some((mock, proxy));
+            }
+            IsolationMode::Namespace => {
+                namespace_spec = Some(self.namespace_files(&directory)?);
+            }
+        }
+
+        let spec = LaunchSpec {
+            program: command.program.clone(),
+            args: command.args.clone(),
+            env,
+            cwd: work,
+            timeout_ms: self.settings.timeout.as_millis() as u64,
+            output_cap_bytes: self.settings.output_cap_bytes,
+            stdout_path: directory.join("stdout"),
+            stderr_path: directory.join("stderr"),
+            report_path: directory.join("report.json"),
+            control_socket: control_path,
+            namespace: namespace_spec,
+        };
+        let spec_path = directory.join("launch.json");
+        crate::launcher::write_atomically(&spec_path, &spec)
+            .map_err(|error| format!("cannot write {}: {error}", spec_path.display()))?;
+
+        let executable = std::env::current_exe()
+            .map_err(|error| format!("cannot find the sidebyside executable: {error}"))?;
+        let handle = duct::cmd(executable, ["__launch".into(), spec_path.into_os_string()])
+            .stdin_null()
+            .stdout_capture()
+            .stderr_capture()
+            .unchecked()
+            .start()
+            .map_err(|error| format!("cannot start the launcher: {error}"))?;
+        let handle = Arc::new(handle);
+        let mut launcher_exit = {
+            let handle = handle.clone();
+            tokio::task::spawn_blocking(move || handle.wait().cloned())
+        };
+
+        let stream = tokio::select! {
+            accepted = control.accept() => accepted
+                .map_err(|error| format!("the launcher did not connect: {error}"))?.0,
+            exited = &mut launcher_exit => {
+                return Err(launcher_failure("the launcher exited before it started the snippet", exited));
+            }
+            () = tokio::time::sleep(Duration::from_secs(30)) => {
+                let _ = handle.kill();
+                return Err("the launcher did not start within 30 s".to_string());
+            }
+        };
+        let stream = stream
+            .into_std()
+            .and_then(|stream| stream.set_nonblocking(false).map(|()| stream))
+            .map_err(|error| format!("control socket: {error}"))?;
+        let (stream, received) = tokio::task::spawn_blocking(move || {
+            let received = namespace::receive(&stream);
+            (stream, received)
+        })
+        .await
+        .map_err(|error| format!("control socket: {error}"))?;
+        let (message, sockets) =
+            received.map_err(|error| format!("cannot read the launcher's message: {error}"))?;
+
+        let mut namespace_services: Option<(RunningMock, NxDomainResponder)> = None;
+        if message.error.is_none() && self.settings.isolation == IsolationMode::Namespace {
+            namespace_services = Some(self.serve_namespace(&message, sockets).await?);
+        }
+
+        let backstop = self.settings.timeout + Duration::from_secs(20);
+        let exited = match tokio::time::timeout(backstop, &mut launcher_exit).await {
+            Ok(exited) => exited,
+            Err(_) => {
+                let _ = handle.kill();
+                return Err(format!(
+                    "the launcher did not finish within {} s after the timeout",
+                    backstop.as_secs()
+                ));
+            }
+        };
+        drop(stream);
+        let launcher_output = match exited {
+            Ok(Ok(output)) => output,
+            other => return Err(launcher_failure("the launcher failed", other)),
+        };
+
+        let report: LaunchReport = std::fs::read(&spec.report_path)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .ok_or_else(|| {
+                format!(
+                    "the launcher wrote no report ({}): {}",
+                    launcher_output.status,
+                    String::from_utf8_lossy(&launcher_output.stderr).trim()
+                )
+            })?;
+
+        let mut outcome = RunOutcome {
+            stdout: read_output(&spec.stdout_path, report.stdout_bytes),
+            stderr: read_output(&spec.stderr_path, report.stderr_bytes),
+            events: read_events(&events_path),
+            report,
+            ..RunOutcome::default()
+        };
+        let mut unmocked: Vec<String> = outcome
+            .events
+            .iter()
+            .filter(|event| event["kind"] == "refused")
+            .filter_map(|event| event["host"].as_str().map(str::to_string))
+            .collect();
+        if let Some((mock, proxy)) = preload {
+            outcome.requests = mock.journal();
+            unmocked.extend(proxy.refused().into_iter().map(|target| host_of(&target)));
+            mock.shutdown().await;
+        }
+        if let Some((mock, dns)) = namespace_services {
+            outcome.requests = mock.journal();
+            unmocked.extend(dns.queried());
+            mock.shutdown().await;
+        }
+        let mocked = self.definition.hosts();
+        let mut seen = std::collections::BTreeSet::new();
+        outcome.unmocked_hosts = unmocked
+            .into_iter()
+            .map(|host| host.to_lowercase())
+            .filter(|host| !mocked.contains(host) && host != "localhost")
+            .filter(|host| seen.insert(host.clone()))
+            .collect();
+        Ok(outcome)
+    }
+
+    /// Writes the files the namespace sees in `/etc` and describes the namespace.
+    fn namespace_files(&self, directory: &Path) -> Result<NamespaceSpec, String> {
+        let write = |name: &str, content: &str| -> Result<PathBuf, String> {
+            let path = directory.join(name);
+            std::fs::write(&path, content)
+                .map_err(|error| format!("cannot write {}: {error}", path.display()))?;
+            Ok(path)
+        };
+        Ok(NamespaceSpec {
+            hosts_file: write("hosts", &isolation::hosts_file(self.definition.hosts()))?,
+            resolv_file: write("resolv.conf", isolation::resolv_file())?,
+            nsswitch_file: match &self.nsswitch {
+                Some(text) => Some(write("nsswitch.conf", text)?),
+                None => None,
+            },
+            tcp_ports: vec![80, 443],
+            dns: true,
+        })
+    }
+
+    async fn serve_namespace(
+        &self,
+        message: &crate::launcher::ControlMessage,
+        sockets: Vec<std::os::fd::OwnedFd>,
+    ) -> Result<(RunningMock, NxDomainResponder), String> {
+        let expected = message.tcp_ports.len() + usize::from(message.dns);
+        if sockets.len() != expected || message.tcp_ports != [80, 443] || !message.dns {
+            return Err(format!(
+                "the launcher sent {} sockets for ports {:?}, expected 80, 443 and DNS",
+                sockets.len(),
+                message.tcp_ports
+            ));
+        }
+        let mut sockets = sockets.into_iter();
+        let mut next = || sockets.next().ok_or("missing socket".to_string());
+        let http = std::net::TcpListener::from(next()?);
+        let https = std::net::TcpListener::from(next()?);
+        let udp = std::net::UdpSocket::from(next()?);
+        let mock = RunningMock::start(
+            &self.definition,
+            &self.authority,
+            MockListeners {
+                http: vec![http],
+                https: vec![https],
+            },
+        )
+        .await
+        .map_err(|error| format!("cannot start the mock: {error}"))?;
+        let dns = NxDomainResponder::start(udp)
+            .map_err(|error| format!("cannot start the DNS responder: {error}"))?;
+        Ok((mock, dns))
+    }
+
+    /// Preload mode: the mock on two ephemeral loopback ports, a routing proxy, and the
+    /// environment that points the hooks and proxy-aware clients at them.
+    async fn start_preload_routing(
+        &self,
+    ) -> Result<(RunningMock, RoutingProxy, Vec<(String, String)>), String> {
+        let bind = || {
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .map_err(|error| format!("cannot listen on loopback: {error}"))
+        };
+        let (http, https, proxy_listener) = (bind()?, bind()?, bind()?);
+        let address = |listener: &std::net::TcpListener| {
+            listener
+                .local_addr()
+                .map_err(|error| format!("cannot read a listener's address: {error}"))
+        };
+        let (http_address, https_address) = (address(&http)?, address(&https)?);
+        let mut routes = BTreeMap::new();
+        for host in self.definition.hosts() {
+            routes.insert(format!("{host}:80"), http_address);
+            routes.insert(format!("{host}:443"), https_address);
+        }
+        let routes_json: BTreeMap<&String, String> = routes
+            .iter()
+            .map(|(key, value)| (key, value.to_string()))
+            .collect();
+        let proxy = RoutingProxy::start(proxy_listener, routes.clone())
+            .map_err(|error| format!("cannot start the routing proxy: {error}"))?;
+        let mock = RunningMock::start(
+            &self.definition,
+            &self.authority,
+            MockListeners {
+                http: vec![http],
+                https: vec![https],
+            },
+        )
+        .await
+        .map_err(|error| format!("cannot start the mock: {error}"))?;
+        let proxy_url = format!("http://{}", proxy.local_addr());
+        let mut env = vec![(
+            "SIDEBYSIDE_ROUTES".to_string(),
+            serde_json::to_string(&routes_json).unwrap_or_default(),
+        )];
+        for name in ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"] {
+            env.push((name.to_string(), proxy_url.clone()));
+            env.push((name.to_lowercase(), proxy_url.clone()));
+        }
+        Ok((mock, proxy, env))
+    }
+}
+
+/// The environment every snippet starts from: nothing inherited but what programs need to
+/// find their tools and speak UTF-8 (no tokens, keys or cloud credentials).
+fn base_environment(temporary: &Path) -> Vec<(String, String)> {
+    let mut env = vec![(
+        "PATH".to_string(),
+        std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".to_string()),
+    )];
+    for name in ["HOME", "LANG", "LC_ALL", "TZ"] {
+        if let Ok(value) = std::env::var(name) {
+            env.push((name.to_string(), value));
+        }
+    }
+    if !env.iter().any(|(name, _)| name == "LANG") {
+        env.push(("LANG".to_string(), "C.UTF-8".to_string()));
+    }
+    env.push(("TMPDIR".to_string(), temporary.display().to_string()));
+    env
+}
+
+fn launcher_failure(
+    what: &str,
+    exited: Result<std::io::Result<std::process::Output>, tokio::task::JoinError>,
+) -> String {
+    match exited {
+        Ok(Ok(output)) => format!(
+            "{what} ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        ),
+        Ok(Err(error)) => format!("{what}: {error}"),
+        Err(error) => format!("{what}: {error}"),
+    }
+}
+
+fn host_of(target: &str) -> String {
+    target
+        .rsplit_once(':')
+        .map(|(host, _)| host)
+        .unwrap_or(target)
+        .trim_matches(['[', ']'])
+        .to_string()
+}
+
+fn read_output(path: &Path, total_bytes: u64) -> Output {
+    let bytes = std::fs::read(path).unwrap_or_default();
+    Output {
+        truncated: total_bytes > bytes.len() as u64,
+        text: String::from_utf8_lossy(&bytes).into_owned(),
+        total_bytes,
+    }
+}
+
+/// Reads the hook events, one JSON object a line; at most 64 MiB are read.
+fn read_events(path: &Path) -> Vec<Value> {
+    use std::io::Read;
+    let Ok(file) = std::fs::File::open(path) else {
+        return vec![];
+    };
+    let mut text = String::new();
+    let _ = file.take(64 << 20).read_to_string(&mut text);
+    text.lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect()
+}

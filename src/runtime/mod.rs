@@ -1,0 +1,280 @@
+//! Language runtimes: how each kind of snippet is prepared and started, and how its result is
+//! read back.
+//!
+//! Each runtime is found (and checked for its minimum version) once per run, provisions what it
+//! needs on first use (the Python virtual environment with pinned aiohttp, compiled Rust
+//! packages, the Node preload), and turns a [`Snippet`] into a [`PreparedCommand`]. Results come
+//! back through the runtime hooks' event file (structured `console.log` / `print` values and
+//! `asyncio.run` return values) or, for programs without hooks, as JSON on standard output.
+
+pub mod node;
+pub mod python;
+pub mod rust;
+
+use crate::error::{Error, Result};
+use crate::observation::{Language, ResultOrigin};
+use crate::snippet::Snippet;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// A program ready to be started by the launcher.
+#[derive(Debug, Clone)]
+pub struct PreparedCommand {
+    pub program: PathBuf,
+    pub args: Vec<String>,
+    /// Environment the runtime needs on top of the base environment.
+    pub env: Vec<(String, String)>,
+}
+
+/// The runtimes a run needs, found and provisioned.
+#[derive(Debug, Default)]
+pub struct Runtimes {
+    pub node: Option<node::Node>,
+    pub python: Option<python::Python>,
+    pub rust: Option<rust::Rust>,
+}
+
+impl Runtimes {
+    /// Finds and provisions the runtimes for the given languages. A missing or too old runtime
+    /// is an error that says what to install.
+    pub fn prepare(languages: &[Language], cache: &Path) -> Result<Self> {
+        let mut runtimes = Runtimes::default();
+        if languages.contains(&Language::Javascript) {
+            runtimes.node = Some(node::Node::find(cache)?);
+        }
+        if languages.contains(&Language::Python) {
+            runtimes.python = Some(python::Python::provision(cache)?);
+        }
+        if languages.contains(&Language::Rust) {
+            runtimes.rust = Some(rust::Rust::find(cache)?);
+        }
+        Ok(runtimes)
+    }
+
+    /// The command that runs a snippet, building it first where needed. A build failure is
+    /// returned as an error for this snippet alone.
+    pub fn command(&self, snippet: &Snippet) -> Result<PreparedCommand> {
+        let missing = || Error::Other(format!("no runtime prepared for {}", snippet.language));
+        match snippet.language {
+            Language::Javascript => self.node.as_ref().ok_or_else(missing)?.command(snippet),
+            Language::Python => self.python.as_ref().ok_or_else(missing)?.command(snippet),
+            Language::Rust => self.rust.as_ref().ok_or_else(missing)?.command(snippet),
+        }
+    }
+
+    /// The runtime that runs a language, e.g. `node v20.20.2`.
+    pub fn describe(&self, language: Language) -> String {
+        match language {
+            Language::Javascript => self.node.as_ref().map(|n| n.describe()),
+            Language::Python => self.python.as_ref().map(|p| p.describe()),
+            Language::Rust => self.rust.as_ref().map(|r| r.describe()),
+        }
+        .unwrap_or_else(|| language.to_string())
+    }
+
+    /// Runtime name to version, for the environment section of results.
+    pub fn versions(&self) -> std::collections::BTreeMap<String, String> {
+        let mut versions = std::collections::BTreeMap::new();
+        if let Some(node) = &self.node {
+            versions.insert("node".to_string(), node.version.clone());
+        }
+        if let Some(python) = &self.python {
+            versions.insert("python".to_string(), python.version.clone());
+            versions.insert("aiohttp".to_string(), python.aiohttp_version.clone());
+        }
+        if let Some(rust) = &self.rust {
+            versions.insert("rustc".to_string(), rust.version.clone());
+        }
+        versions
+    }
+}
+
+/// Reads a run's result. Hook events win: the value the outermost `asyncio.run` returned (when
+/// not `None`), else the values given to `console.log` / `print`. Without events, standard
+/// output is read as JSON: the whole of it, else line by line.
+///
+/// Logged values: one call with one value gives that value; several give an array of calls,
+/// each call its value (or an array of its values). A logged string holding a JSON object or
+/// array is read as that JSON, so `print(json.dumps(data))` agrees with `console.log(data)`.
+pub fn read_result(events: &[Value], stdout: &str) -> (Option<Value>, ResultOrigin) {
+    let returned = events
+        .iter()
+        .rev()
+        .find(|event| event["kind"] == "return")
+        .map(|event| event["value"].clone());
+    if let Some(value) = returned.filter(|value| !value.is_null()) {
+        return (Some(value), ResultOrigin::ReturnValue);
+    }
+    let calls: Vec<Value> = events
+        .iter()
+        .filter(|event| event["kind"] == "log")
+        .map(|event| {
+            let mut values: Vec<Value> = event["values"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .map(json_in_string)
+                .collect();
+            if values.len() == 1 {
+                values.remove(0)
+            } else {
+                Value::Array(values)
+            }
+        })
+        .collect();
+    match calls.len() {
+        0 => {}
+        1 => return (calls.into_iter().next(), ResultOrigin::Logged),
+        _ => return (Some(Value::Array(calls)), ResultOrigin::Logged),
+    }
+    read_stdout(stdout)
+}
+
+fn read_stdout(stdout: &str) -> (Option<Value>, ResultOrigin) {
+    let trimmed = stdout.trim();
+    if trimmed.is_empty() {
+        return (None, ResultOrigin::None);
+    }
+    if let Ok(value) = serde_json::from_str::<Value>(trimmed) {
+        return (Some(value), ResultOrigin::Stdout);
+    }
+    let lines: Vec<Value> = trimmed
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| Value::String(line.to_string())))
+        .collect();
+    if lines.len() == 1 {
+        (lines.into_iter().next(), ResultOrigin::Stdout)
+    } else {
+        (Some(Value::Array(lines)), ResultOrigin::Stdout)
+    }
+}
+
+fn json_in_string(value: Value) -> Value {
+    if let Value::String(text) = &value {
+        let trimmed = text.trim_start();
+        if trimmed.starts_with('{') || trimmed.starts_with('[') {
+            if let Ok(parsed) = serde_json::from_str::<Value>(text) {
+                return parsed;
+            }
+        }
+    }
+    value
+}
+
+/// Runs a short command and returns its trimmed standard output, or why it failed.
+pub(crate) fn output_of(program: &Path, args: &[&str]) -> std::result::Result<String, String> {
+    let output = std::process::Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|error| error.to_string())?;
+    if !output.status.success() {
+        return Err(format!(
+            "{} {} exited with {}: {}",
+            program.display(),
+            args.join(" "),
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
+}
+
+/// Parses the leading `major.minor` of a version string such as `v20.20.2` or `3.11.7`.
+pub(crate) fn major_minor(version: &str) -> Option<(u32, u32)> {
+    let mut parts = version.trim_start_matches('v').split('.');
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts
+        .next()
+        .and_then(|part| {
+            part.chars()
+                .take_while(|c| c.is_ascii_digit())
+                .collect::<String>()
+                .parse()
+                .ok()
+        })
+        .unwrap_or(0);
+    Some((major, minor))
+}
+
+/// Writes an embedded asset into the cache under a name that changes with its content, so an
+/// upgraded sidebyside never uses a stale copy and concurrent runs never see a half-written one.
+pub(crate) fn install_asset(
+    cache: &Path,
+    folder: &str,
+    name: &str,
+    content: &str,
+) -> Result<PathBuf> {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    content.hash(&mut hasher);
+    let directory = cache.join(folder);
+    std::fs::create_dir_all(&directory)
+        .map_err(|error| Error::io(format!("cannot create {}", directory.display()), error))?;
+    let (stem, extension) = name.rsplit_once('.').unwrap_or((name, ""));
+    let path = directory.join(format!("{stem}-{:016x}.{extension}", hasher.finish()));
+    if !path.is_file() {
+        crate::launcher::write_bytes_atomically(&path, content.as_bytes())
+            .map_err(|error| Error::io(format!("cannot write {}", path.display()), error))?;
+    }
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_returned_value_wins_over_logs() {
+        let events = [
+            json!({"kind": "log", "values": ["hello"]}),
+            json!({"kind": "return", "value": {"a": 1}}),
+        ];
+        assert_eq!(
+            read_result(&events, ""),
+            (Some(json!({"a": 1})), ResultOrigin::ReturnValue)
+        );
+    }
+
+    #[test]
+    fn a_none_return_falls_back_to_printed_values() {
+        let events = [
+            json!({"kind": "log", "values": ["{\"a\": 1}"]}),
+            json!({"kind": "return", "value": null}),
+        ];
+        assert_eq!(
+            read_result(&events, ""),
+            (Some(json!({"a": 1})), ResultOrigin::Logged)
+        );
+    }
+
+    #[test]
+    fn several_logs_become_an_array_of_calls() {
+        let events = [
+            json!({"kind": "log", "values": ["a", 1]}),
+            json!({"kind": "log", "values": [2]}),
+        ];
+        assert_eq!(read_result(&events, "").0, Some(json!([["a", 1], 2])));
+    }
+
+    #[test]
+    fn stdout_is_read_as_json_whole_or_by_line() {
+        assert_eq!(
+            read_result(&[], "{\n \"a\": 1\n}\n").0,
+            Some(json!({"a": 1}))
+        );
+        assert_eq!(read_result(&[], "1\nhello\n").0, Some(json!([1, "hello"])));
+        assert_eq!(read_result(&[], "  \n"), (None, ResultOrigin::None));
+    }
+
+    #[test]
+    fn versions_parse() {
+        assert_eq!(major_minor("v20.20.2"), Some((20, 20)));
+        assert_eq!(major_minor("3.11.7"), Some((3, 11)));
+        assert_eq!(major_minor("3.13.0rc1"), Some((3, 13)));
+        assert_eq!(major_minor("nonsense"), None);
+    }
+}

@@ -1,0 +1,70 @@
+//! Node.js: snippets run as `node --require <preload> FILE`.
+//!
+//! The preload (`assets/node_preload.cjs`) records the values given to `console.log` as JSON
+//! events, and in preload isolation routes connections to mocked hosts to the mock. Node decides
+//! by itself whether a file is an ES module (`.mjs`, or `"type": "module"`) or CommonJS.
+
+use super::{install_asset, major_minor, output_of, PreparedCommand};
+use crate::error::{Error, Result};
+use crate::snippet::{Snippet, SnippetKind};
+use std::path::{Path, PathBuf};
+
+pub const MINIMUM_MAJOR: u32 = 18;
+const PRELOAD: &str = include_str!("assets/node_preload.cjs");
+
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub program: PathBuf,
+    pub version: String,
+    pub preload: PathBuf,
+}
+
+impl Node {
+    pub fn find(cache: &Path) -> Result<Self> {
+        let missing = |problem: String| Error::MissingRuntime {
+            what: format!("Node.js >= {MINIMUM_MAJOR}"),
+            problem,
+            install: "Node.js 18 or newer (https://nodejs.org, or your package manager's \
+                      `nodejs` package) and make sure `node` is on PATH"
+                .to_string(),
+        };
+        let program = which::which("node").map_err(|_| missing("`node` is not on PATH".into()))?;
+        let version = output_of(&program, &["--version"]).map_err(missing)?;
+        match major_minor(&version) {
+            Some((major, _)) if major >= MINIMUM_MAJOR => {}
+            _ => return Err(missing(format!("the installed `node` is {version}"))),
+        }
+        let preload = install_asset(cache, "node", "preload.cjs", PRELOAD)?;
+        Ok(Node {
+            program,
+            version,
+            preload,
+        })
+    }
+
+    pub fn describe(&self) -> String {
+        format!("node {}", self.version)
+    }
+
+    pub fn command(&self, snippet: &Snippet) -> Result<PreparedCommand> {
+        let SnippetKind::File(file) = &snippet.kind else {
+            return Err(Error::Other(format!(
+                "{} is not a JavaScript file",
+                snippet.name
+            )));
+        };
+        Ok(PreparedCommand {
+            program: self.program.clone(),
+            args: vec![
+                "--require".to_string(),
+                self.preload.display().to_string(),
+                absolute(file).display().to_string(),
+            ],
+            env: vec![],
+        })
+    }
+}
+
+pub(crate) fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
