@@ -16,6 +16,7 @@ pub mod mock;
 pub mod observation;
 pub mod paths;
 pub mod report;
+pub mod results;
 pub mod runner;
 pub mod runtime;
 pub mod snippet;

@@ -3,15 +3,12 @@
 //! Everything downstream reads these types. `verify` turns observations into verdicts, the
 //! benchmark issue turns repeated observations into samples, reports render them, and claims
 //! compare them with expectations. Observations are plain data (serde), carry no behaviour beyond
-//! small derived helpers, and are what `--format json` prints, so every field here is part of the
-//! documented results schema (see `docs/results-schema.md`).
+//! small derived helpers, and every field here is part of the documented results schema (the
+//! document itself is [`crate::results::Results`]; see `docs/results-schema.md`).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::path::PathBuf;
-
-/// Version of the JSON results document. Bump on any incompatible change.
-pub const RESULTS_SCHEMA_VERSION: u32 = 1;
 
 /// The languages sidebyside can run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -213,70 +210,4 @@ pub struct Observation {
     pub stray_processes_killed: u32,
     pub stdout: Output,
     pub stderr: Output,
-}
-
-/// The verdict on a group of snippets that must agree.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct GroupVerdict {
-    pub group: String,
-    pub status: Status,
-    pub members: Vec<String>,
-    /// The expected result the group was held to, when one was given.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub expected: Option<Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub expected_source: Option<PathBuf>,
-}
-
-/// The machine and tool versions a result was measured with.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Environment {
-    pub sidebyside: String,
-    pub os: String,
-    pub kernel: String,
-    pub cpu: String,
-    pub cores: usize,
-    /// Runtime name to version, e.g. `node` -> `v20.20.2`.
-    pub runtimes: std::collections::BTreeMap<String, String>,
-}
-
-/// The whole document `verify --format json` prints and `--out` writes.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct VerifyResults {
-    pub schema_version: u32,
-    pub command: String,
-    pub isolation: IsolationMode,
-    /// Whether the snippets' HTTPS handshakes were real TLS against the run's own authority.
-    pub tls: bool,
-    pub environment: Environment,
-    pub runs: Vec<Observation>,
-    pub groups: Vec<GroupVerdict>,
-    pub summary: Summary,
-}
-
-#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
-pub struct Summary {
-    pub passed: usize,
-    pub failed: usize,
-    pub timed_out: usize,
-    pub error: usize,
-}
-
-impl Summary {
-    pub fn of(runs: &[Observation]) -> Self {
-        let mut summary = Summary::default();
-        for run in runs {
-            match run.status {
-                Status::Passed => summary.passed += 1,
-                Status::Failed => summary.failed += 1,
-                Status::TimedOut => summary.timed_out += 1,
-                Status::Error => summary.error += 1,
-            }
-        }
-        summary
-    }
-
-    pub fn all_passed(&self) -> bool {
-        self.failed == 0 && self.timed_out == 0 && self.error == 0
-    }
 }

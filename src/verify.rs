@@ -9,10 +9,8 @@ use crate::compare;
 use crate::error::{Error, Result};
 use crate::isolation::{self, IsolationChoice};
 use crate::mock::MockDefinition;
-use crate::observation::{
-    Environment, GroupVerdict, IsolationMode, Observation, ResultOrigin, Status, Summary,
-    VerifyResults, RESULTS_SCHEMA_VERSION,
-};
+use crate::observation::{IsolationMode, Observation, ResultOrigin, Status};
+use crate::results::{Environment, GroupVerdict, Results, Summary, RESULTS_SCHEMA_VERSION};
 use crate::runner::{RunOutcome, RunSettings, Session};
 use crate::runtime::{read_result, Runtimes};
 use crate::snippet::{self, Expectation, Snippet};
@@ -35,7 +33,7 @@ pub struct VerifyOptions {
 
 /// Runs the whole verification. Errors are problems of usage or configuration (the run could
 /// not start); everything that goes wrong with a snippet is in its observation instead.
-pub async fn verify(options: &VerifyOptions) -> Result<VerifyResults> {
+pub async fn verify(options: &VerifyOptions) -> Result<Results> {
     let discovery = snippet::discover(&options.paths)?;
     if discovery.snippets.is_empty() {
         return Err(Error::Usage(format!(
@@ -116,7 +114,7 @@ pub async fn verify(options: &VerifyOptions) -> Result<VerifyResults> {
         eprintln!("sidebyside: kept the run directories in {}", kept.display());
     }
     let summary = Summary::of(&runs);
-    Ok(VerifyResults {
+    Ok(Results {
         schema_version: RESULTS_SCHEMA_VERSION,
         command: "verify".to_string(),
         isolation: mode,
@@ -125,6 +123,9 @@ pub async fn verify(options: &VerifyOptions) -> Result<VerifyResults> {
         runs,
         groups,
         summary,
+        bench: None,
+        claims: None,
+        interrupted: false,
     })
 }
 
@@ -393,6 +394,7 @@ pub fn environment(runtimes: &Runtimes) -> Environment {
         cpu,
         cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
         runtimes: runtimes.versions(),
+        label: None,
     }
 }
 

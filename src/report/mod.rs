@@ -1,16 +1,16 @@
 //! Showing results: one file per output format behind one small trait.
 //!
-//! Every format renders the same [`VerifyResults`] document, so they can never disagree about
+//! Every format renders the same [`Results`] document, so they can never disagree about
 //! the facts. Adding a format is adding a file here and a variant to [`Format`].
 
 pub mod json;
 pub mod terminal;
 
-use crate::observation::VerifyResults;
+use crate::results::Results;
 
 /// Renders verification results in one format.
 pub trait Render {
-    fn render(&self, results: &VerifyResults) -> String;
+    fn render(&self, results: &Results) -> String;
 }
 
 /// The formats `--format` accepts.

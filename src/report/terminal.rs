@@ -2,7 +2,8 @@
 
 use super::{human_bytes, human_seconds, Render};
 use crate::compare;
-use crate::observation::{IsolationMode, Observation, ResultOrigin, Status, VerifyResults};
+use crate::observation::{IsolationMode, Observation, ResultOrigin, Status};
+use crate::results::Results;
 use comfy_table::{presets, Cell, CellAlignment, Table};
 use std::fmt::Write;
 
@@ -11,7 +12,7 @@ pub struct Terminal;
 const STDERR_TAIL_LINES: usize = 12;
 
 impl Render for Terminal {
-    fn render(&self, results: &VerifyResults) -> String {
+    fn render(&self, results: &Results) -> String {
         let mut out = String::new();
         for run in &results.runs {
             run_section(&mut out, run);

@@ -1,0 +1,260 @@
+//! The results document: one versioned JSON model that `verify`, `bench` and `claims` all write
+//! and every report format reads.
+//!
+//! A document always carries the environment it was measured in. `verify` fills `runs`, `groups`
+//! and `summary`; `bench` adds a [`BenchSection`]; `claims` adds [`ClaimResult`]s. Readers must
+//! accept documents where a section is absent (it is omitted, or empty). The schema is described
+//! in `docs/results-schema.md`; an incompatible change bumps [`RESULTS_SCHEMA_VERSION`].
+
+use crate::observation::{IsolationMode, Language, Observation, Status};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// Version of the JSON results document. Bump on any incompatible change.
+pub const RESULTS_SCHEMA_VERSION: u32 = 1;
+
+/// The whole document.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Results {
+    pub schema_version: u32,
+    /// `verify`, `bench` or `claims`: the command that wrote it.
+    pub command: String,
+    pub isolation: IsolationMode,
+    /// Whether the snippets' HTTPS handshakes were real TLS against the run's own authority.
+    pub tls: bool,
+    pub environment: Environment,
+    /// One observation per snippet run (verify; bench puts its verification runs here).
+    #[serde(default)]
+    pub runs: Vec<Observation>,
+    #[serde(default)]
+    pub groups: Vec<GroupVerdict>,
+    #[serde(default)]
+    pub summary: Summary,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bench: Option<BenchSection>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claims: Option<Vec<ClaimResult>>,
+    /// Set when the run was stopped (Ctrl-C, SIGTERM) before it finished; what it had
+    /// measured is kept.
+    #[serde(default)]
+    pub interrupted: bool,
+}
+
+/// The verdict on a group of snippets that must agree.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GroupVerdict {
+    pub group: String,
+    pub status: Status,
+    pub members: Vec<String>,
+    /// The expected result the group was held to, when one was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected_source: Option<PathBuf>,
+}
+
+/// The machine and tool versions a result was measured with.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Environment {
+    pub sidebyside: String,
+    pub os: String,
+    pub kernel: String,
+    pub cpu: String,
+    pub cores: usize,
+    /// Runtime name to version, e.g. `node` -> `v20.20.2`, `aiohttp` -> `3.13.5`.
+    pub runtimes: BTreeMap<String, String>,
+    /// A name for the machine or job, for reports that merge several documents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+pub struct Summary {
+    pub passed: usize,
+    pub failed: usize,
+    pub timed_out: usize,
+    pub error: usize,
+}
+
+impl Summary {
+    pub fn of(runs: &[Observation]) -> Self {
+        let mut summary = Summary::default();
+        for run in runs {
+            match run.status {
+                Status::Passed => summary.passed += 1,
+                Status::Failed => summary.failed += 1,
+                Status::TimedOut => summary.timed_out += 1,
+                Status::Error => summary.error += 1,
+            }
+        }
+        summary
+    }
+
+    pub fn all_passed(&self) -> bool {
+        self.failed == 0 && self.timed_out == 0 && self.error == 0
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Benchmarks
+
+/// What `bench` measured.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct BenchSection {
+    pub settings: BenchSettings,
+    /// One entry per scenario and parameter point (`fan-out` at n=10, at n=100, ...).
+    pub scenarios: Vec<ScenarioResult>,
+    /// Warnings about the run as a whole (machine load, a saturated mock, ...).
+    #[serde(default)]
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct BenchSettings {
+    pub runs: usize,
+    pub warmup: usize,
+    pub scenarios: Vec<String>,
+    pub runtimes: Vec<String>,
+    /// Parameter name to the values swept, e.g. `n` -> `[10, 100, 1000]`.
+    pub parameters: BTreeMap<String, Vec<Value>>,
+}
+
+/// One scenario at one parameter point, every runtime measured.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ScenarioResult {
+    /// `fetch-data`, `sequential`, `fan-out`, `blocking`, `throughput`, `tasks-memory`.
+    pub scenario: String,
+    pub description: String,
+    /// The article's claim this scenario tests, in one sentence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim: Option<String>,
+    /// The parameter point, e.g. `{"n": 100, "delay_ms": 50}`.
+    pub parameters: BTreeMap<String, Value>,
+    pub cases: Vec<CaseResult>,
+}
+
+/// One runtime's measurements in one scenario.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CaseResult {
+    /// `node`, `bun`, `deno`, `python-asyncio`, `python-uvloop`, `python-httpx`,
+    /// `tokio-multi-thread`, `tokio-current-thread`.
+    pub runtime: String,
+    pub language: Option<Language>,
+    /// Version of the runtime, e.g. `v20.20.2`.
+    pub version: String,
+    pub status: CaseStatus,
+    /// Why it was skipped or failed verification; the install command for a missing runtime.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Timed runs in the order they were made (warm-up runs excluded).
+    pub samples: Vec<Sample>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<Metrics>,
+    /// Wall-time ratio to the fastest runtime of the scenario (1.0 for the fastest).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ratio_to_fastest: Option<Ratio>,
+    /// Spread too wide, first run much slower, bimodal, trending, outliers, ...
+    #[serde(default)]
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseStatus {
+    /// Verified, then timed.
+    #[default]
+    Measured,
+    /// Its output was wrong: reported, never timed.
+    FailedVerification,
+    /// The runtime is not installed here.
+    Skipped,
+    /// Stopped before all its runs were made (Ctrl-C); the samples so far are kept.
+    Interrupted,
+}
+
+/// One timed run.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Sample {
+    pub wall_s: f64,
+    pub user_s: f64,
+    pub system_s: f64,
+    pub peak_rss_bytes: u64,
+    /// The scenario's own figures (e.g. `elapsed_ms`, `requests_per_s`, `p99_ms`,
+    /// `mock_requests`, `mock_cpu_s`).
+    #[serde(default)]
+    pub figures: BTreeMap<String, f64>,
+    /// Position of this run in the interleaved schedule of the whole bench.
+    pub sequence: usize,
+}
+
+/// A statistic with its uncertainty.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Estimate {
+    pub median: f64,
+    /// Median absolute deviation.
+    pub mad: f64,
+    /// 95% bootstrap confidence interval of the median.
+    pub ci_low: f64,
+    pub ci_high: f64,
+    pub n: usize,
+    /// Indexes (into `samples`) of values flagged as outliers.
+    #[serde(default)]
+    pub outliers: usize,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Metrics {
+    pub wall_s: Estimate,
+    pub cpu_s: Estimate,
+    pub peak_rss_bytes: Estimate,
+    /// The same statistics for each of the scenario's own figures.
+    #[serde(default)]
+    pub figures: BTreeMap<String, Estimate>,
+}
+
+/// A ratio with its 95% confidence interval ("1.84x ± 0.03 slower").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Ratio {
+    pub value: f64,
+    pub ci_low: f64,
+    pub ci_high: f64,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Claims
+
+/// One of the article's claims, checked on each runtime.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClaimResult {
+    /// Short identifier, e.g. `async-by-default`.
+    pub id: String,
+    /// The article's sentence.
+    pub statement: String,
+    /// Whether the project expects the claim to hold (a claim that is expected to hold and
+    /// does not makes `claims` exit 1).
+    pub expected_to_hold: bool,
+    pub verdicts: Vec<ClaimVerdict>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClaimVerdict {
+    /// `node`, `python`, `rust`, ...
+    pub runtime: String,
+    pub version: String,
+    pub verdict: ClaimOutcome,
+    /// What the probe printed, raised or measured, in a sentence or two.
+    pub evidence: String,
+    /// The probe that produced the evidence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probe: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClaimOutcome {
+    Holds,
+    DoesNotHold,
+    CouldNotCheck,
+}
