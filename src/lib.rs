@@ -10,6 +10,7 @@
 
 pub mod compare;
 pub mod error;
+pub mod harness;
 pub mod isolation;
 pub mod launcher;
 pub mod mock;

@@ -3,6 +3,7 @@
 //! 2 usage or configuration error).
 
 use clap::{Parser, Subcommand};
+use sidebyside::harness::HarnessOptions;
 use sidebyside::isolation::IsolationChoice;
 use sidebyside::report::Format;
 use sidebyside::verify::{verify, VerifyOptions};
@@ -84,14 +85,16 @@ fn main() -> ExitCode {
                 } else {
                     paths
                 },
-                mock_dir: mock.unwrap_or_else(sidebyside::paths::default_mock_dir),
-                isolation,
-                timeout: Duration::from_secs_f64(timeout),
                 jobs: jobs
                     .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
-                output_cap_bytes: max_output,
-                keep_temp,
-                cache_dir: sidebyside::paths::cache_dir(),
+                harness: HarnessOptions {
+                    mock_dir: mock.unwrap_or_else(sidebyside::paths::default_mock_dir),
+                    isolation,
+                    timeout: Duration::from_secs_f64(timeout),
+                    output_cap_bytes: max_output,
+                    keep_temp,
+                    cache_dir: sidebyside::paths::cache_dir(),
+                },
             };
             let runtime = match tokio::runtime::Runtime::new() {
                 Ok(runtime) => runtime,

@@ -7,28 +7,18 @@
 
 use crate::compare;
 use crate::error::{Error, Result};
-use crate::isolation::{self, IsolationChoice};
-use crate::mock::MockDefinition;
-use crate::observation::{IsolationMode, Observation, ResultOrigin, Status};
-use crate::results::{Environment, GroupVerdict, Results, Summary, RESULTS_SCHEMA_VERSION};
-use crate::runner::{RunOutcome, RunSettings, Session};
-use crate::runtime::{read_result, Runtimes};
-use crate::snippet::{self, Expectation, Snippet};
+use crate::harness::{Harness, HarnessOptions};
+use crate::observation::{Observation, Status};
+use crate::results::{GroupVerdict, Results, Summary, RESULTS_SCHEMA_VERSION};
+use crate::snippet::{self, Expectation};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::Duration;
 
 #[derive(Debug, Clone)]
 pub struct VerifyOptions {
     pub paths: Vec<PathBuf>,
-    pub mock_dir: PathBuf,
-    pub isolation: IsolationChoice,
-    pub timeout: Duration,
     pub jobs: usize,
-    pub output_cap_bytes: u64,
-    pub keep_temp: bool,
-    pub cache_dir: PathBuf,
+    pub harness: HarnessOptions,
 }
 
 /// Runs the whole verification. Errors are problems of usage or configuration (the run could
@@ -46,80 +36,24 @@ pub async fn verify(options: &VerifyOptions) -> Result<Results> {
                 .join(", ")
         )));
     }
-    let definition = Arc::new(MockDefinition::load(&options.mock_dir)?);
-    let mode = isolation::resolve(options.isolation).map_err(Error::Usage)?;
-
     let mut languages: Vec<_> = discovery.snippets.iter().map(|s| s.language).collect();
     languages.dedup();
-    let cache = options.cache_dir.clone();
-    let runtimes = tokio::task::spawn_blocking(move || Runtimes::prepare(&languages, &cache))
-        .await
-        .map_err(|error| Error::Other(error.to_string()))??;
-
-    let root = tempfile::Builder::new()
-        .prefix("sidebyside-")
-        .tempdir()
-        .map_err(|error| Error::io("cannot create a temporary directory", error))?;
-    let settings = RunSettings {
-        isolation: mode,
-        timeout: options.timeout,
-        output_cap_bytes: options.output_cap_bytes,
-    };
-    let session = Arc::new(
-        Session::new(definition.clone(), settings, root.path().to_path_buf())
-            .map_err(Error::Other)?,
-    );
-
-    // Builds first, one at a time (cargo uses every core), then the runs in parallel.
-    let mut prepared = Vec::new();
-    for snippet in &discovery.snippets {
-        if snippet.language == crate::observation::Language::Rust {
-            eprintln!("sidebyside: building {}", snippet.source.path.display());
-        }
-        let runtimes = &runtimes;
-        let command = tokio::task::block_in_place(|| runtimes.command(snippet));
-        prepared.push((snippet.clone(), command));
-    }
-
-    let semaphore = Arc::new(tokio::sync::Semaphore::new(options.jobs.max(1)));
-    let mut tasks = tokio::task::JoinSet::new();
-    for (index, (snippet, command)) in prepared.into_iter().enumerate() {
-        let session = session.clone();
-        let semaphore = semaphore.clone();
-        tasks.spawn(async move {
-            let _permit = semaphore.acquire_owned().await;
-            let outcome = match command {
-                Ok(command) => session.run(index, &command).await,
-                Err(error) => Err(error.to_string()),
-            };
-            (index, snippet, outcome)
-        });
-    }
-    let mut finished = Vec::new();
-    while let Some(joined) = tasks.join_next().await {
-        finished.push(joined.map_err(|error| Error::Other(error.to_string()))?);
-    }
-    finished.sort_by_key(|(index, _, _)| *index);
-
-    let mut runs: Vec<Observation> = finished
-        .into_iter()
-        .map(|(_, snippet, outcome)| {
-            observe(&snippet, runtimes.describe(snippet.language), mode, outcome)
-        })
-        .collect();
+    let harness = Harness::start(&options.harness, &languages).await?;
+    let mut runs = harness
+        .run_snippets(&discovery.snippets, options.jobs)
+        .await?;
     let groups = judge_groups(&mut runs, &discovery.expectations);
 
-    if options.keep_temp {
-        let kept = root.keep();
-        eprintln!("sidebyside: kept the run directories in {}", kept.display());
-    }
+    let environment = harness.environment();
+    let mode = harness.mode;
+    harness.finish();
     let summary = Summary::of(&runs);
     Ok(Results {
         schema_version: RESULTS_SCHEMA_VERSION,
         command: "verify".to_string(),
         isolation: mode,
         tls: true,
-        environment: environment(&runtimes),
+        environment,
         runs,
         groups,
         summary,
@@ -127,111 +61,6 @@ pub async fn verify(options: &VerifyOptions) -> Result<Results> {
         claims: None,
         interrupted: false,
     })
-}
-
-/// Turns what a run left into an observation, judging everything that does not depend on the
-/// other members of its group.
-fn observe(
-    snippet: &Snippet,
-    runtime: String,
-    isolation: IsolationMode,
-    outcome: std::result::Result<RunOutcome, String>,
-) -> Observation {
-    let mut observation = Observation {
-        id: snippet.id(),
-        name: snippet.name.clone(),
-        group: snippet.group.clone(),
-        language: snippet.language,
-        source: snippet.source.clone(),
-        runtime,
-        isolation,
-        status: Status::Passed,
-        reasons: vec![],
-        diff: None,
-        exit: None,
-        result: None,
-        result_origin: ResultOrigin::None,
-        requests: vec![],
-        unmocked_hosts: vec![],
-        wall_s: 0.0,
-        cpu_s: 0.0,
-        user_s: 0.0,
-        system_s: 0.0,
-        peak_rss_bytes: 0,
-        stray_processes_killed: 0,
-        stdout: Default::default(),
-        stderr: Default::default(),
-    };
-    let outcome = match outcome {
-        Ok(outcome) => outcome,
-        Err(error) => {
-            observation.status = Status::Error;
-            observation.reasons.push(error);
-            return observation;
-        }
-    };
-    let report = &outcome.report;
-    let (result, origin) = read_result(&outcome.events, &outcome.stdout.text);
-    observation.result = result;
-    observation.result_origin = origin;
-    observation.exit = report.exit;
-    observation.requests = outcome.requests.clone();
-    observation.unmocked_hosts = outcome.unmocked_hosts.clone();
-    observation.wall_s = report.usage.wall_s;
-    observation.user_s = report.usage.user_s;
-    observation.system_s = report.usage.system_s;
-    observation.cpu_s = report.usage.user_s + report.usage.system_s;
-    observation.peak_rss_bytes = report.usage.peak_rss_bytes;
-    observation.stray_processes_killed = report.stray_processes_killed;
-    observation.stdout = outcome.stdout.clone();
-    observation.stderr = outcome.stderr.clone();
-
-    if let Some(error) = &report.setup_error {
-        observation.status = Status::Error;
-        observation.reasons.push(error.clone());
-        return observation;
-    }
-    if report.timed_out {
-        observation.status = Status::TimedOut;
-        observation.reasons.push(
-            "did not finish within the timeout: killed with its whole process group".to_string(),
-        );
-        return observation;
-    }
-    let mut reasons = Vec::new();
-    if let Some(exit) = report.exit.filter(|exit| !exit.success()) {
-        reasons.push(format!("{exit}"));
-    }
-    if !observation.unmocked_hosts.is_empty() {
-        reasons.push(format!(
-            "called a host nobody mocked: {}",
-            observation.unmocked_hosts.join(", ")
-        ));
-    }
-    for request in observation.requests.iter().filter(|r| r.mapping.is_none()) {
-        let mut reason = format!(
-            "{} {} matched no mapping (the mock answered {})",
-            request.method, request.url, request.status
-        );
-        if let Some(near_miss) = &request.near_miss {
-            reason.push_str(&format!(
-                ": {}",
-                near_miss.lines().next().unwrap_or_default()
-            ));
-        }
-        reasons.push(reason);
-    }
-    if observation.stdout.truncated || observation.stderr.truncated {
-        reasons.push(format!(
-            "printed more than the output cap ({} bytes on stdout, {} on stderr); the rest was dropped",
-            observation.stdout.total_bytes, observation.stderr.total_bytes
-        ));
-    }
-    if !reasons.is_empty() {
-        observation.status = Status::Failed;
-        observation.reasons = reasons;
-    }
-    observation
 }
 
 /// Compares the results within each group and returns the group verdicts.
@@ -373,35 +202,13 @@ fn describe_difference(
     }
 }
 
-/// The machine and tool versions, for the results document.
-pub fn environment(runtimes: &Runtimes) -> Environment {
-    let read = |path: &str| std::fs::read_to_string(path).unwrap_or_default();
-    let os = read("/etc/os-release")
-        .lines()
-        .find_map(|line| line.strip_prefix("PRETTY_NAME="))
-        .map(|name| name.trim_matches('"').to_string())
-        .unwrap_or_else(|| std::env::consts::OS.to_string());
-    let cpu = read("/proc/cpuinfo")
-        .lines()
-        .find_map(|line| line.strip_prefix("model name"))
-        .map(|rest| rest.trim_start_matches([' ', '\t', ':']).to_string())
-        .unwrap_or_default();
-    let kernel = read("/proc/sys/kernel/osrelease").trim().to_string();
-    Environment {
-        sidebyside: env!("CARGO_PKG_VERSION").to_string(),
-        os,
-        kernel,
-        cpu,
-        cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
-        runtimes: runtimes.versions(),
-        label: None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::observation::{Language, Source};
+    use crate::harness::observe;
+    use crate::observation::{IsolationMode, Language, Source};
+    use crate::runner::RunOutcome;
+    use crate::snippet::Snippet;
     use serde_json::json;
 
     fn run(name: &str, language: Language, result: serde_json::Value) -> Observation {

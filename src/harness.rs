@@ -1,0 +1,281 @@
+//! The harness: everything needed to run snippets, prepared once and shared by `verify`,
+//! `bench` and `claims`.
+//!
+//! [`Harness::start`] loads the mock definition, chooses the isolation mechanism, finds and
+//! provisions the runtimes the snippets need, and opens a [`Session`] (certificate authority,
+//! private run directory). [`Harness::run_snippets`] builds what needs building, runs the
+//! snippets in parallel up to a limit, and turns each run into an [`Observation`] judged on its
+//! own merits (exit status, unmocked hosts, unmatched requests); comparing results between runs
+//! is the caller's business.
+
+use crate::error::{Error, Result};
+use crate::isolation::{self, IsolationChoice};
+use crate::mock::MockDefinition;
+use crate::observation::{IsolationMode, Language, Observation, ResultOrigin, Status};
+use crate::results::Environment;
+use crate::runner::{RunOutcome, RunSettings, Session};
+use crate::runtime::{read_result, PreparedCommand, Runtimes};
+use crate::snippet::Snippet;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct HarnessOptions {
+    pub mock_dir: PathBuf,
+    pub isolation: IsolationChoice,
+    pub timeout: Duration,
+    pub output_cap_bytes: u64,
+    pub keep_temp: bool,
+    pub cache_dir: PathBuf,
+}
+
+pub struct Harness {
+    pub runtimes: Runtimes,
+    pub session: Arc<Session>,
+    pub mode: IsolationMode,
+    root: tempfile::TempDir,
+    keep_temp: bool,
+    next_run: AtomicUsize,
+}
+
+impl Harness {
+    /// Prepares everything needed to run snippets of the given languages. Errors are problems
+    /// of usage or configuration: an invalid mock definition, a missing runtime, isolation that
+    /// the machine refuses.
+    pub async fn start(options: &HarnessOptions, languages: &[Language]) -> Result<Self> {
+        let definition = Arc::new(MockDefinition::load(&options.mock_dir)?);
+        let mode = isolation::resolve(options.isolation).map_err(Error::Usage)?;
+        let cache = options.cache_dir.clone();
+        let languages = languages.to_vec();
+        let runtimes = tokio::task::spawn_blocking(move || Runtimes::prepare(&languages, &cache))
+            .await
+            .map_err(|error| Error::Other(error.to_string()))??;
+        let root = tempfile::Builder::new()
+            .prefix("sidebyside-")
+            .tempdir()
+            .map_err(|error| Error::io("cannot create a temporary directory", error))?;
+        let settings = RunSettings {
+            isolation: mode,
+            timeout: options.timeout,
+            output_cap_bytes: options.output_cap_bytes,
+        };
+        let session = Arc::new(
+            Session::new(definition, settings, root.path().to_path_buf()).map_err(Error::Other)?,
+        );
+        Ok(Harness {
+            runtimes,
+            session,
+            mode,
+            root,
+            keep_temp: options.keep_temp,
+            next_run: AtomicUsize::new(0),
+        })
+    }
+
+    /// The command that runs a snippet, building it first where needed (blocking: cargo).
+    pub fn command(&self, snippet: &Snippet) -> Result<PreparedCommand> {
+        if snippet.language == Language::Rust {
+            eprintln!("sidebyside: building {}", snippet.source.path.display());
+        }
+        tokio::task::block_in_place(|| self.runtimes.command(snippet))
+    }
+
+    /// Runs a prepared command once and returns what it left, before any judgement.
+    pub async fn run_command(
+        &self,
+        command: &PreparedCommand,
+    ) -> std::result::Result<RunOutcome, String> {
+        let index = self.next_run.fetch_add(1, Ordering::SeqCst);
+        self.session.run(index, command).await
+    }
+
+    /// Builds, then runs every snippet once, at most `jobs` at a time, and returns one
+    /// observation per snippet in the order given.
+    pub async fn run_snippets(
+        &self,
+        snippets: &[Snippet],
+        jobs: usize,
+    ) -> Result<Vec<Observation>> {
+        // Builds first, one at a time (cargo uses every core), then the runs in parallel.
+        let prepared: Vec<_> = snippets
+            .iter()
+            .map(|snippet| (snippet.clone(), self.command(snippet)))
+            .collect();
+        let semaphore = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
+        let mut tasks = tokio::task::JoinSet::new();
+        for (position, (snippet, command)) in prepared.into_iter().enumerate() {
+            let session = self.session.clone();
+            let semaphore = semaphore.clone();
+            let index = self.next_run.fetch_add(1, Ordering::SeqCst);
+            tasks.spawn(async move {
+                let _permit = semaphore.acquire_owned().await;
+                let outcome = match command {
+                    Ok(command) => session.run(index, &command).await,
+                    Err(error) => Err(error.to_string()),
+                };
+                (position, snippet, outcome)
+            });
+        }
+        let mut finished = Vec::new();
+        while let Some(joined) = tasks.join_next().await {
+            finished.push(joined.map_err(|error| Error::Other(error.to_string()))?);
+        }
+        finished.sort_by_key(|(position, _, _)| *position);
+        Ok(finished
+            .into_iter()
+            .map(|(_, snippet, outcome)| {
+                observe(
+                    &snippet,
+                    self.runtimes.describe(snippet.language),
+                    self.mode,
+                    outcome,
+                )
+            })
+            .collect())
+    }
+
+    /// The machine and tool versions, for the results document.
+    pub fn environment(&self) -> Environment {
+        environment(&self.runtimes)
+    }
+
+    /// Removes the run directories, or keeps them (and says where) with `--keep-temp`.
+    pub fn finish(self) {
+        if self.keep_temp {
+            let kept = self.root.keep();
+            eprintln!("sidebyside: kept the run directories in {}", kept.display());
+        }
+    }
+}
+
+/// Turns what a run left into an observation, judging everything that does not depend on the
+/// other members of its group.
+pub fn observe(
+    snippet: &Snippet,
+    runtime: String,
+    isolation: IsolationMode,
+    outcome: std::result::Result<RunOutcome, String>,
+) -> Observation {
+    let mut observation = Observation {
+        id: snippet.id(),
+        name: snippet.name.clone(),
+        group: snippet.group.clone(),
+        language: snippet.language,
+        source: snippet.source.clone(),
+        runtime,
+        isolation,
+        status: Status::Passed,
+        reasons: vec![],
+        diff: None,
+        exit: None,
+        result: None,
+        result_origin: ResultOrigin::None,
+        requests: vec![],
+        unmocked_hosts: vec![],
+        wall_s: 0.0,
+        cpu_s: 0.0,
+        user_s: 0.0,
+        system_s: 0.0,
+        peak_rss_bytes: 0,
+        stray_processes_killed: 0,
+        stdout: Default::default(),
+        stderr: Default::default(),
+    };
+    let outcome = match outcome {
+        Ok(outcome) => outcome,
+        Err(error) => {
+            observation.status = Status::Error;
+            observation.reasons.push(error);
+            return observation;
+        }
+    };
+    let report = &outcome.report;
+    let (result, origin) = read_result(&outcome.events, &outcome.stdout.text);
+    observation.result = result;
+    observation.result_origin = origin;
+    observation.exit = report.exit;
+    observation.requests = outcome.requests.clone();
+    observation.unmocked_hosts = outcome.unmocked_hosts.clone();
+    observation.wall_s = report.usage.wall_s;
+    observation.user_s = report.usage.user_s;
+    observation.system_s = report.usage.system_s;
+    observation.cpu_s = report.usage.user_s + report.usage.system_s;
+    observation.peak_rss_bytes = report.usage.peak_rss_bytes;
+    observation.stray_processes_killed = report.stray_processes_killed;
+    observation.stdout = outcome.stdout.clone();
+    observation.stderr = outcome.stderr.clone();
+
+    if let Some(error) = &report.setup_error {
+        observation.status = Status::Error;
+        observation.reasons.push(error.clone());
+        return observation;
+    }
+    if report.timed_out {
+        observation.status = Status::TimedOut;
+        observation.reasons.push(
+            "did not finish within the timeout: killed with its whole process group".to_string(),
+        );
+        return observation;
+    }
+    let mut reasons = Vec::new();
+    if let Some(exit) = report.exit.filter(|exit| !exit.success()) {
+        reasons.push(format!("{exit}"));
+    }
+    if !observation.unmocked_hosts.is_empty() {
+        reasons.push(format!(
+            "called a host nobody mocked: {}",
+            observation.unmocked_hosts.join(", ")
+        ));
+    }
+    for request in observation.requests.iter().filter(|r| r.mapping.is_none()) {
+        let mut reason = format!(
+            "{} {} matched no mapping (the mock answered {})",
+            request.method, request.url, request.status
+        );
+        if let Some(near_miss) = &request.near_miss {
+            reason.push_str(&format!(
+                ": {}",
+                near_miss.lines().next().unwrap_or_default()
+            ));
+        }
+        reasons.push(reason);
+    }
+    if observation.stdout.truncated || observation.stderr.truncated {
+        reasons.push(format!(
+            "printed more than the output cap ({} bytes on stdout, {} on stderr); the rest was dropped",
+            observation.stdout.total_bytes, observation.stderr.total_bytes
+        ));
+    }
+    if !reasons.is_empty() {
+        observation.status = Status::Failed;
+        observation.reasons = reasons;
+    }
+    observation
+}
+
+/// The machine and tool versions, for the results document.
+fn environment(runtimes: &Runtimes) -> Environment {
+    let read = |path: &str| std::fs::read_to_string(path).unwrap_or_default();
+    let os = read("/etc/os-release")
+        .lines()
+        .find_map(|line| line.strip_prefix("PRETTY_NAME="))
+        .map(|name| name.trim_matches('"').to_string())
+        .unwrap_or_else(|| std::env::consts::OS.to_string());
+    let cpu = read("/proc/cpuinfo")
+        .lines()
+        .find_map(|line| line.strip_prefix("model name"))
+        .map(|rest| rest.trim_start_matches([' ', '\t', ':']).to_string())
+        .unwrap_or_default();
+    let kernel = read("/proc/sys/kernel/osrelease").trim().to_string();
+    Environment {
+        sidebyside: env!("CARGO_PKG_VERSION").to_string(),
+        os,
+        kernel,
+        cpu,
+        cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        runtimes: runtimes.versions(),
+        label: None,
+    }
+}
