@@ -112,7 +112,13 @@ impl Harness {
             tasks.spawn(async move {
                 let _permit = semaphore.acquire_owned().await;
                 let outcome = match command {
-                    Ok(command) => session.run(index, &command).await,
+                    Ok(command) => session.run(index, &command).await.map(|mut outcome| {
+                        if let Some(map) = &command.line_map {
+                            outcome.stderr.text = map.rewrite(&outcome.stderr.text);
+                            outcome.stdout.text = map.rewrite(&outcome.stdout.text);
+                        }
+                        outcome
+                    }),
                     Err(error) => Err(error.to_string()),
                 };
                 (position, snippet, outcome)
@@ -180,6 +186,7 @@ pub fn observe(
         system_s: 0.0,
         peak_rss_bytes: 0,
         stray_processes_killed: 0,
+        expect_failure: false,
         stdout: Default::default(),
         stderr: Default::default(),
     };
@@ -221,7 +228,10 @@ pub fn observe(
     }
     let mut reasons = Vec::new();
     if let Some(exit) = report.exit.filter(|exit| !exit.success()) {
-        reasons.push(format!("{exit}"));
+        match error_location(&observation.stderr.text, snippet) {
+            Some(location) => reasons.push(format!("{exit}: {location}")),
+            None => reasons.push(format!("{exit}")),
+        }
     }
     if !observation.unmocked_hosts.is_empty() {
         reasons.push(format!(
@@ -253,6 +263,37 @@ pub fn observe(
         observation.reasons = reasons;
     }
     observation
+}
+
+/// For a snippet inside a document: the first place its stderr names in the document, with the
+/// error line a runtime printed (`page.md:14: SyntaxError: Unexpected token ';'`).
+fn error_location(stderr: &str, snippet: &Snippet) -> Option<String> {
+    let source = &snippet.source;
+    source.line?;
+    // Python prints the innermost frame last; Node and rustc name the place first.
+    let innermost_last = snippet.language == Language::Python;
+    let document = source.path.display().to_string();
+    let location = regex::Regex::new(&format!(
+        r#"{}(?::(\d+)|", line (\d+))"#,
+        regex::escape(&document)
+    ))
+    .ok()?
+    .captures_iter(stderr)
+    .filter_map(|captures| captures.get(1).or(captures.get(2)))
+    .map(|line| line.as_str().to_string())
+    .reduce(|first, later| if innermost_last { later } else { first })?;
+    let error = regex::Regex::new(r"^\s*(?:[\w.]+\.)?\w*(?:Error|Exception)\b.*$")
+        .ok()
+        .and_then(|pattern| {
+            stderr
+                .lines()
+                .rfind(|line| pattern.is_match(line))
+                .map(|line| line.trim().to_string())
+        });
+    Some(match error {
+        Some(error) => format!("error at {document}:{location}: {error}"),
+        None => format!("error at {document}:{location}"),
+    })
 }
 
 /// The machine and tool versions, for the results document.

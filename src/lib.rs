@@ -13,6 +13,7 @@ pub mod error;
 pub mod harness;
 pub mod isolation;
 pub mod launcher;
+pub mod list;
 pub mod mock;
 pub mod observation;
 pub mod paths;

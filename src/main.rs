@@ -51,6 +51,21 @@ enum Command {
         #[arg(long)]
         keep_temp: bool,
     },
+    /// List every snippet found (files and Markdown code blocks): language, group, origin, and
+    /// whether it will run.
+    List {
+        /// Files, documents or directories. Default: the project's snippets/.
+        paths: Vec<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: ListFormat,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ListFormat {
+    Table,
+    Json,
 }
 
 fn main() -> ExitCode {
@@ -65,6 +80,25 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     match cli.command {
+        Command::List { paths, format } => {
+            let paths = if paths.is_empty() {
+                vec![sidebyside::paths::default_snippets_dir()]
+            } else {
+                paths
+            };
+            let (listed, problems) = sidebyside::list::list(&paths);
+            match format {
+                ListFormat::Table => print!("{}", sidebyside::list::table(&listed, &problems)),
+                ListFormat::Json => println!(
+                    "{}",
+                    serde_json::json!({ "snippets": listed, "problems": problems })
+                ),
+            }
+            for problem in &problems {
+                eprintln!("sidebyside: {problem}");
+            }
+            ExitCode::from(if problems.is_empty() { 0 } else { 2 })
+        }
         Command::Verify {
             paths,
             mock,
@@ -106,7 +140,12 @@ fn main() -> ExitCode {
             match runtime.block_on(verify(&options)) {
                 Ok(results) => {
                     print!("{}", format.renderer().render(&results));
-                    if results.summary.all_passed() {
+                    for problem in &results.problems {
+                        eprintln!("sidebyside: {problem}");
+                    }
+                    if !results.problems.is_empty() {
+                        ExitCode::from(2)
+                    } else if results.summary.all_passed() {
                         ExitCode::SUCCESS
                     } else {
                         ExitCode::from(1)

@@ -6,7 +6,7 @@
 //! accept documents where a section is absent (it is omitted, or empty). The schema is described
 //! in `docs/results-schema.md`; an incompatible change bumps [`RESULTS_SCHEMA_VERSION`].
 
-use crate::observation::{IsolationMode, Language, Observation, Status};
+use crate::observation::{IsolationMode, Language, Observation, Source, Status};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -32,6 +32,14 @@ pub struct Results {
     pub groups: Vec<GroupVerdict>,
     #[serde(default)]
     pub summary: Summary,
+    /// Code blocks found but not run (other languages, skipped, expected results), so nothing
+    /// is silently left out.
+    #[serde(default)]
+    pub not_run: Vec<NotRun>,
+    /// Inputs that could not be read or understood (a missing path, a document that is not
+    /// UTF-8, an unterminated fence, a bad directive). Everything else was still run.
+    #[serde(default)]
+    pub problems: Vec<Problem>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bench: Option<BenchSection>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -40,6 +48,28 @@ pub struct Results {
     /// measured is kept.
     #[serde(default)]
     pub interrupted: bool,
+}
+
+/// A code block that was found and deliberately not run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NotRun {
+    pub source: Source,
+    /// The block's language word as written (`bash`, `json`), or `none`.
+    pub language: String,
+    pub reason: String,
+}
+
+/// An input sidebyside could not use, and where.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Problem {
+    pub source: Source,
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.source, self.message)
+    }
 }
 
 /// The verdict on a group of snippets that must agree.

@@ -24,17 +24,9 @@ pub struct VerifyOptions {
 /// Runs the whole verification. Errors are problems of usage or configuration (the run could
 /// not start); everything that goes wrong with a snippet is in its observation instead.
 pub async fn verify(options: &VerifyOptions) -> Result<Results> {
-    let discovery = snippet::discover(&options.paths)?;
+    let discovery = snippet::discover(&options.paths);
     if discovery.snippets.is_empty() {
-        return Err(Error::Usage(format!(
-            "no snippets found in {}: expected .js, .mjs, .cjs or .py files or cargo packages",
-            options
-                .paths
-                .iter()
-                .map(|path| path.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )));
+        return Err(Error::Usage(nothing_to_run(options, &discovery)));
     }
     let mut languages: Vec<_> = discovery.snippets.iter().map(|s| s.language).collect();
     languages.dedup();
@@ -42,6 +34,11 @@ pub async fn verify(options: &VerifyOptions) -> Result<Results> {
     let mut runs = harness
         .run_snippets(&discovery.snippets, options.jobs)
         .await?;
+    for (run, snippet) in runs.iter_mut().zip(&discovery.snippets) {
+        if snippet.expect_failure {
+            apply_expected_failure(run);
+        }
+    }
     let groups = judge_groups(&mut runs, &discovery.expectations);
 
     let environment = harness.environment();
@@ -57,10 +54,56 @@ pub async fn verify(options: &VerifyOptions) -> Result<Results> {
         runs,
         groups,
         summary,
+        not_run: discovery.not_run,
+        problems: discovery.problems,
         bench: None,
         claims: None,
         interrupted: false,
     })
+}
+
+/// Why there is nothing to run, for the error message.
+fn nothing_to_run(options: &VerifyOptions, discovery: &snippet::Discovery) -> String {
+    let paths: Vec<String> = options
+        .paths
+        .iter()
+        .map(|path| path.display().to_string())
+        .collect();
+    let mut message = format!(
+        "no snippets to run in {}: expected .js, .mjs, .cjs or .py files, cargo packages, or \
+         Markdown documents with javascript, python or rust code blocks",
+        paths.join(", ")
+    );
+    for problem in &discovery.problems {
+        message.push_str(&format!("\n  {problem}"));
+    }
+    for block in &discovery.not_run {
+        message.push_str(&format!(
+            "\n  {} ({}): not run: {}",
+            block.source, block.language, block.reason
+        ));
+    }
+    message
+}
+
+/// A snippet marked `expect-failure` passes when it fails and fails when it passes. A snippet
+/// that could not run at all stays an error.
+fn apply_expected_failure(run: &mut Observation) {
+    run.expect_failure = true;
+    match run.status {
+        Status::Failed | Status::TimedOut => {
+            run.status = Status::Passed;
+            let what = run.reasons.join("; ");
+            run.reasons = vec![format!("failed as expected: {what}")];
+        }
+        Status::Passed => {
+            run.status = Status::Failed;
+            run.reasons = vec![
+                "expected to fail (<!-- sidebyside: expect-failure -->) but it passed".to_string(),
+            ];
+        }
+        Status::Error => {}
+    }
 }
 
 /// Compares the results within each group and returns the group verdicts.
@@ -78,7 +121,7 @@ fn judge_groups(
         let candidates: Vec<usize> = members
             .iter()
             .copied()
-            .filter(|&index| runs[index].status == Status::Passed)
+            .filter(|&index| runs[index].status == Status::Passed && !runs[index].expect_failure)
             .collect();
         let reference = match expectation {
             Some(expected) => Some((
@@ -222,6 +265,7 @@ mod tests {
                     line: None,
                 },
                 kind: crate::snippet::SnippetKind::File(name.into()),
+                expect_failure: false,
             },
             language.to_string(),
             IsolationMode::Preload,

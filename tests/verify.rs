@@ -20,11 +20,35 @@ fn the_projects_snippets_pass_and_print_the_mocks_body() {
         assert_eq!(document["schema_version"], 1);
         let body = mock_body();
         let runs = document["runs"].as_array().unwrap();
+        // The three loose files, then the living article's three blocks, all one group.
+        let names: Vec<&str> = runs
+            .iter()
+            .map(|run| run["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names.len(), 6, "{isolation}: {names:?}");
+        assert_eq!(
+            &names[..3],
+            ["fetch-data.js", "fetch_data.py", "fetch-data"]
+        );
+        assert!(names[3..]
+            .iter()
+            .all(|name| name.starts_with("async-side-by-side.md:")));
         let languages: Vec<&str> = runs
             .iter()
             .map(|run| run["language"].as_str().unwrap())
             .collect();
-        assert_eq!(languages, ["javascript", "python", "rust"], "{isolation}");
+        assert_eq!(
+            languages,
+            [
+                "javascript",
+                "python",
+                "rust",
+                "javascript",
+                "python",
+                "rust"
+            ],
+            "{isolation}"
+        );
         for run in runs {
             let name = &run["name"];
             assert_eq!(run["status"], "passed", "{isolation} {name}: {run:#}");
@@ -61,7 +85,8 @@ fn the_table_shows_each_snippets_output_and_the_verdict() {
         "fetch_data.py",
         "fetch-data",
         "GET https://api.example.com/data → 200",
-        "3 passed, 0 failed",
+        "async-side-by-side.md:",
+        "6 passed, 0 failed",
         "isolation: namespace",
         "peak memory",
     ] {
@@ -108,9 +133,14 @@ fn a_different_body_for_one_run_fails_with_a_diff() {
         );
         let (code, document, _) = verify_json(&["--isolation", isolation, "--mock", mock_path]);
         assert_eq!(code, 1);
-        assert_eq!(run(&document, "fetch_data.py")["status"], "failed");
-        assert_eq!(run(&document, "fetch-data.js")["status"], "passed");
-        assert_eq!(run(&document, "fetch-data")["status"], "passed");
+        for run in document["runs"].as_array().unwrap() {
+            let expected = if run["language"] == "python" {
+                "failed"
+            } else {
+                "passed"
+            };
+            assert_eq!(run["status"], expected, "{isolation}: {run:#}");
+        }
     }
 }
 

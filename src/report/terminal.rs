@@ -51,6 +51,25 @@ impl Render for Terminal {
             failure_section(&mut out, run);
         }
 
+        if !results.not_run.is_empty() {
+            let _ = writeln!(out, "not run:");
+            for block in &results.not_run {
+                let _ = writeln!(
+                    out,
+                    "  - {} ({}): {}",
+                    block.source, block.language, block.reason
+                );
+            }
+            let _ = writeln!(out);
+        }
+        if !results.problems.is_empty() {
+            let _ = writeln!(out, "problems (these inputs were not verified):");
+            for problem in &results.problems {
+                let _ = writeln!(out, "  ✗ {problem}");
+            }
+            let _ = writeln!(out);
+        }
+
         let isolation = match results.isolation {
             IsolationMode::Namespace => {
                 "namespace (own network namespace: only loopback, mocked hosts in /etc/hosts)"
@@ -67,11 +86,18 @@ impl Render for Terminal {
             );
         }
         let summary = results.summary;
-        let _ = writeln!(
+        let _ = write!(
             out,
             "{} passed, {} failed, {} timed out, {} errors",
             summary.passed, summary.failed, summary.timed_out, summary.error
         );
+        if !results.not_run.is_empty() {
+            let _ = write!(out, ", {} not run", results.not_run.len());
+        }
+        if !results.problems.is_empty() {
+            let _ = write!(out, ", {} problems", results.problems.len());
+        }
+        let _ = writeln!(out);
         out
     }
 }

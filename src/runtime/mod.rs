@@ -7,13 +7,14 @@
 //! back through the runtime hooks' event file (structured `console.log` / `print` values and
 //! `asyncio.run` return values) or, for programs without hooks, as JSON on standard output.
 
+pub mod blocks;
 pub mod node;
 pub mod python;
 pub mod rust;
 
 use crate::error::{Error, Result};
 use crate::observation::{Language, ResultOrigin};
-use crate::snippet::Snippet;
+use crate::snippet::{Snippet, SnippetKind};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -24,11 +25,15 @@ pub struct PreparedCommand {
     pub args: Vec<String>,
     /// Environment the runtime needs on top of the base environment.
     pub env: Vec<(String, String)>,
+    /// For a document's code block: how to map the generated file's lines to the document.
+    pub line_map: Option<blocks::LineMap>,
 }
 
 /// The runtimes a run needs, found and provisioned.
 #[derive(Debug, Default)]
 pub struct Runtimes {
+    /// Where generated files (document blocks) are written.
+    pub cache: PathBuf,
     pub node: Option<node::Node>,
     pub python: Option<python::Python>,
     pub rust: Option<rust::Rust>,
@@ -38,7 +43,10 @@ impl Runtimes {
     /// Finds and provisions the runtimes for the given languages. A missing or too old runtime
     /// is an error that says what to install.
     pub fn prepare(languages: &[Language], cache: &Path) -> Result<Self> {
-        let mut runtimes = Runtimes::default();
+        let mut runtimes = Runtimes {
+            cache: cache.to_path_buf(),
+            ..Runtimes::default()
+        };
         if languages.contains(&Language::Javascript) {
             runtimes.node = Some(node::Node::find(cache)?);
         }
@@ -55,10 +63,38 @@ impl Runtimes {
     /// returned as an error for this snippet alone.
     pub fn command(&self, snippet: &Snippet) -> Result<PreparedCommand> {
         let missing = || Error::Other(format!("no runtime prepared for {}", snippet.language));
-        match snippet.language {
-            Language::Javascript => self.node.as_ref().ok_or_else(missing)?.command(snippet),
-            Language::Python => self.python.as_ref().ok_or_else(missing)?.command(snippet),
-            Language::Rust => self.rust.as_ref().ok_or_else(missing)?.command(snippet),
+        match (snippet.language, &snippet.kind) {
+            (
+                Language::Javascript | Language::Python,
+                SnippetKind::Block {
+                    code,
+                    first_code_line,
+                },
+            ) => {
+                let extension = if snippet.language == Language::Javascript {
+                    "mjs"
+                } else {
+                    "py"
+                };
+                let (path, line_map) = blocks::write_block_file(
+                    &self.cache,
+                    &snippet.source.path,
+                    snippet.source.line.unwrap_or(*first_code_line),
+                    *first_code_line,
+                    code,
+                    extension,
+                )?;
+                let file_snippet = Snippet {
+                    kind: SnippetKind::File(path),
+                    ..snippet.clone()
+                };
+                let mut command = self.command(&file_snippet)?;
+                command.line_map = Some(line_map);
+                Ok(command)
+            }
+            (Language::Javascript, _) => self.node.as_ref().ok_or_else(missing)?.command(snippet),
+            (Language::Python, _) => self.python.as_ref().ok_or_else(missing)?.command(snippet),
+            (Language::Rust, _) => self.rust.as_ref().ok_or_else(missing)?.command(snippet),
         }
     }
 

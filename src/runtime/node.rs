@@ -61,6 +61,7 @@ impl Node {
                 absolute(file).display().to_string(),
             ],
             env: vec![],
+            line_map: None,
         })
     }
 }

@@ -108,6 +108,7 @@ impl Python {
             program: self.interpreter.clone(),
             args: vec![super::node::absolute(file).display().to_string()],
             env: vec![("PYTHONDONTWRITEBYTECODE".into(), "1".into())],
+            line_map: None,
         })
     }
 }

@@ -1,10 +1,11 @@
 //! Rust: a snippet is a cargo package, built in release mode and run as a binary.
 //!
-//! Every package builds into one shared target directory in the cache, so dependencies (tokio,
+//! Rust code blocks of documents become binaries of one package in the cache (see
+//! [`super::blocks`]). Every package builds into one shared target directory in the cache, so dependencies (tokio,
 //! reqwest, ...) are compiled once for all snippets and later runs rebuild nothing. Cargo's own
 //! lock on the target directory keeps concurrent runs safe.
 
-use super::{major_minor, output_of, PreparedCommand};
+use super::{blocks, major_minor, output_of, PreparedCommand};
 use crate::error::{Error, Result};
 use crate::snippet::{Snippet, SnippetKind};
 use std::path::{Path, PathBuf};
@@ -14,6 +15,8 @@ pub struct Rust {
     pub cargo: PathBuf,
     pub version: String,
     pub target_dir: PathBuf,
+    /// The cargo package in the cache that holds documents' Rust blocks.
+    pub blocks_package: PathBuf,
 }
 
 impl Rust {
@@ -37,6 +40,7 @@ impl Rust {
             cargo,
             version,
             target_dir: cache.join("rust-target"),
+            blocks_package: cache.join("rust-blocks"),
         })
     }
 
@@ -45,22 +49,69 @@ impl Rust {
     }
 
     pub fn command(&self, snippet: &Snippet) -> Result<PreparedCommand> {
-        let SnippetKind::CargoPackage(package) = &snippet.kind else {
-            return Err(Error::Other(format!(
+        match &snippet.kind {
+            SnippetKind::CargoPackage(package) => Ok(PreparedCommand {
+                program: self.build(package, None)?,
+                args: vec![],
+                env: vec![],
+                line_map: None,
+            }),
+            SnippetKind::Block {
+                code,
+                first_code_line,
+            } => self.block_command(snippet, code, *first_code_line),
+            SnippetKind::File(_) => Err(Error::Other(format!(
                 "{} is not a cargo package",
                 snippet.name
-            )));
+            ))),
+        }
+    }
+
+    /// Builds a document's Rust block as a binary of the cache's blocks package.
+    fn block_command(
+        &self,
+        snippet: &Snippet,
+        code: &str,
+        first_code_line: usize,
+    ) -> Result<PreparedCommand> {
+        let package = &self.blocks_package;
+        let bin = package.join("src").join("bin");
+        std::fs::create_dir_all(&bin)
+            .map_err(|error| Error::io(format!("cannot create {}", bin.display()), error))?;
+        let manifest = package.join("Cargo.toml");
+        if std::fs::read_to_string(&manifest).ok().as_deref() != Some(blocks::BLOCKS_MANIFEST) {
+            crate::launcher::write_bytes_atomically(&manifest, blocks::BLOCKS_MANIFEST.as_bytes())
+                .map_err(|error| {
+                    Error::io(format!("cannot write {}", manifest.display()), error)
+                })?;
+        }
+        let (source, offset) = blocks::wrap_rust(code);
+        let name = format!("block_{}", blocks::content_key(&[&source]));
+        let file = bin.join(format!("{name}.rs"));
+        if !file.is_file() {
+            crate::launcher::write_bytes_atomically(&file, source.as_bytes())
+                .map_err(|error| Error::io(format!("cannot write {}", file.display()), error))?;
+        }
+        let line_map = blocks::LineMap {
+            generated: vec![file.display().to_string(), format!("src/bin/{name}.rs")],
+            document: snippet.source.path.clone(),
+            first_line: first_code_line,
+            offset,
         };
+        let program = self
+            .build(package, Some(&name))
+            .map_err(|error| Error::Other(line_map.rewrite(&error.to_string())))?;
         Ok(PreparedCommand {
-            program: self.build(package)?,
+            program,
             args: vec![],
             env: vec![],
+            line_map: Some(line_map),
         })
     }
 
     /// Builds the package and returns the path of its binary. The error holds the compiler's
     /// messages.
-    pub fn build(&self, package: &Path) -> Result<PathBuf> {
+    pub fn build(&self, package: &Path, bin: Option<&str>) -> Result<PathBuf> {
         let manifest = package.join("Cargo.toml");
         let output = std::process::Command::new(&self.cargo)
             .args([
@@ -68,6 +119,7 @@ impl Rust {
                 "--release",
                 "--message-format=json-render-diagnostics",
             ])
+            .args(bin.map(|name| ["--bin", name]).into_iter().flatten())
             .arg("--manifest-path")
             .arg(&manifest)
             .arg("--target-dir")

@@ -1,13 +1,23 @@
 //! Finding snippets: the first step of the data path.
 //!
 //! A snippet is one runnable example: a JavaScript file (`.js`, `.mjs`, `.cjs`), a Python file
-//! (`.py`), or a Rust cargo package directory. Each knows its language and where it came from.
+//! (`.py`), a Rust cargo package directory, or a code block of a Markdown document
+//! ([`markdown`]). Each knows its language and where it came from (file and line).
 //! Snippets whose names have the same stem once `-` and `_` are treated alike (`fetch-data.js`,
-//! `fetch_data.py`, the `fetch-data` package) form a group whose results must agree. A file
-//! `<stem>.expected.json` beside the group's snippets states the result the group must produce.
+//! `fetch_data.py`, the `fetch-data` package) form a group whose results must agree; the
+//! runnable blocks under one heading of a document form a group too, unless a directive names
+//! another. A file `<stem>.expected.json` beside the group's snippets, or a block marked
+//! `<!-- sidebyside: expected -->`, states the result the group must produce.
+//!
+//! Discovery never stops at a bad input: a missing path, a document that is not UTF-8 or has an
+//! unterminated fence becomes a [`Problem`] and everything else is still found. Blocks that will
+//! not run (other languages, `skip`) are listed as [`NotRun`]. A directory holding a
+//! `.sidebyside-skip` file is not searched when reached by walking (its first line says why).
 
-use crate::error::{Error, Result};
+pub mod markdown;
+
 use crate::observation::{Language, Source};
+use crate::results::{NotRun, Problem};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -19,6 +29,12 @@ pub enum SnippetKind {
     File(PathBuf),
     /// A cargo package directory, built and run as a binary.
     CargoPackage(PathBuf),
+    /// A code block of a Markdown document; `source` gives the document and the fence line.
+    Block {
+        code: String,
+        /// Document line of the block's first line of code.
+        first_code_line: usize,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -29,6 +45,8 @@ pub struct Snippet {
     pub language: Language,
     pub source: Source,
     pub kind: SnippetKind,
+    /// The snippet is expected to fail (exit non-zero, call an unmocked host, ...).
+    pub expect_failure: bool,
 }
 
 impl Snippet {
@@ -50,6 +68,8 @@ pub struct Expectation {
 pub struct Discovery {
     pub snippets: Vec<Snippet>,
     pub expectations: BTreeMap<String, Expectation>,
+    pub not_run: Vec<NotRun>,
+    pub problems: Vec<Problem>,
 }
 
 /// The group key of a name: its stem, lowercase, with `_` written as `-`.
@@ -65,36 +85,210 @@ fn language_of_extension(path: &Path) -> Option<Language> {
     }
 }
 
+fn is_document(path: &Path) -> bool {
+    matches!(
+        path.extension().and_then(|extension| extension.to_str()),
+        Some("md" | "markdown")
+    )
+}
+
+/// The language a code block's info word names, if sidebyside runs it.
+pub fn language_of_block(word: &str) -> Option<Language> {
+    match word {
+        "javascript" | "js" | "mjs" | "node" => Some(Language::Javascript),
+        "python" | "py" | "python3" => Some(Language::Python),
+        "rust" | "rs" => Some(Language::Rust),
+        _ => None,
+    }
+}
+
+/// Name of the file that marks a directory as not holding snippets.
+pub const SKIP_MARKER: &str = ".sidebyside-skip";
+
 const SKIPPED_DIRECTORIES: &[&str] = &["target", "node_modules", "__pycache__", "venv"];
 
-/// Finds the snippets under each path. A path that does not exist, or a file that is not a
-/// snippet, is an error naming it.
-pub fn discover(paths: &[PathBuf]) -> Result<Discovery> {
+/// Finds the snippets under each path. Inputs that cannot be used become problems; the rest
+/// is still found.
+pub fn discover(paths: &[PathBuf]) -> Discovery {
     let mut discovery = Discovery::default();
     for path in paths {
-        let metadata = std::fs::metadata(path).map_err(|error| Error::Input {
-            path: path.clone(),
-            message: format!("cannot read: {error}"),
-        })?;
+        let metadata = match std::fs::metadata(path) {
+            Ok(metadata) => metadata,
+            Err(error) => {
+                discovery.problem(path, None, format!("cannot read: {error}"));
+                continue;
+            }
+        };
         if metadata.is_dir() {
-            walk(path, &mut discovery)?;
+            walk(path, &mut discovery);
+        } else if is_document(path) {
+            document(path, &mut discovery);
         } else if let Some(snippet) = file_snippet(path) {
             discovery.snippets.push(snippet);
-            load_expectation_beside(path, &mut discovery)?;
+            load_expectation_beside(path, &mut discovery);
         } else {
-            return Err(Error::Input {
-                path: path.clone(),
-                message: "not a snippet: expected a .js, .mjs, .cjs or .py file, a cargo \
-                          package directory, or a directory holding those"
+            discovery.problem(
+                path,
+                None,
+                "not a snippet: expected a .js, .mjs, .cjs or .py file, a Markdown document \
+                 (.md), a cargo package directory, or a directory holding those"
                     .to_string(),
-            });
+            );
         }
     }
+    // Loose files by group then language; document blocks in document order.
+    discovery.snippets.sort_by_key(sort_key);
     discovery
         .snippets
-        .sort_by(|a, b| (&a.group, a.language, &a.name).cmp(&(&b.group, b.language, &b.name)));
-    discovery.snippets.dedup_by(|a, b| a.kind == b.kind);
-    Ok(discovery)
+        .dedup_by(|a, b| a.kind == b.kind && a.source == b.source);
+    discovery
+}
+
+fn sort_key(snippet: &Snippet) -> (bool, String, Option<Language>, PathBuf, usize) {
+    match snippet.kind {
+        SnippetKind::Block { .. } => (
+            true,
+            String::new(),
+            None,
+            snippet.source.path.clone(),
+            snippet.source.line.unwrap_or(0),
+        ),
+        _ => (
+            false,
+            snippet.group.clone(),
+            Some(snippet.language),
+            snippet.source.path.clone(),
+            0,
+        ),
+    }
+}
+
+impl Discovery {
+    fn problem(&mut self, path: &Path, line: Option<usize>, message: String) {
+        self.problems.push(Problem {
+            source: Source {
+                path: path.to_path_buf(),
+                line,
+            },
+            message,
+        });
+    }
+}
+
+/// Reads a Markdown document's blocks into snippets, expectations, not-run entries and
+/// problems.
+fn document(path: &Path, discovery: &mut Discovery) {
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(error) => return discovery.problem(path, None, format!("cannot read: {error}")),
+    };
+    let text = match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(error) => {
+            let valid = &error.as_bytes()[..error.utf8_error().valid_up_to()];
+            let line = valid.iter().filter(|&&byte| byte == b'\n').count() + 1;
+            return discovery.problem(
+                path,
+                Some(line),
+                "not UTF-8 text: save the document as UTF-8".to_string(),
+            );
+        }
+    };
+    let file_name = path
+        .file_name()
+        .and_then(|name| name.to_str())
+        .unwrap_or("document")
+        .to_string();
+    let parsed = markdown::parse(&text);
+    for problem in parsed.problems {
+        discovery.problem(path, Some(problem.line), problem.message);
+    }
+    for block in parsed.blocks {
+        let source = Source {
+            path: path.to_path_buf(),
+            line: Some(block.line),
+        };
+        let group = match &block.directives.group {
+            Some(name) => group_of(name),
+            None => format!(
+                "{file_name}#{}",
+                slug(block.heading.as_deref().unwrap_or("top"))
+            ),
+        };
+        let language_word = if block.language.is_empty() {
+            "none".to_string()
+        } else {
+            block.language.clone()
+        };
+        let mut not_run = |reason: String| {
+            discovery.not_run.push(NotRun {
+                source: source.clone(),
+                language: language_word.clone(),
+                reason,
+            })
+        };
+        if block.directives.expected {
+            let value = serde_json::from_str(&block.code)
+                .unwrap_or_else(|_| Value::String(block.code.trim_end().to_string()));
+            not_run(format!("the expected result of group {group}"));
+            discovery.expectations.insert(
+                group,
+                Expectation {
+                    value,
+                    source: PathBuf::from(format!("{}:{}", path.display(), block.line)),
+                },
+            );
+            continue;
+        }
+        if block.unterminated {
+            not_run("its fence is never closed (see the problem reported for it)".to_string());
+            continue;
+        }
+        if block.directives.skip {
+            not_run("skipped by <!-- sidebyside: skip -->".to_string());
+            continue;
+        }
+        let Some(language) = language_of_block(&block.language) else {
+            not_run(if block.indented {
+                "an indented code block has no language: use a fenced block".to_string()
+            } else {
+                format!("`{language_word}` is not a language sidebyside runs")
+            });
+            continue;
+        };
+        let attributes: Vec<&str> = block.info.split([',', ' ']).collect();
+        if let Some(attribute) = ["ignore", "no_run", "compile_fail"]
+            .into_iter()
+            .find(|attribute| attributes.contains(attribute))
+        {
+            not_run(format!("marked `{attribute}`, as rustdoc reads it"));
+            continue;
+        }
+        discovery.snippets.push(Snippet {
+            name: format!("{file_name}:{}", block.line),
+            group,
+            language,
+            source,
+            kind: SnippetKind::Block {
+                code: block.code,
+                first_code_line: block.first_code_line,
+            },
+            expect_failure: block.directives.expect_failure || attributes.contains(&"should_panic"),
+        });
+    }
+}
+
+/// A heading as a group name: lowercase words joined by `-`.
+fn slug(heading: &str) -> String {
+    let mut slug = String::new();
+    for character in heading.chars() {
+        if character.is_alphanumeric() {
+            slug.extend(character.to_lowercase());
+        } else if !slug.ends_with('-') && !slug.is_empty() {
+            slug.push('-');
+        }
+    }
+    slug.trim_end_matches('-').to_string()
 }
 
 fn file_snippet(path: &Path) -> Option<Snippet> {
@@ -110,6 +304,7 @@ fn file_snippet(path: &Path) -> Option<Snippet> {
             line: None,
         },
         kind: SnippetKind::File(path.to_path_buf()),
+        expect_failure: false,
     })
 }
 
@@ -124,21 +319,24 @@ fn package_snippet(directory: &Path) -> Option<Snippet> {
             line: None,
         },
         kind: SnippetKind::CargoPackage(directory.to_path_buf()),
+        expect_failure: false,
     })
 }
 
-fn walk(directory: &Path, discovery: &mut Discovery) -> Result<()> {
+fn walk(directory: &Path, discovery: &mut Discovery) {
     if directory.join("Cargo.toml").is_file() {
         if let Some(snippet) = package_snippet(directory) {
             discovery.snippets.push(snippet);
         }
-        return Ok(());
+        return;
     }
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(directory)
-        .map_err(|error| Error::Input {
-            path: directory.to_path_buf(),
-            message: format!("cannot list directory: {error}"),
-        })?
+    let entries = match std::fs::read_dir(directory) {
+        Ok(entries) => entries,
+        Err(error) => {
+            return discovery.problem(directory, None, format!("cannot list directory: {error}"))
+        }
+    };
+    let mut entries: Vec<PathBuf> = entries
         .filter_map(|entry| entry.ok().map(|entry| entry.path()))
         .collect();
     entries.sort();
@@ -151,22 +349,23 @@ fn walk(directory: &Path, discovery: &mut Discovery) -> Result<()> {
             continue;
         }
         if entry.is_dir() {
-            if !SKIPPED_DIRECTORIES.contains(&name) {
-                walk(&entry, discovery)?;
+            if !SKIPPED_DIRECTORIES.contains(&name) && !entry.join(SKIP_MARKER).is_file() {
+                walk(&entry, discovery);
             }
         } else if let Some(stem) = name.strip_suffix(".expected.json") {
-            load_expectation(&entry, stem, discovery)?;
+            load_expectation(&entry, stem, discovery);
+        } else if is_document(&entry) {
+            document(&entry, discovery);
         } else if let Some(snippet) = file_snippet(&entry) {
             discovery.snippets.push(snippet);
         }
     }
-    Ok(())
 }
 
-fn load_expectation_beside(path: &Path, discovery: &mut Discovery) -> Result<()> {
+fn load_expectation_beside(path: &Path, discovery: &mut Discovery) {
     let (Some(directory), Some(stem)) = (path.parent(), path.file_stem().and_then(|s| s.to_str()))
     else {
-        return Ok(());
+        return;
     };
     for candidate in [stem.to_string(), group_of(stem)] {
         let file = directory.join(format!("{candidate}.expected.json"));
@@ -174,26 +373,27 @@ fn load_expectation_beside(path: &Path, discovery: &mut Discovery) -> Result<()>
             return load_expectation(&file, &candidate, discovery);
         }
     }
-    Ok(())
 }
 
-fn load_expectation(path: &Path, stem: &str, discovery: &mut Discovery) -> Result<()> {
-    let text = std::fs::read_to_string(path).map_err(|error| Error::Input {
-        path: path.to_path_buf(),
-        message: format!("cannot read: {error}"),
-    })?;
-    let value = serde_json::from_str(&text).map_err(|error| Error::Input {
-        path: path.to_path_buf(),
-        message: format!("not valid JSON: {error}"),
-    })?;
-    discovery.expectations.insert(
-        group_of(stem),
-        Expectation {
-            value,
-            source: path.to_path_buf(),
-        },
-    );
-    Ok(())
+fn load_expectation(path: &Path, stem: &str, discovery: &mut Discovery) {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(error) => return discovery.problem(path, None, format!("cannot read: {error}")),
+    };
+    match serde_json::from_str(&text) {
+        Ok(value) => {
+            discovery.expectations.insert(
+                group_of(stem),
+                Expectation {
+                    value,
+                    source: path.to_path_buf(),
+                },
+            );
+        }
+        Err(error) => {
+            discovery.problem(path, Some(error.line()), format!("not valid JSON: {error}"))
+        }
+    }
 }
 
 #[cfg(test)]
@@ -217,7 +417,7 @@ mod tests {
         std::fs::write(path.join("notes.txt"), "").unwrap();
         std::fs::write(path.join("rust/fetch-data/Cargo.toml"), "").unwrap();
         std::fs::write(path.join("fetch-data.expected.json"), "{\"a\": 1}").unwrap();
-        let found = discover(&[path.to_path_buf()]).unwrap();
+        let found = discover(&[path.to_path_buf()]);
         let languages: Vec<_> = found.snippets.iter().map(|s| s.language).collect();
         assert_eq!(
             languages,
@@ -228,26 +428,89 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_path_and_a_non_snippet_file_are_errors_naming_them() {
+    fn a_missing_path_and_a_non_snippet_file_are_problems_naming_them() {
         let root = tempfile::tempdir().unwrap();
         let missing = root.path().join("nope.js");
-        let error = discover(std::slice::from_ref(&missing))
-            .unwrap_err()
-            .to_string();
-        assert!(error.contains("nope.js"), "{error}");
         let text = root.path().join("notes.txt");
         std::fs::write(&text, "").unwrap();
-        let error = discover(&[text]).unwrap_err().to_string();
-        assert!(error.contains("not a snippet"), "{error}");
+        let good = root.path().join("good.py");
+        std::fs::write(&good, "").unwrap();
+        let found = discover(&[missing, text, good]);
+        let problems: Vec<String> = found.problems.iter().map(|p| p.to_string()).collect();
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems[0].contains("nope.js"), "{problems:?}");
+        assert!(problems[1].contains("not a snippet"), "{problems:?}");
+        assert_eq!(found.snippets.len(), 1, "the good file is still found");
     }
 
     #[test]
-    fn invalid_expectation_json_is_an_error_naming_the_file() {
+    fn invalid_expectation_json_is_a_problem_naming_the_file() {
         let root = tempfile::tempdir().unwrap();
         std::fs::write(root.path().join("x.expected.json"), "{oops").unwrap();
-        let error = discover(&[root.path().to_path_buf()])
-            .unwrap_err()
-            .to_string();
-        assert!(error.contains("x.expected.json") && error.contains("not valid JSON"));
+        let found = discover(&[root.path().to_path_buf()]);
+        let problem = found.problems[0].to_string();
+        assert!(problem.contains("x.expected.json") && problem.contains("not valid JSON"));
+    }
+
+    #[test]
+    fn documents_give_block_snippets_not_run_entries_and_expectations() {
+        let root = tempfile::tempdir().unwrap();
+        let doc = root.path().join("page.md");
+        std::fs::write(
+            &doc,
+            "# Fetch it\n\n```js\nconsole.log(1)\n```\n\n```python title=\"a.py\"\nprint(1)\n```\n\n\
+             ```bash\nls\n```\n\n<!-- sidebyside: expected -->\n```json\n1\n```\n\n\
+             <!-- sidebyside: skip -->\n```js\nnope()\n```\n",
+        )
+        .unwrap();
+        let found = discover(&[doc]);
+        assert!(found.problems.is_empty(), "{:?}", found.problems);
+        let snippets: Vec<(&str, &str, Option<usize>)> = found
+            .snippets
+            .iter()
+            .map(|s| (s.name.as_str(), s.group.as_str(), s.source.line))
+            .collect();
+        assert_eq!(
+            snippets,
+            [
+                ("page.md:3", "page.md#fetch-it", Some(3)),
+                ("page.md:7", "page.md#fetch-it", Some(7)),
+            ]
+        );
+        assert_eq!(found.expectations["page.md#fetch-it"].value, 1);
+        let reasons: Vec<&str> = found.not_run.iter().map(|n| n.reason.as_str()).collect();
+        assert_eq!(reasons.len(), 3, "{reasons:?}");
+        assert!(
+            reasons[0].contains("`bash` is not a language"),
+            "{reasons:?}"
+        );
+        assert!(reasons[2].contains("skipped"), "{reasons:?}");
+    }
+
+    #[test]
+    fn a_non_utf8_document_is_a_problem_at_its_line() {
+        let root = tempfile::tempdir().unwrap();
+        let doc = root.path().join("latin1.md");
+        std::fs::write(&doc, b"# Title\n\ncaf\xe9\n").unwrap();
+        let found = discover(&[doc]);
+        assert_eq!(found.problems.len(), 1);
+        assert_eq!(found.problems[0].source.line, Some(3));
+        assert!(found.problems[0].message.contains("UTF-8"));
+    }
+
+    #[test]
+    fn marked_directories_are_not_walked() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(root.path().join("bench")).unwrap();
+        std::fs::write(
+            root.path().join("bench").join(SKIP_MARKER),
+            "programs for bench\n",
+        )
+        .unwrap();
+        std::fs::write(root.path().join("bench/x.py"), "").unwrap();
+        std::fs::write(root.path().join("y.py"), "").unwrap();
+        let found = discover(&[root.path().to_path_buf()]);
+        assert_eq!(found.snippets.len(), 1);
+        assert_eq!(found.snippets[0].name, "y.py");
     }
 }

@@ -1,0 +1,415 @@
+//! Extracting code blocks from Markdown documents, with the document line of each.
+//!
+//! Documents are parsed with a CommonMark parser (`pulldown-cmark`), so front matter, raw HTML
+//! blocks (a `<script type="application/ld+json">` is not a snippet), tildes and backticks,
+//! blocks inside lists and blockquotes, and info strings with attributes all behave as they do
+//! when the page is rendered. MkDocs/Material admonitions (`!!! note`, `??? tip`) and content
+//! tabs (`=== "Python"`) are not CommonMark: their bodies are indented by four spaces, which
+//! CommonMark would read as an indented code block or paragraph text. Before parsing, such bodies
+//! are dedented in place (line count unchanged, so every line number stays the document's).
+//!
+//! An HTML comment just before a block controls it without showing on the rendered page:
+//! `<!-- sidebyside: skip -->`, `<!-- sidebyside: group=NAME -->`,
+//! `<!-- sidebyside: expect-failure -->`, and `<!-- sidebyside: expected -->` before a block
+//! that holds the group's expected result. Several may share one comment.
+
+use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
+
+/// One code block of a document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Block {
+    /// Line of the opening fence, 1-based.
+    pub line: usize,
+    /// Line of the block's first line of code.
+    pub first_code_line: usize,
+    /// The info string as written (`python title="x.py"`), empty for indented blocks.
+    pub info: String,
+    /// The language word of the info string, lowercase (`python`), empty when there is none.
+    pub language: String,
+    pub code: String,
+    /// The nearest heading above the block, if any.
+    pub heading: Option<String>,
+    pub directives: Directives,
+    /// An indented code block (no language can be given to it).
+    pub indented: bool,
+    /// The fence was never closed: the block ran to the end of the document.
+    pub unterminated: bool,
+}
+
+/// What an HTML comment before a block said about it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Directives {
+    pub skip: bool,
+    pub group: Option<String>,
+    pub expect_failure: bool,
+    /// The block holds the expected result of its group rather than code to run.
+    pub expected: bool,
+}
+
+/// A problem in a document, at a line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentProblem {
+    pub line: usize,
+    pub message: String,
+}
+
+#[derive(Debug, Default)]
+pub struct ParsedDocument {
+    pub blocks: Vec<Block>,
+    pub problems: Vec<DocumentProblem>,
+}
+
+/// Parses a document and returns its code blocks in order, and any problems found.
+pub fn parse(text: &str) -> ParsedDocument {
+    let text = dedent_extension_bodies(text);
+    let lines = LineIndex::new(&text);
+    let options = Options::ENABLE_YAML_STYLE_METADATA_BLOCKS
+        | Options::ENABLE_PLUSES_DELIMITED_METADATA_BLOCKS
+        | Options::ENABLE_TABLES
+        | Options::ENABLE_FOOTNOTES
+        | Options::ENABLE_STRIKETHROUGH
+        | Options::ENABLE_TASKLISTS
+        | Options::ENABLE_HEADING_ATTRIBUTES;
+    let mut document = ParsedDocument::default();
+    let mut heading: Option<String> = None;
+    let mut heading_text: Option<String> = None;
+    let mut html: Option<(usize, String)> = None;
+    let mut pending: Option<(usize, Directives)> = None;
+    let mut code: Option<(usize, String, bool, String)> = None;
+    let mut unterminated = false;
+
+    for (event, range) in Parser::new_ext(&text, options).into_offset_iter() {
+        match event {
+            Event::Start(Tag::Heading { .. }) => {
+                clear_pending(&mut pending, &mut document);
+                heading_text = Some(String::new());
+            }
+            Event::End(TagEnd::Heading(_)) => {
+                heading = heading_text.take().map(|text| text.trim().to_string());
+            }
+            Event::Start(Tag::HtmlBlock) => {
+                html = Some((lines.line_of(range.start), String::new()))
+            }
+            Event::Html(fragment) => {
+                if let Some((_, collected)) = html.as_mut() {
+                    collected.push_str(&fragment);
+                }
+            }
+            Event::End(TagEnd::HtmlBlock) => {
+                if let Some((line, collected)) = html.take() {
+                    match parse_directives(&collected) {
+                        Some(Ok(directives)) => {
+                            clear_pending(&mut pending, &mut document);
+                            pending = Some((line, directives));
+                        }
+                        Some(Err(message)) => {
+                            document.problems.push(DocumentProblem { line, message })
+                        }
+                        None => clear_pending(&mut pending, &mut document),
+                    }
+                }
+            }
+            Event::Start(Tag::Paragraph | Tag::Table(_) | Tag::MetadataBlock(_)) => {
+                clear_pending(&mut pending, &mut document);
+            }
+            Event::Start(Tag::CodeBlock(kind)) => {
+                let (info, indented) = match kind {
+                    CodeBlockKind::Fenced(info) => (info.to_string(), false),
+                    CodeBlockKind::Indented => (String::new(), true),
+                };
+                let raw = &text[range.clone()];
+                unterminated = !indented && !fence_is_closed(raw);
+                if unterminated {
+                    document.problems.push(DocumentProblem {
+                        line: lines.line_of(range.start),
+                        message: "unterminated code fence: the block runs to the end of the \
+                                  document; add a closing fence line"
+                            .to_string(),
+                    });
+                }
+                code = Some((range.start, info, indented, String::new()));
+            }
+            Event::Text(fragment) | Event::Code(fragment) => {
+                if let Some((_, _, _, collected)) = code.as_mut() {
+                    collected.push_str(&fragment);
+                } else if let Some(collected) = heading_text.as_mut() {
+                    collected.push_str(&fragment);
+                }
+            }
+            Event::End(TagEnd::CodeBlock) => {
+                if let Some((start, info, indented, collected)) = code.take() {
+                    let line = lines.line_of(start);
+                    let directives = pending.take().map(|(_, d)| d).unwrap_or_default();
+                    document.blocks.push(Block {
+                        line,
+                        first_code_line: if indented { line } else { line + 1 },
+                        language: language_of(&info),
+                        info: info.trim().to_string(),
+                        code: collected,
+                        heading: heading.clone(),
+                        directives,
+                        indented,
+                        unterminated,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    clear_pending(&mut pending, &mut document);
+    document
+}
+
+fn clear_pending(pending: &mut Option<(usize, Directives)>, document: &mut ParsedDocument) {
+    if let Some((line, _)) = pending.take() {
+        document.problems.push(DocumentProblem {
+            line,
+            message: "this sidebyside directive is not followed by a code block: put it on \
+                      the line just before the block it controls"
+                .to_string(),
+        });
+    }
+}
+
+/// Reads `<!-- sidebyside: ... -->`. `None` for any other HTML.
+fn parse_directives(html: &str) -> Option<Result<Directives, String>> {
+    let inner = html
+        .trim()
+        .strip_prefix("<!--")?
+        .strip_suffix("-->")?
+        .trim();
+    let words = inner
+        .strip_prefix("sidebyside")?
+        .trim_start()
+        .strip_prefix(':');
+    let Some(words) = words else {
+        return Some(Err(
+            "malformed sidebyside directive: write `<!-- sidebyside: skip -->` (a colon after \
+             `sidebyside`)"
+                .to_string(),
+        ));
+    };
+    let mut directives = Directives::default();
+    for word in words.split_whitespace() {
+        match word {
+            "skip" => directives.skip = true,
+            "expect-failure" => directives.expect_failure = true,
+            "expected" => directives.expected = true,
+            _ => match word.split_once('=') {
+                Some(("group", name)) if !name.is_empty() => {
+                    directives.group = Some(name.to_string());
+                }
+                _ => {
+                    return Some(Err(format!(
+                        "unknown sidebyside directive `{word}`: expected skip, group=NAME, \
+                         expect-failure or expected"
+                    )))
+                }
+            },
+        }
+    }
+    Some(Ok(directives))
+}
+
+/// The language word of an info string: `python title="x"` -> `python`, `js {.line-numbers}`
+/// -> `js`, `{.python .numberLines}` -> `python`, `rust,ignore` -> `rust`.
+pub fn language_of(info: &str) -> String {
+    let info = info.trim();
+    if let Some(attributes) = info.strip_prefix('{') {
+        return attributes
+            .split(|c: char| c.is_whitespace() || c == '}')
+            .find_map(|token| token.strip_prefix('.'))
+            .unwrap_or_default()
+            .to_lowercase();
+    }
+    info.split(|c: char| c.is_whitespace() || c == '{' || c == ',')
+        .next()
+        .unwrap_or_default()
+        .to_lowercase()
+}
+
+/// Whether the raw text of a fenced block ends with a closing fence at least as long as the
+/// opening one, made of the same character.
+fn fence_is_closed(raw: &str) -> bool {
+    fn strip(line: &str) -> &str {
+        line.trim_start_matches([' ', '>', '\t'])
+    }
+    let mut lines = raw.lines();
+    let Some(opening) = lines.next().map(strip) else {
+        return false;
+    };
+    let Some(character) = opening.chars().next().filter(|c| *c == '`' || *c == '~') else {
+        return false;
+    };
+    let length = opening.chars().take_while(|c| *c == character).count();
+    let Some(last) = raw
+        .lines()
+        .skip(1)
+        .filter(|line| !line.trim().is_empty())
+        .last()
+    else {
+        return false;
+    };
+    let last = strip(last).trim_end();
+    last.len() >= length && last.chars().all(|c| c == character)
+}
+
+/// Dedents the bodies of MkDocs admonitions (`!!!`, `???`, `???+`) and content tabs (`===`) by
+/// four spaces, blanking their header lines, repeatedly for nested ones. Line count unchanged.
+fn dedent_extension_bodies(text: &str) -> String {
+    let mut lines: Vec<String> = text.split('\n').map(str::to_string).collect();
+    for _ in 0..8 {
+        let mut changed = false;
+        let mut index = 0;
+        while index < lines.len() {
+            let line = &lines[index];
+            let indent = line.len() - line.trim_start_matches(' ').len();
+            let rest = line.trim_start_matches(' ');
+            let is_header = ["!!! ", "??? ", "???+ ", "=== "]
+                .iter()
+                .any(|marker| rest.starts_with(marker));
+            if !is_header {
+                index += 1;
+                continue;
+            }
+            let body_indent = indent + 4;
+            let mut end = index + 1;
+            while end < lines.len() {
+                let candidate = &lines[end];
+                let blank = candidate.trim().is_empty();
+                let indented =
+                    candidate.len() - candidate.trim_start_matches(' ').len() >= body_indent;
+                if !(blank || indented) {
+                    break;
+                }
+                end += 1;
+            }
+            if end == index + 1 {
+                index += 1;
+                continue;
+            }
+            lines[index] = String::new();
+            for body in &mut lines[index + 1..end] {
+                if body.trim().is_empty() {
+                    continue;
+                }
+                body.replace_range(indent..body_indent, "");
+            }
+            changed = true;
+            index = end;
+        }
+        if !changed {
+            break;
+        }
+    }
+    lines.join("\n")
+}
+
+/// Byte offset to 1-based line number.
+struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    fn new(text: &str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(text.match_indices('\n').map(|(offset, _)| offset + 1));
+        LineIndex { starts }
+    }
+
+    fn line_of(&self, offset: usize) -> usize {
+        match self.starts.binary_search(&offset) {
+            Ok(index) => index + 1,
+            Err(index) => index,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn languages_come_from_the_first_word_or_the_first_class() {
+        assert_eq!(language_of("python title=\"x.py\""), "python");
+        assert_eq!(language_of("js {.line-numbers}"), "js");
+        assert_eq!(language_of("{.python .numberLines}"), "python");
+        assert_eq!(language_of("rust,ignore"), "rust");
+        assert_eq!(language_of("JavaScript"), "javascript");
+        assert_eq!(language_of(""), "");
+    }
+
+    #[test]
+    fn blocks_carry_their_document_lines_and_heading() {
+        let text = "---\ntitle: x\n---\n# Top\n\n```js\nconsole.log(1)\n```\n\n## Second\n\n~~~python\nprint(2)\n~~~\n";
+        let parsed = parse(text);
+        assert!(parsed.problems.is_empty(), "{:?}", parsed.problems);
+        assert_eq!(parsed.blocks.len(), 2);
+        assert_eq!(parsed.blocks[0].line, 6);
+        assert_eq!(parsed.blocks[0].first_code_line, 7);
+        assert_eq!(parsed.blocks[0].heading.as_deref(), Some("Top"));
+        assert_eq!(parsed.blocks[1].language, "python");
+        assert_eq!(parsed.blocks[1].line, 12);
+        assert_eq!(parsed.blocks[1].heading.as_deref(), Some("Second"));
+        assert_eq!(parsed.blocks[1].code, "print(2)\n");
+    }
+
+    #[test]
+    fn front_matter_and_html_are_not_blocks() {
+        let text = "---\ncode: |\n  ```js\n  x\n  ```\n---\n\n<script type=\"application/ld+json\">\n{\"a\": 1}\n</script>\n";
+        let parsed = parse(text);
+        assert!(parsed.blocks.is_empty(), "{:?}", parsed.blocks);
+    }
+
+    #[test]
+    fn admonition_and_tab_bodies_are_dedented_keeping_lines() {
+        let text = "!!! note \"Try it\"\n    Some words.\n\n    ```python\n    print(1)\n    ```\n\n=== \"JS\"\n\n    ```js\n    console.log(1)\n    ```\n";
+        let parsed = parse(text);
+        let found: Vec<(&str, usize)> = parsed
+            .blocks
+            .iter()
+            .map(|block| (block.language.as_str(), block.line))
+            .collect();
+        assert_eq!(found, [("python", 4), ("js", 10)]);
+        assert_eq!(parsed.blocks[0].code, "print(1)\n");
+    }
+
+    #[test]
+    fn blocks_inside_list_items_keep_their_lines() {
+        let text = "1. Step\n\n   ```py\n   print(1)\n   ```\n";
+        let parsed = parse(text);
+        assert_eq!(parsed.blocks.len(), 1);
+        assert_eq!(parsed.blocks[0].line, 3);
+        assert_eq!(parsed.blocks[0].code, "print(1)\n");
+    }
+
+    #[test]
+    fn directives_apply_to_the_next_block() {
+        let text = "<!-- sidebyside: group=fan-out expect-failure -->\n```js\nx\n```\n\n<!-- sidebyside: skip -->\n```py\ny\n```\n";
+        let parsed = parse(text);
+        assert!(parsed.problems.is_empty(), "{:?}", parsed.problems);
+        assert_eq!(
+            parsed.blocks[0].directives.group.as_deref(),
+            Some("fan-out")
+        );
+        assert!(parsed.blocks[0].directives.expect_failure);
+        assert!(parsed.blocks[1].directives.skip);
+    }
+
+    #[test]
+    fn bad_directives_and_orphans_are_problems_at_their_line() {
+        let text = "<!-- sidebyside: frobnicate -->\n```js\nx\n```\n\n<!-- sidebyside: skip -->\n\nA paragraph.\n";
+        let parsed = parse(text);
+        let lines: Vec<usize> = parsed.problems.iter().map(|p| p.line).collect();
+        assert_eq!(lines, [1, 6]);
+        assert!(parsed.problems[0].message.contains("frobnicate"));
+    }
+
+    #[test]
+    fn an_unterminated_fence_is_a_problem() {
+        let parsed = parse("# A\n\n```js\nconsole.log(1)\n");
+        assert_eq!(parsed.problems.len(), 1);
+        assert_eq!(parsed.problems[0].line, 3);
+        assert!(parse("````js\n```\n````\n").problems.is_empty());
+    }
+}
