@@ -29,6 +29,7 @@ pub struct HarnessOptions {
     pub output_cap_bytes: u64,
     pub keep_temp: bool,
     pub cache_dir: PathBuf,
+    pub limits: crate::launcher::Limits,
 }
 
 pub struct Harness {
@@ -38,6 +39,56 @@ pub struct Harness {
     root: tempfile::TempDir,
     keep_temp: bool,
     next_run: AtomicUsize,
+    interrupt: Arc<Interrupt>,
+}
+
+/// Ctrl-C (SIGINT) or SIGTERM, caught once for the whole run: runs in flight are ended (their
+/// launchers kill the snippets when the control socket closes), runs not started are reported
+/// as interrupted, and the results gathered so far are still written.
+#[derive(Default)]
+pub struct Interrupt {
+    raised: std::sync::atomic::AtomicBool,
+    notify: tokio::sync::Notify,
+}
+
+impl Interrupt {
+    /// Starts listening for SIGINT and SIGTERM. Must be called inside a tokio runtime.
+    pub fn listen() -> Arc<Self> {
+        use tokio::signal::unix::{signal, SignalKind};
+        let interrupt = Arc::new(Interrupt::default());
+        let listener = interrupt.clone();
+        // Installed here, synchronously, so a signal that arrives while runtimes are being
+        // provisioned is caught too.
+        let (Ok(mut terminate), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            return interrupt;
+        };
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = terminate.recv() => {}
+                _ = int.recv() => {}
+            }
+            eprintln!("sidebyside: interrupted: stopping the runs in flight and keeping the results so far");
+            listener.raised.store(true, Ordering::SeqCst);
+            listener.notify.notify_waiters();
+        });
+        interrupt
+    }
+
+    pub fn raised(&self) -> bool {
+        self.raised.load(Ordering::SeqCst)
+    }
+
+    /// Resolves once the interrupt has been raised.
+    pub async fn wait(&self) {
+        let notified = self.notify.notified();
+        if self.raised() {
+            return;
+        }
+        notified.await;
+    }
 }
 
 impl Harness {
@@ -45,6 +96,7 @@ impl Harness {
     /// of usage or configuration: an invalid mock definition, a missing runtime, isolation that
     /// the machine refuses.
     pub async fn start(options: &HarnessOptions, languages: &[Language]) -> Result<Self> {
+        let interrupt = Interrupt::listen();
         let definition = Arc::new(MockDefinition::load(&options.mock_dir)?);
         let mode = isolation::resolve(options.isolation).map_err(Error::Usage)?;
         let cache = options.cache_dir.clone();
@@ -58,6 +110,7 @@ impl Harness {
             .map_err(|error| Error::io("cannot create a temporary directory", error))?;
         let settings = RunSettings {
             isolation: mode,
+            limits: options.limits.clone(),
             timeout: options.timeout,
             output_cap_bytes: options.output_cap_bytes,
         };
@@ -71,6 +124,7 @@ impl Harness {
             root,
             keep_temp: options.keep_temp,
             next_run: AtomicUsize::new(0),
+            interrupt,
         })
     }
 
@@ -124,22 +178,54 @@ impl Harness {
                 (position, snippet, outcome)
             });
         }
-        let mut finished = Vec::new();
-        while let Some(joined) = tasks.join_next().await {
-            finished.push(joined.map_err(|error| Error::Other(error.to_string()))?);
+        let mut finished: Vec<Option<std::result::Result<RunOutcome, String>>> =
+            snippets.iter().map(|_| None).collect();
+        loop {
+            tokio::select! {
+                joined = tasks.join_next() => match joined {
+                    Some(Ok((position, _, outcome))) => finished[position] = Some(outcome),
+                    Some(Err(error)) if error.is_cancelled() => {}
+                    Some(Err(error)) => return Err(Error::Other(error.to_string())),
+                    None => break,
+                },
+                () = self.interrupt.wait() => {
+                    // Dropping the tasks closes their control sockets: each launcher kills its
+                    // snippet's whole tree.
+                    tasks.abort_all();
+                    while let Some(joined) = tasks.join_next().await {
+                        if let Ok((position, _, outcome)) = joined {
+                            finished[position] = Some(outcome);
+                        }
+                    }
+                    break;
+                }
+            }
         }
-        finished.sort_by_key(|(position, _, _)| *position);
-        Ok(finished
-            .into_iter()
-            .map(|(_, snippet, outcome)| {
+        Ok(snippets
+            .iter()
+            .zip(finished)
+            .map(|(snippet, outcome)| {
+                let outcome = outcome.unwrap_or_else(|| {
+                    Err("interrupted (Ctrl-C or SIGTERM) before this snippet finished".to_string())
+                });
                 observe(
-                    &snippet,
+                    snippet,
                     self.runtimes.describe(snippet.language),
                     self.mode,
                     outcome,
                 )
             })
             .collect())
+    }
+
+    /// Whether Ctrl-C or SIGTERM ended the run early.
+    pub fn interrupted(&self) -> bool {
+        self.interrupt.raised()
+    }
+
+    /// The interrupt shared by everything run with this harness.
+    pub fn interrupt(&self) -> Arc<Interrupt> {
+        self.interrupt.clone()
     }
 
     /// The machine and tool versions, for the results document.
@@ -217,6 +303,20 @@ pub fn observe(
     if let Some(error) = &report.setup_error {
         observation.status = Status::Error;
         observation.reasons.push(error.clone());
+        return observation;
+    }
+    if let Some(limit) = &report.limit_exceeded {
+        observation.status = Status::Failed;
+        let flag = if limit.starts_with("memory") {
+            "--max-memory"
+        } else if limit.starts_with("process") {
+            "--max-processes"
+        } else {
+            "--max-cpu"
+        };
+        observation.reasons.push(format!(
+            "killed for exceeding the {limit}; if the snippet really needs more, raise {flag}"
+        ));
         return observation;
     }
     if report.timed_out {

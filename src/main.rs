@@ -50,6 +50,18 @@ enum Command {
         /// Keep each run's temporary directory (spec, output, hook events) for inspection.
         #[arg(long)]
         keep_temp: bool,
+        /// Resident memory a snippet's process tree may use, in MiB (0: no limit).
+        #[arg(long, value_name = "MIB", default_value_t = 2048)]
+        max_memory: u64,
+        /// Processes a snippet's tree may have at once (0: no limit).
+        #[arg(long, value_name = "N", default_value_t = 256)]
+        max_processes: u32,
+        /// CPU seconds each process of a snippet may use (0: no limit).
+        #[arg(long, value_name = "SECS", default_value_t = 120)]
+        max_cpu: u64,
+        /// Open files each process of a snippet may have (0: no limit).
+        #[arg(long, value_name = "N", default_value_t = 4096)]
+        max_open_files: u64,
     },
     /// List every snippet found (files and Markdown code blocks): language, group, origin, and
     /// whether it will run.
@@ -108,6 +120,10 @@ fn main() -> ExitCode {
             jobs,
             max_output,
             keep_temp,
+            max_memory,
+            max_processes,
+            max_cpu,
+            max_open_files,
         } => {
             if !(timeout.is_finite() && timeout > 0.0) {
                 eprintln!("sidebyside: --timeout must be a positive number of seconds");
@@ -128,6 +144,12 @@ fn main() -> ExitCode {
                     output_cap_bytes: max_output,
                     keep_temp,
                     cache_dir: sidebyside::paths::cache_dir(),
+                    limits: sidebyside::launcher::Limits {
+                        memory_bytes: (max_memory > 0).then_some(max_memory << 20),
+                        processes: (max_processes > 0).then_some(max_processes),
+                        cpu_seconds: (max_cpu > 0).then_some(max_cpu),
+                        open_files: (max_open_files > 0).then_some(max_open_files),
+                    },
                 },
             };
             let runtime = match tokio::runtime::Runtime::new() {
@@ -143,7 +165,9 @@ fn main() -> ExitCode {
                     for problem in &results.problems {
                         eprintln!("sidebyside: {problem}");
                     }
-                    if !results.problems.is_empty() {
+                    if results.interrupted {
+                        ExitCode::from(130)
+                    } else if !results.problems.is_empty() {
                         ExitCode::from(2)
                     } else if results.summary.all_passed() {
                         ExitCode::SUCCESS

@@ -24,6 +24,7 @@ use std::time::Duration;
 #[derive(Debug, Clone)]
 pub struct RunSettings {
     pub isolation: IsolationMode,
+    pub limits: crate::launcher::Limits,
     pub timeout: Duration,
     pub output_cap_bytes: u64,
 }
@@ -122,6 +123,7 @@ impl Session {
             report_path: directory.join("report.json"),
             control_socket: control_path,
             namespace: namespace_spec,
+            limits: self.settings.limits.clone(),
         };
         let spec_path = directory.join("launch.json");
         crate::launcher::write_atomically(&spec_path, &spec)

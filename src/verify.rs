@@ -43,6 +43,7 @@ pub async fn verify(options: &VerifyOptions) -> Result<Results> {
 
     let environment = harness.environment();
     let mode = harness.mode;
+    let interrupted = harness.interrupted();
     harness.finish();
     let summary = Summary::of(&runs);
     Ok(Results {
@@ -58,7 +59,7 @@ pub async fn verify(options: &VerifyOptions) -> Result<Results> {
         problems: discovery.problems,
         bench: None,
         claims: None,
-        interrupted: false,
+        interrupted,
     })
 }
 

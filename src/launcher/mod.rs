@@ -13,6 +13,7 @@
 //! `wait4` in the launcher reports the snippet's own peak. `unshare(CLONE_NEWUSER)` also needs a
 //! single-threaded caller, which the multi-threaded harness is not.
 
+pub mod monitor;
 pub mod namespace;
 pub mod process;
 
@@ -37,6 +38,24 @@ pub struct LaunchSpec {
     /// Unix socket of the harness; the launcher connects to it once set up.
     pub control_socket: PathBuf,
     pub namespace: Option<NamespaceSpec>,
+    #[serde(default)]
+    pub limits: Limits,
+}
+
+/// Resource limits of one snippet run. Memory and process count are watched by the launcher
+/// over the whole process tree (they work for any runtime, where `RLIMIT_AS` would break V8's
+/// address-space reservations and `RLIMIT_NPROC` counts every process of the user); CPU time and
+/// open files are `setrlimit` limits of each process.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Limits {
+    /// Resident memory of the whole tree, in bytes.
+    pub memory_bytes: Option<u64>,
+    /// Processes in the tree at once.
+    pub processes: Option<u32>,
+    /// CPU seconds of each process (`RLIMIT_CPU`).
+    pub cpu_seconds: Option<u64>,
+    /// Open file descriptors of each process (`RLIMIT_NOFILE`).
+    pub open_files: Option<u64>,
 }
 
 /// The isolated network the snippet runs in.
@@ -68,6 +87,9 @@ pub struct LaunchReport {
     pub setup_error: Option<String>,
     pub exit: Option<Exit>,
     pub timed_out: bool,
+    /// The limit the snippet broke and was killed for, e.g. `memory limit (512.0 MiB)`.
+    #[serde(default)]
+    pub limit_exceeded: Option<String>,
     pub usage: Usage,
     pub stray_processes_killed: u32,
     pub stdout_bytes: u64,

@@ -8,7 +8,7 @@
 //! its process group and then every remaining child until none is left, so nothing outlives the
 //! run. The resources of those stray processes are added to the snippet's.
 
-use super::{namespace, ControlMessage, LaunchReport, LaunchSpec};
+use super::{monitor, namespace, ControlMessage, LaunchReport, LaunchSpec};
 use crate::observation::Exit;
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
@@ -21,8 +21,12 @@ use std::time::{Duration, Instant};
 /// Runs the whole launch and returns what was observed. Never panics on a snippet's behaviour.
 pub fn supervise(spec: &LaunchSpec) -> LaunchReport {
     let mut report = LaunchReport::default();
-    // SAFETY: prctl with constant arguments.
-    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    // SAFETY: prctl and signal with constant arguments. Ctrl-C at a terminal reaches sidebyside
+    // and its launchers alike; sidebyside decides, and hangs up the control socket to stop us.
+    unsafe {
+        libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+        libc::signal(libc::SIGINT, libc::SIG_IGN);
+    }
 
     let control = match UnixStream::connect(&spec.control_socket) {
         Ok(stream) => stream,
@@ -65,6 +69,8 @@ pub fn supervise(spec: &LaunchSpec) -> LaunchReport {
 
 fn run_snippet(spec: &LaunchSpec, control: UnixStream, report: &mut LaunchReport) {
     let isolated = spec.namespace.is_some();
+    let cpu_limit = spec.limits.cpu_seconds;
+    let file_limit = spec.limits.open_files;
     let mut command = Command::new(&spec.program);
     command
         .args(&spec.args)
@@ -83,6 +89,14 @@ fn run_snippet(spec: &LaunchSpec, control: UnixStream, report: &mut LaunchReport
             }
             // If the launcher dies, the snippet dies with it.
             libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+            // Ctrl-C at the terminal is for sidebyside, which ends runs itself.
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            if let Some(seconds) = cpu_limit {
+                set_limit(libc::RLIMIT_CPU, seconds)?;
+            }
+            if let Some(files) = file_limit {
+                set_limit(libc::RLIMIT_NOFILE, files)?;
+            }
             if isolated {
                 namespace::drop_capabilities()?;
             }
@@ -109,15 +123,32 @@ fn run_snippet(spec: &LaunchSpec, control: UnixStream, report: &mut LaunchReport
         .map(|pipe| capture(pipe, spec.stderr_path.clone(), spec.output_cap_bytes));
 
     let timed_out = Arc::new(AtomicBool::new(false));
+    let limit_exceeded = Arc::new(std::sync::Mutex::new(None::<String>));
     let (finished, finished_signal) = mpsc::channel::<()>();
     {
+        let watch = monitor::Watch {
+            pid,
+            started,
+            timeout: Duration::from_millis(spec.timeout_ms),
+            memory_bytes: spec.limits.memory_bytes,
+            processes: spec.limits.processes,
+        };
         let timed_out = timed_out.clone();
-        let timeout = Duration::from_millis(spec.timeout_ms);
+        let limit_exceeded = limit_exceeded.clone();
         std::thread::spawn(move || {
-            if let Err(mpsc::RecvTimeoutError::Timeout) = finished_signal.recv_timeout(timeout) {
-                timed_out.store(true, Ordering::SeqCst);
-                kill_group(pid);
+            let Some((breach, tree)) = watch.run(&finished_signal) else {
+                return;
+            };
+            match breach {
+                monitor::Breach::Timeout => timed_out.store(true, Ordering::SeqCst),
+                monitor::Breach::Limit(what) => {
+                    if let Ok(mut slot) = limit_exceeded.lock() {
+                        *slot = Some(what);
+                    }
+                }
             }
+            kill_group(pid);
+            monitor::kill_all(&tree);
         });
     }
     // The harness holds the other end of the control socket for as long as it wants the run:
@@ -148,6 +179,15 @@ fn run_snippet(spec: &LaunchSpec, control: UnixStream, report: &mut LaunchReport
     add_usage(report, &usage);
     report.exit = Some(exit_of(status));
     report.timed_out = timed_out.load(Ordering::SeqCst);
+    report.limit_exceeded = limit_exceeded.lock().ok().and_then(|slot| slot.clone());
+    if report.limit_exceeded.is_none() {
+        if let (Some(limit), Some(signal)) = (cpu_limit, report.exit.and_then(|exit| exit.signal)) {
+            let cpu = report.usage.user_s + report.usage.system_s;
+            if signal == libc::SIGXCPU || (signal == libc::SIGKILL && cpu + 0.5 >= limit as f64) {
+                report.limit_exceeded = Some(format!("CPU time limit ({limit} s)"));
+            }
+        }
+    }
 
     reap_strays(pid, report);
     if cancelled.load(Ordering::SeqCst) {
@@ -191,7 +231,19 @@ fn capture(
     })
 }
 
-fn kill_group(pid: libc::pid_t) {
+fn set_limit(resource: libc::__rlimit_resource_t, value: u64) -> std::io::Result<()> {
+    let limit = libc::rlimit {
+        rlim_cur: value as libc::rlim_t,
+        rlim_max: value as libc::rlim_t,
+    };
+    // SAFETY: setrlimit with a valid struct; async-signal-safe.
+    if unsafe { libc::setrlimit(resource, &limit) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+pub(crate) fn kill_group(pid: libc::pid_t) {
     // SAFETY: kill with a negative pid signals the process group we created for the snippet.
     unsafe { libc::kill(-pid, libc::SIGKILL) };
 }
@@ -282,7 +334,7 @@ fn reap_strays(pid: libc::pid_t, report: &mut LaunchReport) {
 
 /// Our direct children, from `/proc/self/task/*/children`, or a scan of `/proc` where the
 /// kernel lacks that file.
-fn children_of_self() -> Vec<libc::pid_t> {
+pub(crate) fn children_of_self() -> Vec<libc::pid_t> {
     let mut children = Vec::new();
     let mut found_file = false;
     if let Ok(tasks) = std::fs::read_dir("/proc/self/task") {

@@ -41,11 +41,18 @@ impl Python {
         let base = which::which("python3")
             .or_else(|_| which::which("python"))
             .map_err(|_| missing("`python3` is not on PATH".into()))?;
-        let version = output_of(
+        let identity = output_of(
             &base,
-            &["-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"],
+            &[
+                "-c",
+                "import sys; print('%d.%d.%d' % sys.version_info[:3]); print(sys.base_prefix)",
+            ],
         )
         .map_err(missing)?;
+        let (version, base_prefix) = identity
+            .split_once('\n')
+            .map(|(version, prefix)| (version.trim().to_string(), prefix.trim().to_string()))
+            .unwrap_or((identity.clone(), String::new()));
         match major_minor(&version) {
             Some(found) if found >= MINIMUM => {}
             _ => return Err(missing(format!("the installed `python3` is {version}"))),
@@ -54,7 +61,9 @@ impl Python {
         let key = {
             use std::hash::{Hash, Hasher};
             let mut hasher = std::collections::hash_map::DefaultHasher::new();
-            (REQUIREMENTS, HOOK, HOOK_PTH, &version, &base).hash(&mut hasher);
+            // The interpreter's installation, not the path it was found by (a pyenv shim and
+            // the binary behind it are one Python).
+            (REQUIREMENTS, HOOK, HOOK_PTH, &version, &base_prefix).hash(&mut hasher);
             hasher.finish()
         };
         let directory = cache.join("python");

@@ -121,6 +121,13 @@ pub fn discover(paths: &[PathBuf]) -> Discovery {
         };
         if metadata.is_dir() {
             walk(path, &mut discovery);
+        } else if !metadata.is_file() {
+            discovery.problem(
+                path,
+                None,
+                "not a regular file (a device, socket or pipe): give a file or a directory"
+                    .to_string(),
+            );
         } else if is_document(path) {
             document(path, &mut discovery);
         } else if let Some(snippet) = file_snippet(path) {
@@ -352,6 +359,9 @@ fn walk(directory: &Path, discovery: &mut Discovery) {
             if !SKIPPED_DIRECTORIES.contains(&name) && !entry.join(SKIP_MARKER).is_file() {
                 walk(&entry, discovery);
             }
+        } else if !entry.is_file() {
+            // Pipes, sockets and devices are never snippets; reading one could block forever.
+            continue;
         } else if let Some(stem) = name.strip_suffix(".expected.json") {
             load_expectation(&entry, stem, discovery);
         } else if is_document(&entry) {

@@ -1,0 +1,105 @@
+//! Watching a running snippet: its timeout, and the memory and process-count limits of its
+//! whole process tree.
+//!
+//! Every 20 ms the monitor walks the tree from the snippet's process through
+//! `/proc/PID/task/TID/children` (so a child that left the process group is still counted),
+//! sums the resident memory of its processes and counts them. A breach is returned to the
+//! supervisor, which kills the group; the run is then reported with the limit it broke rather
+//! than as a mysterious crash.
+
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const INTERVAL: Duration = Duration::from_millis(20);
+
+/// What ended a run early.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Breach {
+    Timeout,
+    /// The limit that was exceeded, e.g. `memory limit (512.0 MiB)`.
+    Limit(String),
+}
+
+pub struct Watch {
+    pub pid: libc::pid_t,
+    pub started: Instant,
+    pub timeout: Duration,
+    pub memory_bytes: Option<u64>,
+    pub processes: Option<u32>,
+}
+
+impl Watch {
+    /// Watches until the snippet finishes (a message or hang-up on `finished`) or breaks a
+    /// rule, and says which, with the processes to kill. The caller records the breach before
+    /// killing, so the report never sees the death without its cause.
+    pub fn run(&self, finished: &mpsc::Receiver<()>) -> Option<(Breach, Vec<libc::pid_t>)> {
+        loop {
+            let left = self.timeout.saturating_sub(self.started.elapsed());
+            if left.is_zero() {
+                return Some((Breach::Timeout, vec![]));
+            }
+            match finished.recv_timeout(left.min(INTERVAL)) {
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                _ => return None,
+            }
+            if self.memory_bytes.is_none() && self.processes.is_none() {
+                continue;
+            }
+            let tree = process_tree(self.pid);
+            if let Some(limit) = self.processes {
+                if tree.len() > limit as usize {
+                    let breach = Breach::Limit(format!("process limit ({limit} processes)"));
+                    return Some((breach, tree));
+                }
+            }
+            if let Some(limit) = self.memory_bytes {
+                let resident: u64 = tree.iter().map(|&pid| resident_bytes(pid)).sum();
+                if resident > limit {
+                    let breach = Breach::Limit(format!(
+                        "memory limit ({})",
+                        crate::report::human_bytes(limit)
+                    ));
+                    return Some((breach, tree));
+                }
+            }
+        }
+    }
+}
+
+pub fn kill_all(pids: &[libc::pid_t]) {
+    for &pid in pids {
+        // SAFETY: signalling processes of the snippet's tree.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
+}
+
+/// The process and all its descendants that are still alive.
+pub fn process_tree(root: libc::pid_t) -> Vec<libc::pid_t> {
+    let mut tree = vec![root];
+    let mut index = 0;
+    while index < tree.len() && tree.len() < 100_000 {
+        let pid = tree[index];
+        if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
+            for task in tasks.flatten() {
+                if let Ok(text) = std::fs::read_to_string(task.path().join("children")) {
+                    tree.extend(
+                        text.split_whitespace()
+                            .filter_map(|child| child.parse::<libc::pid_t>().ok()),
+                    );
+                }
+            }
+        }
+        index += 1;
+    }
+    tree
+}
+
+/// Resident memory of one process, from `/proc/PID/statm` (pages).
+fn resident_bytes(pid: libc::pid_t) -> u64 {
+    // SAFETY: sysconf has no preconditions.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(4096) as u64;
+    std::fs::read_to_string(format!("/proc/{pid}/statm"))
+        .ok()
+        .and_then(|text| text.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .map_or(0, |pages| pages * page)
+}
