@@ -45,14 +45,20 @@ impl Rust {
     }
 
     pub fn command(&self, snippet: &Snippet) -> Result<PreparedCommand> {
-        let SnippetKind::CargoPackage(package) = &snippet.kind else {
-            return Err(Error::Other(format!(
-                "{} is not a cargo package",
-                snippet.name
-            )));
+        let program = match &snippet.kind {
+            SnippetKind::CargoPackage(package) => self.build(package)?,
+            SnippetKind::CargoBinary { package, binary } => {
+                self.build_binary(package, binary)?
+            }
+            SnippetKind::File(_) => {
+                return Err(Error::Other(format!(
+                    "{} is not a cargo package",
+                    snippet.name
+                )))
+            }
         };
         Ok(PreparedCommand {
-            program: self.build(package)?,
+            program,
             args: vec![],
             env: vec![],
         })
@@ -61,6 +67,15 @@ impl Rust {
     /// Builds the package and returns the path of its binary. The error holds the compiler's
     /// messages.
     pub fn build(&self, package: &Path) -> Result<PathBuf> {
+        self.build_target(package, None)
+    }
+
+    /// Builds one named binary (`--bin NAME`) of a package holding several and returns its path.
+    pub fn build_binary(&self, package: &Path, binary: &str) -> Result<PathBuf> {
+        self.build_target(package, Some(binary))
+    }
+
+    fn build_target(&self, package: &Path, binary: Option<&str>) -> Result<PathBuf> {
         let manifest = package.join("Cargo.toml");
         let output = std::process::Command::new(&self.cargo)
             .args([
@@ -68,6 +83,7 @@ impl Rust {
                 "--release",
                 "--message-format=json-render-diagnostics",
             ])
+            .args(binary.map(|name| ["--bin", name]).into_iter().flatten())
             .arg("--manifest-path")
             .arg(&manifest)
             .arg("--target-dir")
@@ -89,13 +105,21 @@ impl Rust {
             .lines()
             .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
             .filter(|message| message["reason"] == "compiler-artifact")
+            .filter(|message| binary.is_none_or(|name| message["target"]["name"] == name))
             .filter_map(|message| message["executable"].as_str().map(PathBuf::from))
             .next_back()
             .ok_or_else(|| {
-                Error::Other(format!(
-                    "cargo built {} but produced no binary: does it have a `src/main.rs`?",
-                    manifest.display()
-                ))
+                Error::Other(match binary {
+                    Some(name) => format!(
+                        "cargo built {} but produced no binary named {name}: does it have \
+                         `src/bin/{name}.rs`?",
+                        manifest.display()
+                    ),
+                    None => format!(
+                        "cargo built {} but produced no binary: does it have a `src/main.rs`?",
+                        manifest.display()
+                    ),
+                })
             })
     }
 }

@@ -19,6 +19,9 @@ pub enum SnippetKind {
     File(PathBuf),
     /// A cargo package directory, built and run as a binary.
     CargoPackage(PathBuf),
+    /// One named binary (`src/bin/<binary>.rs`) of a cargo package holding several, so that
+    /// probes sharing dependencies build once (used by `claims`; never found by discovery).
+    CargoBinary { package: PathBuf, binary: String },
 }
 
 #[derive(Debug, Clone)]
@@ -67,8 +70,12 @@ fn language_of_extension(path: &Path) -> Option<Language> {
 
 const SKIPPED_DIRECTORIES: &[&str] = &["target", "node_modules", "__pycache__", "venv"];
 
+/// The file that marks a directory as the probes of `sidebyside claims`: discovery does not
+/// descend into a directory holding it (its probes are run by `claims`, not `verify`).
+pub const CLAIMS_FILE: &str = "claims.json";
+
 /// Finds the snippets under each path. A path that does not exist, or a file that is not a
-/// snippet, is an error naming it.
+/// snippet, is an error naming it. Directories holding a [`CLAIMS_FILE`] are left to `claims`.
 pub fn discover(paths: &[PathBuf]) -> Result<Discovery> {
     let mut discovery = Discovery::default();
     for path in paths {
@@ -151,7 +158,7 @@ fn walk(directory: &Path, discovery: &mut Discovery) -> Result<()> {
             continue;
         }
         if entry.is_dir() {
-            if !SKIPPED_DIRECTORIES.contains(&name) {
+            if !SKIPPED_DIRECTORIES.contains(&name) && !entry.join(CLAIMS_FILE).is_file() {
                 walk(&entry, discovery)?;
             }
         } else if let Some(stem) = name.strip_suffix(".expected.json") {
@@ -225,6 +232,19 @@ mod tests {
         );
         assert!(found.snippets.iter().all(|s| s.group == "fetch-data"));
         assert_eq!(found.expectations["fetch-data"].value["a"], 1);
+    }
+
+    #[test]
+    fn a_claims_directory_is_left_to_the_claims_command() {
+        let root = tempfile::tempdir().unwrap();
+        let path = root.path();
+        std::fs::create_dir_all(path.join("claims/probe")).unwrap();
+        std::fs::write(path.join("claims/claims.json"), "{}").unwrap();
+        std::fs::write(path.join("claims/probe/probe.mjs"), "").unwrap();
+        std::fs::write(path.join("fetch-data.js"), "").unwrap();
+        let found = discover(&[path.to_path_buf()]).unwrap();
+        let names: Vec<_> = found.snippets.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["fetch-data.js"]);
     }
 
     #[test]
