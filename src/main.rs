@@ -51,6 +51,8 @@ enum Command {
         #[arg(long)]
         keep_temp: bool,
     },
+    /// Check the article's claims by running small probe programs on each runtime.
+    Claims(sidebyside::claims::cli::ClaimsArguments),
 }
 
 fn main() -> ExitCode {
@@ -65,6 +67,7 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     match cli.command {
+        Command::Claims(arguments) => ExitCode::from(sidebyside::claims::cli::run(arguments)),
         Command::Verify {
             paths,
             mock,

@@ -47,9 +47,7 @@ impl Rust {
     pub fn command(&self, snippet: &Snippet) -> Result<PreparedCommand> {
         let program = match &snippet.kind {
             SnippetKind::CargoPackage(package) => self.build(package)?,
-            SnippetKind::CargoBinary { package, binary } => {
-                self.build_binary(package, binary)?
-            }
+            SnippetKind::CargoBinary { package, binary } => self.build_binary(package, binary)?,
             SnippetKind::File(_) => {
                 return Err(Error::Other(format!(
                     "{} is not a cargo package",

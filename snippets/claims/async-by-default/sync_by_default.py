@@ -28,7 +28,7 @@ print(
             "status": response.status,
             "data_id": data["id"],
             "sleep_ms": SLEEP_S * 1000,
-            "time_sleep_returns": type(slept).__name__,
+            "time_sleep_returns": repr(slept),
             "time_sleep_blocked_ms": round(blocked_ms, 1),
             "asyncio_sleep_returns": type(coroutine).__name__,
             "asyncio_sleep_is_awaitable": asyncio_sleep_awaitable,
