@@ -5,6 +5,7 @@
 use clap::{Parser, Subcommand};
 use sidebyside::harness::HarnessOptions;
 use sidebyside::isolation::IsolationChoice;
+use sidebyside::launcher::Limits;
 use sidebyside::report::Format;
 use sidebyside::verify::{verify, VerifyOptions};
 use std::path::PathBuf;
@@ -51,18 +52,20 @@ enum Command {
         #[arg(long)]
         keep_temp: bool,
         /// Resident memory a snippet's process tree may use, in MiB (0: no limit).
-        #[arg(long, value_name = "MIB", default_value_t = 2048)]
+        #[arg(long, value_name = "MIB", default_value_t = Limits::DEFAULT_MEMORY_MIB)]
         max_memory: u64,
         /// Processes a snippet's tree may have at once (0: no limit).
-        #[arg(long, value_name = "N", default_value_t = 256)]
+        #[arg(long, value_name = "N", default_value_t = Limits::DEFAULT_PROCESSES)]
         max_processes: u32,
         /// CPU seconds each process of a snippet may use (0: no limit).
-        #[arg(long, value_name = "SECS", default_value_t = 120)]
+        #[arg(long, value_name = "SECS", default_value_t = Limits::DEFAULT_CPU_SECONDS)]
         max_cpu: u64,
         /// Open files each process of a snippet may have (0: no limit).
-        #[arg(long, value_name = "N", default_value_t = 4096)]
+        #[arg(long, value_name = "N", default_value_t = Limits::DEFAULT_OPEN_FILES)]
         max_open_files: u64,
     },
+    /// Check the article's claims by running small probe programs on each runtime.
+    Claims(sidebyside::claims::cli::ClaimsArguments),
     /// List every snippet found (files and Markdown code blocks): language, group, origin, and
     /// whether it will run.
     List {
@@ -111,6 +114,7 @@ fn main() -> ExitCode {
             }
             ExitCode::from(if problems.is_empty() { 0 } else { 2 })
         }
+        Command::Claims(arguments) => ExitCode::from(sidebyside::claims::cli::run(arguments)),
         Command::Verify {
             paths,
             mock,
@@ -144,7 +148,7 @@ fn main() -> ExitCode {
                     output_cap_bytes: max_output,
                     keep_temp,
                     cache_dir: sidebyside::paths::cache_dir(),
-                    limits: sidebyside::launcher::Limits {
+                    limits: Limits {
                         memory_bytes: (max_memory > 0).then_some(max_memory << 20),
                         processes: (max_processes > 0).then_some(max_processes),
                         cpu_seconds: (max_cpu > 0).then_some(max_cpu),

@@ -266,6 +266,13 @@ pub struct ClaimResult {
     /// does not makes `claims` exit 1).
     pub expected_to_hold: bool,
     pub verdicts: Vec<ClaimVerdict>,
+    /// The claim in the project's words, when the article's sentence says it only in part.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// The bench scenario that measures the same thing (e.g. `blocking`), for reports that hold
+    /// both.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub related_scenario: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -279,6 +286,29 @@ pub struct ClaimVerdict {
     /// The probe that produced the evidence.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub probe: Option<PathBuf>,
+    /// Which form of the runtime the probe used, when a runtime has several probes for one
+    /// claim (e.g. `tokio multi_thread, 2 workers`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+    /// What the claim says for this runtime: what the probe checks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub means: Option<String>,
+    /// The figures the probe printed (its JSON object), when it printed them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed: Option<Value>,
+    /// Each expectation the verdict rests on, and what was found.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<ClaimCheck>,
+}
+
+/// One expectation of a probe (e.g. `max_gap_during_block_ms >= 0.9 * block_ms`) and its outcome.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClaimCheck {
+    pub check: String,
+    /// `None` when it could not be evaluated (the probe did not report the figure it names).
+    pub passed: Option<bool>,
+    /// The values compared, e.g. `503 >= 450`, or why it could not be evaluated.
+    pub actual: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -58,6 +58,24 @@ pub struct Limits {
     pub open_files: Option<u64>,
 }
 
+impl Limits {
+    pub const DEFAULT_MEMORY_MIB: u64 = 2048;
+    pub const DEFAULT_PROCESSES: u32 = 256;
+    pub const DEFAULT_CPU_SECONDS: u64 = 120;
+    pub const DEFAULT_OPEN_FILES: u64 = 4096;
+
+    /// The limits `verify` applies unless told otherwise: generous for any doc example, tight
+    /// enough that a runaway snippet cannot take the machine down.
+    pub const fn standard() -> Self {
+        Limits {
+            memory_bytes: Some(Self::DEFAULT_MEMORY_MIB << 20),
+            processes: Some(Self::DEFAULT_PROCESSES),
+            cpu_seconds: Some(Self::DEFAULT_CPU_SECONDS),
+            open_files: Some(Self::DEFAULT_OPEN_FILES),
+        }
+    }
+}
+
 /// The isolated network the snippet runs in.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NamespaceSpec {

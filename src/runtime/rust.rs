@@ -56,6 +56,12 @@ impl Rust {
                 env: vec![],
                 line_map: None,
             }),
+            SnippetKind::CargoBinary { package, binary } => Ok(PreparedCommand {
+                program: self.build(package, Some(binary))?,
+                args: vec![],
+                env: vec![],
+                line_map: None,
+            }),
             SnippetKind::Block {
                 code,
                 first_code_line,

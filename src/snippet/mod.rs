@@ -29,6 +29,9 @@ pub enum SnippetKind {
     File(PathBuf),
     /// A cargo package directory, built and run as a binary.
     CargoPackage(PathBuf),
+    /// One named binary (`src/bin/<binary>.rs`) of a cargo package holding several, so that
+    /// probes sharing dependencies build once (used by `claims`; never found by discovery).
+    CargoBinary { package: PathBuf, binary: String },
     /// A code block of a Markdown document; `source` gives the document and the fence line.
     Block {
         code: String,
@@ -101,6 +104,9 @@ pub fn language_of_block(word: &str) -> Option<Language> {
         _ => None,
     }
 }
+
+/// The data file of `sidebyside claims` (its folder also holds a [`SKIP_MARKER`]).
+pub const CLAIMS_FILE: &str = "claims.json";
 
 /// Name of the file that marks a directory as not holding snippets.
 pub const SKIP_MARKER: &str = ".sidebyside-skip";
