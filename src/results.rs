@@ -65,6 +65,9 @@ pub struct Environment {
     pub cores: usize,
     /// Runtime name to version, e.g. `node` -> `v20.20.2`, `aiohttp` -> `3.13.5`.
     pub runtimes: BTreeMap<String, String>,
+    /// The machine's host name, naming it in reports that merge several documents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
     /// A name for the machine or job, for reports that merge several documents.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
