@@ -91,7 +91,9 @@ impl Render for Junit {
                 .flat_map(|claim| {
                     let prefix = prefix.clone();
                     claim.verdicts.iter().map(move |verdict| Case {
-                        name: format!("{} {}", verdict.runtime, verdict.version),
+                        name: format!("{} {}", verdict.runtime, verdict.version)
+                            .trim_end()
+                            .to_string(),
                         classname: format!("{prefix}claims.{}", claim.id),
                         time: None,
                         file: verdict
@@ -154,11 +156,14 @@ fn snippet_case(run: &Observation, classname: &str) -> Case {
         body.push('\n');
     }
     for request in run.requests.iter().filter(|request| request.status >= 400) {
-        body.push_str(&format!(
-            "\nthe mock answered {} to {} {}\n",
-            request.status, request.method, request.url
-        ));
+        if !run.reasons.iter().any(|reason| reason.contains(&request.url)) {
+            body.push_str(&format!(
+                "\nthe mock answered {} to {} {}\n",
+                request.status, request.method, request.url
+            ));
+        }
         if let Some(near_miss) = &request.near_miss {
+            body.push('\n');
             body.push_str(near_miss.trim_end());
             body.push('\n');
         }
@@ -193,7 +198,8 @@ fn snippet_case(run: &Observation, classname: &str) -> Case {
         line: run.source.line,
         outcome,
         system_out: Some(run.stdout.text.clone()).filter(|text| !text.is_empty()),
-        system_err: Some(stderr_tail).filter(|text| !text.is_empty()),
+        // A failure's body already ends with the tail of stderr.
+        system_err: Some(stderr_tail).filter(|text| !text.is_empty() && run.status == Status::Passed),
     }
 }
 
@@ -218,7 +224,7 @@ fn xml_text(text: &str) -> String {
 }
 
 fn seconds(value: f64) -> String {
-    format!("{:.3}", value.max(0.0))
+    format!("{:.3}", if value > 0.0 { value } else { 0.0 })
 }
 
 fn write(suites: &[Suite]) -> std::io::Result<String> {

@@ -89,7 +89,9 @@ pub fn human_bytes(bytes: u64) -> String {
 
 /// Seconds with a unit that keeps three significant figures readable.
 pub fn human_seconds(seconds: f64) -> String {
-    if seconds < 0.001 {
+    if seconds == 0.0 {
+        "0 s".to_string()
+    } else if seconds < 0.001 {
         format!("{:.1} µs", seconds * 1_000_000.0)
     } else if seconds < 1.0 {
         format!("{:.1} ms", seconds * 1000.0)

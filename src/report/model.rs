@@ -232,7 +232,7 @@ fn base_label(environment: &Environment) -> String {
 impl<'a> Report<'a> {
     /// The report of one document.
     pub fn single(results: &'a Results) -> Self {
-        Report::new(std::slice::from_ref(results).iter().collect(), None)
+        Report::new(vec![results], None)
     }
 
     /// Groups the documents by machine and names each machine.

@@ -18,13 +18,17 @@ pub(super) fn section(page: &Page<'_, '_>) -> Markup {
     html! {
         section id="bench" {
             h2 { "Benchmarks" }
+            @if report.baseline.is_some() {
+                p { "Each figure shows its change against the baseline: ▲ regression, ▼ improvement, "
+                    "≈ no change (the 95% intervals overlap, so the runs cannot tell the two apart)." }
+            }
             @for machine in &report.machines {
                 @if let Some(settings) = cells::bench_settings(machine) {
                     p { @if page.several() { (machine.label) ": " } (settings) "." }
                 }
                 @for bench in machine.benches() {
                     @for warning in &bench.warnings {
-                        p.notice { "⚠️ " @if page.several() { (machine.label) ": " } (warning) }
+                        p.notice { "⚠ " @if page.several() { (machine.label) ": " } (warning) }
                     }
                 }
             }
@@ -38,10 +42,10 @@ fn scenario(page: &Page<'_, '_>, group: &ScenarioGroup<'_>) -> Markup {
     let mut charts: Vec<Markup> = Vec::new();
     if let Some(sweep) = &group.sweep {
         charts.push(sweep_chart(page, group, "time", &|metrics| {
-            Some(to_unit(&metrics.wall_s, 1000.0))
+            Some(scaled(&metrics.wall_s, 1000.0))
         }));
         charts.push(sweep_chart(page, group, "memory", &|metrics| {
-            Some(to_unit(&metrics.peak_rss_bytes, 1024.0 * 1024.0))
+            Some(scaled(&metrics.peak_rss_bytes, 1.0 / (1024.0 * 1024.0)))
         }));
         // Bars at the sweep's largest point.
         let last = sweep
@@ -72,7 +76,7 @@ fn scenario(page: &Page<'_, '_>, group: &ScenarioGroup<'_>) -> Markup {
                 (point_table(report, point))
                 @for (index, machine) in report.machines.iter().enumerate() {
                     @for line in cells::case_warnings(machine, point) {
-                        p.warning { "⚠️ " (line) @if page.several() { " (on " (report.machines[index].label) ")" } }
+                        p.warning { "⚠ " (line) @if page.several() { " (on " (report.machines[index].label) ")" } }
                     }
                 }
             }
@@ -80,13 +84,19 @@ fn scenario(page: &Page<'_, '_>, group: &ScenarioGroup<'_>) -> Markup {
     }
 }
 
-fn to_unit(estimate: &crate::results::Estimate, unit: f64) -> LinePoint {
+/// An estimate as a chart point, multiplied by `factor` (seconds to milliseconds: 1000).
+fn scaled(estimate: &crate::results::Estimate, factor: f64) -> LinePoint {
     LinePoint {
         x: 0.0,
-        y: estimate.median / unit,
-        low: estimate.ci_low / unit,
-        high: estimate.ci_high / unit,
+        y: estimate.median * factor,
+        low: estimate.ci_low * factor,
+        high: estimate.ci_high * factor,
     }
+}
+
+/// `100.0 ms` -> `100 ms` for axis ticks.
+fn tick(text: String) -> String {
+    text.replace(".0 ", " ")
 }
 
 fn series_name(page: &Page<'_, '_>, runtime: &str, machine: &str, suffix: &str) -> String {
@@ -163,7 +173,7 @@ fn sweep_chart(
     html! {
         figure {
             figcaption id={(id) "-caption"} { (title) }
-            (chart::line_chart(&id, &title, &x_axis, y_label, &series, &|x| significant(x), &*format_y))
+            (chart::line_chart(&id, &title, &x_axis, y_label, &series, &|x| significant(x), &|value| tick(format_y(value))))
             (chart::legend(&series))
             details {
                 summary { "Data table" }
@@ -246,7 +256,7 @@ fn point_bars(page: &Page<'_, '_>, scenario: &str, point: &Point<'_>) -> Vec<Mar
                     figcaption { (title) }
                     (chart::bar_chart(&id, &title,
                         &format!("{} (median, 95% interval; {better})", metric.name()),
-                        &bars, &|value| metric.format(value)))
+                        &bars, &|value| metric.format(value), &|value| tick(metric.format(value))))
                 }
             }
         })
@@ -281,7 +291,7 @@ fn percentile_chart(page: &Page<'_, '_>, point: &Point<'_>) -> Option<Markup> {
                 .filter_map(|(index, name)| {
                     metrics.figures.get(name).map(|estimate| LinePoint {
                         x: index as f64,
-                        ..to_unit(estimate, 1.0)
+                        ..scaled(estimate, 1.0)
                     })
                 })
                 .collect();
@@ -309,7 +319,7 @@ fn percentile_chart(page: &Page<'_, '_>, point: &Point<'_>) -> Option<Markup> {
         figure {
             figcaption { (title) }
             (chart::line_chart(&id, &title, &x_axis, "latency (median of runs)", &series,
-                &|x| significant(x), &|value| human_seconds(value / 1000.0)))
+                &|x| significant(x), &|value| tick(human_seconds(value / 1000.0))))
             (chart::legend(&series))
         }
     })
@@ -326,8 +336,9 @@ fn point_table(report: &Report<'_>, point: &Point<'_>) -> Markup {
                 (text)
                 @if let Some(change) = change {
                     br;
-                    span class=(match change.verdict { Verdict::Regression => "regression", Verdict::Improvement => "improvement", Verdict::NoChange => "unchanged" }) {
-                        (change.short())
+                    span class=(match change.verdict { Verdict::Regression => "change regression", Verdict::Improvement => "change improvement", Verdict::NoChange => "change unchanged" })
+                        title=(change.describe()) {
+                        (change.percent_label()) " " (match change.verdict { Verdict::Regression => "▲", Verdict::Improvement => "▼", Verdict::NoChange => "≈" })
                     }
                 }
             }

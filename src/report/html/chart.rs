@@ -130,6 +130,7 @@ pub fn bar_chart(
     axis_label: &str,
     bars: &[Bar],
     format: &dyn Fn(f64) -> String,
+    format_tick: &dyn Fn(f64) -> String,
 ) -> Markup {
     let left = 8.0;
     let right = WIDTH - 16.0;
@@ -166,7 +167,7 @@ pub fn bar_chart(
                 line.grid x1=(number(scale.at(*tick))) x2=(number(scale.at(*tick)))
                     y1=(number(top)) y2=(number(axis_y)) {}
                 text.tick x=(number(scale.at(*tick))) y=(number(axis_y + 14.0))
-                    text-anchor="middle" { (format(*tick)) }
+                    text-anchor="middle" { (format_tick(*tick)) }
             }
             @for (index, bar) in bars.iter().enumerate() {
                 @let y = top + row * index as f64;

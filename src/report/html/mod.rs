@@ -199,10 +199,18 @@ fn environment(report: &Report<'_>) -> Markup {
     }
 }
 
+/// Marks every font has (emoji need a colour-emoji font the reader may not have).
+fn text_mark(status: Status) -> &'static str {
+    match status {
+        Status::Passed => "✓",
+        Status::Failed | Status::TimedOut | Status::Error => "✗",
+    }
+}
+
 fn status(status: Status) -> Markup {
     html! {
         span class={"status status-" (status.as_str())} {
-            (cells::status_mark(status)) " " (cells::status_word(status))
+            (text_mark(status)) " " (cells::status_word(status))
         }
     }
 }
@@ -283,7 +291,7 @@ fn failure(run: &Observation, machine: Option<&str>) -> Markup {
     let tail = lines[lines.len().saturating_sub(STDERR_TAIL_LINES)..].join("\n");
     html! {
         article.failure {
-            h4 { (cells::status_mark(run.status)) " " code { (run.name) } " (" (run.language) ") "
+            h4 { span class={"status-" (run.status.as_str())} { (text_mark(run.status)) } " " code { (run.name) } " (" (run.language) ") "
                 (cells::status_word(run.status)) @if let Some(machine) = machine { " on " (machine) } }
             p { code { (run.source) } " · " (run.runtime) }
             ul {
@@ -365,34 +373,33 @@ fn claims(page: &Page<'_, '_>) -> Markup {
     html! {
         section id="claims" {
             h2 { "The article's claims" }
-            (wrap(html! {
-                table {
-                    thead { tr {
-                        th scope="col" { "claim" } th scope="col" { "expected" }
-                        @if page.several() { th scope="col" { "machine" } }
-                        th scope="col" { "runtime" } th scope="col" { "verdict" } th scope="col" { "evidence" }
-                    } }
-                    tbody {
-                        @for machine in &report.machines {
-                            @for claim in machine.claims() {
+            @for machine in &report.machines {
+                @for claim in machine.claims() {
+                    (wrap(html! {
+                        table.claim-table {
+                            caption {
+                                code { (claim.id) } @if page.several() { " on " (machine.label) } ": " (claim.statement)
+                                span.expected { " (expected to " @if claim.expected_to_hold { "hold" } @else { "not hold" } ")" }
+                            }
+                            thead { tr { th scope="col" { "runtime" } th scope="col" { "verdict" } th scope="col" { "evidence" } } }
+                            tbody {
                                 @for verdict in &claim.verdicts {
                                     @let unexpected = claim.expected_to_hold && verdict.verdict == ClaimOutcome::DoesNotHold;
                                     tr {
-                                        th scope="row" { strong { (claim.id) } br; (claim.statement) }
-                                        td { @if claim.expected_to_hold { "holds" } @else { "does not hold" } }
-                                        @if page.several() { td { (machine.label) } }
-                                        td { (verdict.runtime) " " (verdict.version) }
-                                        td class={ @if unexpected { "verdict-unexpected" } @else if verdict.verdict == ClaimOutcome::Holds { "verdict-holds" } @else { "verdict-could-not-check" } } {
+                                        th scope="row" { (verdict.runtime) " " (verdict.version) }
+                                        td class={ @if unexpected { "verdict-unexpected" } @else if verdict.verdict == ClaimOutcome::CouldNotCheck { "verdict-could-not-check" } @else { "verdict-holds" } } {
                                             (cells::claim_word(verdict.verdict))
+                                            @if unexpected { " (unexpected)" }
                                         }
-                                        td { (verdict.evidence) }
+                                        td { (verdict.evidence)
+                                            @if let Some(probe) = &verdict.probe { br; small { "probe: " code { (probe.display()) } } } }
                                     }
                                 }
                             }
                         }
-                    }
+                    }))
                 }
-            }))
+            }
         }
     }
 }
