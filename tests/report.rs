@@ -105,7 +105,10 @@ fn a_regression_with_separate_intervals_fails_the_threshold() {
     ];
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let (code, stdout, stderr) = report(&args);
-    assert_eq!(code, 1, "a 20% regression over a 10% threshold exits 1\n{stderr}");
+    assert_eq!(
+        code, 1,
+        "a 20% regression over a 10% threshold exits 1\n{stderr}"
+    );
     assert!(
         stderr.contains("fan-out")
             && stderr.contains("python-asyncio")
@@ -138,16 +141,25 @@ fn a_change_inside_overlapping_intervals_is_no_change() {
     let node_wall = report
         .changes()
         .into_iter()
-        .find(|row| row.scenario == "fetch-data" && row.runtime == "node" && row.change.metric == "wall_s")
+        .find(|row| {
+            row.scenario == "fetch-data" && row.runtime == "node" && row.change.metric == "wall_s"
+        })
         .expect("node's fetch-data wall time has a baseline");
     // 3% slower at the median, but the intervals overlap: no conclusion.
-    assert!((node_wall.change.percent - 3.0).abs() < 0.05, "{:?}", node_wall.change);
+    assert!(
+        (node_wall.change.percent - 3.0).abs() < 0.05,
+        "{:?}",
+        node_wall.change
+    );
     assert!(node_wall.change.current.ci_low <= node_wall.change.baseline.ci_high);
     assert_eq!(
         node_wall.change.verdict,
         sidebyside::report::baseline::Verdict::NoChange
     );
-    assert!(report.regressions_over(1.0).iter().all(|row| row.runtime != "node"));
+    assert!(report
+        .regressions_over(1.0)
+        .iter()
+        .all(|row| row.runtime != "node"));
     let markdown = render(Format::Md, &[&bench], Some(&baseline));
     let row = markdown
         .lines()
@@ -178,9 +190,18 @@ fn merged_documents_get_a_column_per_machine() {
     assert_eq!(code, 0, "{stderr}");
     // The verify document joins the bench of the same machine; the other machine is named
     // by its label.
-    assert!(stdout.contains("|  | ci-runner-1 | arm64-node22 |"), "{stdout}");
-    assert!(stdout.contains("| documents | bench, verify | bench |"), "{stdout}");
-    assert!(stdout.contains("| node | v20.20.2 | v22.11.0 |"), "{stdout}");
+    assert!(
+        stdout.contains("|  | ci-runner-1 | arm64-node22 |"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("| documents | bench, verify | bench |"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("| node | v20.20.2 | v22.11.0 |"),
+        "{stdout}"
+    );
     assert!(stdout.contains("| wall time (median, 95% CI) | ci-runner-1 | arm64-node22 |"));
     // Versions that differ between machines are named in the cells.
     assert!(stdout.contains("· v22.11.0"), "{stdout}");
@@ -191,7 +212,11 @@ fn two_documents_from_one_machine_are_told_apart() {
     let passed = document("verify-passed.json");
     let failures = document("verify-failures.json");
     let report = Report::new(vec![&passed, &failures], None);
-    let labels: Vec<&str> = report.machines.iter().map(|machine| machine.label.as_str()).collect();
+    let labels: Vec<&str> = report
+        .machines
+        .iter()
+        .map(|machine| machine.label.as_str())
+        .collect();
     assert_eq!(labels, ["ci-runner-1 #1", "ci-runner-1 #2"]);
 }
 
@@ -231,13 +256,19 @@ fn junit_validates_against_the_schema_and_names_each_snippets_line() {
     let claims = document("claims.json");
     let xml = render(Format::Junit, &[&failures, &claims], None);
     validate_junit(&xml);
-    assert!(xml.contains(r#"<testsuites name="sidebyside" tests="11" failures="4" errors="0""#), "{xml}");
+    assert!(
+        xml.contains(r#"<testsuites name="sidebyside" tests="11" failures="4" errors="0""#),
+        "{xml}"
+    );
     assert!(
         xml.contains(r#"<testcase name="unmocked.mjs" classname="unmocked" time="0.256" file="docs/async-article.md" line="57">"#),
         "{xml}"
     );
     assert!(xml.contains(r#"message="exit status 1; called a host nobody mocked: evil.example.net (docs/async-article.md:57)""#), "{xml}");
-    assert!(xml.contains("$.owner.name: expected &quot;Ada Lovelace&quot;, got &quot;Bob&quot;"), "{xml}");
+    assert!(
+        xml.contains("$.owner.name: expected &quot;Ada Lovelace&quot;, got &quot;Bob&quot;"),
+        "{xml}"
+    );
     // The tail of stderr is in the failure's body, without terminal colour codes.
     assert!(xml.contains("Node.js v20.20.2"));
     assert!(!xml.contains('\u{1b}'));
@@ -302,7 +333,11 @@ fn the_terminal_report_shows_the_same_facts_as_the_markdown() {
 fn bad_documents_are_named_with_their_line() {
     let directory = tempfile::tempdir().unwrap();
     let broken = directory.path().join("broken.json");
-    std::fs::write(&broken, "{\n  \"schema_version\": 1,\n  \"command\": \"verify\",\n  oops\n}\n").unwrap();
+    std::fs::write(
+        &broken,
+        "{\n  \"schema_version\": 1,\n  \"command\": \"verify\",\n  oops\n}\n",
+    )
+    .unwrap();
     let (code, _, stderr) = report(&[broken.to_str().unwrap()]);
     assert_eq!(code, 2);
     assert!(stderr.contains("broken.json:4:3"), "{stderr}");
@@ -348,7 +383,13 @@ fn verify_out_writes_every_format_and_names_the_machine() {
     let directory = tempfile::tempdir().unwrap();
     let out = directory.path().join("results");
     let output = sidebyside()
-        .args(["verify", "snippets/javascript", "--label", "ci-job-7", "--out"])
+        .args([
+            "verify",
+            "snippets/javascript",
+            "--label",
+            "ci-job-7",
+            "--out",
+        ])
         .arg(&out)
         .output()
         .expect("run verify");
@@ -363,7 +404,10 @@ fn verify_out_writes_every_format_and_names_the_machine() {
         .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
-    assert_eq!(names, ["junit.xml", "report.html", "report.md", "results.json"]);
+    assert_eq!(
+        names,
+        ["junit.xml", "report.html", "report.md", "results.json"]
+    );
     let results: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
     assert_eq!(results["environment"]["label"], "ci-job-7");
@@ -374,5 +418,9 @@ fn verify_out_writes_every_format_and_names_the_machine() {
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(html.starts_with("<!DOCTYPE html>"));
     std::fs::create_dir_all(artefacts()).unwrap();
-    std::fs::copy(out.join("report.html"), artefacts().join("verify-report.html")).unwrap();
+    std::fs::copy(
+        out.join("report.html"),
+        artefacts().join("verify-report.html"),
+    )
+    .unwrap();
 }

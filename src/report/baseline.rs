@@ -126,8 +126,7 @@ impl Report<'_> {
                             continue;
                         };
                         for metric in Metric::all_of(metrics) {
-                            if let Some(change) = self.change(index, &point.key, runtime, &metric)
-                            {
+                            if let Some(change) = self.change(index, &point.key, runtime, &metric) {
                                 rows.push(ChangeRow {
                                     machine: machine.label.clone(),
                                     scenario: point.key.scenario.clone(),

@@ -17,7 +17,9 @@ pub fn environment_rows(report: &Report<'_>) -> Vec<(String, Vec<String>)> {
             rows.push((name.to_string(), values));
         }
     };
-    row("sidebyside", &|machine| machine.environment().sidebyside.clone());
+    row("sidebyside", &|machine| {
+        machine.environment().sidebyside.clone()
+    });
     row("host", &|machine| {
         machine.environment().hostname.clone().unwrap_or_default()
     });
@@ -217,7 +219,11 @@ pub fn refused_requests(run: &Observation) -> Vec<&RecordedRequest> {
     run.requests
         .iter()
         .filter(|request| request.status >= 400)
-        .filter(|request| !run.reasons.iter().any(|reason| reason.contains(&request.url)))
+        .filter(|request| {
+            !run.reasons
+                .iter()
+                .any(|reason| reason.contains(&request.url))
+        })
         .collect()
 }
 

@@ -130,11 +130,7 @@ pub fn report(options: &ReportOptions) -> Result<Rendered, ReportError> {
         .iter()
         .map(|path| read_document(path))
         .collect::<Result<Vec<_>, _>>()?;
-    let baseline = options
-        .baseline
-        .as_deref()
-        .map(read_document)
-        .transpose()?;
+    let baseline = options.baseline.as_deref().map(read_document).transpose()?;
     let report = Report::new(documents.iter().collect(), baseline.as_ref());
     let regressions = options
         .fail_on_regression
@@ -143,11 +139,9 @@ pub fn report(options: &ReportOptions) -> Result<Rendered, ReportError> {
     let text = match &options.output {
         Some(path) => {
             let text = options.format.plain_renderer().render(&report);
-            write_bytes_atomically(path, text.as_bytes()).map_err(|source| {
-                ReportError::Write {
-                    path: path.clone(),
-                    source,
-                }
+            write_bytes_atomically(path, text.as_bytes()).map_err(|source| ReportError::Write {
+                path: path.clone(),
+                source,
             })?;
             None
         }

@@ -35,9 +35,18 @@ struct Case {
 
 enum Outcome {
     Passed,
-    Failure { kind: &'static str, message: String, body: String },
-    Error { message: String, body: String },
-    Skipped { message: String },
+    Failure {
+        kind: &'static str,
+        message: String,
+        body: String,
+    },
+    Error {
+        message: String,
+        body: String,
+    },
+    Skipped {
+        message: String,
+    },
 }
 
 struct Suite {
@@ -156,7 +165,11 @@ fn snippet_case(run: &Observation, classname: &str) -> Case {
         body.push('\n');
     }
     for request in run.requests.iter().filter(|request| request.status >= 400) {
-        if !run.reasons.iter().any(|reason| reason.contains(&request.url)) {
+        if !run
+            .reasons
+            .iter()
+            .any(|reason| reason.contains(&request.url))
+        {
             body.push_str(&format!(
                 "\nthe mock answered {} to {} {}\n",
                 request.status, request.method, request.url
@@ -199,7 +212,8 @@ fn snippet_case(run: &Observation, classname: &str) -> Case {
         outcome,
         system_out: Some(run.stdout.text.clone()).filter(|text| !text.is_empty()),
         // A failure's body already ends with the tail of stderr.
-        system_err: Some(stderr_tail).filter(|text| !text.is_empty() && run.status == Status::Passed),
+        system_err: Some(stderr_tail)
+            .filter(|text| !text.is_empty() && run.status == Status::Passed),
     }
 }
 

@@ -41,7 +41,11 @@ fn table(out: &mut String, header: &[String], rows: &[Vec<String>]) {
         out,
         "|{}",
         (0..header.len())
-            .map(|column| if column > 0 && numeric(column) { " ---: |" } else { " --- |" })
+            .map(|column| if column > 0 && numeric(column) {
+                " ---: |"
+            } else {
+                " --- |"
+            })
             .collect::<String>()
     );
     for row in rows {
@@ -64,7 +68,11 @@ fn fenced(out: &mut String, language: &str, text: &str) {
 impl Render for Markdown {
     fn render(&self, report: &Report<'_>) -> String {
         let mut out = String::from("# sidebyside report\n\n");
-        for machine in report.machines.iter().filter(|machine| machine.interrupted()) {
+        for machine in report
+            .machines
+            .iter()
+            .filter(|machine| machine.interrupted())
+        {
             let _ = writeln!(
                 out,
                 "> **Interrupted:** the run on {} was stopped before it finished; what it had \
@@ -132,15 +140,11 @@ fn verify(out: &mut String, report: &Report<'_>) {
         }
     }
     let rows = report.snippet_rows();
-    let mut header: Vec<String> = ["snippet", "language", "source"]
-        .map(String::from)
-        .to_vec();
+    let mut header: Vec<String> = ["snippet", "language", "source"].map(String::from).to_vec();
     if several {
         header.extend(report.machines.iter().map(|machine| cell(&machine.label)));
     } else {
-        header.extend(
-            ["status", "wall", "CPU", "peak memory", "requests"].map(String::from),
-        );
+        header.extend(["status", "wall", "CPU", "peak memory", "requests"].map(String::from));
     }
     let body: Vec<Vec<String>> = rows
         .iter()
@@ -252,7 +256,15 @@ fn bench(out: &mut String, report: &Report<'_>) {
         }
         for bench in machine.benches() {
             for warning in &bench.warnings {
-                let _ = writeln!(out, "> ⚠️ {}{warning}\n", if several { format!("{}: ", machine.label) } else { String::new() });
+                let _ = writeln!(
+                    out,
+                    "> ⚠️ {}{warning}\n",
+                    if several {
+                        format!("{}: ", machine.label)
+                    } else {
+                        String::new()
+                    }
+                );
             }
         }
     }
@@ -294,7 +306,14 @@ fn bench(out: &mut String, report: &Report<'_>) {
 }
 
 /// With a baseline: `84.2 ms (+3.1% ≈ no change)`; regressions in bold.
-fn with_change(report: &Report<'_>, machine: usize, point: &Point<'_>, runtime: &str, metric: &Metric, text: String) -> String {
+fn with_change(
+    report: &Report<'_>,
+    machine: usize,
+    point: &Point<'_>,
+    runtime: &str,
+    metric: &Metric,
+    text: String,
+) -> String {
     match report.change(machine, &point.key, runtime, metric) {
         Some(change) if change.verdict == Verdict::Regression => {
             format!("{text} (**{}**)", change.short())
@@ -335,10 +354,16 @@ fn point_table(out: &mut String, report: &Report<'_>, point: &Point<'_>) {
                     let change = |metric: &Metric, text: String| {
                         with_change(report, 0, point, &case.runtime, metric, text)
                     };
-                    row.push(change(&Metric::Wall, cells::median_label(case, &Metric::Wall)));
+                    row.push(change(
+                        &Metric::Wall,
+                        cells::median_label(case, &Metric::Wall),
+                    ));
                     row.push(cells::interval_label(case, &Metric::Wall));
                     row.push(cells::ratio_label(case));
-                    row.push(change(&Metric::Cpu, cells::median_label(case, &Metric::Cpu)));
+                    row.push(change(
+                        &Metric::Cpu,
+                        cells::median_label(case, &Metric::Cpu),
+                    ));
                     row.push(change(
                         &Metric::PeakMemory,
                         cells::median_label(case, &Metric::PeakMemory),
@@ -499,7 +524,12 @@ fn claims(out: &mut String, report: &Report<'_>) {
                 let word = cells::claim_word(verdict.verdict);
                 let mut row = vec![
                     format!("**{}**: {}", cell(&claim.id), cell(&claim.statement)),
-                    if claim.expected_to_hold { "holds" } else { "does not hold" }.to_string(),
+                    if claim.expected_to_hold {
+                        "holds"
+                    } else {
+                        "does not hold"
+                    }
+                    .to_string(),
                     format!("{} {}", verdict.runtime, cell(&verdict.version)),
                     if surprising {
                         format!("❌ **{word}**")

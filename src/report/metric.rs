@@ -131,9 +131,10 @@ pub fn significant(value: f64) -> String {
         let keep = 3.min(digits.len());
         let scale = 10u64.pow((digits.len() - keep) as u32);
         let kept = (rounded.unsigned_abs() as f64 / scale as f64).round() as u64 * scale;
+        let digits = kept.to_string();
         let mut grouped = String::new();
-        for (index, digit) in kept.to_string().chars().enumerate() {
-            if index > 0 && (kept.to_string().len() - index) % 3 == 0 {
+        for (index, digit) in digits.chars().enumerate() {
+            if index > 0 && (digits.len() - index).is_multiple_of(3) {
                 grouped.push(',');
             }
             grouped.push(digit);

@@ -8,9 +8,7 @@
 //! differs between them (a runtime's version, else a number).
 
 use crate::observation::Observation;
-use crate::results::{
-    BenchSection, CaseResult, ClaimResult, Environment, Results, ScenarioResult,
-};
+use crate::results::{BenchSection, CaseResult, ClaimResult, Environment, Results, ScenarioResult};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -114,9 +112,7 @@ impl<'a> Machine<'a> {
         let mut runtimes = BTreeMap::new();
         for document in &self.documents {
             for (name, version) in &document.environment.runtimes {
-                runtimes
-                    .entry(name.as_str())
-                    .or_insert(version.as_str());
+                runtimes.entry(name.as_str()).or_insert(version.as_str());
             }
         }
         runtimes
@@ -138,7 +134,8 @@ impl<'a> Machine<'a> {
     }
 
     pub fn runs(&self) -> &'a [Observation] {
-        self.verify().map_or(&[], |document| document.runs.as_slice())
+        self.verify()
+            .map_or(&[], |document| document.runs.as_slice())
     }
 
     pub fn benches(&self) -> impl Iterator<Item = &'a BenchSection> + '_ {
@@ -212,10 +209,18 @@ fn identity(environment: &Environment) -> String {
 
 /// The label, else the host name, else the OS and CPU.
 fn base_label(environment: &Environment) -> String {
-    if let Some(label) = environment.label.as_deref().filter(|label| !label.is_empty()) {
+    if let Some(label) = environment
+        .label
+        .as_deref()
+        .filter(|label| !label.is_empty())
+    {
         return label.to_string();
     }
-    if let Some(hostname) = environment.hostname.as_deref().filter(|name| !name.is_empty()) {
+    if let Some(hostname) = environment
+        .hostname
+        .as_deref()
+        .filter(|name| !name.is_empty())
+    {
         return hostname.to_string();
     }
     let parts: Vec<&str> = [environment.os.as_str(), environment.cpu.as_str()]
@@ -259,7 +264,9 @@ impl<'a> Report<'a> {
     }
 
     pub fn has_runs(&self) -> bool {
-        self.machines.iter().any(|machine| !machine.runs().is_empty())
+        self.machines
+            .iter()
+            .any(|machine| !machine.runs().is_empty())
     }
 
     pub fn has_bench(&self) -> bool {
@@ -428,7 +435,10 @@ fn sweep(points: &mut [Point<'_>]) -> Option<Sweep> {
 /// Gives machines that share a label a name that tells them apart: the runtime versions that
 /// differ between them, else a number.
 fn disambiguate(machines: &mut [Machine<'_>]) {
-    let labels: Vec<String> = machines.iter().map(|machine| machine.label.clone()).collect();
+    let labels: Vec<String> = machines
+        .iter()
+        .map(|machine| machine.label.clone())
+        .collect();
     for (index, label) in labels.iter().enumerate() {
         let twins: Vec<usize> = (0..machines.len())
             .filter(|&other| labels[other] == *label)
@@ -457,7 +467,10 @@ fn disambiguate(machines: &mut [Machine<'_>]) {
         };
     }
     // Still equal (same versions): number them.
-    let labels: Vec<String> = machines.iter().map(|machine| machine.label.clone()).collect();
+    let labels: Vec<String> = machines
+        .iter()
+        .map(|machine| machine.label.clone())
+        .collect();
     for index in 0..machines.len() {
         let earlier = labels[..index]
             .iter()

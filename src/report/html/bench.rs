@@ -13,6 +13,8 @@ use crate::report::{human_seconds, Report};
 use crate::results::{CaseStatus, Metrics};
 use maud::{html, Markup};
 
+const MIB: f64 = 1024.0 * 1024.0;
+
 pub(super) fn section(page: &Page<'_, '_>) -> Markup {
     let report = page.report;
     html! {
@@ -45,7 +47,7 @@ fn scenario(page: &Page<'_, '_>, group: &ScenarioGroup<'_>) -> Markup {
             Some(scaled(&metrics.wall_s, 1000.0))
         }));
         charts.push(sweep_chart(page, group, "memory", &|metrics| {
-            Some(scaled(&metrics.peak_rss_bytes, 1.0 / (1024.0 * 1024.0)))
+            Some(scaled(&metrics.peak_rss_bytes, 1.0 / MIB))
         }));
         // Bars at the sweep's largest point.
         let last = sweep
@@ -94,9 +96,17 @@ fn scaled(estimate: &crate::results::Estimate, factor: f64) -> LinePoint {
     }
 }
 
-/// `100.0 ms` -> `100 ms` for axis ticks.
+/// `100.0 ms` -> `100 ms`, `1.50 s` -> `1.5 s`: axis ticks without trailing zeros.
 fn tick(text: String) -> String {
-    text.replace(".0 ", " ")
+    match text.split_once(' ') {
+        Some((number, unit)) if number.contains('.') => {
+            format!(
+                "{} {unit}",
+                number.trim_end_matches('0').trim_end_matches('.')
+            )
+        }
+        _ => text,
+    }
 }
 
 fn series_name(page: &Page<'_, '_>, runtime: &str, machine: &str, suffix: &str) -> String {
@@ -151,8 +161,7 @@ fn sweep_chart(
     let mut ticks = sweep.x.clone();
     ticks.sort_by(f64::total_cmp);
     ticks.dedup();
-    let (title, y_label, format_y): (String, &str, Box<dyn Fn(f64) -> String>) = if what == "time"
-    {
+    let (title, y_label, format_y): (String, &str, Box<dyn Fn(f64) -> String>) = if what == "time" {
         (
             format!("{}: wall time as {} grows", group.name, sweep.parameter),
             "wall time (median)",
@@ -224,6 +233,9 @@ fn point_bars(page: &Page<'_, '_>, scenario: &str, point: &Point<'_>) -> Vec<Mar
     metrics
         .into_iter()
         .map(|metric| {
+            // Memory is drawn in MiB, so that the axis has round ticks.
+            let in_mebibytes = metric == Metric::PeakMemory || metric.key().ends_with("_bytes");
+            let unit = if in_mebibytes { 1.0 / MIB } else { 1.0 };
             let mut bars = Vec::new();
             for machine in &report.machines {
                 for runtime in &point.runtimes {
@@ -237,9 +249,9 @@ fn point_bars(page: &Page<'_, '_>, scenario: &str, point: &Point<'_>) -> Vec<Mar
                     };
                     bars.push(Bar {
                         label: series_name(page, runtime, &machine.label, ""),
-                        value: estimate.median,
-                        low: estimate.ci_low,
-                        high: estimate.ci_high,
+                        value: estimate.median * unit,
+                        low: estimate.ci_low * unit,
+                        high: estimate.ci_high * unit,
                         series: page.colour(runtime),
                     });
                 }
@@ -256,7 +268,8 @@ fn point_bars(page: &Page<'_, '_>, scenario: &str, point: &Point<'_>) -> Vec<Mar
                     figcaption { (title) }
                     (chart::bar_chart(&id, &title,
                         &format!("{} (median, 95% interval; {better})", metric.name()),
-                        &bars, &|value| metric.format(value), &|value| tick(metric.format(value))))
+                        &bars, &|value| metric.format(value / unit),
+                        &|value| if in_mebibytes { format!("{} MiB", significant(value)) } else { tick(metric.format(value)) }))
                 }
             }
         })

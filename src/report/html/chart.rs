@@ -59,7 +59,10 @@ struct Scale {
 impl Scale {
     fn new(low: f64, high: f64, from: f64, to: f64, log: bool) -> Self {
         let (low, high) = if log {
-            (low.max(f64::MIN_POSITIVE).log10(), high.max(f64::MIN_POSITIVE).log10())
+            (
+                low.max(f64::MIN_POSITIVE).log10(),
+                high.max(f64::MIN_POSITIVE).log10(),
+            )
         } else {
             (low, high)
         };
@@ -85,7 +88,11 @@ impl Scale {
 
 /// Round tick positions from 0 to at least `max`: steps of 1, 2 or 5 times a power of ten.
 pub fn linear_ticks(max: f64) -> Vec<f64> {
-    let max = if max.is_finite() && max > 0.0 { max } else { 1.0 };
+    let max = if max.is_finite() && max > 0.0 {
+        max
+    } else {
+        1.0
+    };
     let rough = max / 4.0;
     let power = 10f64.powf(rough.log10().floor());
     let factor = [1.0, 2.0, 5.0, 10.0]
@@ -209,7 +216,7 @@ pub fn line_chart(
     format_x: &dyn Fn(f64) -> String,
     format_y: &dyn Fn(f64) -> String,
 ) -> Markup {
-    let (left, right, top, bottom) = (58.0, WIDTH - 14.0, 12.0, 222.0);
+    let (right, top, bottom) = (WIDTH - 14.0, 12.0, 222.0);
     let height = 262.0;
     let points = || series.iter().flat_map(|line| line.points.iter());
     let y_low = points()
@@ -226,6 +233,14 @@ pub fn line_chart(
     } else {
         linear_ticks(y_high)
     };
+    // Room on the left for the longest tick label (about 6 units a character) and the
+    // rotated axis label.
+    let longest = y_ticks
+        .iter()
+        .map(|tick| format_y(*tick).chars().count())
+        .max()
+        .unwrap_or(4) as f64;
+    let left = (26.0 + longest * 6.2).max(50.0);
     let y_scale = Scale::new(
         *y_ticks.first().unwrap_or(&0.0),
         *y_ticks.last().unwrap_or(&1.0),
@@ -269,10 +284,9 @@ pub fn line_chart(
                 .iter()
                 .map(|point| {
                     let x = match x_axis {
-                        XAxis::Categories { names, .. } => names
-                            .get(point.x as usize)
-                            .cloned()
-                            .unwrap_or_default(),
+                        XAxis::Categories { names, .. } => {
+                            names.get(point.x as usize).cloned().unwrap_or_default()
+                        }
                         XAxis::Numeric { .. } => format_x(point.x),
                     };
                     format!("{x}: {}", format_y(point.y))
@@ -351,7 +365,10 @@ mod tests {
     fn ticks_are_round_and_cover_the_data() {
         assert_eq!(linear_ticks(9.3), vec![0.0, 5.0, 10.0]);
         assert_eq!(linear_ticks(0.42), vec![0.0, 0.2, 0.4, 0.6]);
-        assert_eq!(log_ticks(4.5, 1240.0), vec![1.0, 10.0, 100.0, 1000.0, 10000.0]);
+        assert_eq!(
+            log_ticks(4.5, 1240.0),
+            vec![1.0, 10.0, 100.0, 1000.0, 10000.0]
+        );
         assert!(wants_log(4.5, 1240.0));
         assert!(!wants_log(0.11, 0.92));
     }

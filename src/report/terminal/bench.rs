@@ -53,11 +53,7 @@ impl Terminal {
             if !group.description.is_empty() {
                 let _ = writeln!(out, "{}", group.description);
             }
-            let _ = writeln!(
-                out,
-                "{}\n",
-                narrative::scenario_sentence(report, &group)
-            );
+            let _ = writeln!(out, "{}\n", narrative::scenario_sentence(report, &group));
             for point in &group.points {
                 if !point.key.parameters.is_empty() {
                     let _ = writeln!(out, "── {}", point.key.title());
@@ -205,7 +201,9 @@ impl Terminal {
             .collect();
         if !notable.is_empty() {
             let mut table = self.table();
-            table.set_header(["machine", "scenario", "runtime", "figure", "baseline", "now", "change"]);
+            table.set_header([
+                "machine", "scenario", "runtime", "figure", "baseline", "now", "change",
+            ]);
             for row in notable {
                 let metric = metric_of(&row.change.metric);
                 table.add_row(vec![

@@ -204,7 +204,11 @@ impl Terminal {
         }
         let _ = writeln!(out, "{table}");
         for machine in &report.machines {
-            for run in machine.runs().iter().filter(|run| run.status != Status::Passed) {
+            for run in machine
+                .runs()
+                .iter()
+                .filter(|run| run.status != Status::Passed)
+            {
                 self.failure_section(out, run, &format!(" on {}", machine.label));
             }
             if let Some(document) = machine.verify() {
