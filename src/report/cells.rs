@@ -139,6 +139,16 @@ pub fn case_status(case: &CaseResult) -> Option<String> {
     }
 }
 
+/// The status alone: `skipped`, `failed verification`, `interrupted` (empty when measured).
+pub fn case_status_word(case: &CaseResult) -> &'static str {
+    match case.status {
+        CaseStatus::Measured => "",
+        CaseStatus::FailedVerification => "failed verification",
+        CaseStatus::Skipped => "skipped",
+        CaseStatus::Interrupted => "interrupted",
+    }
+}
+
 /// `1.84× (1.80–1.88)`, `fastest`, or empty.
 pub fn ratio_label(case: &CaseResult) -> String {
     match case.ratio_to_fastest {

@@ -6,6 +6,7 @@ use super::baseline::ChangeRow;
 use super::{Format, Report};
 use crate::launcher::write_bytes_atomically;
 use crate::results::{Results, RESULTS_SCHEMA_VERSION};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +70,17 @@ pub struct Rendered {
     pub text: Option<String>,
     /// Regressions larger than `--fail-on-regression`, which make the command exit 1.
     pub regressions: Vec<ChangeRow>,
+}
+
+/// Writes a report atomically, readable by others like any file a command writes (the
+/// temporary file it is renamed from is private).
+fn write_report(path: &Path, text: &str) -> Result<(), ReportError> {
+    let error = |source| ReportError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    write_bytes_atomically(path, text.as_bytes()).map_err(error)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644)).map_err(error)
 }
 
 /// Reads a results document, with an error naming the file, line and problem.
@@ -138,11 +150,7 @@ pub fn report(options: &ReportOptions) -> Result<Rendered, ReportError> {
         .unwrap_or_default();
     let text = match &options.output {
         Some(path) => {
-            let text = options.format.plain_renderer().render(&report);
-            write_bytes_atomically(path, text.as_bytes()).map_err(|source| ReportError::Write {
-                path: path.clone(),
-                source,
-            })?;
+            write_report(path, &options.format.plain_renderer().render(&report))?;
             None
         }
         None => Some(options.format.renderer().render(&report)),
@@ -169,11 +177,7 @@ pub fn write_all(directory: &Path, results: &Results) -> Result<Vec<PathBuf>, Re
     let mut written = Vec::new();
     for (name, format) in OUTPUT_FILES {
         let path = directory.join(name);
-        let text = format.plain_renderer().render(&report);
-        write_bytes_atomically(&path, text.as_bytes()).map_err(|source| ReportError::Write {
-            path: path.clone(),
-            source,
-        })?;
+        write_report(&path, &format.plain_renderer().render(&report))?;
         written.push(path);
     }
     Ok(written)

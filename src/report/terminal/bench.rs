@@ -64,7 +64,15 @@ impl Terminal {
                     self.point(out, report, point);
                 }
                 for (machine_index, machine) in report.machines.iter().enumerate() {
-                    for line in cells::case_warnings(machine, point) {
+                    let notes = point
+                        .runtimes
+                        .iter()
+                        .filter_map(|runtime| machine.case(&point.key, runtime))
+                        .filter_map(|case| {
+                            cells::case_status(case)
+                                .map(|status| format!("{}: {status}", case.runtime))
+                        });
+                    for line in notes.chain(cells::case_warnings(machine, point)) {
                         let on = if several {
                             format!(" (on {})", report.machines[machine_index].label)
                         } else {
@@ -108,7 +116,7 @@ impl Terminal {
             };
             let mut row = vec![Cell::new(runtime), Cell::new(&case.version)];
             match cells::case_status(case) {
-                Some(status) => row.push(Cell::new(status).fg(Color::Yellow)),
+                Some(_) => row.push(Cell::new(cells::case_status_word(case)).fg(Color::Yellow)),
                 None => {
                     let change = |metric: &Metric| {
                         self.change_cell(
@@ -150,7 +158,7 @@ impl Terminal {
                     row.push(match machine.case(&point.key, runtime) {
                         None => Cell::new("—"),
                         Some(case) => match cells::case_status(case) {
-                            Some(status) => Cell::new(status).fg(Color::Yellow),
+                            Some(_) => Cell::new(cells::case_status_word(case)).fg(Color::Yellow),
                             None => self.change_cell(
                                 format!(
                                     "{} ({}){}",

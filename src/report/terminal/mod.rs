@@ -11,7 +11,7 @@ use super::{human_bytes, human_seconds, Render};
 use crate::compare;
 use crate::observation::{Observation, ResultOrigin, Status};
 use anstyle::{AnsiColor, Style};
-use comfy_table::{presets, Cell, CellAlignment, Color, Table};
+use comfy_table::{presets, Cell, CellAlignment, Color, ContentArrangement, Table};
 use std::fmt::Write;
 
 pub struct Terminal {
@@ -56,6 +56,8 @@ impl Terminal {
     fn table(&self) -> Table {
         let mut table = Table::new();
         table.load_preset(presets::UTF8_FULL_CONDENSED);
+        // On a terminal, wrap to its width; elsewhere, no width is known and nothing wraps.
+        table.set_content_arrangement(ContentArrangement::Dynamic);
         if self.colour {
             table.enforce_styling();
         } else {
@@ -132,8 +134,15 @@ impl Terminal {
     fn runs(&self, out: &mut String, report: &Report<'_>) {
         let machine = &report.machines[0];
         let runs = machine.runs();
-        for run in runs {
-            self.run_section(out, run);
+        // What each snippet printed belongs to `verify`'s own report; a bench's verification
+        // runs are summed up by the table.
+        if machine
+            .verify()
+            .is_some_and(|document| document.command == "verify")
+        {
+            for run in runs {
+                self.run_section(out, run);
+            }
         }
         let mut table = self.table();
         table.set_header([
