@@ -22,6 +22,16 @@ impl Metric {
         all
     }
 
+    /// The metric a field name stands for (`wall_s`, `peak_rss_bytes`, `p99_ms`, ...).
+    pub fn from_key(key: &str) -> Metric {
+        match key {
+            "wall_s" => Metric::Wall,
+            "cpu_s" => Metric::Cpu,
+            "peak_rss_bytes" => Metric::PeakMemory,
+            other => Metric::Figure(other.to_string()),
+        }
+    }
+
     /// The field name in the results document.
     pub fn key(&self) -> &str {
         match self {

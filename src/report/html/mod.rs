@@ -8,6 +8,7 @@
 
 mod bench;
 pub mod chart;
+mod tables;
 
 use super::baseline::Verdict;
 use super::cells;
@@ -348,7 +349,7 @@ fn changes(report: &Report<'_>) -> Markup {
                             th scope="col" { "baseline" } th scope="col" { "now" } th scope="col" { "change" }
                         } }
                         tbody { @for row in &notable {
-                            @let metric = super::markdown::metric_of(&row.change.metric);
+                            @let metric = Metric::from_key(&row.change.metric);
                             tr {
                                 @if report.machines.len() > 1 { td { (row.machine) } }
                                 td { (row.scenario) @if !row.parameters.is_empty() { " (" (row.parameters) ")" } }

@@ -3,7 +3,6 @@
 use super::Terminal;
 use crate::report::baseline::{Change, Verdict};
 use crate::report::cells;
-use crate::report::markdown::metric_of;
 use crate::report::metric::Metric;
 use crate::report::model::{Point, Report};
 use crate::report::narrative;
@@ -213,7 +212,7 @@ impl Terminal {
                 "machine", "scenario", "runtime", "figure", "baseline", "now", "change",
             ]);
             for row in notable {
-                let metric = metric_of(&row.change.metric);
+                let metric = Metric::from_key(&row.change.metric);
                 table.add_row(vec![
                     Cell::new(&row.machine),
                     Cell::new(format!("{} {}", row.scenario, row.parameters).trim_end()),

@@ -12,6 +12,11 @@ use crate::results::{BenchSection, CaseResult, ClaimResult, Environment, Results
 use serde_json::Value;
 use std::collections::BTreeMap;
 
+mod naming;
+mod sweep;
+
+use naming::{base_label, disambiguate, identity};
+
 /// Everything one report shows.
 pub struct Report<'a> {
     /// One column per machine (or runtime version), in the order the documents were given.
@@ -180,8 +185,7 @@ impl<'a> Machine<'a> {
     }
 
     fn accepts(&self, document: &Results) -> bool {
-        let identity = identity(&document.environment);
-        if identity != self::identity(self.environment()) {
+        if identity(&document.environment) != identity(self.environment()) {
             return false;
         }
         let new = Self::sections(document);
@@ -189,48 +193,6 @@ impl<'a> Machine<'a> {
             let held = Self::sections(held);
             (0..3).any(|section| held[section] && new[section])
         })
-    }
-}
-
-/// What makes two documents come from the same machine.
-fn identity(environment: &Environment) -> String {
-    match &environment.label {
-        Some(label) => format!("label:{label}"),
-        None => format!(
-            "{}|{}|{}|{}|{}",
-            environment.hostname.as_deref().unwrap_or(""),
-            environment.os,
-            environment.kernel,
-            environment.cpu,
-            environment.cores
-        ),
-    }
-}
-
-/// The label, else the host name, else the OS and CPU.
-fn base_label(environment: &Environment) -> String {
-    if let Some(label) = environment
-        .label
-        .as_deref()
-        .filter(|label| !label.is_empty())
-    {
-        return label.to_string();
-    }
-    if let Some(hostname) = environment
-        .hostname
-        .as_deref()
-        .filter(|name| !name.is_empty())
-    {
-        return hostname.to_string();
-    }
-    let parts: Vec<&str> = [environment.os.as_str(), environment.cpu.as_str()]
-        .into_iter()
-        .filter(|part| !part.is_empty())
-        .collect();
-    if parts.is_empty() {
-        "this machine".to_string()
-    } else {
-        parts.join(" · ")
     }
 }
 
@@ -347,137 +309,8 @@ impl<'a> Report<'a> {
             }
         }
         for group in &mut groups {
-            group.sweep = sweep(&mut group.points);
+            group.sweep = sweep::sweep(&mut group.points);
         }
         groups
-    }
-}
-
-/// Finds the numeric parameter the points sweep (the one with the most distinct values) and
-/// sorts the points along it.
-fn sweep(points: &mut [Point<'_>]) -> Option<Sweep> {
-    if points.len() < 2 {
-        return None;
-    }
-    let names: Vec<&String> = points[0].first.parameters.keys().collect();
-    let mut best: Option<(String, usize)> = None;
-    for name in names {
-        let values: Option<Vec<f64>> = points
-            .iter()
-            .map(|point| point.first.parameters.get(name).and_then(Value::as_f64))
-            .collect();
-        let Some(mut values) = values else { continue };
-        values.sort_by(f64::total_cmp);
-        values.dedup();
-        if values.len() >= 2 && best.as_ref().is_none_or(|(_, count)| values.len() > *count) {
-            best = Some((name.clone(), values.len()));
-        }
-    }
-    let (parameter, _) = best?;
-    let others = |point: &Point<'_>| {
-        let mut rest = point.first.parameters.clone();
-        rest.remove(&parameter);
-        rest
-    };
-    // Only the other parameters that vary name a series.
-    let varying: Vec<String> = points[0]
-        .first
-        .parameters
-        .keys()
-        .filter(|name| **name != parameter)
-        .filter(|name| {
-            let first = points[0].first.parameters.get(*name);
-            points
-                .iter()
-                .any(|point| point.first.parameters.get(*name) != first)
-        })
-        .cloned()
-        .collect();
-    points.sort_by(|left, right| {
-        let x = |point: &Point<'_>| {
-            point
-                .first
-                .parameters
-                .get(&parameter)
-                .and_then(Value::as_f64)
-                .unwrap_or(0.0)
-        };
-        parameters_label(&others(left))
-            .cmp(&parameters_label(&others(right)))
-            .then(x(left).total_cmp(&x(right)))
-    });
-    let series = points
-        .iter()
-        .map(|point| {
-            let mut rest = others(point);
-            rest.retain(|name, _| varying.contains(name));
-            parameters_label(&rest)
-        })
-        .collect();
-    let x = points
-        .iter()
-        .map(|point| {
-            point
-                .first
-                .parameters
-                .get(&parameter)
-                .and_then(Value::as_f64)
-                .unwrap_or(0.0)
-        })
-        .collect();
-    Some(Sweep {
-        parameter,
-        x,
-        series,
-    })
-}
-
-/// Gives machines that share a label a name that tells them apart: the runtime versions that
-/// differ between them, else a number.
-fn disambiguate(machines: &mut [Machine<'_>]) {
-    let labels: Vec<String> = machines
-        .iter()
-        .map(|machine| machine.label.clone())
-        .collect();
-    for (index, label) in labels.iter().enumerate() {
-        let twins: Vec<usize> = (0..machines.len())
-            .filter(|&other| labels[other] == *label)
-            .collect();
-        if twins.len() < 2 {
-            continue;
-        }
-        let runtimes = machines[index].runtimes();
-        let differing: Vec<String> = runtimes
-            .iter()
-            .filter(|(name, version)| {
-                twins.iter().any(|&twin| {
-                    machines[twin]
-                        .runtimes()
-                        .get(*name)
-                        .is_some_and(|other| other != *version)
-                })
-            })
-            .map(|(name, version)| format!("{name} {version}"))
-            .collect();
-        let position = twins.iter().position(|&twin| twin == index).unwrap_or(0) + 1;
-        machines[index].label = if differing.is_empty() {
-            format!("{label} #{position}")
-        } else {
-            format!("{label} ({})", differing.join(", "))
-        };
-    }
-    // Still equal (same versions): number them.
-    let labels: Vec<String> = machines
-        .iter()
-        .map(|machine| machine.label.clone())
-        .collect();
-    for index in 0..machines.len() {
-        let earlier = labels[..index]
-            .iter()
-            .filter(|label| **label == labels[index])
-            .count();
-        if earlier > 0 {
-            machines[index].label = format!("{} #{}", labels[index], earlier + 1);
-        }
     }
 }
