@@ -314,3 +314,65 @@ impl<'a> Report<'a> {
         groups
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn bench(label: Option<&str>, node: &str, points: &[serde_json::Value]) -> Results {
+        serde_json::from_value(json!({
+            "schema_version": 1, "command": "bench", "isolation": "preload", "tls": true,
+            "environment": {
+                "sidebyside": "0.1.0", "os": "Debian", "kernel": "6.1", "cpu": "Xeon", "cores": 2,
+                "runtimes": { "node": node, "python": "3.11.7" }, "hostname": "box", "label": label
+            },
+            "bench": {
+                "settings": { "runs": 3, "warmup": 1, "scenarios": [], "runtimes": [], "parameters": {} },
+                "scenarios": points.iter().map(|parameters| json!({
+                    "scenario": "fan-out", "description": "", "parameters": parameters,
+                    "cases": [{ "runtime": "node", "language": "javascript", "version": node,
+                                "status": "measured", "samples": [] }]
+                })).collect::<Vec<_>>()
+            }
+        }))
+        .expect("a valid document")
+    }
+
+    #[test]
+    fn points_are_sorted_along_the_swept_parameter() {
+        let document = bench(
+            None,
+            "v20",
+            &[
+                json!({"n": 1000, "delay_ms": 50}),
+                json!({"n": 10, "delay_ms": 50}),
+                json!({"n": 100, "delay_ms": 50}),
+            ],
+        );
+        let report = Report::single(&document);
+        let groups = report.scenario_groups();
+        let sweep = groups[0].sweep.as_ref().expect("a sweep over n");
+        assert_eq!(sweep.parameter, "n");
+        assert_eq!(sweep.x, vec![10.0, 100.0, 1000.0]);
+        assert_eq!(sweep.series, vec!["", "", ""]);
+        assert_eq!(groups[0].points[0].key.parameters, "delay_ms=50, n=10");
+    }
+
+    #[test]
+    fn machines_sharing_a_name_are_told_apart_by_their_versions() {
+        let old = bench(None, "v20.20.2", &[json!({})]);
+        let new = bench(None, "v22.11.0", &[json!({})]);
+        let labelled = bench(Some("arm64"), "v22.11.0", &[json!({})]);
+        let report = Report::new(vec![&old, &new, &labelled], None);
+        let labels: Vec<&str> = report
+            .machines
+            .iter()
+            .map(|machine| machine.label.as_str())
+            .collect();
+        assert_eq!(
+            labels,
+            ["box (node v20.20.2)", "box (node v22.11.0)", "arm64"]
+        );
+    }
+}
