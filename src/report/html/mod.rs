@@ -246,7 +246,7 @@ fn verify(page: &Page<'_, '_>) -> Markup {
                 table {
                     caption { "Every snippet, run once against the mock" }
                     thead { tr {
-                        th scope="col" { "snippet" } th scope="col" { "language" } th scope="col" { "source" }
+                        th scope="col" { "snippet" } th scope="col" { @if several { "language" } @else { "runtime" } } th scope="col" { "source" }
                         @if several {
                             @for machine in &report.machines { th scope="col" { (machine.label) } }
                         } @else {
@@ -258,7 +258,7 @@ fn verify(page: &Page<'_, '_>) -> Markup {
                         @for row in &rows {
                             tr {
                                 th scope="row" { code { (row.first.name) } }
-                                td { (row.first.language) }
+                                td { @if several { (row.first.language) } @else { (row.first.runtime) } }
                                 td { code { (row.first.source) } }
                                 @if several {
                                     @for run in &row.runs {

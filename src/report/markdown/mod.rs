@@ -140,7 +140,14 @@ fn verify(out: &mut String, report: &Report<'_>) {
         }
     }
     let rows = report.snippet_rows();
-    let mut header: Vec<String> = ["snippet", "language", "source"].map(String::from).to_vec();
+    // One machine: the runtime that ran each snippet; several: its language (runtimes differ).
+    let mut header: Vec<String> = [
+        "snippet",
+        if several { "language" } else { "runtime" },
+        "source",
+    ]
+    .map(String::from)
+    .to_vec();
     if several {
         header.extend(report.machines.iter().map(|machine| cell(&machine.label)));
     } else {
@@ -151,7 +158,11 @@ fn verify(out: &mut String, report: &Report<'_>) {
         .map(|row| {
             let mut cells_of_row = vec![
                 format!("`{}`", cell(&row.first.name)),
-                row.first.language.to_string(),
+                if several {
+                    row.first.language.to_string()
+                } else {
+                    cell(&row.first.runtime)
+                },
                 format!("`{}`", cell(&row.first.source.to_string())),
             ];
             if several {

@@ -147,7 +147,7 @@ impl Terminal {
         let mut table = self.table();
         table.set_header([
             "snippet",
-            "language",
+            "runtime",
             "status",
             "wall",
             "CPU",
@@ -157,7 +157,7 @@ impl Terminal {
         for run in runs {
             table.add_row([
                 Cell::new(&run.name),
-                Cell::new(run.language.as_str()),
+                Cell::new(&run.runtime),
                 self.status_cell(run.status),
                 Cell::new(human_seconds(run.wall_s)).set_alignment(CellAlignment::Right),
                 Cell::new(human_seconds(run.cpu_s)).set_alignment(CellAlignment::Right),
