@@ -4,8 +4,9 @@
 
 use super::metric::Metric;
 use super::model::{Machine, Point, Report};
-use crate::observation::{IsolationMode, Observation, RecordedRequest, Status};
+use crate::observation::{IsolationMode, Observation, RecordedRequest, Source, Status};
 use crate::results::{CaseResult, CaseStatus, ClaimOutcome, Summary};
+use std::path::{Component, Path, PathBuf};
 
 /// The environment as rows (`OS`, `CPU`, `node`, ...) with one value per machine.
 pub fn environment_rows(report: &Report<'_>) -> Vec<(String, Vec<String>)> {
@@ -245,4 +246,34 @@ pub fn versions_differ(machines: &[Machine<'_>], point: &Point<'_>, runtime: &st
         .map(|case| case.version.as_str());
     let first = versions.next();
     versions.any(|version| Some(version) != first)
+}
+
+/// A snippet's file as people read it: `..` folded away, relative to the current directory
+/// when it lies inside it (so CI systems can link it to the repository).
+pub fn source_path(path: &Path) -> String {
+    let mut folded = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::ParentDir
+                if matches!(folded.components().next_back(), Some(Component::Normal(_))) =>
+            {
+                folded.pop();
+            }
+            Component::CurDir => {}
+            other => folded.push(other),
+        }
+    }
+    let relative = std::env::current_dir()
+        .ok()
+        .and_then(|directory| folded.strip_prefix(directory).ok().map(Path::to_path_buf))
+        .unwrap_or(folded);
+    relative.display().to_string()
+}
+
+/// `path:line` (or the path) of a snippet, as [`source_path`] writes the path.
+pub fn source_label(source: &Source) -> String {
+    match source.line {
+        Some(line) => format!("{}:{line}", source_path(&source.path)),
+        None => source_path(&source.path),
+    }
 }

@@ -9,6 +9,7 @@
 //! present, are test cases too. Apart from `file` and `line`, the output follows the Jenkins
 //! `junit-10.xsd` schema (a test validates it).
 
+use super::cells;
 use super::model::Report;
 use super::Render;
 use crate::observation::{Observation, Status};
@@ -148,7 +149,7 @@ impl Render for Junit {
 }
 
 fn snippet_case(run: &Observation, classname: &str) -> Case {
-    let location = run.source.to_string();
+    let location = cells::source_label(&run.source);
     let reasons = if run.reasons.is_empty() {
         run.status.as_str().to_string()
     } else {
@@ -207,7 +208,7 @@ fn snippet_case(run: &Observation, classname: &str) -> Case {
         name: run.name.clone(),
         classname: classname.to_string(),
         time: Some(run.wall_s),
-        file: Some(run.source.path.display().to_string()),
+        file: Some(cells::source_path(&run.source.path)),
         line: run.source.line,
         outcome,
         system_out: Some(run.stdout.text.clone()).filter(|text| !text.is_empty()),

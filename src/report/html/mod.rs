@@ -259,7 +259,7 @@ fn verify(page: &Page<'_, '_>) -> Markup {
                             tr {
                                 th scope="row" { code { (row.first.name) } }
                                 td { @if several { (row.first.language) } @else { (row.first.runtime) } }
-                                td { code { (row.first.source) } }
+                                td { code { (cells::source_label(&row.first.source)) } }
                                 @if several {
                                     @for run in &row.runs {
                                         td { @if let Some(run) = run {
@@ -294,7 +294,7 @@ fn failure(run: &Observation, machine: Option<&str>) -> Markup {
         article.failure {
             h4 { span class={"status-" (run.status.as_str())} { (text_mark(run.status)) } " " code { (run.name) } " (" (run.language) ") "
                 (cells::status_word(run.status)) @if let Some(machine) = machine { " on " (machine) } }
-            p { code { (run.source) } " · " (run.runtime) }
+            p { code { (cells::source_label(&run.source)) } " · " (run.runtime) }
             ul {
                 @for reason in &run.reasons { li { (reason) } }
                 @for request in cells::refused_requests(run) {

@@ -163,7 +163,7 @@ fn verify(out: &mut String, report: &Report<'_>) {
                 } else {
                     cell(&row.first.runtime)
                 },
-                format!("`{}`", cell(&row.first.source.to_string())),
+                format!("`{}`", cell(&cells::source_label(&row.first.source))),
             ];
             if several {
                 cells_of_row.extend(row.runs.iter().map(|run| match run {
@@ -222,7 +222,12 @@ fn verify(out: &mut String, report: &Report<'_>) {
             run.language,
             cells::status_word(run.status)
         );
-        let _ = writeln!(out, "`{}` · {}\n", run.source, run.runtime);
+        let _ = writeln!(
+            out,
+            "`{}` · {}\n",
+            cells::source_label(&run.source),
+            run.runtime
+        );
         for reason in &run.reasons {
             let _ = writeln!(out, "- {reason}");
         }

@@ -236,7 +236,7 @@ impl Terminal {
         let _ = writeln!(
             out,
             "── {} · {} · {}",
-            run.source,
+            cells::source_label(&run.source),
             run.runtime,
             self.status(run.status)
         );
@@ -281,7 +281,7 @@ impl Terminal {
             self.paint(Style::new().fg_color(Some(AnsiColor::Red.into())), "✗"),
             run.name,
             run.language,
-            run.source,
+            cells::source_label(&run.source),
             self.status(run.status)
         );
         for reason in &run.reasons {
