@@ -369,3 +369,13 @@ fn the_html_report_of_two_machines_loads_cleanly() {
     check_at(&page, 390, true, 11, "report-two-machines-phone.png");
     check_at(&page, 1280, false, 11, "report-two-machines-desktop.png");
 }
+
+#[test]
+fn the_html_report_of_a_failed_verify_run_loads_cleanly() {
+    let page = report_html(&["verify-failures.json"], None, "report-verify.html");
+    let html = std::fs::read_to_string(&page).unwrap();
+    // The difference and the reasons are on the page, escaped.
+    assert!(html.contains("$.owner.name: expected &quot;Ada Lovelace&quot;, got &quot;Bob&quot;"));
+    assert!(html.contains("docs/async-article.md:57"));
+    check_at(&page, 390, true, 0, "report-verify-phone.png");
+}

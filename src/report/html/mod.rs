@@ -246,33 +246,37 @@ fn verify(page: &Page<'_, '_>) -> Markup {
                 table {
                     caption { "Every snippet, run once against the mock" }
                     thead { tr {
-                        th scope="col" { "snippet" } th scope="col" { @if several { "language" } @else { "runtime" } } th scope="col" { "source" }
+                        // Status first after the name: on a phone it is what fits.
+                        th scope="col" { "snippet" }
                         @if several {
                             @for machine in &report.machines { th scope="col" { (machine.label) } }
+                            th scope="col" { "language" }
                         } @else {
-                            th scope="col" { "status" } th scope="col" { "wall" } th scope="col" { "CPU" }
-                            th scope="col" { "peak memory" } th scope="col" { "requests" }
+                            th scope="col" { "status" } th scope="col" { "runtime" } th scope="col" { "wall" }
+                            th scope="col" { "CPU" } th scope="col" { "peak memory" } th scope="col" { "requests" }
                         }
+                        th scope="col" { "source" }
                     } }
                     tbody {
                         @for row in &rows {
                             tr {
                                 th scope="row" { code { (row.first.name) } }
-                                td { @if several { (row.first.language) } @else { (row.first.runtime) } }
-                                td { code { (cells::source_label(&row.first.source)) } }
                                 @if several {
                                     @for run in &row.runs {
                                         td { @if let Some(run) = run {
                                             (status(run.status)) " · " (Metric::Wall.format(run.wall_s))
                                         } @else { "—" } }
                                     }
+                                    td { (row.first.language) }
                                 } @else if let Some(run) = row.runs[0] {
                                     td { (status(run.status)) }
+                                    td { (run.runtime) }
                                     td.number { (Metric::Wall.format(run.wall_s)) }
                                     td.number { (Metric::Cpu.format(run.cpu_s)) }
                                     td.number { (Metric::PeakMemory.format(run.peak_rss_bytes as f64)) }
                                     td.number { (run.requests.len()) }
                                 }
+                                td { code { (cells::source_label(&row.first.source)) } }
                             }
                         }
                     }
