@@ -417,6 +417,8 @@ fn environment(runtimes: &Runtimes) -> Environment {
         cpu,
         cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
         runtimes: runtimes.versions(),
+        hostname: Some(read("/proc/sys/kernel/hostname").trim().to_string())
+            .filter(|name| !name.is_empty()),
         label: None,
     }
 }

@@ -63,6 +63,31 @@ enum Command {
         /// Open files each process of a snippet may have (0: no limit).
         #[arg(long, value_name = "N", default_value_t = Limits::DEFAULT_OPEN_FILES)]
         max_open_files: u64,
+        /// Also write results.json, report.md, report.html and junit.xml into this folder.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Name this machine or CI job in reports that merge several results documents.
+        #[arg(long, value_name = "NAME")]
+        label: Option<String>,
+    },
+    /// Render results documents as a table, Markdown, HTML, JSON or JUnit XML; merge several
+    /// (one column per machine); compare with a baseline.
+    Report {
+        /// Results documents (from `verify --format json`, `--out DIR`, `bench`, `claims`).
+        #[arg(required = true, value_name = "RESULTS.json")]
+        documents: Vec<PathBuf>,
+        /// An older results document: each figure shows its change against it.
+        #[arg(long, value_name = "OLD.json")]
+        baseline: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+        /// Write the report to this file (atomically) instead of standard output.
+        #[arg(long, short = 'o', value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Exit 1 when a figure regressed by more than PCT percent (needs --baseline).
+        #[arg(long, value_name = "PCT")]
+        fail_on_regression: Option<f64>,
     },
     /// Check the article's claims by running small probe programs on each runtime.
     Claims(sidebyside::claims::cli::ClaimsArguments),
@@ -128,6 +153,8 @@ fn main() -> ExitCode {
             max_processes,
             max_cpu,
             max_open_files,
+            out,
+            label,
         } => {
             if !(timeout.is_finite() && timeout > 0.0) {
                 eprintln!("sidebyside: --timeout must be a positive number of seconds");
@@ -164,8 +191,18 @@ fn main() -> ExitCode {
                 }
             };
             match runtime.block_on(verify(&options)) {
-                Ok(results) => {
-                    print!("{}", format.renderer().render(&results));
+                Ok(mut results) => {
+                    results.environment.label = label;
+                    if let Some(directory) = out {
+                        match sidebyside::report::write_all(&directory, &results) {
+                            Ok(_) => eprintln!("sidebyside: wrote {}", directory.display()),
+                            Err(error) => {
+                                eprintln!("sidebyside: {error}");
+                                return ExitCode::from(1);
+                            }
+                        }
+                    }
+                    print!("{}", sidebyside::report::render(format, &results));
                     for problem in &results.problems {
                         eprintln!("sidebyside: {problem}");
                     }
@@ -184,6 +221,48 @@ fn main() -> ExitCode {
                     ExitCode::from(if error.is_usage() { 2 } else { 1 })
                 }
             }
+        }
+        Command::Report {
+            documents,
+            baseline,
+            format,
+            output,
+            fail_on_regression,
+        } => report(&sidebyside::report::ReportOptions {
+            documents,
+            baseline,
+            format,
+            output,
+            fail_on_regression,
+        }),
+    }
+}
+
+fn report(options: &sidebyside::report::ReportOptions) -> ExitCode {
+    match sidebyside::report::report(options) {
+        Ok(rendered) => {
+            if let Some(text) = rendered.text {
+                print!("{text}");
+            }
+            for row in &rendered.regressions {
+                eprintln!(
+                    "sidebyside: regression: {} {} {} {}: {}",
+                    row.machine,
+                    row.scenario,
+                    row.parameters,
+                    row.runtime,
+                    row.change.describe()
+                );
+            }
+            if rendered.regressions.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(error) => {
+            eprintln!("sidebyside: {error}");
+            ExitCode::from(if error.is_usage() { 2 } else { 1 })
         }
     }
 }

@@ -207,7 +207,7 @@ pub struct Observation {
     pub system_s: f64,
     pub peak_rss_bytes: u64,
     /// The snippet was marked to be expected to fail; `status` already accounts for it.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub expect_failure: bool,
     /// Processes the snippet left behind, killed by sidebyside after it exited.
     pub stray_processes_killed: u32,

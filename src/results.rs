@@ -34,11 +34,11 @@ pub struct Results {
     pub summary: Summary,
     /// Code blocks found but not run (other languages, skipped, expected results), so nothing
     /// is silently left out.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub not_run: Vec<NotRun>,
     /// Inputs that could not be read or understood (a missing path, a document that is not
     /// UTF-8, an unterminated fence, a bad directive). Everything else was still run.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub problems: Vec<Problem>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bench: Option<BenchSection>,
@@ -95,6 +95,9 @@ pub struct Environment {
     pub cores: usize,
     /// Runtime name to version, e.g. `node` -> `v20.20.2`, `aiohttp` -> `3.13.5`.
     pub runtimes: BTreeMap<String, String>,
+    /// The machine's host name, naming it in reports that merge several documents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
     /// A name for the machine or job, for reports that merge several documents.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,

@@ -3,7 +3,6 @@
 //! their evidence).
 
 use super::as_expected;
-use crate::report::Render;
 use crate::results::{ClaimOutcome, ClaimResult, ClaimVerdict, Results};
 use comfy_table::{presets, Cell, ContentArrangement, Table};
 use std::fmt::Write;
@@ -23,7 +22,7 @@ impl ClaimsFormat {
     pub fn render(self, results: &Results) -> String {
         match self {
             ClaimsFormat::Table => terminal(results),
-            ClaimsFormat::Json => crate::report::json::Json.render(results),
+            ClaimsFormat::Json => crate::report::render(crate::report::Format::Json, results),
             ClaimsFormat::Md => markdown(results),
         }
     }

@@ -1,34 +1,74 @@
 //! Showing results: one file per output format behind one small trait.
 //!
-//! Every format renders the same [`Results`] document, so they can never disagree about
-//! the facts. Adding a format is adding a file here and a variant to [`Format`].
+//! Every format renders the same [`Report`] (one or more results documents grouped by machine,
+//! and an optional baseline), built by [`model`], so they can never disagree about the facts.
+//! Adding a format is adding a file here and a variant to [`Format`]. [`command`] is the
+//! `sidebyside report` command and [`write_all`], which `verify --out` and `bench --out` use.
 
+pub mod baseline;
+pub mod cells;
+pub mod command;
+pub mod html;
 pub mod json;
+pub mod junit;
+pub mod markdown;
+pub mod metric;
+pub mod model;
+pub mod narrative;
 pub mod terminal;
+
+pub use command::{report, write_all, ReportError, ReportOptions};
+pub use model::Report;
 
 use crate::results::Results;
 
-/// Renders verification results in one format.
+/// Renders a report in one format.
 pub trait Render {
-    fn render(&self, results: &Results) -> String;
+    fn render(&self, report: &Report<'_>) -> String;
 }
 
 /// The formats `--format` accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
-    /// A table for people, with each run's output and the reasons for any failure.
+    /// A table for people, with each run's output and the reasons for any failure; in colour
+    /// on a terminal unless NO_COLOR is set.
     Table,
     /// The whole results document (see docs/results-schema.md).
     Json,
+    /// Markdown for a pull request or a README.
+    #[value(alias = "markdown")]
+    Md,
+    /// One self-contained HTML page with charts (inline SVG), readable offline.
+    Html,
+    /// JUnit XML: every snippet a test case, for CI systems.
+    Junit,
 }
 
 impl Format {
+    /// The renderer for standard output: the table is in colour when standard output is a
+    /// terminal and NO_COLOR is unset.
     pub fn renderer(self) -> Box<dyn Render> {
         match self {
-            Format::Table => Box::new(terminal::Terminal),
-            Format::Json => Box::new(json::Json),
+            Format::Table => Box::new(terminal::Terminal::for_stdout()),
+            other => other.plain_renderer(),
         }
     }
+
+    /// The renderer for a file: never any colour.
+    pub fn plain_renderer(self) -> Box<dyn Render> {
+        match self {
+            Format::Table => Box::new(terminal::Terminal { colour: false }),
+            Format::Json => Box::new(json::Json),
+            Format::Md => Box::new(markdown::Markdown),
+            Format::Html => Box::new(html::Html),
+            Format::Junit => Box::new(junit::Junit),
+        }
+    }
+}
+
+/// Renders one results document in a format (for standard output).
+pub fn render(format: Format, results: &Results) -> String {
+    format.renderer().render(&Report::single(results))
 }
 
 /// `1536` -> `1.5 KiB`.
@@ -49,7 +89,11 @@ pub fn human_bytes(bytes: u64) -> String {
 
 /// Seconds with a unit that keeps three significant figures readable.
 pub fn human_seconds(seconds: f64) -> String {
-    if seconds < 1.0 {
+    if seconds == 0.0 {
+        "0 s".to_string()
+    } else if seconds < 0.001 {
+        format!("{:.1} µs", seconds * 1_000_000.0)
+    } else if seconds < 1.0 {
         format!("{:.1} ms", seconds * 1000.0)
     } else {
         format!("{seconds:.2} s")
@@ -67,5 +111,6 @@ mod tests {
         assert_eq!(human_bytes(45 * 1024 * 1024), "45.0 MiB");
         assert_eq!(human_seconds(0.0842), "84.2 ms");
         assert_eq!(human_seconds(2.5), "2.50 s");
+        assert_eq!(human_seconds(0.000_25), "250.0 µs");
     }
 }

@@ -1,0 +1,279 @@
+//! The texts every people-facing format shares: environment rows, status words, case cells
+//! with their interval, ratio and baseline change. Markdown, HTML and the terminal only lay
+//! these out differently.
+
+use super::metric::Metric;
+use super::model::{Machine, Point, Report};
+use crate::observation::{IsolationMode, Observation, RecordedRequest, Source, Status};
+use crate::results::{CaseResult, CaseStatus, ClaimOutcome, Summary};
+use std::path::{Component, Path, PathBuf};
+
+/// The environment as rows (`OS`, `CPU`, `node`, ...) with one value per machine.
+pub fn environment_rows(report: &Report<'_>) -> Vec<(String, Vec<String>)> {
+    let machines = &report.machines;
+    let mut rows: Vec<(String, Vec<String>)> = Vec::new();
+    let mut row = |name: &str, value: &dyn Fn(&Machine<'_>) -> String| {
+        let values: Vec<String> = machines.iter().map(value).collect();
+        if values.iter().any(|value| !value.is_empty()) {
+            rows.push((name.to_string(), values));
+        }
+    };
+    row("sidebyside", &|machine| {
+        machine.environment().sidebyside.clone()
+    });
+    row("host", &|machine| {
+        machine.environment().hostname.clone().unwrap_or_default()
+    });
+    row("OS", &|machine| machine.environment().os.clone());
+    row("kernel", &|machine| machine.environment().kernel.clone());
+    row("CPU", &|machine| machine.environment().cpu.clone());
+    row("cores", &|machine| machine.environment().cores.to_string());
+    row("isolation", &|machine| {
+        machine
+            .verify()
+            .or(machine.documents.first().copied())
+            .map(|document| isolation_label(document.isolation).to_string())
+            .unwrap_or_default()
+    });
+    row("TLS", &|machine| {
+        if machine.documents.iter().any(|document| document.tls) {
+            "real TLS, from a certificate authority made for the run".to_string()
+        } else {
+            "plain HTTP".to_string()
+        }
+    });
+    row("documents", &|machine| {
+        machine
+            .documents
+            .iter()
+            .map(|document| document.command.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    });
+    let mut names: Vec<&str> = Vec::new();
+    for machine in machines {
+        for name in machine.runtimes().keys() {
+            if !names.contains(name) {
+                names.push(name);
+            }
+        }
+    }
+    names.sort_unstable();
+    for name in names {
+        let values = machines
+            .iter()
+            .map(|machine| {
+                machine
+                    .runtimes()
+                    .get(name)
+                    .map(|version| version.to_string())
+                    .unwrap_or_else(|| "—".to_string())
+            })
+            .collect();
+        rows.push((name.to_string(), values));
+    }
+    rows
+}
+
+pub fn isolation_label(mode: IsolationMode) -> &'static str {
+    match mode {
+        IsolationMode::Namespace => "namespace (own network namespace: only loopback)",
+        IsolationMode::Preload => "preload (Node preload, Python hook, HTTP proxy for Rust)",
+    }
+}
+
+pub fn status_word(status: Status) -> &'static str {
+    match status {
+        Status::Passed => "passed",
+        Status::Failed => "failed",
+        Status::TimedOut => "timed out",
+        Status::Error => "error",
+    }
+}
+
+pub fn status_mark(status: Status) -> &'static str {
+    match status {
+        Status::Passed => "✅",
+        Status::Failed => "❌",
+        Status::TimedOut => "⏱️",
+        Status::Error => "⚠️",
+    }
+}
+
+pub fn summary_line(summary: &Summary) -> String {
+    format!(
+        "{} passed, {} failed, {} timed out, {} errors",
+        summary.passed, summary.failed, summary.timed_out, summary.error
+    )
+}
+
+pub fn claim_word(outcome: ClaimOutcome) -> &'static str {
+    match outcome {
+        ClaimOutcome::Holds => "holds",
+        ClaimOutcome::DoesNotHold => "does not hold",
+        ClaimOutcome::CouldNotCheck => "could not check",
+    }
+}
+
+/// `10 runs after 2 warm-up runs, runtimes interleaved`, per machine when they differ.
+pub fn bench_settings(machine: &Machine<'_>) -> Option<String> {
+    let bench = machine.benches().next()?;
+    Some(format!(
+        "{} timed runs per case after {} warm-up runs, runtimes interleaved; medians with 95% \
+         bootstrap confidence intervals",
+        bench.settings.runs, bench.settings.warmup
+    ))
+}
+
+/// What a case that was not measured shows in place of figures.
+pub fn case_status(case: &CaseResult) -> Option<String> {
+    let note = case.note.as_deref().map(|note| format!(": {note}"));
+    let note = note.unwrap_or_default();
+    match case.status {
+        CaseStatus::Measured => None,
+        CaseStatus::FailedVerification => Some(format!("failed verification{note}")),
+        CaseStatus::Skipped => Some(format!("skipped{note}")),
+        CaseStatus::Interrupted => Some(format!(
+            "interrupted after {} runs{note}",
+            case.samples.len()
+        )),
+    }
+}
+
+/// The status alone: `skipped`, `failed verification`, `interrupted` (empty when measured).
+pub fn case_status_word(case: &CaseResult) -> &'static str {
+    match case.status {
+        CaseStatus::Measured => "",
+        CaseStatus::FailedVerification => "failed verification",
+        CaseStatus::Skipped => "skipped",
+        CaseStatus::Interrupted => "interrupted",
+    }
+}
+
+/// `1.84× (1.80–1.88)`, `fastest`, or empty.
+pub fn ratio_label(case: &CaseResult) -> String {
+    match case.ratio_to_fastest {
+        Some(ratio) if (ratio.value - 1.0).abs() < 1e-9 => "fastest".to_string(),
+        Some(ratio) => format!(
+            "{:.2}× ({:.2}–{:.2})",
+            ratio.value, ratio.ci_low, ratio.ci_high
+        ),
+        None => String::new(),
+    }
+}
+
+/// A case's figure: `84.2 ms`, or empty when it lacks it.
+pub fn median_label(case: &CaseResult, metric: &Metric) -> String {
+    case.metrics
+        .as_ref()
+        .and_then(|metrics| metric.estimate(metrics))
+        .map(|estimate| metric.format(estimate.median))
+        .unwrap_or_default()
+}
+
+pub fn interval_label(case: &CaseResult, metric: &Metric) -> String {
+    case.metrics
+        .as_ref()
+        .and_then(|metrics| metric.estimate(metrics))
+        .map(|estimate| metric.format_interval(estimate))
+        .unwrap_or_default()
+}
+
+/// The figures shown for a point beyond wall, CPU and memory: every figure any case has.
+pub fn figure_metrics(machines: &[Machine<'_>], point: &Point<'_>) -> Vec<Metric> {
+    let mut names: Vec<String> = Vec::new();
+    for machine in machines {
+        for runtime in &point.runtimes {
+            if let Some(metrics) = machine
+                .case(&point.key, runtime)
+                .and_then(|case| case.metrics.as_ref())
+            {
+                for name in metrics.figures.keys() {
+                    if !names.contains(name) {
+                        names.push(name.clone());
+                    }
+                }
+            }
+        }
+    }
+    names.sort_by_key(|name| figure_order(name));
+    names.into_iter().map(Metric::Figure).collect()
+}
+
+/// Rates first, then percentiles in order, then the rest by name.
+fn figure_order(name: &str) -> (u8, u64, String) {
+    if name.ends_with("_per_s") {
+        (0, 0, name.to_string())
+    } else if let Some(percentile) = super::metric::percentile(name) {
+        let value = percentile.parse::<f64>().unwrap_or(0.0);
+        (1, (value * 1000.0) as u64, name.to_string())
+    } else {
+        (2, 0, name.to_string())
+    }
+}
+
+/// Warnings and notes of a point's cases: `python-asyncio: spread too wide ...`.
+pub fn case_warnings(machine: &Machine<'_>, point: &Point<'_>) -> Vec<String> {
+    let mut lines = Vec::new();
+    for runtime in &point.runtimes {
+        if let Some(case) = machine.case(&point.key, runtime) {
+            for warning in &case.warnings {
+                lines.push(format!("{runtime}: {warning}"));
+            }
+        }
+    }
+    lines
+}
+
+/// Requests the mock answered with an error status that no reason already names.
+pub fn refused_requests(run: &Observation) -> Vec<&RecordedRequest> {
+    run.requests
+        .iter()
+        .filter(|request| request.status >= 400)
+        .filter(|request| {
+            !run.reasons
+                .iter()
+                .any(|reason| reason.contains(&request.url))
+        })
+        .collect()
+}
+
+/// Whether a runtime's version differs between machines at a point (then cells name it).
+pub fn versions_differ(machines: &[Machine<'_>], point: &Point<'_>, runtime: &str) -> bool {
+    let mut versions = machines
+        .iter()
+        .filter_map(|machine| machine.case(&point.key, runtime))
+        .map(|case| case.version.as_str());
+    let first = versions.next();
+    versions.any(|version| Some(version) != first)
+}
+
+/// A snippet's file as people read it: `..` folded away, relative to the current directory
+/// when it lies inside it (so CI systems can link it to the repository).
+pub fn source_path(path: &Path) -> String {
+    let mut folded = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::ParentDir
+                if matches!(folded.components().next_back(), Some(Component::Normal(_))) =>
+            {
+                folded.pop();
+            }
+            Component::CurDir => {}
+            other => folded.push(other),
+        }
+    }
+    let relative = std::env::current_dir()
+        .ok()
+        .and_then(|directory| folded.strip_prefix(directory).ok().map(Path::to_path_buf))
+        .unwrap_or(folded);
+    relative.display().to_string()
+}
+
+/// `path:line` (or the path) of a snippet, as [`source_path`] writes the path.
+pub fn source_label(source: &Source) -> String {
+    match source.line {
+        Some(line) => format!("{}:{line}", source_path(&source.path)),
+        None => source_path(&source.path),
+    }
+}

@@ -1,0 +1,184 @@
+//! `sidebyside report`: read results documents, merge them by machine, compare them with a
+//! baseline, and render them; and [`write_all`], which writes every format into a folder
+//! (`verify --out DIR`, `bench --out DIR`), each file atomically.
+
+use super::baseline::ChangeRow;
+use super::{Format, Report};
+use crate::launcher::write_bytes_atomically;
+use crate::results::{Results, RESULTS_SCHEMA_VERSION};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "{path}:{line}:{column}: not a sidebyside results document: {message} \
+         (write one with `sidebyside verify --format json` or `--out DIR`)"
+    )]
+    Parse {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error(
+        "{path}: schema_version {found} cannot be read by this sidebyside, which reads version \
+         {supported}: render it with the sidebyside that wrote it"
+    )]
+    Version {
+        path: PathBuf,
+        found: String,
+        supported: u32,
+    },
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl ReportError {
+    /// Errors in what the user gave (exit status 2), as opposed to failures to write.
+    pub fn is_usage(&self) -> bool {
+        !matches!(self, ReportError::Write { .. })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ReportOptions {
+    pub documents: Vec<PathBuf>,
+    pub baseline: Option<PathBuf>,
+    pub format: Format,
+    /// Write here (atomically) instead of standard output.
+    pub output: Option<PathBuf>,
+    /// Regressions larger than this many percent are returned in [`Rendered::regressions`].
+    pub fail_on_regression: Option<f64>,
+}
+
+/// What `report` produced.
+pub struct Rendered {
+    /// The report, when it goes to standard output (`None` when written to `--output`).
+    pub text: Option<String>,
+    /// Regressions larger than `--fail-on-regression`, which make the command exit 1.
+    pub regressions: Vec<ChangeRow>,
+}
+
+/// Writes a report atomically, readable by others like any file a command writes (the
+/// temporary file it is renamed from is private).
+fn write_report(path: &Path, text: &str) -> Result<(), ReportError> {
+    let error = |source| ReportError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    write_bytes_atomically(path, text.as_bytes()).map_err(error)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644)).map_err(error)
+}
+
+/// Reads a results document, with an error naming the file, line and problem.
+pub fn read_document(path: &Path) -> Result<Results, ReportError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ReportError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let parse_error = |error: serde_json::Error| ReportError::Parse {
+        path: path.to_path_buf(),
+        line: error.line(),
+        column: error.column(),
+        message: error.to_string(),
+    };
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(parse_error)?;
+    match value.get("schema_version") {
+        Some(version) if version.as_u64() == Some(u64::from(RESULTS_SCHEMA_VERSION)) => {}
+        Some(version) => {
+            return Err(ReportError::Version {
+                path: path.to_path_buf(),
+                found: version.to_string(),
+                supported: RESULTS_SCHEMA_VERSION,
+            })
+        }
+        None => {
+            return Err(ReportError::Parse {
+                path: path.to_path_buf(),
+                line: 1,
+                column: 1,
+                message: "it has no `schema_version` field".to_string(),
+            })
+        }
+    }
+    // Parse the text again (not the value) so that errors carry their line and column.
+    serde_json::from_str(&text).map_err(parse_error)
+}
+
+/// The `report` command.
+pub fn report(options: &ReportOptions) -> Result<Rendered, ReportError> {
+    if options.documents.is_empty() {
+        return Err(ReportError::Usage(
+            "give at least one results document (RESULTS.json)".to_string(),
+        ));
+    }
+    if let Some(percent) = options.fail_on_regression {
+        if !(percent.is_finite() && percent >= 0.0) {
+            return Err(ReportError::Usage(
+                "--fail-on-regression takes a percentage, 0 or more".to_string(),
+            ));
+        }
+        if options.baseline.is_none() {
+            return Err(ReportError::Usage(
+                "--fail-on-regression needs --baseline OLD.json to compare with".to_string(),
+            ));
+        }
+    }
+    let documents = options
+        .documents
+        .iter()
+        .map(|path| read_document(path))
+        .collect::<Result<Vec<_>, _>>()?;
+    let baseline = options.baseline.as_deref().map(read_document).transpose()?;
+    let report = Report::new(documents.iter().collect(), baseline.as_ref());
+    let regressions = options
+        .fail_on_regression
+        .map(|percent| report.regressions_over(percent))
+        .unwrap_or_default();
+    let text = match &options.output {
+        Some(path) => {
+            write_report(path, &options.format.plain_renderer().render(&report))?;
+            None
+        }
+        None => Some(options.format.renderer().render(&report)),
+    };
+    Ok(Rendered { text, regressions })
+}
+
+/// The files [`write_all`] writes, by format.
+pub const OUTPUT_FILES: [(&str, Format); 4] = [
+    ("results.json", Format::Json),
+    ("report.md", Format::Md),
+    ("report.html", Format::Html),
+    ("junit.xml", Format::Junit),
+];
+
+/// Writes `results.json`, `report.md`, `report.html` and `junit.xml` into `directory`
+/// (created if needed), each atomically; returns the paths written.
+pub fn write_all(directory: &Path, results: &Results) -> Result<Vec<PathBuf>, ReportError> {
+    std::fs::create_dir_all(directory).map_err(|source| ReportError::Write {
+        path: directory.to_path_buf(),
+        source,
+    })?;
+    let report = Report::single(results);
+    let mut written = Vec::new();
+    for (name, format) in OUTPUT_FILES {
+        let path = directory.join(name);
+        write_report(&path, &format.plain_renderer().render(&report))?;
+        written.push(path);
+    }
+    Ok(written)
+}

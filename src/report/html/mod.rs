@@ -1,0 +1,410 @@
+//! HTML: one self-contained page (no external fonts, images or scripts; it opens offline)
+//! with the environment, the verify results and their differences, a section per scenario
+//! with inline SVG charts ([`chart`]) beside text tables, the changes against a baseline and
+//! the claims. Readable on a phone (tables scroll in their box, charts stack) and in print.
+//!
+//! Written with `maud`, whose `html!` escapes every value it inserts, so snippet output and
+//! file names cannot break the page.
+
+mod bench;
+pub mod chart;
+mod tables;
+
+use super::baseline::Verdict;
+use super::cells;
+use super::metric::Metric;
+use super::model::Report;
+use super::Render;
+use crate::observation::{Observation, Status};
+use crate::results::ClaimOutcome;
+use maud::{html, Markup, PreEscaped, DOCTYPE};
+use std::cell::Cell;
+
+pub struct Html;
+
+const STYLE: &str = include_str!("style.css");
+const STDERR_TAIL_LINES: usize = 20;
+
+/// State shared while one page is written: chart ids, and each runtime's colour.
+pub(crate) struct Page<'r, 'a> {
+    pub report: &'r Report<'a>,
+    next_id: Cell<usize>,
+    runtimes: Vec<String>,
+}
+
+impl<'r, 'a> Page<'r, 'a> {
+    fn new(report: &'r Report<'a>) -> Self {
+        let mut runtimes: Vec<String> = Vec::new();
+        for group in report.scenario_groups() {
+            for point in &group.points {
+                for runtime in &point.runtimes {
+                    if !runtimes.contains(runtime) {
+                        runtimes.push(runtime.clone());
+                    }
+                }
+            }
+        }
+        Page {
+            report,
+            next_id: Cell::new(0),
+            runtimes,
+        }
+    }
+
+    /// A fresh id for a chart.
+    pub fn id(&self) -> String {
+        let id = self.next_id.get() + 1;
+        self.next_id.set(id);
+        format!("chart-{id}")
+    }
+
+    /// The colour index of a runtime, the same in every chart.
+    pub fn colour(&self, runtime: &str) -> usize {
+        self.runtimes
+            .iter()
+            .position(|known| known == runtime)
+            .unwrap_or(0)
+    }
+
+    pub fn several(&self) -> bool {
+        self.report.machines.len() > 1
+    }
+}
+
+impl Render for Html {
+    fn render(&self, report: &Report<'_>) -> String {
+        let page = Page::new(report);
+        let mut sections: Vec<(&str, &str)> = vec![("environment", "Environment")];
+        if report.has_runs() {
+            sections.push(("verify", "Verify"));
+        }
+        if report.has_bench() {
+            sections.push(("bench", "Benchmarks"));
+        }
+        if report.baseline.is_some() {
+            sections.push(("changes", "Changes"));
+        }
+        if report.has_claims() {
+            sections.push(("claims", "Claims"));
+        }
+        let lede = lede(report);
+        let markup = html! {
+            (DOCTYPE)
+            html lang="en" {
+                head {
+                    meta charset="utf-8";
+                    meta name="viewport" content="width=device-width, initial-scale=1";
+                    meta name="generator" content={"sidebyside " (env!("CARGO_PKG_VERSION"))};
+                    title { "sidebyside report — " (lede) }
+                    style { (PreEscaped(STYLE)) }
+                }
+                body {
+                    header {
+                        h1 { "sidebyside report" }
+                        p.lede { (lede) }
+                        nav aria-label="Sections" {
+                            ul { @for (id, name) in &sections { li { a href={"#" (id)} { (name) } } } }
+                        }
+                    }
+                    main {
+                        @for machine in report.machines.iter().filter(|machine| machine.interrupted()) {
+                            p.notice role="status" {
+                                strong { "Interrupted: " }
+                                "the run on " (machine.label)
+                                " was stopped before it finished; what it had measured is shown."
+                            }
+                        }
+                        (environment(report))
+                        @if report.has_runs() { (verify(&page)) }
+                        @if report.has_bench() { (bench::section(&page)) }
+                        @if report.baseline.is_some() { (changes(report)) }
+                        @if report.has_claims() { (claims(&page)) }
+                    }
+                    footer {
+                        "Written by sidebyside " (env!("CARGO_PKG_VERSION"))
+                        " from results schema version " (crate::results::RESULTS_SCHEMA_VERSION)
+                        ". This page is self-contained: it loads nothing from the network."
+                    }
+                }
+            }
+        };
+        let mut text = markup.into_string();
+        text.push('\n');
+        text
+    }
+}
+
+/// `verify: 3 passed, 1 failed · 6 scenarios · 7 claims` for the title and the first line.
+fn lede(report: &Report<'_>) -> String {
+    let mut parts = Vec::new();
+    for machine in &report.machines {
+        if let Some(document) = machine.verify() {
+            let prefix = if report.machines.len() > 1 {
+                format!("{}: ", machine.label)
+            } else {
+                String::new()
+            };
+            parts.push(format!(
+                "{prefix}{}",
+                cells::summary_line(&document.summary)
+            ));
+        }
+    }
+    let scenarios = report.scenario_groups().len();
+    if scenarios > 0 {
+        parts.push(format!(
+            "{scenarios} benchmark scenario{}",
+            if scenarios == 1 { "" } else { "s" }
+        ));
+    }
+    let claims: usize = report
+        .machines
+        .iter()
+        .map(|machine| machine.claims().count())
+        .sum();
+    if claims > 0 {
+        parts.push(format!("{claims} claims checked"));
+    }
+    if parts.is_empty() {
+        parts.push("no results".to_string());
+    }
+    parts.join(" · ")
+}
+
+pub(crate) fn wrap(table: Markup) -> Markup {
+    html! { div.table-wrap { (table) } }
+}
+
+fn environment(report: &Report<'_>) -> Markup {
+    html! {
+        section id="environment" {
+            h2 { "Environment" }
+            (wrap(html! {
+                table {
+                    thead { tr {
+                        th scope="col" { span.visually-hidden { "property" } }
+                        @for machine in &report.machines { th scope="col" { (machine.label) } }
+                    } }
+                    tbody {
+                        @for (name, values) in cells::environment_rows(report) {
+                            tr { th scope="row" { (name) } @for value in values { td { (value) } } }
+                        }
+                    }
+                }
+            }))
+            @if let Some(baseline) = &report.baseline {
+                p { "Compared with the " (baseline.label) ": " (baseline.environment().os) " · "
+                    (baseline.environment().cpu) " · sidebyside " (baseline.environment().sidebyside) "." }
+            }
+        }
+    }
+}
+
+/// Marks every font has (emoji need a colour-emoji font the reader may not have).
+fn text_mark(status: Status) -> &'static str {
+    match status {
+        Status::Passed => "✓",
+        Status::Failed | Status::TimedOut | Status::Error => "✗",
+    }
+}
+
+fn status(status: Status) -> Markup {
+    html! {
+        span class={"status status-" (status.as_str())} {
+            (text_mark(status)) " " (cells::status_word(status))
+        }
+    }
+}
+
+fn verify(page: &Page<'_, '_>) -> Markup {
+    let report = page.report;
+    let several = page.several();
+    let rows = report.snippet_rows();
+    let failures: Vec<(&str, &Observation)> = report
+        .machines
+        .iter()
+        .flat_map(|machine| {
+            machine
+                .runs()
+                .iter()
+                .filter(|run| run.status != Status::Passed)
+                .map(move |run| (machine.label.as_str(), run))
+        })
+        .collect();
+    html! {
+        section id="verify" {
+            h2 { "Verify" }
+            @for machine in &report.machines {
+                @if let Some(document) = machine.verify() {
+                    p { strong {
+                        @if several { (machine.label) ": " }
+                        (cells::summary_line(&document.summary))
+                    } }
+                }
+            }
+            (wrap(html! {
+                table {
+                    caption { "Every snippet, run once against the mock" }
+                    thead { tr {
+                        // Status first after the name: on a phone it is what fits.
+                        th scope="col" { "snippet" }
+                        @if several {
+                            @for machine in &report.machines { th scope="col" { (machine.label) } }
+                            th scope="col" { "language" }
+                        } @else {
+                            th scope="col" { "status" } th scope="col" { "runtime" } th scope="col" { "wall" }
+                            th scope="col" { "CPU" } th scope="col" { "peak memory" } th scope="col" { "requests" }
+                        }
+                        th scope="col" { "source" }
+                    } }
+                    tbody {
+                        @for row in &rows {
+                            tr {
+                                th scope="row" { code { (row.first.name) } }
+                                @if several {
+                                    @for run in &row.runs {
+                                        td { @if let Some(run) = run {
+                                            (status(run.status)) " · " (Metric::Wall.format(run.wall_s))
+                                        } @else { "—" } }
+                                    }
+                                    td { (row.first.language) }
+                                } @else if let Some(run) = row.runs[0] {
+                                    td { (status(run.status)) }
+                                    td { (run.runtime) }
+                                    td.number { (Metric::Wall.format(run.wall_s)) }
+                                    td.number { (Metric::Cpu.format(run.cpu_s)) }
+                                    td.number { (Metric::PeakMemory.format(run.peak_rss_bytes as f64)) }
+                                    td.number { (run.requests.len()) }
+                                }
+                                td { code { (cells::source_label(&row.first.source)) } }
+                            }
+                        }
+                    }
+                }
+            }))
+            @if !failures.is_empty() {
+                h3 { "Failures" }
+                @for (machine, run) in &failures { (failure(run, if several { Some(*machine) } else { None })) }
+            }
+        }
+    }
+}
+
+fn failure(run: &Observation, machine: Option<&str>) -> Markup {
+    let stderr = anstream::adapter::strip_str(&run.stderr.text).to_string();
+    let lines: Vec<&str> = stderr.trim_end().lines().collect();
+    let tail = lines[lines.len().saturating_sub(STDERR_TAIL_LINES)..].join("\n");
+    html! {
+        article.failure {
+            h4 { span class={"status-" (run.status.as_str())} { (text_mark(run.status)) } " " code { (run.name) } " (" (run.language) ") "
+                (cells::status_word(run.status)) @if let Some(machine) = machine { " on " (machine) } }
+            p { code { (cells::source_label(&run.source)) } " · " (run.runtime) }
+            ul {
+                @for reason in &run.reasons { li { (reason) } }
+                @for request in cells::refused_requests(run) {
+                    li { "the mock answered " (request.status) " to " code { (request.method) " " (request.url) } }
+                }
+            }
+            @if let Some(diff) = &run.diff {
+                p { "Difference (JSON paths):" }
+                pre.diff { (diff.trim_end()) }
+            }
+            @if !tail.is_empty() {
+                details {
+                    summary { "stderr (last " (tail.lines().count()) " lines)" }
+                    pre { (tail) }
+                }
+            }
+        }
+    }
+}
+
+fn changes(report: &Report<'_>) -> Markup {
+    let changes = report.changes();
+    let count = |verdict: Verdict| {
+        changes
+            .iter()
+            .filter(|row| row.change.verdict == verdict)
+            .count()
+    };
+    let notable: Vec<_> = changes
+        .iter()
+        .filter(|row| row.change.verdict != Verdict::NoChange)
+        .collect();
+    let label = report
+        .baseline
+        .as_ref()
+        .map(|baseline| baseline.label.as_str())
+        .unwrap_or("the baseline");
+    html! {
+        section id="changes" {
+            h2 { "Changes against the baseline" }
+            p { "Compared with " (label) ": "
+                strong.regression { (count(Verdict::Regression)) " regressions" } ", "
+                strong.improvement { (count(Verdict::Improvement)) " improvements" } ", "
+                (count(Verdict::NoChange)) " figures without a change the intervals can tell. "
+                "A change counts only when the 95% intervals do not overlap." }
+            @if !notable.is_empty() {
+                (wrap(html! {
+                    table {
+                        thead { tr {
+                            @if report.machines.len() > 1 { th scope="col" { "machine" } }
+                            th scope="col" { "scenario" } th scope="col" { "runtime" } th scope="col" { "figure" }
+                            th scope="col" { "baseline" } th scope="col" { "now" } th scope="col" { "change" }
+                        } }
+                        tbody { @for row in &notable {
+                            @let metric = Metric::from_key(&row.change.metric);
+                            tr {
+                                @if report.machines.len() > 1 { td { (row.machine) } }
+                                td { (row.scenario) @if !row.parameters.is_empty() { " (" (row.parameters) ")" } }
+                                td { code { (row.runtime) } }
+                                td { (metric.name()) }
+                                td.number { (metric.format(row.change.baseline.median)) " (" (metric.format_interval(&row.change.baseline)) ")" }
+                                td.number { (metric.format(row.change.current.median)) " (" (metric.format_interval(&row.change.current)) ")" }
+                                td.number class=(if row.change.verdict == Verdict::Regression { "regression" } else { "improvement" }) {
+                                    (row.change.short())
+                                }
+                            }
+                        } }
+                    }
+                }))
+            }
+        }
+    }
+}
+
+fn claims(page: &Page<'_, '_>) -> Markup {
+    let report = page.report;
+    html! {
+        section id="claims" {
+            h2 { "The article's claims" }
+            @for machine in &report.machines {
+                @for claim in machine.claims() {
+                    (wrap(html! {
+                        table.claim-table {
+                            caption {
+                                code { (claim.id) } @if page.several() { " on " (machine.label) } ": " (claim.statement)
+                                span.expected { " (expected to " @if claim.expected_to_hold { "hold" } @else { "not hold" } ")" }
+                            }
+                            thead { tr { th scope="col" { "runtime" } th scope="col" { "verdict" } th scope="col" { "evidence" } } }
+                            tbody {
+                                @for verdict in &claim.verdicts {
+                                    @let unexpected = claim.expected_to_hold && verdict.verdict == ClaimOutcome::DoesNotHold;
+                                    tr {
+                                        th scope="row" { (verdict.runtime) " " (verdict.version) }
+                                        td class={ @if unexpected { "verdict-unexpected" } @else if verdict.verdict == ClaimOutcome::CouldNotCheck { "verdict-could-not-check" } @else { "verdict-holds" } } {
+                                            (cells::claim_word(verdict.verdict))
+                                            @if unexpected { " (unexpected)" }
+                                        }
+                                        td { (verdict.evidence)
+                                            @if let Some(probe) = &verdict.probe { br; small { "probe: " code { (probe.display()) } } } }
+                                    }
+                                }
+                            }
+                        }
+                    }))
+                }
+            }
+        }
+    }
+}

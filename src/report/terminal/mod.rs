@@ -1,0 +1,344 @@
+//! The terminal report: the same facts as the Markdown report, laid out for a terminal: what
+//! each snippet did, a table of all runs, why anything failed, the benchmark tables, the
+//! changes against a baseline and the claims. In colour when standard output is a terminal
+//! and `NO_COLOR` is unset ([`Terminal::for_stdout`]), plain otherwise.
+
+mod bench;
+
+use super::cells;
+use super::model::Report;
+use super::{human_bytes, human_seconds, Render};
+use crate::compare;
+use crate::observation::{Observation, ResultOrigin, Status};
+use anstyle::{AnsiColor, Style};
+use comfy_table::{presets, Cell, CellAlignment, Color, ContentArrangement, Table};
+use std::fmt::Write;
+
+pub struct Terminal {
+    pub colour: bool,
+}
+
+const STDERR_TAIL_LINES: usize = 12;
+
+impl Terminal {
+    /// Colour when standard output is a terminal and `NO_COLOR` is unset (`CLICOLOR_FORCE`
+    /// forces it), as `anstream` decides.
+    pub fn for_stdout() -> Self {
+        Terminal {
+            colour: anstream::AutoStream::choice(&std::io::stdout())
+                != anstream::ColorChoice::Never,
+        }
+    }
+
+    /// `text` in `style` when colour is on.
+    fn paint(&self, style: Style, text: &str) -> String {
+        if self.colour {
+            format!("{}{text}{}", style.render(), style.render_reset())
+        } else {
+            text.to_string()
+        }
+    }
+
+    fn bold(&self, text: &str) -> String {
+        self.paint(Style::new().bold(), text)
+    }
+
+    fn status(&self, status: Status) -> String {
+        let (label, colour) = match status {
+            Status::Passed => ("passed", AnsiColor::Green),
+            Status::Failed => ("FAILED", AnsiColor::Red),
+            Status::TimedOut => ("TIMED OUT", AnsiColor::Yellow),
+            Status::Error => ("ERROR", AnsiColor::Red),
+        };
+        self.paint(Style::new().fg_color(Some(colour.into())).bold(), label)
+    }
+
+    fn table(&self) -> Table {
+        let mut table = Table::new();
+        table.load_preset(presets::UTF8_FULL_CONDENSED);
+        // On a terminal, wrap to its width; elsewhere, no width is known and nothing wraps.
+        table.set_content_arrangement(ContentArrangement::Dynamic);
+        if self.colour {
+            table.enforce_styling();
+        } else {
+            table.force_no_tty();
+        }
+        table
+    }
+
+    fn status_cell(&self, status: Status) -> Cell {
+        let (label, colour) = match status {
+            Status::Passed => ("passed", Color::Green),
+            Status::Failed => ("FAILED", Color::Red),
+            Status::TimedOut => ("TIMED OUT", Color::Yellow),
+            Status::Error => ("ERROR", Color::Red),
+        };
+        Cell::new(label).fg(colour)
+    }
+}
+
+impl Render for Terminal {
+    fn render(&self, report: &Report<'_>) -> String {
+        let mut out = String::new();
+        let several = report.machines.len() > 1;
+        for machine in &report.machines {
+            let environment = machine.environment();
+            let runtimes: Vec<String> = machine
+                .runtimes()
+                .iter()
+                .map(|(name, version)| format!("{name} {version}"))
+                .collect();
+            let _ = writeln!(
+                out,
+                "{} {} · {} · {} cores · {}",
+                self.bold(&format!("{}:", machine.label)),
+                environment.os,
+                environment.cpu,
+                environment.cores,
+                runtimes.join(", ")
+            );
+            if machine.interrupted() {
+                let _ = writeln!(
+                    out,
+                    "{}",
+                    self.paint(
+                        Style::new().fg_color(Some(AnsiColor::Yellow.into())),
+                        "  interrupted: the run was stopped before it finished"
+                    )
+                );
+            }
+        }
+        out.push('\n');
+        if report.has_runs() {
+            if several {
+                self.merged_runs(&mut out, report);
+            } else {
+                self.runs(&mut out, report);
+            }
+        }
+        if report.has_bench() {
+            self.bench(&mut out, report);
+        }
+        if report.baseline.is_some() {
+            self.changes(&mut out, report);
+        }
+        if report.has_claims() {
+            self.claims(&mut out, report);
+        }
+        out
+    }
+}
+
+impl Terminal {
+    /// One machine's runs: each run's section, the table, the failures, the verdict.
+    fn runs(&self, out: &mut String, report: &Report<'_>) {
+        let machine = &report.machines[0];
+        let runs = machine.runs();
+        // What each snippet printed belongs to `verify`'s own report; a bench's verification
+        // runs are summed up by the table.
+        if machine
+            .verify()
+            .is_some_and(|document| document.command == "verify")
+        {
+            for run in runs {
+                self.run_section(out, run);
+            }
+        }
+        let mut table = self.table();
+        table.set_header([
+            "snippet",
+            "runtime",
+            "status",
+            "wall",
+            "CPU",
+            "peak memory",
+            "requests",
+        ]);
+        for run in runs {
+            table.add_row([
+                Cell::new(&run.name),
+                Cell::new(&run.runtime),
+                self.status_cell(run.status),
+                Cell::new(human_seconds(run.wall_s)).set_alignment(CellAlignment::Right),
+                Cell::new(human_seconds(run.cpu_s)).set_alignment(CellAlignment::Right),
+                Cell::new(human_bytes(run.peak_rss_bytes)).set_alignment(CellAlignment::Right),
+                Cell::new(run.requests.len()).set_alignment(CellAlignment::Right),
+            ]);
+        }
+        let _ = writeln!(out, "{table}");
+        for run in runs.iter().filter(|run| run.status != Status::Passed) {
+            self.failure_section(out, run, "");
+        }
+        if let Some(document) = machine.verify() {
+            if !document.not_run.is_empty() {
+                let _ = writeln!(out, "not run:");
+                for block in &document.not_run {
+                    let _ = writeln!(
+                        out,
+                        "  - {} ({}): {}",
+                        block.source, block.language, block.reason
+                    );
+                }
+                out.push('\n');
+            }
+            if !document.problems.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "{}",
+                    self.bold("problems (these inputs were not verified):")
+                );
+                for problem in &document.problems {
+                    let _ = writeln!(out, "  ✗ {problem}");
+                }
+                out.push('\n');
+            }
+            let _ = writeln!(
+                out,
+                "isolation: {}",
+                cells::isolation_label(document.isolation)
+            );
+            if document.tls {
+                let _ = writeln!(
+                    out,
+                    "TLS: https:// requests were served over real TLS by a certificate authority made for this run"
+                );
+            }
+            let mut summary = cells::summary_line(&document.summary);
+            if !document.not_run.is_empty() {
+                summary.push_str(&format!(", {} not run", document.not_run.len()));
+            }
+            if !document.problems.is_empty() {
+                summary.push_str(&format!(", {} problems", document.problems.len()));
+            }
+            let _ = writeln!(out, "{}", self.bold(&summary));
+        }
+        out.push('\n');
+    }
+
+    /// Several machines: a column per machine, then every failure with its machine named.
+    fn merged_runs(&self, out: &mut String, report: &Report<'_>) {
+        let mut table = self.table();
+        let mut header = vec!["snippet".to_string(), "language".to_string()];
+        header.extend(report.machines.iter().map(|machine| machine.label.clone()));
+        table.set_header(header);
+        for row in report.snippet_rows() {
+            let mut cells_of_row = vec![
+                Cell::new(&row.first.name),
+                Cell::new(row.first.language.as_str()),
+            ];
+            for run in &row.runs {
+                cells_of_row.push(match run {
+                    Some(run) => self
+                        .status_cell(run.status)
+                        .add_attribute(comfy_table::Attribute::Bold),
+                    None => Cell::new("—"),
+                });
+            }
+            table.add_row(cells_of_row);
+        }
+        let _ = writeln!(out, "{table}");
+        for machine in &report.machines {
+            for run in machine
+                .runs()
+                .iter()
+                .filter(|run| run.status != Status::Passed)
+            {
+                self.failure_section(out, run, &format!(" on {}", machine.label));
+            }
+            if let Some(document) = machine.verify() {
+                let _ = writeln!(
+                    out,
+                    "{}: {}",
+                    machine.label,
+                    self.bold(&cells::summary_line(&document.summary))
+                );
+            }
+        }
+        out.push('\n');
+    }
+
+    fn run_section(&self, out: &mut String, run: &Observation) {
+        let _ = writeln!(
+            out,
+            "── {} · {} · {}",
+            cells::source_label(&run.source),
+            run.runtime,
+            self.status(run.status)
+        );
+        for request in &run.requests {
+            let answered_by = request
+                .mapping
+                .as_deref()
+                .map(|mapping| format!("mapping {mapping}"))
+                .unwrap_or_else(|| "no mapping matched".to_string());
+            let _ = writeln!(
+                out,
+                "   {} {} → {} ({answered_by})",
+                request.method, request.url, request.status
+            );
+        }
+        let stdout = run.stdout.text.trim_end();
+        if !stdout.is_empty() {
+            let _ = writeln!(out, "   printed:");
+            for line in stdout.lines().take(40) {
+                let _ = writeln!(out, "   │ {line}");
+            }
+            if stdout.lines().count() > 40 {
+                let _ = writeln!(out, "   │ ... ({} lines in all)", stdout.lines().count());
+            }
+        }
+        if let Some(result) = &run.result {
+            let origin = match run.result_origin {
+                ResultOrigin::ReturnValue => "returned by asyncio.run",
+                ResultOrigin::Logged => "values logged",
+                ResultOrigin::Stdout => "JSON on stdout",
+                ResultOrigin::None => "",
+            };
+            let _ = writeln!(out, "   result ({origin}): {}", compare::short(result));
+        }
+        let _ = writeln!(out);
+    }
+
+    fn failure_section(&self, out: &mut String, run: &Observation, on: &str) {
+        let _ = writeln!(
+            out,
+            "{} {} ({}) {}{on}: {}",
+            self.paint(Style::new().fg_color(Some(AnsiColor::Red.into())), "✗"),
+            run.name,
+            run.language,
+            cells::source_label(&run.source),
+            self.status(run.status)
+        );
+        for reason in &run.reasons {
+            let _ = writeln!(out, "  - {reason}");
+        }
+        if let Some(diff) = &run.diff {
+            let _ = writeln!(out, "  difference:");
+            for line in diff.lines() {
+                let _ = writeln!(out, "    {line}");
+            }
+        }
+        for request in run.requests.iter().filter(|request| request.status >= 400) {
+            let _ = writeln!(
+                out,
+                "  - the mock answered {} to {} {}",
+                request.status, request.method, request.url
+            );
+            if let Some(near_miss) = &request.near_miss {
+                for line in near_miss.lines() {
+                    let _ = writeln!(out, "      {line}");
+                }
+            }
+        }
+        let stderr = run.stderr.text.trim_end();
+        if !stderr.is_empty() {
+            let lines: Vec<&str> = stderr.lines().collect();
+            let start = lines.len().saturating_sub(STDERR_TAIL_LINES);
+            let _ = writeln!(out, "  stderr (last {} lines):", lines.len() - start);
+            for line in &lines[start..] {
+                let _ = writeln!(out, "    │ {line}");
+            }
+        }
+        let _ = writeln!(out);
+    }
+}
