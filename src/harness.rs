@@ -242,6 +242,18 @@ pub fn observe(
         }
         reasons.push(reason);
     }
+    // A fault is what its mapping asked for, so it alone fails nothing; when the run failed, it
+    // says why the snippet saw a broken connection.
+    if !reasons.is_empty() {
+        for request in observation.requests.iter() {
+            if let (Some(fault), Some(mapping)) = (&request.fault, &request.mapping) {
+                reasons.push(format!(
+                    "the mock answered {} {} with the fault {fault}, as mapping {mapping} asks",
+                    request.method, request.url
+                ));
+            }
+        }
+    }
     if observation.stdout.truncated || observation.stderr.truncated {
         reasons.push(format!(
             "printed more than the output cap ({} bytes on stdout, {} on stderr); the rest was dropped",
