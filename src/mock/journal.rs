@@ -1,12 +1,17 @@
 //! The request journal: every request the mock answered, in arrival order, plus counters.
 //!
-//! Serving must never wait on the journal, so appending takes no lock: each request takes an
-//! arrival number from an atomic counter and sends its entry down an unbounded channel
-//! (`std::sync::mpsc`, a lock-free linked queue). Only the reader locks, to move what arrived
-//! into its ordered list. In [`JournalMode::CountsOnly`] no entry is even built: only the
-//! per-mapping counters move, for throughput runs that would otherwise keep millions of entries.
+//! Serving must never wait on the journal, so appending takes no lock and copies nothing: each
+//! request takes an arrival number from an atomic counter, and its parts as hyper parsed them
+//! (method, URI, header map, body bytes) are moved, not formatted, into a [`RawEntry`] sent down
+//! an unbounded channel (`std::sync::mpsc`, a lock-free linked queue). Only the reader locks, to
+//! move what arrived into its ordered list, and turns entries into [`RecordedRequest`]s when
+//! asked. In [`JournalMode::CountsOnly`] nothing is kept: only the per-mapping counters move, for
+//! throughput runs that would otherwise keep millions of entries.
 
+use super::fault::Fault;
+use super::matching::{authority_of, path_and_query_of, Scheme};
 use crate::observation::RecordedRequest;
+use bytes::Bytes;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -53,11 +58,24 @@ pub struct MockCounts {
     pub per_mapping: Vec<(String, u64)>,
 }
 
+/// One answered request as the server had it: moved, not copied.
+pub(super) struct RawEntry {
+    pub(super) scheme: Scheme,
+    pub(super) request: http::request::Parts,
+    pub(super) body: Bytes,
+    /// 0 when a fault answered.
+    pub(super) status: u16,
+    /// Index of the mapping that answered.
+    pub(super) mapping: Option<usize>,
+    pub(super) fault: Option<Fault>,
+    pub(super) near_miss: Option<String>,
+}
+
 pub(super) struct Journal {
     mode: JournalMode,
     observer: Option<RequestObserver>,
     next_arrival: AtomicU64,
-    sender: Sender<(u64, RecordedRequest)>,
+    sender: Sender<(u64, RawEntry)>,
     reader: Mutex<Reader>,
     labels: Box<[String]>,
     per_mapping: Box<[AtomicU64]>,
@@ -66,9 +84,9 @@ pub(super) struct Journal {
 }
 
 struct Reader {
-    receiver: Receiver<(u64, RecordedRequest)>,
+    receiver: Receiver<(u64, RawEntry)>,
     /// Everything received so far, sorted by arrival number.
-    entries: Vec<(u64, RecordedRequest)>,
+    entries: Vec<(u64, RawEntry)>,
 }
 
 impl Journal {
@@ -96,28 +114,18 @@ impl Journal {
         self.next_arrival.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// Counts a request answered by mapping `mapping` (`None`: unmatched) and records the entry
-    /// `build` makes, if this journal keeps entries or has an observer.
-    pub(super) fn record(
-        &self,
-        arrival: u64,
-        mapping: Option<usize>,
-        faulted: bool,
-        build: impl FnOnce() -> RecordedRequest,
-    ) {
-        match mapping.and_then(|index| self.per_mapping.get(index)) {
+    /// Counts an answered request and keeps it, if this journal keeps entries, or shows it to
+    /// the observer.
+    pub(super) fn record(&self, arrival: u64, entry: RawEntry) {
+        match entry.mapping.and_then(|index| self.per_mapping.get(index)) {
             Some(counter) => counter.fetch_add(1, Ordering::Relaxed),
             None => self.unmatched.fetch_add(1, Ordering::Relaxed),
         };
-        if faulted {
+        if entry.fault.is_some() {
             self.faults.fetch_add(1, Ordering::Relaxed);
         }
-        if self.mode == JournalMode::CountsOnly && self.observer.is_none() {
-            return;
-        }
-        let entry = build();
         if let Some(observer) = &self.observer {
-            observer(&entry);
+            observer(&self.recorded(&entry));
         }
         if self.mode == JournalMode::Full {
             // The receiver lives as long as `self`, so sending cannot fail.
@@ -135,7 +143,41 @@ impl Journal {
             // Entries arrive nearly in order: a stable sort of a nearly sorted list is cheap.
             entries.sort_by_key(|(arrival, _)| *arrival);
         }
-        entries.iter().map(|(_, entry)| entry.clone()).collect()
+        entries
+            .iter()
+            .map(|(_, entry)| self.recorded(entry))
+            .collect()
+    }
+
+    fn recorded(&self, entry: &RawEntry) -> RecordedRequest {
+        let request = &entry.request;
+        let headers = request
+            .headers
+            .iter()
+            .map(|(name, value)| {
+                let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+                (name.as_str().to_string(), value)
+            })
+            .collect();
+        RecordedRequest {
+            method: request.method.as_str().to_string(),
+            url: format!(
+                "{}://{}{}",
+                entry.scheme.as_str(),
+                authority_of(&request.headers, &request.uri),
+                path_and_query_of(&request.uri)
+            ),
+            headers,
+            body: (!entry.body.is_empty())
+                .then(|| String::from_utf8_lossy(&entry.body).into_owned()),
+            status: entry.status,
+            mapping: entry
+                .mapping
+                .and_then(|index| self.labels.get(index))
+                .cloned(),
+            near_miss: entry.near_miss.clone(),
+            fault: entry.fault.map(|fault| fault.as_str().to_string()),
+        }
     }
 
     pub(super) fn counts(&self) -> MockCounts {

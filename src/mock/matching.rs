@@ -36,7 +36,7 @@ pub(super) struct RequestView<'a> {
     /// The host as the client named it (the `Host` header, else the URL's authority), with port.
     pub(super) authority: &'a str,
     /// `authority` lowercased, without port or trailing dot.
-    pub(super) host: String,
+    pub(super) host: std::borrow::Cow<'a, str>,
     pub(super) path: &'a str,
     pub(super) path_and_query: &'a str,
     query: Option<&'a str>,
@@ -48,20 +48,8 @@ pub(super) struct RequestView<'a> {
 
 impl<'a> RequestView<'a> {
     pub(super) fn new(request: &'a http::request::Parts, body: &'a [u8], scheme: Scheme) -> Self {
-        let authority = match request.headers.get(http::header::HOST) {
-            Some(value) => value.to_str().unwrap_or_default(),
-            // HTTP/2 carries the host in the URI instead (`:authority`).
-            None => request
-                .uri
-                .authority()
-                .map(|authority| authority.as_str())
-                .unwrap_or_default(),
-        };
-        let path_and_query = request
-            .uri
-            .path_and_query()
-            .map(|path_and_query| path_and_query.as_str())
-            .unwrap_or("/");
+        let authority = authority_of(&request.headers, &request.uri);
+        let path_and_query = path_and_query_of(&request.uri);
         RequestView {
             scheme,
             method: request.method.as_str(),
@@ -120,14 +108,38 @@ impl<'a> RequestView<'a> {
     }
 }
 
-/// `Api.Example.com:8443` → `api.example.com`; `[::1]:80` → `[::1]`.
-pub(super) fn host_without_port(authority: &str) -> String {
+/// The host as the client named it: the `Host` header, else (HTTP/2's `:authority`) the URI's.
+pub(super) fn authority_of<'a>(headers: &'a HeaderMap, uri: &'a http::Uri) -> &'a str {
+    match headers.get(http::header::HOST) {
+        Some(value) => value.to_str().unwrap_or_default(),
+        None => uri
+            .authority()
+            .map(|authority| authority.as_str())
+            .unwrap_or_default(),
+    }
+}
+
+/// `/path?query` of a request URI (origin form or absolute form).
+pub(super) fn path_and_query_of(uri: &http::Uri) -> &str {
+    uri.path_and_query()
+        .map(|path_and_query| path_and_query.as_str())
+        .unwrap_or("/")
+}
+
+/// `Api.Example.com:8443` → `api.example.com`; `[::1]:80` → `[::1]`. Borrows when nothing
+/// needs lowering (the usual case: clients send host names in lower case).
+pub(super) fn host_without_port(authority: &str) -> std::borrow::Cow<'_, str> {
     let host = if authority.starts_with('[') {
         authority.split_inclusive(']').next().unwrap_or(authority)
     } else {
         authority.split(':').next().unwrap_or(authority)
     };
-    host.trim_end_matches('.').to_ascii_lowercase()
+    let host = host.trim_end_matches('.');
+    if host.bytes().any(|byte| byte.is_ascii_uppercase()) {
+        std::borrow::Cow::Owned(host.to_ascii_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(host)
+    }
 }
 
 /// `url`, `urlPath`, `urlPattern` or `urlPathPattern`.

@@ -6,14 +6,13 @@
 //! read before matching (body criteria need it, and the journal keeps it).
 
 use super::fault::Fault;
-use super::journal::{Journal, MockOptions};
+use super::journal::{Journal, MockOptions, RawEntry};
 use super::mapping::{Mapping, MockDefinition};
 use super::matching::{RequestView, Scheme};
 use super::near_miss::near_miss;
-use crate::observation::RecordedRequest;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Incoming;
+use hyper::body::{Body as _, Incoming};
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::oneshot;
@@ -85,35 +84,55 @@ pub(super) async fn answer(
     request: http::Request<Incoming>,
 ) -> Result<http::Response<ResponseBody>, Infallible> {
     let arrival = shared.journal.arrival();
-    let (parts, body) = request.into_parts();
-    let body = match Limited::new(body, MAXIMUM_BODY_BYTES).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(error) => {
-            let text = format!("sidebyside mock: cannot read the request body: {error}\n");
-            return Ok(plain_text(http::StatusCode::PAYLOAD_TOO_LARGE, text));
+    let (mut parts, body) = request.into_parts();
+    // Extensions hold per-connection state of hyper's (upgrades): not kept in the journal.
+    parts.extensions.clear();
+    let body = if body.is_end_stream() {
+        Bytes::new()
+    } else {
+        match Limited::new(body, MAXIMUM_BODY_BYTES).collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(error) => {
+                let text = format!("sidebyside mock: cannot read the request body: {error}\n");
+                return Ok(plain_text(http::StatusCode::PAYLOAD_TOO_LARGE, text));
+            }
         }
     };
     let view = RequestView::new(&parts, &body, scheme);
     let Some((index, mapping)) = shared.find(&view) else {
         let explanation = near_miss(&shared.mappings, &view);
-        shared.journal.record(arrival, None, false, || {
-            entry(&view, 404, None, None, Some(explanation.clone()))
-        });
-        return Ok(plain_text(http::StatusCode::NOT_FOUND, explanation));
+        drop(view);
+        let response = plain_text(http::StatusCode::NOT_FOUND, explanation.clone());
+        let entry = RawEntry {
+            scheme,
+            request: parts,
+            body,
+            status: 404,
+            mapping: None,
+            fault: None,
+            near_miss: Some(explanation),
+        };
+        shared.journal.record(arrival, entry);
+        return Ok(response);
     };
+    drop(view);
     let response = mapping.response();
     let fault = response.fault();
-    shared
-        .journal
-        .record(arrival, Some(index), fault.is_some(), || {
-            let status = if fault.is_some() {
-                0
-            } else {
-                response.status()
-            };
-            entry(&view, status, Some(mapping.label()), fault, None)
-        });
-    drop(view);
+    let entry = RawEntry {
+        scheme,
+        request: parts,
+        body,
+        status: if fault.is_some() {
+            0
+        } else {
+            response.status()
+        },
+        mapping: Some(index),
+        fault,
+        near_miss: None,
+    };
+    // Recorded before any delay: a request is in the journal as soon as it has been matched.
+    shared.journal.record(arrival, entry);
     if !response.delay().is_zero() {
         tokio::time::sleep(response.delay().sample()).await;
     }
@@ -132,31 +151,4 @@ fn plain_text(status: http::StatusCode, text: String) -> http::Response<Response
         http::HeaderValue::from_static("text/plain; charset=utf-8"),
     );
     response
-}
-
-fn entry(
-    view: &RequestView,
-    status: u16,
-    mapping: Option<&str>,
-    fault: Option<Fault>,
-    near_miss: Option<String>,
-) -> RecordedRequest {
-    let headers = view
-        .headers
-        .iter()
-        .map(|(name, value)| {
-            let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
-            (name.as_str().to_string(), value)
-        })
-        .collect();
-    RecordedRequest {
-        method: view.method.to_string(),
-        url: view.url(),
-        headers,
-        body: (!view.body.is_empty()).then(|| view.body_text().into_owned()),
-        status,
-        mapping: mapping.map(str::to_string),
-        near_miss,
-        fault: fault.map(|fault| fault.as_str().to_string()),
-    }
 }
