@@ -1,17 +1,15 @@
 //! The request journal: every request the mock answered, in arrival order, plus counters.
 //!
-//! Serving must never wait on the journal, so appending takes no lock and copies nothing: each
-//! request takes an arrival number from an atomic counter, and its parts as hyper parsed them
-//! (method, URI, header map, body bytes) are moved, not formatted, into a [`RawEntry`] sent down
-//! an unbounded channel (`std::sync::mpsc`, a lock-free linked queue). Only the reader locks, to
-//! move what arrived into its ordered list, and turns entries into [`RecordedRequest`]s when
-//! asked. In [`JournalMode::CountsOnly`] nothing is kept: only the per-mapping counters move, for
+//! Serving must never wait on the journal, so appending takes no lock and formats nothing: each
+//! request takes an arrival number from an atomic counter, and its URL, headers and body are
+//! copied into one packed allocation, a [`RawEntry`] sent down an unbounded channel
+//! (`std::sync::mpsc`, a lock-free linked queue). Only the reader locks, to move what arrived
+//! into its ordered list, and unpacks entries into [`RecordedRequest`]s when asked. In [`JournalMode::CountsOnly`] nothing is kept: only the per-mapping counters move, for
 //! throughput runs that would otherwise keep millions of entries.
 
 use super::fault::Fault;
-use super::matching::{authority_of, path_and_query_of, Scheme};
+use super::matching::RequestView;
 use crate::observation::RecordedRequest;
-use bytes::Bytes;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -58,17 +56,76 @@ pub struct MockCounts {
     pub per_mapping: Vec<(String, u64)>,
 }
 
-/// One answered request as the server had it: moved, not copied.
+/// One answered request, packed for the journal: the URL, headers and body copied into a
+/// single allocation (not kept as hyper's `Bytes`, which would pin each connection's read
+/// buffer), decoded into a [`RecordedRequest`] only when the journal is read.
 pub(super) struct RawEntry {
-    pub(super) scheme: Scheme,
-    pub(super) request: http::request::Parts,
-    pub(super) body: Bytes,
+    method: http::Method,
+    /// The URL, then each header's name and value, each preceded by its length (`u32`, native
+    /// byte order), then the body.
+    packed: Box<[u8]>,
+    header_count: u32,
     /// 0 when a fault answered.
-    pub(super) status: u16,
+    status: u16,
     /// Index of the mapping that answered.
-    pub(super) mapping: Option<usize>,
-    pub(super) fault: Option<Fault>,
-    pub(super) near_miss: Option<String>,
+    mapping: Option<usize>,
+    fault: Option<Fault>,
+    near_miss: Option<String>,
+}
+
+impl RawEntry {
+    pub(super) fn new(
+        view: &RequestView,
+        status: u16,
+        mapping: Option<usize>,
+        fault: Option<Fault>,
+        near_miss: Option<String>,
+    ) -> Self {
+        const PREFIX: usize = std::mem::size_of::<u32>();
+        let scheme = view.scheme.as_str();
+        let url_length = scheme.len() + 3 + view.authority.len() + view.path_and_query.len();
+        let headers_length: usize = view
+            .headers
+            .iter()
+            .map(|(name, value)| 2 * PREFIX + name.as_str().len() + value.len())
+            .sum();
+        let mut packed = Vec::with_capacity(PREFIX + url_length + headers_length + view.body.len());
+        let mut push = |bytes: &[u8]| {
+            // Lengths above 4 GiB cannot occur: hyper limits heads to far less.
+            packed.extend_from_slice(&(bytes.len() as u32).to_ne_bytes());
+            packed.extend_from_slice(bytes);
+        };
+        push(format!("{scheme}://{}{}", view.authority, view.path_and_query).as_bytes());
+        for (name, value) in view.headers {
+            push(name.as_str().as_bytes());
+            push(value.as_bytes());
+        }
+        packed.extend_from_slice(view.body);
+        RawEntry {
+            method: http::Method::from_bytes(view.method.as_bytes()).unwrap_or_default(),
+            packed: packed.into_boxed_slice(),
+            header_count: view.headers.len() as u32,
+            status,
+            mapping,
+            fault,
+            near_miss,
+        }
+    }
+
+    /// The URL, the headers, and the body, unpacked.
+    fn unpack(&self) -> (String, Vec<(String, String)>, &[u8]) {
+        let mut rest: &[u8] = &self.packed;
+        let mut next = || {
+            let (length, tail) = rest.split_at(std::mem::size_of::<u32>().min(rest.len()));
+            let length = length.try_into().map(u32::from_ne_bytes).unwrap_or(0) as usize;
+            let (field, tail) = tail.split_at(length.min(tail.len()));
+            rest = tail;
+            String::from_utf8_lossy(field).into_owned()
+        };
+        let url = next();
+        let headers = (0..self.header_count).map(|_| (next(), next())).collect();
+        (url, headers, rest)
+    }
 }
 
 pub(super) struct Journal {
@@ -114,16 +171,26 @@ impl Journal {
         self.next_arrival.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// Counts an answered request and keeps it, if this journal keeps entries, or shows it to
-    /// the observer.
-    pub(super) fn record(&self, arrival: u64, entry: RawEntry) {
-        match entry.mapping.and_then(|index| self.per_mapping.get(index)) {
+    /// Counts a request answered by mapping `mapping` (`None`: unmatched), and keeps the entry
+    /// `build` makes if this journal keeps entries or shows them to an observer.
+    pub(super) fn record(
+        &self,
+        arrival: u64,
+        mapping: Option<usize>,
+        faulted: bool,
+        build: impl FnOnce() -> RawEntry,
+    ) {
+        match mapping.and_then(|index| self.per_mapping.get(index)) {
             Some(counter) => counter.fetch_add(1, Ordering::Relaxed),
             None => self.unmatched.fetch_add(1, Ordering::Relaxed),
         };
-        if entry.fault.is_some() {
+        if faulted {
             self.faults.fetch_add(1, Ordering::Relaxed);
         }
+        if self.mode == JournalMode::CountsOnly && self.observer.is_none() {
+            return;
+        }
+        let entry = build();
         if let Some(observer) = &self.observer {
             observer(&self.recorded(&entry));
         }
@@ -150,26 +217,12 @@ impl Journal {
     }
 
     fn recorded(&self, entry: &RawEntry) -> RecordedRequest {
-        let request = &entry.request;
-        let headers = request
-            .headers
-            .iter()
-            .map(|(name, value)| {
-                let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
-                (name.as_str().to_string(), value)
-            })
-            .collect();
+        let (url, headers, body) = entry.unpack();
         RecordedRequest {
-            method: request.method.as_str().to_string(),
-            url: format!(
-                "{}://{}{}",
-                entry.scheme.as_str(),
-                authority_of(&request.headers, &request.uri),
-                path_and_query_of(&request.uri)
-            ),
+            method: entry.method.as_str().to_string(),
+            url,
             headers,
-            body: (!entry.body.is_empty())
-                .then(|| String::from_utf8_lossy(&entry.body).into_owned()),
+            body: (!body.is_empty()).then(|| String::from_utf8_lossy(body).into_owned()),
             status: entry.status,
             mapping: entry
                 .mapping

@@ -84,9 +84,7 @@ pub(super) async fn answer(
     request: http::Request<Incoming>,
 ) -> Result<http::Response<ResponseBody>, Infallible> {
     let arrival = shared.journal.arrival();
-    let (mut parts, body) = request.into_parts();
-    // Extensions hold per-connection state of hyper's (upgrades): not kept in the journal.
-    parts.extensions.clear();
+    let (parts, body) = request.into_parts();
     let body = if body.is_end_stream() {
         Bytes::new()
     } else {
@@ -101,38 +99,25 @@ pub(super) async fn answer(
     let view = RequestView::new(&parts, &body, scheme);
     let Some((index, mapping)) = shared.find(&view) else {
         let explanation = near_miss(&shared.mappings, &view);
-        drop(view);
-        let response = plain_text(http::StatusCode::NOT_FOUND, explanation.clone());
-        let entry = RawEntry {
-            scheme,
-            request: parts,
-            body,
-            status: 404,
-            mapping: None,
-            fault: None,
-            near_miss: Some(explanation),
-        };
-        shared.journal.record(arrival, entry);
-        return Ok(response);
+        shared.journal.record(arrival, None, false, || {
+            RawEntry::new(&view, 404, None, None, Some(explanation.clone()))
+        });
+        return Ok(plain_text(http::StatusCode::NOT_FOUND, explanation));
     };
-    drop(view);
     let response = mapping.response();
     let fault = response.fault();
-    let entry = RawEntry {
-        scheme,
-        request: parts,
-        body,
-        status: if fault.is_some() {
-            0
-        } else {
-            response.status()
-        },
-        mapping: Some(index),
-        fault,
-        near_miss: None,
+    let status = if fault.is_some() {
+        0
+    } else {
+        response.status()
     };
     // Recorded before any delay: a request is in the journal as soon as it has been matched.
-    shared.journal.record(arrival, entry);
+    shared
+        .journal
+        .record(arrival, Some(index), fault.is_some(), || {
+            RawEntry::new(&view, status, Some(index), fault, None)
+        });
+    drop(view);
     if !response.delay().is_zero() {
         tokio::time::sleep(response.delay().sample()).await;
     }
