@@ -352,6 +352,27 @@ pub fn observe(
         }
         reasons.push(reason);
     }
+    // A fault is what its mapping asked for, so it alone fails nothing; when the run failed, it
+    // says why the snippet saw a broken connection.
+    if !reasons.is_empty() {
+        let mut faults: Vec<(String, usize)> = Vec::new();
+        for request in observation.requests.iter() {
+            if let (Some(fault), Some(mapping)) = (&request.fault, &request.mapping) {
+                let reason = format!(
+                    "the mock answered {} {} with the fault {fault}, as mapping {mapping} asks",
+                    request.method, request.url
+                );
+                match faults.iter_mut().find(|(known, _)| *known == reason) {
+                    Some((_, count)) => *count += 1,
+                    None => faults.push((reason, 1)),
+                }
+            }
+        }
+        reasons.extend(faults.into_iter().map(|(reason, count)| match count {
+            1 => reason,
+            _ => format!("{reason} ({count} times: the client tried again)"),
+        }));
+    }
     if observation.stdout.truncated || observation.stderr.truncated {
         reasons.push(format!(
             "printed more than the output cap ({} bytes on stdout, {} on stderr); the rest was dropped",

@@ -91,6 +91,15 @@ enum Command {
     },
     /// Check the article's claims by running small probe programs on each runtime.
     Claims(sidebyside::claims::cli::ClaimsArguments),
+    /// Serve the mappings on their own, on loopback, to try them with curl; Ctrl-C stops.
+    Mock {
+        /// Folder of WireMock-format mappings to serve. Default: the project's mock-server/.
+        #[arg(long, value_name = "DIR")]
+        mock: Option<PathBuf>,
+        /// Port on 127.0.0.1 serving every mocked origin, HTTP and HTTPS; 0 picks a free one.
+        #[arg(long, value_name = "N", default_value_t = 8080)]
+        port: u16,
+    },
     /// List every snippet found (files and Markdown code blocks): language, group, origin, and
     /// whether it will run.
     List {
@@ -140,6 +149,25 @@ fn main() -> ExitCode {
             ExitCode::from(if problems.is_empty() { 0 } else { 2 })
         }
         Command::Claims(arguments) => ExitCode::from(sidebyside::claims::cli::run(arguments)),
+        Command::Mock { mock, port } => {
+            let options = sidebyside::mock::InteractiveOptions {
+                mock_dir: mock.unwrap_or_else(sidebyside::paths::default_mock_dir),
+                port,
+            };
+            let result = tokio::runtime::Runtime::new()
+                .map_err(|error| format!("cannot start the async runtime: {error}"))
+                .and_then(|runtime| {
+                    let serving = sidebyside::mock::serve_interactively(&options);
+                    runtime.block_on(serving).map_err(|error| error.to_string())
+                });
+            match result {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    eprintln!("sidebyside: {error}");
+                    ExitCode::from(2)
+                }
+            }
+        }
         Command::Verify {
             paths,
             mock,

@@ -107,7 +107,7 @@ pub struct RecordedRequest {
     pub headers: Vec<(String, String)>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
-    /// Status the mock answered with.
+    /// Status the mock answered with; 0 when it answered with a fault instead.
     pub status: u16,
     /// The mapping that answered (its `name`, else its `id`, else `file#index`); `None` when no
     /// mapping matched.
@@ -116,6 +116,10 @@ pub struct RecordedRequest {
     /// For an unmatched request: the closest mapping and what differed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub near_miss: Option<String>,
+    /// The fault the mapping answered with instead of a response (WireMock's name, e.g.
+    /// `CONNECTION_RESET_BY_PEER`); `status` is then 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault: Option<String>,
 }
 
 /// Resource usage of the snippet's process tree, from the kernel's accounting (`wait4`).

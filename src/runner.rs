@@ -11,7 +11,10 @@
 
 use crate::isolation::{self, dns::NxDomainResponder, proxy::RoutingProxy};
 use crate::launcher::{namespace, LaunchReport, LaunchSpec, NamespaceSpec};
-use crate::mock::{CertificateAuthority, MockDefinition, MockListeners, RunningMock};
+use crate::mock::{
+    CertificateAuthority, JournalMode, MockCounts, MockDefinition, MockListeners, MockOptions,
+    RunningMock,
+};
 use crate::observation::{IsolationMode, Output, RecordedRequest};
 use crate::runtime::PreparedCommand;
 use serde_json::Value;
@@ -38,6 +41,8 @@ pub struct RunOutcome {
     pub events: Vec<Value>,
     pub requests: Vec<RecordedRequest>,
     pub unmocked_hosts: Vec<String>,
+    /// Requests the mock answered, per mapping (kept in every journal mode).
+    pub mock_counts: MockCounts,
 }
 
 /// State shared by all runs of one `verify` (or `bench`): the mock definition, the certificate
@@ -46,6 +51,9 @@ pub struct Session {
     pub definition: Arc<MockDefinition>,
     pub authority: Arc<CertificateAuthority>,
     pub settings: RunSettings,
+    /// What the mock keeps about each request: the full journal (the default, which `verify`
+    /// needs), or only counts, for throughput runs (then `RunOutcome::requests` is empty).
+    pub journal: JournalMode,
     root: PathBuf,
     ca_file: PathBuf,
     nsswitch: Option<String>,
@@ -67,6 +75,7 @@ impl Session {
             definition,
             authority: Arc::new(authority),
             settings,
+            journal: JournalMode::Full,
             root,
             ca_file,
             nsswitch: isolation::nsswitch_file(Path::new("/etc/nsswitch.conf")),
@@ -216,11 +225,13 @@ impl Session {
             .collect();
         if let Some((mock, proxy)) = preload {
             outcome.requests = mock.journal();
+            outcome.mock_counts = mock.counts();
             unmocked.extend(proxy.refused().into_iter().map(|target| host_of(&target)));
             mock.shutdown().await;
         }
         if let Some((mock, dns)) = namespace_services {
             outcome.requests = mock.journal();
+            outcome.mock_counts = mock.counts();
             unmocked.extend(dns.queried());
             mock.shutdown().await;
         }
@@ -233,6 +244,13 @@ impl Session {
             .filter(|host| seen.insert(host.clone()))
             .collect();
         Ok(outcome)
+    }
+
+    fn mock_options(&self) -> MockOptions {
+        MockOptions {
+            journal: self.journal,
+            observer: None,
+        }
     }
 
     /// Writes the files the namespace sees in `/etc` and describes the namespace.
@@ -273,13 +291,14 @@ impl Session {
         let http = std::net::TcpListener::from(next()?);
         let https = std::net::TcpListener::from(next()?);
         let udp = std::net::UdpSocket::from(next()?);
-        let mock = RunningMock::start(
+        let mock = RunningMock::start_with(
             &self.definition,
             &self.authority,
             MockListeners {
                 http: vec![http],
                 https: vec![https],
             },
+            self.mock_options(),
         )
         .await
         .map_err(|error| format!("cannot start the mock: {error}"))?;
@@ -315,13 +334,14 @@ impl Session {
             .collect();
         let proxy = RoutingProxy::start(proxy_listener, routes.clone())
             .map_err(|error| format!("cannot start the routing proxy: {error}"))?;
-        let mock = RunningMock::start(
+        let mock = RunningMock::start_with(
             &self.definition,
             &self.authority,
             MockListeners {
                 http: vec![http],
                 https: vec![https],
             },
+            self.mock_options(),
         )
         .await
         .map_err(|error| format!("cannot start the mock: {error}"))?;

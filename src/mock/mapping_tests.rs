@@ -6,8 +6,6 @@ use crate::mock::matching::{RequestView, Scheme};
 use crate::mock::near_miss::near_miss;
 use std::fs;
 use tempfile::TempDir;
-use wiremock::http::{HeaderMap, HeaderValue, Method, Url};
-use wiremock::Request;
 
 /// A definition folder with the given `mappings/` files (name, content).
 fn folder(files: &[(&str, &str)]) -> TempDir {
@@ -75,7 +73,7 @@ fn response_bodies_are_resolved_at_load_time() {
     ]);
     let definition = MockDefinition::load(dir.path()).expect("definition loads");
     let response = definition.mappings()[0].response();
-    assert_eq!(response.body(), b"from a file");
+    assert_eq!(response.body().as_ref(), b"from a file");
     let values: Vec<&str> = response
         .headers()
         .iter()
@@ -103,10 +101,10 @@ fn mapping_errors_name_file_and_path() {
          "mappings/m.json: $.mappings[0].request.urlPatern: unknown field (expected one of:"),
         (r#"{"request": {}, "response": {}, "scenarioName": "s"}"#,
          "mappings/m.json: $.scenarioName: not supported yet"),
-        (r#"{"request": {}, "response": {"fault": "EMPTY_RESPONSE"}}"#,
-         "mappings/m.json: $.response.fault: not supported yet"),
+        (r#"{"request": {}, "response": {"fault": "EMPTY"}}"#,
+         "mappings/m.json: $.response.fault: unknown fault \"EMPTY\" (expected one of: CONNECTION_RESET_BY_PEER, EMPTY_RESPONSE, MALFORMED_RESPONSE_CHUNK, RANDOM_DATA_THEN_CLOSE)"),
         (r#"{"request": {}, "response": {"delayDistribution": {}}}"#,
-         "mappings/m.json: $.response.delayDistribution: not supported yet"),
+         "mappings/m.json: $.response.delayDistribution.type: missing"),
         (r#"{"request": {}, "response": {"bodyFileName": "missing.json"}}"#,
          "mappings/m.json: $.response.bodyFileName: cannot read "),
         (r#"{"request": {}, "response": {"bodyFileName": "../m.json"}}"#,
@@ -137,17 +135,14 @@ fn near_miss_names_the_closest_mapping_and_what_differed() {
         r#"{"name": "other", "request": {"method": "POST", "url": "/elsewhere"}, "response": {}}"#;
     let dir = folder(&[("mappings/a.json", other), ("mappings/b.json", DATA)]);
     let definition = MockDefinition::load(dir.path()).expect("definition loads");
-    let mut headers = HeaderMap::new();
-    headers.insert("host", HeaderValue::from_static("api.example.com"));
-    let request = Request {
-        url: Url::parse("http://localhost/dat?x=1").expect("valid url"),
-        method: Method::GET,
-        headers,
-        body: Vec::new(),
-    };
+    let (parts, ()) = http::Request::get("/dat?x=1")
+        .header("host", "api.example.com")
+        .body(())
+        .expect("valid request")
+        .into_parts();
     let text = near_miss(
         definition.mappings(),
-        &RequestView::new(&request, Scheme::Https),
+        &RequestView::new(&parts, &[], Scheme::Https),
     );
     assert_eq!(
         text,

@@ -5,12 +5,13 @@
 //! [`RequestView`] that knows the scheme of the listener they came through and the host the
 //! client named. Regexes must match the whole value, as in WireMock.
 
+use super::body_pattern::BodyPattern;
 use super::reader::{FileContext, JsonPath, ObjectReader};
 use super::value_pattern::{ValuePattern, WholePattern, UNSUPPORTED_VALUE_FIELDS};
 use super::MockError;
+use http::HeaderMap;
 use serde_json::Value;
-use wiremock::http::HeaderMap;
-use wiremock::Request;
+use std::sync::OnceLock;
 
 /// The scheme a request arrived with, known from the listener it came through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,41 +34,33 @@ pub(super) struct RequestView<'a> {
     pub(super) scheme: Scheme,
     pub(super) method: &'a str,
     /// The host as the client named it (the `Host` header, else the URL's authority), with port.
-    pub(super) authority: String,
+    pub(super) authority: &'a str,
     /// `authority` lowercased, without port or trailing dot.
-    pub(super) host: String,
+    pub(super) host: std::borrow::Cow<'a, str>,
     pub(super) path: &'a str,
-    pub(super) path_and_query: String,
-    query: Vec<(String, String)>,
-    headers: &'a HeaderMap,
+    pub(super) path_and_query: &'a str,
+    query: Option<&'a str>,
+    pub(super) headers: &'a HeaderMap,
+    pub(super) body: &'a [u8],
+    /// The body parsed as JSON, the first time a criterion asks (`None`: not JSON).
+    json_body: OnceLock<Option<Value>>,
 }
 
 impl<'a> RequestView<'a> {
-    pub(super) fn new(request: &'a Request, scheme: Scheme) -> Self {
-        let authority = match request.headers.get("host") {
-            Some(value) => String::from_utf8_lossy(value.as_bytes()).into_owned(),
-            // HTTP/2 carries the host in the URI instead (`:authority`).
-            None => {
-                let host = request.url.host_str().unwrap_or_default();
-                match request.url.port() {
-                    Some(port) => format!("{host}:{port}"),
-                    None => host.to_string(),
-                }
-            }
-        };
-        let path_and_query = match request.url.query() {
-            Some(query) => format!("{}?{query}", request.url.path()),
-            None => request.url.path().to_string(),
-        };
+    pub(super) fn new(request: &'a http::request::Parts, body: &'a [u8], scheme: Scheme) -> Self {
+        let authority = authority_of(&request.headers, &request.uri);
+        let path_and_query = path_and_query_of(&request.uri);
         RequestView {
             scheme,
             method: request.method.as_str(),
-            host: host_without_port(&authority),
+            host: host_without_port(authority),
             authority,
-            path: request.url.path(),
+            path: request.uri.path(),
             path_and_query,
-            query: request.url.query_pairs().into_owned().collect(),
+            query: request.uri.query(),
             headers: &request.headers,
+            body,
+            json_body: OnceLock::new(),
         }
     }
 
@@ -89,25 +82,64 @@ impl<'a> RequestView<'a> {
             .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
             .collect();
         if values.is_empty() && name.eq_ignore_ascii_case("host") {
-            return vec![self.authority.clone()];
+            return vec![self.authority.to_string()];
         }
         values
     }
 
     pub(super) fn query_values(&self, name: &str) -> Vec<String> {
-        let pairs = self.query.iter().filter(|(key, _)| key == name);
-        pairs.map(|(_, value)| value.clone()).collect()
+        let pairs = form_urlencoded::parse(self.query.unwrap_or_default().as_bytes());
+        pairs
+            .filter(|(key, _)| key == name)
+            .map(|(_, value)| value.into_owned())
+            .collect()
+    }
+
+    /// The body as text (invalid UTF-8 replaced).
+    pub(super) fn body_text(&self) -> std::borrow::Cow<'a, str> {
+        String::from_utf8_lossy(self.body)
+    }
+
+    /// The body parsed as JSON, or `None` when it is not JSON.
+    pub(super) fn json_body(&self) -> Option<&Value> {
+        self.json_body
+            .get_or_init(|| serde_json::from_slice(self.body).ok())
+            .as_ref()
     }
 }
 
-/// `Api.Example.com:8443` → `api.example.com`; `[::1]:80` → `[::1]`.
-pub(super) fn host_without_port(authority: &str) -> String {
+/// The host as the client named it: the `Host` header, else (HTTP/2's `:authority`) the URI's.
+pub(super) fn authority_of<'a>(headers: &'a HeaderMap, uri: &'a http::Uri) -> &'a str {
+    match headers.get(http::header::HOST) {
+        Some(value) => value.to_str().unwrap_or_default(),
+        None => uri
+            .authority()
+            .map(|authority| authority.as_str())
+            .unwrap_or_default(),
+    }
+}
+
+/// `/path?query` of a request URI (origin form or absolute form).
+pub(super) fn path_and_query_of(uri: &http::Uri) -> &str {
+    uri.path_and_query()
+        .map(|path_and_query| path_and_query.as_str())
+        .unwrap_or("/")
+}
+
+/// `Api.Example.com:8443` → `api.example.com`; `[::1]:80` → `[::1]`. Borrows when nothing
+/// needs lowering (the usual case: clients send host names in lower case).
+pub(super) fn host_without_port(authority: &str) -> std::borrow::Cow<'_, str> {
     let host = if authority.starts_with('[') {
         authority.split_inclusive(']').next().unwrap_or(authority)
     } else {
         authority.split(':').next().unwrap_or(authority)
     };
-    host.trim_end_matches('.').to_ascii_lowercase()
+    let host = host.trim_end_matches('.');
+    if host.bytes().any(|byte| byte.is_ascii_uppercase()) {
+        std::borrow::Cow::Owned(host.to_ascii_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(host)
+    }
 }
 
 /// `url`, `urlPath`, `urlPattern` or `urlPathPattern`.
@@ -132,9 +164,10 @@ pub(super) struct RequestPattern {
     host: Option<String>,
     headers: Vec<(String, ValuePattern)>,
     query_parameters: Vec<(String, ValuePattern)>,
+    body_patterns: Vec<BodyPattern>,
 }
 
-const REQUEST_FIELDS: [&str; 9] = [
+const REQUEST_FIELDS: [&str; 10] = [
     "method",
     "url",
     "urlPath",
@@ -144,15 +177,15 @@ const REQUEST_FIELDS: [&str; 9] = [
     "host",
     "headers",
     "queryParameters",
+    "bodyPatterns",
 ];
-const UNSUPPORTED_REQUEST_FIELDS: [&str; 9] = [
+const UNSUPPORTED_REQUEST_FIELDS: [&str; 8] = [
     "port",
     "urlPathTemplate",
     "pathParameters",
     "formParameters",
     "basicAuthCredentials",
     "cookies",
-    "bodyPatterns",
     "customMatcher",
     "multipartPatterns",
 ];
@@ -214,11 +247,32 @@ impl RequestPattern {
         }
         pattern.headers = parse_value_patterns(&reader, "headers")?;
         pattern.query_parameters = parse_value_patterns(&reader, "queryParameters")?;
+        if let Some(value) = reader.value("bodyPatterns") {
+            pattern.body_patterns =
+                BodyPattern::parse_list(value, &path.key("bodyPatterns"), context)?;
+        }
         Ok(pattern)
     }
 
     pub(super) fn host(&self) -> Option<&str> {
         self.host.as_deref()
+    }
+
+    /// The scheme it is restricted to, if any.
+    pub(super) fn scheme(&self) -> Option<Scheme> {
+        self.scheme
+    }
+
+    /// A path and query a person could request to reach it, when the pattern names one
+    /// literally (`url` or `urlPath`) and any method will do for a GET.
+    pub(super) fn example_url(&self) -> Option<&str> {
+        if self.method.as_deref().is_some_and(|method| method != "GET") {
+            return None;
+        }
+        match &self.url {
+            Some(UrlMatcher::Url(url) | UrlMatcher::UrlPath(url)) => Some(url),
+            _ => None,
+        }
     }
 
     pub(super) fn matches(&self, view: &RequestView) -> bool {
@@ -238,6 +292,7 @@ impl RequestPattern {
             .query_parameters
             .iter()
             .map(|(name, value)| Criterion::Query(name, value));
+        let body = self.body_patterns.iter().map(Criterion::Body);
         method
             .into_iter()
             .chain(scheme)
@@ -245,6 +300,7 @@ impl RequestPattern {
             .chain(url)
             .chain(headers)
             .chain(query)
+            .chain(body)
     }
 }
 
@@ -307,6 +363,7 @@ pub(super) enum Criterion<'p> {
     Url(&'p UrlMatcher),
     Header(&'p str, &'p ValuePattern),
     Query(&'p str, &'p ValuePattern),
+    Body(&'p BodyPattern),
 }
 
 impl Criterion<'_> {
@@ -315,14 +372,15 @@ impl Criterion<'_> {
             Criterion::Method(method) => view.method == *method,
             Criterion::Scheme(scheme) => view.scheme == *scheme,
             Criterion::Host(host) => view.host == *host,
-            Criterion::Url(UrlMatcher::Url(url)) => view.path_and_query == *url,
+            Criterion::Url(UrlMatcher::Url(url)) => view.path_and_query == url,
             Criterion::Url(UrlMatcher::UrlPath(path)) => view.path == path,
             Criterion::Url(UrlMatcher::UrlPattern(pattern)) => {
-                pattern.is_match(&view.path_and_query)
+                pattern.is_match(view.path_and_query)
             }
             Criterion::Url(UrlMatcher::UrlPathPattern(pattern)) => pattern.is_match(view.path),
             Criterion::Header(name, pattern) => pattern.is_met(&view.header_values(name)),
             Criterion::Query(name, pattern) => pattern.is_met(&view.query_values(name)),
+            Criterion::Body(pattern) => pattern.is_met(view),
         }
     }
 }

@@ -3,7 +3,6 @@
 use super::*;
 use serde_json::json;
 use std::path::Path;
-use wiremock::http::{HeaderName, HeaderValue, Method, Url};
 
 fn pattern(request: Value) -> Result<RequestPattern, MockError> {
     let path = JsonPath::root().key("request");
@@ -18,25 +17,43 @@ fn pattern(request: Value) -> Result<RequestPattern, MockError> {
     )?)
 }
 
-fn request(method: &str, url: &str, headers: &[(&str, &str)]) -> Request {
-    let mut map = HeaderMap::new();
-    for (name, value) in headers {
-        map.append(
-            HeaderName::from_bytes(name.as_bytes()).expect("valid test header name"),
-            HeaderValue::from_str(value).expect("valid test header value"),
-        );
-    }
-    Request {
-        url: Url::parse(&format!("http://localhost{url}")).expect("valid test url"),
-        method: Method::from_bytes(method.as_bytes()).expect("valid test method"),
-        headers: map,
-        body: Vec::new(),
+/// A request as hyper hands it to the mock: its head and its whole body.
+pub(super) struct TestRequest {
+    pub(super) parts: http::request::Parts,
+    pub(super) body: Vec<u8>,
+}
+
+impl TestRequest {
+    pub(super) fn view(&self) -> RequestView<'_> {
+        RequestView::new(&self.parts, &self.body, Scheme::Https)
     }
 }
 
-fn matches(request_pattern: &Value, request: &Request) -> bool {
+/// `url` is a path (origin form, as HTTP/1.1 sends it) or an absolute URL (as HTTP/2 does).
+pub(super) fn request_with_body(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> TestRequest {
+    let mut builder = http::Request::builder().method(method).uri(url);
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    let (parts, ()) = builder.body(()).expect("valid test request").into_parts();
+    TestRequest {
+        parts,
+        body: body.as_bytes().to_vec(),
+    }
+}
+
+fn request(method: &str, url: &str, headers: &[(&str, &str)]) -> TestRequest {
+    request_with_body(method, url, headers, "")
+}
+
+fn matches(request_pattern: &Value, request: &TestRequest) -> bool {
     let pattern = pattern(request_pattern.clone()).expect("pattern parses");
-    pattern.matches(&RequestView::new(request, Scheme::Https))
+    pattern.matches(&request.view())
 }
 
 fn error(request: Value) -> String {
@@ -182,16 +199,9 @@ fn scheme_is_the_listener_scheme() {
 #[test]
 fn the_view_records_the_url_as_the_client_asked() {
     let get = request("GET", "/data?x=1", &[("host", "api.example.com")]);
-    assert_eq!(
-        RequestView::new(&get, Scheme::Https).url(),
-        "https://api.example.com/data?x=1"
-    );
-    let mut without_host = request("GET", "/data", &[]);
-    without_host.url = Url::parse("https://api.example.com/data").expect("valid url");
-    assert_eq!(
-        RequestView::new(&without_host, Scheme::Https).url(),
-        "https://api.example.com/data"
-    );
+    assert_eq!(get.view().url(), "https://api.example.com/data?x=1");
+    let without_host = request("GET", "https://api.example.com/data", &[]);
+    assert_eq!(without_host.view().url(), "https://api.example.com/data");
 }
 
 #[test]
@@ -199,11 +209,12 @@ fn errors_name_the_file_and_the_json_path() {
     assert_eq!(
         error(json!({"urlPatern": "/x"})),
         "mappings/test.json: $.request.urlPatern: unknown field (expected one of: method, url, \
-         urlPath, urlPattern, urlPathPattern, scheme, host, headers, queryParameters)"
+         urlPath, urlPattern, urlPathPattern, scheme, host, headers, queryParameters, \
+         bodyPatterns)"
     );
     assert_eq!(
-        error(json!({"bodyPatterns": []})),
-        "mappings/test.json: $.request.bodyPatterns: not supported yet"
+        error(json!({"cookies": {}})),
+        "mappings/test.json: $.request.cookies: not supported yet"
     );
     assert_eq!(
         error(json!({"headers": {"Accept": {"equalTO": "x"}}})),
@@ -240,4 +251,96 @@ fn errors_name_the_file_and_the_json_path() {
     assert!(
         error(json!({"headers": {"A": "x"}})).contains("$.request.headers.A: expected a matcher")
     );
+}
+
+fn post(body: &str) -> TestRequest {
+    request_with_body(
+        "POST",
+        "/orders",
+        &[("content-type", "application/json")],
+        body,
+    )
+}
+
+#[test]
+fn equal_to_json_compares_values_not_text() {
+    let order =
+        post(r#"{"items": [{"sku": "a", "qty": 1}, {"sku": "b", "qty": 2}], "note": null}"#);
+    let exact = json!({"bodyPatterns": [{"equalToJson":
+        {"note": null, "items": [{"qty": 1, "sku": "a"}, {"sku": "b", "qty": 2.0}]}}]});
+    assert!(matches(&exact, &order));
+    // WireMock's classic form: the JSON inside a string.
+    let as_string = json!({"bodyPatterns": [{"equalToJson":
+        "{\"items\": [{\"sku\": \"a\", \"qty\": 1}, {\"sku\": \"b\", \"qty\": 2}], \"note\": null}"}]});
+    assert!(matches(&as_string, &order));
+    let reordered = json!({"bodyPatterns": [{"equalToJson":
+        {"note": null, "items": [{"sku": "b", "qty": 2}, {"sku": "a", "qty": 1}]}}]});
+    assert!(!matches(&reordered, &order));
+    let mut ignoring_order = reordered.clone();
+    ignoring_order["bodyPatterns"][0]["ignoreArrayOrder"] = json!(true);
+    assert!(matches(&ignoring_order, &order));
+    let partial = json!({"bodyPatterns": [{"equalToJson": {"items": [{"sku": "a"}]}}]});
+    assert!(!matches(&partial, &order));
+    let mut ignoring_extra = partial.clone();
+    ignoring_extra["bodyPatterns"][0]["ignoreExtraElements"] = json!(true);
+    assert!(matches(&ignoring_extra, &order));
+    assert!(!matches(&exact, &post("not json")));
+}
+
+#[test]
+fn matches_json_path_finds_nodes_and_checks_their_values() {
+    let order = post(r#"{"customer": {"name": "Ada"}, "items": [{"sku": "a", "qty": 3}]}"#);
+    let found = |expression: Value| {
+        matches(
+            &json!({"bodyPatterns": [{"matchesJsonPath": expression}]}),
+            &order,
+        )
+    };
+    assert!(found(json!("$.customer.name")));
+    assert!(!found(json!("$.customer.email")));
+    assert!(found(json!("$.items[?@.qty > 2]")));
+    assert!(!found(json!("$.items[?@.qty > 5]")));
+    assert!(found(
+        json!({"expression": "$.customer.name", "equalTo": "Ada"})
+    ));
+    assert!(!found(
+        json!({"expression": "$.customer.name", "equalTo": "Bob"})
+    ));
+    assert!(found(
+        json!({"expression": "$.items[*].qty", "matches": "[0-9]+"})
+    ));
+    assert!(found(
+        json!({"expression": "$.customer.email", "absent": true})
+    ));
+}
+
+#[test]
+fn string_body_patterns_apply_to_the_whole_body_and_all_must_hold() {
+    let order = post(r#"{"customer": "Ada"}"#);
+    let both = json!({"bodyPatterns": [{"contains": "Ada"}, {"matches": ".*customer.*"}]});
+    assert!(matches(&both, &order));
+    let one_fails = json!({"bodyPatterns": [{"contains": "Ada"}, {"equalTo": "x"}]});
+    assert!(!matches(&one_fails, &order));
+}
+
+#[test]
+fn body_pattern_errors_name_the_entry() {
+    assert!(error(json!({"bodyPatterns": {"contains": "x"}}))
+        .contains("$.request.bodyPatterns: expected an array of matchers"));
+    assert!(
+        error(json!({"bodyPatterns": [{"matchesJsonPath": "$.[broken"}]}))
+            .contains("$.request.bodyPatterns[0].matchesJsonPath: invalid JSONPath expression")
+    );
+    assert!(error(json!({"bodyPatterns": [{"equalToJson": "{oops"}]}))
+        .contains("$.request.bodyPatterns[0].equalToJson: the string is not valid JSON"));
+    assert!(
+        error(json!({"bodyPatterns": [{"contains": "x", "ignoreArrayOrder": true}]}))
+            .contains("$.request.bodyPatterns[0].ignoreArrayOrder: only applies to equalToJson")
+    );
+    assert!(
+        error(json!({"bodyPatterns": [{"equalToJson": {}, "ignoreOrder": true}]}))
+            .contains("$.request.bodyPatterns[0].ignoreOrder: unknown field")
+    );
+    assert!(error(json!({"bodyPatterns": [{"matchesJsonSchema": {}}]}))
+        .contains("$.request.bodyPatterns[0].matchesJsonSchema: not supported yet"));
 }

@@ -8,19 +8,32 @@
 //! of [`RecordedRequest`](crate::observation::RecordedRequest)s. Unmatched requests get a 404 whose
 //! body names the closest mapping and what differed.
 //!
-//! Inside: `reader` walks the JSON while tracking paths; `matching` and `value_pattern` hold the
-//! request criteria, `near_miss` explains a request nothing matched; `response` holds the canned
-//! answers; `server` runs the wiremock servers and the TLS front; `tls` makes the certificates.
+//! Inside: `reader` walks the JSON while tracking paths; `matching`, `value_pattern` and
+//! `body_pattern` hold the request criteria, `near_miss` explains a request nothing matched;
+//! `response`, `delay` and `fault` hold the canned answers; `service` answers one request from
+//! the match table and `journal` records it; `connection` serves one client connection (TLS,
+//! HTTP/1.1 or HTTP/2, faults) and `server` the listeners; `tls` makes the certificates;
+//! `command` is `sidebyside mock`, the mappings served on their own for a person to try.
 
+mod body_pattern;
+mod command;
+mod connection;
+mod delay;
+mod fault;
+mod journal;
 mod mapping;
 mod matching;
 mod near_miss;
 mod reader;
 mod response;
 mod server;
+mod service;
 mod tls;
 mod value_pattern;
 
+pub use command::{serve_interactively, InteractiveOptions};
+pub use fault::Fault;
+pub use journal::{JournalMode, MockCounts, MockOptions, RequestObserver};
 pub use mapping::{Mapping, MockDefinition};
 pub use server::{MockListeners, RunningMock};
 pub use tls::CertificateAuthority;

@@ -52,6 +52,7 @@ impl Criterion<'_> {
                     describe_values(&view.query_values(name), "no such parameter")
                 )
             }
+            Criterion::Body(pattern) => pattern.difference(view),
         }
     }
 }

@@ -176,6 +176,26 @@ impl<'a> ObjectReader<'a> {
         }
     }
 
+    /// A number within `minimum..=maximum` (fractions allowed).
+    pub(super) fn number(
+        &self,
+        key: &str,
+        minimum: f64,
+        maximum: f64,
+    ) -> Result<Option<f64>, MockError> {
+        match self.object.get(key) {
+            None => Ok(None),
+            Some(Value::Number(number)) => match number.as_f64() {
+                Some(value) if (minimum..=maximum).contains(&value) => Ok(Some(value)),
+                _ => Err(self.context.invalid(
+                    &self.path.key(key),
+                    format!("expected a number from {minimum} to {maximum}, found {number}"),
+                )),
+            },
+            Some(other) => Err(self.wrong_type(key, "a number", other)),
+        }
+    }
+
     fn wrong_type(&self, key: &str, expected: &str, found: &Value) -> MockError {
         self.context.invalid(
             &self.path.key(key),

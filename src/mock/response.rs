@@ -1,26 +1,29 @@
-//! The response side of a mapping: status, headers, body and delay, validated and fully
+//! The response side of a mapping: status, headers, body, delay and fault, validated and fully
 //! resolved at load time (response files from `__files/` are read then), so that serving a
-//! request never touches the disk and cannot fail.
+//! request never touches the disk and cannot fail: answering is cloning a prepared
+//! `http::Response` (the body is shared `Bytes`).
 
+use super::delay::Delay;
+use super::fault::Fault;
 use super::reader::{FileContext, JsonPath, ObjectReader};
 use super::MockError;
 use base64::Engine;
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use serde_json::Value;
 use std::path::{Component, Path};
-use std::time::Duration;
-use wiremock::http::{HeaderName, HeaderValue};
-use wiremock::ResponseTemplate;
 
 /// The `response` object of a mapping.
 #[derive(Debug, Clone)]
 pub(super) struct ResponseSpec {
-    status: u16,
-    headers: Vec<(HeaderName, HeaderValue)>,
-    body: Vec<u8>,
-    delay: Option<Duration>,
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+    delay: Delay,
+    fault: Option<Fault>,
 }
 
-const RESPONSE_FIELDS: [&str; 7] = [
+const RESPONSE_FIELDS: [&str; 9] = [
     "status",
     "headers",
     "body",
@@ -28,13 +31,13 @@ const RESPONSE_FIELDS: [&str; 7] = [
     "base64Body",
     "bodyFileName",
     "fixedDelayMilliseconds",
+    "delayDistribution",
+    "fault",
 ];
-const UNSUPPORTED_RESPONSE_FIELDS: [&str; 11] = [
+const UNSUPPORTED_RESPONSE_FIELDS: [&str; 9] = [
     "statusMessage",
     "additionalProxyRequestHeaders",
     "removeProxyRequestHeaders",
-    "fault",
-    "delayDistribution",
     "chunkedDribbleDelay",
     "fromConfiguredStub",
     "proxyBaseUrl",
@@ -44,9 +47,6 @@ const UNSUPPORTED_RESPONSE_FIELDS: [&str; 11] = [
 ];
 const BODY_FIELDS: [&str; 4] = ["body", "jsonBody", "base64Body", "bodyFileName"];
 
-/// The longest `fixedDelayMilliseconds` accepted: ten minutes.
-const MAXIMUM_DELAY_MILLISECONDS: u64 = 600_000;
-
 impl ResponseSpec {
     /// Reads a `response` object; `bodyFileName` is resolved inside `files_dir` (`__files/`).
     pub(super) fn parse(reader: ObjectReader, files_dir: &Path) -> Result<Self, MockError> {
@@ -55,14 +55,19 @@ impl ResponseSpec {
         let path = reader.path();
         // WireMock answers 200 when no status is given.
         let status = reader.integer("status", 100, 999)?.unwrap_or(200);
-        // Checked to be within 100..=999 just above.
-        let status = u16::try_from(status).unwrap_or(500);
-        let delay = reader
-            .integer("fixedDelayMilliseconds", 0, MAXIMUM_DELAY_MILLISECONDS)?
-            .map(Duration::from_millis);
+        // Checked to be within 100..=999 just above, the range `StatusCode` accepts.
+        let status = u16::try_from(status)
+            .ok()
+            .and_then(|status| StatusCode::from_u16(status).ok())
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let delay = Delay::parse(&reader)?;
+        let fault = match reader.string("fault")? {
+            Some(name) => Some(Fault::parse(name, context, &path.key("fault"))?),
+            None => None,
+        };
         let mut headers = match reader.value("headers") {
             Some(value) => parse_headers(value, &path.key("headers"), context)?,
-            None => Vec::new(),
+            None => HeaderMap::new(),
         };
 
         let given: Vec<&str> = BODY_FIELDS
@@ -86,14 +91,11 @@ impl ResponseSpec {
                 .as_bytes()
                 .to_vec(),
             Some("jsonBody") => {
-                let has_content_type = headers
-                    .iter()
-                    .any(|(name, _)| name.as_str() == "content-type");
-                if !has_content_type {
-                    headers.push((
-                        HeaderName::from_static("content-type"),
+                if !headers.contains_key(http::header::CONTENT_TYPE) {
+                    headers.insert(
+                        http::header::CONTENT_TYPE,
                         HeaderValue::from_static("application/json"),
-                    ));
+                    );
                 }
                 reader
                     .value("jsonBody")
@@ -119,39 +121,40 @@ impl ResponseSpec {
         Ok(ResponseSpec {
             status,
             headers,
-            body,
+            body: Bytes::from(body),
             delay,
+            fault,
         })
     }
 
     pub(super) fn status(&self) -> u16 {
-        self.status
+        self.status.as_u16()
     }
 
     #[cfg(test)]
-    pub(super) fn body(&self) -> &[u8] {
+    pub(super) fn body(&self) -> &Bytes {
         &self.body
     }
 
     #[cfg(test)]
-    pub(super) fn headers(&self) -> &[(HeaderName, HeaderValue)] {
+    pub(super) fn headers(&self) -> &HeaderMap {
         &self.headers
     }
 
-    /// The wiremock response this spec describes.
-    pub(super) fn template(&self) -> ResponseTemplate {
-        // `status` was checked to be within 100..=999 at load time, the range `StatusCode` accepts.
-        let mut template = ResponseTemplate::new(self.status);
-        for (name, value) in &self.headers {
-            template = template.append_header(name.clone(), value.clone());
-        }
-        if !self.body.is_empty() {
-            template = template.set_body_bytes(self.body.clone());
-        }
-        if let Some(delay) = self.delay {
-            template = template.set_delay(delay);
-        }
-        template
+    pub(super) fn delay(&self) -> &Delay {
+        &self.delay
+    }
+
+    pub(super) fn fault(&self) -> Option<Fault> {
+        self.fault
+    }
+
+    /// The answer, ready to send; cheap: the body is shared, the headers are a small map.
+    pub(super) fn to_response<B: From<Bytes>>(&self) -> http::Response<B> {
+        let mut response = http::Response::new(B::from(self.body.clone()));
+        *response.status_mut() = self.status;
+        *response.headers_mut() = self.headers.clone();
+        response
     }
 }
 
@@ -160,9 +163,9 @@ fn parse_headers(
     value: &Value,
     path: &JsonPath,
     context: FileContext,
-) -> Result<Vec<(HeaderName, HeaderValue)>, MockError> {
+) -> Result<HeaderMap, MockError> {
     let reader = ObjectReader::new(context, path, value, "an object of header name: value")?;
-    let mut headers = Vec::new();
+    let mut headers = HeaderMap::new();
     for (name, value) in reader.entries() {
         let header_path = path.key(name);
         let Ok(header_name) = HeaderName::from_bytes(name.as_bytes()) else {
@@ -186,7 +189,7 @@ fn parse_headers(
             let Ok(header_value) = HeaderValue::from_str(text) else {
                 return Err(context.invalid(&value_path, "not a valid header value"));
             };
-            headers.push((header_name.clone(), header_value));
+            headers.append(header_name.clone(), header_value);
         }
     }
     Ok(headers)

@@ -76,6 +76,10 @@ impl CertificateAuthority {
         // wiremock serves HTTP/2 as well as HTTP/1.1 (hyper-util's automatic connection
         // builder, which tells the two apart by the connection preface), so offer both.
         server_config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        // No TLS 1.3 session tickets: every snippet is a new process that cannot resume a
+        // session, and tickets still unread by the client when a fault resets the connection
+        // would turn the reset into a plain end of stream for some clients (Node).
+        server_config.send_tls13_tickets = 0;
 
         Ok(CertificateAuthority {
             certificate_pem: authority_certificate.pem(),

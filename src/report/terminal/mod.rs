@@ -271,10 +271,14 @@ impl Terminal {
                 .as_deref()
                 .map(|mapping| format!("mapping {mapping}"))
                 .unwrap_or_else(|| "no mapping matched".to_string());
+            let answer = match &request.fault {
+                Some(fault) => format!("fault {fault}"),
+                None => request.status.to_string(),
+            };
             let _ = writeln!(
                 out,
-                "   {} {} → {} ({answered_by})",
-                request.method, request.url, request.status
+                "   {} {} → {answer} ({answered_by})",
+                request.method, request.url
             );
         }
         let stdout = run.stdout.text.trim_end();

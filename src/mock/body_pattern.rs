@@ -1,0 +1,321 @@
+//! Request body criteria (`request.bodyPatterns`): the string matchers applied to the whole body,
+//! `equalToJson` (with `ignoreArrayOrder` and `ignoreExtraElements`) and `matchesJsonPath` (a
+//! JSONPath expression that must find something, optionally with a matcher for what it finds).
+
+use super::matching::RequestView;
+use super::reader::{describe, FileContext, JsonPath, ObjectReader};
+use super::value_pattern::ValuePattern;
+use super::MockError;
+use serde_json::Value;
+
+/// One entry of `bodyPatterns`; a request matches when every entry is met.
+#[derive(Debug, Clone)]
+pub(super) enum BodyPattern {
+    /// `equalTo`, `contains`, `matches` or `absent`, applied to the whole body as text.
+    Text(ValuePattern),
+    EqualToJson {
+        expected: Value,
+        ignore_array_order: bool,
+        ignore_extra_elements: bool,
+    },
+    MatchesJsonPath {
+        source: String,
+        path: serde_json_path::JsonPath,
+        /// A matcher for what the expression found; without one, finding anything is enough.
+        value: Option<ValuePattern>,
+    },
+}
+
+const EQUAL_TO_JSON_FIELDS: [&str; 3] = ["equalToJson", "ignoreArrayOrder", "ignoreExtraElements"];
+const JSON_PATH_OBJECT_FIELDS: [&str; 6] = [
+    "expression",
+    "equalTo",
+    "caseInsensitive",
+    "contains",
+    "matches",
+    "absent",
+];
+
+impl BodyPattern {
+    /// Reads the `bodyPatterns` array.
+    pub(super) fn parse_list(
+        value: &Value,
+        path: &JsonPath,
+        context: FileContext,
+    ) -> Result<Vec<Self>, MockError> {
+        let Value::Array(entries) = value else {
+            return Err(context.invalid(
+                path,
+                format!(
+                    "expected an array of matchers like [{{\"equalToJson\": {{...}}}}], found {}",
+                    describe(value)
+                ),
+            ));
+        };
+        entries
+            .iter()
+            .enumerate()
+            .map(|(index, entry)| Self::parse(entry, &path.index(index), context))
+            .collect()
+    }
+
+    fn parse(value: &Value, path: &JsonPath, context: FileContext) -> Result<Self, MockError> {
+        let reader = ObjectReader::new(context, path, value, "a body matcher")?;
+        if reader.contains("equalToJson") {
+            reader.check_fields(&EQUAL_TO_JSON_FIELDS, &[])?;
+            let expected = match reader.value("equalToJson") {
+                // WireMock's classic form: the JSON written as a string.
+                Some(Value::String(text)) => serde_json::from_str(text).map_err(|error| {
+                    context.invalid(
+                        &path.key("equalToJson"),
+                        format!("the string is not valid JSON: {error}"),
+                    )
+                })?,
+                Some(inline) => inline.clone(),
+                None => Value::Null,
+            };
+            return Ok(BodyPattern::EqualToJson {
+                expected,
+                ignore_array_order: reader.boolean("ignoreArrayOrder")?.unwrap_or(false),
+                ignore_extra_elements: reader.boolean("ignoreExtraElements")?.unwrap_or(false),
+            });
+        }
+        if reader.contains("matchesJsonPath") {
+            reader.check_fields(&["matchesJsonPath"], &[])?;
+            return Self::parse_json_path(reader, &path.key("matchesJsonPath"));
+        }
+        for json_only in ["ignoreArrayOrder", "ignoreExtraElements"] {
+            if reader.contains(json_only) {
+                return Err(context.invalid(&path.key(json_only), "only applies to equalToJson"));
+            }
+        }
+        Ok(BodyPattern::Text(ValuePattern::parse(
+            value, path, context,
+        )?))
+    }
+
+    /// `"$.name"` or `{"expression": "$.name", "equalTo": "..."}`.
+    fn parse_json_path(reader: ObjectReader, path: &JsonPath) -> Result<Self, MockError> {
+        let context = reader.context;
+        let (source, source_path, value) = match reader.value("matchesJsonPath") {
+            Some(Value::String(source)) => (source.as_str(), path.clone(), None),
+            Some(object @ Value::Object(_)) => {
+                let inner = ObjectReader::new(context, path, object, "a JSONPath matcher")?;
+                inner.check_fields(&JSON_PATH_OBJECT_FIELDS, &[])?;
+                let Some(source) = inner.string("expression")? else {
+                    return Err(context.invalid(
+                        &path.key("expression"),
+                        "missing: {\"expression\": \"$.field\", \"equalTo\": \"...\"}",
+                    ));
+                };
+                let mut matcher = object.clone();
+                if let Value::Object(fields) = &mut matcher {
+                    fields.remove("expression");
+                }
+                let value = ValuePattern::parse(&matcher, path, context)?;
+                (source, path.key("expression"), Some(value))
+            }
+            Some(other) => {
+                return Err(context.invalid(
+                    path,
+                    format!(
+                        "expected a JSONPath string or {{\"expression\": ..., \"equalTo\": ...}}, found {}",
+                        describe(other)
+                    ),
+                ))
+            }
+            None => unreachable!("parse_json_path is only called when the field is present"),
+        };
+        let json_path = serde_json_path::JsonPath::parse(source).map_err(|error| {
+            context.invalid(
+                &source_path,
+                format!("invalid JSONPath expression: {error}"),
+            )
+        })?;
+        Ok(BodyPattern::MatchesJsonPath {
+            source: source.to_string(),
+            path: json_path,
+            value,
+        })
+    }
+
+    pub(super) fn is_met(&self, view: &RequestView) -> bool {
+        match self {
+            BodyPattern::Text(pattern) => pattern.is_met(&body_values(view)),
+            BodyPattern::EqualToJson {
+                expected,
+                ignore_array_order,
+                ignore_extra_elements,
+            } => view.json_body().is_some_and(|actual| {
+                json_matches(
+                    expected,
+                    actual,
+                    *ignore_array_order,
+                    *ignore_extra_elements,
+                )
+            }),
+            BodyPattern::MatchesJsonPath { path, value, .. } => {
+                let Some(body) = view.json_body() else {
+                    return false;
+                };
+                let found = path.query(body).all();
+                match value {
+                    None => !found.is_empty(),
+                    Some(pattern) => {
+                        let texts: Vec<String> = found.into_iter().map(node_text).collect();
+                        pattern.is_met(&texts)
+                    }
+                }
+            }
+        }
+    }
+
+    /// `bodyPatterns: expected ..., got ...` for a request that does not meet this pattern.
+    pub(super) fn difference(&self, view: &RequestView) -> String {
+        let got = if view.body.is_empty() {
+            "an empty body".to_string()
+        } else {
+            shorten(&view.body_text(), 200)
+        };
+        let expected = match self {
+            BodyPattern::Text(pattern) => format!("a body that is {}", pattern.describe()),
+            BodyPattern::EqualToJson {
+                expected,
+                ignore_array_order,
+                ignore_extra_elements,
+            } => {
+                let mut options = Vec::new();
+                if *ignore_array_order {
+                    options.push("ignoring array order");
+                }
+                if *ignore_extra_elements {
+                    options.push("ignoring extra elements");
+                }
+                let options = if options.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", options.join(", "))
+                };
+                let text = shorten(&expected.to_string(), 200);
+                format!("JSON equal to {text}{options}")
+            }
+            BodyPattern::MatchesJsonPath { source, value, .. } => match value {
+                None => format!("JSON in which {source:?} finds something"),
+                Some(pattern) => format!(
+                    "JSON in which {source:?} finds a value that is {}",
+                    pattern.describe()
+                ),
+            },
+        };
+        format!("bodyPatterns: expected {expected}, got {got}")
+    }
+}
+
+/// The body as the single value string matchers see; none when it is empty.
+fn body_values(view: &RequestView) -> Vec<String> {
+    if view.body.is_empty() {
+        Vec::new()
+    } else {
+        vec![view.body_text().into_owned()]
+    }
+}
+
+/// A JSONPath result as a string matcher sees it: strings as they are, the rest as JSON.
+fn node_text(node: &Value) -> String {
+    match node {
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn shorten(text: &str, limit: usize) -> String {
+    if text.chars().count() <= limit {
+        return format!("{text:?}");
+    }
+    let head: String = text.chars().take(limit).collect();
+    format!("{head:?}...")
+}
+
+/// WireMock's `equalToJson`: numbers compare by value (`1` equals `1.0`); with
+/// `ignore_extra_elements`, objects may have more members and arrays more items than expected;
+/// with `ignore_array_order`, array items may come in any order (each expected item is paired
+/// with the first unpaired actual item equal to it).
+pub(super) fn json_matches(
+    expected: &Value,
+    actual: &Value,
+    ignore_array_order: bool,
+    ignore_extra_elements: bool,
+) -> bool {
+    let same = |expected: &Value, actual: &Value| {
+        json_matches(expected, actual, ignore_array_order, ignore_extra_elements)
+    };
+    match (expected, actual) {
+        (Value::Object(expected), Value::Object(actual)) => {
+            (ignore_extra_elements || expected.len() == actual.len())
+                && expected
+                    .iter()
+                    .all(|(key, value)| actual.get(key).is_some_and(|found| same(value, found)))
+        }
+        (Value::Array(expected), Value::Array(actual)) => {
+            let lengths_fit = if ignore_extra_elements {
+                expected.len() <= actual.len()
+            } else {
+                expected.len() == actual.len()
+            };
+            if !lengths_fit {
+                return false;
+            }
+            if !ignore_array_order {
+                return expected.iter().zip(actual).all(|(e, a)| same(e, a));
+            }
+            let mut paired = vec![false; actual.len()];
+            expected.iter().all(|item| {
+                let partner =
+                    (0..actual.len()).find(|&index| !paired[index] && same(item, &actual[index]));
+                partner.map(|index| paired[index] = true).is_some()
+            })
+        }
+        (Value::Number(expected), Value::Number(actual)) => {
+            expected == actual || expected.as_f64() == actual.as_f64()
+        }
+        _ => expected == actual,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn json_equality_options() {
+        let actual = json!({"a": [1, 2, 3], "b": {"c": 1.0, "d": true}});
+        assert!(json_matches(
+            &json!({"b": {"d": true, "c": 1}, "a": [1, 2, 3]}),
+            &actual,
+            false,
+            false
+        ));
+        assert!(!json_matches(
+            &json!({"a": [3, 2, 1], "b": {"c": 1, "d": true}}),
+            &actual,
+            false,
+            false
+        ));
+        assert!(json_matches(
+            &json!({"a": [3, 2, 1], "b": {"c": 1, "d": true}}),
+            &actual,
+            true,
+            false
+        ));
+        assert!(!json_matches(
+            &json!({"a": [1, 2, 3]}),
+            &actual,
+            false,
+            false
+        ));
+        assert!(json_matches(&json!({"a": [1, 2]}), &actual, false, true));
+        assert!(json_matches(&json!({"a": [3]}), &actual, true, true));
+        assert!(!json_matches(&json!({"a": [3, 3]}), &actual, true, true));
+    }
+}

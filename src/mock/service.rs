@@ -1,0 +1,139 @@
+//! Answering one request: the match table, the response, the near miss, the journal entry.
+//!
+//! The table is built once from the mappings: their indices ordered by priority, then by
+//! definition order, so the first mapping whose every criterion holds answers. It is immutable
+//! and shared by every connection (`Arc`), so matching takes no lock. Every request's body is
+//! read before matching (body criteria need it, and the journal keeps it).
+
+use super::fault::Fault;
+use super::journal::{Journal, MockOptions, RawEntry};
+use super::mapping::{Mapping, MockDefinition};
+use super::matching::{RequestView, Scheme};
+use super::near_miss::near_miss;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Body as _, Incoming};
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex, PoisonError};
+use tokio::sync::oneshot;
+
+/// The largest request body read; a larger one is answered 413.
+const MAXIMUM_BODY_BYTES: usize = 64 << 20;
+
+/// What every connection of one running mock shares.
+pub(super) struct Shared {
+    mappings: Arc<[Mapping]>,
+    /// Indices into `mappings`, highest priority first, then in definition order.
+    order: Box<[usize]>,
+    pub(super) journal: Journal,
+}
+
+impl Shared {
+    pub(super) fn new(definition: &MockDefinition, options: MockOptions) -> Self {
+        let mappings = definition.shared_mappings();
+        let mut order: Vec<usize> = (0..mappings.len()).collect();
+        // A stable sort keeps definition order among mappings of equal priority.
+        order.sort_by_key(|&index| mappings[index].priority());
+        let labels = mappings
+            .iter()
+            .map(|mapping| mapping.label().to_string())
+            .collect();
+        Shared {
+            journal: Journal::new(labels, options),
+            order: order.into(),
+            mappings,
+        }
+    }
+
+    /// The mapping that answers this request, if any.
+    fn find(&self, view: &RequestView) -> Option<(usize, &Mapping)> {
+        self.order
+            .iter()
+            .map(|&index| (index, &self.mappings[index]))
+            .find(|(_, mapping)| mapping.request().matches(view))
+    }
+}
+
+/// Lets a request's handler hand its connection a fault to act on. One per connection.
+#[derive(Clone)]
+pub(super) struct FaultTrigger(Arc<Mutex<Option<oneshot::Sender<Fault>>>>);
+
+impl FaultTrigger {
+    pub(super) fn new() -> (Self, oneshot::Receiver<Fault>) {
+        let (sender, receiver) = oneshot::channel();
+        (FaultTrigger(Arc::new(Mutex::new(Some(sender)))), receiver)
+    }
+
+    fn pull(&self, fault: Fault) {
+        let sender = self.0.lock().unwrap_or_else(PoisonError::into_inner).take();
+        if let Some(sender) = sender {
+            // The connection task may already be gone, in which case so is the client.
+            let _ = sender.send(fault);
+        }
+    }
+}
+
+pub(super) type ResponseBody = Full<Bytes>;
+
+/// Answers one request. A fault never answers: it hands the connection to its task and waits
+/// forever (the task drops this future with the connection).
+pub(super) async fn answer(
+    shared: Arc<Shared>,
+    scheme: Scheme,
+    faults: FaultTrigger,
+    request: http::Request<Incoming>,
+) -> Result<http::Response<ResponseBody>, Infallible> {
+    let arrival = shared.journal.arrival();
+    let (parts, body) = request.into_parts();
+    let body = if body.is_end_stream() {
+        Bytes::new()
+    } else {
+        match Limited::new(body, MAXIMUM_BODY_BYTES).collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(error) => {
+                let text = format!("sidebyside mock: cannot read the request body: {error}\n");
+                return Ok(plain_text(http::StatusCode::PAYLOAD_TOO_LARGE, text));
+            }
+        }
+    };
+    let view = RequestView::new(&parts, &body, scheme);
+    let Some((index, mapping)) = shared.find(&view) else {
+        let explanation = near_miss(&shared.mappings, &view);
+        shared.journal.record(arrival, None, false, || {
+            RawEntry::new(&view, 404, None, None, Some(explanation.clone()))
+        });
+        return Ok(plain_text(http::StatusCode::NOT_FOUND, explanation));
+    };
+    let response = mapping.response();
+    let fault = response.fault();
+    let status = if fault.is_some() {
+        0
+    } else {
+        response.status()
+    };
+    // Recorded before any delay: a request is in the journal as soon as it has been matched.
+    shared
+        .journal
+        .record(arrival, Some(index), fault.is_some(), || {
+            RawEntry::new(&view, status, Some(index), fault, None)
+        });
+    drop(view);
+    if !response.delay().is_zero() {
+        tokio::time::sleep(response.delay().sample()).await;
+    }
+    if let Some(fault) = fault {
+        faults.pull(fault);
+        return std::future::pending().await;
+    }
+    Ok(response.to_response())
+}
+
+fn plain_text(status: http::StatusCode, text: String) -> http::Response<ResponseBody> {
+    let mut response = http::Response::new(Full::new(Bytes::from(text)));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
