@@ -121,6 +121,21 @@ impl MockDefinition {
 }
 
 impl Mapping {
+    /// Parses the text of one mapping file (one mapping object or `{"mappings": [...]}`) and
+    /// returns its mappings in order, validated as [`MockDefinition::load`] validates them.
+    /// `file` is only used in error messages and in [`Mapping::file`]; `bodyFileName`s are
+    /// resolved inside `files_dir`. Used by the fuzz target and by tools that check one file.
+    pub fn parse_file(
+        file: &Path,
+        text: &str,
+        files_dir: &Path,
+    ) -> Result<Vec<Mapping>, MockError> {
+        let source_name = file.to_string_lossy().replace('\\', "/");
+        let mut mappings = Vec::new();
+        load_file(file, &source_name, text, files_dir, &mut mappings)?;
+        Ok(mappings)
+    }
+
     /// What the journal calls this mapping: its `name`, else its `id` (or `uuid`), else
     /// [`source`](Self::source).
     pub fn label(&self) -> &str {
