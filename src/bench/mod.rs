@@ -1,0 +1,3 @@
+//! `bench`: scenarios measured the way hyperfine and criterion measure.
+
+pub mod statistics;
