@@ -81,8 +81,11 @@ pub fn robust_spread(values: &[f64]) -> f64 {
     if mad > 0.0 {
         return MAD_TO_SIGMA * mad;
     }
-    let mean_deviation =
-        values.iter().map(|value| (value - center).abs()).sum::<f64>() / values.len() as f64;
+    let mean_deviation = values
+        .iter()
+        .map(|value| (value - center).abs())
+        .sum::<f64>()
+        / values.len() as f64;
     MEAN_DEVIATION_TO_SIGMA * mean_deviation
 }
 
@@ -306,7 +309,7 @@ pub fn mann_kendall(values: &[f64]) -> Option<Trend> {
     }
     let tie_term: f64 = tie_groups(values)
         .into_iter()
-        .map(|t| (t * (t - 1.0) * (2.0 * t + 5.0)))
+        .map(|t| t * (t - 1.0) * (2.0 * t + 5.0))
         .sum();
     let count = n as f64;
     let variance = (count * (count - 1.0) * (2.0 * count + 5.0) - tie_term) / 18.0;
@@ -356,8 +359,7 @@ pub fn significant_trend(values: &[f64]) -> Option<Trend> {
     if values.len() < 8 {
         return None;
     }
-    mann_kendall(values)
-        .filter(|trend| trend.z.abs() > 2.576 && trend.relative_drift.abs() >= 0.05)
+    mann_kendall(values).filter(|trend| trend.z.abs() > 2.576 && trend.relative_drift.abs() >= 0.05)
 }
 
 #[cfg(test)]

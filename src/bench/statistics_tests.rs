@@ -21,7 +21,10 @@ fn medians_and_mads_of_known_sets() {
     assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), Some(2.5));
     assert_eq!(median(&[]), None);
     // Deviations from 3 are 2, 1, 0, 1, 97: their median is 1.
-    assert_eq!(median_absolute_deviation(&[1.0, 2.0, 3.0, 4.0, 100.0]), Some(1.0));
+    assert_eq!(
+        median_absolute_deviation(&[1.0, 2.0, 3.0, 4.0, 100.0]),
+        Some(1.0)
+    );
     assert_eq!(median_absolute_deviation(&[5.0; 4]), Some(0.0));
     assert_eq!(robust_spread(&[5.0; 4]), 0.0);
     // More than half equal: the MAD is 0 and the mean absolute deviation takes over.

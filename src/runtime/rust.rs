@@ -61,6 +61,20 @@ impl Rust {
     /// Builds the package and returns the path of its binary. The error holds the compiler's
     /// messages.
     pub fn build(&self, package: &Path) -> Result<PathBuf> {
+        self.build_binaries(package)?
+            .pop()
+            .map(|(_, executable)| executable)
+            .ok_or_else(|| {
+                Error::Other(format!(
+                    "cargo built {} but produced no binary: does it have a `src/main.rs`?",
+                    package.join("Cargo.toml").display()
+                ))
+            })
+    }
+
+    /// Builds every binary of the package and returns each target's name and executable, in
+    /// the order cargo reported them.
+    pub fn build_binaries(&self, package: &Path) -> Result<Vec<(String, PathBuf)>> {
         let manifest = package.join("Cargo.toml");
         let output = std::process::Command::new(&self.cargo)
             .args([
@@ -85,17 +99,15 @@ impl Rust {
                 tail.join("\n")
             )));
         }
-        String::from_utf8_lossy(&output.stdout)
+        Ok(String::from_utf8_lossy(&output.stdout)
             .lines()
             .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
             .filter(|message| message["reason"] == "compiler-artifact")
-            .filter_map(|message| message["executable"].as_str().map(PathBuf::from))
-            .next_back()
-            .ok_or_else(|| {
-                Error::Other(format!(
-                    "cargo built {} but produced no binary: does it have a `src/main.rs`?",
-                    manifest.display()
-                ))
+            .filter_map(|message| {
+                let executable = message["executable"].as_str()?;
+                let name = message["target"]["name"].as_str()?;
+                Some((name.to_string(), PathBuf::from(executable)))
             })
+            .collect())
     }
 }
