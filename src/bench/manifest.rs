@@ -182,7 +182,7 @@ impl Manifest {
             .map_err(|error| input(format!("cannot read the scenario manifest: {error}")))?;
         let file: ManifestFile = serde_json::from_str(&text)
             .map_err(|error| input(format!("not a valid scenario manifest: {error}")))?;
-        let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
         let directory = path.parent().unwrap_or(Path::new(".")).to_path_buf();
         let mut scenarios: Vec<Scenario> = Vec::new();
         for (index, scenario) in file.scenarios.into_iter().enumerate() {
@@ -378,6 +378,7 @@ fn program(key: &str, reference: &str, directory: &Path) -> std::result::Result<
             ));
         }
         let package = directory.join("rust");
+        let package = std::fs::canonicalize(&package).unwrap_or(package);
         if !package.join("Cargo.toml").is_file() {
             return Err(format!(
                 "`{reference}` names a binary of the cargo package {}, which has no Cargo.toml",
@@ -392,8 +393,10 @@ fn program(key: &str, reference: &str, directory: &Path) -> std::result::Result<
             name: name.to_string(),
         });
     }
+    // Canonical, so that `../rust/fetch-data` names the package exactly as `verify` does and
+    // cargo reuses the same build.
     let path = directory.join(reference);
-    let path = std::path::absolute(&path).unwrap_or(path);
+    let path = std::fs::canonicalize(&path).unwrap_or(path);
     if path.is_dir() {
         if family != "rust" || !path.join("Cargo.toml").is_file() {
             return Err(format!(

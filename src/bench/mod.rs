@@ -189,7 +189,10 @@ pub async fn bench(options: &BenchOptions, reporter: Arc<dyn Reporter>) -> Resul
         scenarios: selection.scenarios.iter().map(|s| s.name.clone()).collect(),
         runtimes: selection.runtime_names(),
         parameters,
-        budget_s: options.runs.is_none().then(|| options.budget.as_secs_f64()),
+        budget_s: options
+            .runs
+            .is_none()
+            .then_some(options.budget.as_secs_f64()),
         manifest: selection
             .manifest
             .as_ref()
