@@ -93,7 +93,10 @@ fn main() {
     // The harness starts its launcher by re-executing the current binary as `__launch SPEC`;
     // in a bench the current binary is this one, so it must answer like `sidebyside` would.
     let arguments: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    if arguments.get(1).is_some_and(|argument| argument == "__launch") {
+    if arguments
+        .get(1)
+        .is_some_and(|argument| argument == "__launch")
+    {
         let code = match arguments.get(2) {
             Some(argument) if argument == "--probe" => {
                 match sidebyside::launcher::namespace::probe_in_this_process() {

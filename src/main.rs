@@ -65,7 +65,7 @@ struct BenchArgs {
     /// python-httpx, tokio-multi-thread, tokio-current-thread. Default: all.
     #[arg(long = "runtime", value_name = "NAME")]
     runtimes: Vec<String>,
-    /// Timed runs per runtime and point. Default: as many as fit in --budget, 5 to 30.
+    /// Timed runs per runtime and point. Default: as many as fit in --budget, 3 to 30.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     runs: Option<u64>,
     /// Warm-up runs per runtime and point, not counted. Default: 1.

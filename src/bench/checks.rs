@@ -29,6 +29,12 @@ pub fn check(scenario: &Scenario, point: &Point, observation: &mut Observation) 
         Check::Figures if usable => match read_figures(&observation.stdout.text) {
             Ok((reported, read)) => {
                 figures = read;
+                if !figures.contains_key("ok") {
+                    reasons.push(
+                        "its figures have no `ok` (the count of operations that succeeded)"
+                            .to_string(),
+                    );
+                }
                 if let Some(reported) = reported.filter(|reported| *reported != scenario.name) {
                     reasons.push(format!(
                         "it reported figures for scenario `{reported}`, not `{}`",

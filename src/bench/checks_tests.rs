@@ -182,6 +182,13 @@ fn output_without_figures_or_for_another_scenario_fails() {
         other.reasons,
         ["it reported figures for scenario `sequential`, not `fan-out`"]
     );
+    let mut uncounted = observation(0, "{\"scenario\": \"fan-out\", \"sent\": 3}", 3, vec![]);
+    check(&scenario, &point(3), &mut uncounted);
+    assert!(
+        uncounted.reasons[0].contains("no `ok`"),
+        "{:?}",
+        uncounted.reasons
+    );
 }
 
 #[test]

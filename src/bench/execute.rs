@@ -211,8 +211,15 @@ impl<'a> Measurer<'a> {
             }
         }
         for (index, (count, first)) in failures.into_iter().enumerate() {
-            if let (true, Some(first)) = (count > 0, first) {
-                result.cases[index].warnings.push(format!(
+            let (true, Some(first)) = (count > 0, first) else {
+                continue;
+            };
+            let case = &mut result.cases[index];
+            if case.samples.is_empty() {
+                let note = format!("passed verification, then every timed run failed: {first}");
+                self.exclude(case, CaseStatus::FailedVerification, note);
+            } else {
+                case.warnings.push(format!(
                     "{count} timed run(s) failed and were left out; the first: {first}"
                 ));
             }

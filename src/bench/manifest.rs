@@ -7,7 +7,8 @@
 //! `expect` holds rules over the program's own figures and the count of requests the mock saw
 //! (`ok_equals: "n"`, `mock_requests_equals: "ok"`, `errors_at_most: 0`); a scenario whose
 //! programs are verbatim snippets instead names the JSON their result must equal
-//! (`result_file`, or `<name>.expected.json` in the manifest's folder or its parent). Every
+//! (`result_file`, also spelt `result_equals_file`, or else `<name>.expected.json` in the
+//! manifest's folder or its parent). Every
 //! mistake is reported with the manifest's path and the field at fault.
 
 use crate::error::{Error, Result};
@@ -257,10 +258,10 @@ fn validate(file: ScenarioFile, directory: &Path) -> std::result::Result<Scenari
     let mut rules = Vec::new();
     let mut result_file = None;
     for (key, value) in &file.expect {
-        if key == "result_file" {
+        if key == "result_file" || key == "result_equals_file" {
             let relative = value
                 .as_str()
-                .ok_or_else(|| "expect.result_file: give a path as a string".to_string())?;
+                .ok_or_else(|| format!("expect.{key}: give a path as a string"))?;
             result_file = Some(directory.join(relative));
             continue;
         }
@@ -290,10 +291,11 @@ fn validate(file: ScenarioFile, directory: &Path) -> std::result::Result<Scenari
         }
         None => Check::Figures,
     };
-    if check == Check::Figures && !rules.iter().any(|rule| rule.figure == "ok") {
+    if check == Check::Figures && rules.is_empty() {
         return Err(
-            "expect: give a rule on the program's `ok` figure (e.g. \"ok_equals\": \"n\"), or \
-                    `result_file` for verbatim snippets"
+            "expect: give at least one rule that shows the work was done (e.g. \
+                    \"ok_equals\": \"n\", \"mock_requests_equals\": \"n\"), or `result_file` for \
+                    verbatim snippets"
                 .to_string(),
         );
     }

@@ -89,7 +89,9 @@ fn verbatim_snippets_are_held_to_the_expected_file_beside_the_manifest() {
         .load(
             r#"{ "scenarios": [ { "name": "fetch-data",
                 "programs": { "javascript": "fan-out/fan-out.mjs", "rust": "rust" },
-                "expect": { "mock_requests_equals": 1 } } ] }"#,
+                "expect": { "mock_requests_equals": 1 } },
+              { "name": "named", "programs": { "javascript": "fan-out/fan-out.mjs" },
+                "expect": { "result_equals_file": "../fetch-data.expected.json" } } ] }"#,
         )
         .unwrap();
     let scenario = &manifest.scenarios[0];
@@ -104,6 +106,10 @@ fn verbatim_snippets_are_held_to_the_expected_file_beside_the_manifest() {
         Program::CargoPackage(_)
     ));
     assert_eq!(manifest.mock, None);
+    assert_eq!(
+        manifest.scenarios[1].check, scenario.check,
+        "the file may be named explicitly"
+    );
 }
 
 #[test]
@@ -137,8 +143,8 @@ fn mistakes_are_named_with_the_file_and_the_field() {
             "expect.ok_is: unknown rule",
         ),
         (
-            FAN_OUT.replace("\"ok_equals\": \"n\",", ""),
-            "give a rule on the program's `ok` figure",
+            FAN_OUT.replace("\"ok_equals\": \"n\", \"mock_requests_equals\": \"n\"", ""),
+            "expect: give at least one rule",
         ),
         (
             FAN_OUT.replace("\"defaults\": { \"n\"", "\"defaults\": { \"m\""),

@@ -42,7 +42,7 @@ use std::time::Duration;
 /// Warm-up rounds per point unless `--warmup` or the scenario says otherwise.
 pub const DEFAULT_WARMUP: usize = 1;
 /// Timed rounds per point, without `--runs`: at least this many...
-pub const MINIMUM_RUNS: usize = 5;
+pub const MINIMUM_RUNS: usize = 3;
 /// ...and at most this many...
 pub const MAXIMUM_RUNS: usize = 30;
 /// ...to fill about this many seconds.

@@ -88,7 +88,7 @@ fn point(out: &mut String, scenario: &ScenarioResult) {
         key(a).total_cmp(&key(b))
     });
     for case in &cases {
-        table.add_row(row(case, ranking.as_deref()));
+        table.add_row(row(case, ranking.as_deref(), &scenario.parameters));
     }
     let _ = writeln!(out, "{table}");
     for case in &cases {
@@ -108,7 +108,11 @@ fn point(out: &mut String, scenario: &ScenarioResult) {
     let _ = writeln!(out);
 }
 
-fn row(case: &CaseResult, ranking: Option<&str>) -> Vec<Cell> {
+fn row(
+    case: &CaseResult,
+    ranking: Option<&str>,
+    parameters: &std::collections::BTreeMap<String, serde_json::Value>,
+) -> Vec<Cell> {
     let right = |text: String| Cell::new(text).set_alignment(CellAlignment::Right);
     let status = match case.status {
         CaseStatus::Measured => case.samples.len().to_string(),
@@ -147,7 +151,7 @@ fn row(case: &CaseResult, ranking: Option<&str>) -> Vec<Cell> {
     let figures: Vec<String> = metrics
         .figures
         .iter()
-        .filter(|(name, _)| name.as_str() != "mock_cpu_s")
+        .filter(|(name, _)| name.as_str() != "mock_cpu_s" && !parameters.contains_key(*name))
         .filter(|(name, estimate)| {
             name.as_str() != "mock_requests"
                 || metrics
