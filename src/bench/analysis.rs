@@ -170,7 +170,12 @@ pub fn warnings_of(values: &[f64], name: &str) -> Vec<String> {
         ));
         return warnings;
     }
-    let outliers = statistics::outliers(values);
+    // With fewer than five values the MAD is too rough to call any of them an outlier.
+    let outliers = if values.len() >= 5 {
+        statistics::outliers(values)
+    } else {
+        Vec::new()
+    };
     if !outliers.is_empty() {
         let runs: Vec<String> = outliers
             .iter()
