@@ -21,15 +21,24 @@ node=$(command -v node)
 programs=("$python -c pass" "$node -e 0" "/bin/true")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# sidebyside starts programs with a clean environment (PATH, HOME, LANG, TMPDIR) plus its own
+# variables, among them NODE_EXTRA_CA_CERTS and SSL_CERT_FILE naming its one-certificate CA.
+# Give hyperfine's and time's programs the same: NODE_EXTRA_CA_CERTS alone makes `node -e 0`
+# load its whole root store at start-up (about twice the start-up time), so any difference in
+# it would be a difference of programs, not of measurement.
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/key.pem" -out "$work/ca.pem" -days 1 \
+  -subj /CN=sidebyside-comparison >/dev/null 2>&1
+clean=(env -i "PATH=$PATH" "HOME=$HOME" "LANG=C.UTF-8" "TMPDIR=${TMPDIR:-/tmp}"
+  "NODE_EXTRA_CA_CERTS=$work/ca.pem" "SSL_CERT_FILE=$work/ca.pem")
 
 for index in "${!programs[@]}"; do
   program=${programs[$index]}
   for round in $(seq "$rounds"); do
-    hyperfine -N --style none --warmup 3 --runs "$runs" --export-json "$work/hyperfine-$index-$round.json" "$program" >/dev/null 2>&1
+    "${clean[@]}" hyperfine -N --style none --warmup 3 --runs "$runs" --export-json "$work/hyperfine-$index-$round.json" "$program" >/dev/null 2>&1
     "$sidebyside" bench --command "$program" --warmup 3 --runs "$runs" --isolation "${ISOLATION:-auto}" \
       --out "$work/sidebyside-$index-$round" --format json >/dev/null 2>&1
     for _ in $(seq 10); do
-      /usr/bin/time -f '%M' -o "$work/time-$index-$round.txt" -a $program >/dev/null 2>&1
+      "${clean[@]}" /usr/bin/time -f '%M' -o "$work/time-$index-$round.txt" -a $program >/dev/null 2>&1
     done
   done
 done
