@@ -109,6 +109,64 @@ enum Command {
         #[arg(long, value_enum, default_value = "table")]
         format: ListFormat,
     },
+    /// Measure the scenarios of snippets/bench/scenarios.json on every runtime, after checking
+    /// that each program does the work (see docs/bench.md).
+    Bench(BenchArgs),
+}
+
+#[derive(clap::Args)]
+struct BenchArgs {
+    /// Scenarios to measure (repeatable). Default: the manifest's default suite.
+    #[arg(long = "scenario", value_name = "NAME")]
+    scenarios: Vec<String>,
+    /// Runtimes to measure on (repeatable): node, bun, deno, python-asyncio, python-uvloop,
+    /// python-httpx, tokio-multi-thread, tokio-current-thread. Default: all.
+    #[arg(long = "runtime", value_name = "NAME")]
+    runtimes: Vec<String>,
+    /// Timed runs per runtime and point. Default: as many as fit in --budget, 3 to 30.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    runs: Option<u64>,
+    /// Warm-up runs per runtime and point, not counted. Default: 1.
+    #[arg(long, value_name = "N")]
+    warmup: Option<usize>,
+    /// Parameter values to sweep, replacing the manifest's (repeatable), e.g. n=10,100,1000.
+    #[arg(long = "param", value_name = "NAME=V1,V2", value_parser = sidebyside::bench::plan::parse_parameter)]
+    parameters: Vec<(String, Vec<serde_json::Value>)>,
+    /// Every parameter point of the manifest, not just its defaults.
+    #[arg(long)]
+    full: bool,
+    /// Measure this command instead of the scenarios (repeatable; split like a shell would,
+    /// run without one), e.g. to compare with hyperfine.
+    #[arg(long = "command", value_name = "CMD")]
+    commands: Vec<String>,
+    /// Folder the results document (results.json) is written to.
+    /// Default: target/sidebyside-bench/ of the project.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Scenario manifest. Default: the project's snippets/bench/scenarios.json.
+    #[arg(long, value_name = "FILE")]
+    manifest: Option<PathBuf>,
+    /// Folder of WireMock-format mappings. Default: the manifest's `mock`, else mock-server/.
+    #[arg(long, value_name = "DIR")]
+    mock: Option<PathBuf>,
+    /// How programs reach the mock: their own network namespace, or runtime hooks.
+    #[arg(long, value_enum, default_value = "auto")]
+    isolation: IsolationChoice,
+    /// Seconds a run may take before it is killed. Default: 120, or a scenario's timeout_s.
+    #[arg(long, value_name = "SECS")]
+    timeout: Option<f64>,
+    /// Seconds of timed runs per scenario point when --runs is not given.
+    #[arg(long, value_name = "SECS", default_value_t = sidebyside::bench::DEFAULT_BUDGET_S)]
+    budget: f64,
+    /// Output format on stdout (the JSON document is always written to --out too).
+    #[arg(long, value_enum, default_value = "table")]
+    format: Format,
+    /// Bytes of each run's stdout and stderr that are kept.
+    #[arg(long, value_name = "BYTES", default_value_t = 8 << 20)]
+    max_output: u64,
+    /// Keep each run's temporary directory for inspection.
+    #[arg(long)]
+    keep_temp: bool,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -168,6 +226,7 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Bench(arguments) => bench(arguments),
         Command::Verify {
             paths,
             mock,
@@ -287,6 +346,69 @@ fn report(options: &sidebyside::report::ReportOptions) -> ExitCode {
             } else {
                 ExitCode::from(1)
             }
+        }
+        Err(error) => {
+            eprintln!("sidebyside: {error}");
+            ExitCode::from(if error.is_usage() { 2 } else { 1 })
+        }
+    }
+}
+
+fn bench(arguments: BenchArgs) -> ExitCode {
+    let positive = |value: f64| value.is_finite() && value > 0.0;
+    if arguments.timeout.is_some_and(|timeout| !positive(timeout)) || !positive(arguments.budget) {
+        eprintln!("sidebyside: --timeout and --budget must be positive numbers of seconds");
+        return ExitCode::from(2);
+    }
+    let options = sidebyside::bench::BenchOptions {
+        manifest: arguments
+            .manifest
+            .unwrap_or_else(sidebyside::bench::default_manifest),
+        scenarios: arguments.scenarios,
+        runtimes: arguments.runtimes,
+        runs: arguments.runs.map(|runs| runs as usize),
+        warmup: arguments.warmup,
+        parameters: arguments.parameters,
+        full: arguments.full,
+        commands: arguments.commands,
+        out: arguments
+            .out
+            .unwrap_or_else(sidebyside::bench::default_out_dir),
+        mock: arguments.mock,
+        isolation: arguments.isolation,
+        timeout: arguments.timeout.map(Duration::from_secs_f64),
+        budget: Duration::from_secs_f64(arguments.budget),
+        output_cap_bytes: arguments.max_output,
+        keep_temp: arguments.keep_temp,
+        cache_dir: sidebyside::paths::cache_dir(),
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("sidebyside: cannot start the async runtime: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let reporter: std::sync::Arc<dyn sidebyside::bench::progress::Reporter> =
+        sidebyside::bench::progress::for_stderr().into();
+    match runtime.block_on(sidebyside::bench::bench(&options, reporter)) {
+        Ok(outcome) => {
+            let text = match arguments.format {
+                Format::Table => sidebyside::bench::table::BenchTable.render(&outcome.results),
+                other => sidebyside::report::render(other, &outcome.results),
+            };
+            print!("{text}");
+            // Every report format beside the results document, as `verify --out` does.
+            if let Some(directory) = outcome.written.parent() {
+                if let Err(error) = sidebyside::report::write_all(directory, &outcome.results) {
+                    eprintln!("sidebyside: {error}");
+                }
+            }
+            eprintln!(
+                "sidebyside: results written to {}",
+                outcome.written.display()
+            );
+            ExitCode::from(outcome.exit_code())
         }
         Err(error) => {
             eprintln!("sidebyside: {error}");

@@ -152,6 +152,13 @@ pub struct BenchSettings {
     pub runtimes: Vec<String>,
     /// Parameter name to the values swept, e.g. `n` -> `[10, 100, 1000]`.
     pub parameters: BTreeMap<String, Vec<Value>>,
+    /// When the number of runs was chosen by time (no `--runs`): the seconds each scenario
+    /// point's timed runs aim to take; `runs` is then the minimum.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget_s: Option<f64>,
+    /// The scenario manifest the bench read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<PathBuf>,
 }
 
 /// One scenario at one parameter point, every runtime measured.
@@ -166,6 +173,18 @@ pub struct ScenarioResult {
     /// The parameter point, e.g. `{"n": 100, "delay_ms": 50}`.
     pub parameters: BTreeMap<String, Value>,
     pub cases: Vec<CaseResult>,
+    /// The measurement cases are ranked by and `ratio_to_fastest` is computed on; absent means
+    /// `wall_s`, lower is better.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ranked_by: Option<RankedBy>,
+}
+
+/// A scenario's ranking measurement: `wall_s`, `cpu_s`, `peak_rss_bytes` or one of the
+/// programs' own figures (e.g. `requests_per_s`, higher is better).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RankedBy {
+    pub metric: String,
+    pub higher_is_better: bool,
 }
 
 /// One runtime's measurements in one scenario.
@@ -185,7 +204,8 @@ pub struct CaseResult {
     pub samples: Vec<Sample>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metrics: Option<Metrics>,
-    /// Wall-time ratio to the fastest runtime of the scenario (1.0 for the fastest).
+    /// Ratio to the best runtime of the scenario point on its ranking measurement (1.0 for the
+    /// best; above 1 means worse: slower, larger, or fewer requests per second).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ratio_to_fastest: Option<Ratio>,
     /// Spread too wide, first run much slower, bimodal, trending, outliers, ...
@@ -232,7 +252,7 @@ pub struct Estimate {
     pub ci_low: f64,
     pub ci_high: f64,
     pub n: usize,
-    /// Indexes (into `samples`) of values flagged as outliers.
+    /// How many values were flagged as outliers (modified z-score above 3.5).
     #[serde(default)]
     pub outliers: usize,
 }

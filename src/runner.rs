@@ -82,6 +82,12 @@ impl Session {
         })
     }
 
+    /// The certificate authority's PEM file, which snippets trust (for runtimes that need it
+    /// named in a variable of their own, such as Deno's `DENO_CERT`).
+    pub fn ca_file(&self) -> &Path {
+        &self.ca_file
+    }
+
     /// Runs a prepared command as run number `index` of the session.
     pub async fn run(&self, index: usize, command: &PreparedCommand) -> Result<RunOutcome, String> {
         let directory = self.root.join(format!("run-{index}"));

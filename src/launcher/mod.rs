@@ -118,6 +118,11 @@ pub struct LaunchReport {
 /// Entry point of `sidebyside __launch SPEC`. Returns the launcher's exit status: 0 when a
 /// report was written (whatever the snippet did), 3 otherwise.
 pub fn main(spec_path: &Path) -> i32 {
+    // A process group of its own: a Ctrl-C typed at the terminal reaches sidebyside alone, which
+    // decides what becomes of the run (`bench` lets it finish; `verify` exits, closing the
+    // control socket, and the launcher then kills the snippet).
+    // SAFETY: setpgid on ourselves has no memory-safety preconditions.
+    unsafe { libc::setpgid(0, 0) };
     let spec: LaunchSpec = match std::fs::read(spec_path)
         .map_err(|error| error.to_string())
         .and_then(|bytes| serde_json::from_slice(&bytes).map_err(|error| error.to_string()))

@@ -10,7 +10,7 @@ use crate::snippet::{Snippet, SnippetKind};
 use std::path::{Path, PathBuf};
 
 pub const MINIMUM_MAJOR: u32 = 18;
-const PRELOAD: &str = include_str!("assets/node_preload.cjs");
+pub(crate) const PRELOAD: &str = include_str!("assets/node_preload.cjs");
 
 #[derive(Debug, Clone)]
 pub struct Node {

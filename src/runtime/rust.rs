@@ -118,6 +118,24 @@ impl Rust {
     /// Builds the package and returns the path of its binary. The error holds the compiler's
     /// messages.
     pub fn build(&self, package: &Path, bin: Option<&str>) -> Result<PathBuf> {
+        self.cargo_build(package, bin)?
+            .pop()
+            .map(|(_, executable)| executable)
+            .ok_or_else(|| {
+                Error::Other(format!(
+                    "cargo built {} but produced no binary: does it have a `src/main.rs`?",
+                    package.join("Cargo.toml").display()
+                ))
+            })
+    }
+
+    /// Builds every binary of the package and returns each target's name and executable, in
+    /// the order cargo reported them.
+    pub fn build_binaries(&self, package: &Path) -> Result<Vec<(String, PathBuf)>> {
+        self.cargo_build(package, None)
+    }
+
+    fn cargo_build(&self, package: &Path, bin: Option<&str>) -> Result<Vec<(String, PathBuf)>> {
         let manifest = package.join("Cargo.toml");
         let output = std::process::Command::new(&self.cargo)
             .args([
@@ -130,6 +148,9 @@ impl Rust {
             .arg(&manifest)
             .arg("--target-dir")
             .arg(&self.target_dir)
+            // A build script (ring's) tracks this variable: inherited from a `cargo test` of
+            // sidebyside, it would make every caller rebuild the shared cache.
+            .env_remove("CARGO_MANIFEST_DIR")
             .stdin(std::process::Stdio::null())
             .output()
             .map_err(|error| Error::io(format!("cannot run {}", self.cargo.display()), error))?;
@@ -143,17 +164,15 @@ impl Rust {
                 tail.join("\n")
             )));
         }
-        String::from_utf8_lossy(&output.stdout)
+        Ok(String::from_utf8_lossy(&output.stdout)
             .lines()
             .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
             .filter(|message| message["reason"] == "compiler-artifact")
-            .filter_map(|message| message["executable"].as_str().map(PathBuf::from))
-            .next_back()
-            .ok_or_else(|| {
-                Error::Other(format!(
-                    "cargo built {} but produced no binary: does it have a `src/main.rs`?",
-                    manifest.display()
-                ))
+            .filter_map(|message| {
+                let executable = message["executable"].as_str()?;
+                let name = message["target"]["name"].as_str().unwrap_or_default();
+                Some((name.to_string(), PathBuf::from(executable)))
             })
+            .collect())
     }
 }

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Compares sidebyside's measurements of small programs with hyperfine's (wall time) and GNU
+# time's (peak memory), on the same machine in the same session, alternating the tools so a
+# drift of the machine hits both alike. Needs hyperfine and GNU time (`apt-get install -y
+# hyperfine time`) and a release build (`cargo build --release`).
+#
+#   scripts/bench-vs-hyperfine.sh [ROUNDS] [RUNS]      (default 3 rounds of 30 runs)
+#
+# Prints, per program, the median wall time of each tool and their difference, and the median
+# peak resident memory from sidebyside and from `/usr/bin/time -v`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds=${1:-3}
+runs=${2:-30}
+sidebyside=target/release/sidebyside
+for tool in hyperfine /usr/bin/time "$sidebyside"; do
+  command -v "$tool" >/dev/null || { echo "missing $tool" >&2; exit 2; }
+done
+python=$(python3 -c 'import sys; print(sys.executable)')
+node=$(command -v node)
+programs=("$python -c pass" "$node -e 0" "/bin/true")
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+# sidebyside starts programs with a clean environment (PATH, HOME, LANG, TMPDIR) plus its own
+# variables, among them NODE_EXTRA_CA_CERTS and SSL_CERT_FILE naming its one-certificate CA.
+# Give hyperfine's and time's programs the same: NODE_EXTRA_CA_CERTS alone makes `node -e 0`
+# load its whole root store at start-up (about twice the start-up time), so any difference in
+# it would be a difference of programs, not of measurement.
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/key.pem" -out "$work/ca.pem" -days 1 \
+  -subj /CN=sidebyside-comparison >/dev/null 2>&1
+clean=(env -i "PATH=$PATH" "HOME=$HOME" "LANG=C.UTF-8" "TMPDIR=${TMPDIR:-/tmp}"
+  "NODE_EXTRA_CA_CERTS=$work/ca.pem" "SSL_CERT_FILE=$work/ca.pem")
+
+for index in "${!programs[@]}"; do
+  program=${programs[$index]}
+  for round in $(seq "$rounds"); do
+    "${clean[@]}" hyperfine -N --style none --warmup 3 --runs "$runs" --export-json "$work/hyperfine-$index-$round.json" "$program" >/dev/null 2>&1
+    "$sidebyside" bench --command "$program" --warmup 3 --runs "$runs" --isolation "${ISOLATION:-auto}" \
+      --out "$work/sidebyside-$index-$round" --format json >/dev/null 2>&1
+    for _ in $(seq 10); do
+      "${clean[@]}" /usr/bin/time -f '%M' -o "$work/time-$index-$round.txt" -a $program >/dev/null 2>&1
+    done
+  done
+done
+
+python3 - "$work" "$rounds" "${programs[@]}" <<'PYTHON'
+import json, statistics, sys
+work, rounds, programs = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+print(f"{'program':<40} {'hyperfine':>11} {'sidebyside':>11} {'diff':>7}   {'GNU time RSS':>13} {'sidebyside RSS':>15} {'diff':>7}")
+for index, program in enumerate(programs):
+    hyperfine, ours, time_rss, our_rss = [], [], [], []
+    for round in range(1, rounds + 1):
+        hyperfine.extend(json.load(open(f"{work}/hyperfine-{index}-{round}.json"))["results"][0]["times"])
+        document = json.load(open(f"{work}/sidebyside-{index}-{round}/results.json"))
+        samples = document["bench"]["scenarios"][0]["cases"][0]["samples"]
+        ours.extend(sample["wall_s"] for sample in samples)
+        our_rss.extend(sample["peak_rss_bytes"] / 1024 for sample in samples)
+        time_rss.extend(float(line) for line in open(f"{work}/time-{index}-{round}.txt") if line.strip())
+    h, o = statistics.median(hyperfine), statistics.median(ours)
+    t, r = statistics.median(time_rss), statistics.median(our_rss)
+    print(f"{program[-40:]:<40} {h*1000:>8.2f} ms {o*1000:>8.2f} ms {100*(o-h)/h:>+6.1f}%   "
+          f"{t/1024:>9.1f} MiB {r/1024:>11.1f} MiB {100*(r-t)/t:>+6.1f}%")
+PYTHON

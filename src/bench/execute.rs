@@ -1,0 +1,391 @@
+//! Measuring one scenario point: verification, warm-up and timed runs, interleaved.
+//!
+//! Each runtime's program is first run once and checked ([`super::checks`]); one that fails is
+//! reported with the reason and never timed. Then come the warm-up rounds and the timed rounds:
+//! every round runs each remaining runtime once, the starting runtime rotating from round to
+//! round (A B C, B C A, C A B, ...), so a drift of the machine hits every runtime alike and no
+//! runtime always follows the same neighbour. Runs are never concurrent. Without `--runs`, the
+//! number of timed rounds is chosen from the time the last warm-up round took, to fill the
+//! time budget of a point, between a minimum and a maximum. Around each run the harness's own
+//! CPU time (`getrusage(RUSAGE_SELF)`: the mock, its TLS and the harness's bookkeeping) is
+//! recorded as the figure `mock_cpu_s`.
+
+use super::checks::{self, Figures};
+use super::interrupt::Interrupt;
+use super::manifest::Scenario;
+use super::plan::Point;
+use super::programs::Unavailable;
+use super::progress::{Event, Phase, Reporter};
+use crate::harness::{observe, Harness};
+use crate::observation::{Language, Observation, Status};
+use crate::results::{CaseResult, CaseStatus, Sample, ScenarioResult};
+use crate::runtime::PreparedCommand;
+use crate::snippet::Snippet;
+use std::time::{Duration, Instant};
+
+/// One runtime of a point, ready to run or not.
+#[derive(Debug, Clone)]
+pub struct CasePlan {
+    pub runtime: String,
+    pub language: Option<Language>,
+    pub version: String,
+    /// Describes the program to `observe` (its name, language and source).
+    pub snippet: Snippet,
+    pub command: Result<PreparedCommand, Unavailable>,
+}
+
+/// A scenario at one parameter point.
+#[derive(Debug, Clone)]
+pub struct PointPlan {
+    pub scenario: Scenario,
+    pub point: Point,
+    pub label: String,
+    pub cases: Vec<CasePlan>,
+}
+
+/// How many runs to make.
+#[derive(Debug, Clone, Copy)]
+pub struct RunCounts {
+    /// Fixed number of timed runs, or `None` to choose by the budget.
+    pub runs: Option<usize>,
+    pub warmup: usize,
+    pub budget: Duration,
+    pub minimum: usize,
+    pub maximum: usize,
+}
+
+impl RunCounts {
+    /// The runs a point is expected to make before its first round is timed.
+    pub fn planned(&self) -> usize {
+        self.runs.unwrap_or(self.minimum)
+    }
+}
+
+/// Runs the points of a bench one after the other, numbering every run.
+pub struct Measurer<'a> {
+    pub harness: &'a Harness,
+    pub reporter: &'a dyn Reporter,
+    pub interrupt: &'a Interrupt,
+    /// Verification observations of snippet and scenario programs (the document's `runs`).
+    pub verification: Vec<Observation>,
+    /// Position of the next run in the whole bench.
+    sequence: usize,
+    /// Runs the bench expects to make in all, for the progress display.
+    pub expected_runs: usize,
+}
+
+/// What one run left, checked.
+struct Checked {
+    observation: Observation,
+    figures: Figures,
+    sequence: usize,
+}
+
+impl<'a> Measurer<'a> {
+    pub fn new(harness: &'a Harness, reporter: &'a dyn Reporter, interrupt: &'a Interrupt) -> Self {
+        Measurer {
+            harness,
+            reporter,
+            interrupt,
+            verification: Vec::new(),
+            sequence: 0,
+            expected_runs: 0,
+        }
+    }
+
+    fn adjust_expected(&mut self, removed: usize, added: usize) {
+        self.expected_runs = (self.expected_runs + added).saturating_sub(removed);
+        self.reporter.event(Event::Total(self.expected_runs));
+    }
+
+    /// Measures one point. Returns its result, with `interrupted` cases when a stop was asked.
+    pub async fn measure(&mut self, plan: &PointPlan, counts: RunCounts) -> ScenarioResult {
+        self.reporter.event(Event::Point(&plan.label));
+        let mut result = ScenarioResult {
+            scenario: plan.scenario.name.clone(),
+            description: plan.scenario.description.clone(),
+            claim: plan.scenario.claim.clone(),
+            parameters: plan.point.clone(),
+            cases: plan.cases.iter().map(empty_case).collect(),
+            ranked_by: None,
+        };
+        let mut active = Vec::new();
+        for (index, case) in plan.cases.iter().enumerate() {
+            match &case.command {
+                Ok(_) => active.push(index),
+                Err(unavailable) => {
+                    let (status, note) = match unavailable {
+                        Unavailable::Skipped(note) => (CaseStatus::Skipped, note),
+                        Unavailable::Failed(note) => (CaseStatus::FailedVerification, note),
+                    };
+                    self.exclude(&mut result.cases[index], status, note.clone());
+                }
+            }
+        }
+        let per_case = 1 + counts.warmup + counts.planned();
+
+        // Verification: one checked run each; a failure is reported and never timed.
+        let mut verified = Vec::new();
+        let verification_started = Instant::now();
+        for (position, &index) in active.iter().enumerate() {
+            if self.interrupt.requested() {
+                return self.stop(result, plan);
+            }
+            let Some(checked) = self
+                .run(plan, index, Phase::Verification, position + 1, active.len())
+                .await
+            else {
+                return self.stop(result, plan);
+            };
+            if plan.scenario.check != super::manifest::Check::ExitStatus {
+                let mut observation = checked.observation.clone();
+                observation.id = format!("{}/{}", plan.label, plan.cases[index].runtime);
+                self.verification.push(observation);
+            }
+            if checked.observation.status == Status::Passed {
+                verified.push(index);
+            } else {
+                let note = failure_note(&checked.observation);
+                self.exclude(
+                    &mut result.cases[index],
+                    CaseStatus::FailedVerification,
+                    note,
+                );
+                self.adjust_expected(per_case - 1, 0);
+            }
+        }
+        let active = verified;
+
+        // Warm-up rounds; the last one's duration sizes the timed rounds.
+        let mut round_time = verification_started.elapsed();
+        for round in 0..counts.warmup {
+            let started = Instant::now();
+            for index in rotated(&active, round) {
+                if self.interrupt.requested() {
+                    return self.stop(result, plan);
+                }
+                let Some(checked) = self
+                    .run(plan, index, Phase::Warmup, round + 1, counts.warmup)
+                    .await
+                else {
+                    return self.stop(result, plan);
+                };
+                if checked.observation.status != Status::Passed {
+                    result.cases[index].warnings.push(format!(
+                        "warm-up run {} failed: {}",
+                        round + 1,
+                        failure_note(&checked.observation)
+                    ));
+                }
+            }
+            round_time = started.elapsed();
+        }
+        let runs = counts.runs.unwrap_or_else(|| {
+            let rounds = counts.budget.as_secs_f64() / round_time.as_secs_f64().max(1e-3);
+            (rounds.floor() as usize).clamp(counts.minimum, counts.maximum)
+        });
+        if runs != counts.planned() {
+            self.adjust_expected(active.len() * counts.planned(), active.len() * runs);
+        }
+
+        // Timed rounds, interleaved.
+        let mut failures: Vec<(usize, Option<String>)> = vec![(0, None); plan.cases.len()];
+        for round in 0..runs {
+            for index in rotated(&active, round + counts.warmup) {
+                if self.interrupt.requested() {
+                    return self.stop(result, plan);
+                }
+                let Some(checked) = self.run(plan, index, Phase::Timed, round + 1, runs).await
+                else {
+                    return self.stop(result, plan);
+                };
+                if checked.observation.status == Status::Passed {
+                    result.cases[index].samples.push(sample_of(&checked));
+                } else {
+                    let failure = &mut failures[index];
+                    failure.0 += 1;
+                    failure
+                        .1
+                        .get_or_insert_with(|| failure_note(&checked.observation));
+                }
+            }
+        }
+        for (index, (count, first)) in failures.into_iter().enumerate() {
+            let (true, Some(first)) = (count > 0, first) else {
+                continue;
+            };
+            let case = &mut result.cases[index];
+            if case.samples.is_empty() {
+                let note = format!("passed verification, then every timed run failed: {first}");
+                self.exclude(case, CaseStatus::FailedVerification, note);
+            } else {
+                case.warnings.push(format!(
+                    "{count} timed run(s) failed and were left out; the first: {first}"
+                ));
+            }
+        }
+        super::analysis::analyse(&mut result, &plan.scenario.metric);
+        result
+    }
+
+    fn exclude(&self, case: &mut CaseResult, status: CaseStatus, note: String) {
+        let status_text = match status {
+            CaseStatus::Skipped => "skipped",
+            CaseStatus::FailedVerification => "failed verification, not timed",
+            _ => "stopped",
+        };
+        self.reporter.event(Event::Excluded {
+            runtime: &case.runtime,
+            status: status_text,
+            note: &note,
+        });
+        case.status = status;
+        case.note = Some(note);
+    }
+
+    /// Marks a point stopped by an interrupt: measured cases keep their samples.
+    fn stop(&mut self, mut result: ScenarioResult, plan: &PointPlan) -> ScenarioResult {
+        for case in &mut result.cases {
+            if case.status == CaseStatus::Measured {
+                case.status = CaseStatus::Interrupted;
+                if case.samples.is_empty() {
+                    case.note = Some("not measured: the bench was interrupted".to_string());
+                }
+            }
+        }
+        super::analysis::analyse(&mut result, &plan.scenario.metric);
+        result
+    }
+
+    /// One run of a case, checked. `None` when a second interrupt abandoned it.
+    async fn run(
+        &mut self,
+        plan: &PointPlan,
+        index: usize,
+        phase: Phase,
+        number: usize,
+        of: usize,
+    ) -> Option<Checked> {
+        let case = &plan.cases[index];
+        let command = case.command.as_ref().ok()?;
+        let before = own_cpu_seconds();
+        let outcome = tokio::select! {
+            outcome = self.harness.run_command(command) => outcome,
+            () = self.interrupt.forced() => return None,
+        };
+        let harness_cpu = own_cpu_seconds() - before;
+        let mut observation = observe(
+            &case.snippet,
+            format!("{} {}", case.runtime, case.version),
+            self.harness.mode,
+            outcome,
+        );
+        let mut figures = checks::check(&plan.scenario, &plan.point, &mut observation);
+        figures.insert("mock_cpu_s".to_string(), harness_cpu.max(0.0));
+        let sequence = self.sequence;
+        self.sequence += 1;
+        let problem = (observation.status != Status::Passed).then(|| failure_note(&observation));
+        self.reporter.event(Event::Run {
+            label: &plan.label,
+            runtime: &case.runtime,
+            phase,
+            number,
+            of,
+            wall_s: observation.wall_s,
+            problem: problem.as_deref(),
+        });
+        Some(Checked {
+            observation,
+            figures,
+            sequence,
+        })
+    }
+}
+
+fn empty_case(plan: &CasePlan) -> CaseResult {
+    CaseResult {
+        runtime: plan.runtime.clone(),
+        language: plan.language,
+        version: plan.version.clone(),
+        ..CaseResult::default()
+    }
+}
+
+fn sample_of(checked: &Checked) -> Sample {
+    let observation = &checked.observation;
+    Sample {
+        wall_s: observation.wall_s,
+        user_s: observation.user_s,
+        system_s: observation.system_s,
+        peak_rss_bytes: observation.peak_rss_bytes,
+        figures: checked.figures.clone(),
+        sequence: checked.sequence,
+    }
+}
+
+/// The reasons a run did not pass, with the first line of its difference and of its stderr.
+fn failure_note(observation: &Observation) -> String {
+    let mut note = observation.reasons.join("; ");
+    if let Some(first) = observation
+        .diff
+        .as_deref()
+        .and_then(|diff| diff.lines().next())
+    {
+        note.push_str(&format!(" ({first})"));
+    }
+    let stderr = observation.stderr.text.trim();
+    if observation.status != Status::Passed && !stderr.is_empty() {
+        let last = stderr.lines().last().unwrap_or_default();
+        note.push_str(&format!("; stderr ends: {last}"));
+    }
+    note
+}
+
+/// The order of a round: the cases rotated by the round number.
+fn rotated(active: &[usize], round: usize) -> Vec<usize> {
+    if active.is_empty() {
+        return Vec::new();
+    }
+    let start = round % active.len();
+    active[start..]
+        .iter()
+        .chain(&active[..start])
+        .copied()
+        .collect()
+}
+
+/// User plus system CPU seconds this process (every thread) has used.
+fn own_cpu_seconds() -> f64 {
+    use nix::sys::resource::{getrusage, UsageWho};
+    getrusage(UsageWho::RUSAGE_SELF)
+        .map(|usage| {
+            let seconds =
+                |time: nix::sys::time::TimeVal| time.tv_sec() as f64 + time.tv_usec() as f64 / 1e6;
+            seconds(usage.user_time()) + seconds(usage.system_time())
+        })
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rounds_rotate_their_starting_case() {
+        assert_eq!(rotated(&[0, 1, 2], 0), [0, 1, 2]);
+        assert_eq!(rotated(&[0, 1, 2], 1), [1, 2, 0]);
+        assert_eq!(rotated(&[0, 1, 2], 5), [2, 0, 1]);
+        assert!(rotated(&[], 3).is_empty());
+    }
+
+    #[test]
+    fn the_harness_cpu_clock_moves_with_work() {
+        let before = own_cpu_seconds();
+        let mut total = 0u64;
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_millis(50) {
+            total = total.wrapping_add(std::hint::black_box(1));
+        }
+        assert!(own_cpu_seconds() - before > 0.01, "{total}");
+    }
+}

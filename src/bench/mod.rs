@@ -1,0 +1,266 @@
+//! `bench`: the scenarios of `snippets/bench/scenarios.json` measured on every runtime, the way
+//! hyperfine and criterion measure, after each program has shown that it does the work.
+//!
+//! The data path: the [`manifest`] names scenarios and their programs; [`plan`] picks the
+//! scenarios, parameter points and [`runtimes`] (what is installed, what is skipped and why);
+//! [`programs`] turns each program into a command (building Rust once); [`execute`] verifies,
+//! warms up and times the runs, interleaved, through the shared [`crate::harness::Harness`]
+//! (launcher, mock, isolation), judging each with [`checks`]; [`analysis`] turns samples into
+//! [`statistics`] and warnings; [`table`] shows them; the [`crate::results::Results`] document
+//! is written atomically. [`progress`] shows the runs as they go and [`interrupt`] keeps what
+//! was measured when the bench is stopped.
+
+pub mod analysis;
+pub mod checks;
+pub mod execute;
+pub mod interrupt;
+pub mod manifest;
+pub mod plan;
+pub mod programs;
+pub mod progress;
+pub mod runtimes;
+pub mod statistics;
+pub mod table;
+
+mod cases;
+
+use crate::error::{Error, Result};
+use crate::harness::{Harness, HarnessOptions};
+use crate::isolation::IsolationChoice;
+use crate::results::{
+    BenchSection, BenchSettings, CaseResult, CaseStatus, Results, ScenarioResult, Summary,
+    RESULTS_SCHEMA_VERSION,
+};
+use execute::Measurer;
+use progress::Reporter;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Warm-up rounds per point unless `--warmup` or the scenario says otherwise.
+pub const DEFAULT_WARMUP: usize = 1;
+/// Timed rounds per point, without `--runs`: at least this many...
+pub const MINIMUM_RUNS: usize = 3;
+/// ...and at most this many...
+pub const MAXIMUM_RUNS: usize = 30;
+/// ...to fill about this many seconds.
+pub const DEFAULT_BUDGET_S: f64 = 4.0;
+/// Seconds a run may take before it is killed, unless `--timeout` or a scenario says more.
+pub const DEFAULT_TIMEOUT_S: f64 = 120.0;
+
+/// What `sidebyside bench` was asked to do.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    pub manifest: PathBuf,
+    pub scenarios: Vec<String>,
+    pub runtimes: Vec<String>,
+    pub runs: Option<usize>,
+    pub warmup: Option<usize>,
+    pub parameters: Vec<(String, Vec<Value>)>,
+    /// Every parameter point of the manifest, not only its defaults.
+    pub full: bool,
+    /// Arbitrary commands to measure instead of the manifest's scenarios.
+    pub commands: Vec<String>,
+    /// The folder `results.json` is written to.
+    pub out: PathBuf,
+    /// The mock folder; default: the manifest's, else the project's `mock-server/`.
+    pub mock: Option<PathBuf>,
+    pub isolation: IsolationChoice,
+    pub timeout: Option<Duration>,
+    /// Seconds of timed runs per point when the number of runs is chosen by time.
+    pub budget: Duration,
+    pub output_cap_bytes: u64,
+    pub keep_temp: bool,
+    pub cache_dir: PathBuf,
+}
+
+/// A finished (or interrupted) bench and where its results were written.
+#[derive(Debug)]
+pub struct BenchOutcome {
+    pub results: Results,
+    pub written: PathBuf,
+}
+
+impl BenchOutcome {
+    /// 0 when every runtime was measured or skipped, 1 when a program failed verification,
+    /// 130 when the bench was interrupted.
+    pub fn exit_code(&self) -> u8 {
+        if self.results.interrupted {
+            return 130;
+        }
+        let failed = self.results.bench.iter().any(|bench| {
+            bench.scenarios.iter().any(|scenario| {
+                scenario
+                    .cases
+                    .iter()
+                    .any(|case| case.status == CaseStatus::FailedVerification)
+            })
+        });
+        u8::from(failed)
+    }
+}
+
+/// Runs the bench. Errors are problems of usage or configuration; a program that fails is
+/// reported in its case instead.
+pub async fn bench(options: &BenchOptions, reporter: Arc<dyn Reporter>) -> Result<BenchOutcome> {
+    let selection = cases::Selection::new(options)?;
+    let installed = {
+        let runtimes = selection.runtimes_with_programs();
+        let cache = options.cache_dir.clone();
+        tokio::task::spawn_blocking(move || runtimes::Installed::find(&runtimes, &cache))
+            .await
+            .map_err(|error| Error::Other(error.to_string()))?
+    };
+    let harness_options = HarnessOptions {
+        mock_dir: options
+            .mock
+            .clone()
+            .or_else(|| selection.manifest.as_ref().and_then(|m| m.mock.clone()))
+            .unwrap_or_else(crate::paths::default_mock_dir),
+        isolation: options.isolation,
+        timeout: options.timeout.unwrap_or_else(|| {
+            let longest = selection
+                .scenarios
+                .iter()
+                .filter_map(|scenario| scenario.timeout_s)
+                .fold(DEFAULT_TIMEOUT_S, f64::max);
+            Duration::from_secs_f64(longest)
+        }),
+        output_cap_bytes: options.output_cap_bytes,
+        keep_temp: options.keep_temp,
+        cache_dir: options.cache_dir.clone(),
+        limits: crate::launcher::Limits::default(),
+    };
+    let harness = Harness::start(&harness_options, &installed.harness_languages()).await?;
+    let interrupt = interrupt::Interrupt::new();
+    interrupt
+        .listen(reporter.clone())
+        .map_err(|error| Error::Other(format!("cannot listen for Ctrl-C: {error}")))?;
+
+    let points = selection.plan(&installed, &harness, reporter.as_ref());
+    let mut measurer = Measurer::new(&harness, reporter.as_ref(), &interrupt);
+    measurer.expected_runs = points
+        .iter()
+        .map(|(plan, counts)| {
+            plan.cases
+                .iter()
+                .filter(|case| case.command.is_ok())
+                .count()
+                * (1 + counts.warmup + counts.planned())
+        })
+        .sum();
+    reporter.event(progress::Event::Total(measurer.expected_runs));
+    let mut scenarios: Vec<ScenarioResult> = Vec::new();
+    for (plan, counts) in &points {
+        if interrupt.requested() {
+            scenarios.push(not_started(plan));
+            continue;
+        }
+        scenarios.push(measurer.measure(plan, *counts).await);
+    }
+    reporter.finish();
+    let interrupted = interrupt.requested();
+
+    let mut environment = harness.environment();
+    environment.runtimes.extend(installed.versions());
+    let tokio_versions = selection.tokio_versions();
+    if !tokio_versions.is_empty() {
+        environment
+            .runtimes
+            .insert("tokio".to_string(), tokio_versions.join(", "));
+    }
+    let mut parameters: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    for scenario in &scenarios {
+        for (name, value) in &scenario.parameters {
+            let values = parameters.entry(name.clone()).or_default();
+            if !values.contains(value) {
+                values.push(value.clone());
+            }
+        }
+    }
+    let mut warnings = Vec::new();
+    if interrupted {
+        warnings.push("the bench was interrupted: the runs made so far are kept".to_string());
+    }
+    let settings = BenchSettings {
+        runs: options.runs.unwrap_or(MINIMUM_RUNS),
+        warmup: options.warmup.unwrap_or(DEFAULT_WARMUP),
+        scenarios: selection.scenarios.iter().map(|s| s.name.clone()).collect(),
+        runtimes: selection.runtime_names(),
+        parameters,
+        budget_s: options
+            .runs
+            .is_none()
+            .then_some(options.budget.as_secs_f64()),
+        manifest: selection
+            .manifest
+            .as_ref()
+            .map(|manifest| manifest.path.clone()),
+    };
+    let runs = std::mem::take(&mut measurer.verification);
+    let mode = harness.mode;
+    harness.finish();
+    let results = Results {
+        not_run: vec![],
+        problems: vec![],
+        schema_version: RESULTS_SCHEMA_VERSION,
+        command: "bench".to_string(),
+        isolation: mode,
+        tls: true,
+        environment,
+        summary: Summary::of(&runs),
+        runs,
+        groups: vec![],
+        bench: Some(BenchSection {
+            settings,
+            scenarios,
+            warnings,
+        }),
+        claims: None,
+        interrupted,
+    };
+    std::fs::create_dir_all(&options.out)
+        .map_err(|error| Error::io(format!("cannot create {}", options.out.display()), error))?;
+    let written = options.out.join("results.json");
+    crate::launcher::write_atomically(&written, &results)
+        .map_err(|error| Error::io(format!("cannot write {}", written.display()), error))?;
+    Ok(BenchOutcome { results, written })
+}
+
+fn not_started(plan: &execute::PointPlan) -> ScenarioResult {
+    ScenarioResult {
+        scenario: plan.scenario.name.clone(),
+        description: plan.scenario.description.clone(),
+        claim: plan.scenario.claim.clone(),
+        parameters: plan.point.clone(),
+        cases: plan
+            .cases
+            .iter()
+            .map(|case| CaseResult {
+                runtime: case.runtime.clone(),
+                language: case.language,
+                version: case.version.clone(),
+                status: CaseStatus::Interrupted,
+                note: Some("not started: the bench was interrupted".to_string()),
+                ..CaseResult::default()
+            })
+            .collect(),
+        ranked_by: None,
+    }
+}
+
+/// The manifest a bench reads by default: `snippets/bench/scenarios.json` of the project.
+pub fn default_manifest() -> PathBuf {
+    crate::paths::default_snippets_dir()
+        .join("bench")
+        .join("scenarios.json")
+}
+
+/// Where results go by default: `target/sidebyside-bench/` of the project.
+pub fn default_out_dir() -> PathBuf {
+    crate::paths::project_dir()
+        .join("target")
+        .join("sidebyside-bench")
+}

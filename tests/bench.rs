@@ -1,0 +1,418 @@
+//! End-to-end tests of `sidebyside bench`: the real binary, real runtimes, the real mock.
+//! Nothing here asserts a duration: only what was run, checked, counted and written.
+
+mod common;
+
+use common::{fixture, mock_body, sidebyside};
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Output, Stdio};
+
+/// Runs `sidebyside bench ARGS --out OUT --format json`; returns the exit code, the document
+/// on stdout (checked to be the one written to OUT/results.json) and the raw output.
+fn bench(args: &[&str], out: &Path) -> (i32, Value, Output) {
+    let output = sidebyside()
+        .arg("bench")
+        .args(args)
+        .arg("--out")
+        .arg(out)
+        .args(["--format", "json"])
+        .output()
+        .expect("run sidebyside bench");
+    let code = output.status.code().unwrap_or(-1);
+    let document: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|error| {
+        panic!(
+            "stdout is not JSON ({error}); exit {code}\nstderr:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    let written: Value =
+        serde_json::from_slice(&std::fs::read(out.join("results.json")).expect("results.json"))
+            .expect("results.json is JSON");
+    assert_eq!(
+        written, document,
+        "the file and stdout hold the same document"
+    );
+    (code, document, output)
+}
+
+fn point<'a>(document: &'a Value, scenario: &str) -> &'a Value {
+    document["bench"]["scenarios"]
+        .as_array()
+        .expect("scenarios")
+        .iter()
+        .find(|point| point["scenario"] == scenario)
+        .unwrap_or_else(|| panic!("no scenario {scenario} in {document:#}"))
+}
+
+fn case<'a>(point: &'a Value, runtime: &str) -> &'a Value {
+    point["cases"]
+        .as_array()
+        .expect("cases")
+        .iter()
+        .find(|case| case["runtime"] == runtime)
+        .unwrap_or_else(|| panic!("no case {runtime} in {point:#}"))
+}
+
+fn samples(case: &Value) -> &Vec<Value> {
+    case["samples"].as_array().expect("samples")
+}
+
+/// A measured case: `runs` samples with real measurements and a consistent summary.
+fn assert_measured(case: &Value, runs: usize) {
+    assert_eq!(case["status"], "measured", "{case:#}");
+    assert_eq!(samples(case).len(), runs, "{case:#}");
+    for sample in samples(case) {
+        assert!(sample["wall_s"].as_f64().unwrap() > 0.0);
+        assert!(sample["peak_rss_bytes"].as_u64().unwrap() > 0);
+    }
+    let wall = &case["metrics"]["wall_s"];
+    assert_eq!(wall["n"], runs);
+    let (low, median, high) = (
+        wall["ci_low"].as_f64().unwrap(),
+        wall["median"].as_f64().unwrap(),
+        wall["ci_high"].as_f64().unwrap(),
+    );
+    assert!(low <= median && median <= high, "{wall}");
+    assert!(case["ratio_to_fastest"]["value"].as_f64().unwrap() >= 1.0);
+}
+
+/// Bun and Deno are measured where installed, else skipped with the command that installs them.
+fn assert_measured_or_not_installed(case: &Value, runs: usize) {
+    if case["status"] == "skipped" {
+        let note = case["note"].as_str().unwrap();
+        assert!(note.contains("not installed: npm install -g"), "{note}");
+    } else {
+        assert_measured(case, runs);
+    }
+}
+
+#[test]
+fn fetch_data_is_verified_then_timed_on_every_runtime() {
+    let out = tempfile::tempdir().unwrap();
+    let (code, document, output) = bench(
+        &["--scenario", "fetch-data", "--runs", "3", "--warmup", "1"],
+        out.path(),
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(document["command"], "bench");
+    assert_eq!(document["interrupted"], false);
+    let settings = &document["bench"]["settings"];
+    assert_eq!(
+        (settings["runs"].as_u64(), settings["warmup"].as_u64()),
+        (Some(3), Some(1))
+    );
+    let fetch_data = point(&document, "fetch-data");
+    for runtime in ["node", "python-asyncio", "tokio-multi-thread"] {
+        let measured = case(fetch_data, runtime);
+        assert_measured(measured, 3);
+        for sample in samples(measured) {
+            assert_eq!(sample["figures"]["mock_requests"], 1.0, "one GET per run");
+            assert!(sample["figures"]["mock_cpu_s"].as_f64().unwrap() >= 0.0);
+        }
+    }
+    for runtime in ["bun", "deno"] {
+        assert_measured_or_not_installed(case(fetch_data, runtime), 3);
+    }
+    let current_thread = case(fetch_data, "tokio-current-thread");
+    assert_eq!(current_thread["status"], "skipped");
+    assert!(current_thread["note"]
+        .as_str()
+        .unwrap()
+        .contains("#[tokio::main]"));
+    let uvloop = case(fetch_data, "python-uvloop");
+    if uvloop["status"] == "skipped" {
+        assert!(uvloop["note"].as_str().unwrap().contains("uvloop"));
+    } else {
+        assert_measured(uvloop, 3);
+    }
+    let ratios: Vec<f64> = fetch_data["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|case| case["ratio_to_fastest"]["value"].as_f64())
+        .collect();
+    assert_eq!(
+        ratios.iter().filter(|ratio| **ratio == 1.0).count(),
+        1,
+        "{ratios:?}"
+    );
+
+    // Timed runs of different runtimes are interleaved, not one runtime after the other.
+    let sequences = |runtime: &str| -> Vec<u64> {
+        samples(case(fetch_data, runtime))
+            .iter()
+            .map(|sample| sample["sequence"].as_u64().unwrap())
+            .collect()
+    };
+    let (node, python) = (sequences("node"), sequences("python-asyncio"));
+    assert!(node.windows(2).all(|pair| pair[0] < pair[1]));
+    assert!(
+        node[0] < python[2] && python[0] < node[2],
+        "{node:?} {python:?}"
+    );
+
+    // The verification runs are kept, each checked against the expected result.
+    let runs = document["runs"].as_array().unwrap();
+    let measured = fetch_data["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|case| case["status"] == "measured")
+        .count();
+    assert_eq!(runs.len(), measured);
+    for run in runs {
+        assert_eq!(run["status"], "passed", "{run:#}");
+        assert_eq!(run["result"], mock_body(), "{}", run["id"]);
+    }
+    let versions = &document["environment"]["runtimes"];
+    for tool in ["node", "python", "aiohttp", "rustc", "tokio"] {
+        assert!(versions[tool].is_string(), "no {tool} in {versions}");
+    }
+}
+
+#[test]
+fn a_program_with_a_wrong_count_fails_verification_and_is_never_timed() {
+    let out = tempfile::tempdir().unwrap();
+    let manifest = fixture("bench/scenarios.json");
+    let (code, document, output) = bench(
+        &[
+            "--manifest",
+            manifest.to_str().unwrap(),
+            "--scenario",
+            "count",
+            "--scenario",
+            "wrong",
+            "--param",
+            "n=3",
+            "--runs",
+            "3",
+            "--warmup",
+            "0",
+        ],
+        out.path(),
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        code, 1,
+        "a failed verification makes the exit status 1\n{stderr}"
+    );
+
+    let count = point(&document, "count");
+    assert_eq!(count["parameters"]["n"], 3);
+    for runtime in ["node", "python-asyncio"] {
+        let measured = case(count, runtime);
+        assert_measured(measured, 3);
+        for sample in samples(measured) {
+            assert_eq!(sample["figures"]["ok"], 3.0);
+            assert_eq!(
+                sample["figures"]["mock_requests"], 3.0,
+                "the mock saw every request"
+            );
+        }
+    }
+    // The same binary, told its tokio flavour through SIDEBYSIDE_TOKIO_FLAVOR.
+    for (runtime, multi_thread) in [("tokio-multi-thread", 1.0), ("tokio-current-thread", 0.0)] {
+        let measured = case(count, runtime);
+        assert_measured(measured, 3);
+        assert_eq!(
+            measured["metrics"]["figures"]["multi_thread"]["median"],
+            multi_thread
+        );
+    }
+
+    let wrong = point(&document, "wrong");
+    let python = case(wrong, "python-asyncio");
+    assert_eq!(python["status"], "failed_verification");
+    assert!(
+        python["note"]
+            .as_str()
+            .unwrap()
+            .contains("ok_equals: `ok` was 2, expected n = 3"),
+        "{python:#}"
+    );
+    assert!(samples(python).is_empty(), "never timed");
+    assert!(python.get("metrics").is_none());
+    assert_measured(case(wrong, "node"), 3);
+    let failed_run = document["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|run| run["id"] == "wrong n=3/python-asyncio")
+        .expect("the failed verification run is kept");
+    assert_eq!(failed_run["status"], "failed");
+    assert!(
+        stderr.contains("python-asyncio: failed verification, not timed"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_interrupt_keeps_the_finished_runs() {
+    let out = tempfile::tempdir().unwrap();
+    let manifest = fixture("bench/scenarios.json");
+    let mut child = sidebyside()
+        .args(["bench", "--manifest", manifest.to_str().unwrap()])
+        .args(["--scenario", "slow", "--runtime", "node", "--out"])
+        .arg(out.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start sidebyside bench");
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = Vec::new();
+    let mut lines = stderr.lines();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let third_run = line.contains("· run 3/40 ·");
+        seen.push(line);
+        if third_run {
+            // SAFETY: signalling our own child.
+            unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+            break;
+        }
+    }
+    seen.extend(lines.map_while(Result::ok));
+    let status = child.wait().unwrap();
+    let seen = seen.join("\n");
+    assert_eq!(status.code(), Some(130), "{seen}");
+    assert!(seen.contains("stopping after the current run"), "{seen}");
+    let document: Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("results.json")).unwrap()).unwrap();
+    assert_eq!(document["interrupted"], true);
+    let node = case(point(&document, "slow"), "node");
+    assert_eq!(node["status"], "interrupted");
+    let kept = samples(node).len();
+    assert!((3..40).contains(&kept), "{kept} samples kept");
+    assert_eq!(node["metrics"]["wall_s"]["n"], kept);
+}
+
+#[test]
+fn any_command_can_be_measured() {
+    let out = tempfile::tempdir().unwrap();
+    let output = sidebyside()
+        .args([
+            "bench",
+            "--command",
+            "true",
+            "--runs",
+            "5",
+            "--warmup",
+            "1",
+            "--out",
+        ])
+        .arg(out.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("── command"), "{stdout}");
+    assert!(
+        stdout.contains("1 measured, 0 failed verification"),
+        "{stdout}"
+    );
+    let document: Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("results.json")).unwrap()).unwrap();
+    assert_measured(case(point(&document, "command"), "true"), 5);
+
+    let failing = sidebyside()
+        .args(["bench", "--command", "false", "--runs", "2", "--out"])
+        .arg(out.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&failing.stdout);
+    assert_eq!(failing.status.code(), Some(1));
+    assert!(
+        stdout.contains("false: FAILED verification, not timed: exit status 1"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn preload_isolation_skips_uvloop_and_measures_the_rest() {
+    let out = tempfile::tempdir().unwrap();
+    let (code, document, output) = bench(
+        &[
+            "--scenario",
+            "fetch-data",
+            "--isolation",
+            "preload",
+            "--runtime",
+            "node",
+            "--runtime",
+            "python-uvloop",
+            "--runtime",
+            "tokio-multi-thread",
+            "--runs",
+            "2",
+            "--warmup",
+            "0",
+        ],
+        out.path(),
+    );
+    assert_eq!(code, 0, "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(document["isolation"], "preload");
+    let fetch_data = point(&document, "fetch-data");
+    assert_eq!(fetch_data["cases"].as_array().unwrap().len(), 3);
+    assert_measured(case(fetch_data, "node"), 2);
+    assert_measured(case(fetch_data, "tokio-multi-thread"), 2);
+    let uvloop = case(fetch_data, "python-uvloop");
+    assert_eq!(
+        uvloop["status"], "skipped",
+        "uvloop's C resolver bypasses the preload hook"
+    );
+}
+
+#[test]
+fn usage_mistakes_exit_2_with_a_message() {
+    let out = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let output = sidebyside()
+            .arg("bench")
+            .args(args)
+            .arg("--out")
+            .arg(out.path())
+            .output()
+            .unwrap();
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let (code, stderr) = run(&["--scenario", "nope"]);
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.contains("no scenario named `nope`") && stderr.contains("fetch-data"),
+        "{stderr}"
+    );
+    let (code, stderr) = run(&["--runtime", "python"]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("unknown runtime `python`"), "{stderr}");
+    let broken = fixture("mocks/bad-json/mappings/broken.json");
+    let (code, stderr) = run(&["--manifest", broken.to_str().unwrap()]);
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.contains("broken.json") && stderr.contains("not a valid scenario manifest"),
+        "{stderr}"
+    );
+    let (code, stderr) = run(&["--scenario", "fetch-data", "--param", "n=10"]);
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.contains("no selected scenario has a parameter `n`"),
+        "{stderr}"
+    );
+    let (code, stderr) = run(&["--command", "true", "--scenario", "fetch-data"]);
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.contains("--command measures the given commands alone"),
+        "{stderr}"
+    );
+    assert!(!out.path().join("results.json").exists());
+}
