@@ -43,10 +43,15 @@ function integer(name, fallback) {
 const n = integer('SIDEBYSIDE_N', 10);
 const delayMs = integer('SIDEBYSIDE_DELAY_MS', 100);
 const baseUrl = (env.SIDEBYSIDE_BASE_URL || 'https://api.example.com').replace(/\/+$/, '');
+// HTTP/1.1 in every runtime, one connection per request in flight: Deno's fetch would negotiate
+// HTTP/2 with the mock and multiplex every request on one connection, so it is asked not to.
+const fetchOptions = globalThis.Deno?.createHttpClient
+  ? { client: Deno.createHttpClient({ http2: false }) }
+  : {};
 const url = `${baseUrl}/delay/${delayMs}`;
 
 async function fetchDelay() {
-  const response = await fetch(url);
+  const response = await fetch(url, fetchOptions);
   if (response.status !== 200) {
     const text = await response.text();
     throw new Error(`GET ${url} answered ${response.status}: ${text.slice(0, 300)}`);

@@ -54,6 +54,11 @@ const durationS = number('SIDEBYSIDE_DURATION_S', 1, { positive: true });
 const rate = number('SIDEBYSIDE_RATE', 0);
 const timeoutMs = number('SIDEBYSIDE_TIMEOUT_MS', 5000, { whole: true, positive: true });
 const baseUrl = (env.SIDEBYSIDE_BASE_URL || 'https://api.example.com').replace(/\/+$/, '');
+// HTTP/1.1 in every runtime, one connection per request in flight: Deno's fetch would negotiate
+// HTTP/2 with the mock and multiplex every request on one connection, so it is asked not to.
+const fetchOptions = globalThis.Deno?.createHttpClient
+  ? { client: Deno.createHttpClient({ http2: false }) }
+  : {};
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -73,7 +78,10 @@ async function worker(first, started, end) {
     const url = `${baseUrl}/item/${index}`;
     stats.sent++;
     try {
-      const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+      const response = await fetch(url, {
+        ...fetchOptions,
+        signal: AbortSignal.timeout(timeoutMs),
+      });
       const text = await response.text();
       let body = null;
       try {
