@@ -156,7 +156,9 @@ fn write_if_changed(path: &Path, content: &str) {
 /// exactly as verify builds a package) and returns its path.
 fn rust_binary(binary: &str) -> PathBuf {
     static BUILT: Mutex<BTreeMap<String, PathBuf>> = Mutex::new(BTreeMap::new());
-    let mut built = BUILT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut built = BUILT
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     if let Some(path) = built.get(binary) {
         return path.clone();
     }
@@ -321,7 +323,10 @@ fn check_throughput(program: &Program, result: &Value) {
         percentiles.windows(2).all(|pair| pair[0] <= pair[1]),
         "{program}: percentiles out of order: {result}"
     );
-    assert!(latency(result, "requests_per_s") > 0.0, "{program}: {result}");
+    assert!(
+        latency(result, "requests_per_s") > 0.0,
+        "{program}: {result}"
+    );
 }
 
 fn blocking_method(program: &Program, blocking: bool) -> &'static str {
@@ -371,7 +376,10 @@ impl LocalMock {
         let ca_file = directory.path().join("ca.pem");
         std::fs::write(&ca_file, authority.certificate_pem()).unwrap();
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let base_url = format!("https://127.0.0.1:{}", listener.local_addr().unwrap().port());
+        let base_url = format!(
+            "https://127.0.0.1:{}",
+            listener.local_addr().unwrap().port()
+        );
         let runtime = tokio::runtime::Runtime::new().unwrap();
         let mock = runtime
             .block_on(RunningMock::start(
@@ -591,7 +599,10 @@ fn throughput_programs_count_what_the_mock_counts_in_both_modes() {
     for program in programs("throughput") {
         let (result, paths) = run_ok(
             &program,
-            &[("SIDEBYSIDE_CONCURRENCY", "3"), ("SIDEBYSIDE_DURATION_S", "0.3")],
+            &[
+                ("SIDEBYSIDE_CONCURRENCY", "3"),
+                ("SIDEBYSIDE_DURATION_S", "0.3"),
+            ],
         );
         check_throughput(&program, &result);
         assert_eq!(result["latency_corrected"], false, "{program}: {result}");
@@ -657,7 +668,13 @@ fn a_request_the_mock_refuses_fails_the_run_naming_the_status() {
 
 #[test]
 fn invalid_parameters_are_usage_errors_naming_the_variable() {
-    for name in ["sequential", "fan-out", "blocking", "throughput", "tasks-memory"] {
+    for name in [
+        "sequential",
+        "fan-out",
+        "blocking",
+        "throughput",
+        "tasks-memory",
+    ] {
         for program in programs(name) {
             let variable = if name == "throughput" {
                 "SIDEBYSIDE_CONCURRENCY"
@@ -702,7 +719,9 @@ fn the_manifest_names_programs_that_exist_and_every_program_is_named() {
         let name = scenario["name"].as_str().unwrap();
         for field in ["description", "claim"] {
             assert!(
-                scenario[field].as_str().is_some_and(|text| !text.is_empty()),
+                scenario[field]
+                    .as_str()
+                    .is_some_and(|text| !text.is_empty()),
                 "{name}: {field}"
             );
         }
@@ -767,6 +786,10 @@ fn the_manifest_names_programs_that_exist_and_every_program_is_named() {
     }
     assert!(found.len() >= 19, "{found:?}");
     for file in found {
-        assert!(named.contains(&file), "not in scenarios.json: {}", file.display());
+        assert!(
+            named.contains(&file),
+            "not in scenarios.json: {}",
+            file.display()
+        );
     }
 }
