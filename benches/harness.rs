@@ -26,6 +26,7 @@ fn harness(runtime: &tokio::runtime::Runtime, isolation: IsolationChoice) -> Opt
         output_cap_bytes: 1 << 20,
         keep_temp: false,
         cache_dir: sidebyside::paths::cache_dir(),
+        limits: sidebyside::launcher::Limits::default(),
     };
     match runtime.block_on(Harness::start(&options, &[])) {
         Ok(harness) => Some(harness),
@@ -51,6 +52,7 @@ fn spawn_and_measure(criterion: &mut Criterion) {
         program: PathBuf::from(TRIVIAL),
         args: vec![],
         env: vec![],
+        line_map: None,
     };
     for (name, isolation) in [
         ("preload", IsolationChoice::Preload),

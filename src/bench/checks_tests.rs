@@ -44,6 +44,7 @@ fn request() -> RecordedRequest {
         status: 200,
         mapping: Some("get-data".into()),
         near_miss: None,
+        fault: None,
     }
 }
 
@@ -57,6 +58,7 @@ fn observation(code: i32, stdout: &str, requests: usize, events: Vec<Value>) -> 
             line: None,
         },
         kind: SnippetKind::File("fan_out.py".into()),
+        expect_failure: false,
     };
     let mut outcome = RunOutcome {
         events,

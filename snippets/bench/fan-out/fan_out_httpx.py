@@ -1,0 +1,114 @@
+"""fan-out: N requests at once (asyncio.gather) to the mock's /delay/{D}, with httpx.
+
+The mock answers each request after D ms, so the total should stay near D as N grows, until the
+runtime (or the mock) cannot keep up.
+
+Parameters (environment): SIDEBYSIDE_N (default 10), SIDEBYSIDE_DELAY_MS (default 100, one of
+the mock's delays: 0 10 25 50 100 200 500 1000), SIDEBYSIDE_BASE_URL (default
+https://api.example.com), SIDEBYSIDE_PY_LOOP (asyncio or uvloop, default asyncio). Prints one
+JSON object on its last line:
+  {"scenario": "fan-out", "runtime": "python 3.11.7", "client": "httpx 0.28.1",
+   "loop": "asyncio", "n": 10, "delay_ms": 100, "ok": 10, "elapsed_ms": 104.2}
+Connections: httpx's pool allows 100 connections by default; Limits(max_connections=None)
+lifts that cap, so each request in flight gets its own HTTP/1.1 connection, as with Node's
+fetch, aiohttp and reqwest. httpx's default 5 s timeout is turned off (timeout=None): the
+others' defaults are minutes long and never come into play here.
+TLS: httpx reads SSL_CERT_FILE (trust_env), the CA sidebyside's mock is signed by.
+"""
+
+import asyncio
+import json
+import os
+import platform
+import sys
+import time
+
+import httpx
+
+SCENARIO = "fan-out"
+
+
+def usage_error(message):
+    print(f"{SCENARIO}: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def integer(name, default):
+    text = os.environ.get(name, "")
+    if text == "":
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        usage_error(f"{name} must be a whole number >= 0, got {text!r}")
+    return value
+
+
+def choose_event_loop():
+    """SIDEBYSIDE_PY_LOOP=uvloop runs asyncio on uvloop; unset or "asyncio" keeps the default."""
+    choice = os.environ.get("SIDEBYSIDE_PY_LOOP", "") or "asyncio"
+    if choice == "uvloop":
+        import uvloop
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    elif choice != "asyncio":
+        usage_error(f"SIDEBYSIDE_PY_LOOP must be asyncio or uvloop, got {choice!r}")
+    return choice
+
+
+def raise_open_files_limit():
+    """Lifts the soft limit on open files to the hard limit, as Node does at start-up, so that
+    thousands of connections do not fail with "Too many open files"."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (ValueError, OSError):
+            pass  # keep the soft limit; a run that needs more fails with its own error
+
+
+N = integer("SIDEBYSIDE_N", 10)
+DELAY_MS = integer("SIDEBYSIDE_DELAY_MS", 100)
+BASE_URL = (os.environ.get("SIDEBYSIDE_BASE_URL", "") or "https://api.example.com").rstrip("/")
+URL = f"{BASE_URL}/delay/{DELAY_MS}"
+
+
+async def fetch_delay(client):
+    response = await client.get(URL)
+    if response.status_code != 200:
+        raise RuntimeError(f"GET {URL} answered {response.status_code}: {response.text[:300]}")
+    body = response.json()
+    if not isinstance(body, dict) or body.get("delay_ms") != DELAY_MS:
+        raise RuntimeError(f"GET {URL} answered {body!r}, expected {{'delay_ms': {DELAY_MS}}}")
+    return 1
+
+
+async def main(loop_name):
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
+    async with httpx.AsyncClient(limits=limits, timeout=None) as client:
+        started = time.perf_counter()
+        answers = await asyncio.gather(*(fetch_delay(client) for _ in range(N)))
+        elapsed_ms = (time.perf_counter() - started) * 1000
+    print(
+        json.dumps(
+            {
+                "scenario": SCENARIO,
+                "runtime": f"python {platform.python_version()}",
+                "client": f"httpx {httpx.__version__}",
+                "loop": loop_name,
+                "n": N,
+                "delay_ms": DELAY_MS,
+                "ok": sum(answers),
+                "elapsed_ms": round(elapsed_ms, 3),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    raise_open_files_limit()
+    asyncio.run(main(choose_event_loop()))

@@ -1,0 +1,4 @@
+//! Helpers of tests/scenarios.rs.
+
+pub mod direct;
+pub mod programs;
