@@ -38,7 +38,10 @@ fn twenty_documents_of_three_blocks_all_run_and_pass_with_two_jobs() {
     assert_eq!(document["summary"]["error"], 0);
     assert_eq!(document["summary"]["timed_out"], 0);
     assert_eq!(document["interrupted"], false);
-    assert!(document.get("not_run").is_none(), "nothing is left unrun: {document:#}");
+    assert!(
+        document.get("not_run").is_none(),
+        "nothing is left unrun: {document:#}"
+    );
 
     let mut by_document: BTreeMap<String, Vec<(u64, String)>> = BTreeMap::new();
     for run in runs {
