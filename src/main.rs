@@ -270,12 +270,9 @@ fn main() -> ExitCode {
                     },
                 },
             };
-            let runtime = match tokio::runtime::Runtime::new() {
+            let runtime = match async_runtime() {
                 Ok(runtime) => runtime,
-                Err(error) => {
-                    eprintln!("sidebyside: cannot start the async runtime: {error}");
-                    return ExitCode::from(2);
-                }
+                Err(code) => return code,
             };
             match runtime.block_on(verify(&options)) {
                 Ok(mut results) => {
@@ -305,7 +302,7 @@ fn main() -> ExitCode {
                 }
                 Err(error) => {
                     eprintln!("sidebyside: {error}");
-                    ExitCode::from(if error.is_usage() { 2 } else { 1 })
+                    failure_code(&error)
                 }
             }
         }
@@ -382,12 +379,9 @@ fn bench(arguments: BenchArgs) -> ExitCode {
         keep_temp: arguments.keep_temp,
         cache_dir: sidebyside::paths::cache_dir(),
     };
-    let runtime = match tokio::runtime::Runtime::new() {
+    let runtime = match async_runtime() {
         Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("sidebyside: cannot start the async runtime: {error}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let reporter: std::sync::Arc<dyn sidebyside::bench::progress::Reporter> =
         sidebyside::bench::progress::for_stderr().into();
@@ -412,7 +406,7 @@ fn bench(arguments: BenchArgs) -> ExitCode {
         }
         Err(error) => {
             eprintln!("sidebyside: {error}");
-            ExitCode::from(if error.is_usage() { 2 } else { 1 })
+            failure_code(&error)
         }
     }
 }
@@ -434,4 +428,17 @@ fn launch(arguments: &[std::ffi::OsString]) -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// The async runtime every command runs on; failing to start one is a configuration error.
+fn async_runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Runtime::new().map_err(|error| {
+        eprintln!("sidebyside: cannot start the async runtime: {error}");
+        ExitCode::from(2)
+    })
+}
+
+/// Exit status of a command that could not complete: 2 for usage or configuration, else 1.
+fn failure_code(error: &sidebyside::error::Error) -> ExitCode {
+    ExitCode::from(if error.is_usage() { 2 } else { 1 })
 }
