@@ -4,14 +4,18 @@
 # drift of the machine hits both alike. Needs hyperfine and GNU time (`apt-get install -y
 # hyperfine time`) and a release build (`cargo build --release`).
 #
-#   scripts/bench-vs-hyperfine.sh [ROUNDS] [RUNS]      (default 3 rounds of 30 runs)
+#   scripts/bench-vs-hyperfine.sh [ROUNDS] [RUNS]      (default 10 rounds of 10 runs)
+#   ISOLATION=preload scripts/bench-vs-hyperfine.sh     (default: auto)
 #
-# Prints, per program, the median wall time of each tool and their difference, and the median
-# peak resident memory from sidebyside and from `/usr/bin/time -v`.
+# Each round runs every program RUNS times under each tool, the tools' order alternating from
+# round to round. Prints, per program, the median wall time over all runs of each tool and
+# their difference, the median of the per-round differences (which a drift of the machine
+# between rounds does not move), and the median peak resident memory from sidebyside and
+# from GNU time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rounds=${1:-3}
-runs=${2:-30}
+rounds=${1:-10}
+runs=${2:-10}
 sidebyside=target/release/sidebyside
 for tool in hyperfine /usr/bin/time "$sidebyside"; do
   command -v "$tool" >/dev/null || { echo "missing $tool" >&2; exit 2; }
@@ -19,6 +23,7 @@ done
 python=$(python3 -c 'import sys; print(sys.executable)')
 node=$(command -v node)
 programs=("$python -c pass" "$node -e 0" "/bin/true")
+if [[ -n "${PROGRAMS:-}" ]]; then IFS=";" read -r -a programs <<<"$PROGRAMS"; fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # sidebyside starts programs with a clean environment (PATH, HOME, LANG, TMPDIR) plus its own
@@ -34,10 +39,16 @@ clean=(env -i "PATH=$PATH" "HOME=$HOME" "LANG=C.UTF-8" "TMPDIR=${TMPDIR:-/tmp}"
 for index in "${!programs[@]}"; do
   program=${programs[$index]}
   for round in $(seq "$rounds"); do
-    "${clean[@]}" hyperfine -N --style none --warmup 3 --runs "$runs" --export-json "$work/hyperfine-$index-$round.json" "$program" >/dev/null 2>&1
-    "$sidebyside" bench --command "$program" --warmup 3 --runs "$runs" --isolation "${ISOLATION:-auto}" \
-      --out "$work/sidebyside-$index-$round" --format json >/dev/null 2>&1
-    for _ in $(seq 10); do
+    hyperfine_round() {
+      "${clean[@]}" hyperfine -N --style none --warmup 2 --runs "$runs" \
+        --export-json "$work/hyperfine-$index-$round.json" "$program" >/dev/null 2>&1
+    }
+    sidebyside_round() {
+      "$sidebyside" bench --command "$program" --warmup 2 --runs "$runs" --isolation "${ISOLATION:-auto}" \
+        --out "$work/sidebyside-$index-$round" --format json >/dev/null 2>&1
+    }
+    if ((round % 2)); then hyperfine_round; sidebyside_round; else sidebyside_round; hyperfine_round; fi
+    for _ in $(seq 3); do
       "${clean[@]}" /usr/bin/time -f '%M' -o "$work/time-$index-$round.txt" -a $program >/dev/null 2>&1
     done
   done
@@ -46,18 +57,23 @@ done
 python3 - "$work" "$rounds" "${programs[@]}" <<'PYTHON'
 import json, statistics, sys
 work, rounds, programs = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
-print(f"{'program':<40} {'hyperfine':>11} {'sidebyside':>11} {'diff':>7}   {'GNU time RSS':>13} {'sidebyside RSS':>15} {'diff':>7}")
+print(f"{'program':<32} {'hyperfine':>11} {'sidebyside':>11} {'diff':>7} {'per round':>9}   "
+      f"{'GNU time RSS':>12} {'sidebyside RSS':>14} {'diff':>7}")
 for index, program in enumerate(programs):
-    hyperfine, ours, time_rss, our_rss = [], [], [], []
+    hyperfine, ours, per_round, time_rss, our_rss = [], [], [], [], []
     for round in range(1, rounds + 1):
-        hyperfine.extend(json.load(open(f"{work}/hyperfine-{index}-{round}.json"))["results"][0]["times"])
+        theirs = json.load(open(f"{work}/hyperfine-{index}-{round}.json"))["results"][0]["times"]
         document = json.load(open(f"{work}/sidebyside-{index}-{round}/results.json"))
         samples = document["bench"]["scenarios"][0]["cases"][0]["samples"]
-        ours.extend(sample["wall_s"] for sample in samples)
+        mine = [sample["wall_s"] for sample in samples]
+        hyperfine.extend(theirs)
+        ours.extend(mine)
+        per_round.append(statistics.median(mine) / statistics.median(theirs) - 1)
         our_rss.extend(sample["peak_rss_bytes"] / 1024 for sample in samples)
         time_rss.extend(float(line) for line in open(f"{work}/time-{index}-{round}.txt") if line.strip())
     h, o = statistics.median(hyperfine), statistics.median(ours)
     t, r = statistics.median(time_rss), statistics.median(our_rss)
-    print(f"{program[-40:]:<40} {h*1000:>8.2f} ms {o*1000:>8.2f} ms {100*(o-h)/h:>+6.1f}%   "
-          f"{t/1024:>9.1f} MiB {r/1024:>11.1f} MiB {100*(r-t)/t:>+6.1f}%")
+    print(f"{program[-32:]:<32} {h*1000:>8.2f} ms {o*1000:>8.2f} ms {100*(o-h)/h:>+6.1f}% "
+          f"{100*statistics.median(per_round):>+8.1f}%   "
+          f"{t/1024:>8.1f} MiB {r/1024:>10.1f} MiB {100*(r-t)/t:>+6.1f}%")
 PYTHON

@@ -52,6 +52,21 @@ fn a_snippet_that_breaks_a_limit_is_reported_with_that_limit() {
         flood["reasons"].to_string().contains("output cap"),
         "{flood:#}"
     );
+    // The limits reach the snippet itself, and in a namespace it holds no capability at all.
+    let privileges = run(&document, "privileges.py");
+    assert_eq!(privileges["status"], "passed", "{privileges:#}");
+    let allowed = &privileges["result"];
+    assert_eq!(allowed["cpu_seconds"], 3, "{allowed:#}");
+    assert_eq!(allowed["open_files"], 4096, "{allowed:#}");
+    if document["isolation"] == "namespace" {
+        for set in ["CapEff", "CapPrm", "CapBnd", "CapAmb"] {
+            assert_eq!(
+                allowed["capabilities"][set], "0000000000000000",
+                "{allowed:#}"
+            );
+        }
+        assert_eq!(allowed["capabilities"]["NoNewPrivs"], "1", "{allowed:#}");
+    }
 }
 
 #[test]

@@ -184,8 +184,9 @@ fn bring_up_loopback() -> Result<(), String> {
     Ok(())
 }
 
-/// Drops every capability, for good, in the forked child just before it executes the snippet.
-/// Only async-signal-safe system calls.
+/// Drops every capability of the calling thread, for good, with `no_new_privs`: the launcher
+/// calls it once the namespace is set up and before it starts any thread, so the snippet and
+/// everything it starts inherit nothing.
 pub fn drop_capabilities() -> std::io::Result<()> {
     #[repr(C)]
     struct Header {

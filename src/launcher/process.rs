@@ -68,9 +68,41 @@ pub fn supervise(spec: &LaunchSpec) -> LaunchReport {
 }
 
 fn run_snippet(spec: &LaunchSpec, control: UnixStream, report: &mut LaunchReport) {
-    let isolated = spec.namespace.is_some();
     let cpu_limit = spec.limits.cpu_seconds;
-    let file_limit = spec.limits.open_files;
+    // The resource limits and, in a namespace, the dropped capabilities are inherited by the
+    // snippet: set them on the launcher itself, once, while it is still single-threaded (both
+    // are per thread), rather than between fork and exec, inside the measured window.
+    if let Err(error) = restrict_self(spec) {
+        report.setup_error = Some(format!("cannot restrict the snippet's process: {error}"));
+        return;
+    }
+    // Everything that can be set up before the snippet starts is: the output pipes and the
+    // threads that drain them, the resource monitor and the control watcher. The clock then
+    // covers spawn to exit and none of the launcher's own bookkeeping (for a 1 ms program,
+    // starting four threads after the spawn would add a third to its measured time).
+    let pipes = std::io::pipe().and_then(|stdout| Ok((stdout, std::io::pipe()?)));
+    let ((stdout_reader, stdout_writer), (stderr_reader, stderr_writer)) = match pipes {
+        Ok(pipes) => pipes,
+        Err(error) => {
+            report.setup_error = Some(format!("cannot create the output pipes: {error}"));
+            return;
+        }
+    };
+    // Each thread says when it is set up and about to block: the clock starts only then, so
+    // their start-up does not compete with the snippet's for the CPU.
+    let (ready, all_ready) = mpsc::channel::<()>();
+    let stdout = capture(
+        stdout_reader,
+        spec.stdout_path.clone(),
+        spec.output_cap_bytes,
+        ready.clone(),
+    );
+    let stderr = capture(
+        stderr_reader,
+        spec.stderr_path.clone(),
+        spec.output_cap_bytes,
+        ready.clone(),
+    );
     let mut command = Command::new(&spec.program);
     command
         .args(&spec.args)
@@ -78,12 +110,12 @@ fn run_snippet(spec: &LaunchSpec, control: UnixStream, report: &mut LaunchReport
         .envs(spec.env.iter().map(|(key, value)| (key, value)))
         .current_dir(&spec.cwd)
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .stdout(stdout_writer)
+        .stderr(stderr_writer);
     // SAFETY: the closure runs between fork and exec and only makes async-signal-safe system
-    // calls (setpgid, prctl, capset); it allocates nothing.
+    // calls (setpgid, prctl, signal); it allocates nothing.
     unsafe {
-        command.pre_exec(move || {
+        command.pre_exec(|| {
             if libc::setpgid(0, 0) != 0 {
                 return Err(std::io::Error::last_os_error());
             }
@@ -91,51 +123,36 @@ fn run_snippet(spec: &LaunchSpec, control: UnixStream, report: &mut LaunchReport
             libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
             // Ctrl-C at the terminal is for sidebyside, which ends runs itself.
             libc::signal(libc::SIGINT, libc::SIG_DFL);
-            if let Some(seconds) = cpu_limit {
-                set_limit(libc::RLIMIT_CPU, seconds)?;
-            }
-            if let Some(files) = file_limit {
-                set_limit(libc::RLIMIT_NOFILE, files)?;
-            }
-            if isolated {
-                namespace::drop_capabilities()?;
-            }
             Ok(())
         });
     }
 
-    let started = Instant::now();
-    let mut child = match command.spawn() {
-        Ok(child) => child,
-        Err(error) => {
-            report.setup_error = Some(format!("cannot start {}: {error}", spec.program.display()));
-            return;
-        }
-    };
-    let pid = child.id() as libc::pid_t;
-    let stdout = child
-        .stdout
-        .take()
-        .map(|pipe| capture(pipe, spec.stdout_path.clone(), spec.output_cap_bytes));
-    let stderr = child
-        .stderr
-        .take()
-        .map(|pipe| capture(pipe, spec.stderr_path.clone(), spec.output_cap_bytes));
-
+    // The watchers wait for the snippet's pid (and start time); if the spawn fails, their
+    // channel closes and they return.
     let timed_out = Arc::new(AtomicBool::new(false));
     let limit_exceeded = Arc::new(std::sync::Mutex::new(None::<String>));
     let (finished, finished_signal) = mpsc::channel::<()>();
+    let (monitor_start, monitor_started) = mpsc::channel::<(libc::pid_t, Instant)>();
     {
-        let watch = monitor::Watch {
-            pid,
-            started,
-            timeout: Duration::from_millis(spec.timeout_ms),
-            memory_bytes: spec.limits.memory_bytes,
-            processes: spec.limits.processes,
-        };
+        let timeout = Duration::from_millis(spec.timeout_ms);
+        let memory_bytes = spec.limits.memory_bytes;
+        let processes = spec.limits.processes;
         let timed_out = timed_out.clone();
         let limit_exceeded = limit_exceeded.clone();
+        let ready = ready.clone();
         std::thread::spawn(move || {
+            let _ = ready.send(());
+            drop(ready);
+            let Ok((pid, started)) = monitor_started.recv() else {
+                return;
+            };
+            let watch = monitor::Watch {
+                pid,
+                started,
+                timeout,
+                memory_bytes,
+                processes,
+            };
             let Some((breach, tree)) = watch.run(&finished_signal) else {
                 return;
             };
@@ -154,10 +171,16 @@ fn run_snippet(spec: &LaunchSpec, control: UnixStream, report: &mut LaunchReport
     // The harness holds the other end of the control socket for as long as it wants the run:
     // end of file means it was interrupted or died, and the snippet must go too.
     let cancelled = Arc::new(AtomicBool::new(false));
+    let (control_start, control_started) = mpsc::channel::<libc::pid_t>();
     {
         let cancelled = cancelled.clone();
         let mut control = control;
         std::thread::spawn(move || {
+            let _ = ready.send(());
+            drop(ready);
+            let Ok(pid) = control_started.recv() else {
+                return;
+            };
             let mut byte = [0u8; 1];
             if let Ok(0) | Err(_) = control.read(&mut byte) {
                 cancelled.store(true, Ordering::SeqCst);
@@ -165,6 +188,28 @@ fn run_snippet(spec: &LaunchSpec, control: UnixStream, report: &mut LaunchReport
             }
         });
     }
+
+    // Every thread sends once (or fails and drops its sender), so this ends.
+    for _ in 0..4 {
+        if all_ready.recv().is_err() {
+            break;
+        }
+    }
+    let started = Instant::now();
+    let spawned = command.spawn();
+    // The launcher's copies of the pipes' write ends live in `command`: close them, so the
+    // capture threads see end of file once the snippet's tree is done with its output.
+    drop(command);
+    let child = match spawned {
+        Ok(child) => child,
+        Err(error) => {
+            report.setup_error = Some(format!("cannot start {}: {error}", spec.program.display()));
+            return;
+        }
+    };
+    let pid = child.id() as libc::pid_t;
+    let _ = monitor_start.send((pid, started));
+    let _ = control_start.send(pid);
 
     let (status, usage) = match wait_for(pid) {
         Ok(result) => result,
@@ -195,10 +240,10 @@ fn run_snippet(spec: &LaunchSpec, control: UnixStream, report: &mut LaunchReport
             .warnings
             .push("the run was interrupted before the snippet finished".to_string());
     }
-    if let Some(Ok(bytes)) = stdout.map(|thread| thread.join().unwrap_or(Ok(0))) {
+    if let Ok(Ok(bytes)) = stdout.join() {
         report.stdout_bytes = bytes;
     }
-    if let Some(Ok(bytes)) = stderr.map(|thread| thread.join().unwrap_or(Ok(0))) {
+    if let Ok(Ok(bytes)) = stderr.join() {
         report.stderr_bytes = bytes;
     }
 }
@@ -208,11 +253,15 @@ fn capture(
     mut pipe: impl Read + Send + 'static,
     path: std::path::PathBuf,
     cap: u64,
+    ready: mpsc::Sender<()>,
 ) -> std::thread::JoinHandle<std::io::Result<u64>> {
     std::thread::spawn(move || {
-        let mut file = std::fs::File::create(&path)?;
-        let mut total: u64 = 0;
+        let file = std::fs::File::create(&path);
         let mut buffer = vec![0u8; 64 * 1024];
+        let _ = ready.send(());
+        drop(ready);
+        let mut file = file?;
+        let mut total: u64 = 0;
         loop {
             let read = match pipe.read(&mut buffer) {
                 Ok(0) => break,
@@ -229,6 +278,19 @@ fn capture(
         file.flush()?;
         Ok(total)
     })
+}
+
+fn restrict_self(spec: &LaunchSpec) -> std::io::Result<()> {
+    if let Some(seconds) = spec.limits.cpu_seconds {
+        set_limit(libc::RLIMIT_CPU, seconds)?;
+    }
+    if let Some(files) = spec.limits.open_files {
+        set_limit(libc::RLIMIT_NOFILE, files)?;
+    }
+    if spec.namespace.is_some() {
+        namespace::drop_capabilities()?;
+    }
+    Ok(())
 }
 
 fn set_limit(resource: libc::__rlimit_resource_t, value: u64) -> std::io::Result<()> {
