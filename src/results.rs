@@ -142,6 +142,30 @@ pub struct BenchSection {
     /// Warnings about the run as a whole (machine load, a saturated mock, ...).
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// For the memory scenarios (ranked by `peak_rss_bytes`) measured at two or more `n`: what
+    /// one more task costs each runtime. Omitted when there is none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub memory_per_task: Vec<MemoryPerTask>,
+}
+
+/// How a runtime's peak memory grows with the number of tasks: the slope between the smallest
+/// and the largest `n` it was measured at, so the memory the runtime holds before its first
+/// task (interpreter, heap, thread stacks) is not divided among the tasks.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MemoryPerTask {
+    pub scenario: String,
+    pub runtime: String,
+    /// The scenario's other parameters, the same at both points (`{"delay_ms": 1000}`).
+    pub parameters: BTreeMap<String, Value>,
+    pub from_n: u64,
+    pub to_n: u64,
+    /// `(median peak at to_n - median peak at from_n) / (to_n - from_n)`.
+    pub bytes_per_task: f64,
+    /// 95% bootstrap interval of `bytes_per_task` (both points resampled independently).
+    pub ci_low: f64,
+    pub ci_high: f64,
+    /// The line's value at no tasks: the median peak at `from_n` less `from_n` tasks.
+    pub baseline_bytes: f64,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

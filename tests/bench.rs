@@ -416,3 +416,104 @@ fn usage_mistakes_exit_2_with_a_message() {
     );
     assert!(!out.path().join("results.json").exists());
 }
+
+#[test]
+fn memory_per_task_is_the_slope_of_peak_memory_across_n() {
+    let out = tempfile::tempdir().unwrap();
+    let (code, document, output) = bench(
+        &[
+            "--scenario",
+            "tasks-memory",
+            "--runtime",
+            "tokio-current-thread",
+            "--runtime",
+            "node",
+            "--param",
+            "n=1000,100000",
+            "--param",
+            "delay_ms=1000",
+            "--runs",
+            "3",
+            "--warmup",
+            "0",
+        ],
+        out.path(),
+    );
+    assert_eq!(code, 0, "{}", String::from_utf8_lossy(&output.stderr));
+    let slopes = document["bench"]["memory_per_task"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no memory_per_task in {:#}", document["bench"]));
+    assert_eq!(slopes.len(), 2, "{slopes:#?}");
+    for runtime in ["tokio-current-thread", "node"] {
+        let slope = slopes
+            .iter()
+            .find(|slope| slope["runtime"] == runtime)
+            .unwrap_or_else(|| panic!("no slope for {runtime}: {slopes:#?}"));
+        assert_eq!(slope["scenario"], "tasks-memory");
+        assert_eq!(
+            (slope["from_n"].as_u64(), slope["to_n"].as_u64()),
+            (Some(1000), Some(100_000))
+        );
+        assert_eq!(slope["parameters"]["delay_ms"], 1000);
+        let per_task = slope["bytes_per_task"].as_f64().unwrap();
+        let (low, high) = (
+            slope["ci_low"].as_f64().unwrap(),
+            slope["ci_high"].as_f64().unwrap(),
+        );
+        assert!(low <= per_task && per_task <= high, "{slope}");
+        // A sleeping task costs more than nothing and less than a thread's stack.
+        assert!((16.0..8192.0).contains(&per_task), "{slope}");
+        // The slope agrees with the two points it was drawn through.
+        let peak = |n: u64| {
+            let point = document["bench"]["scenarios"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|point| point["scenario"] == "tasks-memory" && point["parameters"]["n"] == n)
+                .unwrap();
+            case(point, runtime)["metrics"]["peak_rss_bytes"]["median"]
+                .as_f64()
+                .unwrap()
+        };
+        let expected = (peak(100_000) - peak(1000)) / 99_000.0;
+        assert!(
+            (per_task - expected).abs() < 1e-6 * expected.abs().max(1.0),
+            "{slope}"
+        );
+    }
+}
+
+#[test]
+fn peak_memory_agrees_with_the_operating_systems_accounting_seen_from_a_small_parent() {
+    // A program whose peak is well above any parent's own size, so the parent-RSS floor of
+    // `ru_maxrss` cannot hide a difference: it writes 96 MiB.
+    let program = "python3 -c \"data = b'x' * (96 << 20)\"";
+    let out = tempfile::tempdir().unwrap();
+    let (code, document, output) = bench(
+        &["--command", program, "--runs", "3", "--warmup", "0"],
+        out.path(),
+    );
+    assert_eq!(code, 0, "{}", String::from_utf8_lossy(&output.stderr));
+    let ours = case(point(&document, "command"), program)["metrics"]["peak_rss_bytes"]["median"]
+        .as_f64()
+        .unwrap();
+    // The same accounting GNU time reads: wait4's ru_maxrss for a child of a small parent.
+    let reference = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import resource, subprocess\n\
+             subprocess.run(['python3', '-c', \"data = b'x' * (96 << 20)\"], check=True)\n\
+             print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024)",
+        ])
+        .output()
+        .unwrap();
+    let reference: f64 = String::from_utf8_lossy(&reference.stdout)
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(ours > 96.0 * 1048576.0, "{ours}");
+    assert!(
+        (ours - reference).abs() / reference < 0.03,
+        "sidebyside {ours} bytes, reference {reference} bytes"
+    );
+}

@@ -323,7 +323,8 @@ fn the_terminal_report_shows_the_same_facts_as_the_markdown() {
         "⚠ python-asyncio: the first run was 1.9x slower",
         "2 regressions, 0 improvements",
         "does not hold (expected to hold)",
-        "peak memory per task was 227 B for tokio-multi-thread",
+        "memory per task (the slope of peak memory from n=1,000 to 1,000,000) was 223 B for \
+         tokio-multi-thread (95% CI 220–224 B, on top of 4.3 MiB)",
     ] {
         assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
     }

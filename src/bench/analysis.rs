@@ -10,7 +10,9 @@
 use super::manifest::{Better, Metric};
 use super::statistics;
 use crate::report::human_seconds;
-use crate::results::{CaseResult, Estimate, Metrics, RankedBy, ScenarioResult};
+use crate::results::{
+    CaseResult, CaseStatus, Estimate, MemoryPerTask, Metrics, RankedBy, ScenarioResult,
+};
 use std::collections::BTreeMap;
 
 /// Relative half-width of the median's interval above which the spread is too wide.
@@ -232,6 +234,90 @@ pub fn warnings_of(values: &[f64], name: &str) -> Vec<String> {
         }
     }
     warnings
+}
+
+/// Memory per task for every memory scenario (one ranked by `peak_rss_bytes`) that was
+/// measured at two or more values of `n` with its other parameters alike: per runtime, the
+/// slope of peak memory from the smallest to the largest `n` it was measured at.
+pub fn memory_per_task(scenarios: &[ScenarioResult]) -> Vec<MemoryPerTask> {
+    // One line per scenario and other parameters, with its points at each n.
+    type Line<'a> = (
+        &'a str,
+        BTreeMap<String, serde_json::Value>,
+        Vec<(u64, &'a ScenarioResult)>,
+    );
+    let mut series: Vec<Line<'_>> = Vec::new();
+    for scenario in scenarios {
+        let by_memory = scenario
+            .ranked_by
+            .as_ref()
+            .is_some_and(|ranked| ranked.metric == "peak_rss_bytes");
+        let Some(n) = scenario.parameters.get("n").and_then(|n| n.as_u64()) else {
+            continue;
+        };
+        if !by_memory {
+            continue;
+        }
+        let mut others = scenario.parameters.clone();
+        others.remove("n");
+        match series
+            .iter_mut()
+            .find(|(name, fixed, _)| *name == scenario.scenario && *fixed == others)
+        {
+            Some((_, _, points)) => points.push((n, scenario)),
+            None => series.push((&scenario.scenario, others, vec![(n, scenario)])),
+        }
+    }
+    let mut slopes = Vec::new();
+    for (name, fixed, mut points) in series {
+        points.sort_by_key(|(n, _)| *n);
+        let mut runtimes: Vec<&str> = Vec::new();
+        for (_, point) in &points {
+            for case in &point.cases {
+                if !runtimes.contains(&case.runtime.as_str()) {
+                    runtimes.push(&case.runtime);
+                }
+            }
+        }
+        for runtime in runtimes {
+            let measured: Vec<(u64, Vec<f64>)> = points
+                .iter()
+                .filter_map(|(n, point)| {
+                    let case = point.cases.iter().find(|case| case.runtime == runtime)?;
+                    (case.status == CaseStatus::Measured && !case.samples.is_empty()).then(|| {
+                        let peaks = case
+                            .samples
+                            .iter()
+                            .map(|sample| sample.peak_rss_bytes as f64)
+                            .collect();
+                        (*n, peaks)
+                    })
+                })
+                .collect();
+            let (Some((from_n, lower)), Some((to_n, upper))) = (measured.first(), measured.last())
+            else {
+                continue;
+            };
+            let Some((slope, interval)) =
+                statistics::slope_of_medians(lower, upper, (*to_n - *from_n) as f64)
+            else {
+                continue;
+            };
+            let baseline = statistics::median(lower).unwrap_or_default() - slope * *from_n as f64;
+            slopes.push(MemoryPerTask {
+                scenario: name.to_string(),
+                runtime: runtime.to_string(),
+                parameters: fixed.clone(),
+                from_n: *from_n,
+                to_n: *to_n,
+                bytes_per_task: slope,
+                ci_low: interval.low,
+                ci_high: interval.high,
+                baseline_bytes: baseline,
+            });
+        }
+    }
+    slopes
 }
 
 fn mock_saturation(case: &CaseResult) -> Option<String> {

@@ -187,3 +187,82 @@ fn measurements_are_described_in_their_units() {
     assert_eq!(describe("requests_per_s", 812.26), "812.3/s");
     assert_eq!(describe("ratio", 0.5), "0.500");
 }
+
+/// A `tasks-memory`-like point at `n` where each runtime's peak memory is `base + n * per_task`
+/// (spread by ±1%), ranked by peak memory.
+fn memory_point(n: u64, delay_ms: u64, runtimes: &[(&str, f64, f64)]) -> ScenarioResult {
+    let cases = runtimes
+        .iter()
+        .map(|(runtime, base, per_task)| {
+            let mut case = case(runtime, &around(0.5));
+            for (sample, peak) in case
+                .samples
+                .iter_mut()
+                .zip(around(base + n as f64 * per_task))
+            {
+                sample.peak_rss_bytes = peak as u64;
+            }
+            case
+        })
+        .collect();
+    ScenarioResult {
+        scenario: "tasks-memory".to_string(),
+        parameters: BTreeMap::from([
+            ("n".to_string(), serde_json::json!(n)),
+            ("delay_ms".to_string(), serde_json::json!(delay_ms)),
+        ]),
+        cases,
+        ranked_by: Some(RankedBy {
+            metric: "peak_rss_bytes".to_string(),
+            higher_is_better: false,
+        }),
+        ..ScenarioResult::default()
+    }
+}
+
+#[test]
+fn memory_per_task_is_the_slope_between_the_smallest_and_largest_n_not_peak_over_n() {
+    // node: 40 MiB before any task, 400 bytes a task; tokio: 2 MiB and 100 bytes.
+    let runtimes = [
+        ("node", 40.0 * 1048576.0, 400.0),
+        ("tokio", 2.0 * 1048576.0, 100.0),
+    ];
+    let scenarios = vec![
+        memory_point(100_000, 1000, &runtimes),
+        memory_point(10_000, 1000, &runtimes),
+        memory_point(1_000_000, 1000, &runtimes),
+        // Another delay is another line, measured at one n only: no slope.
+        memory_point(10_000, 10_000, &runtimes),
+    ];
+    let slopes = memory_per_task(&scenarios);
+    assert_eq!(slopes.len(), 2, "{slopes:#?}");
+    let node = slopes.iter().find(|slope| slope.runtime == "node").unwrap();
+    assert_eq!((node.from_n, node.to_n), (10_000, 1_000_000));
+    assert_eq!(node.parameters["delay_ms"], 1000);
+    // Peak over n at a million tasks would say 442 bytes; the slope is 400 (±1% noise on
+    // 440 MB over 990,000 tasks is about ±5 bytes).
+    assert!((node.bytes_per_task - 400.0).abs() < 6.0, "{node:?}");
+    assert!(node.ci_low <= node.bytes_per_task && node.bytes_per_task <= node.ci_high);
+    assert!(
+        (node.baseline_bytes / 1048576.0 - 40.0).abs() < 1.0,
+        "{node:?}"
+    );
+    let tokio = slopes
+        .iter()
+        .find(|slope| slope.runtime == "tokio")
+        .unwrap();
+    assert!((tokio.bytes_per_task - 100.0).abs() < 2.0, "{tokio:?}");
+}
+
+#[test]
+fn memory_per_task_needs_two_measured_points_and_a_memory_scenario() {
+    let runtimes = [("node", 40e6, 400.0)];
+    let mut failed = memory_point(100_000, 1000, &runtimes);
+    failed.cases[0].status = CaseStatus::FailedVerification;
+    assert!(memory_per_task(&[memory_point(10_000, 1000, &runtimes), failed]).is_empty());
+    let mut by_time = memory_point(100_000, 1000, &runtimes);
+    by_time.ranked_by = None;
+    let mut by_time_too = memory_point(10_000, 1000, &runtimes);
+    by_time_too.ranked_by = None;
+    assert!(memory_per_task(&[by_time, by_time_too]).is_empty());
+}

@@ -215,6 +215,7 @@ pub async fn bench(options: &BenchOptions, reporter: Arc<dyn Reporter>) -> Resul
         groups: vec![],
         bench: Some(BenchSection {
             settings,
+            memory_per_task: analysis::memory_per_task(&scenarios),
             scenarios,
             warnings,
         }),

@@ -176,6 +176,37 @@ pub fn ratio_of_medians_with(
     })
 }
 
+/// The slope `(median(upper) - median(lower)) / run` with its 95% bootstrap interval (each
+/// sample resampled independently). `None` when either is empty or `run` is not positive.
+pub fn slope_of_medians(lower: &[f64], upper: &[f64], run: f64) -> Option<(f64, Interval)> {
+    slope_of_medians_with(lower, upper, run, BOOTSTRAP_RESAMPLES, SEED)
+}
+
+/// [`slope_of_medians`] with a chosen number of resamples and seed.
+pub fn slope_of_medians_with(
+    lower: &[f64],
+    upper: &[f64],
+    run: f64,
+    resamples: usize,
+    seed: u64,
+) -> Option<(f64, Interval)> {
+    if run.is_nan() || run <= 0.0 || resamples == 0 {
+        return None;
+    }
+    let value = (median(upper)? - median(lower)?) / run;
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    let mut lower_buffer = vec![0.0; lower.len()];
+    let mut upper_buffer = vec![0.0; upper.len()];
+    let slopes = (0..resamples)
+        .map(|_| {
+            (resampled_median(upper, &mut upper_buffer, &mut rng)
+                - resampled_median(lower, &mut lower_buffer, &mut rng))
+                / run
+        })
+        .collect();
+    Some((value, percentile_interval(slopes)))
+}
+
 /// Modified z-scores: (x - median) / robust spread. All zero when the values do not vary.
 pub fn modified_z_scores(values: &[f64]) -> Vec<f64> {
     let center = median(values).unwrap_or_default();

@@ -206,3 +206,15 @@ fn the_mann_kendall_statistic_matches_a_hand_computation() {
     let test = mann_kendall(&[1.0, 2.0, 3.0, 4.0]).unwrap();
     assert!((test.z - 5.0 / (26.0f64 / 3.0).sqrt()).abs() < 1e-12);
 }
+
+#[test]
+fn the_slope_of_medians_has_an_interval_around_it() {
+    let lower: Vec<f64> = (0..20).map(|index| 1000.0 + (index % 5) as f64).collect();
+    let upper: Vec<f64> = (0..20).map(|index| 3000.0 + (index % 7) as f64).collect();
+    let (slope, interval) = slope_of_medians(&lower, &upper, 100.0).unwrap();
+    assert!((slope - 20.01).abs() < 0.02, "{slope}");
+    assert!(interval.contains(slope), "{interval:?}");
+    assert!(interval.high - interval.low < 0.1, "{interval:?}");
+    assert!(slope_of_medians(&lower, &upper, 0.0).is_none());
+    assert!(slope_of_medians(&[], &upper, 10.0).is_none());
+}

@@ -4,7 +4,7 @@
 
 use super::metric::Metric;
 use super::model::{Machine, Point, Report, ScenarioGroup};
-use crate::results::{CaseResult, CaseStatus, Metrics};
+use crate::results::{CaseResult, CaseStatus, MemoryPerTask, Metrics, RankedBy, ScenarioResult};
 
 /// The figure a scenario is judged by: requests per second where the scenario measures it,
 /// else wall time.
@@ -161,6 +161,92 @@ fn point_clause(machine: &Machine<'_>, point: &Point<'_>) -> String {
     parts.join("; ")
 }
 
+/// `memory per task (the slope of peak memory from n=10,000 to 100,000) was 227 B for tokio
+/// (95% CI 220–231 B, on top of 2.1 MiB), ...`: from the bench's own figures, or computed from
+/// the samples for a document written before the bench recorded them.
+fn per_task_clause(machine: &Machine<'_>, scenario: &str) -> Option<String> {
+    let mut slopes: Vec<MemoryPerTask> = Vec::new();
+    for bench in machine.benches() {
+        let recorded = if bench.memory_per_task.is_empty() {
+            // Documents from before scenarios recorded what they are ranked by.
+            let scenarios: Vec<ScenarioResult> = bench
+                .scenarios
+                .iter()
+                .filter(|point| point.scenario == scenario)
+                .map(|point| ScenarioResult {
+                    ranked_by: Some(RankedBy {
+                        metric: "peak_rss_bytes".to_string(),
+                        higher_is_better: false,
+                    }),
+                    ..point.clone()
+                })
+                .collect();
+            crate::bench::analysis::memory_per_task(&scenarios)
+        } else {
+            bench.memory_per_task.clone()
+        };
+        slopes.extend(
+            recorded
+                .into_iter()
+                .filter(|slope| slope.scenario == scenario),
+        );
+    }
+    slopes.sort_by(|left, right| left.bytes_per_task.total_cmp(&right.bytes_per_task));
+    let first = slopes.first()?;
+    let same_range = slopes
+        .iter()
+        .all(|slope| (slope.from_n, slope.to_n) == (first.from_n, first.to_n));
+    let range = |slope: &MemoryPerTask| {
+        format!(
+            "n={} to {}",
+            super::metric::significant(slope.from_n as f64),
+            super::metric::significant(slope.to_n as f64)
+        )
+    };
+    let bytes = |value: f64| {
+        let magnitude = Metric::PeakMemory.format(value.abs());
+        if value < 0.0 && magnitude != "0 B" {
+            format!("−{magnitude}")
+        } else {
+            magnitude
+        }
+    };
+    let entries: Vec<String> = slopes
+        .iter()
+        .map(|slope| {
+            format!(
+                "{} for {} (95% CI {}, on top of {}{})",
+                bytes(slope.bytes_per_task),
+                slope.runtime,
+                match (
+                    bytes(slope.ci_low).rsplit_once(' '),
+                    bytes(slope.ci_high).rsplit_once(' '),
+                ) {
+                    (Some((low, low_unit)), Some((high, high_unit))) if low_unit == high_unit => {
+                        format!("{low}–{high} {high_unit}")
+                    }
+                    _ => format!("{}–{}", bytes(slope.ci_low), bytes(slope.ci_high)),
+                },
+                bytes(slope.baseline_bytes),
+                if same_range {
+                    String::new()
+                } else {
+                    format!(", {}", range(slope))
+                }
+            )
+        })
+        .collect();
+    Some(format!(
+        "memory per task (the slope of peak memory{}) was {}",
+        if same_range {
+            format!(" from {}", range(first))
+        } else {
+            String::new()
+        },
+        entries.join(", ")
+    ))
+}
+
 fn sweep_clause(machine: &Machine<'_>, group: &ScenarioGroup<'_>) -> String {
     let Some(sweep) = &group.sweep else {
         return String::new();
@@ -176,7 +262,6 @@ fn sweep_clause(machine: &Machine<'_>, group: &ScenarioGroup<'_>) -> String {
         }
     }
     let mut growth = Vec::new();
-    let mut per_task = Vec::new();
     for runtime in runtimes {
         let series: Vec<(f64, &Metrics)> = group
             .points
@@ -204,13 +289,6 @@ fn sweep_clause(machine: &Machine<'_>, group: &ScenarioGroup<'_>) -> String {
                 ),
             ));
         }
-        if is_memory_scenario(&group.name) && last.0 > 0.0 {
-            let bytes = last.1.peak_rss_bytes.median / last.0;
-            per_task.push((
-                bytes,
-                format!("{} for {runtime}", Metric::PeakMemory.format(bytes)),
-            ));
-        }
     }
     let first_x = sweep.x.iter().copied().fold(f64::INFINITY, f64::min);
     let last_x = sweep.x.iter().copied().fold(f64::NEG_INFINITY, f64::max);
@@ -229,18 +307,10 @@ fn sweep_clause(machine: &Machine<'_>, group: &ScenarioGroup<'_>) -> String {
                 .join(", ")
         ));
     }
-    if !per_task.is_empty() {
-        per_task.sort_by(|left, right| left.0.total_cmp(&right.0));
-        parts.push(format!(
-            "at {}={}, peak memory per task was {}",
-            sweep.parameter,
-            super::metric::significant(last_x),
-            per_task
-                .into_iter()
-                .map(|(_, text)| text)
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
+    if is_memory_scenario(&group.name) {
+        if let Some(clause) = per_task_clause(machine, &group.name) {
+            parts.push(clause);
+        }
     }
     if parts.is_empty() {
         parts.push("no runtime was measured at two points".to_string());
