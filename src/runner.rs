@@ -184,8 +184,13 @@ impl Session {
             received.map_err(|error| format!("cannot read the launcher's message: {error}"))?;
 
         let mut namespace_services: Option<(RunningMock, NxDomainResponder)> = None;
-        if message.error.is_none() && self.settings.isolation == IsolationMode::Namespace {
-            namespace_services = Some(self.serve_namespace(&message, sockets).await?);
+        if message.error.is_none() {
+            if self.settings.isolation == IsolationMode::Namespace {
+                namespace_services = Some(self.serve_namespace(&message, sockets).await?);
+            }
+            // Everything this run needs is serving: the launcher may start the snippet (and
+            // its clock). If the launcher is already gone, its exit says why.
+            let _ = std::io::Write::write_all(&mut &stream, b"g");
         }
 
         let backstop = self.settings.timeout + Duration::from_secs(20);

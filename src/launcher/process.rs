@@ -63,6 +63,16 @@ pub fn supervise(spec: &LaunchSpec) -> LaunchReport {
         return report;
     }
     drop(sockets);
+    // sidebyside answers one byte once it serves this run (in a namespace it can only start
+    // the mock once it holds the sockets): the snippet then finds the mock listening, and its
+    // measured start-up does not share the CPU with the mock's. End of file means sidebyside
+    // gave up on the run.
+    let mut go = [0u8; 1];
+    if !matches!((&control).read(&mut go), Ok(1)) {
+        report.setup_error =
+            Some("sidebyside ended the run before the snippet started".to_string());
+        return report;
+    }
     run_snippet(spec, control, &mut report);
     report
 }
