@@ -6,6 +6,10 @@
 #
 #   scripts/bench-vs-hyperfine.sh [ROUNDS] [RUNS]      (default 10 rounds of 10 runs)
 #   ISOLATION=preload scripts/bench-vs-hyperfine.sh     (default: auto)
+#   PREPARE='unshare -Urnm /bin/true' scripts/bench-vs-hyperfine.sh
+#                             (hyperfine runs PREPARE before each run, as sidebyside sets up a
+#                              namespace and a mock between runs)
+#   PROGRAMS='/usr/bin/node -e 0;/bin/true' scripts/bench-vs-hyperfine.sh
 #
 # Each round runs every program RUNS times under each tool, the tools' order alternating from
 # round to round. Prints, per program, the median wall time over all runs of each tool and
@@ -40,7 +44,7 @@ for index in "${!programs[@]}"; do
   program=${programs[$index]}
   for round in $(seq "$rounds"); do
     hyperfine_round() {
-      "${clean[@]}" hyperfine -N --style none --warmup 2 --runs "$runs" \
+      "${clean[@]}" hyperfine -N --style none --warmup 2 --runs "$runs" ${PREPARE:+--prepare "$PREPARE"} \
         --export-json "$work/hyperfine-$index-$round.json" "$program" >/dev/null 2>&1
     }
     sidebyside_round() {
