@@ -252,12 +252,10 @@ pub fn memory_per_task(scenarios: &[ScenarioResult]) -> Vec<MemoryPerTask> {
             .ranked_by
             .as_ref()
             .is_some_and(|ranked| ranked.metric == "peak_rss_bytes");
-        let Some(n) = scenario.parameters.get("n").and_then(|n| n.as_u64()) else {
+        let n = scenario.parameters.get("n").and_then(|n| n.as_u64());
+        let (true, Some(n)) = (by_memory, n) else {
             continue;
         };
-        if !by_memory {
-            continue;
-        }
         let mut others = scenario.parameters.clone();
         others.remove("n");
         match series

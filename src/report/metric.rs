@@ -85,7 +85,7 @@ impl Metric {
     pub fn format(&self, value: f64) -> String {
         match self {
             Metric::Wall | Metric::Cpu => human_seconds(value),
-            Metric::PeakMemory => human_bytes(value.max(0.0).round() as u64),
+            Metric::PeakMemory => signed_bytes(value),
             Metric::Figure(name) => {
                 if name.ends_with("_per_s") {
                     format!("{}/s", significant(value))
@@ -94,7 +94,7 @@ impl Metric {
                 } else if name.ends_with("_s") {
                     human_seconds(value)
                 } else if name.ends_with("_bytes") {
-                    human_bytes(value.max(0.0).round() as u64)
+                    signed_bytes(value)
                 } else {
                     significant(value)
                 }
@@ -114,6 +114,16 @@ impl Metric {
             }
             _ => format!("{low}–{high}"),
         }
+    }
+}
+
+/// `45.0 MiB`, or `−1.2 KiB` for a slope or difference below zero.
+fn signed_bytes(value: f64) -> String {
+    let magnitude = human_bytes(value.abs().round() as u64);
+    if value < 0.0 && magnitude != "0 B" {
+        format!("−{magnitude}")
+    } else {
+        magnitude
     }
 }
 

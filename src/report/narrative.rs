@@ -4,7 +4,9 @@
 
 use super::metric::Metric;
 use super::model::{Machine, Point, Report, ScenarioGroup};
-use crate::results::{CaseResult, CaseStatus, MemoryPerTask, Metrics, RankedBy, ScenarioResult};
+use crate::results::{
+    CaseResult, CaseStatus, Estimate, MemoryPerTask, Metrics, RankedBy, ScenarioResult,
+};
 
 /// The figure a scenario is judged by: requests per second where the scenario measures it,
 /// else wall time.
@@ -203,14 +205,7 @@ fn per_task_clause(machine: &Machine<'_>, scenario: &str) -> Option<String> {
             super::metric::significant(slope.to_n as f64)
         )
     };
-    let bytes = |value: f64| {
-        let magnitude = Metric::PeakMemory.format(value.abs());
-        if value < 0.0 && magnitude != "0 B" {
-            format!("−{magnitude}")
-        } else {
-            magnitude
-        }
-    };
+    let bytes = |value: f64| Metric::PeakMemory.format(value);
     let entries: Vec<String> = slopes
         .iter()
         .map(|slope| {
@@ -218,15 +213,11 @@ fn per_task_clause(machine: &Machine<'_>, scenario: &str) -> Option<String> {
                 "{} for {} (95% CI {}, on top of {}{})",
                 bytes(slope.bytes_per_task),
                 slope.runtime,
-                match (
-                    bytes(slope.ci_low).rsplit_once(' '),
-                    bytes(slope.ci_high).rsplit_once(' '),
-                ) {
-                    (Some((low, low_unit)), Some((high, high_unit))) if low_unit == high_unit => {
-                        format!("{low}–{high} {high_unit}")
-                    }
-                    _ => format!("{}–{}", bytes(slope.ci_low), bytes(slope.ci_high)),
-                },
+                Metric::PeakMemory.format_interval(&Estimate {
+                    ci_low: slope.ci_low,
+                    ci_high: slope.ci_high,
+                    ..Estimate::default()
+                }),
                 bytes(slope.baseline_bytes),
                 if same_range {
                     String::new()
