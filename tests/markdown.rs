@@ -60,16 +60,36 @@ fn an_article_shaped_page_runs_its_two_snippets_as_one_group_and_nothing_else() 
     assert_eq!(run_at(&document, 32)["result"], body);
 }
 
+/// The article-shaped page carries the article's two snippets byte for byte, and those are the
+/// project's own snippet files: `snippets/` is the source of truth, the page must not drift.
 #[test]
-fn the_seed_article_itself_verifies_unchanged() {
-    let seed = project().join("../shared/seed/is-javascript-async-like-python.md");
-    if !seed.is_file() {
-        // The seed is beside the checkout on the project's machines and in CI.
-        panic!("the seed article is missing at {}", seed.display());
+fn the_article_page_carries_the_snippet_files_verbatim() {
+    let page = std::fs::read_to_string(doc("article.md")).unwrap();
+    let mut blocks = Vec::new();
+    let mut current: Option<(String, String)> = None;
+    for line in page.split_inclusive('\n') {
+        match current.take() {
+            None => {
+                if let Some(info) = line.trim_end().strip_prefix("```") {
+                    current = Some((info.to_string(), String::new()));
+                }
+            }
+            Some((info, body)) if line.trim_end() == "```" => blocks.push((info, body)),
+            Some((info, mut body)) => {
+                body.push_str(line);
+                current = Some((info, body));
+            }
+        }
     }
-    let (code, document, _) = verify_json(&[seed.to_str().unwrap()]);
-    assert_eq!(code, 0, "{document:#}");
-    assert_eq!(document["summary"]["passed"], 2);
+    let javascript = std::fs::read_to_string(project().join("snippets/javascript/fetch-data.js"));
+    let python = std::fs::read_to_string(project().join("snippets/python/fetch_data.py"));
+    assert_eq!(
+        blocks,
+        [
+            ("javascript".to_string(), javascript.unwrap()),
+            ("python".to_string(), python.unwrap())
+        ]
+    );
 }
 
 #[test]
