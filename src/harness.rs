@@ -114,9 +114,10 @@ impl Harness {
             timeout: options.timeout,
             output_cap_bytes: options.output_cap_bytes,
         };
-        let session = Arc::new(
-            Session::new(definition, settings, root.path().to_path_buf()).map_err(Error::Other)?,
-        );
+        let mut session =
+            Session::new(definition, settings, root.path().to_path_buf()).map_err(Error::Other)?;
+        session.reachable = vec![options.cache_dir.clone()];
+        let session = Arc::new(session);
         Ok(Harness {
             runtimes,
             session,

@@ -417,7 +417,9 @@ fn launch(arguments: &[std::ffi::OsString]) -> ExitCode {
             match sidebyside::launcher::namespace::probe_in_this_process() {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(error) => {
-                    eprintln!("{error}");
+                    if !error.is_empty() {
+                        eprintln!("{error}");
+                    }
                     ExitCode::from(1)
                 }
             }

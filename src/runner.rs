@@ -57,6 +57,9 @@ pub struct Session {
     root: PathBuf,
     ca_file: PathBuf,
     nsswitch: Option<String>,
+    /// Folders snippets read besides what their commands name (the cache): kept reachable in
+    /// the namespace sandbox when the snippet runs as another user.
+    pub reachable: Vec<PathBuf>,
 }
 
 impl Session {
@@ -79,6 +82,7 @@ impl Session {
             root,
             ca_file,
             nsswitch: isolation::nsswitch_file(Path::new("/etc/nsswitch.conf")),
+            reachable: vec![],
         })
     }
 
@@ -93,16 +97,34 @@ impl Session {
         let directory = self.root.join(format!("run-{index}"));
         let work = directory.join("work");
         let temporary = directory.join("tmp");
-        for folder in [&work, &temporary] {
+        let home = directory.join("home");
+        for folder in [&work, &temporary, &home] {
             std::fs::create_dir_all(folder)
                 .map_err(|error| format!("cannot create {}: {error}", folder.display()))?;
+        }
+        // A root sidebyside runs the snippet as the unprivileged sandbox user, who owns the
+        // run's directory (and nothing else on the machine).
+        let sandbox_user = (self.settings.isolation == IsolationMode::Namespace
+            && nix::unistd::geteuid().is_root())
+        .then_some(crate::launcher::sandbox::SANDBOX_USER);
+        if let Some((uid, gid)) = sandbox_user {
+            for folder in [&directory, &work, &temporary, &home] {
+                nix::unistd::chown(folder.as_path(), Some(uid.into()), Some(gid.into())).map_err(
+                    |errno| {
+                        format!(
+                            "cannot hand {} to the sandbox user: {errno}",
+                            folder.display()
+                        )
+                    },
+                )?;
+            }
         }
         let control_path = directory.join("control.sock");
         let control = tokio::net::UnixListener::bind(&control_path)
             .map_err(|error| format!("cannot listen on {}: {error}", control_path.display()))?;
         let events_path = directory.join("events.jsonl");
 
-        let mut env = base_environment(&temporary);
+        let mut env = base_environment(&temporary, &home);
         env.extend(command.env.iter().cloned());
         let ca = self.ca_file.display().to_string();
         env.push((
@@ -122,7 +144,10 @@ impl Session {
                 preload = Some((mock, proxy));
             }
             IsolationMode::Namespace => {
-                namespace_spec = Some(self.namespace_files(&directory)?);
+                let mut spec = self.namespace_files(&directory)?;
+                spec.sandbox_user = sandbox_user;
+                spec.reachable = self.reachable.clone();
+                namespace_spec = Some(spec);
             }
         }
 
@@ -281,6 +306,10 @@ impl Session {
             },
             tcp_ports: vec![80, 443],
             dns: true,
+            run_dir: directory.to_path_buf(),
+            session_dir: self.root.clone(),
+            reachable: vec![],
+            sandbox_user: None,
         })
     }
 
@@ -370,13 +399,17 @@ impl Session {
 }
 
 /// The environment every snippet starts from: nothing inherited but what programs need to
-/// find their tools and speak UTF-8 (no tokens, keys or cloud credentials).
-fn base_environment(temporary: &Path) -> Vec<(String, String)> {
-    let mut env = vec![(
-        "PATH".to_string(),
-        std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".to_string()),
-    )];
-    for name in ["HOME", "LANG", "LC_ALL", "TZ"] {
+/// find their tools and speak UTF-8 (no tokens, keys or cloud credentials), with a home and a
+/// temporary folder of the run's own.
+fn base_environment(temporary: &Path, home: &Path) -> Vec<(String, String)> {
+    let mut env = vec![
+        (
+            "PATH".to_string(),
+            std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".to_string()),
+        ),
+        ("HOME".to_string(), home.display().to_string()),
+    ];
+    for name in ["LANG", "LC_ALL", "TZ"] {
         if let Ok(value) = std::env::var(name) {
             env.push((name.to_string(), value));
         }

@@ -16,6 +16,7 @@
 pub mod monitor;
 pub mod namespace;
 pub mod process;
+pub mod sandbox;
 
 use crate::observation::{Exit, Usage};
 use serde::{Deserialize, Serialize};
@@ -87,6 +88,17 @@ pub struct NamespaceSpec {
     pub tcp_ports: Vec<u16>,
     /// Bind UDP 127.0.0.1:53 for the DNS responder.
     pub dns: bool,
+    /// The run's own directory: the one host folder the snippet can write.
+    pub run_dir: PathBuf,
+    /// The folder of all the session's runs: hidden from the snippet but for `run_dir`.
+    pub session_dir: PathBuf,
+    /// Folders the run reads besides what its command names (the cache), kept reachable when
+    /// the snippet runs as another user (see [`sandbox`]).
+    #[serde(default)]
+    pub reachable: Vec<PathBuf>,
+    /// The host user and group the snippet runs as when sidebyside runs as root (never root).
+    #[serde(default)]
+    pub sandbox_user: Option<(u32, u32)>,
 }
 
 /// The first message on the control socket: the listening sockets, in the order of
@@ -136,7 +148,10 @@ pub fn main(spec_path: &Path) -> i32 {
             return 3;
         }
     };
-    let report = process::supervise(&spec);
+    let Some(report) = process::supervise(&spec) else {
+        // Written by the first process of the run's PID namespace.
+        return 0;
+    };
     match write_atomically(&spec.report_path, &report) {
         Ok(()) => 0,
         Err(error) => {
@@ -155,12 +170,29 @@ pub fn write_atomically<T: Serialize>(path: &Path, value: &T) -> std::io::Result
     write_bytes_atomically(path, &bytes)
 }
 
+/// Writes bytes to a temporary file beside `path` and renames it into place. The file is
+/// readable by everyone (0644, like a file written the ordinary way): results are meant to be
+/// read, and what the cache holds is read by snippets running as the sandbox user.
 pub fn write_bytes_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
     let directory = path.parent().unwrap_or(Path::new("."));
     let mut file = tempfile::NamedTempFile::new_in(directory)?;
+    file.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(0o644))?;
     file.write_all(bytes)?;
     file.as_file().sync_all()?;
     file.persist(path).map_err(|error| error.error)?;
+    Ok(())
+}
+
+/// Makes a file the cache already holds readable by everyone, as [`write_bytes_atomically`]
+/// writes new ones (older versions wrote 0600 files, which the sandbox user cannot read).
+pub fn ensure_readable(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path)?.permissions().mode();
+    if mode & 0o044 != 0o044 {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode | 0o044))?;
+    }
     Ok(())
 }

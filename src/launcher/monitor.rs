@@ -1,9 +1,11 @@
 //! Watching a running snippet: its timeout, and the memory and process-count limits of its
 //! whole process tree.
 //!
-//! Every 20 ms the monitor walks the tree from the snippet's process through
-//! `/proc/PID/task/TID/children` (so a child that left the process group is still counted),
-//! sums the resident memory of its processes and counts them. A breach is returned to the
+//! Every 20 ms the monitor walks every descendant of the launcher through
+//! `/proc/PID/task/TID/children`, sums the resident memory of those processes and counts them.
+//! The launcher is the child subreaper of the run (in namespace mode, the init of its PID
+//! namespace), so this covers everything the snippet started: a child that left the process
+//! group, and an orphan of a double fork, which the kernel re-parents to the launcher. A breach is returned to the
 //! supervisor, which kills the group; the run is then reported with the limit it broke rather
 //! than as a mysterious crash.
 
@@ -45,7 +47,7 @@ impl Watch {
             if self.memory_bytes.is_none() && self.processes.is_none() {
                 continue;
             }
-            let tree = process_tree(self.pid);
+            let tree = descendants_of_self();
             if let Some(limit) = self.processes {
                 if tree.len() > limit as usize {
                     let breach = Breach::Limit(format!("process limit ({limit} processes)"));
@@ -73,25 +75,30 @@ pub fn kill_all(pids: &[libc::pid_t]) {
     }
 }
 
-/// The process and all its descendants that are still alive.
-pub fn process_tree(root: libc::pid_t) -> Vec<libc::pid_t> {
-    let mut tree = vec![root];
+/// Every live descendant of the calling process (children first).
+pub fn descendants_of_self() -> Vec<libc::pid_t> {
+    let mut tree = super::process::children_of_self();
     let mut index = 0;
     while index < tree.len() && tree.len() < 100_000 {
-        let pid = tree[index];
-        if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
-            for task in tasks.flatten() {
-                if let Ok(text) = std::fs::read_to_string(task.path().join("children")) {
-                    tree.extend(
-                        text.split_whitespace()
-                            .filter_map(|child| child.parse::<libc::pid_t>().ok()),
-                    );
-                }
-            }
-        }
+        tree.extend(children_of(tree[index]));
         index += 1;
     }
     tree
+}
+
+fn children_of(pid: libc::pid_t) -> Vec<libc::pid_t> {
+    let mut children = Vec::new();
+    if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
+        for task in tasks.flatten() {
+            if let Ok(text) = std::fs::read_to_string(task.path().join("children")) {
+                children.extend(
+                    text.split_whitespace()
+                        .filter_map(|child| child.parse::<libc::pid_t>().ok()),
+                );
+            }
+        }
+    }
+    children
 }
 
 /// Resident memory of one process, from `/proc/PID/statm` (pages).

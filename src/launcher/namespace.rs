@@ -23,20 +23,40 @@ use std::path::Path;
 pub fn enter(spec: &NamespaceSpec, warnings: &mut Vec<String>) -> Result<Vec<OwnedFd>, String> {
     let uid = nix::unistd::getuid();
     let gid = nix::unistd::getgid();
-    nix::sched::unshare(
-        CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWNET | CloneFlags::CLONE_NEWNS,
-    )
-    .map_err(|errno| {
-        format!(
-            "cannot create a user + network namespace ({errno}); unprivileged user \
+    // Root needs no user namespace (and must not use one: it would map root to root). Its
+    // launcher builds the sandbox with real privileges and then becomes the unprivileged
+    // sandbox user before the snippet starts (see `sandbox`). Anyone else gets a user namespace
+    // that maps their own identity, and nothing more.
+    let as_root = nix::unistd::geteuid().is_root();
+    // The PID namespace applies to the children of this process: the first one becomes its
+    // init, whose end ends every process of the run (see `process::supervise`).
+    let mut flags = CloneFlags::CLONE_NEWNET
+        | CloneFlags::CLONE_NEWNS
+        | CloneFlags::CLONE_NEWPID
+        | CloneFlags::CLONE_NEWIPC;
+    if !as_root {
+        flags |= CloneFlags::CLONE_NEWUSER;
+    }
+    nix::sched::unshare(flags).map_err(|errno| {
+        if as_root {
+            format!(
+                "cannot create a network, mount and PID namespace as root ({errno}); this \
+                 looks like a container without CAP_SYS_ADMIN: use --isolation preload"
+            )
+        } else {
+            format!(
+                "cannot create a user + network namespace ({errno}); unprivileged user \
                  namespaces are disabled here (Docker's default seccomp profile and Ubuntu's \
                  AppArmor block them): use --isolation preload"
-        )
+            )
+        }
     })?;
-    // Keep our own identity inside: map the current user and group to themselves.
-    write_proc("/proc/self/setgroups", "deny")?;
-    write_proc("/proc/self/uid_map", &format!("{uid} {uid} 1"))?;
-    write_proc("/proc/self/gid_map", &format!("{gid} {gid} 1"))?;
+    if !as_root {
+        // Keep our own identity inside: map the current user and group to themselves.
+        write_proc("/proc/self/setgroups", "deny")?;
+        write_proc("/proc/self/uid_map", &format!("{uid} {uid} 1"))?;
+        write_proc("/proc/self/gid_map", &format!("{gid} {gid} 1"))?;
+    }
     bring_up_loopback()?;
 
     // Make our mounts private so the bind mounts below never propagate to the host.
@@ -184,10 +204,11 @@ fn bring_up_loopback() -> Result<(), String> {
     Ok(())
 }
 
-/// Drops every capability of the calling thread, for good, with `no_new_privs`: the launcher
-/// calls it once the namespace is set up and before it starts any thread, so the snippet and
-/// everything it starts inherit nothing.
-pub fn drop_capabilities() -> std::io::Result<()> {
+/// Drops every capability of the calling thread, for good, with `no_new_privs`, after becoming
+/// the unprivileged `sandbox_user` when one is given (a root launcher): the launcher calls it
+/// once the sandbox is built and before it starts any thread, so the snippet and everything it
+/// starts inherit nothing.
+pub fn drop_capabilities(sandbox_user: Option<(u32, u32)>) -> std::io::Result<()> {
     #[repr(C)]
     struct Header {
         version: u32,
@@ -214,6 +235,11 @@ pub fn drop_capabilities() -> std::io::Result<()> {
             0,
             0,
         );
+        if let Some((uid, gid)) = sandbox_user {
+            // Leaving uid 0 clears the permitted and effective sets; the bounding set is
+            // already empty, so nothing can bring a capability back.
+            super::sandbox::become_sandbox_user(uid, gid).map_err(std::io::Error::other)?;
+        }
         let mut header = Header {
             version: LINUX_CAPABILITY_VERSION_3,
             pid: 0,
@@ -233,19 +259,94 @@ pub fn drop_capabilities() -> std::io::Result<()> {
     Ok(())
 }
 
-/// Whether this machine lets an unprivileged process create the namespaces `enter` needs.
-/// Runs the check in a throwaway child process (`sidebyside __launch --probe`).
+/// Whether this machine lets an unprivileged process create the namespaces `enter` needs and
+/// build the sandbox in them. Runs the check in a throwaway child process
+/// (`sidebyside __launch --probe`).
 pub fn probe_in_this_process() -> Result<(), String> {
-    let mut warnings = Vec::new();
     let directory = tempfile::tempdir().map_err(|error| error.to_string())?;
-    let hosts = directory.path().join("hosts");
+    // The probe's sandbox process becomes the sandbox user, which could not remove what it
+    // made: the probe runs in a child, and this process cleans up.
+    // SAFETY: this process is single-threaded: the child may run any code.
+    match unsafe { nix::unistd::fork() } {
+        Ok(nix::unistd::ForkResult::Child) => {
+            let code = match probe_in(directory.path()) {
+                Ok(()) => 0,
+                Err(error) => {
+                    eprintln!("{error}");
+                    1
+                }
+            };
+            // SAFETY: leaving the child without running the parent's destructors.
+            unsafe { libc::_exit(code) }
+        }
+        Ok(nix::unistd::ForkResult::Parent { child }) => wait_ok(child, ""),
+        Err(errno) => Err(format!("cannot start the namespace probe: {errno}")),
+    }
+}
+
+fn wait_ok(child: nix::unistd::Pid, what: &str) -> Result<(), String> {
+    match nix::sys::wait::waitpid(child, None) {
+        Ok(nix::sys::wait::WaitStatus::Exited(_, 0)) => Ok(()),
+        // The child said why on stderr.
+        Ok(_) => Err(what.to_string()),
+        Err(errno) => Err(format!("cannot wait for the namespace probe: {errno}")),
+    }
+}
+
+fn probe_in(directory: &Path) -> Result<(), String> {
+    let mut warnings = Vec::new();
+    let run_dir = directory.join("run");
+    std::fs::create_dir(&run_dir).map_err(|error| error.to_string())?;
+    let hosts = directory.join("hosts");
     std::fs::write(&hosts, "127.0.0.1 localhost\n").map_err(|error| error.to_string())?;
+    let sandbox_user = nix::unistd::geteuid()
+        .is_root()
+        .then_some(super::sandbox::SANDBOX_USER);
+    if let Some((uid, gid)) = sandbox_user {
+        nix::unistd::chown(&run_dir, Some(uid.into()), Some(gid.into())).map_err(|errno| {
+            format!("cannot hand the run directory to the sandbox user: {errno}")
+        })?;
+    }
     let spec = NamespaceSpec {
         hosts_file: hosts.clone(),
         resolv_file: hosts,
         nsswitch_file: None,
         tcp_ports: vec![443],
         dns: true,
+        run_dir: run_dir.clone(),
+        session_dir: directory.to_path_buf(),
+        reachable: vec![],
+        sandbox_user,
     };
-    enter(&spec, &mut warnings).map(|_| ())
+    enter(&spec, &mut warnings)?;
+    // The sandbox itself is built by the first process of the PID namespace.
+    // SAFETY: this process is single-threaded: the child may run any code.
+    match unsafe { nix::unistd::fork() } {
+        Ok(nix::unistd::ForkResult::Child) => {
+            let built = super::sandbox::lock_down(&spec, &[])
+                .map_err(|error| format!("cannot build the sandbox in the namespace: {error}"))
+                .and_then(|_| {
+                    drop_capabilities(sandbox_user)
+                        .map_err(|error| format!("cannot drop privileges: {error}"))
+                })
+                .and_then(|()| {
+                    std::fs::write(run_dir.join("probe"), b"ok").map_err(|error| {
+                        format!("the sandbox's run directory is not writable: {error}")
+                    })
+                });
+            let code = match built {
+                Ok(()) => 0,
+                Err(error) => {
+                    eprintln!("{error}");
+                    1
+                }
+            };
+            // SAFETY: leaving the child without running the parent's destructors.
+            unsafe { libc::_exit(code) }
+        }
+        Ok(nix::unistd::ForkResult::Parent { child }) => wait_ok(child, ""),
+        Err(errno) => Err(format!(
+            "cannot start a process in the PID namespace: {errno}"
+        )),
+    }
 }

@@ -18,8 +18,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
-/// Runs the whole launch and returns what was observed. Never panics on a snippet's behaviour.
-pub fn supervise(spec: &LaunchSpec) -> LaunchReport {
+/// Runs the whole launch and returns what was observed, or `None` when the first process of
+/// the run's PID namespace already wrote the report. Never panics on a snippet's behaviour.
+pub fn supervise(spec: &LaunchSpec) -> Option<LaunchReport> {
     let mut report = LaunchReport::default();
     // SAFETY: prctl and signal with constant arguments. Ctrl-C at a terminal reaches sidebyside
     // and its launchers alike; sidebyside decides, and hangs up the control socket to stop us.
@@ -35,7 +36,7 @@ pub fn supervise(spec: &LaunchSpec) -> LaunchReport {
                 "cannot reach sidebyside at {}: {error}",
                 spec.control_socket.display()
             ));
-            return report;
+            return Some(report);
         }
     };
     let mut message = ControlMessage {
@@ -56,25 +57,117 @@ pub fn supervise(spec: &LaunchSpec) -> LaunchReport {
     }
     if let Err(error) = namespace::send(&control, &message, &sockets) {
         report.setup_error = Some(error);
-        return report;
+        return Some(report);
     }
     if let Some(error) = message.error {
         report.setup_error = Some(error);
-        return report;
+        return Some(report);
     }
     drop(sockets);
-    // sidebyside answers one byte once it serves this run (in a namespace it can only start
-    // the mock once it holds the sockets): the snippet then finds the mock listening, and its
-    // measured start-up does not share the CPU with the mock's. End of file means sidebyside
-    // gave up on the run.
+    match &spec.namespace {
+        None => {
+            start_when_told(spec, control, &mut report);
+            Some(report)
+        }
+        Some(namespace_spec) => in_pid_namespace(spec, namespace_spec, control, report),
+    }
+}
+
+/// Waits for sidebyside's go, then runs the snippet. sidebyside answers one byte once it serves
+/// this run (in a namespace it can only start the mock once it holds the sockets): the snippet
+/// then finds the mock listening, and its measured start-up does not share the CPU with the
+/// mock's. End of file means sidebyside gave up on the run.
+fn start_when_told(spec: &LaunchSpec, control: UnixStream, report: &mut LaunchReport) {
     let mut go = [0u8; 1];
     if !matches!((&control).read(&mut go), Ok(1)) {
         report.setup_error =
             Some("sidebyside ended the run before the snippet started".to_string());
-        return report;
+        return;
     }
-    run_snippet(spec, control, &mut report);
-    report
+    run_snippet(spec, control, report);
+}
+
+/// Namespace mode: the launcher forks the init of the run's PID namespace, which builds the
+/// sandbox, runs and supervises the snippet, and writes the report. When that init ends, the
+/// kernel kills every process left in the namespace, so nothing the snippet started can
+/// outlive the run; a snippet cannot signal its init (the kernel drops signals to a namespace's
+/// init that it has no handler for, SIGKILL and SIGSTOP included) nor see this process.
+fn in_pid_namespace(
+    spec: &LaunchSpec,
+    namespace_spec: &super::NamespaceSpec,
+    control: UnixStream,
+    mut report: LaunchReport,
+) -> Option<LaunchReport> {
+    // Paths the run needs, resolved before the sandbox hides anything.
+    let reachable = super::sandbox::reachable_paths(
+        &spec.program,
+        &spec.args,
+        &spec.env,
+        &namespace_spec.reachable,
+    );
+    // SAFETY: the launcher is single-threaded here (no thread has been started yet), so the
+    // child may run any code.
+    match unsafe { nix::unistd::fork() } {
+        Ok(nix::unistd::ForkResult::Child) => {
+            // If this launcher dies (sidebyside's backstop kills it), the init dies, and with
+            // it the whole namespace.
+            // SAFETY: prctl with constant arguments.
+            unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
+            match super::sandbox::lock_down(namespace_spec, &reachable) {
+                Ok(built) => {
+                    report.warnings.extend(built.warnings);
+                    start_when_told(spec, control, &mut report);
+                }
+                Err(error) => {
+                    report.setup_error =
+                        Some(format!("cannot build the sandbox for the snippet: {error}"));
+                }
+            }
+            let code = match super::write_atomically(&spec.report_path, &report) {
+                Ok(()) => 0,
+                Err(error) => {
+                    eprintln!(
+                        "sidebyside launcher: cannot write {}: {error}",
+                        spec.report_path.display()
+                    );
+                    3
+                }
+            };
+            std::process::exit(code);
+        }
+        Ok(nix::unistd::ForkResult::Parent { child }) => {
+            drop(control);
+            let status = loop {
+                match nix::sys::wait::waitpid(child, None) {
+                    Err(nix::errno::Errno::EINTR) => continue,
+                    other => break other,
+                }
+            };
+            match status {
+                Ok(nix::sys::wait::WaitStatus::Exited(_, 0)) => None,
+                other => {
+                    report.setup_error = Some(format!(
+                        "the run's supervisor in the namespace ended without a report ({})",
+                        match other {
+                            Ok(nix::sys::wait::WaitStatus::Exited(_, code)) =>
+                                format!("exit status {code}"),
+                            Ok(nix::sys::wait::WaitStatus::Signaled(_, signal, _)) =>
+                                format!("killed by {signal}"),
+                            Ok(status) => format!("{status:?}"),
+                            Err(errno) => errno.to_string(),
+                        }
+                    ));
+                    Some(report)
+                }
+            }
+        }
+        Err(errno) => {
+            report.setup_error = Some(format!(
+                "cannot start the run's process in its PID namespace: {errno}"
+            ));
+            Some(report)
+        }
+    }
 }
 
 fn run_snippet(spec: &LaunchSpec, control: UnixStream, report: &mut LaunchReport) {
@@ -297,8 +390,8 @@ fn restrict_self(spec: &LaunchSpec) -> std::io::Result<()> {
     if let Some(files) = spec.limits.open_files {
         set_limit(libc::RLIMIT_NOFILE, files)?;
     }
-    if spec.namespace.is_some() {
-        namespace::drop_capabilities()?;
+    if let Some(namespace_spec) = &spec.namespace {
+        namespace::drop_capabilities(namespace_spec.sandbox_user)?;
     }
     Ok(())
 }

@@ -90,6 +90,9 @@ pub fn write_block_file(
     if std::fs::read_to_string(&path).ok().as_deref() != Some(code) {
         crate::launcher::write_bytes_atomically(&path, code.as_bytes())
             .map_err(|error| Error::io(format!("cannot write {}", path.display()), error))?;
+    } else {
+        crate::launcher::ensure_readable(&path)
+            .map_err(|error| Error::io(format!("cannot read {}", path.display()), error))?;
     }
     let spelled = path.display().to_string();
     Ok((

@@ -254,6 +254,9 @@ pub(crate) fn install_asset(
     if !path.is_file() {
         crate::launcher::write_bytes_atomically(&path, content.as_bytes())
             .map_err(|error| Error::io(format!("cannot write {}", path.display()), error))?;
+    } else {
+        crate::launcher::ensure_readable(&path)
+            .map_err(|error| Error::io(format!("cannot read {}", path.display()), error))?;
     }
     Ok(path)
 }
