@@ -101,6 +101,10 @@ impl Session {
         let control = tokio::net::UnixListener::bind(&control_path)
             .map_err(|error| format!("cannot listen on {}: {error}", control_path.display()))?;
         let events_path = directory.join("events.jsonl");
+        // The hooks append to the events file; it exists beforehand so that the snippet may be
+        // allowed to write that one file of the run directory and nothing else there.
+        std::fs::write(&events_path, b"")
+            .map_err(|error| format!("cannot create {}: {error}", events_path.display()))?;
 
         let mut env = base_environment(&temporary);
         env.extend(command.env.iter().cloned());
@@ -115,16 +119,27 @@ impl Session {
         // Preload mode: the mock listens here, on ephemeral ports, and the hooks route to it.
         let mut preload: Option<(RunningMock, RoutingProxy)> = None;
         let mut namespace_spec = None;
-        match self.settings.isolation {
+        let tcp_connect_ports = match self.settings.isolation {
             IsolationMode::Preload => {
-                let (mock, proxy, routing_env) = self.start_preload_routing().await?;
+                let (mock, proxy, routing_env, ports) = self.start_preload_routing().await?;
                 env.extend(routing_env);
                 preload = Some((mock, proxy));
+                ports
             }
             IsolationMode::Namespace => {
-                namespace_spec = Some(self.namespace_files(&directory)?);
+                let namespace = self.namespace_files(&directory)?;
+                let ports = namespace.tcp_ports.clone();
+                namespace_spec = Some(namespace);
+                ports
             }
-        }
+        };
+        // What the snippet may write: its working directory, its TMPDIR and its events file.
+        // The rest of the run directory (launch spec, report, captured output) and every other
+        // run's are out of its reach.
+        let confine = crate::launcher::confine::ConfineSpec {
+            writable: vec![work.clone(), temporary.clone(), events_path.clone()],
+            tcp_connect_ports,
+        };
 
         let spec = LaunchSpec {
             program: command.program.clone(),
@@ -139,6 +154,7 @@ impl Session {
             control_socket: control_path,
             namespace: namespace_spec,
             limits: self.settings.limits.clone(),
+            confine: Some(confine),
         };
         let spec_path = directory.join("launch.json");
         crate::launcher::write_atomically(&spec_path, &spec)
@@ -318,11 +334,11 @@ impl Session {
         Ok((mock, dns))
     }
 
-    /// Preload mode: the mock on two ephemeral loopback ports, a routing proxy, and the
-    /// environment that points the hooks and proxy-aware clients at them.
+    /// Preload mode: the mock on two ephemeral loopback ports, a routing proxy, the
+    /// environment that points the hooks and proxy-aware clients at them, and those three ports.
     async fn start_preload_routing(
         &self,
-    ) -> Result<(RunningMock, RoutingProxy, Vec<(String, String)>), String> {
+    ) -> Result<(RunningMock, RoutingProxy, Vec<(String, String)>, Vec<u16>), String> {
         let bind = || {
             std::net::TcpListener::bind("127.0.0.1:0")
                 .map_err(|error| format!("cannot listen on loopback: {error}"))
@@ -365,7 +381,12 @@ impl Session {
             env.push((name.to_string(), proxy_url.clone()));
             env.push((name.to_lowercase(), proxy_url.clone()));
         }
-        Ok((mock, proxy, env))
+        let ports = vec![
+            http_address.port(),
+            https_address.port(),
+            proxy.local_addr().port(),
+        ];
+        Ok((mock, proxy, env, ports))
     }
 }
 
