@@ -184,31 +184,20 @@ fn prepare_landlock(spec: &ConfineSpec, protections: &mut Vec<Protection>) -> Op
     let scopes = abi >= ABI::V6;
     match build_ruleset(spec, abi, network, scopes) {
         Ok(fd) => {
-            let writable: Vec<String> = spec
-                .writable
-                .iter()
-                .map(|path| path.display().to_string())
-                .collect();
             protections.push(Protection::new(
                 FILESYSTEM,
                 true,
                 &format!(
-                    "Landlock ABI {version}: read and execute anywhere, write only in {}",
-                    writable.join(", ")
+                    "Landlock ABI {version}: read and execute anywhere, write only in the run's \
+                     own working directory, TMPDIR and events file"
                 ),
             ));
             protections.push(if network {
-                let ports: Vec<String> =
-                    spec.tcp_connect_ports.iter().map(u16::to_string).collect();
                 Protection::new(
                     NETWORK,
                     true,
-                    &format!(
-                        "Landlock: TCP connections only to port{} {} (this run's mock), no TCP \
-                         listening; UDP is not confined",
-                        if ports.len() == 1 { "" } else { "s" },
-                        ports.join(", ")
-                    ),
+                    "Landlock: TCP connections only to this run's mock and proxy ports, no TCP \
+                     listening; UDP is not confined",
                 )
             } else {
                 Protection::new(
