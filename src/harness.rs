@@ -259,6 +259,7 @@ pub fn observe(
         source: snippet.source.clone(),
         runtime,
         isolation,
+        protections: vec![],
         status: Status::Passed,
         reasons: vec![],
         diff: None,
@@ -290,6 +291,7 @@ pub fn observe(
     observation.result = result;
     observation.result_origin = origin;
     observation.exit = report.exit;
+    observation.protections = report.protections.clone();
     observation.requests = outcome.requests.clone();
     observation.unmocked_hosts = outcome.unmocked_hosts.clone();
     observation.wall_s = report.usage.wall_s;

@@ -98,6 +98,26 @@ impl IsolationMode {
     }
 }
 
+/// One protection of the snippet's sandbox and whether it was in force for the run. Names are
+/// stable: `filesystem`, `network`, `signals`, `unix-sockets`, `syscalls`, `capabilities`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Protection {
+    pub name: String,
+    pub in_force: bool,
+    /// What it does, or why it is missing.
+    pub detail: String,
+}
+
+impl Protection {
+    pub fn new(name: &str, in_force: bool, detail: &str) -> Self {
+        Protection {
+            name: name.to_string(),
+            in_force,
+            detail: detail.to_string(),
+        }
+    }
+}
+
 /// One HTTP request the mock received, with the answer it gave.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RecordedRequest {
@@ -192,6 +212,10 @@ pub struct Observation {
     /// The runtime that ran it, e.g. `node v20.20.2`.
     pub runtime: String,
     pub isolation: IsolationMode,
+    /// The protections of the snippet's sandbox, in force or missing (empty in documents written
+    /// before they were reported, and for runs that never started).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub protections: Vec<Protection>,
     pub status: Status,
     /// Why the run did not pass, one sentence each; empty when it passed.
     pub reasons: Vec<String>,

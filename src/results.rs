@@ -6,7 +6,7 @@
 //! accept documents where a section is absent (it is omitted, or empty). The schema is described
 //! in `docs/results-schema.md`; an incompatible change bumps [`RESULTS_SCHEMA_VERSION`].
 
-use crate::observation::{IsolationMode, Language, Observation, Source, Status};
+use crate::observation::{IsolationMode, Language, Observation, Protection, Source, Status};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -22,6 +22,10 @@ pub struct Results {
     /// `verify`, `bench` or `claims`: the command that wrote it.
     pub command: String,
     pub isolation: IsolationMode,
+    /// The protections the snippets ran under, over all runs: one counts as in force only when
+    /// it was in force for every run ([`protections_of`]). Empty in older documents.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub protections: Vec<Protection>,
     /// Whether the snippets' HTTPS handshakes were real TLS against the run's own authority.
     pub tls: bool,
     pub environment: Environment,
@@ -48,6 +52,23 @@ pub struct Results {
     /// measured is kept.
     #[serde(default)]
     pub interrupted: bool,
+}
+
+/// The protections of a set of runs, by name in the order first seen: in force only when in
+/// force for every run that reported it, with the detail of a run that lacked it, if any.
+pub fn protections_of(runs: &[Observation]) -> Vec<Protection> {
+    let mut merged: Vec<Protection> = Vec::new();
+    for protection in runs.iter().flat_map(|run| &run.protections) {
+        match merged.iter_mut().find(|seen| seen.name == protection.name) {
+            Some(seen) => {
+                if seen.in_force && !protection.in_force {
+                    *seen = protection.clone();
+                }
+            }
+            None => merged.push(protection.clone()),
+        }
+    }
+    merged
 }
 
 /// A code block that was found and deliberately not run.
@@ -364,4 +385,44 @@ pub enum ClaimOutcome {
     Holds,
     DoesNotHold,
     CouldNotCheck,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_protection_counts_as_in_force_only_when_every_run_had_it() {
+        let run = |signals: bool| {
+            let mut observation: Observation = serde_json::from_value(serde_json::json!({
+                "id": "g/a", "name": "a", "group": "g", "language": "python",
+                "source": { "path": "a.py" }, "runtime": "python", "isolation": "preload",
+                "status": "passed", "reasons": [], "result": null, "result_origin": "none",
+                "requests": [], "unmocked_hosts": [], "wall_s": 0.0, "cpu_s": 0.0,
+                "user_s": 0.0, "system_s": 0.0, "peak_rss_bytes": 0,
+                "stray_processes_killed": 0,
+                "stdout": { "text": "", "total_bytes": 0, "truncated": false },
+                "stderr": { "text": "", "total_bytes": 0, "truncated": false }
+            }))
+            .unwrap();
+            observation.protections = vec![
+                Protection::new("filesystem", true, "landlock"),
+                Protection::new(
+                    "signals",
+                    signals,
+                    if signals { "scoped" } else { "no scopes" },
+                ),
+            ];
+            observation
+        };
+        let merged = protections_of(&[run(true), run(false), run(true)]);
+        assert_eq!(
+            merged,
+            vec![
+                Protection::new("filesystem", true, "landlock"),
+                Protection::new("signals", false, "no scopes"),
+            ]
+        );
+        assert!(protections_of(&[]).is_empty());
+    }
 }

@@ -102,13 +102,21 @@ impl Session {
             std::fs::create_dir_all(folder)
                 .map_err(|error| format!("cannot create {}: {error}", folder.display()))?;
         }
+        let control_path = directory.join("control.sock");
+        let control = tokio::net::UnixListener::bind(&control_path)
+            .map_err(|error| format!("cannot listen on {}: {error}", control_path.display()))?;
+        let events_path = directory.join("events.jsonl");
+        // The hooks append to the events file; it exists beforehand so that the snippet may be
+        // allowed to write that one file of the run directory and nothing else there.
+        std::fs::write(&events_path, b"")
+            .map_err(|error| format!("cannot create {}: {error}", events_path.display()))?;
         // A root sidebyside runs the snippet as the unprivileged sandbox user, who owns the
         // run's directory (and nothing else on the machine).
         let sandbox_user = (self.settings.isolation == IsolationMode::Namespace
             && nix::unistd::geteuid().is_root())
         .then_some(crate::launcher::sandbox::SANDBOX_USER);
         if let Some((uid, gid)) = sandbox_user {
-            for folder in [&directory, &work, &temporary, &home] {
+            for folder in [&directory, &work, &temporary, &home, &events_path] {
                 nix::unistd::chown(folder.as_path(), Some(uid.into()), Some(gid.into())).map_err(
                     |errno| {
                         format!(
@@ -119,10 +127,6 @@ impl Session {
                 )?;
             }
         }
-        let control_path = directory.join("control.sock");
-        let control = tokio::net::UnixListener::bind(&control_path)
-            .map_err(|error| format!("cannot listen on {}: {error}", control_path.display()))?;
-        let events_path = directory.join("events.jsonl");
 
         let mut env = base_environment(&temporary, &home);
         env.extend(command.env.iter().cloned());
@@ -137,19 +141,39 @@ impl Session {
         // Preload mode: the mock listens here, on ephemeral ports, and the hooks route to it.
         let mut preload: Option<(RunningMock, RoutingProxy)> = None;
         let mut namespace_spec = None;
-        match self.settings.isolation {
+        let tcp_connect_ports = match self.settings.isolation {
             IsolationMode::Preload => {
-                let (mock, proxy, routing_env) = self.start_preload_routing().await?;
+                let (mock, proxy, routing_env, ports) = self.start_preload_routing().await?;
                 env.extend(routing_env);
                 preload = Some((mock, proxy));
+                ports
             }
             IsolationMode::Namespace => {
-                let mut spec = self.namespace_files(&directory)?;
-                spec.sandbox_user = sandbox_user;
-                spec.reachable = self.reachable.clone();
-                namespace_spec = Some(spec);
+                let mut namespace = self.namespace_files(&directory)?;
+                namespace.sandbox_user = sandbox_user;
+                namespace.reachable = self.reachable.clone();
+                let ports = namespace.tcp_ports.clone();
+                namespace_spec = Some(namespace);
+                ports
             }
+        };
+        // What the snippet may write: its working directory, its TMPDIR, its HOME and its
+        // events file (and, in a namespace, the private tmpfs folders the sandbox gives it).
+        // The rest of the run directory (launch spec, report, captured output) and every other
+        // run's are out of its reach.
+        let mut writable = vec![
+            work.clone(),
+            temporary.clone(),
+            home.clone(),
+            events_path.clone(),
+        ];
+        if self.settings.isolation == IsolationMode::Namespace {
+            writable.extend(["/tmp", "/var/tmp", "/dev/shm"].map(PathBuf::from));
         }
+        let confine = crate::launcher::confine::ConfineSpec {
+            writable,
+            tcp_connect_ports,
+        };
 
         let spec = LaunchSpec {
             program: command.program.clone(),
@@ -164,6 +188,7 @@ impl Session {
             control_socket: control_path,
             namespace: namespace_spec,
             limits: self.settings.limits.clone(),
+            confine: Some(confine),
         };
         let spec_path = directory.join("launch.json");
         crate::launcher::write_atomically(&spec_path, &spec)
@@ -347,11 +372,11 @@ impl Session {
         Ok((mock, dns))
     }
 
-    /// Preload mode: the mock on two ephemeral loopback ports, a routing proxy, and the
-    /// environment that points the hooks and proxy-aware clients at them.
+    /// Preload mode: the mock on two ephemeral loopback ports, a routing proxy, the
+    /// environment that points the hooks and proxy-aware clients at them, and those three ports.
     async fn start_preload_routing(
         &self,
-    ) -> Result<(RunningMock, RoutingProxy, Vec<(String, String)>), String> {
+    ) -> Result<(RunningMock, RoutingProxy, Vec<(String, String)>, Vec<u16>), String> {
         let bind = || {
             std::net::TcpListener::bind("127.0.0.1:0")
                 .map_err(|error| format!("cannot listen on loopback: {error}"))
@@ -394,7 +419,12 @@ impl Session {
             env.push((name.to_string(), proxy_url.clone()));
             env.push((name.to_lowercase(), proxy_url.clone()));
         }
-        Ok((mock, proxy, env))
+        let ports = vec![
+            http_address.port(),
+            https_address.port(),
+            proxy.local_addr().port(),
+        ];
+        Ok((mock, proxy, env, ports))
     }
 }
 

@@ -50,6 +50,7 @@ pub async fn verify(options: &VerifyOptions) -> Result<Results> {
         schema_version: RESULTS_SCHEMA_VERSION,
         command: "verify".to_string(),
         isolation: mode,
+        protections: crate::results::protections_of(&runs),
         tls: true,
         environment,
         runs,

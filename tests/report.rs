@@ -331,6 +331,43 @@ fn the_terminal_report_shows_the_same_facts_as_the_markdown() {
 }
 
 #[test]
+fn every_format_says_which_protections_were_in_force_and_which_were_missing() {
+    use sidebyside::observation::Protection;
+    let mut failures = document("verify-failures.json");
+    failures.protections = vec![
+        Protection::new(
+            "filesystem",
+            true,
+            "Landlock ABI 5: write only in the run's own files",
+        ),
+        Protection::new(
+            "signals",
+            false,
+            "Landlock ABI 5 has no scopes (ABI 6, Linux 6.12, needed)",
+        ),
+    ];
+    for format in [Format::Table, Format::Md, Format::Html] {
+        let text = render(format, &[&failures], None);
+        assert!(
+            text.contains("filesystem in force; missing: signals (Landlock ABI 5 has no scopes"),
+            "{format:?}:\n{text}"
+        );
+    }
+    let junit = render(Format::Junit, &[&failures], None);
+    assert!(
+        junit.contains(
+            r#"<property name="protection.signals" value="missing: Landlock ABI 5 has no scopes"#
+        ),
+        "{junit}"
+    );
+    assert!(
+        junit.contains(r#"<property name="protection.filesystem" value="in force: "#),
+        "{junit}"
+    );
+    validate_junit(&junit);
+}
+
+#[test]
 fn bad_documents_are_named_with_their_line() {
     let directory = tempfile::tempdir().unwrap();
     let broken = directory.path().join("broken.json");

@@ -208,6 +208,7 @@ pub async fn bench(options: &BenchOptions, reporter: Arc<dyn Reporter>) -> Resul
         schema_version: RESULTS_SCHEMA_VERSION,
         command: "bench".to_string(),
         isolation: mode,
+        protections: crate::results::protections_of(&runs),
         tls: true,
         environment,
         summary: Summary::of(&runs),

@@ -138,6 +138,7 @@ pub async fn check_claims(options: &ClaimsOptions) -> Result<Results> {
         schema_version: RESULTS_SCHEMA_VERSION,
         command: "claims".to_string(),
         isolation: mode,
+        protections: crate::results::protections_of(&runs),
         tls: true,
         environment,
         runs,

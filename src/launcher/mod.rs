@@ -13,12 +13,13 @@
 //! `wait4` in the launcher reports the snippet's own peak. `unshare(CLONE_NEWUSER)` also needs a
 //! single-threaded caller, which the multi-threaded harness is not.
 
+pub mod confine;
 pub mod monitor;
 pub mod namespace;
 pub mod process;
 pub mod sandbox;
 
-use crate::observation::{Exit, Usage};
+use crate::observation::{Exit, Protection, Usage};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -41,6 +42,10 @@ pub struct LaunchSpec {
     pub namespace: Option<NamespaceSpec>,
     #[serde(default)]
     pub limits: Limits,
+    /// Landlock, seccomp and dropped capabilities for the snippet ([`confine`]); the only
+    /// sandbox in preload mode, a second layer in a namespace.
+    #[serde(default)]
+    pub confine: Option<confine::ConfineSpec>,
 }
 
 /// Resource limits of one snippet run. Memory and process count are watched by the launcher
@@ -125,6 +130,9 @@ pub struct LaunchReport {
     pub stdout_bytes: u64,
     pub stderr_bytes: u64,
     pub warnings: Vec<String>,
+    /// The protections the snippet ran under, in force or missing.
+    #[serde(default)]
+    pub protections: Vec<Protection>,
 }
 
 /// Entry point of `sidebyside __launch SPEC`. Returns the launcher's exit status: 0 when a

@@ -8,7 +8,7 @@
 //! its process group and then every remaining child until none is left, so nothing outlives the
 //! run. The resources of those stray processes are added to the snippet's.
 
-use super::{monitor, namespace, ControlMessage, LaunchReport, LaunchSpec};
+use super::{confine, monitor, namespace, ControlMessage, LaunchReport, LaunchSpec};
 use crate::observation::Exit;
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
@@ -206,6 +206,15 @@ fn run_snippet(spec: &LaunchSpec, control: UnixStream, report: &mut LaunchReport
         spec.output_cap_bytes,
         ready.clone(),
     );
+    // Landlock, seccomp and capabilities: built here, applied between fork and exec (the
+    // launcher itself must stay free to signal, wait for and watch the snippet).
+    let confinement = spec.confine.as_ref().map(confine::prepare);
+    if let Some(prepared) = &confinement {
+        report.protections = prepared.protections.clone();
+    }
+    if let Some(namespace_spec) = &spec.namespace {
+        confine::add_namespace_protections(&mut report.protections, namespace_spec.sandbox_user);
+    }
     let mut command = Command::new(&spec.program);
     command
         .args(&spec.args)
@@ -216,9 +225,10 @@ fn run_snippet(spec: &LaunchSpec, control: UnixStream, report: &mut LaunchReport
         .stdout(stdout_writer)
         .stderr(stderr_writer);
     // SAFETY: the closure runs between fork and exec and only makes async-signal-safe system
-    // calls (setpgid, prctl, signal); it allocates nothing.
+    // calls (setpgid, prctl, signal, and the confinement's capset, landlock_restrict_self and
+    // seccomp on data built before the fork); it allocates nothing.
     unsafe {
-        command.pre_exec(|| {
+        command.pre_exec(move || {
             if libc::setpgid(0, 0) != 0 {
                 return Err(std::io::Error::last_os_error());
             }
@@ -226,6 +236,11 @@ fn run_snippet(spec: &LaunchSpec, control: UnixStream, report: &mut LaunchReport
             libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
             // Ctrl-C at the terminal is for sidebyside, which ends runs itself.
             libc::signal(libc::SIGINT, libc::SIG_DFL);
+            // Last: the seccomp filter refuses nothing the lines above need, but it is the
+            // snippet's from here on.
+            if let Some(prepared) = &confinement {
+                prepared.apply()?;
+            }
             Ok(())
         });
     }

@@ -4,7 +4,7 @@
 
 use super::metric::Metric;
 use super::model::{Machine, Point, Report};
-use crate::observation::{IsolationMode, Observation, RecordedRequest, Source, Status};
+use crate::observation::{IsolationMode, Observation, Protection, RecordedRequest, Source, Status};
 use crate::results::{CaseResult, CaseStatus, ClaimOutcome, Summary};
 use std::path::{Component, Path, PathBuf};
 
@@ -33,6 +33,13 @@ pub fn environment_rows(report: &Report<'_>) -> Vec<(String, Vec<String>)> {
             .verify()
             .or(machine.documents.first().copied())
             .map(|document| isolation_label(document.isolation).to_string())
+            .unwrap_or_default()
+    });
+    row("protections", &|machine| {
+        machine
+            .verify()
+            .or(machine.documents.first().copied())
+            .map(|document| protections_summary(&document.protections))
             .unwrap_or_default()
     });
     row("TLS", &|machine| {
@@ -80,6 +87,33 @@ pub fn isolation_label(mode: IsolationMode) -> &'static str {
         IsolationMode::Namespace => "namespace (own network namespace: only loopback)",
         IsolationMode::Preload => "preload (Node preload, Python hook, HTTP proxy for Rust)",
     }
+}
+
+/// One line on the sandbox: the protections in force, then each missing one with its reason
+/// (`filesystem, network in force; missing: signals (Landlock ABI 5 has no scopes ...)`).
+/// Empty for documents that report none.
+pub fn protections_summary(protections: &[Protection]) -> String {
+    let in_force: Vec<&str> = protections
+        .iter()
+        .filter(|protection| protection.in_force)
+        .map(|protection| protection.name.as_str())
+        .collect();
+    let missing: Vec<String> = protections
+        .iter()
+        .filter(|protection| !protection.in_force)
+        .map(|protection| format!("{} ({})", protection.name, protection.detail))
+        .collect();
+    let mut text = String::new();
+    if !in_force.is_empty() {
+        text.push_str(&format!("{} in force", in_force.join(", ")));
+    }
+    if !missing.is_empty() {
+        if !text.is_empty() {
+            text.push_str("; ");
+        }
+        text.push_str(&format!("missing: {}", missing.join("; ")));
+    }
+    text
 }
 
 pub fn status_word(status: Status) -> &'static str {

@@ -75,6 +75,17 @@ impl Render for Junit {
                     "isolation".to_string(),
                     document.isolation.as_str().to_string(),
                 ));
+                for protection in &document.protections {
+                    let state = if protection.in_force {
+                        "in force"
+                    } else {
+                        "missing"
+                    };
+                    properties.push((
+                        format!("protection.{}", protection.name),
+                        format!("{state}: {}", protection.detail),
+                    ));
+                }
             }
             properties.extend(
                 machine

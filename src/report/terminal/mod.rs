@@ -197,6 +197,10 @@ impl Terminal {
                 "isolation: {}",
                 cells::isolation_label(document.isolation)
             );
+            let protections = cells::protections_summary(&document.protections);
+            if !protections.is_empty() {
+                let _ = writeln!(out, "protections: {protections}");
+            }
             if document.tls {
                 let _ = writeln!(
                     out,
