@@ -185,6 +185,14 @@ fn main() -> ExitCode {
     {
         return launch(&arguments[2..]);
     }
+    // Likewise the supervisor of an install or build (pip, cargo), so that it dies with the run.
+    if arguments
+        .get(1)
+        .is_some_and(|argument| argument == sidebyside::runtime::provision::SUPERVISE)
+    {
+        let code = sidebyside::runtime::provision::supervise(&arguments[2..]);
+        return ExitCode::from(code.clamp(0, 255) as u8);
+    }
     let cli = Cli::parse();
     match cli.command {
         Command::List { paths, format } => {
@@ -440,5 +448,8 @@ fn async_runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
 
 /// Exit status of a command that could not complete: 2 for usage or configuration, else 1.
 fn failure_code(error: &sidebyside::error::Error) -> ExitCode {
+    if error.is_interrupted() {
+        return ExitCode::from(130);
+    }
     ExitCode::from(if error.is_usage() { 2 } else { 1 })
 }
