@@ -474,3 +474,96 @@ fn build_venv(base: &Path, partial: &Path) -> Result<Manifest> {
         .map_err(|error| Error::io(format!("cannot write {}", path.display()), error))?;
     Ok(manifest)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A venv's start-up files, as a fresh set-up leaves them, with its manifest.
+    fn fake_venv() -> tempfile::TempDir {
+        let venv = tempfile::tempdir().unwrap();
+        let site = venv.path().join("lib/python3.11/site-packages");
+        std::fs::create_dir_all(site.join("aiohttp-3.13.5.dist-info")).unwrap();
+        std::fs::write(
+            site.join("aiohttp-3.13.5.dist-info/METADATA"),
+            "Metadata-Version: 2.1\nName: aiohttp\nVersion: 3.13.5\n\nVersion: not this\n",
+        )
+        .unwrap();
+        std::fs::write(site.join(HOOK_MODULE), HOOK).unwrap();
+        std::fs::write(site.join(HOOK_PTH_NAME), HOOK_PTH).unwrap();
+        std::fs::write(site.join("distutils-precedence.pth"), "import os\n").unwrap();
+        std::fs::write(site.join("module.py"), "x = 1\n").unwrap();
+        std::fs::create_dir_all(venv.path().join("bin")).unwrap();
+        std::os::unix::fs::symlink("/usr/bin/python3", venv.path().join("bin/python")).unwrap();
+        std::fs::write(venv.path().join("pyvenv.cfg"), "home = /usr/bin\n").unwrap();
+        let manifest = record(venv.path(), Path::new("lib/python3.11/site-packages")).unwrap();
+        std::fs::write(
+            venv.path().join(MANIFEST),
+            serde_json::to_string(&manifest).unwrap(),
+        )
+        .unwrap();
+        venv
+    }
+
+    fn changed(venv: &Path) -> Option<String> {
+        match check(venv) {
+            Check::Good(_) => None,
+            Check::Missing => Some("missing".into()),
+            Check::Changed(why) => Some(why),
+        }
+    }
+
+    #[test]
+    fn an_untouched_venv_checks_good_and_other_files_do_not_matter() {
+        let venv = fake_venv();
+        assert_eq!(changed(venv.path()), None);
+        let site = venv.path().join("lib/python3.11/site-packages");
+        std::fs::write(site.join("module.py"), "x = 2\n").unwrap();
+        std::fs::write(site.join("new_module.py"), "").unwrap();
+        assert_eq!(changed(venv.path()), None);
+        assert_eq!(package_version(&site, "AIOHTTP").as_deref(), Some("3.13.5"));
+        assert_eq!(package_version(&site, "httpx"), None);
+    }
+
+    #[test]
+    fn added_changed_or_removed_start_up_files_are_named() {
+        let site = "lib/python3.11/site-packages";
+        let cases: [(&str, &dyn Fn(&Path)); 7] = [
+            ("evil.pth was added", &|venv| {
+                std::fs::write(venv.join(site).join("evil.pth"), "import os\n").unwrap()
+            }),
+            ("sitecustomize.py was added", &|venv| {
+                std::fs::write(venv.join(site).join("sitecustomize.py"), "").unwrap()
+            }),
+            ("distutils-precedence.pth was modified", &|venv| {
+                std::fs::write(
+                    venv.join(site).join("distutils-precedence.pth"),
+                    "import x\n",
+                )
+                .unwrap()
+            }),
+            ("_sidebyside_hook.py was modified", &|venv| {
+                std::fs::write(venv.join(site).join(HOOK_MODULE), "import os\n").unwrap()
+            }),
+            ("sidebyside_hook.pth was removed", &|venv| {
+                std::fs::remove_file(venv.join(site).join(HOOK_PTH_NAME)).unwrap()
+            }),
+            ("pyvenv.cfg was modified", &|venv| {
+                std::fs::write(venv.join("pyvenv.cfg"), "home = /tmp\n").unwrap()
+            }),
+            ("bin/python was replaced", &|venv| {
+                std::fs::remove_file(venv.join("bin/python")).unwrap();
+                std::fs::write(venv.join("bin/python"), "#!/bin/sh\n").unwrap();
+            }),
+        ];
+        for (expected, tamper) in cases {
+            let venv = fake_venv();
+            tamper(venv.path());
+            let why = changed(venv.path()).unwrap_or_default();
+            assert!(why.contains(expected), "{expected}: got {why:?}");
+        }
+        let venv = fake_venv();
+        std::fs::remove_file(venv.path().join(MANIFEST)).unwrap();
+        assert_eq!(changed(venv.path()).as_deref(), Some("missing"));
+    }
+}
