@@ -528,7 +528,8 @@ mod tests {
     #[test]
     fn added_changed_or_removed_start_up_files_are_named() {
         let site = "lib/python3.11/site-packages";
-        let cases: [(&str, &dyn Fn(&Path)); 7] = [
+        type Tamper<'a> = &'a dyn Fn(&Path);
+        let cases: [(&str, Tamper); 7] = [
             ("evil.pth was added", &|venv| {
                 std::fs::write(venv.join(site).join("evil.pth"), "import os\n").unwrap()
             }),
