@@ -185,14 +185,6 @@ fn main() -> ExitCode {
     {
         return launch(&arguments[2..]);
     }
-    // Likewise the supervisor of an install or build (pip, cargo), so that it dies with the run.
-    if arguments
-        .get(1)
-        .is_some_and(|argument| argument == sidebyside::runtime::provision::SUPERVISE)
-    {
-        let code = sidebyside::runtime::provision::supervise(&arguments[2..]);
-        return ExitCode::from(code.clamp(0, 255) as u8);
-    }
     let cli = Cli::parse();
     match cli.command {
         Command::List { paths, format } => {

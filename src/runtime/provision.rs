@@ -1,16 +1,16 @@
 //! Running the install and build tools (`python -m venv`, pip, cargo) so that they die with the
 //! run.
 //!
-//! Each tool is started under a small supervisor, this same binary run as
-//! `sidebyside __provision PROGRAM ARGS...`, which sidebyside starts in a process group of its
-//! own. The supervisor starts the tool in that group and holds the read end of a pipe whose only
-//! write end is sidebyside's: when sidebyside exits, however it exits (`kill -9` included), the
-//! kernel closes that end, the supervisor reads end of file and kills the whole group (the tool
-//! and everything it started: rustc, build scripts, pip's own children). This does not depend on
-//! which thread of sidebyside started the supervisor, which `PR_SET_PDEATHSIG` would (it fires
-//! when the *thread* that forked exits, and tokio's blocking threads come and go); the tool
-//! itself also gets `PR_SET_PDEATHSIG` from the supervisor's single thread, in case the
-//! supervisor is killed on its own.
+//! Each tool is started under a small supervisor, a `/bin/sh` script (see [`SUPERVISOR`]),
+//! which sidebyside starts in a process group of its own. The supervisor runs the tool in that
+//! group and leaves a watcher holding the read end of a pipe whose only write end is
+//! sidebyside's: when sidebyside exits, however it exits (`kill -9` included), the kernel closes
+//! that end, the watcher reads end of file and kills the whole group (the tool and everything it
+//! started: rustc, build scripts, pip's own children). This does not depend on which thread of
+//! sidebyside started the supervisor, which `PR_SET_PDEATHSIG` would (it fires when the *thread*
+//! that forked exits, and tokio's blocking threads come and go). The supervisor is a shell
+//! script rather than this binary re-executed so that it works from any program using the
+//! library (the test suite calls the provisioning code in-process).
 //!
 //! On Ctrl-C or SIGTERM, [`cancel_all`] kills every group in flight at once and makes every
 //! later [`output`] fail with [`Error::Interrupted`], so the command stops within moments
@@ -18,7 +18,6 @@
 //! so a Ctrl-C typed at the terminal reaches sidebyside alone and is handled here.
 
 use crate::error::{Error, Result};
-use std::ffi::OsString;
 use std::io::Read;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
@@ -27,8 +26,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-/// The argument that makes the binary a supervisor (see [`supervise`]).
-pub const SUPERVISE: &str = "__provision";
+/// The supervisor, run as `sh -c SUPERVISOR sidebyside-provision PROGRAM ARGS...` with the
+/// lifeline on standard input: the watcher keeps the lifeline (fd 3) and kills the group
+/// (`kill -9 0`) at its end of file; the tool gets an empty standard input and the script's exit
+/// status is the tool's. When the tool is done, sidebyside kills what is left of the group, the
+/// watcher included.
+pub const SUPERVISOR: &str = "exec 3<&0 </dev/null
+(cat <&3 >/dev/null 2>&1; kill -9 0) >/dev/null 2>&1 &
+exec 3<&-
+\"$@\"
+";
 
 static CANCELLED: AtomicBool = AtomicBool::new(false);
 /// Process group ids (the supervisors' pids) of the tools running now.
@@ -61,10 +68,11 @@ pub fn output(command: &Command) -> Result<Output> {
             error,
         )
     };
-    let executable = std::env::current_exe().map_err(cannot_run)?;
-    let mut supervisor = Command::new(executable);
+    let mut supervisor = Command::new("/bin/sh");
     supervisor
-        .arg(SUPERVISE)
+        .arg("-c")
+        .arg(SUPERVISOR)
+        .arg("sidebyside-provision")
         .arg(command.get_program())
         .args(command.get_args())
         .stdin(Stdio::piped())
@@ -165,64 +173,6 @@ pub fn lock_interruptibly(file: &std::fs::File, waiting: &str) -> Result<()> {
             said = true;
         }
         std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-/// Entry point of `sidebyside __provision PROGRAM ARGS...` (internal): runs the tool in this
-/// process's group, and kills the group when sidebyside (the other end of standard input) is
-/// gone. Returns the tool's exit status (128 + signal when a signal ended it).
-pub fn supervise(arguments: &[OsString]) -> i32 {
-    let Some((program, arguments)) = arguments.split_first() else {
-        eprintln!("usage: sidebyside {SUPERVISE} PROGRAM [ARGS...] (internal)");
-        return 2;
-    };
-    let mut command = Command::new(program);
-    command.args(arguments).stdin(Stdio::null());
-    // Only this process's main thread forks, and it lives until the tool is done.
-    unsafe {
-        command.pre_exec(|| {
-            libc::prctl(
-                libc::PR_SET_PDEATHSIG,
-                libc::SIGKILL as libc::c_ulong,
-                0,
-                0,
-                0,
-            );
-            Ok(())
-        });
-    }
-    let mut child = match command.spawn() {
-        Ok(child) => child,
-        Err(error) => {
-            eprintln!("cannot run {}: {error}", Path::new(program).display());
-            return 127;
-        }
-    };
-    std::thread::spawn(|| {
-        let mut stdin = std::io::stdin().lock();
-        let mut buffer = [0u8; 64];
-        loop {
-            match stdin.read(&mut buffer) {
-                Ok(0) => break,
-                Ok(_) => {}
-                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(_) => break,
-            }
-        }
-        // sidebyside is gone: the tool and everything it started go too (this process too).
-        unsafe { libc::kill(0, libc::SIGKILL) };
-    });
-    match child.wait() {
-        Ok(status) => {
-            use std::os::unix::process::ExitStatusExt;
-            status
-                .code()
-                .unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
-        }
-        Err(error) => {
-            eprintln!("cannot wait for {}: {error}", Path::new(program).display());
-            1
-        }
     }
 }
 
