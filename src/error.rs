@@ -26,9 +26,17 @@ pub enum Error {
     },
     #[error("{0}")]
     Other(String),
+    /// Ctrl-C or SIGTERM stopped an install or a build (the binary exits 130).
+    #[error("interrupted (Ctrl-C or SIGTERM)")]
+    Interrupted,
 }
 
 impl Error {
+    /// Ctrl-C or SIGTERM: the binary exits 130.
+    pub fn is_interrupted(&self) -> bool {
+        matches!(self, Error::Interrupted)
+    }
+
     /// Errors of usage or configuration: the run could not start. Exit status 2.
     pub fn is_usage(&self) -> bool {
         matches!(

@@ -21,6 +21,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Why a snippet has no outcome when the run was interrupted.
+const INTERRUPTED: &str = "interrupted (Ctrl-C or SIGTERM) before this snippet finished";
+
 #[derive(Debug, Clone)]
 pub struct HarnessOptions {
     pub mock_dir: PathBuf,
@@ -72,6 +75,8 @@ impl Interrupt {
             }
             eprintln!("sidebyside: interrupted: stopping the runs in flight and keeping the results so far");
             listener.raised.store(true, Ordering::SeqCst);
+            // Installs and builds in flight (pip, cargo) are killed with their process groups.
+            crate::runtime::provision::cancel_all();
             listener.notify.notify_waiters();
         });
         interrupt
@@ -129,8 +134,12 @@ impl Harness {
         })
     }
 
-    /// The command that runs a snippet, building it first where needed (blocking: cargo).
+    /// The command that runs a snippet, building it first where needed (blocking: cargo). Once
+    /// the run is interrupted, nothing more is built and this is [`Error::Interrupted`].
     pub fn command(&self, snippet: &Snippet) -> Result<PreparedCommand> {
+        if self.interrupt.raised() {
+            return Err(Error::Interrupted);
+        }
         if snippet.language == Language::Rust {
             eprintln!("sidebyside: building {}", snippet.source.path.display());
         }
@@ -160,6 +169,12 @@ impl Harness {
             .collect();
         let semaphore = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
         let mut tasks = tokio::task::JoinSet::new();
+        // Interrupted during the builds: nothing is started, every snippet is interrupted.
+        let prepared = if self.interrupt.raised() {
+            vec![]
+        } else {
+            prepared
+        };
         for (position, (snippet, command)) in prepared.into_iter().enumerate() {
             let session = self.session.clone();
             let semaphore = semaphore.clone();
@@ -174,6 +189,7 @@ impl Harness {
                         }
                         outcome
                     }),
+                    Err(Error::Interrupted) => Err(INTERRUPTED.to_string()),
                     Err(error) => Err(error.to_string()),
                 };
                 (position, snippet, outcome)
@@ -206,9 +222,7 @@ impl Harness {
             .iter()
             .zip(finished)
             .map(|(snippet, outcome)| {
-                let outcome = outcome.unwrap_or_else(|| {
-                    Err("interrupted (Ctrl-C or SIGTERM) before this snippet finished".to_string())
-                });
+                let outcome = outcome.unwrap_or_else(|| Err(INTERRUPTED.to_string()));
                 observe(
                     snippet,
                     self.runtimes.describe(snippet.language),

@@ -442,5 +442,8 @@ fn async_runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
 
 /// Exit status of a command that could not complete: 2 for usage or configuration, else 1.
 fn failure_code(error: &sidebyside::error::Error) -> ExitCode {
+    if error.is_interrupted() {
+        return ExitCode::from(130);
+    }
     ExitCode::from(if error.is_usage() { 2 } else { 1 })
 }

@@ -117,14 +117,8 @@ impl Installed {
         };
         let module_version = |module: &str| -> Result<String, String> {
             let python = python.as_ref().map_err(Clone::clone)?;
-            output_of(
-                &python.interpreter,
-                &[
-                    "-c",
-                    &format!("import {module}; print({module}.__version__)"),
-                ],
-            )
-            .map_err(|_| {
+            // Read from its METADATA: nothing in the venv is run for sidebyside's own purposes.
+            python.package_version(module).ok_or(()).map_err(|_| {
                 format!(
                     "{module} is not installed in the project's Python environment ({}): add it, \
                      pinned, to snippets/python/requirements.txt",

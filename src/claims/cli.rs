@@ -77,7 +77,13 @@ pub fn run(arguments: ClaimsArguments) -> u8 {
         Ok(results) => results,
         Err(error) => {
             eprintln!("sidebyside: {error}");
-            return if error.is_usage() { 2 } else { 1 };
+            return if error.is_interrupted() {
+                130
+            } else if error.is_usage() {
+                2
+            } else {
+                1
+            };
         }
     };
     print!("{}", arguments.format.render(&results));

@@ -166,6 +166,8 @@ name = "sidebyside-blocks"
 version = "0.0.0"
 edition = "2021"
 publish = false
+# A build script planted in this cache directory is never run.
+build = false
 
 # Every Rust code block of every document verified becomes a binary in src/bin/.
 [workspace]

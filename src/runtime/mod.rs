@@ -9,6 +9,7 @@
 
 pub mod blocks;
 pub mod node;
+pub mod provision;
 pub mod python;
 pub mod rust;
 
@@ -236,7 +237,8 @@ pub(crate) fn major_minor(version: &str) -> Option<(u32, u32)> {
 }
 
 /// Writes an embedded asset into the cache under a name that changes with its content, so an
-/// upgraded sidebyside never uses a stale copy and concurrent runs never see a half-written one.
+/// upgraded sidebyside never uses a stale copy and concurrent runs never see a half-written one;
+/// a copy whose content was changed is written again.
 pub(crate) fn install_asset(
     cache: &Path,
     folder: &str,
@@ -251,7 +253,9 @@ pub(crate) fn install_asset(
         .map_err(|error| Error::io(format!("cannot create {}", directory.display()), error))?;
     let (stem, extension) = name.rsplit_once('.').unwrap_or((name, ""));
     let path = directory.join(format!("{stem}-{:016x}.{extension}", hasher.finish()));
-    if !path.is_file() {
+    // Checked on every use, not only written when missing: snippets may be able to write into
+    // the cache, and a changed hook must not reach the next snippet.
+    if std::fs::read(&path).ok().as_deref() != Some(content.as_bytes()) {
         crate::launcher::write_bytes_atomically(&path, content.as_bytes())
             .map_err(|error| Error::io(format!("cannot write {}", path.display()), error))?;
     } else {

@@ -6,18 +6,44 @@
 //! value returned by the outermost `asyncio.run` and the values given to `print`, and in preload
 //! isolation routes `getaddrinfo` for mocked hosts to the mock. The venv's directory name is a
 //! hash of the requirements, the hook and the base interpreter, so a change to any of them makes
-//! a new venv; creation holds a file lock so concurrent runs never build the same venv twice.
+//! a new venv.
+//!
+//! The venv is a place snippets may write to (in preload isolation they run as the user), so
+//! sidebyside never runs anything from it for its own purposes: the base interpreter's identity
+//! comes from the system `python3` run with `-I -S`, and aiohttp's version from its
+//! `*.dist-info/METADATA`. Only while a fresh venv is being made, under the lock and before any
+//! snippet has seen it, does sidebyside run the venv's own pip.
+//!
+//! Making it: the venv is built in a sibling directory (`venv-KEY.partial-PID-NANOS`) and
+//! renamed into place only when complete, so a half-made venv is never used; stale partial
+//! directories are removed under the lock. Python finds its venv from the interpreter's own
+//! location (`bin/python` next to `pyvenv.cfg`), so the rename is harmless; only the scripts in
+//! `bin/` (pip's, with the partial path in their `#!` line) are left stale, and none is used.
+//!
+//! Checking it: at creation sidebyside records a manifest of what Python runs at start-up, i.e.
+//! every `.pth` file in site-packages, any `sitecustomize`/`usercustomize`, the hook module,
+//! `pyvenv.cfg` and where `bin/python` points. Each run compares them (a directory listing and
+//! a few small reads); an added or changed file makes sidebyside say so and rebuild the venv.
 
+use super::provision;
 use super::{major_minor, output_of, PreparedCommand};
 use crate::error::{Error, Result};
 use crate::snippet::{Snippet, SnippetKind};
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 pub const MINIMUM: (u32, u32) = (3, 9);
 pub const REQUIREMENTS: &str = include_str!("../../snippets/python/requirements.txt");
 const HOOK: &str = include_str!("assets/sidebyside_hook.py");
 const HOOK_PTH: &str = include_str!("assets/sidebyside_hook.pth");
-const READY_MARKER: &str = ".sidebyside-ready";
+const HOOK_MODULE: &str = "_sidebyside_hook.py";
+const HOOK_PTH_NAME: &str = "sidebyside_hook.pth";
+/// How venvs are made and checked (bumped when that changes).
+const LAYOUT: &str = "partial-rename-manifest-1";
+/// The recorded content of an unchanged hook module (which is built into sidebyside).
+const HOOK_RECORD: &str = "the hook built into this sidebyside";
+/// Written last into a complete venv: what its start-up files must be.
+const MANIFEST: &str = ".sidebyside-manifest.json";
 
 #[derive(Debug, Clone)]
 pub struct Python {
@@ -26,6 +52,29 @@ pub struct Python {
     pub version: String,
     pub aiohttp_version: String,
     pub venv: PathBuf,
+    pub site_packages: PathBuf,
+}
+
+/// What Python runs at start-up in a venv, recorded when the venv is made.
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+struct Manifest {
+    /// site-packages, relative to the venv.
+    site_packages: PathBuf,
+    /// Where `bin/python` points (None when it is not a symbolic link).
+    python_link: Option<PathBuf>,
+    pyvenv_cfg: String,
+    /// The start-up files of site-packages by name: `.pth` files, `sitecustomize`,
+    /// `usercustomize` and the hook module, with their content (base64; None for a directory;
+    /// [`HOOK_RECORD`] for the hook module as sidebyside wrote it).
+    startup: std::collections::BTreeMap<String, Option<String>>,
+}
+
+enum Check {
+    Good(Manifest),
+    /// Never completed (or made by an older sidebyside): no manifest.
+    Missing,
+    /// Changed since it was made: why.
+    Changed(String),
 }
 
 impl Python {
@@ -41,9 +90,13 @@ impl Python {
         let base = which::which("python3")
             .or_else(|_| which::which("python"))
             .map_err(|_| missing("`python3` is not on PATH".into()))?;
+        // The system interpreter, never the venv's; isolated (-I: no PYTHON* variables, no user
+        // site, no current directory on the path) and without `site` (-S: no .pth files).
         let identity = output_of(
             &base,
             &[
+                "-I",
+                "-S",
                 "-c",
                 "import sys; print('%d.%d.%d' % sys.version_info[:3]); print(sys.base_prefix)",
             ],
@@ -63,43 +116,70 @@ impl Python {
             let mut hasher = std::collections::hash_map::DefaultHasher::new();
             // The interpreter's installation, not the path it was found by (a pyenv shim and
             // the binary behind it are one Python).
-            (REQUIREMENTS, HOOK, HOOK_PTH, &version, &base_prefix).hash(&mut hasher);
-            hasher.finish()
+            // LAYOUT: venvs made the way this version makes them (with a manifest) are never
+            // mistaken for older ones, which older binaries sharing the cache still use.
+            (LAYOUT, REQUIREMENTS, HOOK, HOOK_PTH, &version, &base_prefix).hash(&mut hasher);
+            format!("{:016x}", hasher.finish())
         };
         let directory = cache.join("python");
         std::fs::create_dir_all(&directory)
             .map_err(|error| Error::io(format!("cannot create {}", directory.display()), error))?;
-        let venv = directory.join(format!("venv-{key:016x}"));
-        let interpreter = venv.join("bin").join("python");
-        if !venv.join(READY_MARKER).is_file() {
-            let lock_path = directory.join(format!("venv-{key:016x}.lock"));
-            let lock = std::fs::File::create(&lock_path).map_err(|error| {
-                Error::io(format!("cannot create {}", lock_path.display()), error)
-            })?;
-            lock.lock().map_err(|error| {
-                Error::io(format!("cannot lock {}", lock_path.display()), error)
-            })?;
-            // Another run may have finished it while we waited for the lock.
-            if !venv.join(READY_MARKER).is_file() {
-                create_venv(&base, &venv, &interpreter)?;
+        let venv = directory.join(format!("venv-{key}"));
+        let manifest = match check(&venv) {
+            Check::Good(manifest) => {
+                // Leftovers of an interrupted set-up go when nobody is setting up.
+                if !leftovers(&directory, &key).is_empty() {
+                    if let Ok(lock) = open_lock(&directory, &key) {
+                        if lock.try_lock().is_ok() {
+                            remove_leftovers(&directory, &key);
+                        }
+                    }
+                }
+                manifest
             }
-        }
-        let aiohttp_version = output_of(
-            &interpreter,
-            &["-c", "import aiohttp; print(aiohttp.__version__)"],
-        )
-        .map_err(|error| {
+            _ => {
+                let lock = open_lock(&directory, &key)?;
+                provision::lock_interruptibly(
+                    &lock,
+                    "waiting for another sidebyside to finish setting up the Python environment",
+                )?;
+                remove_leftovers(&directory, &key);
+                // Another run may have finished it while we waited for the lock.
+                match check(&venv) {
+                    Check::Good(manifest) => manifest,
+                    check => {
+                        if let Check::Changed(why) = check {
+                            eprintln!(
+                                "sidebyside: the Python environment {} was changed after it was \
+                                 made ({why}); a snippet may have written into it. Rebuilding it.",
+                                venv.display()
+                            );
+                        }
+                        create_venv(&base, &directory, &key, &venv)?
+                    }
+                }
+            }
+        };
+        let site_packages = venv.join(&manifest.site_packages);
+        let aiohttp_version = package_version(&site_packages, "aiohttp").ok_or_else(|| {
             Error::Other(format!(
-                "the Python environment {} is broken ({error}); delete it and run again",
+                "the Python environment {} has no aiohttp; delete it and run again",
                 venv.display()
             ))
         })?;
         Ok(Python {
-            interpreter,
+            interpreter: venv.join("bin").join("python"),
             version,
             aiohttp_version,
             venv,
+            site_packages,
         })
+    }
+
+    /// The version of an installed distribution (`uvloop`, `httpx`), read from its
+    /// `*.dist-info/METADATA` without running Python.
+    pub fn package_version(&self, distribution: &str) -> Option<String> {
+        package_version(&self.site_packages, distribution)
     }
 
     pub fn describe(&self) -> String {
@@ -122,65 +202,369 @@ impl Python {
     }
 }
 
-fn create_venv(base: &Path, venv: &Path, interpreter: &Path) -> Result<()> {
+fn open_lock(directory: &Path, key: &str) -> Result<std::fs::File> {
+    let path = directory.join(format!("venv-{key}.lock"));
+    std::fs::File::create(&path)
+        .map_err(|error| Error::io(format!("cannot create {}", path.display()), error))
+}
+
+/// Directories an interrupted set-up left: partial venvs and replaced ones not yet removed.
+fn leftovers(directory: &Path, key: &str) -> Vec<PathBuf> {
+    let partial = format!("venv-{key}.partial-");
+    let old = format!("venv-{key}.old-");
+    std::fs::read_dir(directory)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|entry| {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            name.starts_with(&partial) || name.starts_with(&old)
+        })
+        .map(|entry| entry.path())
+        .collect()
+}
+
+/// Removes leftovers; only under the lock, so no live set-up is writing into them (the tools of
+/// a set-up die with it, see [`provision`]). One that cannot be removed is reported and left
+/// for next time: new partial directories have names of their own, so it is never in the way.
+fn remove_leftovers(directory: &Path, key: &str) {
+    for path in leftovers(directory, key) {
+        if let Err(error) = provision::remove_tree(&path) {
+            eprintln!(
+                "sidebyside: cannot remove {} left by an interrupted set-up ({error}); trying \
+                 again next time",
+                path.display()
+            );
+        }
+    }
+}
+
+/// Checks a venv against its manifest: only start-up files are read, so this is cheap.
+fn check(venv: &Path) -> Check {
+    let text = match std::fs::read_to_string(venv.join(MANIFEST)) {
+        Ok(text) => text,
+        Err(_) => return Check::Missing,
+    };
+    let Ok(manifest) = serde_json::from_str::<Manifest>(&text) else {
+        return Check::Changed(format!("{MANIFEST} is not what sidebyside wrote"));
+    };
+    if manifest.site_packages.is_absolute()
+        || manifest
+            .site_packages
+            .components()
+            .any(|part| matches!(part, std::path::Component::ParentDir))
+    {
+        return Check::Changed(format!("{MANIFEST} is not what sidebyside wrote"));
+    }
+    match record(venv, &manifest.site_packages) {
+        Ok(found) => match difference(&manifest, &found) {
+            None => Check::Good(manifest),
+            Some(why) => Check::Changed(why),
+        },
+        Err(why) => Check::Changed(why),
+    }
+}
+
+/// What differs between the recorded and the found start-up files, in words.
+fn difference(recorded: &Manifest, found: &Manifest) -> Option<String> {
+    let site = recorded.site_packages.display();
+    for (name, content) in &found.startup {
+        match recorded.startup.get(name) {
+            None => return Some(format!("{site}/{name} was added")),
+            Some(expected) if expected != content => {
+                return Some(format!("{site}/{name} was modified"))
+            }
+            Some(_) => {}
+        }
+    }
+    if let Some(name) = recorded
+        .startup
+        .keys()
+        .find(|name| !found.startup.contains_key(*name))
+    {
+        return Some(format!("{site}/{name} was removed"));
+    }
+    if recorded.pyvenv_cfg != found.pyvenv_cfg {
+        return Some("pyvenv.cfg was modified".to_string());
+    }
+    if recorded.python_link != found.python_link {
+        return Some("bin/python was replaced".to_string());
+    }
+    None
+}
+
+/// Reads a venv's start-up files as they are now.
+fn record(venv: &Path, site_packages: &Path) -> std::result::Result<Manifest, String> {
+    use base64::Engine;
+    let directory = venv.join(site_packages);
+    let entries = std::fs::read_dir(&directory)
+        .map_err(|error| format!("cannot read {}: {error}", directory.display()))?;
+    let mut startup = std::collections::BTreeMap::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let stem = name.split('.').next().unwrap_or_default();
+        let watched = name.ends_with(".pth")
+            || name == HOOK_MODULE
+            || stem == "sitecustomize"
+            || stem == "usercustomize";
+        if !watched {
+            continue;
+        }
+        let content = if entry.file_type().is_ok_and(|kind| kind.is_dir()) {
+            None
+        } else {
+            let bytes = std::fs::read(entry.path())
+                .map_err(|error| format!("cannot read {}: {error}", entry.path().display()))?;
+            if name == HOOK_MODULE && bytes == HOOK.as_bytes() {
+                // Compared with the copy built into sidebyside, not recorded.
+                Some(HOOK_RECORD.to_string())
+            } else {
+                Some(base64::engine::general_purpose::STANDARD.encode(bytes))
+            }
+        };
+        startup.insert(name, content);
+    }
+    let pyvenv_cfg = std::fs::read_to_string(venv.join("pyvenv.cfg"))
+        .map_err(|error| format!("cannot read pyvenv.cfg: {error}"))?;
+    let python = venv.join("bin").join("python");
+    let python_link = match std::fs::symlink_metadata(&python) {
+        Ok(metadata) if metadata.file_type().is_symlink() => std::fs::read_link(&python).ok(),
+        Ok(_) => None,
+        Err(error) => return Err(format!("cannot read bin/python: {error}")),
+    };
+    Ok(Manifest {
+        site_packages: site_packages.to_path_buf(),
+        python_link,
+        pyvenv_cfg,
+        startup,
+    })
+}
+
+/// The version in `site_packages/NAME-*.dist-info/METADATA` (names compared the way pip
+/// normalises them).
+fn package_version(site_packages: &Path, distribution: &str) -> Option<String> {
+    let normalise = |name: &str| name.to_ascii_lowercase().replace(['-', '.'], "_");
+    let wanted = normalise(distribution);
+    let entry = std::fs::read_dir(site_packages)
+        .ok()?
+        .flatten()
+        .find(|entry| {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            name.strip_suffix(".dist-info")
+                .and_then(|stem| stem.split_once('-'))
+                .is_some_and(|(name, _)| normalise(name) == wanted)
+        })?;
+    let metadata = std::fs::read_to_string(entry.path().join("METADATA")).ok()?;
+    metadata
+        .lines()
+        .take_while(|line| !line.is_empty())
+        .find_map(|line| line.strip_prefix("Version:"))
+        .map(|version| version.trim().to_string())
+}
+
+/// Makes the venv in a partial directory and renames it into place when complete. Called with
+/// the lock held.
+fn create_venv(base: &Path, directory: &Path, key: &str, venv: &Path) -> Result<Manifest> {
     eprintln!(
         "sidebyside: setting up the Python environment in {} (first run only)...",
         venv.display()
     );
-    if venv.exists() {
-        std::fs::remove_dir_all(venv)
-            .map_err(|error| Error::io(format!("cannot remove {}", venv.display()), error))?;
+    let unique = format!(
+        "{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.as_nanos())
+    );
+    let partial = directory.join(format!("venv-{key}.partial-{unique}"));
+    let made = build_venv(base, &partial).and_then(|manifest| {
+        if venv.exists() {
+            // A venv cannot be renamed over a non-empty directory: move the old one aside.
+            let old = directory.join(format!("venv-{key}.old-{unique}"));
+            std::fs::rename(venv, &old).map_err(|error| {
+                Error::io(format!("cannot move {} aside", venv.display()), error)
+            })?;
+            let _ = provision::remove_tree(&old);
+        }
+        std::fs::rename(&partial, venv).map_err(|error| {
+            Error::io(
+                format!("cannot rename {} to {}", partial.display(), venv.display()),
+                error,
+            )
+        })?;
+        Ok(manifest)
+    });
+    if made.is_err() {
+        let _ = provision::remove_tree(&partial);
     }
-    let step = |program: &Path, args: &[&str], what: &str| -> Result<String> {
-        output_of(program, args).map_err(|error| {
-            Error::Other(format!(
-                "{what} failed: {error}\nIf `venv` or `ensurepip` is missing, install your \
-                 distribution's `python3-venv` package."
-            ))
-        })
+    made
+}
+
+fn build_venv(base: &Path, partial: &Path) -> Result<Manifest> {
+    let step = |command: &mut std::process::Command, what: &str| -> Result<()> {
+        let output = provision::output(command.stdin(std::process::Stdio::null()))?;
+        if output.status.success() {
+            return Ok(());
+        }
+        Err(Error::Other(format!(
+            "{what} failed ({}): {}\nIf `venv` or `ensurepip` is missing, install your \
+             distribution's `python3-venv` package.",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        )))
     };
-    let venv_text = venv.display().to_string();
     step(
-        base,
-        &["-m", "venv", &venv_text],
+        std::process::Command::new(base)
+            .args(["-I", "-m", "venv"])
+            .arg(partial),
         "creating the virtual environment",
     )?;
-    let requirements = venv.join("requirements.txt");
+    let requirements = partial.join("requirements.txt");
     std::fs::write(&requirements, REQUIREMENTS)
         .map_err(|error| Error::io(format!("cannot write {}", requirements.display()), error))?;
-    let requirements_text = requirements.display().to_string();
+    // The fresh venv's own pip: nothing but this set-up has seen the directory yet.
     step(
-        interpreter,
-        &[
-            "-m",
-            "pip",
-            "install",
-            "--disable-pip-version-check",
-            "--no-input",
-            "--quiet",
-            "-r",
-            &requirements_text,
-        ],
+        std::process::Command::new(partial.join("bin").join("python"))
+            .args([
+                "-I",
+                "-m",
+                "pip",
+                "install",
+                "--disable-pip-version-check",
+                "--no-input",
+                "--quiet",
+                "-r",
+            ])
+            .arg(&requirements),
         "installing the pinned Python packages (pip install -r requirements.txt)",
     )?;
-    let site_packages = PathBuf::from(step(
-        interpreter,
-        &[
-            "-c",
-            "import sysconfig; print(sysconfig.get_paths()['purelib'])",
-        ],
-        "locating site-packages",
-    )?);
-    for (name, content) in [
-        ("_sidebyside_hook.py", HOOK),
-        ("sidebyside_hook.pth", HOOK_PTH),
-    ] {
+    let lib = partial.join("lib");
+    let found: Vec<PathBuf> = std::fs::read_dir(&lib)
+        .map_err(|error| Error::io(format!("cannot read {}", lib.display()), error))?
+        .flatten()
+        .map(|entry| entry.path().join("site-packages"))
+        .filter(|path| path.is_dir())
+        .collect();
+    let [site_packages] = found.as_slice() else {
+        return Err(Error::Other(format!(
+            "expected one site-packages directory in {}, found {}",
+            lib.display(),
+            found.len()
+        )));
+    };
+    for (name, content) in [(HOOK_MODULE, HOOK), (HOOK_PTH_NAME, HOOK_PTH)] {
         let path = site_packages.join(name);
         std::fs::write(&path, content)
             .map_err(|error| Error::io(format!("cannot write {}", path.display()), error))?;
     }
-    let marker = venv.join(READY_MARKER);
-    std::fs::write(&marker, REQUIREMENTS)
-        .map_err(|error| Error::io(format!("cannot write {}", marker.display()), error))?;
-    Ok(())
+    if package_version(site_packages, "aiohttp").is_none() {
+        return Err(Error::Other(format!(
+            "pip reported success but aiohttp is not in {}",
+            site_packages.display()
+        )));
+    }
+    let relative = site_packages
+        .strip_prefix(partial)
+        .unwrap_or(site_packages)
+        .to_path_buf();
+    let manifest = record(partial, &relative).map_err(Error::Other)?;
+    let path = partial.join(MANIFEST);
+    let text = serde_json::to_string_pretty(&manifest).unwrap_or_default();
+    std::fs::write(&path, text)
+        .map_err(|error| Error::io(format!("cannot write {}", path.display()), error))?;
+    Ok(manifest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A venv's start-up files, as a fresh set-up leaves them, with its manifest.
+    fn fake_venv() -> tempfile::TempDir {
+        let venv = tempfile::tempdir().unwrap();
+        let site = venv.path().join("lib/python3.11/site-packages");
+        std::fs::create_dir_all(site.join("aiohttp-3.13.5.dist-info")).unwrap();
+        std::fs::write(
+            site.join("aiohttp-3.13.5.dist-info/METADATA"),
+            "Metadata-Version: 2.1\nName: aiohttp\nVersion: 3.13.5\n\nVersion: not this\n",
+        )
+        .unwrap();
+        std::fs::write(site.join(HOOK_MODULE), HOOK).unwrap();
+        std::fs::write(site.join(HOOK_PTH_NAME), HOOK_PTH).unwrap();
+        std::fs::write(site.join("distutils-precedence.pth"), "import os\n").unwrap();
+        std::fs::write(site.join("module.py"), "x = 1\n").unwrap();
+        std::fs::create_dir_all(venv.path().join("bin")).unwrap();
+        std::os::unix::fs::symlink("/usr/bin/python3", venv.path().join("bin/python")).unwrap();
+        std::fs::write(venv.path().join("pyvenv.cfg"), "home = /usr/bin\n").unwrap();
+        let manifest = record(venv.path(), Path::new("lib/python3.11/site-packages")).unwrap();
+        std::fs::write(
+            venv.path().join(MANIFEST),
+            serde_json::to_string(&manifest).unwrap(),
+        )
+        .unwrap();
+        venv
+    }
+
+    fn changed(venv: &Path) -> Option<String> {
+        match check(venv) {
+            Check::Good(_) => None,
+            Check::Missing => Some("missing".into()),
+            Check::Changed(why) => Some(why),
+        }
+    }
+
+    #[test]
+    fn an_untouched_venv_checks_good_and_other_files_do_not_matter() {
+        let venv = fake_venv();
+        assert_eq!(changed(venv.path()), None);
+        let site = venv.path().join("lib/python3.11/site-packages");
+        std::fs::write(site.join("module.py"), "x = 2\n").unwrap();
+        std::fs::write(site.join("new_module.py"), "").unwrap();
+        assert_eq!(changed(venv.path()), None);
+        assert_eq!(package_version(&site, "AIOHTTP").as_deref(), Some("3.13.5"));
+        assert_eq!(package_version(&site, "httpx"), None);
+    }
+
+    #[test]
+    fn added_changed_or_removed_start_up_files_are_named() {
+        let site = "lib/python3.11/site-packages";
+        type Tamper<'a> = &'a dyn Fn(&Path);
+        let cases: [(&str, Tamper); 7] = [
+            ("evil.pth was added", &|venv| {
+                std::fs::write(venv.join(site).join("evil.pth"), "import os\n").unwrap()
+            }),
+            ("sitecustomize.py was added", &|venv| {
+                std::fs::write(venv.join(site).join("sitecustomize.py"), "").unwrap()
+            }),
+            ("distutils-precedence.pth was modified", &|venv| {
+                std::fs::write(
+                    venv.join(site).join("distutils-precedence.pth"),
+                    "import x\n",
+                )
+                .unwrap()
+            }),
+            ("_sidebyside_hook.py was modified", &|venv| {
+                std::fs::write(venv.join(site).join(HOOK_MODULE), "import os\n").unwrap()
+            }),
+            ("sidebyside_hook.pth was removed", &|venv| {
+                std::fs::remove_file(venv.join(site).join(HOOK_PTH_NAME)).unwrap()
+            }),
+            ("pyvenv.cfg was modified", &|venv| {
+                std::fs::write(venv.join("pyvenv.cfg"), "home = /tmp\n").unwrap()
+            }),
+            ("bin/python was replaced", &|venv| {
+                std::fs::remove_file(venv.join("bin/python")).unwrap();
+                std::fs::write(venv.join("bin/python"), "#!/bin/sh\n").unwrap();
+            }),
+        ];
+        for (expected, tamper) in cases {
+            let venv = fake_venv();
+            tamper(venv.path());
+            let why = changed(venv.path()).unwrap_or_default();
+            assert!(why.contains(expected), "{expected}: got {why:?}");
+        }
+        let venv = fake_venv();
+        std::fs::remove_file(venv.path().join(MANIFEST)).unwrap();
+        assert_eq!(changed(venv.path()).as_deref(), Some("missing"));
+    }
 }

@@ -137,7 +137,8 @@ impl Rust {
 
     fn cargo_build(&self, package: &Path, bin: Option<&str>) -> Result<Vec<(String, PathBuf)>> {
         let manifest = package.join("Cargo.toml");
-        let output = std::process::Command::new(&self.cargo)
+        let mut command = std::process::Command::new(&self.cargo);
+        command
             .args([
                 "build",
                 "--release",
@@ -150,10 +151,11 @@ impl Rust {
             .arg(&self.target_dir)
             // A build script (ring's) tracks this variable: inherited from a `cargo test` of
             // sidebyside, it would make every caller rebuild the shared cache.
-            .env_remove("CARGO_MANIFEST_DIR")
-            .stdin(std::process::Stdio::null())
-            .output()
-            .map_err(|error| Error::io(format!("cannot run {}", self.cargo.display()), error))?;
+            .env_remove("CARGO_MANIFEST_DIR");
+        // In a process group of its own that dies with the run (see `provision`). A cargo
+        // killed part-way leaves the target directory usable: it writes a unit's fingerprint
+        // only after the unit is built, and its lock is released by the kernel.
+        let output = super::provision::output(&command)?;
         let stderr = String::from_utf8_lossy(&output.stderr);
         if !output.status.success() {
             let tail: Vec<&str> = stderr.lines().rev().take(40).collect();
