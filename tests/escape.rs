@@ -66,6 +66,11 @@ fn requires_landlock(abi_needed: i64, what: &str) -> bool {
     true
 }
 
+/// The home of the user running the tests (snippets get a private one).
+fn real_home() -> std::path::PathBuf {
+    dirs::home_dir().unwrap_or_default()
+}
+
 fn python_literal(path: &Path) -> String {
     serde_json::to_string(&path.display().to_string()).unwrap()
 }
@@ -97,7 +102,8 @@ venv = site.getsitepackages()[0]
 attempt("venv", os.path.join(venv, "zz-planted.pth"))
 attempt("page folder", {here})
 attempt("project", {project})
-attempt("home", os.path.expanduser("~/planted-by-snippet.txt"))
+attempt("home", {home})
+attempt("private home", os.path.expanduser("~/scratch.txt"))
 attempt("working directory", "scratch.txt")
 attempt("tmpdir", os.path.join(os.environ["TMPDIR"], "scratch.txt"))
 outcome["venv path"] = venv
@@ -105,6 +111,7 @@ print(json.dumps(outcome))
 "#,
             here = python_literal(&planted_here),
             project = python_literal(&planted_in_project),
+            home = python_literal(&real_home().join("planted-by-snippet.txt")),
         ),
     )
     .unwrap();
@@ -133,9 +140,7 @@ console.log(outcome);
         .unwrap_or_default()
         .to_string();
     let planted_pth = Path::new(&venv).join("zz-planted.pth");
-    let planted_home = dirs::home_dir()
-        .unwrap_or_default()
-        .join("planted-by-snippet.txt");
+    let planted_home = real_home().join("planted-by-snippet.txt");
     let leftovers: Vec<String> = [
         &planted_pth,
         &planted_here,
@@ -157,7 +162,8 @@ console.log(outcome);
     for name in ["venv", "page folder", "project", "home"] {
         assert_eq!(outcome[name], libc::EACCES, "{name}: {python:#}");
     }
-    for name in ["working directory", "tmpdir"] {
+    // HOME is a folder of the run's own (the real one is out of reach).
+    for name in ["working directory", "tmpdir", "private home"] {
         assert_eq!(outcome[name], "written", "{name}: {python:#}");
     }
     assert_in_force(python, "filesystem");

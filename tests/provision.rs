@@ -23,15 +23,12 @@ fn shared_venv() -> PathBuf {
         "provisioning the shared venv: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let cache = std::env::var_os("SIDEBYSIDE_CACHE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| dirs::cache_dir().unwrap().join("sidebyside"));
-    std::fs::read_dir(cache.join("python"))
-        .unwrap()
-        .flatten()
-        .map(|entry| entry.path())
-        .find(|path| path.join(".sidebyside-manifest.json").is_file())
-        .expect("a venv with a manifest in the shared cache")
+    // The venv this sidebyside uses (a cache shared with other versions holds theirs too).
+    let venv = sidebyside::runtime::python::Python::provision(&sidebyside::paths::cache_dir())
+        .expect("the shared venv")
+        .venv;
+    assert!(venv.join(".sidebyside-manifest.json").is_file());
+    venv
 }
 
 /// A private cache holding a copy of the shared venv under `name` (in `python/`).

@@ -262,16 +262,23 @@ pub fn reachable_paths(
             paths.push(path.to_path_buf());
         }
     }
-    // The folders of PATH themselves (not what they belong to: `~/.cargo/bin` is reachable,
-    // `~/.cargo` with its credentials is not).
+    // The folders of PATH and the installations they belong to (`~/.pyenv/shims` runs
+    // `~/.pyenv/libexec/pyenv`). Binding a folder back only makes it reachable: the snippet
+    // still reads only what its permissions give everyone, never a private file in it.
     if let Some((_, path_variable)) = env.iter().find(|(name, _)| name == "PATH") {
-        paths.extend(
-            path_variable
-                .split(':')
-                .map(Path::new)
-                .filter(|directory| directory.is_absolute() && directory.is_dir())
-                .map(Path::to_path_buf),
-        );
+        for directory in path_variable
+            .split(':')
+            .map(Path::new)
+            .filter(|directory| directory.is_absolute() && directory.is_dir())
+        {
+            paths.push(directory.to_path_buf());
+            if let Some(installation) = directory
+                .parent()
+                .filter(|parent| parent != &Path::new("/"))
+            {
+                paths.push(installation.to_path_buf());
+            }
+        }
     }
     paths.sort();
     paths.dedup();
