@@ -37,6 +37,7 @@ pub const SIGNALS: &str = "signals";
 pub const UNIX_SOCKETS: &str = "unix-sockets";
 pub const SYSCALLS: &str = "syscalls";
 pub const CAPABILITIES: &str = "capabilities";
+pub const MEMORY: &str = "memory";
 
 /// What the snippet may still do; written by the harness into the launch spec.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

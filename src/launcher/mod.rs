@@ -14,6 +14,7 @@
 //! single-threaded caller, which the multi-threaded harness is not.
 
 pub mod confine;
+pub mod cgroup;
 pub mod monitor;
 pub mod namespace;
 pub mod process;

@@ -8,7 +8,9 @@
 //! its process group and then every remaining child until none is left, so nothing outlives the
 //! run. The resources of those stray processes are added to the snippet's.
 
+use super::cgroup::RunCgroup;
 use super::{confine, monitor, namespace, ControlMessage, LaunchReport, LaunchSpec};
+use crate::observation::Protection;
 use crate::observation::Exit;
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
@@ -39,6 +41,12 @@ pub fn supervise(spec: &LaunchSpec) -> Option<LaunchReport> {
             return Some(report);
         }
     };
+    // The run's memory cgroup, made while the launcher may still make one (before it enters
+    // its namespaces or gives up root): everything the run starts is charged to it.
+    let cgroup = spec
+        .limits
+        .memory_bytes
+        .map(super::cgroup::RunCgroup::enter);
     let mut message = ControlMessage {
         tcp_ports: vec![],
         dns: false,
@@ -64,27 +72,40 @@ pub fn supervise(spec: &LaunchSpec) -> Option<LaunchReport> {
         return Some(report);
     }
     drop(sockets);
-    match &spec.namespace {
+    let run_cgroup = match &cgroup {
+        Some(Ok(made)) => Some(made),
+        _ => None,
+    };
+    let outcome = match &spec.namespace {
         None => {
-            start_when_told(spec, control, &mut report);
+            start_when_told(spec, control, &mut report, &cgroup);
             Some(report)
         }
-        Some(namespace_spec) => in_pid_namespace(spec, namespace_spec, control, report),
+        Some(namespace_spec) => in_pid_namespace(spec, namespace_spec, control, report, &cgroup),
+    };
+    if let Some(made) = run_cgroup {
+        made.remove();
     }
+    outcome
 }
 
 /// Waits for sidebyside's go, then runs the snippet. sidebyside answers one byte once it serves
 /// this run (in a namespace it can only start the mock once it holds the sockets): the snippet
 /// then finds the mock listening, and its measured start-up does not share the CPU with the
 /// mock's. End of file means sidebyside gave up on the run.
-fn start_when_told(spec: &LaunchSpec, control: UnixStream, report: &mut LaunchReport) {
+fn start_when_told(
+    spec: &LaunchSpec,
+    control: UnixStream,
+    report: &mut LaunchReport,
+    cgroup: &Option<Result<RunCgroup, String>>,
+) {
     let mut go = [0u8; 1];
     if !matches!((&control).read(&mut go), Ok(1)) {
         report.setup_error =
             Some("sidebyside ended the run before the snippet started".to_string());
         return;
     }
-    run_snippet(spec, control, report);
+    run_snippet(spec, control, report, cgroup);
 }
 
 /// Namespace mode: the launcher forks the init of the run's PID namespace, which builds the
@@ -97,6 +118,7 @@ fn in_pid_namespace(
     namespace_spec: &super::NamespaceSpec,
     control: UnixStream,
     mut report: LaunchReport,
+    cgroup: &Option<Result<RunCgroup, String>>,
 ) -> Option<LaunchReport> {
     // Paths the run needs, resolved before the sandbox hides anything.
     let reachable = super::sandbox::reachable_paths(
@@ -116,7 +138,7 @@ fn in_pid_namespace(
             match super::sandbox::lock_down(namespace_spec, &reachable) {
                 Ok(built) => {
                     report.warnings.extend(built.warnings);
-                    start_when_told(spec, control, &mut report);
+                    start_when_told(spec, control, &mut report, cgroup);
                 }
                 Err(error) => {
                     report.setup_error =
@@ -170,7 +192,12 @@ fn in_pid_namespace(
     }
 }
 
-fn run_snippet(spec: &LaunchSpec, control: UnixStream, report: &mut LaunchReport) {
+fn run_snippet(
+    spec: &LaunchSpec,
+    control: UnixStream,
+    report: &mut LaunchReport,
+    cgroup: &Option<Result<RunCgroup, String>>,
+) {
     let cpu_limit = spec.limits.cpu_seconds;
     // The resource limits and, in a namespace, the dropped capabilities are inherited by the
     // snippet: set them on the launcher itself, once, while it is still single-threaded (both
@@ -214,6 +241,32 @@ fn run_snippet(spec: &LaunchSpec, control: UnixStream, report: &mut LaunchReport
     }
     if let Some(namespace_spec) = &spec.namespace {
         confine::add_namespace_protections(&mut report.protections, namespace_spec.sandbox_user);
+    }
+    if let Some(limit) = spec.limits.memory_bytes {
+        report.protections.push(match cgroup {
+            Some(Ok(_)) => Protection::new(
+                confine::MEMORY,
+                true,
+                &format!(
+                    "a memory cgroup of the run's own holds everything it starts to the limit \
+                     ({}), on top of the launcher's watch every 20 ms",
+                    crate::report::human_bytes(limit)
+                ),
+            ),
+            _ => Protection::new(
+                confine::MEMORY,
+                false,
+                &format!(
+                    "no cgroup of the run's own ({}): the launcher's watch every 20 ms is the \
+                     only one, and a program allocating faster can pass the limit between two \
+                     readings",
+                    match cgroup {
+                        Some(Err(why)) => why.as_str(),
+                        _ => "not made",
+                    }
+                ),
+            ),
+        });
     }
     let mut command = Command::new(&spec.program);
     command
@@ -343,6 +396,16 @@ fn run_snippet(spec: &LaunchSpec, control: UnixStream, report: &mut LaunchReport
     report.exit = Some(exit_of(status));
     report.timed_out = timed_out.load(Ordering::SeqCst);
     report.limit_exceeded = limit_exceeded.lock().ok().and_then(|slot| slot.clone());
+    if report.limit_exceeded.is_none() {
+        if let (Some(Ok(made)), Some(limit)) = (cgroup, spec.limits.memory_bytes) {
+            if made.oom_kills() > 0 {
+                report.limit_exceeded = Some(format!(
+                    "memory limit ({})",
+                    crate::report::human_bytes(limit)
+                ));
+            }
+        }
+    }
     if report.limit_exceeded.is_none() {
         if let (Some(limit), Some(signal)) = (cpu_limit, report.exit.and_then(|exit| exit.signal)) {
             let cpu = report.usage.user_s + report.usage.system_s;

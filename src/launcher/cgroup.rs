@@ -1,0 +1,94 @@
+//! A memory cgroup per run, where one can be made: the hard ceiling under the launcher's own
+//! watch.
+//!
+//! The launcher's monitor ([`super::monitor`]) reads the resident memory of every process of the
+//! run every 20 ms and reports the limit by name. A program that allocates fast enough can get
+//! far past the limit between two readings; a cgroup cannot be outrun. Where sidebyside runs as
+//! root on cgroup v1 (the `memory` controller mounted at `/sys/fs/cgroup/memory`), the launcher
+//! makes a child of its own memory cgroup for the run, sets its limit to the run's memory limit
+//! plus a small allowance for the launcher itself, and moves itself into it before the snippet
+//! starts, so everything the run starts is charged there, orphans included. When the kernel
+//! kills a process for the cgroup's limit, the run is reported with the memory limit like any
+//! other breach. Elsewhere (an ordinary user, cgroup v2 without a delegated subtree) nothing is
+//! made and the monitor is the only watch; the report's `memory` protection says which.
+
+use std::path::{Path, PathBuf};
+
+/// What the launcher itself may use on top of the run's limit (its image, threads and pipes).
+const LAUNCHER_ALLOWANCE: u64 = 64 << 20;
+
+const MEMORY_ROOT: &str = "/sys/fs/cgroup/memory";
+
+/// The run's memory cgroup. The launcher that made it removes it ([`RunCgroup::remove`]).
+#[derive(Debug)]
+pub struct RunCgroup {
+    directory: PathBuf,
+    parent: PathBuf,
+}
+
+impl RunCgroup {
+    /// Makes the cgroup and moves the calling process into it. `Err` says why none was made.
+    pub fn enter(memory_bytes: u64) -> Result<RunCgroup, String> {
+        if !nix::unistd::geteuid().is_root() {
+            return Err("not root: no cgroup of its own".to_string());
+        }
+        let root = Path::new(MEMORY_ROOT);
+        if !root.join("memory.limit_in_bytes").is_file() {
+            return Err("no cgroup v1 memory controller".to_string());
+        }
+        let own = std::fs::read_to_string("/proc/self/cgroup")
+            .map_err(|error| format!("cannot read /proc/self/cgroup: {error}"))?;
+        let relative = own
+            .lines()
+            .filter_map(|line| line.splitn(3, ':').nth(1).zip(line.splitn(3, ':').nth(2)))
+            .find(|(controllers, _)| controllers.split(',').any(|name| name == "memory"))
+            .map(|(_, path)| path.trim_start_matches('/').to_string())
+            .ok_or("the memory controller is not in /proc/self/cgroup")?;
+        let parent = root.join(relative);
+        // SAFETY: getpid has no preconditions.
+        let directory = parent.join(format!("sidebyside-run-{}", unsafe { libc::getpid() }));
+        std::fs::create_dir(&directory)
+            .map_err(|error| format!("cannot create {}: {error}", directory.display()))?;
+        let cgroup = RunCgroup { directory, parent };
+        let limit = memory_bytes.saturating_add(LAUNCHER_ALLOWANCE);
+        if let Err(error) = cgroup
+            .write("memory.limit_in_bytes", &limit.to_string())
+            .and_then(|()| cgroup.write("cgroup.procs", "0"))
+        {
+            cgroup.remove();
+            return Err(error);
+        }
+        Ok(cgroup)
+    }
+
+    fn write(&self, file: &str, value: &str) -> Result<(), String> {
+        let path = self.directory.join(file);
+        std::fs::write(&path, value)
+            .map_err(|error| format!("cannot write {value} to {}: {error}", path.display()))
+    }
+
+    /// How many processes the kernel killed for the cgroup's limit.
+    pub fn oom_kills(&self) -> u64 {
+        std::fs::read_to_string(self.directory.join("memory.oom_control"))
+            .ok()
+            .and_then(|text| {
+                text.lines()
+                    .find_map(|line| line.strip_prefix("oom_kill "))
+                    .and_then(|count| count.trim().parse().ok())
+            })
+            .unwrap_or(0)
+    }
+
+    /// Moves the calling process back to its parent cgroup and removes the run's (retrying
+    /// while the last processes of the run are being reaped).
+    pub fn remove(&self) {
+        let _ = std::fs::write(self.parent.join("cgroup.procs"), "0");
+        for _ in 0..100 {
+            match std::fs::remove_dir(&self.directory) {
+                Ok(()) => return,
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => return,
+                Err(_) => std::thread::sleep(std::time::Duration::from_millis(10)),
+            }
+        }
+    }
+}
