@@ -412,3 +412,72 @@ fn processes_named(needle: &str) -> Vec<String> {
     }
     found
 }
+
+/// A program that allocates faster than the launcher's watch reads is still held to its
+/// memory limit and reported with it; as root on cgroup v1 the run has a memory cgroup of its
+/// own (the `memory` protection says so), removed when the run ends.
+#[test]
+fn a_fast_allocation_is_held_to_the_memory_limit_and_the_runs_cgroup_goes_away() {
+    let directory = tempfile::tempdir().unwrap();
+    let blocks = [(
+        "burst",
+        r#"
+import ctypes
+# 600 MiB, zero-filled in one call: well past the limit within a few milliseconds.
+buffer = ctypes.create_string_buffer(600 << 20)
+"#
+        .to_string(),
+    )];
+    let cgroup_v1 = is_root() && Path::new("/sys/fs/cgroup/memory/memory.limit_in_bytes").is_file();
+    for isolation in ISOLATIONS {
+        let (code, document, stderr) = verify_page(
+            directory.path(),
+            &page(&blocks),
+            isolation,
+            &["--max-memory", "100"],
+        );
+        assert_eq!(code, 1, "{isolation}: {stderr}");
+        let run = runs(&document)[0];
+        assert!(
+            run["reasons"]
+                .to_string()
+                .contains("memory limit (100.0 MiB)"),
+            "{isolation}: {run:#}"
+        );
+        let memory = run["protections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|protection| protection["name"] == "memory")
+            .unwrap_or_else(|| panic!("{isolation}: no memory protection in {run:#}"));
+        assert_eq!(memory["in_force"], cgroup_v1, "{isolation}: {memory:#}");
+    }
+    if cgroup_v1 {
+        let own = std::fs::read_to_string("/proc/self/cgroup").unwrap();
+        let relative = own
+            .lines()
+            .find_map(|line| {
+                let mut fields = line.splitn(3, ':').skip(1);
+                let (controllers, path) = (fields.next()?, fields.next()?);
+                controllers
+                    .split(',')
+                    .any(|name| name == "memory")
+                    .then(|| path.trim_start_matches('/').to_string())
+            })
+            .unwrap();
+        let parent = Path::new("/sys/fs/cgroup/memory").join(relative);
+        let left: Vec<String> = std::fs::read_dir(&parent)
+            .unwrap()
+            .flatten()
+            .map(|entry| entry.file_name().to_string_lossy().into_owned())
+            // Named after the launcher that made it: one whose launcher is gone was left
+            // behind (runs of other tests may be in flight meanwhile).
+            .filter(|name| {
+                name.strip_prefix("sidebyside-run-")
+                    .and_then(|pid| pid.parse::<i32>().ok())
+                    .is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists())
+            })
+            .collect();
+        assert_eq!(left, Vec::<String>::new(), "cgroups left behind");
+    }
+}

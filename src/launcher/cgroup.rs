@@ -40,7 +40,10 @@ impl RunCgroup {
             .map_err(|error| format!("cannot read /proc/self/cgroup: {error}"))?;
         let relative = own
             .lines()
-            .filter_map(|line| line.splitn(3, ':').nth(1).zip(line.splitn(3, ':').nth(2)))
+            .filter_map(|line| {
+                let mut fields = line.splitn(3, ':').skip(1);
+                fields.next().zip(fields.next())
+            })
             .find(|(controllers, _)| controllers.split(',').any(|name| name == "memory"))
             .map(|(_, path)| path.trim_start_matches('/').to_string())
             .ok_or("the memory controller is not in /proc/self/cgroup")?;

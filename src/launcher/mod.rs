@@ -13,8 +13,8 @@
 //! `wait4` in the launcher reports the snippet's own peak. `unshare(CLONE_NEWUSER)` also needs a
 //! single-threaded caller, which the multi-threaded harness is not.
 
-pub mod confine;
 pub mod cgroup;
+pub mod confine;
 pub mod monitor;
 pub mod namespace;
 pub mod process;

@@ -10,8 +10,8 @@
 
 use super::cgroup::RunCgroup;
 use super::{confine, monitor, namespace, ControlMessage, LaunchReport, LaunchSpec};
-use crate::observation::Protection;
 use crate::observation::Exit;
+use crate::observation::Protection;
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;

@@ -300,6 +300,11 @@ pub fn lock_down(spec: &NamespaceSpec, reachable: &[PathBuf]) -> Result<LockDown
     // Traversal is checked for the host user the snippet runs as; when that is the user who
     // started sidebyside, everything the run needs is already reachable.
     let (uid, gid) = spec.sandbox_user.unwrap_or((u32::MAX, u32::MAX));
+    // A mount namespace of the init's own: the launcher that forked it keeps the machine's
+    // view (it removes the run's cgroup afterwards, which a read-only /sys would refuse).
+    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS).map_err(|errno| {
+        format!("cannot give the sandbox a mount namespace of its own: {errno}")
+    })?;
     let run_dir = keep(&spec.run_dir)?;
 
     // The places hidden from the snippet: scratch folders (made private), the session's folder
