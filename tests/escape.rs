@@ -156,7 +156,7 @@ console.log(outcome);
     }
     assert!(leftovers.is_empty(), "the snippet wrote {leftovers:?}");
     assert!(
-        venv.contains("sidebyside"),
+        Path::new(&venv).starts_with(sidebyside::paths::cache_dir()),
         "not the cache's venv: {outcome:#}"
     );
     for name in ["venv", "page folder", "project", "home"] {
