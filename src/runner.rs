@@ -310,7 +310,7 @@ impl Session {
     fn mock_options(&self) -> MockOptions {
         MockOptions {
             journal: self.journal,
-            observer: None,
+            ..MockOptions::default()
         }
     }
 

@@ -8,6 +8,7 @@
 //! throughput runs that would otherwise keep millions of entries.
 
 use super::fault::Fault;
+use super::limits::ConnectionLimits;
 use super::matching::RequestView;
 use crate::observation::RecordedRequest;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -32,6 +33,8 @@ pub type RequestObserver = Arc<dyn Fn(&RecordedRequest) + Send + Sync>;
 pub struct MockOptions {
     pub journal: JournalMode,
     pub observer: Option<RequestObserver>,
+    /// Connection cap and timeouts.
+    pub limits: ConnectionLimits,
 }
 
 impl std::fmt::Debug for MockOptions {
@@ -39,6 +42,7 @@ impl std::fmt::Debug for MockOptions {
         f.debug_struct("MockOptions")
             .field("journal", &self.journal)
             .field("observer", &self.observer.is_some())
+            .field("limits", &self.limits)
             .finish()
     }
 }

@@ -7,6 +7,7 @@
 
 use super::fault::Fault;
 use super::journal::{Journal, MockOptions, RawEntry};
+use super::limits::Connections;
 use super::mapping::{Mapping, MockDefinition};
 use super::matching::{RequestView, Scheme};
 use super::near_miss::near_miss;
@@ -26,6 +27,7 @@ pub(super) struct Shared {
     /// Indices into `mappings`, highest priority first, then in definition order.
     order: Box<[usize]>,
     pub(super) journal: Journal,
+    pub(super) connections: Arc<Connections>,
 }
 
 impl Shared {
@@ -39,6 +41,7 @@ impl Shared {
             .map(|mapping| mapping.label().to_string())
             .collect();
         Shared {
+            connections: Arc::new(Connections::new(options.limits)),
             journal: Journal::new(labels, options),
             order: order.into(),
             mappings,
