@@ -158,7 +158,10 @@ impl Connections {
 
     /// How many connections are open.
     pub(super) fn open(&self) -> usize {
-        self.open.lock().unwrap_or_else(PoisonError::into_inner).len()
+        self.open
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
     }
 
     /// Waits until one more connection may be accepted: below the cap, or once the longest-idle
@@ -362,14 +365,18 @@ mod tests {
             .expect("room is made");
         assert_eq!(connections.open(), 1);
         // The first (idle longest) was told to end; the second was not.
-        tokio::time::timeout(Duration::from_millis(100), first.activity.evicted.notified())
-            .await
-            .expect("the longest-idle connection is evicted");
-        assert!(
-            tokio::time::timeout(Duration::from_millis(100), second.activity.evicted.notified())
-                .await
-                .is_err()
-        );
+        tokio::time::timeout(
+            Duration::from_millis(100),
+            first.activity.evicted.notified(),
+        )
+        .await
+        .expect("the longest-idle connection is evicted");
+        assert!(tokio::time::timeout(
+            Duration::from_millis(100),
+            second.activity.evicted.notified()
+        )
+        .await
+        .is_err());
     }
 
     #[tokio::test]

@@ -32,7 +32,7 @@ mod service;
 mod tls;
 mod value_pattern;
 
-pub use command::{serve_interactively, InteractiveOptions};
+pub use command::{serve_interactively, InteractiveOptions, ServingArguments};
 pub use fault::Fault;
 pub use journal::{JournalMode, MockCounts, MockOptions, RequestObserver};
 pub use limits::ConnectionLimits;

@@ -12,14 +12,11 @@ use super::mapping::{Mapping, MockDefinition};
 use super::matching::{RequestView, Scheme};
 use super::near_miss::near_miss;
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::{Body as _, Incoming};
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::oneshot;
-
-/// The largest request body read; a larger one is answered 413.
-const MAXIMUM_BODY_BYTES: usize = 64 << 20;
 
 /// What every connection of one running mock shares.
 pub(super) struct Shared {
@@ -28,6 +25,8 @@ pub(super) struct Shared {
     order: Box<[usize]>,
     pub(super) journal: Journal,
     pub(super) connections: Arc<Connections>,
+    /// The largest request body read; a larger one is answered 413.
+    max_body_bytes: usize,
 }
 
 impl Shared {
@@ -42,6 +41,7 @@ impl Shared {
             .collect();
         Shared {
             connections: Arc::new(Connections::new(options.limits)),
+            max_body_bytes: options.max_body_bytes,
             journal: Journal::new(labels, options),
             order: order.into(),
             mappings,
@@ -91,10 +91,17 @@ pub(super) async fn answer(
     let body = if body.is_end_stream() {
         Bytes::new()
     } else {
-        match Limited::new(body, MAXIMUM_BODY_BYTES).collect().await {
-            Ok(collected) => collected.to_bytes(),
-            Err(error) => {
-                let text = format!("sidebyside mock: cannot read the request body: {error}\n");
+        match read_body(body, shared.max_body_bytes).await {
+            Ok(body) => body,
+            Err(TooLarge { beginning, size }) => {
+                let view = RequestView::new(&parts, &beginning, scheme);
+                let text = format!(
+                    "sidebyside mock: the request body is larger than {} bytes (the mock's limit)\n",
+                    shared.max_body_bytes
+                );
+                shared.journal.record(arrival, None, false, || {
+                    RawEntry::with_body_size(&view, size, 413, None, None, Some(text.clone()))
+                });
                 return Ok(plain_text(http::StatusCode::PAYLOAD_TOO_LARGE, text));
             }
         }
@@ -139,4 +146,40 @@ fn plain_text(status: http::StatusCode, text: String) -> http::Response<Response
         http::HeaderValue::from_static("text/plain; charset=utf-8"),
     );
     response
+}
+
+/// A request body over the limit: what was read of it (up to the limit) and how many bytes
+/// arrived before reading stopped.
+struct TooLarge {
+    beginning: Bytes,
+    size: u64,
+}
+
+/// Reads a whole request body of at most `limit` bytes. A larger one is not read further (the
+/// connection is closed after the answer rather than drained).
+async fn read_body(mut body: Incoming, limit: usize) -> Result<Bytes, TooLarge> {
+    let mut collected = bytes::BytesMut::new();
+    let mut size: u64 = 0;
+    while let Some(frame) = body.frame().await {
+        // A body the client stopped sending midway: match what arrived.
+        let Ok(frame) = frame else { break };
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        size += data.len() as u64;
+        if size > limit as u64 {
+            let room = limit.saturating_sub(collected.len());
+            collected.extend_from_slice(&data[..room.min(data.len())]);
+            return Err(TooLarge {
+                beginning: collected.freeze(),
+                size,
+            });
+        }
+        if collected.is_empty() && body.is_end_stream() {
+            // The usual case: the whole body in one frame, kept without a copy.
+            return Ok(data);
+        }
+        collected.extend_from_slice(&data);
+    }
+    Ok(collected.freeze())
 }
