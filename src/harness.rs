@@ -292,7 +292,7 @@ pub fn observe(
         stdout: Default::default(),
         stderr: Default::default(),
     };
-    let outcome = match outcome {
+    let mut outcome = match outcome {
         Ok(outcome) => outcome,
         Err(error) => {
             observation.status = Status::Error;
@@ -306,16 +306,17 @@ pub fn observe(
     observation.result_origin = origin;
     observation.exit = report.exit;
     observation.protections = report.protections.clone();
-    observation.requests = outcome.requests.clone();
-    observation.unmocked_hosts = outcome.unmocked_hosts.clone();
+    // Moved, not copied: a noisy run's output and journal are held once.
+    observation.requests = std::mem::take(&mut outcome.requests);
+    observation.unmocked_hosts = std::mem::take(&mut outcome.unmocked_hosts);
     observation.wall_s = report.usage.wall_s;
     observation.user_s = report.usage.user_s;
     observation.system_s = report.usage.system_s;
     observation.cpu_s = report.usage.user_s + report.usage.system_s;
     observation.peak_rss_bytes = report.usage.peak_rss_bytes;
     observation.stray_processes_killed = report.stray_processes_killed;
-    observation.stdout = outcome.stdout.clone();
-    observation.stderr = outcome.stderr.clone();
+    observation.stdout = std::mem::take(&mut outcome.stdout);
+    observation.stderr = std::mem::take(&mut outcome.stderr);
 
     if let Some(error) = &report.setup_error {
         observation.status = Status::Error;

@@ -274,7 +274,12 @@ impl Session {
         let mut outcome = RunOutcome {
             stdout: read_output(&spec.stdout_path, report.stdout_bytes),
             stderr: read_output(&spec.stderr_path, report.stderr_bytes),
-            events: read_events(&events_path),
+            // What the hooks logged is the run's output again (as values): read no more of it
+            // than of the output itself, so a noisy run is not held twice over.
+            events: read_events(
+                &events_path,
+                self.settings.output_cap_bytes.clamp(1 << 20, 64 << 20),
+            ),
             report,
             ..RunOutcome::default()
         };
@@ -484,14 +489,14 @@ fn read_output(path: &Path, total_bytes: u64) -> Output {
     }
 }
 
-/// Reads the hook events, one JSON object a line; at most 64 MiB are read.
-fn read_events(path: &Path) -> Vec<Value> {
+/// Reads the hook events, one JSON object a line; at most `limit` bytes are read.
+fn read_events(path: &Path, limit: u64) -> Vec<Value> {
     use std::io::Read;
     let Ok(file) = std::fs::File::open(path) else {
         return vec![];
     };
     let mut text = String::new();
-    let _ = file.take(64 << 20).read_to_string(&mut text);
+    let _ = file.take(limit).read_to_string(&mut text);
     text.lines()
         .filter_map(|line| serde_json::from_str(line).ok())
         .collect()

@@ -364,3 +364,20 @@ async fn connections_count_down_when_clients_leave() {
     }
     assert_eq!(mock.open_connections(), 0);
 }
+
+#[test]
+fn a_huge_mapping_file_is_refused_unread_with_a_clear_message() {
+    let folder = tempfile::tempdir().unwrap();
+    let mappings = folder.path().join("mappings");
+    std::fs::create_dir(&mappings).unwrap();
+    let file = mappings.join("huge.json");
+    let mut text = vec![b' '; (sidebyside::mock::MAX_MAPPING_FILE_BYTES + 1) as usize];
+    text.extend_from_slice(br#"{"request": {}, "response": {}}"#);
+    std::fs::write(&file, text).unwrap();
+    let error = MockDefinition::load(folder.path()).expect_err("refused");
+    let message = error.to_string();
+    assert!(
+        message.contains("huge.json") && message.contains("larger than 16 MiB"),
+        "{message}"
+    );
+}
