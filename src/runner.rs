@@ -143,7 +143,8 @@ impl Session {
         let mut namespace_spec = None;
         let tcp_connect_ports = match self.settings.isolation {
             IsolationMode::Preload => {
-                let (mock, proxy, routing_env, ports) = self.start_preload_routing().await?;
+                let (mock, proxy, routing_env, ports) =
+                    self.start_preload_routing(&directory).await?;
                 env.extend(routing_env);
                 preload = Some((mock, proxy));
                 ports
@@ -381,6 +382,7 @@ impl Session {
     /// environment that points the hooks and proxy-aware clients at them, and those three ports.
     async fn start_preload_routing(
         &self,
+        directory: &Path,
     ) -> Result<(RunningMock, RoutingProxy, Vec<(String, String)>, Vec<u16>), String> {
         let bind = || {
             std::net::TcpListener::bind("127.0.0.1:0")
@@ -416,9 +418,17 @@ impl Session {
         .await
         .map_err(|error| format!("cannot start the mock: {error}"))?;
         let proxy_url = format!("http://{}", proxy.local_addr());
-        let mut env = vec![(
-            "SIDEBYSIDE_ROUTES".to_string(),
+        // In a file, not the environment: thousands of mocked hosts would not fit there
+        // (execve's "Argument list too long").
+        let routes_file = directory.join("routes.json");
+        std::fs::write(
+            &routes_file,
             serde_json::to_string(&routes_json).unwrap_or_default(),
+        )
+        .map_err(|error| format!("cannot write {}: {error}", routes_file.display()))?;
+        let mut env = vec![(
+            "SIDEBYSIDE_ROUTES_FILE".to_string(),
+            routes_file.display().to_string(),
         )];
         for name in ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"] {
             env.push((name.to_string(), proxy_url.clone()));

@@ -381,3 +381,124 @@ fn a_huge_mapping_file_is_refused_unread_with_a_clear_message() {
         "{message}"
     );
 }
+
+/// A mock folder with one mapping per host `h0.example` ... `h{count-1}.example`.
+fn many_hosts(count: usize) -> tempfile::TempDir {
+    let folder = tempfile::tempdir().unwrap();
+    let mappings: Vec<serde_json::Value> = (0..count)
+        .map(|index| {
+            serde_json::json!({
+                "request": {"method": "GET", "urlPath": "/who", "host": {"equalTo": format!("h{index}.example")}},
+                "response": {"status": 200, "body": format!("host {index}")}
+            })
+        })
+        .collect();
+    std::fs::create_dir(folder.path().join("mappings")).unwrap();
+    std::fs::write(
+        folder.path().join("mappings/hosts.json"),
+        serde_json::json!({ "mappings": mappings }).to_string(),
+    )
+    .unwrap();
+    folder
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_thousand_hosts_each_get_a_certificate_by_sni() {
+    let folder = many_hosts(4000);
+    let definition = MockDefinition::load(folder.path()).unwrap();
+    let authority = CertificateAuthority::generate(definition.hosts()).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    let listeners = MockListeners {
+        http: vec![],
+        https: vec![listener],
+    };
+    let _mock = RunningMock::start(&definition, &authority, listeners)
+        .await
+        .unwrap();
+    let certificate =
+        reqwest::Certificate::from_pem(authority.certificate_pem().as_bytes()).unwrap();
+    let client = reqwest::Client::builder()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(certificate)
+        .resolve("h0.example", address)
+        .resolve("h3999.example", address)
+        .resolve("localhost", address)
+        .resolve("nobody.example", address)
+        .build()
+        .unwrap();
+    let port = address.port();
+    for (host, expected) in [("h0.example", "host 0"), ("h3999.example", "host 3999")] {
+        let response = client
+            .get(format!("https://{host}:{port}/who"))
+            .send()
+            .await
+            .unwrap_or_else(|error| panic!("{host}: {error:?}"));
+        assert_eq!(response.text().await.unwrap(), expected);
+    }
+    let local = client
+        .get(format!("https://localhost:{port}/who"))
+        .send()
+        .await
+        .expect("localhost has its own certificate");
+    assert_eq!(local.status(), 404);
+    // A name nobody mocked gets no certificate for it.
+    assert!(client
+        .get(format!("https://nobody.example:{port}/who"))
+        .send()
+        .await
+        .is_err());
+}
+
+#[test]
+fn three_thousand_hosts_verify_in_preload_mode() {
+    let mock = many_hosts(3000);
+    let snippets = tempfile::tempdir().unwrap();
+    std::fs::write(
+        snippets.path().join("many-hosts.mjs"),
+        r#"const a = await (await fetch("https://h2999.example/who")).text();
+const b = await (await fetch("http://h0.example/who")).text();
+console.log(JSON.stringify({ a, b }));
+"#,
+    )
+    .unwrap();
+    std::fs::write(
+        snippets.path().join("many_hosts.py"),
+        r#"import asyncio
+import aiohttp
+
+
+async def main():
+    async with aiohttp.ClientSession() as session:
+        async with session.get("https://h2999.example/who") as response:
+            a = await response.text()
+        async with session.get("http://h0.example/who") as response:
+            b = await response.text()
+    return {"a": a, "b": b}
+
+
+asyncio.run(main())
+"#,
+    )
+    .unwrap();
+    let (code, document, output) = common::verify_json(&[
+        "--isolation",
+        "preload",
+        "--mock",
+        mock.path().to_str().unwrap(),
+        snippets.path().to_str().unwrap(),
+    ]);
+    assert_eq!(
+        code,
+        0,
+        "{document:#}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for name in ["many-hosts.mjs", "many_hosts.py"] {
+        assert_eq!(
+            common::run(&document, name)["result"],
+            serde_json::json!({"a": "host 2999", "b": "host 0"}),
+            "{name}"
+        );
+    }
+}
