@@ -85,10 +85,11 @@ impl CertificateAuthority {
         )?;
         let mut by_name = HashMap::new();
         for host in hosts {
-            let name = normalized(host);
-            if !by_name.contains_key(&name) {
-                let certified = issue(vec![name.clone()])?;
-                by_name.insert(name, certified);
+            if let std::collections::hash_map::Entry::Vacant(entry) =
+                by_name.entry(normalized(host))
+            {
+                let certified = issue(vec![entry.key().clone()])?;
+                entry.insert(certified);
             }
         }
         drop(issuer);
