@@ -277,6 +277,11 @@ fn main() -> ExitCode {
                     },
                 },
             };
+            // --out is checked before anything runs.
+            if let Some(Err(error)) = out.as_deref().map(sidebyside::report::check_out_dir) {
+                eprintln!("sidebyside: {error}");
+                return ExitCode::from(2);
+            }
             let runtime = match async_runtime() {
                 Ok(runtime) => runtime,
                 Err(code) => return code,
@@ -284,6 +289,8 @@ fn main() -> ExitCode {
             match runtime.block_on(verify(&options)) {
                 Ok(mut results) => {
                     results.environment.label = label;
+                    // The results reach stdout even when the files cannot be written.
+                    print!("{}", sidebyside::report::render(format, &results));
                     if let Some(directory) = out {
                         match sidebyside::report::write_all(&directory, &results) {
                             Ok(_) => eprintln!("sidebyside: wrote {}", directory.display()),
@@ -293,7 +300,6 @@ fn main() -> ExitCode {
                             }
                         }
                     }
-                    print!("{}", sidebyside::report::render(format, &results));
                     for problem in &results.problems {
                         eprintln!("sidebyside: {problem}");
                     }
@@ -386,6 +392,10 @@ fn bench(arguments: BenchArgs) -> ExitCode {
         keep_temp: arguments.keep_temp,
         cache_dir: sidebyside::paths::cache_dir(),
     };
+    if let Err(error) = sidebyside::report::check_out_dir(&options.out) {
+        eprintln!("sidebyside: {error}");
+        return ExitCode::from(2);
+    }
     let runtime = match async_runtime() {
         Ok(runtime) => runtime,
         Err(code) => return code,
