@@ -65,6 +65,9 @@ pub enum Status {
     TimedOut,
     /// Could not be run at all (runtime missing, build failed, launcher failure).
     Error,
+    /// Stopped by Ctrl-C or SIGTERM (or never started because of it); what it printed and its
+    /// times until then are kept.
+    Interrupted,
 }
 
 impl Status {
@@ -74,6 +77,7 @@ impl Status {
             Status::Failed => "failed",
             Status::TimedOut => "timed_out",
             Status::Error => "error",
+            Status::Interrupted => "interrupted",
         }
     }
 }

@@ -23,6 +23,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// How long a launcher has to kill an interrupted snippet and write its report.
+const INTERRUPT_GRACE: Duration = Duration::from_secs(10);
+
 /// How every run of a session is done.
 #[derive(Debug, Clone)]
 pub struct RunSettings {
@@ -43,6 +46,9 @@ pub struct RunOutcome {
     pub unmocked_hosts: Vec<String>,
     /// Requests the mock answered, per mapping (kept in every journal mode).
     pub mock_counts: MockCounts,
+    /// Ctrl-C or SIGTERM stopped the snippet: what it printed and its times up to then are
+    /// kept.
+    pub interrupted: bool,
 }
 
 /// State shared by all runs of one `verify` (or `bench`): the mock definition, the certificate
@@ -92,8 +98,19 @@ impl Session {
         &self.ca_file
     }
 
-    /// Runs a prepared command as run number `index` of the session.
+    /// Runs a prepared command as run number `index` of the session, to its end.
     pub async fn run(&self, index: usize, command: &PreparedCommand) -> Result<RunOutcome, String> {
+        self.run_until(index, command, None).await
+    }
+
+    /// [`run`](Self::run), stopping the snippet when `interrupt` is raised: it is killed, and
+    /// what it printed and its times until then are kept (`RunOutcome::interrupted`).
+    pub async fn run_until(
+        &self,
+        index: usize,
+        command: &PreparedCommand,
+        interrupt: Option<Arc<crate::harness::Interrupt>>,
+    ) -> Result<RunOutcome, String> {
         let directory = self.root.join(format!("run-{index}"));
         let work = directory.join("work");
         let temporary = directory.join("tmp");
@@ -245,7 +262,28 @@ impl Session {
         }
 
         let backstop = self.settings.timeout + Duration::from_secs(20);
-        let exited = match tokio::time::timeout(backstop, &mut launcher_exit).await {
+        let mut control = Some(stream);
+        let interrupted = async {
+            match &interrupt {
+                Some(interrupt) => interrupt.wait().await,
+                None => std::future::pending().await,
+            }
+        };
+        let finished = tokio::select! {
+            exited = tokio::time::timeout(backstop, &mut launcher_exit) => Some(exited),
+            () = interrupted => None,
+        };
+        let interrupted = finished.is_none();
+        let finished = match finished {
+            Some(exited) => exited,
+            None => {
+                // Hanging up tells the launcher to kill the snippet; it still measures and
+                // reports what the snippet did until then.
+                drop(control.take());
+                tokio::time::timeout(INTERRUPT_GRACE, &mut launcher_exit).await
+            }
+        };
+        let exited = match finished {
             Ok(exited) => exited,
             Err(_) => {
                 let _ = handle.kill();
@@ -255,7 +293,7 @@ impl Session {
                 ));
             }
         };
-        drop(stream);
+        drop(control);
         let launcher_output = match exited {
             Ok(Ok(output)) => output,
             other => return Err(launcher_failure("the launcher failed", other)),
@@ -282,6 +320,7 @@ impl Session {
                 self.settings.output_cap_bytes.clamp(1 << 20, 64 << 20),
             ),
             report,
+            interrupted,
             ..RunOutcome::default()
         };
         let mut unmocked: Vec<String> = outcome
