@@ -502,3 +502,36 @@ asyncio.run(main())
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bodies_beyond_the_budget_wait_their_turn_and_all_are_answered() {
+    // Room for one 900-byte body at a time: eight at once are served one after another.
+    let (mock, address) = in_process(MockOptions {
+        max_body_bytes: 1000,
+        body_budget_bytes: 1000,
+        ..MockOptions::default()
+    })
+    .await;
+    let posts: Vec<_> = (0..8)
+        .map(|_| tokio::task::spawn_blocking(move || post(address, 900)))
+        .collect();
+    for post in posts {
+        let status = post.await.unwrap();
+        assert!(status.starts_with("HTTP/1.1 404"), "{status}");
+    }
+    assert_eq!(mock.counts().requests, 8);
+}
+
+#[test]
+fn a_client_that_stops_sending_its_body_midway_is_closed_when_idle() {
+    let mock = MockProcess::start(&["--idle-timeout", "1"], None);
+    let mut stream = TcpStream::connect(mock.address).unwrap();
+    stream
+        .write_all(
+            b"POST /post HTTP/1.1\r\nHost: httpbin.org\r\nContent-Length: 1000000\r\n\r\nabc",
+        )
+        .unwrap();
+    let started = Instant::now();
+    assert!(closed_within(&mut stream, Duration::from_secs(5)));
+    assert!(started.elapsed() >= Duration::from_millis(900));
+}

@@ -128,14 +128,13 @@ async fn serve_http<S: ClientStream>(
     let header_read_timeout = shared.connections.limits.header_read_timeout;
     let (trigger, mut fault) = FaultTrigger::new();
     let service = service_fn(move |request| {
-        // Counted as busy (never idle, never evicted) until answered.
-        let answering = activity.answering();
-        let answered = answer(Arc::clone(&shared), scheme, trigger.clone(), request);
-        async move {
-            let response = answered.await;
-            drop(answering);
-            response
-        }
+        answer(
+            Arc::clone(&shared),
+            scheme,
+            trigger.clone(),
+            Arc::clone(&activity),
+            request,
+        )
     });
     if http2 {
         // hyper keeps the socket of an HTTP/2 connection; a second descriptor of it lets a

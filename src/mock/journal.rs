@@ -44,6 +44,10 @@ pub struct MockOptions {
     /// The largest request body read; a larger one is answered 413 (and journaled, its size
     /// counted up to where reading stopped).
     pub max_body_bytes: usize,
+    /// Bytes of request bodies held at once across connections (at least one body of the
+    /// largest size): a body reserves its announced size, or the read limit when it announces
+    /// none, before it is read, and waits while the budget is spent.
+    pub body_budget_bytes: usize,
 }
 
 impl MockOptions {
@@ -53,6 +57,8 @@ impl MockOptions {
     pub const DEFAULT_JOURNAL_BODY_BYTES: usize = 1 << 20;
     /// Default [`max_body_bytes`](Self::max_body_bytes): 64 MiB.
     pub const DEFAULT_MAX_BODY_BYTES: usize = 64 << 20;
+    /// Default [`body_budget_bytes`](Self::body_budget_bytes): 256 MiB.
+    pub const DEFAULT_BODY_BUDGET_BYTES: usize = 256 << 20;
 }
 
 impl Default for MockOptions {
@@ -64,6 +70,7 @@ impl Default for MockOptions {
             journal_entries: Self::DEFAULT_JOURNAL_ENTRIES,
             journal_body_bytes: Self::DEFAULT_JOURNAL_BODY_BYTES,
             max_body_bytes: Self::DEFAULT_MAX_BODY_BYTES,
+            body_budget_bytes: Self::DEFAULT_BODY_BUDGET_BYTES,
         }
     }
 }
@@ -77,6 +84,7 @@ impl std::fmt::Debug for MockOptions {
             .field("journal_entries", &self.journal_entries)
             .field("journal_body_bytes", &self.journal_body_bytes)
             .field("max_body_bytes", &self.max_body_bytes)
+            .field("body_budget_bytes", &self.body_budget_bytes)
             .finish()
     }
 }

@@ -7,7 +7,7 @@
 
 use super::fault::Fault;
 use super::journal::{Journal, MockOptions, RawEntry};
-use super::limits::Connections;
+use super::limits::{Activity, Connections};
 use super::mapping::{Mapping, MockDefinition};
 use super::matching::{RequestView, Scheme};
 use super::near_miss::near_miss;
@@ -27,6 +27,10 @@ pub(super) struct Shared {
     pub(super) connections: Arc<Connections>,
     /// The largest request body read; a larger one is answered 413.
     max_body_bytes: usize,
+    /// Bytes of request bodies held at once, across connections: a body reserves its size
+    /// (or, of unknown size, the read limit) before it is read, and waits for room.
+    body_budget: Arc<tokio::sync::Semaphore>,
+    body_budget_bytes: usize,
 }
 
 impl Shared {
@@ -35,6 +39,11 @@ impl Shared {
         let mut order: Vec<usize> = (0..mappings.len()).collect();
         // A stable sort keeps definition order among mappings of equal priority.
         order.sort_by_key(|&index| mappings[index].priority());
+        // At least one body of the largest size fits; permits are counted in a u32.
+        let body_budget_bytes = options
+            .body_budget_bytes
+            .max(options.max_body_bytes.saturating_add(1))
+            .min(u32::MAX as usize);
         let labels = mappings
             .iter()
             .map(|mapping| mapping.label().to_string())
@@ -42,6 +51,8 @@ impl Shared {
         Shared {
             connections: Arc::new(Connections::new(options.limits)),
             max_body_bytes: options.max_body_bytes,
+            body_budget: Arc::new(tokio::sync::Semaphore::new(body_budget_bytes)),
+            body_budget_bytes,
             journal: Journal::new(labels, options),
             order: order.into(),
             mappings,
@@ -84,13 +95,30 @@ pub(super) async fn answer(
     shared: Arc<Shared>,
     scheme: Scheme,
     faults: FaultTrigger,
+    activity: Arc<Activity>,
     request: http::Request<Incoming>,
 ) -> Result<http::Response<ResponseBody>, Infallible> {
     let arrival = shared.journal.arrival();
     let (parts, body) = request.into_parts();
+    let mut reservation = None;
     let body = if body.is_end_stream() {
         Bytes::new()
     } else {
+        // The whole body's size when announced, else the most that may be read.
+        let announced = body.size_hint().exact();
+        let reserved = announced
+            .map_or(shared.max_body_bytes, |size| {
+                size.min(shared.max_body_bytes as u64 + 1) as usize
+            })
+            .min(shared.body_budget_bytes) as u32;
+        // Held until the answer is made (the body is matched on, then only its journal copy
+        // stays), so the bodies held at once never exceed the budget.
+        reservation = shared
+            .body_budget
+            .clone()
+            .acquire_many_owned(reserved)
+            .await
+            .ok();
         match read_body(body, shared.max_body_bytes).await {
             Ok(body) => body,
             Err(TooLarge { beginning, size }) => {
@@ -106,6 +134,10 @@ pub(super) async fn answer(
             }
         }
     };
+    // From here on the mock, not the client, is working on this request: the connection is
+    // busy (never idle-closed or evicted) until the answer is made. While the body was being
+    // received it was not, so a client that stops sending midway is closed when idle.
+    let _answering = activity.answering();
     let view = RequestView::new(&parts, &body, scheme);
     let Some((index, mapping)) = shared.find(&view) else {
         let explanation = near_miss(&shared.mappings, &view);
@@ -128,6 +160,8 @@ pub(super) async fn answer(
             RawEntry::new(&view, status, Some(index), fault, None)
         });
     drop(view);
+    drop(body);
+    drop(reservation);
     if !response.delay().is_zero() {
         tokio::time::sleep(response.delay().sample()).await;
     }
