@@ -81,7 +81,7 @@ fn start_mock(
     };
     let options = MockOptions {
         journal,
-        observer: None,
+        ..MockOptions::default()
     };
     let mock = runtime
         .block_on(RunningMock::start_with(

@@ -46,7 +46,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         };
         let options = MockOptions {
             journal,
-            observer: None,
+            ..MockOptions::default()
         };
         let mock = RunningMock::start_with(&definition, &authority, listeners, options).await?;
         let mut terminate =

@@ -21,6 +21,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// How long runs in flight have to stop and report after Ctrl-C or SIGTERM.
+const INTERRUPT_DEADLINE: Duration = Duration::from_secs(15);
+
 /// Why a snippet has no outcome when the run was interrupted.
 const INTERRUPTED: &str = "interrupted (Ctrl-C or SIGTERM) before this snippet finished";
 
@@ -179,16 +182,22 @@ impl Harness {
             let session = self.session.clone();
             let semaphore = semaphore.clone();
             let index = self.next_run.fetch_add(1, Ordering::SeqCst);
+            let interrupt = self.interrupt.clone();
             tasks.spawn(async move {
                 let _permit = semaphore.acquire_owned().await;
                 let outcome = match command {
-                    Ok(command) => session.run(index, &command).await.map(|mut outcome| {
-                        if let Some(map) = &command.line_map {
-                            outcome.stderr.text = map.rewrite(&outcome.stderr.text);
-                            outcome.stdout.text = map.rewrite(&outcome.stdout.text);
-                        }
-                        outcome
-                    }),
+                    // Interrupted while waiting for its turn: never started.
+                    Ok(_) if interrupt.raised() => Err(INTERRUPTED.to_string()),
+                    Ok(command) => session
+                        .run_until(index, &command, Some(interrupt))
+                        .await
+                        .map(|mut outcome| {
+                            if let Some(map) = &command.line_map {
+                                outcome.stderr.text = map.rewrite(&outcome.stderr.text);
+                                outcome.stdout.text = map.rewrite(&outcome.stdout.text);
+                            }
+                            outcome
+                        }),
                     Err(Error::Interrupted) => Err(INTERRUPTED.to_string()),
                     Err(error) => Err(error.to_string()),
                 };
@@ -206,12 +215,23 @@ impl Harness {
                     None => break,
                 },
                 () = self.interrupt.wait() => {
-                    // Dropping the tasks closes their control sockets: each launcher kills its
-                    // snippet's whole tree.
-                    tasks.abort_all();
-                    while let Some(joined) = tasks.join_next().await {
-                        if let Ok((position, _, outcome)) = joined {
-                            finished[position] = Some(outcome);
+                    // Each run in flight hangs up on its launcher, which kills the snippet's
+                    // whole tree and reports what it measured until then; runs not started
+                    // return at once. Whatever is still going after the grace period is
+                    // dropped (which closes its control socket too).
+                    let deadline = tokio::time::Instant::now() + INTERRUPT_DEADLINE;
+                    loop {
+                        match tokio::time::timeout_at(deadline, tasks.join_next()).await {
+                            Ok(Some(Ok((position, _, outcome)))) => {
+                                finished[position] = Some(outcome);
+                            }
+                            Ok(Some(Err(_))) => {}
+                            Ok(None) => break,
+                            Err(_) => {
+                                tasks.abort_all();
+                                while tasks.join_next().await.is_some() {}
+                                break;
+                            }
                         }
                     }
                     break;
@@ -249,10 +269,29 @@ impl Harness {
     }
 
     /// Removes the run directories, or keeps them (and says where) with `--keep-temp`.
+    /// Removal is retried for a moment (a launcher still finishing after an interrupt may add
+    /// a file while the folder is being removed), and a folder that could not be removed is
+    /// named rather than left half-deleted in silence.
     pub fn finish(self) {
         if self.keep_temp {
             let kept = self.root.keep();
             eprintln!("sidebyside: kept the run directories in {}", kept.display());
+            return;
+        }
+        let path = self.root.path().to_path_buf();
+        let mut removed = self.root.close();
+        for _ in 0..20 {
+            if removed.is_ok() || !path.exists() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+            removed = std::fs::remove_dir_all(&path);
+        }
+        if let Err(error) = removed {
+            eprintln!(
+                "sidebyside: could not remove the run directories in {}: {error}",
+                path.display()
+            );
         }
     }
 }
@@ -292,10 +331,14 @@ pub fn observe(
         stdout: Default::default(),
         stderr: Default::default(),
     };
-    let outcome = match outcome {
+    let mut outcome = match outcome {
         Ok(outcome) => outcome,
         Err(error) => {
-            observation.status = Status::Error;
+            observation.status = if error == INTERRUPTED {
+                Status::Interrupted
+            } else {
+                Status::Error
+            };
             observation.reasons.push(error);
             return observation;
         }
@@ -306,20 +349,29 @@ pub fn observe(
     observation.result_origin = origin;
     observation.exit = report.exit;
     observation.protections = report.protections.clone();
-    observation.requests = outcome.requests.clone();
-    observation.unmocked_hosts = outcome.unmocked_hosts.clone();
+    // Moved, not copied: a noisy run's output and journal are held once.
+    observation.requests = std::mem::take(&mut outcome.requests);
+    observation.unmocked_hosts = std::mem::take(&mut outcome.unmocked_hosts);
     observation.wall_s = report.usage.wall_s;
     observation.user_s = report.usage.user_s;
     observation.system_s = report.usage.system_s;
     observation.cpu_s = report.usage.user_s + report.usage.system_s;
     observation.peak_rss_bytes = report.usage.peak_rss_bytes;
     observation.stray_processes_killed = report.stray_processes_killed;
-    observation.stdout = outcome.stdout.clone();
-    observation.stderr = outcome.stderr.clone();
+    observation.stdout = std::mem::take(&mut outcome.stdout);
+    observation.stderr = std::mem::take(&mut outcome.stderr);
 
     if let Some(error) = &report.setup_error {
         observation.status = Status::Error;
         observation.reasons.push(error.clone());
+        return observation;
+    }
+    if outcome.interrupted {
+        observation.status = Status::Interrupted;
+        observation.reasons.push(format!(
+            "interrupted (Ctrl-C or SIGTERM) after {:.1} s; what it printed until then is kept",
+            report.usage.wall_s
+        ));
         return observation;
     }
     if let Some(limit) = &report.limit_exceeded {

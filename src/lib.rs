@@ -8,6 +8,7 @@
 //! answers their requests, producing [`observation::Observation`]s that [`verify`] judges and
 //! [`report`] shows.
 
+pub mod args;
 pub mod bench;
 pub mod claims;
 pub mod compare;

@@ -37,13 +37,13 @@ enum Command {
         #[arg(long, value_enum, default_value = "auto")]
         isolation: IsolationChoice,
         /// Seconds a snippet may run before it is killed with its process tree.
-        #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+        #[arg(long, value_name = "SECS", default_value_t = 30.0, value_parser = sidebyside::args::seconds)]
         timeout: f64,
         /// Output format.
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
         /// How many snippets run at once. Default: the number of CPUs.
-        #[arg(long, short = 'j', value_name = "N")]
+        #[arg(long, short = 'j', value_name = "N", value_parser = sidebyside::args::at_least_one)]
         jobs: Option<usize>,
         /// Bytes of each snippet's stdout and stderr that are kept.
         #[arg(long, value_name = "BYTES", default_value_t = 8 << 20)]
@@ -52,7 +52,7 @@ enum Command {
         #[arg(long)]
         keep_temp: bool,
         /// Resident memory a snippet's process tree may use, in MiB (0: no limit).
-        #[arg(long, value_name = "MIB", default_value_t = Limits::DEFAULT_MEMORY_MIB)]
+        #[arg(long, value_name = "MIB", default_value_t = Limits::DEFAULT_MEMORY_MIB, value_parser = sidebyside::args::mebibytes)]
         max_memory: u64,
         /// Processes a snippet's tree may have at once (0: no limit).
         #[arg(long, value_name = "N", default_value_t = Limits::DEFAULT_PROCESSES)]
@@ -86,7 +86,7 @@ enum Command {
         #[arg(long, short = 'o', value_name = "FILE")]
         output: Option<PathBuf>,
         /// Exit 1 when a figure regressed by more than PCT percent (needs --baseline).
-        #[arg(long, value_name = "PCT")]
+        #[arg(long, value_name = "PCT", value_parser = sidebyside::args::percent)]
         fail_on_regression: Option<f64>,
     },
     /// Check the article's claims by running small probe programs on each runtime.
@@ -99,6 +99,8 @@ enum Command {
         /// Port on 127.0.0.1 serving every mocked origin, HTTP and HTTPS; 0 picks a free one.
         #[arg(long, value_name = "N", default_value_t = 8080)]
         port: u16,
+        #[command(flatten)]
+        serving: sidebyside::mock::ServingArguments,
     },
     /// List every snippet found (files and Markdown code blocks): language, group, origin, and
     /// whether it will run.
@@ -153,10 +155,10 @@ struct BenchArgs {
     #[arg(long, value_enum, default_value = "auto")]
     isolation: IsolationChoice,
     /// Seconds a run may take before it is killed. Default: 120, or a scenario's timeout_s.
-    #[arg(long, value_name = "SECS")]
+    #[arg(long, value_name = "SECS", value_parser = sidebyside::args::seconds)]
     timeout: Option<f64>,
     /// Seconds of timed runs per scenario point when --runs is not given.
-    #[arg(long, value_name = "SECS", default_value_t = sidebyside::bench::DEFAULT_BUDGET_S)]
+    #[arg(long, value_name = "SECS", default_value_t = sidebyside::bench::DEFAULT_BUDGET_S, value_parser = sidebyside::args::seconds)]
     budget: f64,
     /// Output format on stdout (the JSON document is always written to --out too).
     #[arg(long, value_enum, default_value = "table")]
@@ -207,10 +209,15 @@ fn main() -> ExitCode {
             ExitCode::from(if problems.is_empty() { 0 } else { 2 })
         }
         Command::Claims(arguments) => ExitCode::from(sidebyside::claims::cli::run(arguments)),
-        Command::Mock { mock, port } => {
+        Command::Mock {
+            mock,
+            port,
+            serving,
+        } => {
             let options = sidebyside::mock::InteractiveOptions {
                 mock_dir: mock.unwrap_or_else(sidebyside::paths::default_mock_dir),
                 port,
+                serving,
             };
             let result = tokio::runtime::Runtime::new()
                 .map_err(|error| format!("cannot start the async runtime: {error}"))
@@ -270,6 +277,11 @@ fn main() -> ExitCode {
                     },
                 },
             };
+            // --out is checked before anything runs.
+            if let Some(Err(error)) = out.as_deref().map(sidebyside::report::check_out_dir) {
+                eprintln!("sidebyside: {error}");
+                return ExitCode::from(2);
+            }
             let runtime = match async_runtime() {
                 Ok(runtime) => runtime,
                 Err(code) => return code,
@@ -277,6 +289,8 @@ fn main() -> ExitCode {
             match runtime.block_on(verify(&options)) {
                 Ok(mut results) => {
                     results.environment.label = label;
+                    // The results reach stdout even when the files cannot be written.
+                    print!("{}", sidebyside::report::render(format, &results));
                     if let Some(directory) = out {
                         match sidebyside::report::write_all(&directory, &results) {
                             Ok(_) => eprintln!("sidebyside: wrote {}", directory.display()),
@@ -286,7 +300,6 @@ fn main() -> ExitCode {
                             }
                         }
                     }
-                    print!("{}", sidebyside::report::render(format, &results));
                     for problem in &results.problems {
                         eprintln!("sidebyside: {problem}");
                     }
@@ -379,6 +392,10 @@ fn bench(arguments: BenchArgs) -> ExitCode {
         keep_temp: arguments.keep_temp,
         cache_dir: sidebyside::paths::cache_dir(),
     };
+    if let Err(error) = sidebyside::report::check_out_dir(&options.out) {
+        eprintln!("sidebyside: {error}");
+        return ExitCode::from(2);
+    }
     let runtime = match async_runtime() {
         Ok(runtime) => runtime,
         Err(code) => return code,

@@ -65,6 +65,9 @@ pub enum Status {
     TimedOut,
     /// Could not be run at all (runtime missing, build failed, launcher failure).
     Error,
+    /// Stopped by Ctrl-C or SIGTERM (or never started because of it); what it printed and its
+    /// times until then are kept.
+    Interrupted,
 }
 
 impl Status {
@@ -74,6 +77,7 @@ impl Status {
             Status::Failed => "failed",
             Status::TimedOut => "timed_out",
             Status::Error => "error",
+            Status::Interrupted => "interrupted",
         }
     }
 }
@@ -127,6 +131,11 @@ pub struct RecordedRequest {
     pub headers: Vec<(String, String)>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
+    /// The body's whole size in bytes, when `body` holds only its beginning (the mock keeps at
+    /// most 1 MiB of each body by default; a body over its read limit is counted up to where
+    /// reading stopped).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_bytes: Option<u64>,
     /// Status the mock answered with; 0 when it answered with a fault instead.
     pub status: u16,
     /// The mapping that answered (its `name`, else its `id`, else `file#index`); `None` when no

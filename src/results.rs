@@ -130,6 +130,13 @@ pub struct Summary {
     pub failed: usize,
     pub timed_out: usize,
     pub error: usize,
+    /// Runs stopped (or never started) by Ctrl-C or SIGTERM.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub interrupted: usize,
+}
+
+fn is_zero(count: &usize) -> bool {
+    *count == 0
 }
 
 impl Summary {
@@ -141,13 +148,14 @@ impl Summary {
                 Status::Failed => summary.failed += 1,
                 Status::TimedOut => summary.timed_out += 1,
                 Status::Error => summary.error += 1,
+                Status::Interrupted => summary.interrupted += 1,
             }
         }
         summary
     }
 
     pub fn all_passed(&self) -> bool {
-        self.failed == 0 && self.timed_out == 0 && self.error == 0
+        self.failed == 0 && self.timed_out == 0 && self.error == 0 && self.interrupted == 0
     }
 }
 

@@ -23,6 +23,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// How long a launcher has to kill an interrupted snippet and write its report.
+const INTERRUPT_GRACE: Duration = Duration::from_secs(10);
+
 /// How every run of a session is done.
 #[derive(Debug, Clone)]
 pub struct RunSettings {
@@ -43,6 +46,9 @@ pub struct RunOutcome {
     pub unmocked_hosts: Vec<String>,
     /// Requests the mock answered, per mapping (kept in every journal mode).
     pub mock_counts: MockCounts,
+    /// Ctrl-C or SIGTERM stopped the snippet: what it printed and its times up to then are
+    /// kept.
+    pub interrupted: bool,
 }
 
 /// State shared by all runs of one `verify` (or `bench`): the mock definition, the certificate
@@ -92,8 +98,19 @@ impl Session {
         &self.ca_file
     }
 
-    /// Runs a prepared command as run number `index` of the session.
+    /// Runs a prepared command as run number `index` of the session, to its end.
     pub async fn run(&self, index: usize, command: &PreparedCommand) -> Result<RunOutcome, String> {
+        self.run_until(index, command, None).await
+    }
+
+    /// [`run`](Self::run), stopping the snippet when `interrupt` is raised: it is killed, and
+    /// what it printed and its times until then are kept (`RunOutcome::interrupted`).
+    pub async fn run_until(
+        &self,
+        index: usize,
+        command: &PreparedCommand,
+        interrupt: Option<Arc<crate::harness::Interrupt>>,
+    ) -> Result<RunOutcome, String> {
         let directory = self.root.join(format!("run-{index}"));
         let work = directory.join("work");
         let temporary = directory.join("tmp");
@@ -143,7 +160,8 @@ impl Session {
         let mut namespace_spec = None;
         let tcp_connect_ports = match self.settings.isolation {
             IsolationMode::Preload => {
-                let (mock, proxy, routing_env, ports) = self.start_preload_routing().await?;
+                let (mock, proxy, routing_env, ports) =
+                    self.start_preload_routing(&directory).await?;
                 env.extend(routing_env);
                 preload = Some((mock, proxy));
                 ports
@@ -244,7 +262,28 @@ impl Session {
         }
 
         let backstop = self.settings.timeout + Duration::from_secs(20);
-        let exited = match tokio::time::timeout(backstop, &mut launcher_exit).await {
+        let mut control = Some(stream);
+        let interrupted = async {
+            match &interrupt {
+                Some(interrupt) => interrupt.wait().await,
+                None => std::future::pending().await,
+            }
+        };
+        let finished = tokio::select! {
+            exited = tokio::time::timeout(backstop, &mut launcher_exit) => Some(exited),
+            () = interrupted => None,
+        };
+        let interrupted = finished.is_none();
+        let finished = match finished {
+            Some(exited) => exited,
+            None => {
+                // Hanging up tells the launcher to kill the snippet; it still measures and
+                // reports what the snippet did until then.
+                drop(control.take());
+                tokio::time::timeout(INTERRUPT_GRACE, &mut launcher_exit).await
+            }
+        };
+        let exited = match finished {
             Ok(exited) => exited,
             Err(_) => {
                 let _ = handle.kill();
@@ -254,7 +293,7 @@ impl Session {
                 ));
             }
         };
-        drop(stream);
+        drop(control);
         let launcher_output = match exited {
             Ok(Ok(output)) => output,
             other => return Err(launcher_failure("the launcher failed", other)),
@@ -274,8 +313,14 @@ impl Session {
         let mut outcome = RunOutcome {
             stdout: read_output(&spec.stdout_path, report.stdout_bytes),
             stderr: read_output(&spec.stderr_path, report.stderr_bytes),
-            events: read_events(&events_path),
+            // What the hooks logged is the run's output again (as values): read no more of it
+            // than of the output itself, so a noisy run is not held twice over.
+            events: read_events(
+                &events_path,
+                self.settings.output_cap_bytes.clamp(1 << 20, 64 << 20),
+            ),
             report,
+            interrupted,
             ..RunOutcome::default()
         };
         let mut unmocked: Vec<String> = outcome
@@ -310,7 +355,7 @@ impl Session {
     fn mock_options(&self) -> MockOptions {
         MockOptions {
             journal: self.journal,
-            observer: None,
+            ..MockOptions::default()
         }
     }
 
@@ -376,6 +421,7 @@ impl Session {
     /// environment that points the hooks and proxy-aware clients at them, and those three ports.
     async fn start_preload_routing(
         &self,
+        directory: &Path,
     ) -> Result<(RunningMock, RoutingProxy, Vec<(String, String)>, Vec<u16>), String> {
         let bind = || {
             std::net::TcpListener::bind("127.0.0.1:0")
@@ -411,9 +457,17 @@ impl Session {
         .await
         .map_err(|error| format!("cannot start the mock: {error}"))?;
         let proxy_url = format!("http://{}", proxy.local_addr());
-        let mut env = vec![(
-            "SIDEBYSIDE_ROUTES".to_string(),
+        // In a file, not the environment: thousands of mocked hosts would not fit there
+        // (execve's "Argument list too long").
+        let routes_file = directory.join("routes.json");
+        std::fs::write(
+            &routes_file,
             serde_json::to_string(&routes_json).unwrap_or_default(),
+        )
+        .map_err(|error| format!("cannot write {}: {error}", routes_file.display()))?;
+        let mut env = vec![(
+            "SIDEBYSIDE_ROUTES_FILE".to_string(),
+            routes_file.display().to_string(),
         )];
         for name in ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"] {
             env.push((name.to_string(), proxy_url.clone()));
@@ -484,14 +538,14 @@ fn read_output(path: &Path, total_bytes: u64) -> Output {
     }
 }
 
-/// Reads the hook events, one JSON object a line; at most 64 MiB are read.
-fn read_events(path: &Path) -> Vec<Value> {
+/// Reads the hook events, one JSON object a line; at most `limit` bytes are read.
+fn read_events(path: &Path, limit: u64) -> Vec<Value> {
     use std::io::Read;
     let Ok(file) = std::fs::File::open(path) else {
         return vec![];
     };
     let mut text = String::new();
-    let _ = file.take(64 << 20).read_to_string(&mut text);
+    let _ = file.take(limit).read_to_string(&mut text);
     text.lines()
         .filter_map(|line| serde_json::from_str(line).ok())
         .collect()

@@ -104,7 +104,7 @@ fn apply_expected_failure(run: &mut Observation) {
                 "expected to fail (<!-- sidebyside: expect-failure -->) but it passed".to_string(),
             ];
         }
-        Status::Error => {}
+        Status::Error | Status::Interrupted => {}
     }
 }
 

@@ -88,7 +88,15 @@ fn secrets_in_sidebysides_environment_never_reach_a_snippet() {
 #[test]
 fn an_interrupt_keeps_the_results_and_leaves_no_process_behind() {
     for signal in [libc::SIGINT, libc::SIGTERM] {
+        // A temporary folder of its own, to see that every run directory is removed.
+        let temporary = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(
+            temporary.path(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .unwrap();
         let child = sidebyside()
+            .env("TMPDIR", temporary.path())
             .args(["verify", "--format", "json", "--timeout", "120"])
             .arg(fixture("snippets/hang"))
             .stdout(Stdio::piped())
@@ -116,7 +124,20 @@ fn an_interrupt_keeps_the_results_and_leaves_no_process_behind() {
                 run["reasons"].to_string().contains("interrupted"),
                 "{run:#}"
             );
+            // A run in flight is interrupted, not an error, and keeps what it measured.
+            assert_eq!(run["status"], "interrupted", "{run:#}");
+            assert!(run["wall_s"].as_f64().unwrap() > 0.0, "{run:#}");
         }
+        assert_eq!(document["summary"]["interrupted"], 2);
+        let left: Vec<_> = std::fs::read_dir(temporary.path())
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .filter(|path| {
+                path.file_name()
+                    .is_some_and(|name| name.to_string_lossy().starts_with("sidebyside"))
+            })
+            .collect();
+        assert_eq!(left, Vec::<std::path::PathBuf>::new(), "temp folders left");
         std::thread::sleep(std::time::Duration::from_millis(500));
         assert_eq!(
             snippet_processes("snippets/hang/hang."),
@@ -231,4 +252,39 @@ fn a_pipe_named_like_a_document_is_refused_not_read() {
     let output = sidebyside().args(["list"]).arg(&fifo).output().unwrap();
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("not a regular file"));
+}
+
+#[test]
+fn an_interrupted_run_keeps_what_it_printed() {
+    let snippets = tempfile::tempdir().unwrap();
+    std::fs::write(
+        snippets.path().join("prints-then-hangs.js"),
+        "console.log('started'); setInterval(() => {}, 1000);\n",
+    )
+    .unwrap();
+    let child = sidebyside()
+        .args(["verify", "--format", "json", "--timeout", "120"])
+        .arg(snippets.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while snippet_processes("prints-then-hangs.").is_empty() {
+        assert!(std::time::Instant::now() < deadline, "never started");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // Time to print.
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    // SAFETY: signalling the child we spawned.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(130));
+    let document: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let run = run(&document, "prints-then-hangs.js");
+    assert_eq!(run["status"], "interrupted", "{run:#}");
+    assert!(
+        run["stdout"]["text"].as_str().unwrap().contains("started"),
+        "{run:#}"
+    );
 }

@@ -230,7 +230,7 @@ async fn faults_break_the_connection_as_named_and_are_journaled() {
 async fn counts_only_keeps_no_entries_but_counts_every_request() {
     let served = Served::start(MockOptions {
         journal: JournalMode::CountsOnly,
-        observer: None,
+        ..MockOptions::default()
     })
     .await;
     let client = served.client(true);

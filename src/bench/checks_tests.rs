@@ -41,6 +41,7 @@ fn request() -> RecordedRequest {
         url: "https://api.example.com/data".into(),
         headers: vec![],
         body: None,
+        body_bytes: None,
         status: 200,
         mapping: Some("get-data".into()),
         near_miss: None,

@@ -30,10 +30,10 @@ pub struct ClaimsArguments {
     #[arg(long, value_enum, default_value = "auto")]
     pub isolation: IsolationChoice,
     /// Seconds a probe may run before it is killed with its process tree.
-    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    #[arg(long, value_name = "SECS", default_value_t = 30.0, value_parser = crate::args::seconds)]
     pub timeout: f64,
     /// How many probes run at once. Probes measure timing, so the default is one at a time.
-    #[arg(long, short = 'j', value_name = "N", default_value_t = 1)]
+    #[arg(long, short = 'j', value_name = "N", default_value_t = 1, value_parser = crate::args::at_least_one)]
     pub jobs: usize,
     /// Keep each run's temporary directory (spec, output, hook events) for inspection.
     #[arg(long)]

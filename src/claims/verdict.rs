@@ -50,7 +50,10 @@ pub fn judge(probe: &Probe, run: &mut ProbeRun, version: &str) -> ClaimVerdict {
         observed: None,
         checks: vec![],
     };
-    if matches!(observation.status, Status::Error | Status::TimedOut) {
+    if matches!(
+        observation.status,
+        Status::Error | Status::TimedOut | Status::Interrupted
+    ) {
         verdict.evidence = format!(
             "the probe could not run: {}{}",
             observation.reasons.join("; "),

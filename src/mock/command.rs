@@ -5,6 +5,7 @@
 //! logged with the mapping that answered or the near miss, and Ctrl-C stops it cleanly.
 
 use super::journal::{MockOptions, RequestObserver};
+use super::limits::ConnectionLimits;
 use super::mapping::MockDefinition;
 use super::matching::Scheme;
 use super::server::RunningMock;
@@ -16,6 +17,7 @@ use std::io::Write;
 use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// What `sidebyside mock` serves and where.
 #[derive(Debug, Clone)]
@@ -24,6 +26,67 @@ pub struct InteractiveOptions {
     pub mock_dir: PathBuf,
     /// The loopback port; 0 picks a free one.
     pub port: u16,
+    /// Connection limits and what the journal keeps.
+    pub serving: ServingArguments,
+}
+
+/// The flags of `sidebyside mock` that bound what clients can make it hold: connections, time,
+/// journal, bodies.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServingArguments {
+    /// Connections open at once; at the cap the longest-idle one is closed to make room.
+    /// Default: three quarters of the open-file limit (64 to 16384).
+    #[arg(long, value_name = "N", value_parser = crate::args::at_least_one)]
+    pub max_connections: Option<usize>,
+    /// Seconds a client may take to send its first bytes, a request's head, or finish the TLS
+    /// handshake.
+    #[arg(long, value_name = "SECS", default_value_t = 10.0, value_parser = crate::args::seconds)]
+    pub header_timeout: f64,
+    /// Seconds a connection may stay open with no request being answered.
+    #[arg(long, value_name = "SECS", default_value_t = 30.0, value_parser = crate::args::seconds)]
+    pub idle_timeout: f64,
+    /// Requests the journal keeps (the latest; the counts cover every request).
+    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = crate::args::at_least_one)]
+    pub journal_limit: usize,
+    /// The largest request body read, in bytes; a larger one is answered 413.
+    #[arg(long, value_name = "BYTES", default_value_t = MockOptions::DEFAULT_MAX_BODY_BYTES)]
+    pub max_body: usize,
+}
+
+impl Default for ServingArguments {
+    fn default() -> Self {
+        ServingArguments {
+            max_connections: None,
+            header_timeout: ConnectionLimits::DEFAULT_HEADER_READ_TIMEOUT.as_secs_f64(),
+            idle_timeout: ConnectionLimits::DEFAULT_IDLE_TIMEOUT.as_secs_f64(),
+            journal_limit: 1000,
+            max_body: MockOptions::DEFAULT_MAX_BODY_BYTES,
+        }
+    }
+}
+
+impl ServingArguments {
+    /// The mock's options for these flags (seconds out of range fall back to the defaults).
+    pub fn mock_options(&self) -> MockOptions {
+        let seconds = |value: f64, default: Duration| {
+            crate::args::seconds(&value.to_string()).map_or(default, Duration::from_secs_f64)
+        };
+        MockOptions {
+            limits: ConnectionLimits {
+                max_connections: self
+                    .max_connections
+                    .unwrap_or_else(ConnectionLimits::default_max_connections),
+                header_read_timeout: seconds(
+                    self.header_timeout,
+                    ConnectionLimits::DEFAULT_HEADER_READ_TIMEOUT,
+                ),
+                idle_timeout: seconds(self.idle_timeout, ConnectionLimits::DEFAULT_IDLE_TIMEOUT),
+            },
+            journal_entries: self.journal_limit,
+            max_body_bytes: self.max_body,
+            ..MockOptions::default()
+        }
+    }
 }
 
 /// Serves the mappings on 127.0.0.1 until Ctrl-C (SIGINT) or SIGTERM, printing the banner and
@@ -53,7 +116,7 @@ pub async fn serve_interactively(options: &InteractiveOptions) -> Result<(), Moc
     });
     let options = MockOptions {
         observer: Some(observer),
-        ..MockOptions::default()
+        ..options.serving.mock_options()
     };
     let mock =
         RunningMock::start_on_shared_ports(&definition, &authority, vec![listener], options)?;

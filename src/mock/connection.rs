@@ -4,15 +4,15 @@
 //! take the connection back from hyper to break it.
 
 use super::fault::{reset_on_close, Fault};
+use super::limits::{Activity, Tracked};
 use super::matching::Scheme;
 use super::service::{answer, FaultTrigger, Shared};
 use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use std::os::fd::AsFd;
 use std::sync::Arc;
-use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
 
@@ -25,89 +25,117 @@ pub(super) enum ListenerKind {
     Either,
 }
 
-/// How long a client may take to complete the TLS handshake.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// The first byte of every TLS connection: a handshake record.
 const TLS_HANDSHAKE_RECORD: u8 = 0x16;
 /// What an HTTP/2 client sends first ("prior knowledge", without TLS).
 const HTTP2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-/// How long to wait for the rest of a partly received HTTP/2 preface before looking again.
-const PREFACE_RETRY_DELAY: Duration = Duration::from_millis(2);
 
 /// A stream a client talks through: TCP, or TLS over TCP.
 pub(super) trait ClientStream: AsyncRead + AsyncWrite + Unpin + Send + 'static {
     fn socket(&self) -> &TcpStream;
 }
 
-impl ClientStream for TcpStream {
+impl ClientStream for Tracked<TcpStream> {
     fn socket(&self) -> &TcpStream {
-        self
+        self.get_ref()
     }
 }
 
-impl ClientStream for tokio_rustls::server::TlsStream<TcpStream> {
+impl ClientStream for tokio_rustls::server::TlsStream<Tracked<TcpStream>> {
     fn socket(&self) -> &TcpStream {
-        self.get_ref().0
+        self.get_ref().0.get_ref()
     }
 }
 
-/// Serves one accepted connection until the client closes it. Failures only end this
-/// connection, as a dropped connection would for the client.
+/// What a client speaks, told from its first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Protocol {
+    Tls,
+    Http1,
+    Http2,
+}
+
+/// Serves one accepted connection until the client closes it (or it must end: see `limits`).
+/// Failures only end this connection, as a dropped connection would for the client.
 pub(super) async fn serve_connection(
-    stream: TcpStream,
+    mut stream: TcpStream,
     kind: ListenerKind,
     acceptor: TlsAcceptor,
     shared: Arc<Shared>,
+    activity: Arc<Activity>,
 ) {
+    let limits = shared.connections.limits;
     let _ = stream.set_nodelay(true);
-    let tls = match kind {
-        ListenerKind::Http => false,
-        ListenerKind::Https => true,
-        ListenerKind::Either => {
-            let mut first = [0u8; 1];
-            match stream.peek(&mut first).await {
-                Ok(1) => first[0] == TLS_HANDSHAKE_RECORD,
-                _ => return,
-            }
-        }
+    // The first bytes are read (not peeked: a peek at bytes already there returns at once, so
+    // waiting for more by peeking spins on a client that sent part of a preface and left) and
+    // handed back to whoever speaks the protocol.
+    let sniffed = tokio::time::timeout(limits.header_read_timeout, sniff(&mut stream, kind));
+    let Ok(Some((first_bytes, protocol))) = sniffed.await else {
+        return;
     };
-    if tls {
-        let Ok(Ok(stream)) = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await
-        else {
-            return;
-        };
-        let http2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
-        serve_http(stream, Scheme::Https, http2, shared).await;
-    } else {
-        let Some(http2) = starts_with_http2_preface(&stream).await else {
-            return;
-        };
-        serve_http(stream, Scheme::Http, http2, shared).await;
+    let stream = Tracked::new(stream, Arc::clone(&activity), first_bytes);
+    match protocol {
+        Protocol::Tls => {
+            let handshake = acceptor.accept(stream);
+            let Ok(Ok(stream)) = tokio::time::timeout(limits.header_read_timeout, handshake).await
+            else {
+                return;
+            };
+            let http2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
+            serve_http(stream, Scheme::Https, http2, shared, activity).await;
+        }
+        Protocol::Http1 => serve_http(stream, Scheme::Http, false, shared, activity).await,
+        Protocol::Http2 => serve_http(stream, Scheme::Http, true, shared, activity).await,
     }
 }
 
-/// Whether a plain-TCP client speaks HTTP/2 with prior knowledge; `None` if it went away.
-async fn starts_with_http2_preface(stream: &TcpStream) -> Option<bool> {
-    let mut buffer = [0u8; HTTP2_PREFACE.len()];
+/// Reads what is needed to tell the protocol: nothing on a TLS listener; else up to the length
+/// of the HTTP/2 preface, stopping as soon as the bytes differ from it (or start a TLS handshake,
+/// on a listener serving both). `None` if the client went away first.
+async fn sniff(stream: &mut TcpStream, kind: ListenerKind) -> Option<(Vec<u8>, Protocol)> {
+    if kind == ListenerKind::Https {
+        return Some((Vec::new(), Protocol::Tls));
+    }
+    let mut received = [0u8; HTTP2_PREFACE.len()];
+    let mut length = 0;
     loop {
-        let received = stream.peek(&mut buffer).await.ok()?;
-        if received == 0 {
+        let count = stream.read(&mut received[length..]).await.ok()?;
+        if count == 0 {
             return None;
         }
-        if !HTTP2_PREFACE.starts_with(&buffer[..received]) {
-            return Some(false);
-        }
-        if received == HTTP2_PREFACE.len() {
-            return Some(true);
-        }
-        tokio::time::sleep(PREFACE_RETRY_DELAY).await;
+        length += count;
+        let bytes = &received[..length];
+        let protocol = if kind == ListenerKind::Either && bytes[0] == TLS_HANDSHAKE_RECORD {
+            Protocol::Tls
+        } else if !HTTP2_PREFACE.starts_with(bytes) {
+            Protocol::Http1
+        } else if length == HTTP2_PREFACE.len() {
+            Protocol::Http2
+        } else {
+            continue;
+        };
+        return Some((bytes.to_vec(), protocol));
     }
 }
 
-async fn serve_http<S: ClientStream>(stream: S, scheme: Scheme, http2: bool, shared: Arc<Shared>) {
+async fn serve_http<S: ClientStream>(
+    stream: S,
+    scheme: Scheme,
+    http2: bool,
+    shared: Arc<Shared>,
+    activity: Arc<Activity>,
+) {
+    let header_read_timeout = shared.connections.limits.header_read_timeout;
     let (trigger, mut fault) = FaultTrigger::new();
-    let service =
-        service_fn(move |request| answer(Arc::clone(&shared), scheme, trigger.clone(), request));
+    let service = service_fn(move |request| {
+        answer(
+            Arc::clone(&shared),
+            scheme,
+            trigger.clone(),
+            Arc::clone(&activity),
+            request,
+        )
+    });
     if http2 {
         // hyper keeps the socket of an HTTP/2 connection; a second descriptor of it lets a
         // fault still reach it. The socket closes when both are dropped.
@@ -125,7 +153,10 @@ async fn serve_http<S: ClientStream>(stream: S, scheme: Scheme, http2: bool, sha
         }
         return;
     }
-    let mut connection = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+    let mut connection = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_read_timeout)
+        .serve_connection(TokioIo::new(stream), service);
     tokio::select! {
         _ = &mut connection => {}
         Ok(fault) = &mut fault => {

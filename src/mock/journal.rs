@@ -8,9 +8,11 @@
 //! throughput runs that would otherwise keep millions of entries.
 
 use super::fault::Fault;
+use super::limits::ConnectionLimits;
 use super::matching::RequestView;
 use crate::observation::RecordedRequest;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -28,10 +30,49 @@ pub enum JournalMode {
 pub type RequestObserver = Arc<dyn Fn(&RecordedRequest) + Send + Sync>;
 
 /// How the mock serves, beyond its mappings.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct MockOptions {
     pub journal: JournalMode,
     pub observer: Option<RequestObserver>,
+    /// Connection cap and timeouts.
+    pub limits: ConnectionLimits,
+    /// The most entries the journal keeps: past it, the oldest go (a ring; counts are kept).
+    pub journal_entries: usize,
+    /// Bytes of each request body the journal keeps; a longer body keeps its beginning and its
+    /// size.
+    pub journal_body_bytes: usize,
+    /// The largest request body read; a larger one is answered 413 (and journaled, its size
+    /// counted up to where reading stopped).
+    pub max_body_bytes: usize,
+    /// Bytes of request bodies held at once across connections (at least one body of the
+    /// largest size): a body reserves its announced size, or the read limit when it announces
+    /// none, before it is read, and waits while the budget is spent.
+    pub body_budget_bytes: usize,
+}
+
+impl MockOptions {
+    /// Default [`journal_entries`](Self::journal_entries).
+    pub const DEFAULT_JOURNAL_ENTRIES: usize = 100_000;
+    /// Default [`journal_body_bytes`](Self::journal_body_bytes): 1 MiB.
+    pub const DEFAULT_JOURNAL_BODY_BYTES: usize = 1 << 20;
+    /// Default [`max_body_bytes`](Self::max_body_bytes): 64 MiB.
+    pub const DEFAULT_MAX_BODY_BYTES: usize = 64 << 20;
+    /// Default [`body_budget_bytes`](Self::body_budget_bytes): 256 MiB.
+    pub const DEFAULT_BODY_BUDGET_BYTES: usize = 256 << 20;
+}
+
+impl Default for MockOptions {
+    fn default() -> Self {
+        MockOptions {
+            journal: JournalMode::default(),
+            observer: None,
+            limits: ConnectionLimits::default(),
+            journal_entries: Self::DEFAULT_JOURNAL_ENTRIES,
+            journal_body_bytes: Self::DEFAULT_JOURNAL_BODY_BYTES,
+            max_body_bytes: Self::DEFAULT_MAX_BODY_BYTES,
+            body_budget_bytes: Self::DEFAULT_BODY_BUDGET_BYTES,
+        }
+    }
 }
 
 impl std::fmt::Debug for MockOptions {
@@ -39,6 +80,11 @@ impl std::fmt::Debug for MockOptions {
         f.debug_struct("MockOptions")
             .field("journal", &self.journal)
             .field("observer", &self.observer.is_some())
+            .field("limits", &self.limits)
+            .field("journal_entries", &self.journal_entries)
+            .field("journal_body_bytes", &self.journal_body_bytes)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("body_budget_bytes", &self.body_budget_bytes)
             .finish()
     }
 }
@@ -65,6 +111,8 @@ pub(super) struct RawEntry {
     /// byte order), then the body.
     packed: Box<[u8]>,
     header_count: u32,
+    /// The whole body's size (the packed body may be only its beginning).
+    body_size: u64,
     /// 0 when a fault answered.
     status: u16,
     /// Index of the mapping that answered.
@@ -76,6 +124,26 @@ pub(super) struct RawEntry {
 impl RawEntry {
     pub(super) fn new(
         view: &RequestView,
+        status: u16,
+        mapping: Option<usize>,
+        fault: Option<Fault>,
+        near_miss: Option<String>,
+    ) -> Self {
+        Self::with_body_size(
+            view,
+            view.body.len() as u64,
+            status,
+            mapping,
+            fault,
+            near_miss,
+        )
+    }
+
+    /// An entry for a request whose whole body was `body_size` bytes long (`view.body` may be
+    /// only its beginning, when it was too large to read).
+    pub(super) fn with_body_size(
+        view: &RequestView,
+        body_size: u64,
         status: u16,
         mapping: Option<usize>,
         fault: Option<Fault>,
@@ -102,6 +170,7 @@ impl RawEntry {
         }
         packed.extend_from_slice(view.body);
         RawEntry {
+            body_size,
             method: http::Method::from_bytes(view.method.as_bytes()).unwrap_or_default(),
             packed: packed.into_boxed_slice(),
             header_count: view.headers.len() as u32,
@@ -110,6 +179,31 @@ impl RawEntry {
             fault,
             near_miss,
         }
+    }
+
+    /// Keeps at most `limit` bytes of the body (its beginning).
+    fn keep_body(&mut self, limit: usize) {
+        let body_length = self.body_length();
+        if body_length > limit {
+            let body_start = self.packed.len() - body_length;
+            let mut packed = std::mem::take(&mut self.packed).into_vec();
+            packed.truncate(body_start + limit);
+            self.packed = packed.into_boxed_slice();
+        }
+    }
+
+    /// Bytes of body packed (what follows the URL and the headers).
+    fn body_length(&self) -> usize {
+        let mut offset = 0;
+        let fields = 1 + 2 * self.header_count as usize;
+        for _ in 0..fields {
+            let Some(prefix) = self.packed.get(offset..offset + 4) else {
+                return 0;
+            };
+            let length = prefix.try_into().map(u32::from_ne_bytes).unwrap_or(0) as usize;
+            offset += 4 + length;
+        }
+        self.packed.len().saturating_sub(offset)
     }
 
     /// The URL, the headers, and the body, unpacked.
@@ -130,6 +224,10 @@ impl RawEntry {
 
 pub(super) struct Journal {
     mode: JournalMode,
+    capacity: usize,
+    body_bytes: usize,
+    /// Entries sent and not yet moved into the reader's ring.
+    pending: AtomicUsize,
     observer: Option<RequestObserver>,
     next_arrival: AtomicU64,
     sender: Sender<(u64, RawEntry)>,
@@ -142,8 +240,8 @@ pub(super) struct Journal {
 
 struct Reader {
     receiver: Receiver<(u64, RawEntry)>,
-    /// Everything received so far, sorted by arrival number.
-    entries: Vec<(u64, RawEntry)>,
+    /// The latest entries received (at most the journal's capacity), by arrival number.
+    entries: VecDeque<(u64, RawEntry)>,
 }
 
 impl Journal {
@@ -152,12 +250,15 @@ impl Journal {
         let (sender, receiver) = channel();
         Journal {
             mode: options.journal,
+            capacity: options.journal_entries.max(1),
+            body_bytes: options.journal_body_bytes,
+            pending: AtomicUsize::new(0),
             observer: options.observer,
             next_arrival: AtomicU64::new(0),
             sender,
             reader: Mutex::new(Reader {
                 receiver,
-                entries: Vec::new(),
+                entries: VecDeque::new(),
             }),
             per_mapping: labels.iter().map(|_| AtomicU64::new(0)).collect(),
             labels: labels.into(),
@@ -190,27 +291,56 @@ impl Journal {
         if self.mode == JournalMode::CountsOnly && self.observer.is_none() {
             return;
         }
-        let entry = build();
+        let mut entry = build();
         if let Some(observer) = &self.observer {
             observer(&self.recorded(&entry));
         }
         if self.mode == JournalMode::Full {
+            entry.keep_body(self.body_bytes);
             // The receiver lives as long as `self`, so sending cannot fail.
             let _ = self.sender.send((arrival, entry));
+            // Nobody may ever read this journal (`sidebyside mock`): past the capacity, the
+            // request that notices moves what arrived into the ring, which drops the oldest.
+            if self.pending.fetch_add(1, Ordering::Relaxed) + 1 >= self.capacity {
+                if let Ok(mut reader) = self.reader.try_lock() {
+                    self.collect(&mut reader);
+                }
+            }
+        }
+    }
+
+    /// Moves what arrived into the ring, in arrival order, keeping the latest `capacity`.
+    fn collect(&self, reader: &mut Reader) {
+        let Reader { receiver, entries } = reader;
+        let mut arrived: Vec<(u64, RawEntry)> = receiver.try_iter().collect();
+        self.pending.fetch_sub(arrived.len(), Ordering::Relaxed);
+        if arrived.is_empty() {
+            return;
+        }
+        // Entries arrive nearly in order: a stable sort of a nearly sorted list is cheap.
+        arrived.sort_by_key(|(arrival, _)| *arrival);
+        let excess = arrived.len().saturating_sub(self.capacity);
+        entries.extend(arrived.into_iter().skip(excess));
+        if entries
+            .iter()
+            .zip(entries.iter().skip(1))
+            .any(|(a, b)| a.0 > b.0)
+        {
+            entries
+                .make_contiguous()
+                .sort_by_key(|(arrival, _)| *arrival);
+        }
+        while entries.len() > self.capacity {
+            entries.pop_front();
         }
     }
 
     /// Every entry recorded so far, in arrival order.
     pub(super) fn entries(&self) -> Vec<RecordedRequest> {
         let mut reader = self.reader.lock().unwrap_or_else(PoisonError::into_inner);
-        let Reader { receiver, entries } = &mut *reader;
-        let before = entries.len();
-        entries.extend(receiver.try_iter());
-        if entries.len() > before {
-            // Entries arrive nearly in order: a stable sort of a nearly sorted list is cheap.
-            entries.sort_by_key(|(arrival, _)| *arrival);
-        }
-        entries
+        self.collect(&mut reader);
+        reader
+            .entries
             .iter()
             .map(|(_, entry)| self.recorded(entry))
             .collect()
@@ -223,6 +353,7 @@ impl Journal {
             url,
             headers,
             body: (!body.is_empty()).then(|| String::from_utf8_lossy(body).into_owned()),
+            body_bytes: (entry.body_size > body.len() as u64).then_some(entry.body_size),
             status: entry.status,
             mapping: entry
                 .mapping

@@ -57,6 +57,38 @@ const DEFAULT_PRIORITY: u64 = 5;
 /// The lowest priority a mapping may have; 255 is kept for the mock's own catch-all.
 pub(super) const LOWEST_MAPPING_PRIORITY: u8 = 254;
 
+/// The largest mapping file read: its parsed form takes about 20 times its size in memory.
+pub const MAX_MAPPING_FILE_BYTES: u64 = 16 << 20;
+/// The most bytes of mapping files one definition may hold.
+pub const MAX_MAPPINGS_BYTES: u64 = 64 << 20;
+
+/// Reads a whole text file of at most `limit` bytes; a larger one is refused unread.
+fn read_bounded(file: &Path, limit: u64) -> Result<String, MockError> {
+    use std::io::Read;
+    let read_error = |source| MockError::Read {
+        path: file.to_path_buf(),
+        source,
+    };
+    let too_large = || MockError::TooLarge {
+        path: file.to_path_buf(),
+        what: "the file is",
+        limit,
+    };
+    let handle = std::fs::File::open(file).map_err(read_error)?;
+    if handle.metadata().map_err(read_error)?.len() > limit {
+        return Err(too_large());
+    }
+    let mut text = String::new();
+    handle
+        .take(limit + 1)
+        .read_to_string(&mut text)
+        .map_err(read_error)?;
+    if text.len() as u64 > limit {
+        return Err(too_large());
+    }
+    Ok(text)
+}
+
 impl MockDefinition {
     /// Loads WireMock-format stub mappings from `dir`: `dir/mappings/*.json` if that folder
     /// exists, else `dir/*.json`; response files from `dir/__files/`. Each file holds one mapping
@@ -70,11 +102,17 @@ impl MockDefinition {
         };
         let files_dir = dir.join("__files");
         let mut mappings = Vec::new();
+        let mut total: u64 = 0;
         for file in mapping_files(&mappings_dir)? {
-            let text = std::fs::read_to_string(&file).map_err(|source| MockError::Read {
-                path: file.clone(),
-                source,
-            })?;
+            let text = read_bounded(&file, MAX_MAPPING_FILE_BYTES)?;
+            total += text.len() as u64;
+            if total > MAX_MAPPINGS_BYTES {
+                return Err(MockError::TooLarge {
+                    path: mappings_dir.clone(),
+                    what: "the mapping files together are",
+                    limit: MAX_MAPPINGS_BYTES,
+                });
+            }
             let source_name = file
                 .strip_prefix(dir)
                 .unwrap_or(&file)

@@ -21,6 +21,7 @@ mod connection;
 mod delay;
 mod fault;
 mod journal;
+mod limits;
 mod mapping;
 mod matching;
 mod near_miss;
@@ -31,10 +32,11 @@ mod service;
 mod tls;
 mod value_pattern;
 
-pub use command::{serve_interactively, InteractiveOptions};
+pub use command::{serve_interactively, InteractiveOptions, ServingArguments};
 pub use fault::Fault;
 pub use journal::{JournalMode, MockCounts, MockOptions, RequestObserver};
-pub use mapping::{Mapping, MockDefinition};
+pub use limits::ConnectionLimits;
+pub use mapping::{Mapping, MockDefinition, MAX_MAPPINGS_BYTES, MAX_MAPPING_FILE_BYTES};
 pub use server::{MockListeners, RunningMock};
 pub use tls::CertificateAuthority;
 
@@ -49,6 +51,13 @@ pub enum MockError {
         path: PathBuf,
         #[source]
         source: std::io::Error,
+    },
+    /// A mapping file, or all of them together, larger than the mock reads.
+    #[error("{}: {what} larger than {} MiB, the most the mock reads (split the mappings, or serve large bodies from __files/)", path.display(), limit >> 20)]
+    TooLarge {
+        path: PathBuf,
+        what: &'static str,
+        limit: u64,
     },
     /// The folder holds no mapping file.
     #[error("{}: no mapping files (*.json) found in mappings/ or in the folder itself", dir.display())]

@@ -41,8 +41,10 @@ pub struct RunningMock {
     fronts: Vec<JoinHandle<()>>,
 }
 
-/// How long to wait before accepting again after `accept` failed (e.g. out of descriptors).
-const ACCEPT_RETRY_DELAY: Duration = Duration::from_millis(50);
+/// How long to wait before accepting again after `accept` failed (e.g. out of descriptors);
+/// doubled after each further failure, up to the maximum.
+const ACCEPT_RETRY_DELAY: Duration = Duration::from_millis(10);
+const ACCEPT_RETRY_DELAY_MAX: Duration = Duration::from_secs(1);
 
 impl RunningMock {
     /// Serves the mappings on the given already-bound listeners (they may belong to another
@@ -125,6 +127,11 @@ impl RunningMock {
         self.shared.journal.entries()
     }
 
+    /// How many client connections are open.
+    pub fn open_connections(&self) -> usize {
+        self.shared.connections.open()
+    }
+
     /// How many requests each mapping answered, how many matched none, how many got a fault.
     pub fn counts(&self) -> MockCounts {
         self.shared.journal.counts()
@@ -161,7 +168,10 @@ impl std::fmt::Debug for RunningMock {
 }
 
 /// Accepts connections on one given listener until aborted; dropping this future (on abort)
-/// closes the listener and aborts its connections.
+/// closes the listener and aborts its connections. At the connection cap, room is made (or
+/// waited for) before the next connection is served; when `accept` fails (out of descriptors,
+/// say), the longest-idle connection is closed and accepting resumes after a growing pause, so
+/// a failing `accept` never spins.
 async fn accept_loop(
     listener: tokio::net::TcpListener,
     kind: ListenerKind,
@@ -169,17 +179,42 @@ async fn accept_loop(
     shared: Arc<Shared>,
 ) {
     let mut connections = JoinSet::new();
+    let mut retry_delay = ACCEPT_RETRY_DELAY;
     loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    let connection =
-                        serve_connection(stream, kind, acceptor.clone(), Arc::clone(&shared));
-                    connections.spawn(connection);
+        while connections.try_join_next().is_some() {}
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+        };
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            Err(error) => {
+                if matches!(error.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) {
+                    shared.connections.evict_for_descriptor();
                 }
-                Err(_) => tokio::time::sleep(ACCEPT_RETRY_DELAY).await,
-            },
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-        }
+                tokio::time::sleep(retry_delay).await;
+                retry_delay = (retry_delay * 2).min(ACCEPT_RETRY_DELAY_MAX);
+                continue;
+            }
+        };
+        retry_delay = ACCEPT_RETRY_DELAY;
+        shared.connections.room().await;
+        let registration = shared.connections.register();
+        let idle_timeout = shared.connections.limits.idle_timeout;
+        let activity = Arc::clone(&registration.activity);
+        let connection = serve_connection(
+            stream,
+            kind,
+            acceptor.clone(),
+            Arc::clone(&shared),
+            Arc::clone(&activity),
+        );
+        connections.spawn(async move {
+            tokio::select! {
+                () = connection => {}
+                () = activity.ended(idle_timeout) => {}
+            }
+            drop(registration);
+        });
     }
 }

@@ -7,18 +7,16 @@
 
 use super::fault::Fault;
 use super::journal::{Journal, MockOptions, RawEntry};
+use super::limits::{Activity, Connections};
 use super::mapping::{Mapping, MockDefinition};
 use super::matching::{RequestView, Scheme};
 use super::near_miss::near_miss;
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::{Body as _, Incoming};
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::oneshot;
-
-/// The largest request body read; a larger one is answered 413.
-const MAXIMUM_BODY_BYTES: usize = 64 << 20;
 
 /// What every connection of one running mock shares.
 pub(super) struct Shared {
@@ -26,6 +24,13 @@ pub(super) struct Shared {
     /// Indices into `mappings`, highest priority first, then in definition order.
     order: Box<[usize]>,
     pub(super) journal: Journal,
+    pub(super) connections: Arc<Connections>,
+    /// The largest request body read; a larger one is answered 413.
+    max_body_bytes: usize,
+    /// Bytes of request bodies held at once, across connections: a body reserves its size
+    /// (or, of unknown size, the read limit) before it is read, and waits for room.
+    body_budget: Arc<tokio::sync::Semaphore>,
+    body_budget_bytes: usize,
 }
 
 impl Shared {
@@ -34,11 +39,20 @@ impl Shared {
         let mut order: Vec<usize> = (0..mappings.len()).collect();
         // A stable sort keeps definition order among mappings of equal priority.
         order.sort_by_key(|&index| mappings[index].priority());
+        // At least one body of the largest size fits; permits are counted in a u32.
+        let body_budget_bytes = options
+            .body_budget_bytes
+            .max(options.max_body_bytes.saturating_add(1))
+            .min(u32::MAX as usize);
         let labels = mappings
             .iter()
             .map(|mapping| mapping.label().to_string())
             .collect();
         Shared {
+            connections: Arc::new(Connections::new(options.limits)),
+            max_body_bytes: options.max_body_bytes,
+            body_budget: Arc::new(tokio::sync::Semaphore::new(body_budget_bytes)),
+            body_budget_bytes,
             journal: Journal::new(labels, options),
             order: order.into(),
             mappings,
@@ -81,21 +95,49 @@ pub(super) async fn answer(
     shared: Arc<Shared>,
     scheme: Scheme,
     faults: FaultTrigger,
+    activity: Arc<Activity>,
     request: http::Request<Incoming>,
 ) -> Result<http::Response<ResponseBody>, Infallible> {
     let arrival = shared.journal.arrival();
     let (parts, body) = request.into_parts();
+    let mut reservation = None;
     let body = if body.is_end_stream() {
         Bytes::new()
     } else {
-        match Limited::new(body, MAXIMUM_BODY_BYTES).collect().await {
-            Ok(collected) => collected.to_bytes(),
-            Err(error) => {
-                let text = format!("sidebyside mock: cannot read the request body: {error}\n");
+        // The whole body's size when announced, else the most that may be read.
+        let announced = body.size_hint().exact();
+        let reserved = announced
+            .map_or(shared.max_body_bytes, |size| {
+                size.min(shared.max_body_bytes as u64 + 1) as usize
+            })
+            .min(shared.body_budget_bytes) as u32;
+        // Held until the answer is made (the body is matched on, then only its journal copy
+        // stays), so the bodies held at once never exceed the budget.
+        reservation = shared
+            .body_budget
+            .clone()
+            .acquire_many_owned(reserved)
+            .await
+            .ok();
+        match read_body(body, shared.max_body_bytes).await {
+            Ok(body) => body,
+            Err(TooLarge { beginning, size }) => {
+                let view = RequestView::new(&parts, &beginning, scheme);
+                let text = format!(
+                    "sidebyside mock: the request body is larger than {} bytes (the mock's limit)\n",
+                    shared.max_body_bytes
+                );
+                shared.journal.record(arrival, None, false, || {
+                    RawEntry::with_body_size(&view, size, 413, None, None, Some(text.clone()))
+                });
                 return Ok(plain_text(http::StatusCode::PAYLOAD_TOO_LARGE, text));
             }
         }
     };
+    // From here on the mock, not the client, is working on this request: the connection is
+    // busy (never idle-closed or evicted) until the answer is made. While the body was being
+    // received it was not, so a client that stops sending midway is closed when idle.
+    let _answering = activity.answering();
     let view = RequestView::new(&parts, &body, scheme);
     let Some((index, mapping)) = shared.find(&view) else {
         let explanation = near_miss(&shared.mappings, &view);
@@ -118,6 +160,8 @@ pub(super) async fn answer(
             RawEntry::new(&view, status, Some(index), fault, None)
         });
     drop(view);
+    drop(body);
+    drop(reservation);
     if !response.delay().is_zero() {
         tokio::time::sleep(response.delay().sample()).await;
     }
@@ -136,4 +180,40 @@ fn plain_text(status: http::StatusCode, text: String) -> http::Response<Response
         http::HeaderValue::from_static("text/plain; charset=utf-8"),
     );
     response
+}
+
+/// A request body over the limit: what was read of it (up to the limit) and how many bytes
+/// arrived before reading stopped.
+struct TooLarge {
+    beginning: Bytes,
+    size: u64,
+}
+
+/// Reads a whole request body of at most `limit` bytes. A larger one is not read further (the
+/// connection is closed after the answer rather than drained).
+async fn read_body(mut body: Incoming, limit: usize) -> Result<Bytes, TooLarge> {
+    let mut collected = bytes::BytesMut::new();
+    let mut size: u64 = 0;
+    while let Some(frame) = body.frame().await {
+        // A body the client stopped sending midway: match what arrived.
+        let Ok(frame) = frame else { break };
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        size += data.len() as u64;
+        if size > limit as u64 {
+            let room = limit.saturating_sub(collected.len());
+            collected.extend_from_slice(&data[..room.min(data.len())]);
+            return Err(TooLarge {
+                beginning: collected.freeze(),
+                size,
+            });
+        }
+        if collected.is_empty() && body.is_end_stream() {
+            // The usual case: the whole body in one frame, kept without a copy.
+            return Ok(data);
+        }
+        collected.extend_from_slice(&data);
+    }
+    Ok(collected.freeze())
 }

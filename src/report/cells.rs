@@ -122,6 +122,7 @@ pub fn status_word(status: Status) -> &'static str {
         Status::Failed => "failed",
         Status::TimedOut => "timed out",
         Status::Error => "error",
+        Status::Interrupted => "interrupted",
     }
 }
 
@@ -131,14 +132,19 @@ pub fn status_mark(status: Status) -> &'static str {
         Status::Failed => "❌",
         Status::TimedOut => "⏱️",
         Status::Error => "⚠️",
+        Status::Interrupted => "⏹️",
     }
 }
 
 pub fn summary_line(summary: &Summary) -> String {
-    format!(
+    let mut line = format!(
         "{} passed, {} failed, {} timed out, {} errors",
         summary.passed, summary.failed, summary.timed_out, summary.error
-    )
+    );
+    if summary.interrupted > 0 {
+        line.push_str(&format!(", {} interrupted", summary.interrupted));
+    }
+    line
 }
 
 pub fn claim_word(outcome: ClaimOutcome) -> &'static str {

@@ -42,6 +42,8 @@ pub enum ReportError {
         #[source]
         source: std::io::Error,
     },
+    #[error("{path}: cannot write the results there: {reason}")]
+    OutDir { path: PathBuf, reason: String },
     #[error("{0}")]
     Usage(String),
 }
@@ -166,18 +168,67 @@ pub const OUTPUT_FILES: [(&str, Format); 4] = [
     ("junit.xml", Format::Junit),
 ];
 
-/// Writes `results.json`, `report.md`, `report.html` and `junit.xml` into `directory`
-/// (created if needed), each atomically; returns the paths written.
-pub fn write_all(directory: &Path, results: &Results) -> Result<Vec<PathBuf>, ReportError> {
-    std::fs::create_dir_all(directory).map_err(|source| ReportError::Write {
+/// Checks, before anything runs, that `directory` can take the output files: it is a folder
+/// (created if missing) in which a file can be created. The error names the path and the reason.
+pub fn check_out_dir(directory: &Path) -> Result<(), ReportError> {
+    let unusable = |reason: String| ReportError::OutDir {
         path: directory.to_path_buf(),
-        source,
-    })?;
+        reason,
+    };
+    if directory.exists() && !directory.is_dir() {
+        return Err(unusable("it exists and is not a folder".to_string()));
+    }
+    std::fs::create_dir_all(directory)
+        .map_err(|error| unusable(format!("cannot create it: {error}")))?;
+    tempfile::Builder::new()
+        .prefix(".sidebyside-check-")
+        .tempfile_in(directory)
+        .map(drop)
+        .map_err(|error| unusable(format!("cannot write in it: {error}")))
+}
+
+/// Writes `results.json`, `report.md`, `report.html` and `junit.xml` into `directory`
+/// (created if needed) as one set: every file is first written in full to a temporary file
+/// beside it, and only when all are written are they renamed over the old ones. If one cannot
+/// be written (a full disk, say), the temporaries are removed, the old files stay as they were,
+/// and the error names the file that failed. Returns the paths written.
+pub fn write_all(directory: &Path, results: &Results) -> Result<Vec<PathBuf>, ReportError> {
+    use std::io::Write;
+    check_out_dir(directory)?;
     let report = Report::single(results);
-    let mut written = Vec::new();
+    let mut staged = Vec::new();
     for (name, format) in OUTPUT_FILES {
         let path = directory.join(name);
-        write_report(&path, &format.plain_renderer().render(&report))?;
+        let error = |source| ReportError::Write {
+            path: path.clone(),
+            source,
+        };
+        if path.is_dir() {
+            return Err(error(std::io::Error::new(
+                std::io::ErrorKind::IsADirectory,
+                "a folder is in the way",
+            )));
+        }
+        let text = format.plain_renderer().render(&report);
+        let mut file = tempfile::Builder::new()
+            .prefix(&format!(".{name}."))
+            .tempfile_in(directory)
+            .map_err(error)?;
+        file.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .map_err(error)?;
+        file.write_all(text.as_bytes()).map_err(error)?;
+        file.as_file().sync_all().map_err(error)?;
+        staged.push((path, file));
+    }
+    let mut written = Vec::new();
+    for (path, file) in staged {
+        // A rename within one folder does not need space; it fails only if the folder changed
+        // under us, and then the files not yet renamed are removed with their temporaries.
+        file.persist(&path).map_err(|error| ReportError::Write {
+            path: path.clone(),
+            source: error.error,
+        })?;
         written.push(path);
     }
     Ok(written)

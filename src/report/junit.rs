@@ -254,6 +254,11 @@ fn snippet_case(run: &Observation, classname: &str) -> Case {
             body,
         },
         Status::Error => Outcome::Error { message, body },
+        Status::Interrupted => Outcome::Failure {
+            kind: "interrupted",
+            message,
+            body,
+        },
     };
     Case {
         name: run.name.clone(),

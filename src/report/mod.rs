@@ -17,7 +17,7 @@ pub mod model;
 pub mod narrative;
 pub mod terminal;
 
-pub use command::{report, write_all, ReportError, ReportOptions};
+pub use command::{check_out_dir, read_document, report, write_all, ReportError, ReportOptions};
 pub use model::Report;
 
 use crate::results::Results;

@@ -204,7 +204,7 @@ fn environment(report: &Report<'_>) -> Markup {
 fn text_mark(status: Status) -> &'static str {
     match status {
         Status::Passed => "✓",
-        Status::Failed | Status::TimedOut | Status::Error => "✗",
+        Status::Failed | Status::TimedOut | Status::Error | Status::Interrupted => "✗",
     }
 }
 

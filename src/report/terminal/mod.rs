@@ -49,6 +49,7 @@ impl Terminal {
             Status::Failed => ("FAILED", AnsiColor::Red),
             Status::TimedOut => ("TIMED OUT", AnsiColor::Yellow),
             Status::Error => ("ERROR", AnsiColor::Red),
+            Status::Interrupted => ("INTERRUPTED", AnsiColor::Yellow),
         };
         self.paint(Style::new().fg_color(Some(colour.into())).bold(), label)
     }
@@ -72,6 +73,7 @@ impl Terminal {
             Status::Failed => ("FAILED", Color::Red),
             Status::TimedOut => ("TIMED OUT", Color::Yellow),
             Status::Error => ("ERROR", Color::Red),
+            Status::Interrupted => ("INTERRUPTED", Color::Yellow),
         };
         Cell::new(label).fg(colour)
     }

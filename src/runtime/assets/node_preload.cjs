@@ -10,6 +10,8 @@
 //   prints exactly as before.
 //
 // SIDEBYSIDE_ROUTES={"host:port":"127.0.0.1:port", ...}
+// SIDEBYSIDE_ROUTES_FILE=<file holding that JSON> (what sidebyside sets:
+//   thousands of mocked hosts do not fit in the environment)
 //   Outgoing TCP connections to a mapped host:port go to the mapped address;
 //   loopback passes unchanged; any other host fails before any DNS lookup or
 //   packet with an Error "sidebyside: host ... is not mocked; ..." and a
@@ -34,7 +36,10 @@
 // CA trust is not handled here: sidebyside sets NODE_EXTRA_CA_CERTS.
 
 const eventsPath = process.env.SIDEBYSIDE_EVENTS;
-const routesJson = process.env.SIDEBYSIDE_ROUTES;
+const routesFile = process.env.SIDEBYSIDE_ROUTES_FILE;
+const routesJson = routesFile
+  ? require('fs').readFileSync(routesFile, 'utf8')
+  : process.env.SIDEBYSIDE_ROUTES;
 
 if (eventsPath || routesJson) {
   const fs = require('fs');

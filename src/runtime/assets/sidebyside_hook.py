@@ -15,6 +15,8 @@ SIDEBYSIDE_EVENTS=<file>  append JSON lines (one os.write each, O_APPEND):
                                        a connection to an unmocked host was refused
 
 SIDEBYSIDE_ROUTES={"host:port":"127.0.0.1:port", ...}
+SIDEBYSIDE_ROUTES_FILE=<file holding that JSON> (what sidebyside sets: thousands of
+  mocked hosts do not fit in the environment)
   socket.getaddrinfo (used by asyncio's loop.getaddrinfo and aiohttp's default
   ThreadedResolver) resolves a mapped host:port to the mapped address, passes
   loopback unchanged, and raises socket.gaierror(EAI_NONAME, "sidebyside: host
@@ -32,7 +34,10 @@ own to interpreter start-up.
 import os
 
 _EVENTS_PATH = os.environ.get("SIDEBYSIDE_EVENTS") or None
+_ROUTES_FILE = os.environ.get("SIDEBYSIDE_ROUTES_FILE") or None
 _ROUTES_JSON = os.environ.get("SIDEBYSIDE_ROUTES") or None
+if _ROUTES_JSON is None and _ROUTES_FILE is not None:
+    _ROUTES_JSON = ""  # read from the file when routing is first needed
 
 
 def _install():
@@ -194,7 +199,11 @@ def _install():
         try:
             import json
 
-            for src, dst in json.loads(_ROUTES_JSON).items():
+            text = _ROUTES_JSON
+            if _ROUTES_FILE is not None:
+                with open(_ROUTES_FILE, encoding="utf-8") as routes_file:
+                    text = routes_file.read()
+            for src, dst in json.loads(text).items():
                 routes[split_host_port(src)] = split_host_port(dst)
         except Exception as e:  # fail closed: refuse everything but loopback
             routes.clear()

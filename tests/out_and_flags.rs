@@ -1,0 +1,218 @@
+//! `--out` refused before anything runs (a file, a folder that cannot be written), the files of
+//! one `--out` replaced as one set even when the disk fills part-way, results on stdout when
+//! writing fails; and numeric flags out of range (`--timeout 1e30`, NaN, infinities, negatives)
+//! refused as usage errors on every command, never a panic.
+
+mod common;
+
+use common::{fixture, sidebyside};
+use std::time::{Duration, Instant};
+
+#[test]
+fn out_of_range_numbers_are_usage_errors_on_every_command() {
+    let hang = fixture("snippets/hang");
+    let hang = hang.to_str().unwrap();
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["verify", "--timeout", "1e30", hang],
+        vec!["verify", "--timeout", "NaN", hang],
+        vec!["verify", "--timeout", "inf", hang],
+        vec!["verify", "--timeout=-5", hang],
+        vec!["verify", "--jobs", "0", hang],
+        vec!["verify", "--max-memory", "99999999999999999", hang],
+        vec!["bench", "--timeout", "1e30"],
+        vec!["bench", "--budget", "NaN"],
+        vec!["claims", "--timeout", "1e300"],
+        vec!["claims", "--jobs", "0"],
+        vec!["report", "x.json", "--fail-on-regression", "NaN"],
+        vec!["mock", "--idle-timeout", "inf"],
+    ];
+    for case in cases {
+        let started = Instant::now();
+        let output = sidebyside().args(&case).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{case:?}: {stderr}");
+        assert!(stderr.contains("invalid value"), "{case:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{case:?}: {stderr}");
+        assert!(started.elapsed() < Duration::from_secs(10), "{case:?} ran");
+    }
+}
+
+/// Runs `verify` on a snippet that would hang for the whole timeout, with `--out out`.
+fn verify_with_out(out: &std::path::Path) -> (Option<i32>, String, Duration) {
+    let started = Instant::now();
+    let output = sidebyside()
+        .args(["verify", "--timeout", "20", "--out"])
+        .arg(out)
+        .arg(fixture("snippets/hang"))
+        .output()
+        .unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+        started.elapsed(),
+    )
+}
+
+#[test]
+fn an_out_that_names_a_file_or_cannot_be_created_is_refused_before_anything_runs() {
+    let folder = tempfile::tempdir().unwrap();
+    let file = folder.path().join("results.txt");
+    std::fs::write(&file, "not a folder").unwrap();
+    let (code, stderr, elapsed) = verify_with_out(&file);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&file.display().to_string()) && stderr.contains("not a folder"),
+        "{stderr}"
+    );
+    assert!(elapsed < Duration::from_secs(10), "something ran first");
+
+    let under_a_file = file.join("out");
+    let (code, stderr, elapsed) = verify_with_out(&under_a_file);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&under_a_file.display().to_string()),
+        "{stderr}"
+    );
+    assert!(elapsed < Duration::from_secs(10), "something ran first");
+}
+
+/// A read-only folder: a read-only tmpfs when root (permissions do not stop root), else a
+/// folder without write permission.
+struct ReadOnly {
+    folder: tempfile::TempDir,
+    mounted: bool,
+}
+
+impl ReadOnly {
+    fn new() -> Option<ReadOnly> {
+        use std::os::unix::fs::PermissionsExt;
+        let folder = tempfile::tempdir().unwrap();
+        if nix::unistd::geteuid().is_root() {
+            let mounted = std::process::Command::new("mount")
+                .args(["-t", "tmpfs", "-o", "ro,size=64k", "tmpfs"])
+                .arg(folder.path())
+                .status()
+                .is_ok_and(|status| status.success());
+            if !mounted {
+                eprintln!("skipped: cannot mount a read-only tmpfs");
+                return None;
+            }
+            return Some(ReadOnly {
+                folder,
+                mounted: true,
+            });
+        }
+        std::fs::set_permissions(folder.path(), std::fs::Permissions::from_mode(0o555)).unwrap();
+        Some(ReadOnly {
+            folder,
+            mounted: false,
+        })
+    }
+}
+
+impl Drop for ReadOnly {
+    fn drop(&mut self) {
+        if self.mounted {
+            let _ = std::process::Command::new("umount")
+                .arg(self.folder.path())
+                .status();
+        }
+    }
+}
+
+#[test]
+fn a_read_only_out_is_refused_before_anything_runs() {
+    let Some(read_only) = ReadOnly::new() else {
+        return;
+    };
+    let (code, stderr, elapsed) = verify_with_out(read_only.folder.path());
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&read_only.folder.path().display().to_string())
+            && stderr.contains("cannot write in it"),
+        "{stderr}"
+    );
+    assert!(elapsed < Duration::from_secs(10), "something ran first");
+}
+
+#[test]
+fn a_disk_that_fills_part_way_leaves_the_old_set_whole_and_no_temporaries() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("skipped: needs root to mount a small tmpfs");
+        return;
+    }
+    let folder = tempfile::tempdir().unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=48k", "tmpfs"])
+        .arg(folder.path())
+        .status()
+        .is_ok_and(|status| status.success());
+    if !mounted {
+        eprintln!("skipped: cannot mount a tmpfs");
+        return;
+    }
+    struct Unmount<'a>(&'a std::path::Path);
+    impl Drop for Unmount<'_> {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg(self.0).status();
+        }
+    }
+    let _unmount = Unmount(folder.path());
+    let old = ["results.json", "report.md", "report.html", "junit.xml"];
+    for name in old {
+        std::fs::write(folder.path().join(name), "old").unwrap();
+    }
+    let results = sidebyside::report::read_document(&fixture("results/bench.json")).unwrap();
+    let error = sidebyside::report::write_all(folder.path(), &results)
+        .expect_err("the files do not fit in 48 KiB");
+    let message = error.to_string();
+    assert!(message.contains("cannot write"), "{message}");
+    let mut left: Vec<String> = std::fs::read_dir(folder.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    let mut expected: Vec<String> = old.iter().map(|name| name.to_string()).collect();
+    expected.sort();
+    assert_eq!(left, expected, "temporaries left behind");
+    for name in old {
+        assert_eq!(
+            std::fs::read_to_string(folder.path().join(name)).unwrap(),
+            "old",
+            "{name} was replaced although the set could not be written"
+        );
+    }
+}
+
+#[test]
+fn results_reach_stdout_when_the_out_files_cannot_be_written() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("skipped: needs root to mount a small tmpfs");
+        return;
+    }
+    let folder = tempfile::tempdir().unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=4k", "tmpfs"])
+        .arg(folder.path())
+        .status()
+        .is_ok_and(|status| status.success());
+    if !mounted {
+        eprintln!("skipped: cannot mount a tmpfs");
+        return;
+    }
+    let output = sidebyside()
+        .args(["verify", "--timeout", "1", "--format", "json", "--out"])
+        .arg(folder.path())
+        .arg(fixture("snippets/hang"))
+        .output()
+        .unwrap();
+    let _ = std::process::Command::new("umount")
+        .arg(folder.path())
+        .status();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cannot write"), "{stderr}");
+    let document: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|error| panic!("no results on stdout ({error}): {stderr}"));
+    assert!(!document["runs"].as_array().unwrap().is_empty());
+}
