@@ -12,6 +12,7 @@ pub mod bench;
 pub mod claims;
 pub mod compare;
 pub mod error;
+pub mod ground;
 pub mod harness;
 pub mod isolation;
 pub mod launcher;

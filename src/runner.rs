@@ -191,7 +191,7 @@ impl Session {
             confine: Some(confine),
         };
         let spec_path = directory.join("launch.json");
-        crate::launcher::write_atomically(&spec_path, &spec)
+        crate::ground::files::write_atomically(&spec_path, &spec)
             .map_err(|error| format!("cannot write {}: {error}", spec_path.display()))?;
 
         let executable = std::env::current_exe()

@@ -6,7 +6,7 @@
 //! [`programs`] turns each program into a command (building Rust once); [`execute`] verifies,
 //! warms up and times the runs, interleaved, through the shared [`crate::harness::Harness`]
 //! (launcher, mock, isolation), judging each with [`checks`]; [`analysis`] turns samples into
-//! [`statistics`] and warnings; [`table`] shows them; the [`crate::results::Results`] document
+//! [`crate::ground::statistics`] and warnings; [`table`] shows them; the [`crate::results::Results`] document
 //! is written atomically. [`progress`] shows the runs as they go and [`interrupt`] keeps what
 //! was measured when the bench is stopped.
 
@@ -19,7 +19,6 @@ pub mod plan;
 pub mod programs;
 pub mod progress;
 pub mod runtimes;
-pub mod statistics;
 pub mod table;
 
 mod cases;
@@ -216,7 +215,7 @@ pub async fn bench(options: &BenchOptions, reporter: Arc<dyn Reporter>) -> Resul
         groups: vec![],
         bench: Some(BenchSection {
             settings,
-            memory_per_task: analysis::memory_per_task(&scenarios),
+            memory_per_task: crate::results::derived::memory_per_task(&scenarios),
             scenarios,
             warnings,
         }),
@@ -226,7 +225,7 @@ pub async fn bench(options: &BenchOptions, reporter: Arc<dyn Reporter>) -> Resul
     std::fs::create_dir_all(&options.out)
         .map_err(|error| Error::io(format!("cannot create {}", options.out.display()), error))?;
     let written = options.out.join("results.json");
-    crate::launcher::write_atomically(&written, &results)
+    crate::ground::files::write_atomically(&written, &results)
         .map_err(|error| Error::io(format!("cannot write {}", written.display()), error))?;
     Ok(BenchOutcome { results, written })
 }

@@ -88,7 +88,7 @@ fn run_line(event: &Event<'_>) -> Option<String> {
     let mut line = format!(
         "{label} · {runtime} · {} {number}/{of} · {}",
         phase.as_str(),
-        crate::report::human_seconds(*wall_s)
+        crate::ground::units::human_seconds(*wall_s)
     );
     if let Some(problem) = problem {
         line.push_str(&format!(" · FAILED: {problem}"));

@@ -3,7 +3,7 @@
 //! figures; below it, why a runtime was skipped or not timed, and every warning.
 
 use super::analysis::{describe, estimate_of};
-use crate::report::{human_bytes, human_seconds};
+use crate::ground::units::{human_bytes, human_seconds};
 use crate::results::{CaseResult, CaseStatus, Estimate, Results, ScenarioResult};
 use comfy_table::{presets, Cell, CellAlignment, Table};
 use std::fmt::Write;

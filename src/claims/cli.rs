@@ -110,11 +110,14 @@ fn write_out(directory: &Path, results: &crate::results::Results) -> Result<(), 
     std::fs::create_dir_all(directory)
         .map_err(|error| format!("cannot create {}: {error}", directory.display()))?;
     let json = directory.join("claims.json");
-    crate::launcher::write_atomically(&json, results)
+    crate::ground::files::write_atomically(&json, results)
         .map_err(|error| format!("cannot write {}: {error}", json.display()))?;
     let markdown = directory.join("claims.md");
-    crate::launcher::write_bytes_atomically(&markdown, ClaimsFormat::Md.render(results).as_bytes())
-        .map_err(|error| format!("cannot write {}: {error}", markdown.display()))?;
+    crate::ground::files::write_bytes_atomically(
+        &markdown,
+        ClaimsFormat::Md.render(results).as_bytes(),
+    )
+    .map_err(|error| format!("cannot write {}: {error}", markdown.display()))?;
     eprintln!(
         "sidebyside: wrote {} and {}",
         json.display(),

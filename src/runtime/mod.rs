@@ -256,10 +256,10 @@ pub(crate) fn install_asset(
     // Checked on every use, not only written when missing: snippets may be able to write into
     // the cache, and a changed hook must not reach the next snippet.
     if std::fs::read(&path).ok().as_deref() != Some(content.as_bytes()) {
-        crate::launcher::write_bytes_atomically(&path, content.as_bytes())
+        crate::ground::files::write_bytes_atomically(&path, content.as_bytes())
             .map_err(|error| Error::io(format!("cannot write {}", path.display()), error))?;
     } else {
-        crate::launcher::ensure_readable(&path)
+        crate::ground::files::ensure_readable(&path)
             .map_err(|error| Error::io(format!("cannot read {}", path.display()), error))?;
     }
     Ok(path)

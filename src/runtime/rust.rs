@@ -86,16 +86,17 @@ impl Rust {
             .map_err(|error| Error::io(format!("cannot create {}", bin.display()), error))?;
         let manifest = package.join("Cargo.toml");
         if std::fs::read_to_string(&manifest).ok().as_deref() != Some(blocks::BLOCKS_MANIFEST) {
-            crate::launcher::write_bytes_atomically(&manifest, blocks::BLOCKS_MANIFEST.as_bytes())
-                .map_err(|error| {
-                    Error::io(format!("cannot write {}", manifest.display()), error)
-                })?;
+            crate::ground::files::write_bytes_atomically(
+                &manifest,
+                blocks::BLOCKS_MANIFEST.as_bytes(),
+            )
+            .map_err(|error| Error::io(format!("cannot write {}", manifest.display()), error))?;
         }
         let (source, offset) = blocks::wrap_rust(code);
         let name = format!("block_{}", blocks::content_key(&[&source]));
         let file = bin.join(format!("{name}.rs"));
         if !file.is_file() {
-            crate::launcher::write_bytes_atomically(&file, source.as_bytes())
+            crate::ground::files::write_bytes_atomically(&file, source.as_bytes())
                 .map_err(|error| Error::io(format!("cannot write {}", file.display()), error))?;
         }
         let line_map = blocks::LineMap {
