@@ -342,8 +342,8 @@ mod tests {
                 "unknown field `meaning`",
             ),
             (
-                PROBE.replace("\"node\"", "\"deno\""),
-                "unknown variant `deno`",
+                PROBE.replace("\"node\"", "\"nope\""),
+                "unknown runtime `nope`",
             ),
             (
                 PROBE.replace("\"node\"", "\"rust\""),
