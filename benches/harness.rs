@@ -28,7 +28,15 @@ fn harness(runtime: &tokio::runtime::Runtime, isolation: IsolationChoice) -> Opt
         cache_dir: sidebyside::paths::cache_dir(),
         limits: sidebyside::launcher::Limits::default(),
     };
-    match runtime.block_on(Harness::start(&options, &[])) {
+    let shutdown = sidebyside::shutdown::Shutdown::new(sidebyside::events::StopPolicy::AbortRuns);
+    let reporter = std::sync::Arc::new(sidebyside::events::Silent);
+    match runtime.block_on(Harness::start(
+        &options,
+        &[],
+        sidebyside::harness::Missing::Refuse,
+        shutdown,
+        reporter,
+    )) {
         Ok(harness) => Some(harness),
         Err(error) => {
             eprintln!("skipping {isolation:?}: {error}");

@@ -2,19 +2,24 @@
 //! `bench` and `claims`.
 //!
 //! [`Harness::start`] loads the mock definition, chooses the isolation mechanism, finds and
-//! provisions the runtimes the snippets need, and opens a [`Session`] (certificate authority,
-//! private run directory). [`Harness::run_snippets`] builds what needs building, runs the
-//! snippets in parallel up to a limit, and turns each run into an [`Observation`] judged on its
-//! own merits (exit status, unmocked hosts, unmatched requests); comparing results between runs
-//! is the caller's business.
+//! provisions the runtimes asked for (the registry's [`Installed`]), and opens a [`Session`]
+//! (certificate authority, private run directory). [`Harness::run_snippets`] builds what needs
+//! building, runs the programs in parallel up to a limit, emits an event per finished run,
+//! stops as the command's [`Shutdown`] says, and turns each run into an [`Observation`] judged
+//! on its own merits (exit status, unmocked hosts, unmatched requests); comparing results
+//! between runs is the caller's business.
 
 use crate::error::{Error, Result};
+use crate::events::{Event, Phase, Reporter};
 use crate::isolation::{self, IsolationChoice};
 use crate::mock::MockDefinition;
 use crate::observation::{IsolationMode, Language, Observation, ResultOrigin, Status};
 use crate::results::Environment;
 use crate::runner::{RunOutcome, RunSettings, Session};
-use crate::runtime::{read_result, PreparedCommand, Runtimes};
+use crate::runtime::{
+    read_result, CommandContext, Installed, PreparedCommand, RuntimeId, Unavailable,
+};
+use crate::shutdown::Shutdown;
 use crate::snippet::Snippet;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -38,80 +43,58 @@ pub struct HarnessOptions {
     pub limits: crate::launcher::Limits,
 }
 
+/// What a command does about a runtime it asked for that is not installed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Missing {
+    /// A configuration error: the command cannot start (`verify`, `claims`).
+    Refuse,
+    /// The runtime is skipped with its note (`bench`).
+    Skip,
+}
+
+/// A program to run once, on one runtime.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub snippet: Snippet,
+    pub runtime: RuntimeId,
+}
+
 pub struct Harness {
-    pub runtimes: Runtimes,
+    pub installed: Installed,
     pub session: Arc<Session>,
     pub mode: IsolationMode,
     root: tempfile::TempDir,
     keep_temp: bool,
     next_run: AtomicUsize,
-    interrupt: Arc<Interrupt>,
-}
-
-/// Ctrl-C (SIGINT) or SIGTERM, caught once for the whole run: runs in flight are ended (their
-/// launchers kill the snippets when the control socket closes), runs not started are reported
-/// as interrupted, and the results gathered so far are still written.
-#[derive(Default)]
-pub struct Interrupt {
-    raised: std::sync::atomic::AtomicBool,
-    notify: tokio::sync::Notify,
-}
-
-impl Interrupt {
-    /// Starts listening for SIGINT and SIGTERM. Must be called inside a tokio runtime.
-    pub fn listen() -> Arc<Self> {
-        use tokio::signal::unix::{signal, SignalKind};
-        let interrupt = Arc::new(Interrupt::default());
-        let listener = interrupt.clone();
-        // Installed here, synchronously, so a signal that arrives while runtimes are being
-        // provisioned is caught too.
-        let (Ok(mut terminate), Ok(mut int)) = (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-        ) else {
-            return interrupt;
-        };
-        tokio::spawn(async move {
-            tokio::select! {
-                _ = terminate.recv() => {}
-                _ = int.recv() => {}
-            }
-            eprintln!("sidebyside: interrupted: stopping the runs in flight and keeping the results so far");
-            listener.raised.store(true, Ordering::SeqCst);
-            // Installs and builds in flight (pip, cargo) are killed with their process groups.
-            crate::runtime::provision::cancel_all();
-            listener.notify.notify_waiters();
-        });
-        interrupt
-    }
-
-    pub fn raised(&self) -> bool {
-        self.raised.load(Ordering::SeqCst)
-    }
-
-    /// Resolves once the interrupt has been raised.
-    pub async fn wait(&self) {
-        let notified = self.notify.notified();
-        if self.raised() {
-            return;
-        }
-        notified.await;
-    }
+    shutdown: Arc<Shutdown>,
+    reporter: Arc<dyn Reporter>,
 }
 
 impl Harness {
-    /// Prepares everything needed to run snippets of the given languages. Errors are problems
-    /// of usage or configuration: an invalid mock definition, a missing runtime, isolation that
-    /// the machine refuses.
-    pub async fn start(options: &HarnessOptions, languages: &[Language]) -> Result<Self> {
-        let interrupt = Interrupt::listen();
+    /// Prepares everything needed to run programs on the given runtimes, each found and
+    /// provisioned once. Errors are problems of usage or configuration: an invalid mock
+    /// definition, a missing runtime (unless `missing` says skip), isolation that the machine
+    /// refuses; or [`Error::Interrupted`] when the shutdown came during provisioning.
+    pub async fn start(
+        options: &HarnessOptions,
+        runtimes: &[RuntimeId],
+        missing: Missing,
+        shutdown: Arc<Shutdown>,
+        reporter: Arc<dyn Reporter>,
+    ) -> Result<Self> {
         let definition = Arc::new(MockDefinition::load(&options.mock_dir)?);
         let mode = isolation::resolve(options.isolation).map_err(Error::Usage)?;
         let cache = options.cache_dir.clone();
-        let languages = languages.to_vec();
-        let runtimes = tokio::task::spawn_blocking(move || Runtimes::prepare(&languages, &cache))
+        let wanted = runtimes.to_vec();
+        let installed = tokio::task::spawn_blocking(move || Installed::find(&wanted, &cache))
             .await
-            .map_err(|error| Error::Other(error.to_string()))??;
+            .map_err(|error| Error::Other(error.to_string()))?;
+        if shutdown.requested() {
+            return Err(Error::Interrupted);
+        }
+        if missing == Missing::Refuse {
+            installed.require(runtimes)?;
+        }
         let root = tempfile::Builder::new()
             .prefix("sidebyside-")
             .tempdir()
@@ -127,26 +110,37 @@ impl Harness {
         session.reachable = vec![options.cache_dir.clone()];
         let session = Arc::new(session);
         Ok(Harness {
-            runtimes,
+            installed,
             session,
             mode,
             root,
             keep_temp: options.keep_temp,
             next_run: AtomicUsize::new(0),
-            interrupt,
+            shutdown,
+            reporter,
         })
     }
 
-    /// The command that runs a snippet, building it first where needed (blocking: cargo). Once
-    /// the run is interrupted, nothing more is built and this is [`Error::Interrupted`].
-    pub fn command(&self, snippet: &Snippet) -> Result<PreparedCommand> {
-        if self.interrupt.raised() {
-            return Err(Error::Interrupted);
+    /// The command that runs a program on a runtime, building it first where needed
+    /// (blocking: cargo). `verbatim` programs read no `SIDEBYSIDE_*` variable. Once the command
+    /// is stopping, nothing more is built and this is [`Unavailable::Interrupted`].
+    pub fn command(
+        &self,
+        snippet: &Snippet,
+        runtime: RuntimeId,
+        verbatim: bool,
+    ) -> std::result::Result<PreparedCommand, Unavailable> {
+        if self.shutdown.requested() {
+            return Err(Unavailable::Interrupted);
         }
-        if snippet.language == Language::Rust {
-            eprintln!("sidebyside: building {}", snippet.source.path.display());
-        }
-        tokio::task::block_in_place(|| self.runtimes.command(snippet))
+        let reporter = self.reporter.clone();
+        let on_build = move |package: &std::path::Path| reporter.event(Event::Building(package));
+        let context = CommandContext {
+            ca_file: self.session.ca_file(),
+            verbatim,
+            on_build: &on_build,
+        };
+        tokio::task::block_in_place(|| self.installed.command(runtime, snippet, &context))
     }
 
     /// Runs a prepared command once and returns what it left, before any judgement.
@@ -158,38 +152,40 @@ impl Harness {
         self.session.run(index, command).await
     }
 
-    /// Builds, then runs every snippet once, at most `jobs` at a time, and returns one
-    /// observation per snippet in the order given.
-    pub async fn run_snippets(
+    /// Builds, then runs every program once, at most `jobs` at a time, and returns what each
+    /// left, in the order given. When the shutdown aborts, the runs in flight are killed and
+    /// every program without an outcome is reported as interrupted.
+    pub async fn run_all(
         &self,
-        snippets: &[Snippet],
+        planned: &[Planned],
         jobs: usize,
-    ) -> Result<Vec<Observation>> {
+    ) -> Result<Vec<std::result::Result<RunOutcome, String>>> {
         // Builds first, one at a time (cargo uses every core), then the runs in parallel.
-        let prepared: Vec<_> = snippets
+        let prepared: Vec<_> = planned
             .iter()
-            .map(|snippet| (snippet.clone(), self.command(snippet)))
+            .map(|plan| self.command(&plan.snippet, plan.runtime, true))
             .collect();
         let semaphore = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
         let mut tasks = tokio::task::JoinSet::new();
-        // Interrupted during the builds: nothing is started, every snippet is interrupted.
-        let prepared = if self.interrupt.raised() {
+        // Stopped during the builds: nothing is started, every program is interrupted.
+        let prepared = if self.shutdown.requested() {
             vec![]
         } else {
             prepared
         };
-        for (position, (snippet, command)) in prepared.into_iter().enumerate() {
+        for (position, command) in prepared.into_iter().enumerate() {
             let session = self.session.clone();
             let semaphore = semaphore.clone();
+            let shutdown = self.shutdown.clone();
             let index = self.next_run.fetch_add(1, Ordering::SeqCst);
-            let interrupt = self.interrupt.clone();
             tasks.spawn(async move {
                 let _permit = semaphore.acquire_owned().await;
+                if shutdown.requested() {
+                    return (position, Err(INTERRUPTED.to_string()));
+                }
                 let outcome = match command {
-                    // Interrupted while waiting for its turn: never started.
-                    Ok(_) if interrupt.raised() => Err(INTERRUPTED.to_string()),
                     Ok(command) => session
-                        .run_until(index, &command, Some(interrupt))
+                        .run_until(index, &command, Some(shutdown.clone()))
                         .await
                         .map(|mut outcome| {
                             if let Some(map) = &command.line_map {
@@ -198,31 +194,36 @@ impl Harness {
                             }
                             outcome
                         }),
-                    Err(Error::Interrupted) => Err(INTERRUPTED.to_string()),
+                    Err(Unavailable::Interrupted) => Err(INTERRUPTED.to_string()),
                     Err(error) => Err(error.to_string()),
                 };
-                (position, snippet, outcome)
+                (position, outcome)
             });
         }
         let mut finished: Vec<Option<std::result::Result<RunOutcome, String>>> =
-            snippets.iter().map(|_| None).collect();
+            planned.iter().map(|_| None).collect();
+        let mut done = 0;
         loop {
             tokio::select! {
                 joined = tasks.join_next() => match joined {
-                    Some(Ok((position, _, outcome))) => finished[position] = Some(outcome),
+                    Some(Ok((position, outcome))) => {
+                        done += 1;
+                        self.report_run(&planned[position], &outcome, done, planned.len());
+                        finished[position] = Some(outcome);
+                    }
                     Some(Err(error)) if error.is_cancelled() => {}
                     Some(Err(error)) => return Err(Error::Other(error.to_string())),
                     None => break,
                 },
-                () = self.interrupt.wait() => {
-                    // Each run in flight hangs up on its launcher, which kills the snippet's
+                () = self.shutdown.abort() => {
+                    // Each run in flight hangs up on its launcher, which kills the program's
                     // whole tree and reports what it measured until then; runs not started
                     // return at once. Whatever is still going after the grace period is
                     // dropped (which closes its control socket too).
                     let deadline = tokio::time::Instant::now() + INTERRUPT_DEADLINE;
                     loop {
                         match tokio::time::timeout_at(deadline, tasks.join_next()).await {
-                            Ok(Some(Ok((position, _, outcome)))) => {
+                            Ok(Some(Ok((position, outcome)))) => {
                                 finished[position] = Some(outcome);
                             }
                             Ok(Some(Err(_))) => {}
@@ -238,14 +239,45 @@ impl Harness {
                 }
             }
         }
-        Ok(snippets
+        Ok(finished
+            .into_iter()
+            .map(|outcome| outcome.unwrap_or_else(|| Err(INTERRUPTED.to_string())))
+            .collect())
+    }
+
+    fn report_run(
+        &self,
+        plan: &Planned,
+        outcome: &std::result::Result<RunOutcome, String>,
+        number: usize,
+        of: usize,
+    ) {
+        let (wall_s, problem) = match outcome {
+            Ok(outcome) => (outcome.report.usage.wall_s, None),
+            Err(error) => (0.0, Some(error.as_str())),
+        };
+        self.reporter.event(Event::Run {
+            label: &plan.snippet.name,
+            runtime: plan.runtime.as_str(),
+            phase: Phase::Once,
+            number,
+            of,
+            wall_s,
+            problem,
+        });
+    }
+
+    /// Builds, then runs every program once, at most `jobs` at a time, and returns one
+    /// observation per program in the order given.
+    pub async fn run_snippets(&self, planned: &[Planned], jobs: usize) -> Result<Vec<Observation>> {
+        let outcomes = self.run_all(planned, jobs).await?;
+        Ok(planned
             .iter()
-            .zip(finished)
-            .map(|(snippet, outcome)| {
-                let outcome = outcome.unwrap_or_else(|| Err(INTERRUPTED.to_string()));
+            .zip(outcomes)
+            .map(|(plan, outcome)| {
                 observe(
-                    snippet,
-                    self.runtimes.describe(snippet.language),
+                    &plan.snippet,
+                    self.installed.describe(plan.runtime),
                     self.mode,
                     outcome,
                 )
@@ -255,17 +287,22 @@ impl Harness {
 
     /// Whether Ctrl-C or SIGTERM ended the run early.
     pub fn interrupted(&self) -> bool {
-        self.interrupt.raised()
+        self.shutdown.requested()
     }
 
-    /// The interrupt shared by everything run with this harness.
-    pub fn interrupt(&self) -> Arc<Interrupt> {
-        self.interrupt.clone()
+    /// The shutdown shared by everything run with this harness.
+    pub fn shutdown(&self) -> Arc<Shutdown> {
+        self.shutdown.clone()
+    }
+
+    /// The reporter the command's events go to.
+    pub fn reporter(&self) -> Arc<dyn Reporter> {
+        self.reporter.clone()
     }
 
     /// The machine and tool versions, for the results document.
     pub fn environment(&self) -> Environment {
-        environment(&self.runtimes)
+        environment(self.installed.versions())
     }
 
     /// Removes the run directories, or keeps them (and says where) with `--keep-temp`.
@@ -275,7 +312,10 @@ impl Harness {
     pub fn finish(self) {
         if self.keep_temp {
             let kept = self.root.keep();
-            eprintln!("sidebyside: kept the run directories in {}", kept.display());
+            self.reporter.event(Event::Note(&format!(
+                "kept the run directories in {}",
+                kept.display()
+            )));
             return;
         }
         let path = self.root.path().to_path_buf();
@@ -288,10 +328,10 @@ impl Harness {
             removed = std::fs::remove_dir_all(&path);
         }
         if let Err(error) = removed {
-            eprintln!(
-                "sidebyside: could not remove the run directories in {}: {error}",
+            self.reporter.event(Event::Note(&format!(
+                "could not remove the run directories in {}: {error}",
                 path.display()
-            );
+            )));
         }
     }
 }
@@ -487,7 +527,7 @@ fn error_location(stderr: &str, snippet: &Snippet) -> Option<String> {
 }
 
 /// The machine and tool versions, for the results document.
-fn environment(runtimes: &Runtimes) -> Environment {
+fn environment(runtimes: std::collections::BTreeMap<String, String>) -> Environment {
     let read = |path: &str| std::fs::read_to_string(path).unwrap_or_default();
     let os = read("/etc/os-release")
         .lines()
@@ -506,7 +546,7 @@ fn environment(runtimes: &Runtimes) -> Environment {
         kernel,
         cpu,
         cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
-        runtimes: runtimes.versions(),
+        runtimes,
         hostname: Some(read("/proc/sys/kernel/hostname").trim().to_string())
             .filter(|name| !name.is_empty()),
         label: None,

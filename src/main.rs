@@ -1,16 +1,21 @@
-//! The `sidebyside` command line. Everything it does lives in the library; this file only parses
-//! arguments, calls it, prints, and chooses the exit status (0 all passed, 1 something failed,
-//! 2 usage or configuration error).
+//! The `sidebyside` command line. Everything it does lives in the library; this file and
+//! [`cli`] only parse and validate arguments, call it with a reporter and a shutdown, print, write
+//! `--out`, and choose the exit status ([`cli::ExitStatus`]: 0 all passed, 1 something failed,
+//! 2 usage or configuration error, 130 interrupted).
+
+mod cli;
 
 use clap::{Parser, Subcommand};
+use cli::{progress, ExitStatus};
+use sidebyside::events::StopPolicy;
 use sidebyside::harness::HarnessOptions;
 use sidebyside::isolation::IsolationChoice;
 use sidebyside::launcher::Limits;
 use sidebyside::report::Format;
-use sidebyside::verify::{verify, VerifyOptions};
+use sidebyside::shutdown::Shutdown;
+use sidebyside::verify::VerifyOptions;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 #[derive(Parser)]
 #[command(
@@ -69,6 +74,12 @@ enum Command {
         /// Name this machine or CI job in reports that merge several results documents.
         #[arg(long, value_name = "NAME")]
         label: Option<String>,
+        /// Run each language's snippets on these runtimes, side by side (repeatable): node, bun,
+        /// deno, python-asyncio, python-uvloop, python-httpx, tokio-multi-thread,
+        /// tokio-current-thread. A language none of them runs uses its default (node, python,
+        /// rust).
+        #[arg(long = "runtime", value_name = "NAME")]
+        runtimes: Vec<String>,
     },
     /// Render results documents as a table, Markdown, HTML, JSON or JUnit XML; merge several
     /// (one column per machine); compare with a baseline.
@@ -90,7 +101,7 @@ enum Command {
         fail_on_regression: Option<f64>,
     },
     /// Check the article's claims by running small probe programs on each runtime.
-    Claims(sidebyside::claims::cli::ClaimsArguments),
+    Claims(cli::claims::ClaimsArguments),
     /// Serve the mappings on their own, on loopback, to try them with curl; Ctrl-C stops.
     Mock {
         /// Folder of WireMock-format mappings to serve. Default: the project's mock-server/.
@@ -208,7 +219,7 @@ fn main() -> ExitCode {
             }
             ExitCode::from(if problems.is_empty() { 0 } else { 2 })
         }
-        Command::Claims(arguments) => ExitCode::from(sidebyside::claims::cli::run(arguments)),
+        Command::Claims(arguments) => cli::claims::run(arguments).into(),
         Command::Mock {
             mock,
             port,
@@ -249,76 +260,27 @@ fn main() -> ExitCode {
             max_open_files,
             out,
             label,
-        } => {
-            if !(timeout.is_finite() && timeout > 0.0) {
-                eprintln!("sidebyside: --timeout must be a positive number of seconds");
-                return ExitCode::from(2);
-            }
-            let options = VerifyOptions {
-                paths: if paths.is_empty() {
-                    vec![sidebyside::paths::default_snippets_dir()]
-                } else {
-                    paths
-                },
-                jobs: jobs
-                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
-                harness: HarnessOptions {
-                    mock_dir: mock.unwrap_or_else(sidebyside::paths::default_mock_dir),
-                    isolation,
-                    timeout: Duration::from_secs_f64(timeout),
-                    output_cap_bytes: max_output,
-                    keep_temp,
-                    cache_dir: sidebyside::paths::cache_dir(),
-                    limits: Limits {
-                        memory_bytes: (max_memory > 0).then_some(max_memory << 20),
-                        processes: (max_processes > 0).then_some(max_processes),
-                        cpu_seconds: (max_cpu > 0).then_some(max_cpu),
-                        open_files: (max_open_files > 0).then_some(max_open_files),
-                    },
-                },
-            };
-            // --out is checked before anything runs.
-            if let Some(Err(error)) = out.as_deref().map(sidebyside::report::check_out_dir) {
-                eprintln!("sidebyside: {error}");
-                return ExitCode::from(2);
-            }
-            let runtime = match async_runtime() {
-                Ok(runtime) => runtime,
-                Err(code) => return code,
-            };
-            match runtime.block_on(verify(&options)) {
-                Ok(mut results) => {
-                    results.environment.label = label;
-                    // The results reach stdout even when the files cannot be written.
-                    print!("{}", sidebyside::report::render(format, &results));
-                    if let Some(directory) = out {
-                        match sidebyside::report::write_all(&directory, &results) {
-                            Ok(_) => eprintln!("sidebyside: wrote {}", directory.display()),
-                            Err(error) => {
-                                eprintln!("sidebyside: {error}");
-                                return ExitCode::from(1);
-                            }
-                        }
-                    }
-                    for problem in &results.problems {
-                        eprintln!("sidebyside: {problem}");
-                    }
-                    if results.interrupted {
-                        ExitCode::from(130)
-                    } else if !results.problems.is_empty() {
-                        ExitCode::from(2)
-                    } else if results.summary.all_passed() {
-                        ExitCode::SUCCESS
-                    } else {
-                        ExitCode::from(1)
-                    }
-                }
-                Err(error) => {
-                    eprintln!("sidebyside: {error}");
-                    failure_code(&error)
-                }
-            }
-        }
+            runtimes,
+        } => verify(VerifyArguments {
+            paths,
+            mock,
+            isolation,
+            timeout,
+            format,
+            jobs,
+            max_output,
+            keep_temp,
+            limits: Limits {
+                memory_bytes: (max_memory > 0).then_some(max_memory << 20),
+                processes: (max_processes > 0).then_some(max_processes),
+                cpu_seconds: (max_cpu > 0).then_some(max_cpu),
+                open_files: (max_open_files > 0).then_some(max_open_files),
+            },
+            out,
+            label,
+            runtimes,
+        })
+        .into(),
         Command::Report {
             documents,
             baseline,
@@ -364,12 +326,105 @@ fn report(options: &sidebyside::report::ReportOptions) -> ExitCode {
     }
 }
 
-fn bench(arguments: BenchArgs) -> ExitCode {
-    let positive = |value: f64| value.is_finite() && value > 0.0;
-    if arguments.timeout.is_some_and(|timeout| !positive(timeout)) || !positive(arguments.budget) {
-        eprintln!("sidebyside: --timeout and --budget must be positive numbers of seconds");
-        return ExitCode::from(2);
+/// `verify`'s arguments, parsed.
+struct VerifyArguments {
+    paths: Vec<PathBuf>,
+    mock: Option<PathBuf>,
+    isolation: IsolationChoice,
+    timeout: f64,
+    format: Format,
+    jobs: Option<usize>,
+    max_output: u64,
+    keep_temp: bool,
+    limits: Limits,
+    out: Option<PathBuf>,
+    label: Option<String>,
+    runtimes: Vec<String>,
+}
+
+fn verify(arguments: VerifyArguments) -> ExitStatus {
+    let timeout = match cli::positive_seconds("--timeout", arguments.timeout) {
+        Ok(timeout) => timeout,
+        Err(status) => return status,
+    };
+    let runtimes = match cli::runtimes(&arguments.runtimes) {
+        Ok(runtimes) => runtimes,
+        Err(status) => return status,
+    };
+    let options = VerifyOptions {
+        paths: if arguments.paths.is_empty() {
+            vec![sidebyside::paths::default_snippets_dir()]
+        } else {
+            arguments.paths
+        },
+        jobs: arguments
+            .jobs
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        runtimes,
+        harness: HarnessOptions {
+            mock_dir: arguments
+                .mock
+                .unwrap_or_else(sidebyside::paths::default_mock_dir),
+            isolation: arguments.isolation,
+            timeout,
+            output_cap_bytes: arguments.max_output,
+            keep_temp: arguments.keep_temp,
+            cache_dir: sidebyside::paths::cache_dir(),
+            limits: arguments.limits,
+        },
+    };
+    // --out is checked before anything runs.
+    if let Some(Err(error)) = arguments
+        .out
+        .as_deref()
+        .map(sidebyside::report::check_out_dir)
+    {
+        return cli::usage(&error.to_string());
     }
+    let runtime = match cli::async_runtime() {
+        Ok(runtime) => runtime,
+        Err(status) => return status,
+    };
+    let reporter = progress::for_stderr(arguments.format != Format::Json);
+    let outcome = runtime.block_on(async {
+        let shutdown =
+            Shutdown::listen(StopPolicy::AbortRuns, reporter.clone()).map_err(|error| {
+                sidebyside::error::Error::Other(format!("cannot listen for Ctrl-C: {error}"))
+            })?;
+        sidebyside::verify::verify(&options, shutdown, reporter.clone()).await
+    });
+    reporter.finish();
+    let mut results = match outcome {
+        Ok(results) => results,
+        Err(error) => return cli::failed(&error),
+    };
+    results.environment.label = arguments.label;
+    // The results reach stdout even when the files cannot be written.
+    print!("{}", sidebyside::report::render(arguments.format, &results));
+    if let Some(directory) = &arguments.out {
+        if let Err(status) = cli::write_out(directory, &results, &[]) {
+            return status;
+        }
+    }
+    for problem in &results.problems {
+        eprintln!("sidebyside: {problem}");
+    }
+    cli::status_of_verify(&results)
+}
+
+fn bench(arguments: BenchArgs) -> ExitCode {
+    let timeout = match arguments
+        .timeout
+        .map(|timeout| cli::positive_seconds("--timeout", timeout))
+    {
+        Some(Err(status)) => return status.into(),
+        Some(Ok(timeout)) => Some(timeout),
+        None => None,
+    };
+    let budget = match cli::positive_seconds("--budget", arguments.budget) {
+        Ok(budget) => budget,
+        Err(status) => return status.into(),
+    };
     let options = sidebyside::bench::BenchOptions {
         manifest: arguments
             .manifest
@@ -386,33 +441,41 @@ fn bench(arguments: BenchArgs) -> ExitCode {
             .unwrap_or_else(sidebyside::bench::default_out_dir),
         mock: arguments.mock,
         isolation: arguments.isolation,
-        timeout: arguments.timeout.map(Duration::from_secs_f64),
-        budget: Duration::from_secs_f64(arguments.budget),
+        timeout,
+        budget,
         output_cap_bytes: arguments.max_output,
         keep_temp: arguments.keep_temp,
         cache_dir: sidebyside::paths::cache_dir(),
     };
+    // --out is checked before anything runs.
     if let Err(error) = sidebyside::report::check_out_dir(&options.out) {
-        eprintln!("sidebyside: {error}");
-        return ExitCode::from(2);
+        return cli::usage(&error.to_string()).into();
     }
-    let runtime = match async_runtime() {
+    let runtime = match cli::async_runtime() {
         Ok(runtime) => runtime,
-        Err(code) => return code,
+        Err(status) => return status.into(),
     };
-    let reporter: std::sync::Arc<dyn sidebyside::bench::progress::Reporter> =
-        sidebyside::bench::progress::for_stderr().into();
-    match runtime.block_on(sidebyside::bench::bench(&options, reporter)) {
+    // The bench shows its runs whatever the format: they are minutes of measuring.
+    let reporter = progress::for_stderr(true);
+    let outcome = runtime.block_on(async {
+        let shutdown =
+            Shutdown::listen(StopPolicy::FinishCurrentRun, reporter.clone()).map_err(|error| {
+                sidebyside::error::Error::Other(format!("cannot listen for Ctrl-C: {error}"))
+            })?;
+        sidebyside::bench::bench(&options, shutdown, reporter.clone()).await
+    });
+    reporter.finish();
+    match outcome {
         Ok(outcome) => {
-            let text = match arguments.format {
-                Format::Table => sidebyside::bench::table::BenchTable.render(&outcome.results),
-                other => sidebyside::report::render(other, &outcome.results),
-            };
-            print!("{text}");
-            // Every report format beside the results document, as `verify --out` does.
+            // The same renderer as `report results.json --format ...`.
+            print!(
+                "{}",
+                sidebyside::report::render(arguments.format, &outcome.results)
+            );
+            // Every report format beside the results document, as every command's --out.
             if let Some(directory) = outcome.written.parent() {
-                if let Err(error) = sidebyside::report::write_all(directory, &outcome.results) {
-                    eprintln!("sidebyside: {error}");
+                if let Err(status) = cli::write_out(directory, &outcome.results, &[]) {
+                    return status.into();
                 }
             }
             eprintln!(
@@ -421,10 +484,7 @@ fn bench(arguments: BenchArgs) -> ExitCode {
             );
             ExitCode::from(outcome.exit_code())
         }
-        Err(error) => {
-            eprintln!("sidebyside: {error}");
-            failure_code(&error)
-        }
+        Err(error) => cli::failed(&error).into(),
     }
 }
 
@@ -447,20 +507,4 @@ fn launch(arguments: &[std::ffi::OsString]) -> ExitCode {
             ExitCode::from(2)
         }
     }
-}
-
-/// The async runtime every command runs on; failing to start one is a configuration error.
-fn async_runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
-    tokio::runtime::Runtime::new().map_err(|error| {
-        eprintln!("sidebyside: cannot start the async runtime: {error}");
-        ExitCode::from(2)
-    })
-}
-
-/// Exit status of a command that could not complete: 2 for usage or configuration, else 1.
-fn failure_code(error: &sidebyside::error::Error) -> ExitCode {
-    if error.is_interrupted() {
-        return ExitCode::from(130);
-    }
-    ExitCode::from(if error.is_usage() { 2 } else { 1 })
 }

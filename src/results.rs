@@ -6,6 +6,9 @@
 //! accept documents where a section is absent (it is omitted, or empty). The schema is described
 //! in `docs/results-schema.md`; an incompatible change bumps [`RESULTS_SCHEMA_VERSION`].
 
+pub mod derived;
+
+pub use crate::ground::statistics::{Estimate, Ratio};
 use crate::observation::{IsolationMode, Language, Observation, Protection, Source, Status};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -295,21 +298,6 @@ pub struct Sample {
     pub sequence: usize,
 }
 
-/// A statistic with its uncertainty.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-pub struct Estimate {
-    pub median: f64,
-    /// Median absolute deviation.
-    pub mad: f64,
-    /// 95% bootstrap confidence interval of the median.
-    pub ci_low: f64,
-    pub ci_high: f64,
-    pub n: usize,
-    /// How many values were flagged as outliers (modified z-score above 3.5).
-    #[serde(default)]
-    pub outliers: usize,
-}
-
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Metrics {
     pub wall_s: Estimate,
@@ -318,14 +306,6 @@ pub struct Metrics {
     /// The same statistics for each of the scenario's own figures.
     #[serde(default)]
     pub figures: BTreeMap<String, Estimate>,
-}
-
-/// A ratio with its 95% confidence interval ("1.84x ± 0.03 slower").
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-pub struct Ratio {
-    pub value: f64,
-    pub ci_low: f64,
-    pub ci_high: f64,
 }
 
 // ---------------------------------------------------------------------------------------------

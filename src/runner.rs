@@ -103,13 +103,14 @@ impl Session {
         self.run_until(index, command, None).await
     }
 
-    /// [`run`](Self::run), stopping the snippet when `interrupt` is raised: it is killed, and
-    /// what it printed and its times until then are kept (`RunOutcome::interrupted`).
+    /// [`run`](Self::run), stopping the snippet when `shutdown` aborts the runs in flight (as
+    /// its command's policy says): it is killed, and what it printed and its times until then
+    /// are kept (`RunOutcome::interrupted`).
     pub async fn run_until(
         &self,
         index: usize,
         command: &PreparedCommand,
-        interrupt: Option<Arc<crate::harness::Interrupt>>,
+        shutdown: Option<Arc<crate::shutdown::Shutdown>>,
     ) -> Result<RunOutcome, String> {
         let directory = self.root.join(format!("run-{index}"));
         let work = directory.join("work");
@@ -209,7 +210,7 @@ impl Session {
             confine: Some(confine),
         };
         let spec_path = directory.join("launch.json");
-        crate::launcher::write_atomically(&spec_path, &spec)
+        crate::ground::files::write_atomically(&spec_path, &spec)
             .map_err(|error| format!("cannot write {}: {error}", spec_path.display()))?;
 
         let executable = std::env::current_exe()
@@ -264,8 +265,8 @@ impl Session {
         let backstop = self.settings.timeout + Duration::from_secs(20);
         let mut control = Some(stream);
         let interrupted = async {
-            match &interrupt {
-                Some(interrupt) => interrupt.wait().await,
+            match &shutdown {
+                Some(shutdown) => shutdown.abort().await,
                 None => std::future::pending().await,
             }
         };

@@ -7,35 +7,53 @@
 
 use crate::compare;
 use crate::error::{Error, Result};
-use crate::harness::{Harness, HarnessOptions};
+use crate::events::Reporter;
+use crate::harness::{Harness, HarnessOptions, Missing, Planned};
 use crate::observation::{Observation, Status};
 use crate::results::{GroupVerdict, Results, Summary, RESULTS_SCHEMA_VERSION};
+use crate::runtime::RuntimeId;
+use crate::shutdown::Shutdown;
 use crate::snippet::{self, Expectation};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 #[derive(Debug, Clone)]
 pub struct VerifyOptions {
     pub paths: Vec<PathBuf>,
     pub jobs: usize,
+    /// The runtimes to run each language's snippets on (`--runtime`, repeatable); a language
+    /// none of them runs uses its default runtime (node, python-asyncio, tokio-multi-thread).
+    pub runtimes: Vec<RuntimeId>,
     pub harness: HarnessOptions,
 }
 
 /// Runs the whole verification. Errors are problems of usage or configuration (the run could
 /// not start); everything that goes wrong with a snippet is in its observation instead.
-pub async fn verify(options: &VerifyOptions) -> Result<Results> {
+pub async fn verify(
+    options: &VerifyOptions,
+    shutdown: Arc<Shutdown>,
+    reporter: Arc<dyn Reporter>,
+) -> Result<Results> {
     let discovery = snippet::discover(&options.paths);
     if discovery.snippets.is_empty() {
         return Err(Error::Usage(nothing_to_run(options, &discovery)));
     }
-    let mut languages: Vec<_> = discovery.snippets.iter().map(|s| s.language).collect();
-    languages.dedup();
-    let harness = Harness::start(&options.harness, &languages).await?;
-    let mut runs = harness
-        .run_snippets(&discovery.snippets, options.jobs)
-        .await?;
-    for (run, snippet) in runs.iter_mut().zip(&discovery.snippets) {
-        if snippet.expect_failure {
+    let planned = plan(&discovery.snippets, &options.runtimes);
+    let mut runtimes: Vec<RuntimeId> = planned.iter().map(|plan| plan.runtime).collect();
+    runtimes.sort();
+    runtimes.dedup();
+    let harness = Harness::start(
+        &options.harness,
+        &runtimes,
+        Missing::Refuse,
+        shutdown,
+        reporter,
+    )
+    .await?;
+    let mut runs = harness.run_snippets(&planned, options.jobs).await?;
+    for (run, plan) in runs.iter_mut().zip(&planned) {
+        if plan.snippet.expect_failure {
             apply_expected_failure(run);
         }
     }
@@ -62,6 +80,31 @@ pub async fn verify(options: &VerifyOptions) -> Result<Results> {
         claims: None,
         interrupted,
     })
+}
+
+/// Each snippet on each runtime chosen for its language, side by side: a snippet run on a
+/// runtime other than its language's default is named for it (`fetch-data.js on bun`), so each
+/// is a row of its own and a member of the same group.
+pub fn plan(snippets: &[crate::snippet::Snippet], chosen: &[RuntimeId]) -> Vec<Planned> {
+    let mut planned = Vec::new();
+    for snippet in snippets {
+        let mut runtimes: Vec<RuntimeId> = chosen
+            .iter()
+            .copied()
+            .filter(|runtime| runtime.language() == snippet.language)
+            .collect();
+        if runtimes.is_empty() {
+            runtimes.push(RuntimeId::default_for(snippet.language));
+        }
+        for runtime in runtimes {
+            let mut snippet = snippet.clone();
+            if runtime != RuntimeId::default_for(snippet.language) {
+                snippet.name = format!("{} on {runtime}", snippet.name);
+            }
+            planned.push(Planned { snippet, runtime });
+        }
+    }
+    planned
 }
 
 /// Why there is nothing to run, for the error message.

@@ -356,3 +356,67 @@ fn usage_and_claims_file_errors_exit_2_and_say_what_to_fix() {
     assert!(stderr.contains("no claim `no-such-claim`"), "{stderr}");
     assert!(stderr.contains("nested-asyncio-run"), "{stderr}");
 }
+
+#[test]
+fn an_interrupted_claims_run_exits_130_with_the_finished_probes() {
+    use std::io::{BufRead, BufReader};
+    let file = fixture("claims-interrupt/claims.json");
+    let out = tempfile::tempdir().unwrap();
+    let mut child = sidebyside()
+        .args([
+            "claims",
+            "--claims",
+            file.to_str().unwrap(),
+            "--format",
+            "json",
+        ])
+        .arg("--out")
+        .arg(out.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start sidebyside claims");
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = Vec::new();
+    let mut lines = stderr.lines();
+    // The first probe's run is a message of its own; once it is there, the slow one is running.
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let started = line.contains("2 probes of 2 claims");
+        seen.push(line);
+        if started {
+            break;
+        }
+    }
+    // Generous: the quick probe finishes in well under a second; the slow one takes a minute.
+    std::thread::sleep(std::time::Duration::from_secs(5));
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    let started = std::time::Instant::now();
+    let output = child.wait_with_output().unwrap();
+    seen.extend(lines.map_while(Result::ok));
+    let seen = seen.join("\n");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(40),
+        "the slow probe was not stopped\n{seen}"
+    );
+    assert_eq!(output.status.code(), Some(130), "{seen}");
+    assert_eq!(
+        seen.matches("interrupted: stopping the runs in flight")
+            .count(),
+        1,
+        "{seen}"
+    );
+    let document: Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|error| panic!("stdout is not JSON ({error})\n{seen}"));
+    assert_eq!(document["interrupted"], true);
+    assert_eq!(only(claim(&document, "quick"), "node")["verdict"], "holds");
+    assert_eq!(
+        only(claim(&document, "slow"), "node")["verdict"],
+        "could_not_check"
+    );
+    let written: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("results.json")).unwrap())
+            .unwrap();
+    assert_eq!(written["interrupted"], true);
+}

@@ -299,3 +299,44 @@ fn bad_arguments_are_usage_errors() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("does/not/exist.js"));
 }
+
+/// `--runtime` runs the article's JavaScript snippet on Node, Bun and Deno side by side: each a
+/// row of its own and a member of the same group. Bun and Deno come from npm (scripts/test
+/// installs them into target/js-tools and puts them on PATH).
+#[test]
+fn the_javascript_snippet_runs_on_node_bun_and_deno_side_by_side() {
+    let output = sidebyside()
+        .args(["verify", "--format", "json"])
+        .args(["--runtime", "node", "--runtime", "bun", "--runtime", "deno"])
+        .arg(project().join("snippets/javascript/fetch-data.js"))
+        .output()
+        .expect("run sidebyside");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let document: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let runs = document["runs"].as_array().unwrap();
+    let names: Vec<&str> = runs
+        .iter()
+        .map(|run| run["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "fetch-data.js",
+            "fetch-data.js on bun",
+            "fetch-data.js on deno"
+        ]
+    );
+    for (run, runtime) in runs.iter().zip(["node ", "bun ", "deno "]) {
+        assert_eq!(run["status"], "passed", "{run:#}");
+        assert!(
+            run["runtime"].as_str().unwrap().starts_with(runtime),
+            "{run:#}"
+        );
+    }
+    let groups = document["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 1);
+    assert_eq!(groups[0]["members"].as_array().unwrap().len(), 3);
+    assert!(document["environment"]["runtimes"]["bun"].is_string());
+    assert!(document["environment"]["runtimes"]["deno"].is_string());
+}

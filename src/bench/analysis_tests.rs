@@ -1,6 +1,7 @@
 //! Unit tests of the judgement of a point: ranking, ratios and warnings on synthetic samples.
 
 use super::*;
+use crate::results::derived::memory_per_task;
 use crate::results::{CaseStatus, Sample};
 
 fn case(runtime: &str, walls: &[f64]) -> CaseResult {

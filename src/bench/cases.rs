@@ -5,14 +5,12 @@
 use super::execute::{CasePlan, PointPlan, RunCounts};
 use super::manifest::{Check, Manifest, Metric, Program, Scenario};
 use super::plan;
-use super::programs::{Commands, Unavailable};
-use super::progress::{Event, Reporter};
-use super::runtimes::{locked_version, Installed, RuntimeId};
 use super::{BenchOptions, DEFAULT_WARMUP, MAXIMUM_RUNS, MINIMUM_RUNS};
 use crate::error::{Error, Result};
 use crate::harness::Harness;
 use crate::observation::{Language, Source};
-use crate::runtime::PreparedCommand;
+use crate::runtime::registry::locked_version;
+use crate::runtime::{PreparedCommand, RuntimeId, Unavailable};
 use crate::snippet::{Snippet, SnippetKind};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -106,17 +104,11 @@ impl<'a> Selection<'a> {
     }
 
     /// Every point's plan, in order, with its run counts. Builds the Rust programs.
-    pub fn plan(
-        &self,
-        installed: &Installed,
-        harness: &Harness,
-        reporter: &dyn Reporter,
-    ) -> Vec<(PointPlan, RunCounts)> {
-        let mut commands = Commands::new(installed, harness.session.ca_file());
+    pub fn plan(&self, harness: &Harness) -> Vec<(PointPlan, RunCounts)> {
         let mut plans = Vec::new();
         for scenario in &self.scenarios {
             let cases = if self.options.commands.is_empty() {
-                self.scenario_cases(scenario, installed, harness, &mut commands, reporter)
+                self.scenario_cases(scenario, harness)
             } else {
                 self.options
                     .commands
@@ -161,40 +153,29 @@ impl<'a> Selection<'a> {
         plans
     }
 
-    fn scenario_cases(
-        &self,
-        scenario: &Scenario,
-        installed: &Installed,
-        harness: &Harness,
-        commands: &mut Commands<'_>,
-        reporter: &dyn Reporter,
-    ) -> Vec<CasePlan> {
+    fn scenario_cases(&self, scenario: &Scenario, harness: &Harness) -> Vec<CasePlan> {
         let mut cases = Vec::new();
         for &runtime in &self.runtimes {
             let Some(program) = program_of(scenario, runtime) else {
                 continue;
             };
-            let availability = installed.availability(runtime, harness.mode);
+            let availability = harness.installed.availability(runtime, harness.mode);
             let mut version = availability.clone().unwrap_or_default();
             if runtime.language() == Language::Rust {
                 if let Some(tokio) = tokio_version(program) {
                     version = format!("tokio {tokio}, {version}");
                 }
             }
+            let snippet = snippet_of(scenario, runtime, program);
             let command = match availability {
                 Err(note) => Err(Unavailable::Skipped(note)),
-                Ok(_) => commands.command(
-                    runtime,
-                    program,
-                    scenario.check.verbatim(),
-                    &mut |package: &Path| reporter.event(Event::Building(package)),
-                ),
+                Ok(_) => harness.command(&snippet, runtime, scenario.check.verbatim()),
             };
             cases.push(CasePlan {
                 runtime: runtime.as_str().to_string(),
                 language: Some(runtime.language()),
                 version,
-                snippet: snippet_of(scenario, runtime, program),
+                snippet,
                 command,
             });
         }
@@ -240,7 +221,10 @@ fn snippet_of(scenario: &Scenario, runtime: RuntimeId, program: &Program) -> Sni
                 } else {
                     package.clone()
                 },
-                SnippetKind::CargoPackage(package.clone()),
+                SnippetKind::CargoBinary {
+                    package: package.clone(),
+                    binary: name.clone(),
+                },
             )
         }
     };

@@ -11,15 +11,15 @@
 //! recorded as the figure `mock_cpu_s`.
 
 use super::checks::{self, Figures};
-use super::interrupt::Interrupt;
 use super::manifest::Scenario;
 use super::plan::Point;
-use super::programs::Unavailable;
-use super::progress::{Event, Phase, Reporter};
+use crate::events::{Event, Phase, Reporter};
 use crate::harness::{observe, Harness};
 use crate::observation::{Language, Observation, Status};
 use crate::results::{CaseResult, CaseStatus, Sample, ScenarioResult};
 use crate::runtime::PreparedCommand;
+use crate::runtime::Unavailable;
+use crate::shutdown::Shutdown;
 use crate::snippet::Snippet;
 use std::time::{Duration, Instant};
 
@@ -65,7 +65,7 @@ impl RunCounts {
 pub struct Measurer<'a> {
     pub harness: &'a Harness,
     pub reporter: &'a dyn Reporter,
-    pub interrupt: &'a Interrupt,
+    pub shutdown: &'a Shutdown,
     /// Verification observations of snippet and scenario programs (the document's `runs`).
     pub verification: Vec<Observation>,
     /// Position of the next run in the whole bench.
@@ -82,11 +82,11 @@ struct Checked {
 }
 
 impl<'a> Measurer<'a> {
-    pub fn new(harness: &'a Harness, reporter: &'a dyn Reporter, interrupt: &'a Interrupt) -> Self {
+    pub fn new(harness: &'a Harness, reporter: &'a dyn Reporter, shutdown: &'a Shutdown) -> Self {
         Measurer {
             harness,
             reporter,
-            interrupt,
+            shutdown,
             verification: Vec::new(),
             sequence: 0,
             expected_runs: 0,
@@ -115,10 +115,14 @@ impl<'a> Measurer<'a> {
                 Ok(_) => active.push(index),
                 Err(unavailable) => {
                     let (status, note) = match unavailable {
-                        Unavailable::Skipped(note) => (CaseStatus::Skipped, note),
-                        Unavailable::Failed(note) => (CaseStatus::FailedVerification, note),
+                        Unavailable::Skipped(note) => (CaseStatus::Skipped, note.clone()),
+                        Unavailable::Failed(note) => (CaseStatus::FailedVerification, note.clone()),
+                        Unavailable::Interrupted => (
+                            CaseStatus::Interrupted,
+                            "not started: the bench was interrupted".to_string(),
+                        ),
                     };
-                    self.exclude(&mut result.cases[index], status, note.clone());
+                    self.exclude(&mut result.cases[index], status, note);
                 }
             }
         }
@@ -128,7 +132,7 @@ impl<'a> Measurer<'a> {
         let mut verified = Vec::new();
         let verification_started = Instant::now();
         for (position, &index) in active.iter().enumerate() {
-            if self.interrupt.requested() {
+            if self.shutdown.requested() {
                 return self.stop(result, plan);
             }
             let Some(checked) = self
@@ -161,7 +165,7 @@ impl<'a> Measurer<'a> {
         for round in 0..counts.warmup {
             let started = Instant::now();
             for index in rotated(&active, round) {
-                if self.interrupt.requested() {
+                if self.shutdown.requested() {
                     return self.stop(result, plan);
                 }
                 let Some(checked) = self
@@ -192,7 +196,7 @@ impl<'a> Measurer<'a> {
         let mut failures: Vec<(usize, Option<String>)> = vec![(0, None); plan.cases.len()];
         for round in 0..runs {
             for index in rotated(&active, round + counts.warmup) {
-                if self.interrupt.requested() {
+                if self.shutdown.requested() {
                     return self.stop(result, plan);
                 }
                 let Some(checked) = self.run(plan, index, Phase::Timed, round + 1, runs).await
@@ -271,7 +275,7 @@ impl<'a> Measurer<'a> {
         let before = own_cpu_seconds();
         let outcome = tokio::select! {
             outcome = self.harness.run_command(command) => outcome,
-            () = self.interrupt.forced() => return None,
+            () = self.shutdown.abort() => return None,
         };
         let harness_cpu = own_cpu_seconds() - before;
         let mut observation = observe(

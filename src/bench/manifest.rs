@@ -358,19 +358,19 @@ fn check_parameter(name: &str, values: &[Value]) -> std::result::Result<(), Stri
 }
 
 fn program(key: &str, reference: &str, directory: &Path) -> std::result::Result<Program, String> {
-    let known = PROGRAM_FAMILIES.contains(&key) || super::runtimes::RuntimeId::parse(key).is_some();
+    let known = PROGRAM_FAMILIES.contains(&key) || crate::runtime::RuntimeId::parse(key).is_some();
     if !known {
         return Err(format!(
             "unknown program key; use one of {} or a runtime id ({})",
             PROGRAM_FAMILIES.join(", "),
-            super::runtimes::RuntimeId::ALL
+            crate::runtime::RuntimeId::ALL
                 .iter()
                 .map(|runtime| runtime.as_str())
                 .collect::<Vec<_>>()
                 .join(", ")
         ));
     }
-    let family = super::runtimes::RuntimeId::parse(key)
+    let family = crate::runtime::RuntimeId::parse(key)
         .map(|runtime| runtime.family())
         .unwrap_or(key);
     if let Some(name) = reference.strip_prefix("rust:") {

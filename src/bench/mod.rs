@@ -2,37 +2,33 @@
 //! hyperfine and criterion measure, after each program has shown that it does the work.
 //!
 //! The data path: the [`manifest`] names scenarios and their programs; [`plan`] picks the
-//! scenarios, parameter points and [`runtimes`] (what is installed, what is skipped and why);
-//! [`programs`] turns each program into a command (building Rust once); [`execute`] verifies,
-//! warms up and times the runs, interleaved, through the shared [`crate::harness::Harness`]
-//! (launcher, mock, isolation), judging each with [`checks`]; [`analysis`] turns samples into
-//! [`statistics`] and warnings; [`table`] shows them; the [`crate::results::Results`] document
-//! is written atomically. [`progress`] shows the runs as they go and [`interrupt`] keeps what
-//! was measured when the bench is stopped.
+//! scenarios, parameter points and runtimes (what is installed, what is skipped and why, from
+//! the runtime registry, [`crate::runtime::registry`]), whose commands the shared
+//! [`crate::harness::Harness`] builds (Rust once); [`execute`] verifies, warms up and times the
+//! runs, interleaved, judging each with [`checks`]; [`analysis`] turns samples into
+//! [`crate::ground::statistics`] and warnings; the [`crate::results::Results`] document is
+//! written atomically and shown by the reports ([`crate::report`]), as `report` shows it. Runs
+//! are told as [`crate::events`]; a [`crate::shutdown::Shutdown`] with the
+//! `FinishCurrentRun` policy keeps what was measured when the bench is stopped.
 
 pub mod analysis;
 pub mod checks;
 pub mod execute;
-pub mod interrupt;
 pub mod manifest;
 pub mod plan;
-pub mod programs;
-pub mod progress;
-pub mod runtimes;
-pub mod statistics;
-pub mod table;
 
 mod cases;
 
 use crate::error::{Error, Result};
-use crate::harness::{Harness, HarnessOptions};
+use crate::events::{Event, Reporter};
+use crate::harness::{Harness, HarnessOptions, Missing};
 use crate::isolation::IsolationChoice;
 use crate::results::{
     BenchSection, BenchSettings, CaseResult, CaseStatus, Results, ScenarioResult, Summary,
     RESULTS_SCHEMA_VERSION,
 };
+use crate::shutdown::Shutdown;
 use execute::Measurer;
-use progress::Reporter;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -104,15 +100,12 @@ impl BenchOutcome {
 
 /// Runs the bench. Errors are problems of usage or configuration; a program that fails is
 /// reported in its case instead.
-pub async fn bench(options: &BenchOptions, reporter: Arc<dyn Reporter>) -> Result<BenchOutcome> {
+pub async fn bench(
+    options: &BenchOptions,
+    shutdown: Arc<Shutdown>,
+    reporter: Arc<dyn Reporter>,
+) -> Result<BenchOutcome> {
     let selection = cases::Selection::new(options)?;
-    let installed = {
-        let runtimes = selection.runtimes_with_programs();
-        let cache = options.cache_dir.clone();
-        tokio::task::spawn_blocking(move || runtimes::Installed::find(&runtimes, &cache))
-            .await
-            .map_err(|error| Error::Other(error.to_string()))?
-    };
     let harness_options = HarnessOptions {
         mock_dir: options
             .mock
@@ -133,14 +126,17 @@ pub async fn bench(options: &BenchOptions, reporter: Arc<dyn Reporter>) -> Resul
         cache_dir: options.cache_dir.clone(),
         limits: crate::launcher::Limits::default(),
     };
-    let harness = Harness::start(&harness_options, &installed.harness_languages()).await?;
-    let interrupt = interrupt::Interrupt::new();
-    interrupt
-        .listen(reporter.clone())
-        .map_err(|error| Error::Other(format!("cannot listen for Ctrl-C: {error}")))?;
+    let harness = Harness::start(
+        &harness_options,
+        &selection.runtimes_with_programs(),
+        Missing::Skip,
+        shutdown.clone(),
+        reporter.clone(),
+    )
+    .await?;
 
-    let points = selection.plan(&installed, &harness, reporter.as_ref());
-    let mut measurer = Measurer::new(&harness, reporter.as_ref(), &interrupt);
+    let points = selection.plan(&harness);
+    let mut measurer = Measurer::new(&harness, reporter.as_ref(), &shutdown);
     measurer.expected_runs = points
         .iter()
         .map(|(plan, counts)| {
@@ -151,20 +147,19 @@ pub async fn bench(options: &BenchOptions, reporter: Arc<dyn Reporter>) -> Resul
                 * (1 + counts.warmup + counts.planned())
         })
         .sum();
-    reporter.event(progress::Event::Total(measurer.expected_runs));
+    reporter.event(Event::Total(measurer.expected_runs));
     let mut scenarios: Vec<ScenarioResult> = Vec::new();
     for (plan, counts) in &points {
-        if interrupt.requested() {
+        if shutdown.requested() {
             scenarios.push(not_started(plan));
             continue;
         }
         scenarios.push(measurer.measure(plan, *counts).await);
     }
     reporter.finish();
-    let interrupted = interrupt.requested();
+    let interrupted = shutdown.requested();
 
     let mut environment = harness.environment();
-    environment.runtimes.extend(installed.versions());
     let tokio_versions = selection.tokio_versions();
     if !tokio_versions.is_empty() {
         environment
@@ -216,7 +211,7 @@ pub async fn bench(options: &BenchOptions, reporter: Arc<dyn Reporter>) -> Resul
         groups: vec![],
         bench: Some(BenchSection {
             settings,
-            memory_per_task: analysis::memory_per_task(&scenarios),
+            memory_per_task: crate::results::derived::memory_per_task(&scenarios),
             scenarios,
             warnings,
         }),
@@ -226,7 +221,7 @@ pub async fn bench(options: &BenchOptions, reporter: Arc<dyn Reporter>) -> Resul
     std::fs::create_dir_all(&options.out)
         .map_err(|error| Error::io(format!("cannot create {}", options.out.display()), error))?;
     let written = options.out.join("results.json");
-    crate::launcher::write_atomically(&written, &results)
+    crate::ground::files::write_atomically(&written, &results)
         .map_err(|error| Error::io(format!("cannot write {}", written.display()), error))?;
     Ok(BenchOutcome { results, written })
 }

@@ -7,8 +7,8 @@
 //! reach the programs as `SIDEBYSIDE_<NAME>` variables.
 
 use super::manifest::{Manifest, Scenario};
-use super::runtimes::RuntimeId;
 use crate::error::{Error, Result};
+use crate::runtime::RuntimeId;
 use serde_json::Value;
 use std::collections::BTreeMap;
 

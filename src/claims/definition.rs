@@ -10,39 +10,11 @@
 use super::check::Check;
 use crate::error::{Error, Result};
 use crate::observation::{Language, Source};
+use crate::runtime::RuntimeId;
 use crate::snippet::{Snippet, SnippetKind};
 use serde::Deserialize;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-
-/// The runtimes a probe can name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RuntimeName {
-    Node,
-    Python,
-    Rust,
-}
-
-impl RuntimeName {
-    pub const ALL: [RuntimeName; 3] = [RuntimeName::Node, RuntimeName::Python, RuntimeName::Rust];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RuntimeName::Node => "node",
-            RuntimeName::Python => "python",
-            RuntimeName::Rust => "rust",
-        }
-    }
-
-    pub fn language(self) -> Language {
-        match self {
-            RuntimeName::Node => Language::Javascript,
-            RuntimeName::Python => Language::Python,
-            RuntimeName::Rust => Language::Rust,
-        }
-    }
-}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -74,7 +46,10 @@ struct ClaimText {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ProbeText {
-    runtime: RuntimeName,
+    /// A registry runtime (`node`, `bun`, `python-uvloop`, ...), or `python` and `rust` for
+    /// their language's default runtime.
+    #[serde(deserialize_with = "runtime_id")]
+    runtime: RuntimeId,
     #[serde(default)]
     file: Option<PathBuf>,
     #[serde(default)]
@@ -107,7 +82,7 @@ pub struct Claim {
 
 #[derive(Debug, Clone)]
 pub struct Probe {
-    pub runtime: RuntimeName,
+    pub runtime: RuntimeId,
     pub snippet: Snippet,
     pub variant: Option<String>,
     pub means: String,
@@ -159,7 +134,7 @@ impl Claims {
             }
             let mut probes = Vec::new();
             for (number, probe) in claim.probes.into_iter().enumerate() {
-                let at = format!("{at}, probes[{number}] ({})", probe.runtime.as_str());
+                let at = format!("{at}, probes[{number}] ({})", probe.runtime.short_name());
                 let probe = load_probe(base, &claim.id, probe)
                     .map_err(|problem| input(format!("{at}: {problem}")))?;
                 if !seen_probes.insert(probe.snippet.id()) {
@@ -187,8 +162,13 @@ impl Claims {
 }
 
 fn load_probe(base: &Path, claim: &str, probe: ProbeText) -> std::result::Result<Probe, String> {
-    let snippet = match (probe.runtime, &probe.file, &probe.package, &probe.binary) {
-        (RuntimeName::Rust, None, Some(package), Some(binary)) => {
+    let snippet = match (
+        probe.runtime.language(),
+        &probe.file,
+        &probe.package,
+        &probe.binary,
+    ) {
+        (Language::Rust, None, Some(package), Some(binary)) => {
             let package = base.join(package);
             if !package.join("Cargo.toml").is_file() {
                 return Err(format!(
@@ -218,25 +198,25 @@ fn load_probe(base: &Path, claim: &str, probe: ProbeText) -> std::result::Result
                 expect_failure: false,
             }
         }
-        (RuntimeName::Rust, _, _, _) => {
+        (Language::Rust, _, _, _) => {
             return Err(
                 "a rust probe names `package` (a cargo package directory) and \
                         `binary` (its src/bin/<binary>.rs), and no `file`"
                     .to_string(),
             )
         }
-        (runtime, Some(file), None, None) => {
+        (language, Some(file), None, None) => {
             let file = base.join(file);
             let extension = file.extension().and_then(|e| e.to_str()).unwrap_or("");
-            let allowed: &[&str] = match runtime {
-                RuntimeName::Node => &["js", "mjs", "cjs"],
+            let allowed: &[&str] = match language {
+                Language::Javascript => &["js", "mjs", "cjs"],
                 _ => &["py"],
             };
             if !allowed.contains(&extension) {
                 return Err(format!(
                     "`file` {} is not a {} probe: expected .{}",
                     file.display(),
-                    runtime.as_str(),
+                    probe.runtime.short_name(),
                     allowed.join(", .")
                 ));
             }
@@ -249,7 +229,7 @@ fn load_probe(base: &Path, claim: &str, probe: ProbeText) -> std::result::Result
                     .map(|name| name.to_string_lossy().into_owned())
                     .unwrap_or_default(),
                 group: claim.to_string(),
-                language: runtime.language(),
+                language,
                 source: Source {
                     path: file.clone(),
                     line: None,
@@ -258,10 +238,10 @@ fn load_probe(base: &Path, claim: &str, probe: ProbeText) -> std::result::Result
                 expect_failure: false,
             }
         }
-        (runtime, _, _, _) => {
+        (_, _, _, _) => {
             return Err(format!(
                 "a {} probe names a `file`, and no `package` or `binary`",
-                runtime.as_str()
+                probe.runtime.short_name()
             ))
         }
     };
@@ -286,6 +266,19 @@ fn load_probe(base: &Path, claim: &str, probe: ProbeText) -> std::result::Result
         means: probe.means,
         checks,
         evidence: probe.evidence,
+    })
+}
+
+/// Reads a probe's `runtime`: a registry runtime, or a language's short name.
+fn runtime_id<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> std::result::Result<RuntimeId, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    RuntimeId::parse_loosely(&text).ok_or_else(|| {
+        serde::de::Error::custom(format!(
+            "unknown runtime `{text}`: expected python, rust or one of {}",
+            RuntimeId::names()
+        ))
     })
 }
 
@@ -349,8 +342,8 @@ mod tests {
                 "unknown field `meaning`",
             ),
             (
-                PROBE.replace("\"node\"", "\"deno\""),
-                "unknown variant `deno`",
+                PROBE.replace("\"node\"", "\"nope\""),
+                "unknown runtime `nope`",
             ),
             (
                 PROBE.replace("\"node\"", "\"rust\""),

@@ -9,18 +9,19 @@
 //! observations; [`render`] shows them as a table, JSON or Markdown.
 
 pub mod check;
-pub mod cli;
 pub mod definition;
 pub mod render;
 pub mod verdict;
 
 use crate::error::{Error, Result};
-use crate::harness::{observe, Harness, HarnessOptions};
-use crate::observation::Language;
+use crate::events::{Event, Reporter};
+use crate::harness::{observe, Harness, HarnessOptions, Missing, Planned};
 use crate::results::{ClaimOutcome, ClaimResult, Results, Summary, RESULTS_SCHEMA_VERSION};
-use definition::{Claims, RuntimeName};
-use futures::StreamExt;
+use crate::runtime::RuntimeId;
+use crate::shutdown::Shutdown;
+use definition::Claims;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use verdict::{judge, ProbeRun};
 
 #[derive(Debug, Clone)]
@@ -31,6 +32,9 @@ pub struct ClaimsOptions {
     pub only: Vec<String>,
     /// Probes run at once. Probes measure timing (gaps between ticks), so the default is 1.
     pub jobs: usize,
+    /// The runtimes to run each language's probes on (`--runtime`); a language none of them
+    /// runs uses the runtime its probes name.
+    pub runtimes: Vec<RuntimeId>,
     pub harness: HarnessOptions,
 }
 
@@ -44,7 +48,11 @@ pub fn default_claims_file() -> PathBuf {
 /// Runs every probe of the selected claims and judges them. Errors are problems of usage or
 /// configuration (an invalid claims file, an unknown claim id, a missing runtime); a probe that
 /// fails to run gives a "could not check" verdict instead.
-pub async fn check_claims(options: &ClaimsOptions) -> Result<Results> {
+pub async fn check_claims(
+    options: &ClaimsOptions,
+    shutdown: Arc<Shutdown>,
+    reporter: Arc<dyn Reporter>,
+) -> Result<Results> {
     let mut claims = Claims::load(&options.file)?;
     if !options.only.is_empty() {
         let known: Vec<&str> = claims.claims.iter().map(|c| c.id.as_str()).collect();
@@ -59,55 +67,70 @@ pub async fn check_claims(options: &ClaimsOptions) -> Result<Results> {
             .claims
             .retain(|claim| options.only.contains(&claim.id));
     }
-    let probes: Vec<_> = claims
-        .claims
-        .iter()
-        .flat_map(|claim| claim.probes.iter())
-        .collect();
-    let mut languages: Vec<Language> = probes.iter().map(|p| p.runtime.language()).collect();
-    languages.sort();
-    languages.dedup();
-    let harness = Harness::start(&options.harness, &languages).await?;
-    eprintln!(
-        "sidebyside: {} probes of {} claims",
-        probes.len(),
-        claims.claims.len()
-    );
-
-    // Builds first, one at a time (cargo uses every core), then the runs.
-    let commands: Vec<_> = probes
-        .iter()
-        .map(|probe| harness.command(&probe.snippet))
-        .collect();
-    let harness_ref = &harness;
-    let outcomes: Vec<_> = futures::stream::iter(commands)
-        .map(|command| async move {
-            match command {
-                Ok(command) => harness_ref.run_command(&command).await,
-                Err(error) => Err(error.to_string()),
+    // Each probe on the runtimes chosen for its language, else on the runtime it names.
+    let mut planned = Vec::new();
+    let mut probes = Vec::new();
+    for claim in &claims.claims {
+        for probe in &claim.probes {
+            let language = probe.runtime.language();
+            let mut runtimes: Vec<RuntimeId> = options
+                .runtimes
+                .iter()
+                .copied()
+                .filter(|runtime| runtime.language() == language)
+                .collect();
+            if runtimes.is_empty() {
+                runtimes.push(probe.runtime);
             }
-        })
-        .buffered(options.jobs.max(1))
-        .collect()
-        .await;
+            for runtime in runtimes {
+                let mut snippet = probe.snippet.clone();
+                if runtime != probe.runtime {
+                    snippet.name = format!("{} on {runtime}", snippet.name);
+                }
+                planned.push(Planned { snippet, runtime });
+                probes.push((
+                    claim.id.clone(),
+                    definition::Probe {
+                        runtime,
+                        ..probe.clone()
+                    },
+                ));
+            }
+        }
+    }
+    let mut runtimes: Vec<RuntimeId> = planned.iter().map(|plan| plan.runtime).collect();
+    runtimes.sort();
+    runtimes.dedup();
+    let harness = Harness::start(
+        &options.harness,
+        &runtimes,
+        Missing::Refuse,
+        shutdown,
+        reporter.clone(),
+    )
+    .await?;
+    reporter.event(Event::Starting(&format!(
+        "{} probes of {} claims",
+        planned.len(),
+        claims.claims.len()
+    )));
+    let outcomes = harness.run_all(&planned, options.jobs).await?;
 
     let mut runs = Vec::new();
     let mut results = Vec::new();
-    let mut outcomes = outcomes.into_iter();
+    let mut outcomes = outcomes.into_iter().zip(&planned).zip(&probes).peekable();
     for claim in &claims.claims {
         let mut verdicts = Vec::new();
-        for probe in &claim.probes {
-            let outcome = outcomes
-                .next()
-                .unwrap_or_else(|| Err("the probe was not run".to_string()));
+        while let Some(((outcome, plan), (_, probe))) =
+            outcomes.next_if(|(_, (id, _))| *id == claim.id)
+        {
             let events = outcome
                 .as_ref()
                 .map(|outcome| outcome.events.clone())
                 .unwrap_or_default();
-            let language = probe.runtime.language();
             let observation = observe(
-                &probe.snippet,
-                harness.runtimes.describe(language),
+                &plan.snippet,
+                harness.installed.describe(plan.runtime),
                 harness.mode,
                 outcome,
             );
@@ -154,29 +177,20 @@ pub async fn check_claims(options: &ClaimsOptions) -> Result<Results> {
 
 /// The version a verdict was reached on: `v20.20.2`, `3.11.7`, `1.95.0, tokio 1.54.1`.
 fn runtime_version(harness: &Harness, probe: &definition::Probe) -> String {
-    let runtimes = &harness.runtimes;
-    match probe.runtime {
-        RuntimeName::Node => runtimes.node.as_ref().map(|node| node.version.clone()),
-        RuntimeName::Python => runtimes
-            .python
-            .as_ref()
-            .map(|python| python.version.clone()),
-        RuntimeName::Rust => runtimes
-            .rust
-            .as_ref()
-            .map(|rust| match &probe.snippet.kind {
-                crate::snippet::SnippetKind::CargoBinary { package, .. }
-                | crate::snippet::SnippetKind::CargoPackage(package) => {
-                    match locked_version(package, "tokio") {
-                        Some(tokio) => format!("{}, tokio {tokio}", rust.version),
-                        None => rust.version.clone(),
-                    }
-                }
-                crate::snippet::SnippetKind::File(_)
-                | crate::snippet::SnippetKind::Block { .. } => rust.version.clone(),
-            }),
+    let Ok(runtime) = harness.installed.get(probe.runtime) else {
+        return String::new();
+    };
+    let version = runtime.version();
+    match &probe.snippet.kind {
+        crate::snippet::SnippetKind::CargoBinary { package, .. }
+        | crate::snippet::SnippetKind::CargoPackage(package) => {
+            match locked_version(package, "tokio") {
+                Some(tokio) => format!("{version}, tokio {tokio}"),
+                None => version,
+            }
+        }
+        crate::snippet::SnippetKind::File(_) | crate::snippet::SnippetKind::Block { .. } => version,
     }
-    .unwrap_or_default()
 }
 
 /// The version of a dependency in a package's `Cargo.lock`.

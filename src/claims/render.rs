@@ -15,15 +15,23 @@ pub enum ClaimsFormat {
     /// The whole results document (see docs/results-schema.md).
     Json,
     /// A Markdown table: claim, the article's sentence, node, python, rust.
+    #[value(alias = "markdown")]
     Md,
+    /// One self-contained HTML page (the report's, as `report claims.json --format html`).
+    Html,
+    /// JUnit XML (the report's): every probe a test case.
+    Junit,
 }
 
 impl ClaimsFormat {
     pub fn render(self, results: &Results) -> String {
+        use crate::report::Format;
         match self {
             ClaimsFormat::Table => terminal(results),
-            ClaimsFormat::Json => crate::report::render(crate::report::Format::Json, results),
             ClaimsFormat::Md => markdown(results),
+            ClaimsFormat::Json => crate::report::render(Format::Json, results),
+            ClaimsFormat::Html => crate::report::render(Format::Html, results),
+            ClaimsFormat::Junit => crate::report::render(Format::Junit, results),
         }
     }
 }

@@ -40,7 +40,7 @@ pub struct ProbeRun {
 pub fn judge(probe: &Probe, run: &mut ProbeRun, version: &str) -> ClaimVerdict {
     let observation = &mut run.observation;
     let mut verdict = ClaimVerdict {
-        runtime: probe.runtime.as_str().to_string(),
+        runtime: probe.runtime.short_name().to_string(),
         version: version.to_string(),
         verdict: ClaimOutcome::CouldNotCheck,
         evidence: String::new(),
@@ -215,7 +215,6 @@ fn stderr_tail(observation: &Observation) -> String {
 #[cfg(test)]
 mod tests {
     use super::super::check::Check;
-    use super::super::definition::RuntimeName;
     use super::*;
     use crate::harness::observe;
     use crate::launcher::LaunchReport;
@@ -226,7 +225,7 @@ mod tests {
 
     fn probe(checks: &[&str], evidence: &str) -> Probe {
         Probe {
-            runtime: RuntimeName::Python,
+            runtime: crate::runtime::RuntimeId::PythonAsyncio,
             snippet: snippet(),
             variant: None,
             means: "m".into(),

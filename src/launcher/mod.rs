@@ -20,6 +20,7 @@ pub mod namespace;
 pub mod process;
 pub mod sandbox;
 
+use crate::ground::files::write_atomically;
 use crate::observation::{Exit, Protection, Usage};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -171,37 +172,4 @@ pub fn main(spec_path: &Path) -> i32 {
             3
         }
     }
-}
-
-/// Writes JSON to a temporary file beside `path` and renames it into place.
-pub fn write_atomically<T: Serialize>(path: &Path, value: &T) -> std::io::Result<()> {
-    let bytes = serde_json::to_vec_pretty(value).map_err(std::io::Error::other)?;
-    write_bytes_atomically(path, &bytes)
-}
-
-/// Writes bytes to a temporary file beside `path` and renames it into place. The file is
-/// readable by everyone (0644, like a file written the ordinary way): results are meant to be
-/// read, and what the cache holds is read by snippets running as the sandbox user.
-pub fn write_bytes_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::PermissionsExt;
-    let directory = path.parent().unwrap_or(Path::new("."));
-    let mut file = tempfile::NamedTempFile::new_in(directory)?;
-    file.as_file()
-        .set_permissions(std::fs::Permissions::from_mode(0o644))?;
-    file.write_all(bytes)?;
-    file.as_file().sync_all()?;
-    file.persist(path).map_err(|error| error.error)?;
-    Ok(())
-}
-
-/// Makes a file the cache already holds readable by everyone, as [`write_bytes_atomically`]
-/// writes new ones (older versions wrote 0600 files, which the sandbox user cannot read).
-pub fn ensure_readable(path: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(path)?.permissions().mode();
-    if mode & 0o044 != 0o044 {
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode | 0o044))?;
-    }
-    Ok(())
 }

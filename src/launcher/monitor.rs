@@ -59,7 +59,7 @@ impl Watch {
                 if resident > limit {
                     let breach = Breach::Limit(format!(
                         "memory limit ({})",
-                        crate::report::human_bytes(limit)
+                        crate::ground::units::human_bytes(limit)
                     ));
                     return Some((breach, tree));
                 }

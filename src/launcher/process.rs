@@ -145,7 +145,7 @@ fn in_pid_namespace(
                         Some(format!("cannot build the sandbox for the snippet: {error}"));
                 }
             }
-            let code = match super::write_atomically(&spec.report_path, &report) {
+            let code = match crate::ground::files::write_atomically(&spec.report_path, &report) {
                 Ok(()) => 0,
                 Err(error) => {
                     eprintln!(
@@ -250,7 +250,7 @@ fn run_snippet(
                 &format!(
                     "a memory cgroup of the run's own holds everything it starts to the limit \
                      ({}), on top of the launcher's watch every 20 ms",
-                    crate::report::human_bytes(limit)
+                    crate::ground::units::human_bytes(limit)
                 ),
             ),
             _ => Protection::new(
@@ -401,7 +401,7 @@ fn run_snippet(
             if made.oom_kills() > 0 {
                 report.limit_exceeded = Some(format!(
                     "memory limit ({})",
-                    crate::report::human_bytes(limit)
+                    crate::ground::units::human_bytes(limit)
                 ));
             }
         }

@@ -37,7 +37,7 @@ pub fn compare(metric: &Metric, baseline: &Estimate, current: &Estimate) -> Opti
         return None;
     }
     let percent = (current.median - baseline.median) / baseline.median.abs() * 100.0;
-    let overlap = current.ci_low <= baseline.ci_high && baseline.ci_low <= current.ci_high;
+    let overlap = current.overlaps(baseline);
     let verdict = if overlap {
         Verdict::NoChange
     } else if (current.median > baseline.median) == metric.higher_is_better() {

@@ -4,7 +4,7 @@
 
 use super::baseline::ChangeRow;
 use super::{Format, Report};
-use crate::launcher::write_bytes_atomically;
+use crate::ground::files::write_bytes_atomically;
 use crate::results::{Results, RESULTS_SCHEMA_VERSION};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};

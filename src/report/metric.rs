@@ -1,7 +1,7 @@
 //! The figures a benchmark case carries (wall time, CPU time, peak memory and the scenario's
 //! own figures), how each is named and written, and which direction is better.
 
-use super::{human_bytes, human_seconds};
+use crate::ground::units::{human_bytes, human_seconds};
 use crate::results::{Estimate, Metrics};
 
 /// One figure of a case's [`Metrics`].

@@ -183,7 +183,7 @@ fn per_task_clause(machine: &Machine<'_>, scenario: &str) -> Option<String> {
                     ..point.clone()
                 })
                 .collect();
-            crate::bench::analysis::memory_per_task(&scenarios)
+            crate::results::derived::memory_per_task(&scenarios)
         } else {
             bench.memory_per_task.clone()
         };

@@ -88,10 +88,10 @@ pub fn write_block_file(
         .unwrap_or("document");
     let path = directory.join(format!("{stem}-L{fence_line}.{extension}"));
     if std::fs::read_to_string(&path).ok().as_deref() != Some(code) {
-        crate::launcher::write_bytes_atomically(&path, code.as_bytes())
+        crate::ground::files::write_bytes_atomically(&path, code.as_bytes())
             .map_err(|error| Error::io(format!("cannot write {}", path.display()), error))?;
     } else {
-        crate::launcher::ensure_readable(&path)
+        crate::ground::files::ensure_readable(&path)
             .map_err(|error| Error::io(format!("cannot read {}", path.display()), error))?;
     }
     let spelled = path.display().to_string();

@@ -1,21 +1,28 @@
-//! Language runtimes: how each kind of snippet is prepared and started, and how its result is
-//! read back.
+//! Runtimes: how each kind of snippet is prepared and started, and how its result is read back.
 //!
-//! Each runtime is found (and checked for its minimum version) once per run, provisions what it
-//! needs on first use (the Python virtual environment with pinned aiohttp, compiled Rust
-//! packages, the Node preload), and turns a [`Snippet`] into a [`PreparedCommand`]. Results come
+//! One file per runtime (`node.rs`, `bun.rs`, `deno.rs`, `python.rs` with its asyncio, uvloop
+//! and httpx variants, `rust.rs` with both tokio flavours), each implementing the small
+//! [`Runtime`] trait; [`registry`] names them all ([`RuntimeId`]) and finds and provisions each
+//! once per command ([`Installed`]), for `verify`, `bench` and `claims` alike. **To add a
+//! runtime, open [`registry`].** Each runtime provisions what it needs on first use (the Python
+//! virtual environment with pinned aiohttp, compiled Rust packages, the Node preload), and turns
+//! a [`crate::snippet::Snippet`] into a [`PreparedCommand`]. Results come
 //! back through the runtime hooks' event file (structured `console.log` / `print` values and
 //! `asyncio.run` return values) or, for programs without hooks, as JSON on standard output.
 
 pub mod blocks;
+pub mod bun;
+pub mod deno;
 pub mod node;
 pub mod provision;
 pub mod python;
+pub mod registry;
 pub mod rust;
 
+pub use registry::{CommandContext, Installed, Runtime, RuntimeId, Unavailable};
+
 use crate::error::{Error, Result};
-use crate::observation::{Language, ResultOrigin};
-use crate::snippet::{Snippet, SnippetKind};
+use crate::observation::ResultOrigin;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -28,102 +35,6 @@ pub struct PreparedCommand {
     pub env: Vec<(String, String)>,
     /// For a document's code block: how to map the generated file's lines to the document.
     pub line_map: Option<blocks::LineMap>,
-}
-
-/// The runtimes a run needs, found and provisioned.
-#[derive(Debug, Default)]
-pub struct Runtimes {
-    /// Where generated files (document blocks) are written.
-    pub cache: PathBuf,
-    pub node: Option<node::Node>,
-    pub python: Option<python::Python>,
-    pub rust: Option<rust::Rust>,
-}
-
-impl Runtimes {
-    /// Finds and provisions the runtimes for the given languages. A missing or too old runtime
-    /// is an error that says what to install.
-    pub fn prepare(languages: &[Language], cache: &Path) -> Result<Self> {
-        let mut runtimes = Runtimes {
-            cache: cache.to_path_buf(),
-            ..Runtimes::default()
-        };
-        if languages.contains(&Language::Javascript) {
-            runtimes.node = Some(node::Node::find(cache)?);
-        }
-        if languages.contains(&Language::Python) {
-            runtimes.python = Some(python::Python::provision(cache)?);
-        }
-        if languages.contains(&Language::Rust) {
-            runtimes.rust = Some(rust::Rust::find(cache)?);
-        }
-        Ok(runtimes)
-    }
-
-    /// The command that runs a snippet, building it first where needed. A build failure is
-    /// returned as an error for this snippet alone.
-    pub fn command(&self, snippet: &Snippet) -> Result<PreparedCommand> {
-        let missing = || Error::Other(format!("no runtime prepared for {}", snippet.language));
-        match (snippet.language, &snippet.kind) {
-            (
-                Language::Javascript | Language::Python,
-                SnippetKind::Block {
-                    code,
-                    first_code_line,
-                },
-            ) => {
-                let extension = if snippet.language == Language::Javascript {
-                    "mjs"
-                } else {
-                    "py"
-                };
-                let (path, line_map) = blocks::write_block_file(
-                    &self.cache,
-                    &snippet.source.path,
-                    snippet.source.line.unwrap_or(*first_code_line),
-                    *first_code_line,
-                    code,
-                    extension,
-                )?;
-                let file_snippet = Snippet {
-                    kind: SnippetKind::File(path),
-                    ..snippet.clone()
-                };
-                let mut command = self.command(&file_snippet)?;
-                command.line_map = Some(line_map);
-                Ok(command)
-            }
-            (Language::Javascript, _) => self.node.as_ref().ok_or_else(missing)?.command(snippet),
-            (Language::Python, _) => self.python.as_ref().ok_or_else(missing)?.command(snippet),
-            (Language::Rust, _) => self.rust.as_ref().ok_or_else(missing)?.command(snippet),
-        }
-    }
-
-    /// The runtime that runs a language, e.g. `node v20.20.2`.
-    pub fn describe(&self, language: Language) -> String {
-        match language {
-            Language::Javascript => self.node.as_ref().map(|n| n.describe()),
-            Language::Python => self.python.as_ref().map(|p| p.describe()),
-            Language::Rust => self.rust.as_ref().map(|r| r.describe()),
-        }
-        .unwrap_or_else(|| language.to_string())
-    }
-
-    /// Runtime name to version, for the environment section of results.
-    pub fn versions(&self) -> std::collections::BTreeMap<String, String> {
-        let mut versions = std::collections::BTreeMap::new();
-        if let Some(node) = &self.node {
-            versions.insert("node".to_string(), node.version.clone());
-        }
-        if let Some(python) = &self.python {
-            versions.insert("python".to_string(), python.version.clone());
-            versions.insert("aiohttp".to_string(), python.aiohttp_version.clone());
-        }
-        if let Some(rust) = &self.rust {
-            versions.insert("rustc".to_string(), rust.version.clone());
-        }
-        versions
-    }
 }
 
 /// Reads a run's result. Hook events win: the value the outermost `asyncio.run` returned (when
@@ -256,10 +167,10 @@ pub(crate) fn install_asset(
     // Checked on every use, not only written when missing: snippets may be able to write into
     // the cache, and a changed hook must not reach the next snippet.
     if std::fs::read(&path).ok().as_deref() != Some(content.as_bytes()) {
-        crate::launcher::write_bytes_atomically(&path, content.as_bytes())
+        crate::ground::files::write_bytes_atomically(&path, content.as_bytes())
             .map_err(|error| Error::io(format!("cannot write {}", path.display()), error))?;
     } else {
-        crate::launcher::ensure_readable(&path)
+        crate::ground::files::ensure_readable(&path)
             .map_err(|error| Error::io(format!("cannot read {}", path.display()), error))?;
     }
     Ok(path)

@@ -4,6 +4,7 @@
 //! events, and in preload isolation routes connections to mocked hosts to the mock. Node decides
 //! by itself whether a file is an ES module (`.mjs`, or `"type": "module"`) or CommonJS.
 
+use super::registry::{CommandContext, Runtime, RuntimeId, Unavailable};
 use super::{install_asset, major_minor, output_of, PreparedCommand};
 use crate::error::{Error, Result};
 use crate::snippet::{Snippet, SnippetKind};
@@ -41,29 +42,58 @@ impl Node {
             preload,
         })
     }
+}
 
-    pub fn describe(&self) -> String {
+impl Runtime for Node {
+    fn id(&self) -> RuntimeId {
+        RuntimeId::Node
+    }
+
+    fn version(&self) -> String {
+        self.version.clone()
+    }
+
+    fn describe(&self) -> String {
         format!("node {}", self.version)
     }
 
-    pub fn command(&self, snippet: &Snippet) -> Result<PreparedCommand> {
-        let SnippetKind::File(file) = &snippet.kind else {
-            return Err(Error::Other(format!(
-                "{} is not a JavaScript file",
-                snippet.name
-            )));
-        };
+    fn versions(&self) -> Vec<(String, String)> {
+        vec![("node".to_string(), self.version.clone())]
+    }
+
+    fn command(
+        &self,
+        snippet: &Snippet,
+        _context: &CommandContext<'_>,
+    ) -> std::result::Result<PreparedCommand, Unavailable> {
         Ok(PreparedCommand {
             program: self.program.clone(),
             args: vec![
                 "--require".to_string(),
                 self.preload.display().to_string(),
-                absolute(file).display().to_string(),
+                javascript_file(snippet)?,
             ],
             env: vec![],
             line_map: None,
         })
     }
+}
+
+/// The absolute path of a JavaScript snippet's file, for the runtimes that run one.
+pub(crate) fn javascript_file(snippet: &Snippet) -> std::result::Result<String, Unavailable> {
+    match &snippet.kind {
+        SnippetKind::File(file) => Ok(absolute(file).display().to_string()),
+        _ => Err(Unavailable::Failed(format!(
+            "{} is not a JavaScript file",
+            snippet.name
+        ))),
+    }
+}
+
+/// The Node preload, installed in the cache: Bun and Deno load it too, to record what a
+/// program logs.
+pub(crate) fn preload(cache: &Path) -> std::result::Result<PathBuf, String> {
+    install_asset(cache, "node", "preload.cjs", PRELOAD).map_err(|error| error.to_string())
 }
 
 pub(crate) fn absolute(path: &Path) -> PathBuf {

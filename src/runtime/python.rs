@@ -26,11 +26,14 @@
 //! a few small reads); an added or changed file makes sidebyside say so and rebuild the venv.
 
 use super::provision;
+use super::registry::{CommandContext, Runtime, RuntimeId, Unavailable};
 use super::{major_minor, output_of, PreparedCommand};
 use crate::error::{Error, Result};
+use crate::observation::IsolationMode;
 use crate::snippet::{Snippet, SnippetKind};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 pub const MINIMUM: (u32, u32) = (3, 9);
 pub const REQUIREMENTS: &str = include_str!("../../snippets/python/requirements.txt");
@@ -181,24 +184,139 @@ impl Python {
     pub fn package_version(&self, distribution: &str) -> Option<String> {
         package_version(&self.site_packages, distribution)
     }
+}
 
-    pub fn describe(&self) -> String {
-        format!("python {} aiohttp {}", self.version, self.aiohttp_version)
+/// Runs a Python file as `__main__` on uvloop's event loop, as `python FILE` would run it.
+const UVLOOP_WRAPPER: &str = "import runpy, sys, warnings, asyncio, uvloop\n\
+with warnings.catch_warnings():\n    warnings.simplefilter('ignore', DeprecationWarning)\n    \
+asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())\n\
+sys.argv = sys.argv[1:]\nsys.path[0] = __import__('os').path.dirname(sys.argv[0])\n\
+runpy.run_path(sys.argv[0], run_name='__main__')\n";
+
+/// The three Python runtimes on the project's venv: `python-asyncio` (aiohttp on asyncio's
+/// loop), `python-uvloop` (the same on uvloop's event loop: `SIDEBYSIDE_PY_LOOP=uvloop`, and a
+/// verbatim snippet, which cannot read it, is started through a wrapper that installs uvloop's
+/// policy first) and `python-httpx` (httpx programs).
+#[derive(Debug, Clone)]
+pub struct PythonRuntime {
+    id: RuntimeId,
+    python: Arc<Python>,
+    /// uvloop's or httpx's version, for the variants that need the module.
+    module: Option<(&'static str, String)>,
+}
+
+impl PythonRuntime {
+    /// The variant `id` on the provisioned venv; an error when the module it needs is missing.
+    pub fn new(id: RuntimeId, python: Arc<Python>) -> std::result::Result<Self, String> {
+        let module = match id {
+            RuntimeId::PythonUvloop => Some("uvloop"),
+            RuntimeId::PythonHttpx => Some("httpx"),
+            _ => None,
+        };
+        let module = match module {
+            None => None,
+            // Read from its METADATA: nothing in the venv is run for sidebyside's own purposes.
+            Some(name) => Some((
+                name,
+                python.package_version(name).ok_or_else(|| {
+                    format!(
+                        "{name} is not installed in the project's Python environment ({}): add \
+                         it, pinned, to snippets/python/requirements.txt",
+                        python.venv.display()
+                    )
+                })?,
+            )),
+        };
+        Ok(PythonRuntime { id, python, module })
+    }
+}
+
+impl Runtime for PythonRuntime {
+    fn id(&self) -> RuntimeId {
+        self.id
     }
 
-    pub fn command(&self, snippet: &Snippet) -> Result<PreparedCommand> {
+    fn version(&self) -> String {
+        self.python.version.clone()
+    }
+
+    fn describe(&self) -> String {
+        let python = &self.python;
+        match &self.module {
+            Some(("uvloop", uvloop)) => format!(
+                "python {} uvloop {uvloop} aiohttp {}",
+                python.version, python.aiohttp_version
+            ),
+            Some((name, version)) => format!("python {} {name} {version}", python.version),
+            None => format!(
+                "python {} aiohttp {}",
+                python.version, python.aiohttp_version
+            ),
+        }
+    }
+
+    fn identity(&self) -> String {
+        let python = &self.python;
+        match &self.module {
+            Some(("uvloop", uvloop)) => format!(
+                "python {}, uvloop {uvloop}, aiohttp {}",
+                python.version, python.aiohttp_version
+            ),
+            Some((name, version)) => format!("python {}, {name} {version}", python.version),
+            None => format!(
+                "python {}, aiohttp {}",
+                python.version, python.aiohttp_version
+            ),
+        }
+    }
+
+    fn versions(&self) -> Vec<(String, String)> {
+        let mut versions = vec![
+            ("python".to_string(), self.python.version.clone()),
+            ("aiohttp".to_string(), self.python.aiohttp_version.clone()),
+        ];
+        if let Some((name, version)) = &self.module {
+            versions.push((name.to_string(), version.clone()));
+        }
+        versions
+    }
+
+    fn unusable_under(&self, isolation: IsolationMode) -> Option<String> {
+        (self.id == RuntimeId::PythonUvloop && isolation == IsolationMode::Preload).then(|| {
+            "uvloop resolves host names in C, past the preload hook that routes them to the \
+             mock: run with --isolation namespace"
+                .to_string()
+        })
+    }
+
+    fn command(
+        &self,
+        snippet: &Snippet,
+        context: &CommandContext<'_>,
+    ) -> std::result::Result<PreparedCommand, Unavailable> {
         let SnippetKind::File(file) = &snippet.kind else {
-            return Err(Error::Other(format!(
+            return Err(Unavailable::Failed(format!(
                 "{} is not a Python file",
                 snippet.name
             )));
         };
-        Ok(PreparedCommand {
-            program: self.interpreter.clone(),
+        let mut command = PreparedCommand {
+            program: self.python.interpreter.clone(),
             args: vec![super::node::absolute(file).display().to_string()],
             env: vec![("PYTHONDONTWRITEBYTECODE".into(), "1".into())],
             line_map: None,
-        })
+        };
+        if self.id == RuntimeId::PythonUvloop {
+            command
+                .env
+                .push(("SIDEBYSIDE_PY_LOOP".into(), "uvloop".into()));
+            if context.verbatim {
+                command
+                    .args
+                    .splice(0..0, ["-c".to_string(), UVLOOP_WRAPPER.to_string()]);
+            }
+        }
+        Ok(command)
     }
 }
 

@@ -5,10 +5,13 @@
 //! reqwest, ...) are compiled once for all snippets and later runs rebuild nothing. Cargo's own
 //! lock on the target directory keeps concurrent runs safe.
 
+use super::registry::{CommandContext, Runtime, RuntimeId, Unavailable};
 use super::{blocks, major_minor, output_of, PreparedCommand};
 use crate::error::{Error, Result};
 use crate::snippet::{Snippet, SnippetKind};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 #[derive(Debug, Clone)]
 pub struct Rust {
@@ -44,37 +47,8 @@ impl Rust {
         })
     }
 
-    pub fn describe(&self) -> String {
-        format!("rustc {}", self.version)
-    }
-
-    pub fn command(&self, snippet: &Snippet) -> Result<PreparedCommand> {
-        match &snippet.kind {
-            SnippetKind::CargoPackage(package) => Ok(PreparedCommand {
-                program: self.build(package, None)?,
-                args: vec![],
-                env: vec![],
-                line_map: None,
-            }),
-            SnippetKind::CargoBinary { package, binary } => Ok(PreparedCommand {
-                program: self.build(package, Some(binary))?,
-                args: vec![],
-                env: vec![],
-                line_map: None,
-            }),
-            SnippetKind::Block {
-                code,
-                first_code_line,
-            } => self.block_command(snippet, code, *first_code_line),
-            SnippetKind::File(_) => Err(Error::Other(format!(
-                "{} is not a cargo package",
-                snippet.name
-            ))),
-        }
-    }
-
     /// Builds a document's Rust block as a binary of the cache's blocks package.
-    fn block_command(
+    pub fn block_command(
         &self,
         snippet: &Snippet,
         code: &str,
@@ -86,16 +60,17 @@ impl Rust {
             .map_err(|error| Error::io(format!("cannot create {}", bin.display()), error))?;
         let manifest = package.join("Cargo.toml");
         if std::fs::read_to_string(&manifest).ok().as_deref() != Some(blocks::BLOCKS_MANIFEST) {
-            crate::launcher::write_bytes_atomically(&manifest, blocks::BLOCKS_MANIFEST.as_bytes())
-                .map_err(|error| {
-                    Error::io(format!("cannot write {}", manifest.display()), error)
-                })?;
+            crate::ground::files::write_bytes_atomically(
+                &manifest,
+                blocks::BLOCKS_MANIFEST.as_bytes(),
+            )
+            .map_err(|error| Error::io(format!("cannot write {}", manifest.display()), error))?;
         }
         let (source, offset) = blocks::wrap_rust(code);
         let name = format!("block_{}", blocks::content_key(&[&source]));
         let file = bin.join(format!("{name}.rs"));
         if !file.is_file() {
-            crate::launcher::write_bytes_atomically(&file, source.as_bytes())
+            crate::ground::files::write_bytes_atomically(&file, source.as_bytes())
                 .map_err(|error| Error::io(format!("cannot write {}", file.display()), error))?;
         }
         let line_map = blocks::LineMap {
@@ -176,5 +151,148 @@ impl Rust {
                 Some((name.to_string(), PathBuf::from(executable)))
             })
             .collect())
+    }
+}
+
+/// What a cargo build of a package gave: each binary's name and executable, or the error.
+type Built = std::result::Result<Vec<(String, PathBuf)>, Unavailable>;
+
+/// tokio on one of its two schedulers: `tokio-multi-thread` (what `#[tokio::main]` starts, and
+/// every verbatim snippet's) and `tokio-current-thread`. Programs are cargo packages built once
+/// per command (release, the shared target directory); scenario programs read their flavour
+/// from `SIDEBYSIDE_TOKIO_FLAVOR`.
+#[derive(Debug)]
+pub struct Tokio {
+    id: RuntimeId,
+    rust: Arc<Rust>,
+    built: Mutex<HashMap<PathBuf, Built>>,
+}
+
+impl Tokio {
+    pub fn new(id: RuntimeId, rust: Arc<Rust>) -> Self {
+        Tokio {
+            id,
+            rust,
+            built: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn flavour(&self) -> &'static str {
+        if self.id == RuntimeId::TokioCurrentThread {
+            "current-thread"
+        } else {
+            "multi-thread"
+        }
+    }
+
+    /// The executable of a package's binary (`None`: its only or last binary), building the
+    /// package on first use.
+    fn executable(
+        &self,
+        package: &Path,
+        wanted: Option<&str>,
+        context: &CommandContext<'_>,
+    ) -> std::result::Result<PathBuf, Unavailable> {
+        // Builds are one at a time (cargo uses every core); the lock is held across the build.
+        let mut built = self
+            .built
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let binaries = built
+            .entry(package.to_path_buf())
+            .or_insert_with(|| {
+                (context.on_build)(package);
+                self.rust.build_binaries(package).map_err(Unavailable::from)
+            })
+            .clone()?;
+        let found = match wanted {
+            Some(name) => binaries.iter().find(|(target, _)| target == name),
+            None => binaries.last(),
+        };
+        found
+            .map(|(_, executable)| executable.clone())
+            .ok_or_else(|| {
+                Unavailable::Failed(format!(
+                    "cargo built {} but it has no binary{}; it has: {}",
+                    package.display(),
+                    wanted
+                        .map(|name| format!(" named `{name}`"))
+                        .unwrap_or_default(),
+                    binaries
+                        .iter()
+                        .map(|(name, _)| name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            })
+    }
+}
+
+impl Runtime for Tokio {
+    fn id(&self) -> RuntimeId {
+        self.id
+    }
+
+    fn version(&self) -> String {
+        self.rust.version.clone()
+    }
+
+    fn describe(&self) -> String {
+        format!("rustc {}", self.rust.version)
+    }
+
+    fn identity(&self) -> String {
+        format!("rustc {}", self.rust.version)
+    }
+
+    fn versions(&self) -> Vec<(String, String)> {
+        vec![("rustc".to_string(), self.rust.version.clone())]
+    }
+
+    fn command(
+        &self,
+        snippet: &Snippet,
+        context: &CommandContext<'_>,
+    ) -> std::result::Result<PreparedCommand, Unavailable> {
+        if self.id == RuntimeId::TokioCurrentThread && context.verbatim {
+            return Err(Unavailable::Skipped(
+                "the snippet starts its own runtime with #[tokio::main] (multi-thread); only \
+                 scenario programs choose their flavour"
+                    .to_string(),
+            ));
+        }
+        let mut command = match &snippet.kind {
+            SnippetKind::CargoPackage(package) => PreparedCommand {
+                program: self.executable(package, None, context)?,
+                args: vec![],
+                env: vec![],
+                line_map: None,
+            },
+            SnippetKind::CargoBinary { package, binary } => PreparedCommand {
+                program: self.executable(package, Some(binary), context)?,
+                args: vec![],
+                env: vec![],
+                line_map: None,
+            },
+            SnippetKind::Block {
+                code,
+                first_code_line,
+            } => {
+                (context.on_build)(&snippet.source.path);
+                self.rust
+                    .block_command(snippet, code, *first_code_line)
+                    .map_err(Unavailable::from)?
+            }
+            SnippetKind::File(_) => {
+                return Err(Unavailable::Failed(format!(
+                    "{} is not a cargo package",
+                    snippet.name
+                )))
+            }
+        };
+        command
+            .env
+            .push(("SIDEBYSIDE_TOKIO_FLAVOR".into(), self.flavour().into()));
+        Ok(command)
     }
 }

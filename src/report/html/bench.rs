@@ -4,8 +4,8 @@
 
 use super::chart::{self, Bar, LinePoint, Series, XAxis};
 use super::{wrap, Page};
+use crate::ground::units::human_seconds;
 use crate::report::cells;
-use crate::report::human_seconds;
 use crate::report::metric::{percentile, significant, Metric};
 use crate::report::model::{Point, ScenarioGroup};
 use crate::report::narrative;

@@ -7,8 +7,9 @@ mod bench;
 
 use super::cells;
 use super::model::Report;
-use super::{human_bytes, human_seconds, Render};
+use super::Render;
 use crate::compare;
+use crate::ground::units::{human_bytes, human_seconds};
 use crate::observation::{Observation, ResultOrigin, Status};
 use anstyle::{AnsiColor, Style};
 use comfy_table::{presets, Cell, CellAlignment, Color, ContentArrangement, Table};

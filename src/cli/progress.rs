@@ -1,74 +1,26 @@
-//! Showing progress: the measuring code emits events, a reporter shows them.
+//! Showing a command's events on standard error: the reporters of the command-line edge.
 //!
 //! On a terminal the reporter is a progress bar (indicatif) with the run in progress as its
-//! message and anything worth reading (a skipped runtime, a failed verification) printed above
-//! it; elsewhere (CI, a pipe, a test) it prints one plain line per run on standard error, so
-//! logs stay readable and tests can follow a bench as it goes.
+//! message and anything worth reading (a build, a skipped runtime, a failed verification)
+//! printed above it; elsewhere (CI, a pipe, a test) it prints one plain line per run, so logs
+//! stay readable and tests can follow a command as it goes. With `--format json` (verify,
+//! claims) only the messages are shown, never the runs.
 
-use std::path::Path;
+use sidebyside::events::{Event, Phase, Reporter, StopPolicy};
+use sidebyside::ground::units::human_seconds;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
-/// Which kind of run finished.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Phase {
-    Verification,
-    Warmup,
-    Timed,
-}
-
-impl Phase {
-    fn as_str(self) -> &'static str {
-        match self {
-            Phase::Verification => "verify",
-            Phase::Warmup => "warm-up",
-            Phase::Timed => "run",
-        }
-    }
-}
-
-/// What the bench tells its reporter.
-#[derive(Debug, Clone)]
-pub enum Event<'a> {
-    /// A cargo package is being built.
-    Building(&'a Path),
-    /// The number of runs the whole bench is now expected to make.
-    Total(usize),
-    /// A scenario point starts.
-    Point(&'a str),
-    /// A runtime is skipped here, or its program failed verification and will not be timed.
-    Excluded {
-        runtime: &'a str,
-        status: &'a str,
-        note: &'a str,
-    },
-    /// One run finished.
-    Run {
-        label: &'a str,
-        runtime: &'a str,
-        phase: Phase,
-        number: usize,
-        of: usize,
-        wall_s: f64,
-        problem: Option<&'a str>,
-    },
-    /// The first Ctrl-C or SIGTERM arrived.
-    Stopping,
-}
-
-/// Receives the bench's events.
-pub trait Reporter: Send + Sync {
-    fn event(&self, event: Event<'_>);
-    /// Clears whatever the reporter keeps on screen.
-    fn finish(&self) {}
-}
-
-/// The reporter for the current standard error: a bar on a terminal, lines otherwise.
-pub fn for_stderr() -> Box<dyn Reporter> {
+/// The reporter for the current standard error: a bar on a terminal, lines otherwise; with
+/// `progress` off (`--format json` of verify and claims), only the messages.
+pub fn for_stderr(progress: bool) -> Arc<dyn Reporter> {
     use std::io::IsTerminal;
-    if std::io::stderr().is_terminal() {
-        Box::new(Bar::new())
+    if !progress {
+        Arc::new(Messages)
+    } else if std::io::stderr().is_terminal() {
+        Arc::new(Bar::new())
     } else {
-        Box::new(Lines::default())
+        Arc::new(Lines::default())
     }
 }
 
@@ -85,11 +37,15 @@ fn run_line(event: &Event<'_>) -> Option<String> {
     else {
         return None;
     };
-    let mut line = format!(
-        "{label} · {runtime} · {} {number}/{of} · {}",
-        phase.as_str(),
-        crate::report::human_seconds(*wall_s)
-    );
+    let wall = human_seconds(*wall_s);
+    let mut line = if *phase == Phase::Once {
+        format!("{label} · {runtime} · {wall}")
+    } else {
+        format!(
+            "{label} · {runtime} · {} {number}/{of} · {wall}",
+            phase.as_str()
+        )
+    };
     if let Some(problem) = problem {
         line.push_str(&format!(" · FAILED: {problem}"));
     }
@@ -105,9 +61,14 @@ fn message_line(event: &Event<'_>) -> Option<String> {
             status,
             note,
         } => Some(format!("   {runtime}: {status}: {note}")),
-        Event::Stopping => Some(
+        Event::Starting(what) => Some(what.to_string()),
+        Event::Note(note) => Some(note.to_string()),
+        Event::Stopping(StopPolicy::FinishCurrentRun) => Some(
             "stopping after the current run (Ctrl-C again to abandon it); finished runs are kept"
                 .to_string(),
+        ),
+        Event::Stopping(StopPolicy::AbortRuns) => Some(
+            "interrupted: stopping the runs in flight and keeping the results so far".to_string(),
         ),
         _ => None,
     }
@@ -181,9 +142,13 @@ impl Reporter for Bar {
     }
 }
 
-/// A reporter that shows nothing (for library users and tests).
-pub struct Silent;
+/// Only the messages (builds, skipped runtimes, stopping), no runs.
+pub struct Messages;
 
-impl Reporter for Silent {
-    fn event(&self, _event: Event<'_>) {}
+impl Reporter for Messages {
+    fn event(&self, event: Event<'_>) {
+        if let Some(line) = message_line(&event) {
+            eprintln!("sidebyside: {line}");
+        }
+    }
 }

@@ -8,9 +8,9 @@
 //! modes (a gap test), and a trend over time (Mann-Kendall with Sen's slope). Nothing here does
 //! I/O; the judgement that turns these numbers into warnings lives in `analysis`.
 
-use crate::results::{Estimate, Ratio};
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
+use serde::{Deserialize, Serialize};
 
 /// Bootstrap resamples per interval.
 pub const BOOTSTRAP_RESAMPLES: usize = 10_000;
@@ -38,8 +38,44 @@ impl Interval {
     }
 
     pub fn overlaps(&self, other: &Interval) -> bool {
-        self.low <= other.high && other.low <= self.high
+        overlap((self.low, self.high), (other.low, other.high))
     }
+}
+
+/// A statistic with its uncertainty.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Estimate {
+    pub median: f64,
+    /// Median absolute deviation.
+    pub mad: f64,
+    /// 95% bootstrap confidence interval of the median.
+    pub ci_low: f64,
+    pub ci_high: f64,
+    pub n: usize,
+    /// How many values were flagged as outliers (modified z-score above 3.5).
+    #[serde(default)]
+    pub outliers: usize,
+}
+
+impl Estimate {
+    /// Whether the 95% intervals of two estimates overlap: the runs cannot tell them apart.
+    pub fn overlaps(&self, other: &Estimate) -> bool {
+        overlap((self.ci_low, self.ci_high), (other.ci_low, other.ci_high))
+    }
+}
+
+/// A ratio with its 95% confidence interval ("1.84x ± 0.03 slower").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Ratio {
+    pub value: f64,
+    pub ci_low: f64,
+    pub ci_high: f64,
+}
+
+/// Whether two closed intervals `(low, high)` share a point: the one definition of "the runs
+/// cannot tell them apart" used by rankings, baselines and reports.
+pub fn overlap(a: (f64, f64), b: (f64, f64)) -> bool {
+    a.0 <= b.1 && b.0 <= a.1
 }
 
 fn sorted(values: &[f64]) -> Vec<f64> {

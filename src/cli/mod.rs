@@ -1,0 +1,122 @@
+//! The command-line edge: what every command shares. Arguments are validated here once, the
+//! library is called, and only here is anything printed, an exit status chosen
+//! ([`ExitStatus`]), or an `--out` folder written ([`write_out`]).
+
+pub mod claims;
+pub mod progress;
+
+use sidebyside::error::Error;
+use sidebyside::results::Results;
+use sidebyside::runtime::RuntimeId;
+use std::path::Path;
+use std::time::Duration;
+
+/// The exit status of every command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// 0: everything passed (every verdict as expected, every program measured or skipped).
+    Passed,
+    /// 1: something failed, timed out or could not run.
+    Failed,
+    /// 2: a usage or configuration error; also an `--out` folder that cannot be written.
+    Usage,
+    /// 130: Ctrl-C or SIGTERM; the results gathered so far were still shown and written.
+    Interrupted,
+}
+
+impl From<ExitStatus> for std::process::ExitCode {
+    fn from(status: ExitStatus) -> Self {
+        std::process::ExitCode::from(match status {
+            ExitStatus::Passed => 0,
+            ExitStatus::Failed => 1,
+            ExitStatus::Usage => 2,
+            ExitStatus::Interrupted => 130,
+        })
+    }
+}
+
+/// Prints a usage error; exit status 2.
+pub fn usage(message: &str) -> ExitStatus {
+    eprintln!("sidebyside: {message}");
+    ExitStatus::Usage
+}
+
+/// A command that could not complete: says why; 130, 2 or 1.
+pub fn failed(error: &Error) -> ExitStatus {
+    eprintln!("sidebyside: {error}");
+    if error.is_interrupted() {
+        ExitStatus::Interrupted
+    } else if error.is_usage() {
+        ExitStatus::Usage
+    } else {
+        ExitStatus::Failed
+    }
+}
+
+/// `--timeout`, `--budget`: a positive, finite number of seconds.
+pub fn positive_seconds(flag: &str, seconds: f64) -> Result<Duration, ExitStatus> {
+    if seconds.is_finite() && seconds > 0.0 {
+        Ok(Duration::from_secs_f64(seconds))
+    } else {
+        Err(usage(&format!(
+            "{flag} must be a positive number of seconds"
+        )))
+    }
+}
+
+/// `--runtime NAME` (repeatable) of verify and claims: registry names, or `python` and `rust`.
+pub fn runtimes(names: &[String]) -> Result<Vec<RuntimeId>, ExitStatus> {
+    names
+        .iter()
+        .map(|name| {
+            RuntimeId::parse_loosely(name).ok_or_else(|| {
+                usage(&format!(
+                    "unknown runtime `{name}`: the runtimes are {}",
+                    RuntimeId::names()
+                ))
+            })
+        })
+        .collect()
+}
+
+/// The async runtime every command runs on; failing to start one is a configuration error.
+pub fn async_runtime() -> Result<tokio::runtime::Runtime, ExitStatus> {
+    tokio::runtime::Runtime::new()
+        .map_err(|error| usage(&format!("cannot start the async runtime: {error}")))
+}
+
+/// `--out DIR`, the same for every command: results.json, report.md, report.html and
+/// junit.xml (and a command's `extra` files), each written atomically. A folder or file that
+/// cannot be written is exit status 2, with the path named.
+pub fn write_out(
+    directory: &Path,
+    results: &Results,
+    extra: &[(String, String)],
+) -> Result<(), ExitStatus> {
+    if let Err(error) = sidebyside::report::write_all(directory, results) {
+        return Err(usage(&error.to_string()));
+    }
+    for (name, text) in extra {
+        let path = directory.join(name);
+        if let Err(error) =
+            sidebyside::ground::files::write_bytes_atomically(&path, text.as_bytes())
+        {
+            return Err(usage(&format!("cannot write {}: {error}", path.display())));
+        }
+    }
+    eprintln!("sidebyside: wrote {}", directory.display());
+    Ok(())
+}
+
+/// The exit status a verify results document calls for.
+pub fn status_of_verify(results: &Results) -> ExitStatus {
+    if results.interrupted {
+        ExitStatus::Interrupted
+    } else if !results.problems.is_empty() {
+        ExitStatus::Usage
+    } else if results.summary.all_passed() {
+        ExitStatus::Passed
+    } else {
+        ExitStatus::Failed
+    }
+}

@@ -1,0 +1,438 @@
+//! The runtime registry: every runtime sidebyside can run a program on, found and provisioned
+//! once per command, shared by `verify`, `bench` and `claims`.
+//!
+//! **To add a runtime, open this file.** Add a variant to [`RuntimeId`] (its name, family and
+//! language in the `match`es below), write one file beside this one (`bun.rs` is the smallest
+//! example) with a type implementing [`Runtime`] (its version, the command that runs a program,
+//! the versions it reports), and add one arm to [`find_one`]. Nothing else changes: `verify
+//! --runtime NAME`, `claims --runtime NAME`, `bench --runtime NAME`, the reports and the
+//! environment section all read the registry.
+
+use super::{blocks, PreparedCommand};
+use crate::error::{Error, Result};
+use crate::observation::{IsolationMode, Language};
+use crate::snippet::{Snippet, SnippetKind};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A runtime's identifier in results and on the command line (`node`, `python-uvloop`, ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RuntimeId {
+    Node,
+    Bun,
+    Deno,
+    PythonAsyncio,
+    PythonUvloop,
+    PythonHttpx,
+    TokioMultiThread,
+    TokioCurrentThread,
+}
+
+impl RuntimeId {
+    pub const ALL: [RuntimeId; 8] = [
+        RuntimeId::Node,
+        RuntimeId::Bun,
+        RuntimeId::Deno,
+        RuntimeId::PythonAsyncio,
+        RuntimeId::PythonUvloop,
+        RuntimeId::PythonHttpx,
+        RuntimeId::TokioMultiThread,
+        RuntimeId::TokioCurrentThread,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuntimeId::Node => "node",
+            RuntimeId::Bun => "bun",
+            RuntimeId::Deno => "deno",
+            RuntimeId::PythonAsyncio => "python-asyncio",
+            RuntimeId::PythonUvloop => "python-uvloop",
+            RuntimeId::PythonHttpx => "python-httpx",
+            RuntimeId::TokioMultiThread => "tokio-multi-thread",
+            RuntimeId::TokioCurrentThread => "tokio-current-thread",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        RuntimeId::ALL
+            .into_iter()
+            .find(|runtime| runtime.as_str() == text)
+    }
+
+    /// Like [`RuntimeId::parse`], also accepting a language's short name for its default
+    /// runtime (`python`, `rust`), as the claims file and `--runtime` do.
+    pub fn parse_loosely(text: &str) -> Option<Self> {
+        match text {
+            "python" => Some(RuntimeId::PythonAsyncio),
+            "rust" | "tokio" => Some(RuntimeId::TokioMultiThread),
+            other => RuntimeId::parse(other),
+        }
+    }
+
+    /// The manifest's program key for this runtime when it gives none under the runtime's id.
+    pub fn family(self) -> &'static str {
+        match self {
+            RuntimeId::Node | RuntimeId::Bun | RuntimeId::Deno => "javascript",
+            RuntimeId::PythonAsyncio | RuntimeId::PythonUvloop => "python",
+            RuntimeId::PythonHttpx => "python-httpx",
+            RuntimeId::TokioMultiThread | RuntimeId::TokioCurrentThread => "rust",
+        }
+    }
+
+    pub fn language(self) -> Language {
+        match self.family() {
+            "javascript" => Language::Javascript,
+            "rust" => Language::Rust,
+            _ => Language::Python,
+        }
+    }
+
+    /// The runtime a language's snippets run on unless `--runtime` says otherwise.
+    pub fn default_for(language: Language) -> Self {
+        match language {
+            Language::Javascript => RuntimeId::Node,
+            Language::Python => RuntimeId::PythonAsyncio,
+            Language::Rust => RuntimeId::TokioMultiThread,
+        }
+    }
+
+    /// The short name of a language's default runtime (`node`, `python`, `rust`), else the id.
+    pub fn short_name(self) -> &'static str {
+        match self {
+            RuntimeId::PythonAsyncio => "python",
+            RuntimeId::TokioMultiThread => "rust",
+            other => other.as_str(),
+        }
+    }
+
+    /// The names `--runtime` accepts, for messages.
+    pub fn names() -> String {
+        RuntimeId::ALL.map(RuntimeId::as_str).join(", ")
+    }
+}
+
+impl std::fmt::Display for RuntimeId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a command needs to know to build the command line of one program.
+pub struct CommandContext<'a> {
+    /// The session's certificate authority, for runtimes that do not read the system store.
+    pub ca_file: &'a Path,
+    /// The program is a verbatim snippet that reads no `SIDEBYSIDE_*` variable.
+    pub verbatim: bool,
+    /// Told before a cargo build starts.
+    pub on_build: &'a (dyn Fn(&Path) + Sync),
+}
+
+/// Why a runtime cannot run a program: skipped (with a note), broken (a build failure), or the
+/// build was interrupted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unavailable {
+    Skipped(String),
+    Failed(String),
+    Interrupted,
+}
+
+impl std::fmt::Display for Unavailable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unavailable::Skipped(note) | Unavailable::Failed(note) => f.write_str(note),
+            Unavailable::Interrupted => f.write_str("interrupted (Ctrl-C or SIGTERM)"),
+        }
+    }
+}
+
+impl From<Error> for Unavailable {
+    fn from(error: Error) -> Self {
+        match error {
+            Error::Interrupted => Unavailable::Interrupted,
+            other => Unavailable::Failed(other.to_string()),
+        }
+    }
+}
+
+/// One runtime, found and ready: what every runtime file implements.
+pub trait Runtime: Send + Sync + std::fmt::Debug {
+    fn id(&self) -> RuntimeId;
+    /// The runtime's own version (`v20.20.2`, `1.1.38`, `3.11.7`, `1.95.0`).
+    fn version(&self) -> String;
+    /// The runtime as a run's `runtime` field shows it (`node v20.20.2`).
+    fn describe(&self) -> String;
+    /// The runtime and what matters of its packages, as `bench` shows it (`python 3.11.7,
+    /// aiohttp 3.13.2`). Default: the version.
+    fn identity(&self) -> String {
+        self.version()
+    }
+    /// Tool name to version for the environment section of results.
+    fn versions(&self) -> Vec<(String, String)>;
+    /// Why this runtime cannot run under an isolation mode, if it cannot.
+    fn unusable_under(&self, _isolation: IsolationMode) -> Option<String> {
+        None
+    }
+    /// The command that runs a snippet (a file, a cargo package or binary, or a Rust block),
+    /// building it first where needed (blocking).
+    fn command(
+        &self,
+        snippet: &Snippet,
+        context: &CommandContext<'_>,
+    ) -> std::result::Result<PreparedCommand, Unavailable>;
+}
+
+/// What is installed for the runtimes asked for: each the runtime or why it cannot be used.
+#[derive(Debug, Default)]
+pub struct Installed {
+    /// Where generated files (document blocks) are written.
+    pub cache: PathBuf,
+    found: BTreeMap<RuntimeId, std::result::Result<Arc<dyn Runtime>, String>>,
+}
+
+impl Installed {
+    /// Finds and provisions each runtime asked for, once (blocking: it may make the Python venv).
+    /// A runtime that is missing is recorded with the note that says how to install it.
+    pub fn find(runtimes: &[RuntimeId], cache: &Path) -> Self {
+        let mut installed = Installed {
+            cache: cache.to_path_buf(),
+            found: BTreeMap::new(),
+        };
+        let mut shared = Shared::default();
+        for &runtime in runtimes {
+            if let std::collections::btree_map::Entry::Vacant(entry) =
+                installed.found.entry(runtime)
+            {
+                entry.insert(find_one(runtime, cache, &mut shared));
+            }
+        }
+        installed
+    }
+
+    /// Every runtime asked for, or a configuration error naming the first that is missing.
+    pub fn require(&self, runtimes: &[RuntimeId]) -> Result<()> {
+        for runtime in runtimes {
+            if let Err(note) = self.get(*runtime) {
+                return Err(Error::Usage(note.to_string()));
+            }
+        }
+        Ok(())
+    }
+
+    /// The runtime, or the note that says why it cannot be used here.
+    pub fn get(&self, runtime: RuntimeId) -> std::result::Result<&dyn Runtime, &str> {
+        match self.found.get(&runtime) {
+            Some(Ok(found)) => Ok(found.as_ref()),
+            Some(Err(note)) => Err(note),
+            None => Err("not asked for"),
+        }
+    }
+
+    /// The runtime's identity (as `bench` shows it), or why it is skipped here.
+    pub fn availability(
+        &self,
+        runtime: RuntimeId,
+        isolation: IsolationMode,
+    ) -> std::result::Result<String, String> {
+        let found = self.get(runtime).map_err(str::to_string)?;
+        if let Some(note) = found.unusable_under(isolation) {
+            return Err(note);
+        }
+        Ok(found.identity())
+    }
+
+    /// The runtime as a run's `runtime` field shows it; its id when it is not installed.
+    pub fn describe(&self, runtime: RuntimeId) -> String {
+        self.get(runtime)
+            .map(|found| found.describe())
+            .unwrap_or_else(|_| runtime.to_string())
+    }
+
+    /// The command that runs a snippet on a runtime. A document's JavaScript or Python block is
+    /// first written to a file in the cache, and its line map kept for error messages.
+    pub fn command(
+        &self,
+        runtime: RuntimeId,
+        snippet: &Snippet,
+        context: &CommandContext<'_>,
+    ) -> std::result::Result<PreparedCommand, Unavailable> {
+        let found = self
+            .get(runtime)
+            .map_err(|note| Unavailable::Skipped(note.to_string()))?;
+        if let (
+            Language::Javascript | Language::Python,
+            SnippetKind::Block {
+                code,
+                first_code_line,
+            },
+        ) = (snippet.language, &snippet.kind)
+        {
+            let extension = if snippet.language == Language::Javascript {
+                "mjs"
+            } else {
+                "py"
+            };
+            let (path, line_map) = blocks::write_block_file(
+                &self.cache,
+                &snippet.source.path,
+                snippet.source.line.unwrap_or(*first_code_line),
+                *first_code_line,
+                code,
+                extension,
+            )?;
+            let file_snippet = Snippet {
+                kind: SnippetKind::File(path),
+                ..snippet.clone()
+            };
+            let mut command = found.command(&file_snippet, context)?;
+            command.line_map = Some(line_map);
+            return Ok(command);
+        }
+        found.command(snippet, context)
+    }
+
+    /// Tool name to version for the environment section (only what was found).
+    pub fn versions(&self) -> BTreeMap<String, String> {
+        self.found
+            .values()
+            .flatten()
+            .flat_map(|found| found.versions())
+            .collect()
+    }
+}
+
+/// What several runtimes share, found once: the Python venv (three Python runtimes), the Rust
+/// toolchain (two tokio flavours), the Node preload (Node, Bun and Deno).
+#[derive(Default)]
+struct Shared {
+    python: Option<std::result::Result<Arc<super::python::Python>, String>>,
+    rust: Option<std::result::Result<Arc<super::rust::Rust>, String>>,
+}
+
+impl Shared {
+    fn python(&mut self, cache: &Path) -> std::result::Result<Arc<super::python::Python>, String> {
+        self.python
+            .get_or_insert_with(|| {
+                super::python::Python::provision(cache)
+                    .map(Arc::new)
+                    .map_err(|error| error.to_string())
+            })
+            .clone()
+    }
+
+    fn rust(&mut self, cache: &Path) -> std::result::Result<Arc<super::rust::Rust>, String> {
+        self.rust
+            .get_or_insert_with(|| {
+                super::rust::Rust::find(cache)
+                    .map(Arc::new)
+                    .map_err(|error| error.to_string())
+            })
+            .clone()
+    }
+}
+
+/// Finds one runtime. The one place that knows which file implements which runtime.
+fn find_one(
+    runtime: RuntimeId,
+    cache: &Path,
+    shared: &mut Shared,
+) -> std::result::Result<Arc<dyn Runtime>, String> {
+    use super::{bun::Bun, deno::Deno, node::Node, python::PythonRuntime, rust::Tokio};
+    Ok(match runtime {
+        RuntimeId::Node => Arc::new(Node::find(cache).map_err(|error| error.to_string())?),
+        RuntimeId::Bun => Arc::new(Bun::find(cache)?),
+        RuntimeId::Deno => Arc::new(Deno::find(cache)?),
+        RuntimeId::PythonAsyncio | RuntimeId::PythonUvloop | RuntimeId::PythonHttpx => {
+            Arc::new(PythonRuntime::new(runtime, shared.python(cache)?)?)
+        }
+        RuntimeId::TokioMultiThread | RuntimeId::TokioCurrentThread => {
+            Arc::new(Tokio::new(runtime, shared.rust(cache)?))
+        }
+    })
+}
+
+/// A program found on PATH, with its version (Bun's and Deno's executables).
+#[derive(Debug, Clone)]
+pub struct Tool {
+    pub program: PathBuf,
+    pub version: String,
+}
+
+impl Tool {
+    /// Looks for `name` on PATH and reads its version; the error says how to install it.
+    pub fn find(
+        name: &str,
+        version_args: &[&str],
+        install: &str,
+    ) -> std::result::Result<Self, String> {
+        let program = which::which(name).map_err(|_| format!("not installed: {install}"))?;
+        let output = super::output_of(&program, version_args)
+            .map_err(|error| format!("{name} does not run: {error}"))?;
+        // `deno --version` prints "deno 2.1.4 (stable, ...)" and more lines; `bun --version`
+        // "1.1.38".
+        let first = output.lines().next().unwrap_or_default();
+        let version = first
+            .split_whitespace()
+            .find(|word| word.chars().next().is_some_and(|c| c.is_ascii_digit()))
+            .unwrap_or(first)
+            .to_string();
+        Ok(Tool { program, version })
+    }
+}
+
+/// The version of a package in a `Cargo.lock` (`tokio` -> `1.47.1`).
+pub fn locked_version(lock_file: &Path, package: &str) -> Option<String> {
+    let text = std::fs::read_to_string(lock_file).ok()?;
+    let mut in_package = false;
+    for line in text.lines().map(str::trim) {
+        if line == "[[package]]" {
+            in_package = false;
+        } else if let Some(name) = line.strip_prefix("name = ") {
+            in_package = name.trim_matches('"') == package;
+        } else if let Some(version) = line.strip_prefix("version = ") {
+            if in_package {
+                return Some(version.trim_matches('"').to_string());
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_round_trip_and_map_to_families() {
+        for runtime in RuntimeId::ALL {
+            assert_eq!(RuntimeId::parse(runtime.as_str()), Some(runtime));
+            assert_eq!(
+                RuntimeId::parse_loosely(runtime.short_name()),
+                Some(runtime)
+            );
+        }
+        assert_eq!(RuntimeId::parse("python"), None);
+        assert_eq!(RuntimeId::Deno.family(), "javascript");
+        assert_eq!(RuntimeId::PythonUvloop.family(), "python");
+        assert_eq!(RuntimeId::TokioCurrentThread.language(), Language::Rust);
+        for language in [Language::Javascript, Language::Python, Language::Rust] {
+            assert_eq!(RuntimeId::default_for(language).language(), language);
+        }
+    }
+
+    #[test]
+    fn versions_are_read_from_a_cargo_lock() {
+        let directory = tempfile::tempdir().unwrap();
+        let lock = directory.path().join("Cargo.lock");
+        std::fs::write(
+            &lock,
+            "version = 4\n\n[[package]]\nname = \"tokio-macros\"\nversion = \"2.5.0\"\n\n\
+             [[package]]\nname = \"tokio\"\nversion = \"1.47.1\"\nsource = \"registry\"\n",
+        )
+        .unwrap();
+        assert_eq!(locked_version(&lock, "tokio").as_deref(), Some("1.47.1"));
+        assert_eq!(locked_version(&lock, "reqwest"), None);
+        let project_lock = crate::paths::project_dir().join("snippets/rust/fetch-data/Cargo.lock");
+        assert!(locked_version(&project_lock, "tokio").is_some());
+    }
+}
