@@ -210,7 +210,7 @@ fn results_reach_stdout_when_the_out_files_cannot_be_written() {
         .arg(folder.path())
         .status();
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("cannot write"), "{stderr}");
     let document: serde_json::Value = serde_json::from_slice(&output.stdout)
         .unwrap_or_else(|error| panic!("no results on stdout ({error}): {stderr}"));

@@ -77,7 +77,7 @@ pub fn kill_all(pids: &[libc::pid_t]) {
 
 /// Every live descendant of the calling process (children first).
 pub fn descendants_of_self() -> Vec<libc::pid_t> {
-    let mut tree = super::process::children_of_self();
+    let mut tree = children_of_self();
     let mut index = 0;
     while index < tree.len() && tree.len() < 100_000 {
         tree.extend(children_of(tree[index]));
@@ -109,4 +109,52 @@ fn resident_bytes(pid: libc::pid_t) -> u64 {
         .ok()
         .and_then(|text| text.split_whitespace().nth(1)?.parse::<u64>().ok())
         .map_or(0, |pages| pages * page)
+}
+
+/// Our direct children, from `/proc/self/task/*/children`, or a scan of `/proc` where the
+/// kernel lacks that file.
+pub fn children_of_self() -> Vec<libc::pid_t> {
+    let mut children = Vec::new();
+    let mut found_file = false;
+    if let Ok(tasks) = std::fs::read_dir("/proc/self/task") {
+        for task in tasks.flatten() {
+            if let Ok(text) = std::fs::read_to_string(task.path().join("children")) {
+                found_file = true;
+                children.extend(
+                    text.split_whitespace()
+                        .filter_map(|pid| pid.parse::<libc::pid_t>().ok()),
+                );
+            }
+        }
+    }
+    if found_file {
+        return children;
+    }
+    // SAFETY: getpid has no preconditions.
+    let me = unsafe { libc::getpid() };
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return children;
+    };
+    for entry in entries.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|name| name.parse().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // The command name in parentheses may hold spaces: the parent pid is the second field
+        // after the last ')'.
+        let parent = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|field| field.parse::<libc::pid_t>().ok());
+        if parent == Some(me) {
+            children.push(pid);
+        }
+    }
+    children
 }

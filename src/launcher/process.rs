@@ -463,7 +463,10 @@ fn capture(
 
 fn restrict_self(spec: &LaunchSpec) -> std::io::Result<()> {
     if let Some(seconds) = spec.limits.cpu_seconds {
-        set_limit(libc::RLIMIT_CPU, seconds)?;
+        // The soft limit sends SIGXCPU at the limit, which names the cause whatever the
+        // process's own CPU accounting says; the hard limit, two seconds on, kills a program
+        // that catches SIGXCPU.
+        set_limits(libc::RLIMIT_CPU, seconds, seconds.saturating_add(2))?;
     }
     if let Some(files) = spec.limits.open_files {
         set_limit(libc::RLIMIT_NOFILE, files)?;
@@ -475,9 +478,13 @@ fn restrict_self(spec: &LaunchSpec) -> std::io::Result<()> {
 }
 
 fn set_limit(resource: libc::__rlimit_resource_t, value: u64) -> std::io::Result<()> {
+    set_limits(resource, value, value)
+}
+
+fn set_limits(resource: libc::__rlimit_resource_t, soft: u64, hard: u64) -> std::io::Result<()> {
     let limit = libc::rlimit {
-        rlim_cur: value as libc::rlim_t,
-        rlim_max: value as libc::rlim_t,
+        rlim_cur: soft as libc::rlim_t,
+        rlim_max: hard as libc::rlim_t,
     };
     // SAFETY: setrlimit with a valid struct; async-signal-safe.
     if unsafe { libc::setrlimit(resource, &limit) } != 0 {
@@ -542,7 +549,7 @@ fn reap_strays(pid: libc::pid_t, report: &mut LaunchReport) {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         kill_group(pid);
-        for child in children_of_self() {
+        for child in monitor::children_of_self() {
             // SAFETY: signalling a child of ours.
             unsafe { libc::kill(child, libc::SIGKILL) };
         }
@@ -573,52 +580,4 @@ fn reap_strays(pid: libc::pid_t, report: &mut LaunchReport) {
         }
         std::thread::sleep(Duration::from_millis(2));
     }
-}
-
-/// Our direct children, from `/proc/self/task/*/children`, or a scan of `/proc` where the
-/// kernel lacks that file.
-pub(crate) fn children_of_self() -> Vec<libc::pid_t> {
-    let mut children = Vec::new();
-    let mut found_file = false;
-    if let Ok(tasks) = std::fs::read_dir("/proc/self/task") {
-        for task in tasks.flatten() {
-            if let Ok(text) = std::fs::read_to_string(task.path().join("children")) {
-                found_file = true;
-                children.extend(
-                    text.split_whitespace()
-                        .filter_map(|pid| pid.parse::<libc::pid_t>().ok()),
-                );
-            }
-        }
-    }
-    if found_file {
-        return children;
-    }
-    // SAFETY: getpid has no preconditions.
-    let me = unsafe { libc::getpid() };
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return children;
-    };
-    for entry in entries.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|name| name.parse().ok())
-        else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
-            continue;
-        };
-        // The command name in parentheses may hold spaces: the parent pid is the second field
-        // after the last ')'.
-        let parent = stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
-            .and_then(|field| field.parse::<libc::pid_t>().ok());
-        if parent == Some(me) {
-            children.push(pid);
-        }
-    }
-    children
 }
