@@ -209,12 +209,20 @@ async fn accept_loop(
             Arc::clone(&shared),
             Arc::clone(&activity),
         );
-        connections.spawn(async move {
-            tokio::select! {
-                () = connection => {}
-                () = activity.ended(idle_timeout) => {}
-            }
+        // The connection's task polls only the connection; a watchdog task of its own (woken
+        // by its timer or an eviction, not by every byte served) aborts it when it must end,
+        // and ends with it.
+        let (done, connection_ended) = tokio::sync::oneshot::channel::<()>();
+        let served = connections.spawn(async move {
+            connection.await;
             drop(registration);
+            drop(done);
+        });
+        tokio::spawn(async move {
+            tokio::select! {
+                () = activity.ended(idle_timeout) => served.abort(),
+                _ = connection_ended => {}
+            }
         });
     }
 }
