@@ -260,6 +260,12 @@ pub fn reachable_paths(
         let path = Path::new(value);
         if path.is_absolute() && path.exists() {
             paths.push(path.to_path_buf());
+            // A program's file brings its folder: it may import its neighbours.
+            if let Some(folder) = path.parent().filter(|_| path.is_file()) {
+                if folder != Path::new("/") {
+                    paths.push(folder.to_path_buf());
+                }
+            }
         }
     }
     // The folders of PATH and the installations they belong to (`~/.pyenv/shims` runs
