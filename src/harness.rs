@@ -367,6 +367,7 @@ pub fn observe(
         system_s: 0.0,
         peak_rss_bytes: 0,
         stray_processes_killed: 0,
+        limit_exceeded: None,
         expect_failure: false,
         stdout: Default::default(),
         stderr: Default::default(),
@@ -414,18 +415,13 @@ pub fn observe(
         ));
         return observation;
     }
-    if let Some(limit) = &report.limit_exceeded {
+    if let Some(limit) = report.limit_exceeded {
+        // The advice (which flag raises it) is the command's to give: see `cli::advise`.
         observation.status = Status::Failed;
-        let flag = if limit.starts_with("memory") {
-            "--max-memory"
-        } else if limit.starts_with("process") {
-            "--max-processes"
-        } else {
-            "--max-cpu"
-        };
-        observation.reasons.push(format!(
-            "killed for exceeding the {limit}; if the snippet really needs more, raise {flag}"
-        ));
+        observation.limit_exceeded = Some(limit);
+        observation
+            .reasons
+            .push(format!("killed for exceeding the {limit}"));
         return observation;
     }
     if report.timed_out {

@@ -399,6 +399,7 @@ fn verify(arguments: VerifyArguments) -> ExitStatus {
         Err(error) => return cli::failed(&error),
     };
     results.environment.label = arguments.label;
+    cli::advise_verify_limits(&mut results);
     // The results reach stdout even when the files cannot be written.
     print!("{}", sidebyside::report::render(arguments.format, &results));
     if let Some(directory) = &arguments.out {

@@ -248,6 +248,9 @@ pub struct Observation {
     pub expect_failure: bool,
     /// Processes the snippet left behind, killed by sidebyside after it exited.
     pub stray_processes_killed: u32,
+    /// The limit the run broke and was killed for (its reason says so too).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit_exceeded: Option<crate::launcher::LimitBreach>,
     pub stdout: Output,
     pub stderr: Output,
 }

@@ -120,3 +120,23 @@ pub fn status_of_verify(results: &Results) -> ExitStatus {
         ExitStatus::Failed
     }
 }
+
+/// The flag of `verify` that raises each limit, added to the reason of every run that broke
+/// one. Commands without such flags (bench, claims) leave the reason as the library wrote it.
+pub fn advise_verify_limits(results: &mut Results) {
+    use sidebyside::launcher::LimitBreach;
+    for run in &mut results.runs {
+        let Some(limit) = run.limit_exceeded else {
+            continue;
+        };
+        let flag = match limit {
+            LimitBreach::Memory { .. } => "--max-memory",
+            LimitBreach::Processes { .. } => "--max-processes",
+            LimitBreach::CpuTime { .. } => "--max-cpu",
+        };
+        let stated = format!("killed for exceeding the {limit}");
+        for reason in run.reasons.iter_mut().filter(|reason| **reason == stated) {
+            reason.push_str(&format!("; if the snippet really needs more, raise {flag}"));
+        }
+    }
+}

@@ -66,6 +66,35 @@ pub struct Limits {
     pub open_files: Option<u64>,
 }
 
+/// Which limit of [`Limits`] a run broke, and its value: what the launcher reports, so that the
+/// command that set the limit can say which of its own flags raises it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "limit", rename_all = "snake_case")]
+pub enum LimitBreach {
+    /// Resident memory of the run's processes, in bytes.
+    Memory { bytes: u64 },
+    /// Processes of the run at once.
+    Processes { count: u32 },
+    /// CPU seconds of one process.
+    CpuTime { seconds: u64 },
+}
+
+impl std::fmt::Display for LimitBreach {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LimitBreach::Memory { bytes } => write!(
+                formatter,
+                "memory limit ({})",
+                crate::ground::units::human_bytes(*bytes)
+            ),
+            LimitBreach::Processes { count } => {
+                write!(formatter, "process limit ({count} processes)")
+            }
+            LimitBreach::CpuTime { seconds } => write!(formatter, "CPU time limit ({seconds} s)"),
+        }
+    }
+}
+
 impl Limits {
     pub const DEFAULT_MEMORY_MIB: u64 = 2048;
     pub const DEFAULT_PROCESSES: u32 = 256;
@@ -124,9 +153,9 @@ pub struct LaunchReport {
     pub setup_error: Option<String>,
     pub exit: Option<Exit>,
     pub timed_out: bool,
-    /// The limit the snippet broke and was killed for, e.g. `memory limit (512.0 MiB)`.
+    /// The limit the snippet broke and was killed for.
     #[serde(default)]
-    pub limit_exceeded: Option<String>,
+    pub limit_exceeded: Option<LimitBreach>,
     pub usage: Usage,
     pub stray_processes_killed: u32,
     pub stdout_bytes: u64,
@@ -171,5 +200,32 @@ pub fn main(spec_path: &Path) -> i32 {
             );
             3
         }
+    }
+}
+
+#[cfg(test)]
+mod limit_tests {
+    use super::LimitBreach;
+
+    #[test]
+    fn a_breach_names_its_limit_in_words_and_in_the_results_document() {
+        let memory = LimitBreach::Memory { bytes: 256 << 20 };
+        assert_eq!(memory.to_string(), "memory limit (256.0 MiB)");
+        assert_eq!(
+            LimitBreach::Processes { count: 32 }.to_string(),
+            "process limit (32 processes)"
+        );
+        assert_eq!(
+            LimitBreach::CpuTime { seconds: 3 }.to_string(),
+            "CPU time limit (3 s)"
+        );
+        assert_eq!(
+            serde_json::to_value(memory).unwrap(),
+            serde_json::json!({"limit": "memory", "bytes": 268435456})
+        );
+        assert_eq!(
+            serde_json::to_value(LimitBreach::CpuTime { seconds: 3 }).unwrap(),
+            serde_json::json!({"limit": "cpu_time", "seconds": 3})
+        );
     }
 }

@@ -18,8 +18,8 @@ const INTERVAL: Duration = Duration::from_millis(20);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Breach {
     Timeout,
-    /// The limit that was exceeded, e.g. `memory limit (512.0 MiB)`.
-    Limit(String),
+    /// The limit that was exceeded.
+    Limit(super::LimitBreach),
 }
 
 pub struct Watch {
@@ -50,17 +50,14 @@ impl Watch {
             let tree = descendants_of_self();
             if let Some(limit) = self.processes {
                 if tree.len() > limit as usize {
-                    let breach = Breach::Limit(format!("process limit ({limit} processes)"));
+                    let breach = Breach::Limit(super::LimitBreach::Processes { count: limit });
                     return Some((breach, tree));
                 }
             }
             if let Some(limit) = self.memory_bytes {
                 let resident: u64 = tree.iter().map(|&pid| resident_bytes(pid)).sum();
                 if resident > limit {
-                    let breach = Breach::Limit(format!(
-                        "memory limit ({})",
-                        crate::ground::units::human_bytes(limit)
-                    ));
+                    let breach = Breach::Limit(super::LimitBreach::Memory { bytes: limit });
                     return Some((breach, tree));
                 }
             }

@@ -301,7 +301,7 @@ fn run_snippet(
     // The watchers wait for the snippet's pid (and start time); if the spawn fails, their
     // channel closes and they return.
     let timed_out = Arc::new(AtomicBool::new(false));
-    let limit_exceeded = Arc::new(std::sync::Mutex::new(None::<String>));
+    let limit_exceeded = Arc::new(std::sync::Mutex::new(None::<super::LimitBreach>));
     let (finished, finished_signal) = mpsc::channel::<()>();
     let (monitor_start, monitor_started) = mpsc::channel::<(libc::pid_t, Instant)>();
     {
@@ -395,14 +395,11 @@ fn run_snippet(
     add_usage(report, &usage);
     report.exit = Some(exit_of(status));
     report.timed_out = timed_out.load(Ordering::SeqCst);
-    report.limit_exceeded = limit_exceeded.lock().ok().and_then(|slot| slot.clone());
+    report.limit_exceeded = limit_exceeded.lock().ok().and_then(|slot| *slot);
     if report.limit_exceeded.is_none() {
         if let (Some(Ok(made)), Some(limit)) = (cgroup, spec.limits.memory_bytes) {
             if made.oom_kills() > 0 {
-                report.limit_exceeded = Some(format!(
-                    "memory limit ({})",
-                    crate::ground::units::human_bytes(limit)
-                ));
+                report.limit_exceeded = Some(super::LimitBreach::Memory { bytes: limit });
             }
         }
     }
@@ -410,7 +407,7 @@ fn run_snippet(
         if let (Some(limit), Some(signal)) = (cpu_limit, report.exit.and_then(|exit| exit.signal)) {
             let cpu = report.usage.user_s + report.usage.system_s;
             if signal == libc::SIGXCPU || (signal == libc::SIGKILL && cpu + 0.5 >= limit as f64) {
-                report.limit_exceeded = Some(format!("CPU time limit ({limit} s)"));
+                report.limit_exceeded = Some(super::LimitBreach::CpuTime { seconds: limit });
             }
         }
     }
