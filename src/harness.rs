@@ -86,9 +86,12 @@ impl Harness {
         let mode = isolation::resolve(options.isolation).map_err(Error::Usage)?;
         let cache = options.cache_dir.clone();
         let wanted = runtimes.to_vec();
-        let installed = tokio::task::spawn_blocking(move || Installed::find(&wanted, &cache))
-            .await
-            .map_err(|error| Error::Other(error.to_string()))?;
+        let notes = reporter.clone();
+        let installed = tokio::task::spawn_blocking(move || {
+            Installed::find(&wanted, &cache, &|text| notes.event(Event::Note(text)))
+        })
+        .await
+        .map_err(|error| Error::Other(error.to_string()))?;
         if shutdown.requested() {
             return Err(Error::Interrupted);
         }

@@ -154,8 +154,8 @@ fn wait_without_reaping(pid: i32) {
 }
 
 /// Takes an exclusive lock on `file`, waiting for another run that holds it, and giving up when
-/// the run is interrupted. `waiting` is said once if the lock is not free at once.
-pub fn lock_interruptibly(file: &std::fs::File, waiting: &str) -> Result<()> {
+/// the run is interrupted. `waiting` is told to `notes` once if the lock is not free at once.
+pub fn lock_interruptibly(file: &std::fs::File, waiting: &str, notes: &dyn Fn(&str)) -> Result<()> {
     let mut said = false;
     loop {
         match file.try_lock() {
@@ -169,7 +169,7 @@ pub fn lock_interruptibly(file: &std::fs::File, waiting: &str) -> Result<()> {
             return Err(Error::Interrupted);
         }
         if !said {
-            eprintln!("sidebyside: {waiting}");
+            notes(waiting);
             said = true;
         }
         std::thread::sleep(Duration::from_millis(100));

@@ -82,6 +82,13 @@ enum Check {
 
 impl Python {
     pub fn provision(cache: &Path) -> Result<Self> {
+        Self::provision_noting(cache, &|_| {})
+    }
+
+    /// [`provision`](Self::provision), telling `notes` what is worth a user's attention (a
+    /// first set-up, a changed venv being rebuilt, a wait for another sidebyside, a leftover
+    /// that cannot be removed): the library never prints, the command's reporter does.
+    pub fn provision_noting(cache: &Path, notes: &dyn Fn(&str)) -> Result<Self> {
         let missing = |problem: String| Error::MissingRuntime {
             what: format!("Python >= {}.{}", MINIMUM.0, MINIMUM.1),
             problem,
@@ -134,7 +141,7 @@ impl Python {
                 if !leftovers(&directory, &key).is_empty() {
                     if let Ok(lock) = open_lock(&directory, &key) {
                         if lock.try_lock().is_ok() {
-                            remove_leftovers(&directory, &key);
+                            remove_leftovers(&directory, &key, notes);
                         }
                     }
                 }
@@ -145,20 +152,21 @@ impl Python {
                 provision::lock_interruptibly(
                     &lock,
                     "waiting for another sidebyside to finish setting up the Python environment",
+                    notes,
                 )?;
-                remove_leftovers(&directory, &key);
+                remove_leftovers(&directory, &key, notes);
                 // Another run may have finished it while we waited for the lock.
                 match check(&venv) {
                     Check::Good(manifest) => manifest,
                     check => {
                         if let Check::Changed(why) = check {
-                            eprintln!(
-                                "sidebyside: the Python environment {} was changed after it was \
-                                 made ({why}); a snippet may have written into it. Rebuilding it.",
+                            notes(&format!(
+                                "the Python environment {} was changed after it was made \
+                                 ({why}); a snippet may have written into it. Rebuilding it.",
                                 venv.display()
-                            );
+                            ));
                         }
-                        create_venv(&base, &directory, &key, &venv)?
+                        create_venv(&base, &directory, &key, &venv, notes)?
                     }
                 }
             }
@@ -345,14 +353,14 @@ fn leftovers(directory: &Path, key: &str) -> Vec<PathBuf> {
 /// Removes leftovers; only under the lock, so no live set-up is writing into them (the tools of
 /// a set-up die with it, see [`provision`]). One that cannot be removed is reported and left
 /// for next time: new partial directories have names of their own, so it is never in the way.
-fn remove_leftovers(directory: &Path, key: &str) {
+fn remove_leftovers(directory: &Path, key: &str, notes: &dyn Fn(&str)) {
     for path in leftovers(directory, key) {
         if let Err(error) = provision::remove_tree(&path) {
-            eprintln!(
-                "sidebyside: cannot remove {} left by an interrupted set-up ({error}); trying \
-                 again next time",
+            notes(&format!(
+                "cannot remove {} left by an interrupted set-up ({error}); trying again next \
+                 time",
                 path.display()
-            );
+            ));
         }
     }
 }
@@ -482,11 +490,17 @@ fn package_version(site_packages: &Path, distribution: &str) -> Option<String> {
 
 /// Makes the venv in a partial directory and renames it into place when complete. Called with
 /// the lock held.
-fn create_venv(base: &Path, directory: &Path, key: &str, venv: &Path) -> Result<Manifest> {
-    eprintln!(
-        "sidebyside: setting up the Python environment in {} (first run only)...",
+fn create_venv(
+    base: &Path,
+    directory: &Path,
+    key: &str,
+    venv: &Path,
+    notes: &dyn Fn(&str),
+) -> Result<Manifest> {
+    notes(&format!(
+        "setting up the Python environment in {} (first run only)...",
         venv.display()
-    );
+    ));
     let unique = format!(
         "{}-{}",
         std::process::id(),

@@ -192,8 +192,9 @@ pub struct Installed {
 
 impl Installed {
     /// Finds and provisions each runtime asked for, once (blocking: it may make the Python venv).
-    /// A runtime that is missing is recorded with the note that says how to install it.
-    pub fn find(runtimes: &[RuntimeId], cache: &Path) -> Self {
+    /// A runtime that is missing is recorded with the note that says how to install it; what
+    /// provisioning has to tell the user on the way goes to `notes`.
+    pub fn find(runtimes: &[RuntimeId], cache: &Path, notes: &dyn Fn(&str)) -> Self {
         let mut installed = Installed {
             cache: cache.to_path_buf(),
             found: BTreeMap::new(),
@@ -203,7 +204,7 @@ impl Installed {
             if let std::collections::btree_map::Entry::Vacant(entry) =
                 installed.found.entry(runtime)
             {
-                entry.insert(find_one(runtime, cache, &mut shared));
+                entry.insert(find_one(runtime, cache, &mut shared, notes));
             }
         }
         installed
@@ -310,10 +311,14 @@ struct Shared {
 }
 
 impl Shared {
-    fn python(&mut self, cache: &Path) -> std::result::Result<Arc<super::python::Python>, String> {
+    fn python(
+        &mut self,
+        cache: &Path,
+        notes: &dyn Fn(&str),
+    ) -> std::result::Result<Arc<super::python::Python>, String> {
         self.python
             .get_or_insert_with(|| {
-                super::python::Python::provision(cache)
+                super::python::Python::provision_noting(cache, notes)
                     .map(Arc::new)
                     .map_err(|error| error.to_string())
             })
@@ -336,6 +341,7 @@ fn find_one(
     runtime: RuntimeId,
     cache: &Path,
     shared: &mut Shared,
+    notes: &dyn Fn(&str),
 ) -> std::result::Result<Arc<dyn Runtime>, String> {
     use super::{bun::Bun, deno::Deno, node::Node, python::PythonRuntime, rust::Tokio};
     Ok(match runtime {
@@ -343,7 +349,7 @@ fn find_one(
         RuntimeId::Bun => Arc::new(Bun::find(cache)?),
         RuntimeId::Deno => Arc::new(Deno::find(cache)?),
         RuntimeId::PythonAsyncio | RuntimeId::PythonUvloop | RuntimeId::PythonHttpx => {
-            Arc::new(PythonRuntime::new(runtime, shared.python(cache)?)?)
+            Arc::new(PythonRuntime::new(runtime, shared.python(cache, notes)?)?)
         }
         RuntimeId::TokioMultiThread | RuntimeId::TokioCurrentThread => {
             Arc::new(Tokio::new(runtime, shared.rust(cache)?))
