@@ -217,7 +217,12 @@ fn main() -> ExitCode {
             for problem in &problems {
                 eprintln!("sidebyside: {problem}");
             }
-            ExitCode::from(if problems.is_empty() { 0 } else { 2 })
+            if problems.is_empty() {
+                ExitStatus::Passed
+            } else {
+                ExitStatus::Usage
+            }
+            .into()
         }
         Command::Claims(arguments) => cli::claims::run(arguments).into(),
         Command::Mock {
@@ -230,19 +235,16 @@ fn main() -> ExitCode {
                 port,
                 serving,
             };
-            let result = tokio::runtime::Runtime::new()
-                .map_err(|error| format!("cannot start the async runtime: {error}"))
-                .and_then(|runtime| {
-                    let serving = sidebyside::mock::serve_interactively(&options);
-                    runtime.block_on(serving).map_err(|error| error.to_string())
-                });
-            match result {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(error) => {
-                    eprintln!("sidebyside: {error}");
-                    ExitCode::from(2)
-                }
+            let runtime = match cli::async_runtime() {
+                Ok(runtime) => runtime,
+                Err(status) => return status.into(),
+            };
+            match runtime.block_on(sidebyside::mock::serve_interactively(&options)) {
+                Ok(()) => ExitStatus::Passed,
+                // The mock cannot serve what it was given (a mapping, a port): configuration.
+                Err(error) => cli::usage(&error.to_string()),
             }
+            .into()
         }
         Command::Bench(arguments) => bench(arguments),
         Command::Verify {
@@ -314,14 +316,20 @@ fn report(options: &sidebyside::report::ReportOptions) -> ExitCode {
                 );
             }
             if rendered.regressions.is_empty() {
-                ExitCode::SUCCESS
+                ExitStatus::Passed
             } else {
-                ExitCode::from(1)
+                ExitStatus::Failed
             }
+            .into()
         }
         Err(error) => {
             eprintln!("sidebyside: {error}");
-            ExitCode::from(if error.is_usage() { 2 } else { 1 })
+            if error.is_usage() {
+                ExitStatus::Usage
+            } else {
+                ExitStatus::Failed
+            }
+            .into()
         }
     }
 }
