@@ -59,6 +59,16 @@ pub struct Planned {
     pub runtime: RuntimeId,
 }
 
+impl Planned {
+    /// The runtimes a plan needs, each once: what [`Harness::start`] provisions.
+    pub fn runtimes(planned: &[Planned]) -> Vec<RuntimeId> {
+        let mut runtimes: Vec<RuntimeId> = planned.iter().map(|plan| plan.runtime).collect();
+        runtimes.sort();
+        runtimes.dedup();
+        runtimes
+    }
+}
+
 pub struct Harness {
     pub installed: Installed,
     pub session: Arc<Session>,

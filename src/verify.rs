@@ -40,12 +40,9 @@ pub async fn verify(
         return Err(Error::Usage(nothing_to_run(options, &discovery)));
     }
     let planned = plan(&discovery.snippets, &options.runtimes);
-    let mut runtimes: Vec<RuntimeId> = planned.iter().map(|plan| plan.runtime).collect();
-    runtimes.sort();
-    runtimes.dedup();
     let harness = Harness::start(
         &options.harness,
-        &runtimes,
+        &Planned::runtimes(&planned),
         Missing::Refuse,
         shutdown,
         reporter,

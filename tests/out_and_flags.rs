@@ -137,27 +137,10 @@ fn a_read_only_out_is_refused_before_anything_runs() {
 
 #[test]
 fn a_disk_that_fills_part_way_leaves_the_old_set_whole_and_no_temporaries() {
-    if !nix::unistd::geteuid().is_root() {
-        eprintln!("skipped: needs root to mount a small tmpfs");
+    let Some(small) = SmallDisk::mount("48k") else {
         return;
-    }
-    let folder = tempfile::tempdir().unwrap();
-    let mounted = std::process::Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=48k", "tmpfs"])
-        .arg(folder.path())
-        .status()
-        .is_ok_and(|status| status.success());
-    if !mounted {
-        eprintln!("skipped: cannot mount a tmpfs");
-        return;
-    }
-    struct Unmount<'a>(&'a std::path::Path);
-    impl Drop for Unmount<'_> {
-        fn drop(&mut self) {
-            let _ = std::process::Command::new("umount").arg(self.0).status();
-        }
-    }
-    let _unmount = Unmount(folder.path());
+    };
+    let folder = &small.folder;
     let old = ["results.json", "report.md", "report.html", "junit.xml"];
     for name in old {
         std::fs::write(folder.path().join(name), "old").unwrap();
@@ -186,33 +169,55 @@ fn a_disk_that_fills_part_way_leaves_the_old_set_whole_and_no_temporaries() {
 
 #[test]
 fn results_reach_stdout_when_the_out_files_cannot_be_written() {
-    if !nix::unistd::geteuid().is_root() {
-        eprintln!("skipped: needs root to mount a small tmpfs");
+    let Some(small) = SmallDisk::mount("4k") else {
         return;
-    }
-    let folder = tempfile::tempdir().unwrap();
-    let mounted = std::process::Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=4k", "tmpfs"])
-        .arg(folder.path())
-        .status()
-        .is_ok_and(|status| status.success());
-    if !mounted {
-        eprintln!("skipped: cannot mount a tmpfs");
-        return;
-    }
+    };
+    let folder = &small.folder;
     let output = sidebyside()
         .args(["verify", "--timeout", "1", "--format", "json", "--out"])
         .arg(folder.path())
         .arg(fixture("snippets/hang"))
         .output()
         .unwrap();
-    let _ = std::process::Command::new("umount")
-        .arg(folder.path())
-        .status();
+    drop(small);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("cannot write"), "{stderr}");
     let document: serde_json::Value = serde_json::from_slice(&output.stdout)
         .unwrap_or_else(|error| panic!("no results on stdout ({error}): {stderr}"));
     assert!(!document["runs"].as_array().unwrap().is_empty());
+}
+
+/// A folder with a tiny tmpfs mounted on it (a disk that fills at once), unmounted when dropped.
+/// `None` (the test is skipped, saying why) where it cannot be made: not root, no mount.
+struct SmallDisk {
+    folder: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    fn mount(size: &str) -> Option<SmallDisk> {
+        if !nix::unistd::geteuid().is_root() {
+            eprintln!("skipped: needs root to mount a small tmpfs");
+            return None;
+        }
+        let folder = tempfile::tempdir().unwrap();
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(folder.path())
+            .status()
+            .is_ok_and(|status| status.success());
+        if !mounted {
+            eprintln!("skipped: cannot mount a tmpfs");
+            return None;
+        }
+        Some(SmallDisk { folder })
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg(self.folder.path())
+            .status();
+    }
 }

@@ -98,12 +98,9 @@ pub async fn check_claims(
             }
         }
     }
-    let mut runtimes: Vec<RuntimeId> = planned.iter().map(|plan| plan.runtime).collect();
-    runtimes.sort();
-    runtimes.dedup();
     let harness = Harness::start(
         &options.harness,
-        &runtimes,
+        &Planned::runtimes(&planned),
         Missing::Refuse,
         shutdown,
         reporter.clone(),

@@ -150,6 +150,21 @@ fn landlock_abi() -> Result<i32, String> {
     })
 }
 
+/// Signals and abstract Unix sockets are confined by Landlock's scopes alone: both missing, for
+/// one reason.
+fn scopes_missing(protections: &mut Vec<Protection>, reason: &str) {
+    protections.push(Protection::new(
+        SIGNALS,
+        false,
+        &format!("{reason}: the snippet can signal other processes of this user"),
+    ));
+    protections.push(Protection::new(
+        UNIX_SOCKETS,
+        false,
+        &format!("{reason}: abstract Unix sockets are reachable"),
+    ));
+}
+
 fn prepare_landlock(spec: &ConfineSpec, protections: &mut Vec<Protection>) -> Option<OwnedFd> {
     let missing = |protections: &mut Vec<Protection>, reason: &str| {
         protections.push(Protection::new(
@@ -162,16 +177,7 @@ fn prepare_landlock(spec: &ConfineSpec, protections: &mut Vec<Protection>) -> Op
             false,
             &format!("{reason}: TCP connections are not confined"),
         ));
-        protections.push(Protection::new(
-            SIGNALS,
-            false,
-            &format!("{reason}: the snippet can signal other processes of this user"),
-        ));
-        protections.push(Protection::new(
-            UNIX_SOCKETS,
-            false,
-            &format!("{reason}: abstract Unix sockets are reachable"),
-        ));
+        scopes_missing(protections, reason);
     };
     let version = match landlock_abi() {
         Ok(version) => version,
@@ -222,18 +228,10 @@ fn prepare_landlock(spec: &ConfineSpec, protections: &mut Vec<Protection>) -> Op
                      named sockets are not confined",
                 ));
             } else {
-                let reason =
-                    format!("Landlock ABI {version} has no scopes (ABI 6, Linux 6.12, needed)");
-                protections.push(Protection::new(
-                    SIGNALS,
-                    false,
-                    &format!("{reason}: the snippet can signal other processes of this user"),
-                ));
-                protections.push(Protection::new(
-                    UNIX_SOCKETS,
-                    false,
-                    &format!("{reason}: abstract Unix sockets are reachable"),
-                ));
+                scopes_missing(
+                    protections,
+                    &format!("Landlock ABI {version} has no scopes (ABI 6, Linux 6.12, needed)"),
+                );
             }
             Some(fd)
         }

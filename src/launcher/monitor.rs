@@ -23,7 +23,6 @@ pub enum Breach {
 }
 
 pub struct Watch {
-    pub pid: libc::pid_t,
     pub started: Instant,
     pub timeout: Duration,
     pub memory_bytes: Option<u64>,

@@ -318,7 +318,6 @@ fn run_snippet(
                 return;
             };
             let watch = monitor::Watch {
-                pid,
                 started,
                 timeout,
                 memory_bytes,
