@@ -368,6 +368,7 @@ pub fn observe(
         protections: vec![],
         status: Status::Passed,
         reasons: vec![],
+        checked: vec![],
         diff: None,
         exit: None,
         result: None,

@@ -80,6 +80,10 @@ enum Command {
         /// rust).
         #[arg(long = "runtime", value_name = "NAME")]
         runtimes: Vec<String>,
+        /// Every block must check something: a block that ran cleanly with nothing to compare
+        /// ("nothing to check") or that cannot run here fails the run.
+        #[arg(long)]
+        require_check: bool,
     },
     /// Render results documents as a table, Markdown, HTML, JSON or JUnit XML; merge several
     /// (one column per machine); compare with a baseline.
@@ -263,6 +267,7 @@ fn main() -> ExitCode {
             out,
             label,
             runtimes,
+            require_check,
         } => verify(VerifyArguments {
             paths,
             mock,
@@ -281,6 +286,7 @@ fn main() -> ExitCode {
             out,
             label,
             runtimes,
+            require_check,
         })
         .into(),
         Command::Report {
@@ -348,6 +354,7 @@ struct VerifyArguments {
     out: Option<PathBuf>,
     label: Option<String>,
     runtimes: Vec<String>,
+    require_check: bool,
 }
 
 fn verify(arguments: VerifyArguments) -> ExitStatus {
@@ -369,6 +376,7 @@ fn verify(arguments: VerifyArguments) -> ExitStatus {
             .jobs
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
         runtimes,
+        require_check: arguments.require_check,
         harness: HarnessOptions {
             mock_dir: arguments
                 .mock

@@ -57,8 +57,19 @@ impl std::fmt::Display for Source {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
-    /// Exited 0, reached only mocked hosts, and its result agreed with its group.
+    /// Something was checked and held: its result agreed with its group or its expected result,
+    /// or the requests it made were answered by mappings, or it failed as it was marked to.
     Passed,
+    /// Ran cleanly (exit 0, only mocked hosts, no unawaited coroutine or unhandled rejection)
+    /// but nothing was compared: no partner, no expected result, no request. Not a failure
+    /// unless `--require-check` is given.
+    NothingToCheck,
+    /// A `no_run` Rust block: compiled, as rustdoc does, and not run.
+    Compiled,
+    /// Could not run here for a reason the page itself implies (written for a browser, an
+    /// elided fragment, a step that needs an earlier block, a package this environment lacks,
+    /// a server that waits for requests); the runtime's real error is kept in `reasons`.
+    CannotRun,
     /// Ran to completion but broke a rule of the verdict (exit status, unmocked host, result).
     Failed,
     /// Killed by sidebyside when it outlived `--timeout`.
@@ -74,11 +85,24 @@ impl Status {
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Passed => "passed",
+            Status::NothingToCheck => "nothing_to_check",
+            Status::Compiled => "compiled",
+            Status::CannotRun => "cannot_run",
             Status::Failed => "failed",
             Status::TimedOut => "timed_out",
             Status::Error => "error",
             Status::Interrupted => "interrupted",
         }
+    }
+
+    /// Whether the status fails the command (exit status 1): failed, timed out, error,
+    /// interrupted. Nothing-to-check, compiled and cannot-run blocks are counted and shown
+    /// but fail nothing (see `--require-check`).
+    pub fn is_failure(self) -> bool {
+        matches!(
+            self,
+            Status::Failed | Status::TimedOut | Status::Error | Status::Interrupted
+        )
     }
 }
 
@@ -228,6 +252,10 @@ pub struct Observation {
     pub status: Status,
     /// Why the run did not pass, one sentence each; empty when it passed.
     pub reasons: Vec<String>,
+    /// What was checked and held, one sentence each (`its result agreed with page.md:12
+    /// (python)`, `2 requests answered by mappings`); empty when nothing was.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checked: Vec<String>,
     /// Readable difference between this result and the one it was compared with.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub diff: Option<String>,

@@ -130,6 +130,15 @@ pub struct Environment {
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
 pub struct Summary {
     pub passed: usize,
+    /// Ran cleanly, but nothing was compared.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub nothing_to_check: usize,
+    /// `no_run` Rust blocks that compiled.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub compiled: usize,
+    /// Could not run here, for a reason the page implies.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cannot_run: usize,
     pub failed: usize,
     pub timed_out: usize,
     pub error: usize,
@@ -148,6 +157,9 @@ impl Summary {
         for run in runs {
             match run.status {
                 Status::Passed => summary.passed += 1,
+                Status::NothingToCheck => summary.nothing_to_check += 1,
+                Status::Compiled => summary.compiled += 1,
+                Status::CannotRun => summary.cannot_run += 1,
                 Status::Failed => summary.failed += 1,
                 Status::TimedOut => summary.timed_out += 1,
                 Status::Error => summary.error += 1,

@@ -269,3 +269,113 @@ fn list_shows_every_block_with_its_group_and_whether_it_runs() {
     assert_eq!(at(61)["expect_failure"], true);
     assert_eq!(at(71)["group"], "answer");
 }
+
+/// Each construct of tests/fixtures/docs/verdicts.md, with the verdict its reader expects and
+/// a word of the reason that must name the cause.
+#[test]
+fn every_verdict_is_the_one_a_reader_expects() {
+    let (code, document, output) = verify_json(&[&doc("verdicts.md"), "--timeout", "5"]);
+    let expected: &[(u64, &str, &str)] = &[
+        (8, "nothing_to_check", "nothing was checked"),
+        (16, "nothing_to_check", "compared with nothing"),
+        (22, "failed", "TypeError: Invalid URL"),
+        (28, "nothing_to_check", "printed no result"),
+        (35, "cannot_run", "verdicts.md:37) that waits for requests"),
+        (42, "nothing_to_check", "nothing was checked"),
+        (49, "cannot_run", "uses `request`, which the block at"),
+        (55, "nothing_to_check", "nothing was checked"),
+        (59, "cannot_run", "uses `inspect`"),
+        (
+            65,
+            "cannot_run",
+            "written for a browser: it uses `document`",
+        ),
+        (71, "cannot_run", "highlight markers"),
+        (77, "cannot_run", "placeholder"),
+        (83, "cannot_run", "declares `label` twice"),
+        (90, "cannot_run", "the comment at"),
+        (97, "cannot_run", "the `...` at"),
+        (
+            105,
+            "cannot_run",
+            "npm package `yaml-for-docs-nobody-installed`",
+        ),
+        (112, "cannot_run", "reads `settings.local.json`"),
+        (119, "failed", "ReferenceError: anwser is not defined"),
+        (126, "nothing_to_check", "compared with nothing"),
+        (130, "nothing_to_check", "compared with nothing"),
+        (136, "nothing_to_check", "nothing was checked"),
+        (140, "cannot_run", "uses `json`"),
+        (146, "cannot_run", "transcript"),
+        (154, "cannot_run", "`await` at the top level"),
+        (160, "failed", "the coroutine `main` was never awaited"),
+        (
+            171,
+            "cannot_run",
+            "Python package that provides `markdown_tables_nobody_installed`",
+        ),
+        (177, "compiled", "marked `no_run`"),
+        (186, "passed", "failed to compile, as `compile_fail` asks"),
+        (198, "nothing_to_check", "nothing was checked"),
+        (
+            209,
+            "passed",
+            "its result agreed with verdicts.md:213 (python)",
+        ),
+        (
+            213,
+            "passed",
+            "its result agreed with verdicts.md:209 (javascript)",
+        ),
+        (219, "passed", "answered by the mock's mappings"),
+    ];
+    let mut wrong = Vec::new();
+    for (line, status, words) in expected {
+        let run = run_at(&document, *line);
+        let said = format!("{}{}", run["reasons"], run["checked"]);
+        if run["status"] != *status || !said.contains(words) {
+            wrong.push(format!(
+                "line {line}: expected {status} saying {words:?}, got {} saying {said}",
+                run["status"]
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    assert_eq!(
+        document["runs"].as_array().unwrap().len(),
+        expected.len(),
+        "every block is accounted for"
+    );
+    let ignored = &document["not_run"][0];
+    assert_eq!(ignored["source"]["line"], 192, "{document:#}");
+    // Three failures (the throw, the typo, the coroutine): exit 1, and the summary counts each
+    // verdict apart.
+    assert_eq!(code, 1, "{}", String::from_utf8_lossy(&output.stderr));
+    let summary = &document["summary"];
+    assert_eq!(summary["failed"], 3, "{summary}");
+    assert_eq!(summary["compiled"], 1, "{summary}");
+    assert_eq!(summary["nothing_to_check"], 9, "{summary}");
+    assert_eq!(summary["cannot_run"], 15, "{summary}");
+    assert_eq!(summary["passed"], 4, "{summary}");
+}
+
+#[test]
+fn require_check_fails_a_page_whose_blocks_check_nothing() {
+    let page = tempfile::tempdir().unwrap();
+    let path = page.path().join("quiet.md");
+    std::fs::write(&path, "# Quiet\n\n```js\nconsole.log(1)\n```\n").unwrap();
+    let path = path.to_str().unwrap();
+    let (code, document, _) = verify_json(&[path]);
+    assert_eq!(
+        (code, &document["runs"][0]["status"]),
+        (0, &json!("nothing_to_check"))
+    );
+    let (code, document, _) = verify_json(&[path, "--require-check"]);
+    assert_eq!(
+        (code, &document["runs"][0]["status"]),
+        (1, &json!("failed"))
+    );
+    assert!(document["runs"][0]["reasons"]
+        .to_string()
+        .contains("--require-check"));
+}

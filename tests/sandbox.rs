@@ -247,8 +247,10 @@ except OSError:
 
     let (code, document, stderr) = verify_page(directory.path(), &page(&blocks), "namespace", &[]);
     for run in runs(&document) {
+        // Each attack exits non-zero when it gets out; held, it ends cleanly with nothing
+        // to compare.
         assert_eq!(
-            run["status"], "passed",
+            run["status"], "nothing_to_check",
             "{} escaped: {run:#}\n{stderr}",
             run["group"]
         );

@@ -50,9 +50,16 @@ fn verify_program(program: &Program, extra: &[&str]) -> Value {
     let runs = document["runs"].as_array().expect("runs");
     assert_eq!(runs.len(), 1, "{program}: {document:#}");
     let run = runs[0].clone();
+    // A program that makes no request and has no partner has nothing to check alone; the
+    // callers check its result themselves.
+    let expected = if run["requests"].as_array().is_some_and(|r| r.is_empty()) {
+        "nothing_to_check"
+    } else {
+        "passed"
+    };
     assert_eq!(
         (code, &run["status"]),
-        (0, &Value::from("passed")),
+        (0, &Value::from(expected)),
         "{program}: {run:#}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );

@@ -119,6 +119,9 @@ pub fn protections_summary(protections: &[Protection]) -> String {
 pub fn status_word(status: Status) -> &'static str {
     match status {
         Status::Passed => "passed",
+        Status::NothingToCheck => "nothing to check",
+        Status::Compiled => "compiled",
+        Status::CannotRun => "cannot run here",
         Status::Failed => "failed",
         Status::TimedOut => "timed out",
         Status::Error => "error",
@@ -129,6 +132,9 @@ pub fn status_word(status: Status) -> &'static str {
 pub fn status_mark(status: Status) -> &'static str {
     match status {
         Status::Passed => "✅",
+        Status::NothingToCheck => "➖",
+        Status::Compiled => "🔨",
+        Status::CannotRun => "🚫",
         Status::Failed => "❌",
         Status::TimedOut => "⏱️",
         Status::Error => "⚠️",
@@ -137,10 +143,20 @@ pub fn status_mark(status: Status) -> &'static str {
 }
 
 pub fn summary_line(summary: &Summary) -> String {
-    let mut line = format!(
-        "{} passed, {} failed, {} timed out, {} errors",
-        summary.passed, summary.failed, summary.timed_out, summary.error
-    );
+    let mut line = format!("{} passed", summary.passed);
+    for (count, what) in [
+        (summary.nothing_to_check, "nothing to check"),
+        (summary.compiled, "compiled (not run)"),
+        (summary.cannot_run, "cannot run here"),
+    ] {
+        if count > 0 {
+            line.push_str(&format!(", {count} {what}"));
+        }
+    }
+    line.push_str(&format!(
+        ", {} failed, {} timed out, {} errors",
+        summary.failed, summary.timed_out, summary.error
+    ));
     if summary.interrupted > 0 {
         line.push_str(&format!(", {} interrupted", summary.interrupted));
     }

@@ -135,7 +135,7 @@ pub fn wrap_rust(code: &str) -> (String, usize) {
         })
         .collect::<Vec<_>>()
         .join("\n");
-    let has_main = Regex::new(r"\bfn\s+main\s*\(").is_ok_and(|regex| regex.is_match(&code));
+    let has_main = has_top_level_main(&code);
     if has_main {
         return (format!("{code}\n"), 0);
     }
@@ -160,6 +160,35 @@ pub fn wrap_rust(code: &str) -> (String, usize) {
     (format!("{header}{code}{footer}"), offset)
 }
 
+/// Whether the code defines `fn main` at its top level: a `main` inside another function (a
+/// hidden `# fn wrapper() {` around a visible `#[tokio::main]`, so the page compiles it and
+/// never runs it) does not count. Braces are counted outside strings, chars and comments,
+/// roughly: enough for the code of a documentation block.
+fn has_top_level_main(code: &str) -> bool {
+    let Ok(main) = Regex::new(r"\bfn\s+main\s*\(") else {
+        return false;
+    };
+    let mut depth: usize = 0;
+    for line in code.lines() {
+        let visible = line.split("//").next().unwrap_or_default();
+        if depth == 0 && main.is_match(visible) {
+            return true;
+        }
+        let mut in_string = false;
+        let mut previous = ' ';
+        for character in visible.chars() {
+            match character {
+                '"' if previous != '\\' => in_string = !in_string,
+                '{' if !in_string => depth += 1,
+                '}' if !in_string => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+            previous = character;
+        }
+    }
+    false
+}
+
 /// The manifest of the cache's package that holds every Rust block as a binary.
 pub const BLOCKS_MANIFEST: &str = r#"[package]
 name = "sidebyside-blocks"
@@ -182,6 +211,15 @@ tokio = { version = "1", features = ["full"] }
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_main_inside_a_hidden_function_is_wrapped_like_any_block() {
+        let code = "use std::fmt;\n# fn dox() {\n#[tokio::main]\nasync fn main() {\n    x().await;\n}\n# }\n";
+        let (source, offset) = wrap_rust(code);
+        assert!(offset > 0, "wrapped: {source}");
+        assert!(has_top_level_main("fn main() {\n}\n"));
+        assert!(!has_top_level_main("fn outer() {\n    fn main() {}\n}\n"));
+    }
 
     #[test]
     fn node_python_and_rustc_locations_are_rewritten() {

@@ -14,6 +14,7 @@ pub mod blocks;
 pub mod bun;
 pub mod deno;
 pub mod node;
+pub mod page_crates;
 pub mod provision;
 pub mod python;
 pub mod registry;

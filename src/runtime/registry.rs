@@ -265,6 +265,7 @@ impl Installed {
             SnippetKind::Block {
                 code,
                 first_code_line,
+                ..
             },
         ) = (snippet.language, &snippet.kind)
         {

@@ -6,7 +6,7 @@
 //! lock on the target directory keeps concurrent runs safe.
 
 use super::registry::{CommandContext, Runtime, RuntimeId, Unavailable};
-use super::{blocks, major_minor, output_of, PreparedCommand};
+use super::{blocks, major_minor, output_of, page_crates, PreparedCommand};
 use crate::error::{Error, Result};
 use crate::snippet::{Snippet, SnippetKind};
 use std::collections::HashMap;
@@ -54,17 +54,30 @@ impl Rust {
         code: &str,
         first_code_line: usize,
     ) -> Result<PreparedCommand> {
-        let package = &self.blocks_package;
+        let wanted = match &snippet.kind {
+            SnippetKind::Block { page, .. } => {
+                page_crates::for_page(page, &snippet.source.path.display().to_string())
+            }
+            _ => page_crates::for_page(&Default::default(), ""),
+        };
+        let package = if wanted.own {
+            self.blocks_package
+                .parent()
+                .unwrap_or(&self.blocks_package)
+                .join(wanted.package_name())
+        } else {
+            self.blocks_package.clone()
+        };
+        let package = &package;
         let bin = package.join("src").join("bin");
         std::fs::create_dir_all(&bin)
             .map_err(|error| Error::io(format!("cannot create {}", bin.display()), error))?;
         let manifest = package.join("Cargo.toml");
-        if std::fs::read_to_string(&manifest).ok().as_deref() != Some(blocks::BLOCKS_MANIFEST) {
-            crate::ground::files::write_bytes_atomically(
-                &manifest,
-                blocks::BLOCKS_MANIFEST.as_bytes(),
-            )
-            .map_err(|error| Error::io(format!("cannot write {}", manifest.display()), error))?;
+        if std::fs::read_to_string(&manifest).ok().as_deref() != Some(wanted.text.as_str()) {
+            crate::ground::files::write_bytes_atomically(&manifest, wanted.text.as_bytes())
+                .map_err(|error| {
+                    Error::io(format!("cannot write {}", manifest.display()), error)
+                })?;
         }
         let (source, offset) = blocks::wrap_rust(code);
         let name = format!("block_{}", blocks::content_key(&[&source]));
@@ -79,9 +92,19 @@ impl Rust {
             first_line: first_code_line,
             offset,
         };
-        let program = self
-            .build(package, Some(&name))
-            .map_err(|error| Error::Other(line_map.rewrite(&error.to_string())))?;
+        let program = self.build(package, Some(&name)).map_err(|error| {
+            let mut message = line_map.rewrite(&error.to_string());
+            if !wanted.added.is_empty() {
+                message.push_str(&format!(
+                    "\n(built with what the page declares: {})",
+                    wanted.added.join(", ")
+                ));
+            }
+            for note in &wanted.notes {
+                message.push_str(&format!("\n(not used: {note})"));
+            }
+            Error::Other(message)
+        })?;
         Ok(PreparedCommand {
             program,
             args: vec![],
@@ -277,6 +300,7 @@ impl Runtime for Tokio {
             SnippetKind::Block {
                 code,
                 first_code_line,
+                ..
             } => {
                 (context.on_build)(&snippet.source.path);
                 self.rust

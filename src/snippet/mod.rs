@@ -21,6 +21,7 @@ use crate::results::{NotRun, Problem};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// How a snippet is stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,7 +38,42 @@ pub enum SnippetKind {
         code: String,
         /// Document line of the block's first line of code.
         first_code_line: usize,
+        /// What is done with it: run, or (Rust, as rustdoc reads `no_run` and `compile_fail`)
+        /// only compiled.
+        check: BlockCheck,
+        /// Grouped by the heading above it (no `group=` directive): blocks of one language
+        /// under one heading are steps, not alternatives.
+        by_heading: bool,
+        /// The document it is part of, to tell a fragment or a step from a broken example.
+        page: Arc<Page>,
     },
+}
+
+/// What verify does with a document's block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlockCheck {
+    /// Run it and judge what it did.
+    Run,
+    /// rustdoc's `no_run`: it must compile; it is not run.
+    CompileOnly,
+    /// rustdoc's `compile_fail`: it must fail to compile.
+    CompileFail,
+}
+
+/// What a block's judgement may need to know about the rest of its document.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Page {
+    /// The document's text.
+    pub text: String,
+    /// Every code block, in document order: fence line, language word, code.
+    pub blocks: Vec<(usize, String, String)>,
+}
+
+impl Page {
+    /// The blocks above the fence `line`.
+    pub fn blocks_before(&self, line: usize) -> impl Iterator<Item = &(usize, String, String)> {
+        self.blocks.iter().filter(move |(at, _, _)| *at < line)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -64,6 +100,9 @@ impl Snippet {
 pub struct Expectation {
     pub value: Value,
     pub source: PathBuf,
+    /// The fence line of an `expected` block: in a group of steps it holds the nearest block
+    /// above it. `None` for a `.expected.json` file, which holds every member.
+    pub line: Option<usize>,
 }
 
 /// Everything found under the paths given.
@@ -213,6 +252,14 @@ fn document(path: &Path, discovery: &mut Discovery) {
         .unwrap_or("document")
         .to_string();
     let parsed = markdown::parse(&text);
+    let page = Arc::new(Page {
+        blocks: parsed
+            .blocks
+            .iter()
+            .map(|block| (block.line, block.language.clone(), block.code.clone()))
+            .collect(),
+        text,
+    });
     for problem in parsed.problems {
         discovery.problem(path, Some(problem.line), problem.message);
     }
@@ -249,6 +296,7 @@ fn document(path: &Path, discovery: &mut Discovery) {
                 Expectation {
                     value,
                     source: PathBuf::from(format!("{}:{}", path.display(), block.line)),
+                    line: Some(block.line),
                 },
             );
             continue;
@@ -270,13 +318,26 @@ fn document(path: &Path, discovery: &mut Discovery) {
             continue;
         };
         let attributes: Vec<&str> = block.info.split([',', ' ']).collect();
-        if let Some(attribute) = ["ignore", "no_run", "compile_fail"]
+        let rustdoc = ["ignore", "no_run", "compile_fail"]
             .into_iter()
-            .find(|attribute| attributes.contains(attribute))
-        {
-            not_run(format!("marked `{attribute}`, as rustdoc reads it"));
+            .find(|attribute| attributes.contains(attribute));
+        let check = if let (false, Some(attribute)) = (language == Language::Rust, rustdoc) {
+            not_run(format!(
+                "marked `{attribute}`, which only rustdoc gives a meaning (for Rust blocks)"
+            ));
             continue;
-        }
+        } else if language != Language::Rust {
+            BlockCheck::Run
+        } else if attributes.contains(&"ignore") {
+            not_run("marked `ignore`: rustdoc does not compile it either".to_string());
+            continue;
+        } else if attributes.contains(&"compile_fail") {
+            BlockCheck::CompileFail
+        } else if attributes.contains(&"no_run") {
+            BlockCheck::CompileOnly
+        } else {
+            BlockCheck::Run
+        };
         discovery.snippets.push(Snippet {
             name: format!("{file_name}:{}", block.line),
             group,
@@ -285,6 +346,9 @@ fn document(path: &Path, discovery: &mut Discovery) {
             kind: SnippetKind::Block {
                 code: block.code,
                 first_code_line: block.first_code_line,
+                check,
+                by_heading: block.directives.group.is_none(),
+                page: page.clone(),
             },
             expect_failure: block.directives.expect_failure || attributes.contains(&"should_panic"),
         });
@@ -403,6 +467,7 @@ fn load_expectation(path: &Path, stem: &str, discovery: &mut Discovery) {
                 Expectation {
                     value,
                     source: path.to_path_buf(),
+                    line: None,
                 },
             );
         }

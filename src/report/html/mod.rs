@@ -203,7 +203,9 @@ fn environment(report: &Report<'_>) -> Markup {
 /// Marks every font has (emoji need a colour-emoji font the reader may not have).
 fn text_mark(status: Status) -> &'static str {
     match status {
-        Status::Passed => "✓",
+        Status::Passed | Status::Compiled => "✓",
+        Status::NothingToCheck => "–",
+        Status::CannotRun => "⊘",
         Status::Failed | Status::TimedOut | Status::Error | Status::Interrupted => "✗",
     }
 }
@@ -227,7 +229,7 @@ fn verify(page: &Page<'_, '_>) -> Markup {
             machine
                 .runs()
                 .iter()
-                .filter(|run| run.status != Status::Passed)
+                .filter(|run| !matches!(run.status, Status::Passed | Status::Compiled))
                 .map(move |run| (machine.label.as_str(), run))
         })
         .collect();

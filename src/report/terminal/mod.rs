@@ -47,6 +47,9 @@ impl Terminal {
     fn status(&self, status: Status) -> String {
         let (label, colour) = match status {
             Status::Passed => ("passed", AnsiColor::Green),
+            Status::NothingToCheck => ("nothing to check", AnsiColor::Cyan),
+            Status::Compiled => ("compiled", AnsiColor::Green),
+            Status::CannotRun => ("cannot run here", AnsiColor::Magenta),
             Status::Failed => ("FAILED", AnsiColor::Red),
             Status::TimedOut => ("TIMED OUT", AnsiColor::Yellow),
             Status::Error => ("ERROR", AnsiColor::Red),
@@ -71,6 +74,9 @@ impl Terminal {
     fn status_cell(&self, status: Status) -> Cell {
         let (label, colour) = match status {
             Status::Passed => ("passed", Color::Green),
+            Status::NothingToCheck => ("nothing to check", Color::Cyan),
+            Status::Compiled => ("compiled", Color::Green),
+            Status::CannotRun => ("cannot run here", Color::Magenta),
             Status::Failed => ("FAILED", Color::Red),
             Status::TimedOut => ("TIMED OUT", Color::Yellow),
             Status::Error => ("ERROR", Color::Red),
@@ -169,7 +175,10 @@ impl Terminal {
             ]);
         }
         let _ = writeln!(out, "{table}");
-        for run in runs.iter().filter(|run| run.status != Status::Passed) {
+        for run in runs
+            .iter()
+            .filter(|run| !matches!(run.status, Status::Passed | Status::Compiled))
+        {
             self.failure_section(out, run, "");
         }
         if let Some(document) = machine.verify() {
@@ -248,7 +257,7 @@ impl Terminal {
             for run in machine
                 .runs()
                 .iter()
-                .filter(|run| run.status != Status::Passed)
+                .filter(|run| !matches!(run.status, Status::Passed | Status::Compiled))
             {
                 self.failure_section(out, run, &format!(" on {}", machine.label));
             }
@@ -307,6 +316,9 @@ impl Terminal {
             };
             let _ = writeln!(out, "   result ({origin}): {}", compare::short(result));
         }
+        for check in &run.checked {
+            let _ = writeln!(out, "   checked: {check}");
+        }
         let _ = writeln!(out);
     }
 
@@ -314,7 +326,13 @@ impl Terminal {
         let _ = writeln!(
             out,
             "{} {} ({}) {}{on}: {}",
-            self.paint(Style::new().fg_color(Some(AnsiColor::Red.into())), "✗"),
+            match run.status {
+                Status::NothingToCheck => self.paint(Style::new(), "–"),
+                Status::CannotRun => {
+                    self.paint(Style::new().fg_color(Some(AnsiColor::Magenta.into())), "⊘")
+                }
+                _ => self.paint(Style::new().fg_color(Some(AnsiColor::Red.into())), "✗"),
+            },
             run.name,
             run.language,
             cells::source_label(&run.source),

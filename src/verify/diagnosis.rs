@@ -1,0 +1,533 @@
+//! Telling a block that cannot run here from a broken example.
+//!
+//! A document's block that failed is looked at once more, with the page it is part of: when
+//! the page itself implies why it cannot run as a program of its own (it is written for a
+//! browser, it elides code with `...`, it is a step that uses what an earlier block made, it
+//! imports a package this environment does not have, it starts a server and waits), its
+//! verdict is [`Status::CannotRun`] with that cause first and the runtime's own error after
+//! it. Anything else that failed stays a failure: a name nothing on the page defines is a
+//! broken example, not a fragment.
+
+use crate::observation::{Language, Observation, Status};
+use crate::snippet::{Page, Snippet, SnippetKind};
+use regex::Regex;
+use std::sync::LazyLock;
+
+/// Globals a browser has and Node does not.
+const BROWSER_GLOBALS: &[&str] = &[
+    "document",
+    "window",
+    "alert",
+    "prompt",
+    "confirm",
+    "localStorage",
+    "sessionStorage",
+    "XMLHttpRequest",
+    "FileReader",
+    "HTMLElement",
+    "customElements",
+];
+
+/// A block that ran cleanly and checked nothing, written for a browser: it cannot run here
+/// (it only defined what a page would call).
+pub fn browser_only(run: &mut Observation, snippet: &Snippet) {
+    let SnippetKind::Block {
+        code,
+        first_code_line,
+        page,
+        ..
+    } = &snippet.kind
+    else {
+        return;
+    };
+    if run.status != Status::NothingToCheck {
+        return;
+    }
+    let block = Block {
+        code,
+        first_code_line: *first_code_line,
+        fence_line: snippet.source.line.unwrap_or(*first_code_line),
+        page,
+        document: snippet.source.path.display().to_string(),
+        language: snippet.language,
+    };
+    if let Some(cause) = block.browser("") {
+        run.status = Status::CannotRun;
+        run.reasons = vec![format!(
+            "{cause}; here it ran cleanly but only defined what a browser page would call"
+        )];
+    }
+}
+
+/// Looks at a failed run of a document's block and, when the page implies it cannot run
+/// here, makes it [`Status::CannotRun`] with the cause first among its reasons.
+pub fn diagnose(run: &mut Observation, snippet: &Snippet) {
+    let SnippetKind::Block {
+        code,
+        first_code_line,
+        page,
+        ..
+    } = &snippet.kind
+    else {
+        return;
+    };
+    let judged = matches!(
+        run.status,
+        Status::Failed | Status::TimedOut | Status::Error
+    );
+    if run.expect_failure || run.limit_exceeded.is_some() {
+        return;
+    }
+    if !judged {
+        return;
+    }
+    let block = Block {
+        code,
+        first_code_line: *first_code_line,
+        fence_line: snippet.source.line.unwrap_or(*first_code_line),
+        page,
+        document: snippet.source.path.display().to_string(),
+        language: snippet.language,
+    };
+    let stderr = &run.stderr.text;
+    let cause = match run.status {
+        Status::TimedOut => block.server(),
+        _ => block
+            .browser(stderr)
+            .or_else(|| block.site_markup(stderr))
+            .or_else(|| block.transcript(stderr))
+            .or_else(|| block.duplicate_declaration(stderr))
+            .or_else(|| block.elided(stderr))
+            .or_else(|| block.top_level_await(stderr))
+            .or_else(|| block.missing_package(stderr, &run.reasons))
+            .or_else(|| block.undefined_name(stderr))
+            .or_else(|| block.missing_file(stderr))
+            .or_else(|| block.server_refused(stderr)),
+    };
+    if let Some(cause) = cause {
+        run.status = Status::CannotRun;
+        run.reasons.insert(0, cause);
+        run.diff = None;
+    }
+}
+
+struct Block<'a> {
+    code: &'a str,
+    first_code_line: usize,
+    fence_line: usize,
+    page: &'a Page,
+    document: String,
+    language: Language,
+}
+
+fn regex(pattern: &str) -> Regex {
+    Regex::new(pattern).expect("a valid pattern")
+}
+
+impl Block<'_> {
+    /// `page.md:LINE` of the first line of the block's code matching `pattern`.
+    fn line_of(&self, pattern: &Regex) -> Option<String> {
+        let index = self.code.lines().position(|line| pattern.is_match(line))?;
+        Some(format!(
+            "{}:{}",
+            self.document,
+            self.first_code_line + index
+        ))
+    }
+
+    fn syntax_error(&self, stderr: &str) -> bool {
+        stderr.contains("SyntaxError")
+    }
+
+    fn browser(&self, stderr: &str) -> Option<String> {
+        if self.language != Language::Javascript {
+            return None;
+        }
+        let names = BROWSER_GLOBALS.join("|");
+        static USE: LazyLock<Regex> = LazyLock::new(|| {
+            regex(&format!(
+                r"(?:^|[^.\w$])({})\s*[.(\[]",
+                BROWSER_GLOBALS.join("|")
+            ))
+        });
+        let undefined = regex(&format!(r"ReferenceError: ({names}) is not defined"));
+        let name = undefined
+            .captures(stderr)
+            .map(|captures| captures[1].to_string())
+            .or_else(|| {
+                USE.captures(self.code)
+                    .map(|captures| captures[1].to_string())
+            })?;
+        let at = self
+            .line_of(&regex(&format!(r"(?:^|[^.\w$]){}\b", regex::escape(&name))))
+            .unwrap_or_else(|| format!("{}:{}", self.document, self.fence_line));
+        Some(format!(
+            "written for a browser: it uses `{name}` ({at}), which Node does \
+             not have"
+        ))
+    }
+
+    fn site_markup(&self, stderr: &str) -> Option<String> {
+        let marker = regex(r"\*!\*|\*/!\*");
+        let at = self.line_of(&marker)?;
+        self.syntax_error(stderr).then(|| {
+            format!(
+                "it holds the site's highlight markers (`*!*` at {at}), which \
+                 are not {}",
+                self.language_name()
+            )
+        })
+    }
+
+    fn transcript(&self, stderr: &str) -> Option<String> {
+        let prompt = regex(r"^\s*(?:>>>|\$|>) ");
+        let at = self.line_of(&prompt)?;
+        self.syntax_error(stderr)
+            .then(|| format!("an interactive session transcript (a prompt at {at}), not a program"))
+    }
+
+    fn duplicate_declaration(&self, stderr: &str) -> Option<String> {
+        let captures = regex(r"SyntaxError: Identifier '([^']+)' has already been declared")
+            .captures(stderr)?;
+        let name = &captures[1];
+        Some(format!(
+            "it declares `{name}` twice: two versions shown side by side \
+             (before and after, or do and don't), not one program"
+        ))
+    }
+
+    fn elided(&self, stderr: &str) -> Option<String> {
+        if !self.syntax_error(stderr) {
+            return None;
+        }
+        // A line that is only an ellipsis, or an ellipsis standing for a body or a comment.
+        let elision = regex(
+            r"^\s*(?:\.\.\.|…)\s*;?\s*$|[{(\[,]\s*(?:\.\.\.|…)\s*[})\],]|(?://|#|/\*)\s*(?:\.\.\.|…)|(?:\.\.\.|…)\s*(?://|\*/|$)",
+        );
+        if let Some(at) = self.line_of(&elision) {
+            return Some(format!(
+                "an elided fragment: the `...` at {at} stands for code the page leaves out"
+            ));
+        }
+        // A comment standing where code must be: `=> /* process result */)`.
+        let placeholder = regex(r"(?:=>|[{(,:])\s*/\*[^*]*\*/\s*[)\]},]");
+        let at = self.line_of(&placeholder)?;
+        Some(format!(
+            "an elided fragment: the comment at {at} stands for code the page leaves out"
+        ))
+    }
+
+    fn top_level_await(&self, stderr: &str) -> Option<String> {
+        if self.language != Language::Python {
+            return None;
+        }
+        let found =
+            regex(r"SyntaxError: '(await|async with|async for)' outside (?:async )?function")
+                .captures(stderr)?;
+        let keyword = found[1].to_string();
+        let at = self
+            .line_of(&regex(&format!(
+                r"^\s*{}\b|\bawait\b",
+                regex::escape(&keyword)
+            )))
+            .unwrap_or_else(|| format!("{}:{}", self.document, self.fence_line));
+        Some(format!(
+            "it uses `{keyword}` at the top level ({at}), as an asyncio REPL \
+             (`python -m asyncio`) or a notebook allows; a Python program does not"
+        ))
+    }
+
+    fn missing_package(&self, stderr: &str, reasons: &[String]) -> Option<String> {
+        match self.language {
+            Language::Python => {
+                let captures =
+                    regex(r"ModuleNotFoundError: No module named '([^'.]+)").captures(stderr)?;
+                let module = &captures[1];
+                Some(format!(
+                    "it needs the Python package that provides `{module}`, \
+                     which sidebyside's Python environment does not have (it has aiohttp and \
+                     the standard library)"
+                ))
+            }
+            Language::Javascript => {
+                let captures = regex(
+                    r"(?:Cannot find (?:package|module) '([^'./][^']*)'|Cannot find module '([^'./][^']*)')",
+                )
+                .captures(stderr)?;
+                let package = captures.get(1).or(captures.get(2))?.as_str();
+                let package = npm_package_name(package);
+                Some(format!(
+                    "it imports the npm package `{package}`, which is not \
+                     installed where sidebyside runs blocks (Node's built-in modules only)"
+                ))
+            }
+            Language::Rust => {
+                let text = reasons.join("\n");
+                let captures = regex(
+                    r"(?:unresolved import `([A-Za-z_][A-Za-z0-9_]*)|use of (?:unresolved module or unlinked crate|undeclared crate or module) `([A-Za-z_][A-Za-z0-9_]*)`|can't find crate for `([A-Za-z_][A-Za-z0-9_]*)`)",
+                )
+                .captures(&text)?;
+                let name = captures
+                    .get(1)
+                    .or(captures.get(2))
+                    .or(captures.get(3))?
+                    .as_str();
+                if ["crate", "self", "super", "std", "core", "alloc"].contains(&name)
+                    || regex(&format!(r"\b(?:mod|struct|enum|fn|trait)\s+{name}\b"))
+                        .is_match(self.code)
+                {
+                    return None;
+                }
+                Some(format!(
+                    "it needs the crate `{name}`, which sidebyside's package \
+                     for Rust blocks does not have (it has reqwest, serde, serde_json and \
+                     tokio)"
+                ))
+            }
+        }
+    }
+
+    fn undefined_name(&self, stderr: &str) -> Option<String> {
+        let captures = match self.language {
+            Language::Javascript => regex(r"ReferenceError: ([A-Za-z_$][\w$]*) is not defined"),
+            Language::Python => regex(r"NameError: name '([A-Za-z_]\w*)' is not defined"),
+            Language::Rust => return None,
+        }
+        .captures(stderr)?;
+        let name = captures[1].to_string();
+        let word = regex(&format!(r"(?:^|[^\w$.]){}\b", regex::escape(&name)));
+        if let Some((line, _, _)) = self
+            .page
+            .blocks_before(self.fence_line)
+            .filter(|(_, language, _)| same_language(language, self.language))
+            .filter(|(_, _, code)| word.is_match(code))
+            .last()
+        {
+            return Some(format!(
+                "a step of the page: it uses `{name}`, which the block at \
+                 {}:{line} introduces; run alone it has no `{name}`",
+                self.document
+            ));
+        }
+        let mentioned = regex(&format!(r"(?:^|[^\w$]){}\b", regex::escape(&name)));
+        let own_end = self.first_code_line + self.code.lines().count();
+        let elsewhere = self
+            .page
+            .text
+            .lines()
+            .enumerate()
+            .filter(|(index, _)| index + 1 < self.fence_line || index + 1 > own_end)
+            .any(|(_, line)| mentioned.is_match(line));
+        if elsewhere {
+            return Some(format!(
+                "a fragment: it uses `{name}`, which the page mentions but no block before it \
+                 defines"
+            ));
+        }
+        // A name close to one the block or the page uses is a typo: a broken example.
+        if self.near_name(&name).is_some() {
+            return None;
+        }
+        Some(format!(
+            "a fragment: it uses `{name}`, which nothing on the page defines: a placeholder \
+             for the reader's own value"
+        ))
+    }
+
+    /// A different identifier of the page within two edits of `name`: what a typo of it
+    /// would be.
+    fn near_name(&self, name: &str) -> Option<String> {
+        if name.chars().count() < 4 {
+            return None;
+        }
+        let identifier = regex(r"[A-Za-z_$][\w$]*");
+        let mut words: Vec<&str> = identifier
+            .find_iter(&self.page.text)
+            .map(|found| found.as_str())
+            .chain(identifier.find_iter(self.code).map(|found| found.as_str()))
+            .filter(|word| *word != name && word.len() >= 3)
+            .collect();
+        words.sort();
+        words.dedup();
+        words
+            .into_iter()
+            .find(|word| edit_distance(word, name) <= 2)
+            .map(str::to_string)
+    }
+
+    fn missing_file(&self, stderr: &str) -> Option<String> {
+        let named = regex(
+            r#"ENOENT: no such file or directory, (?:open|stat|scandir) '([^']+)'|FileNotFoundError: \[Errno 2\] No such file or directory: '([^']+)'"#,
+        );
+        let opened = regex(r#"openAsBlob\(\s*['"]([^'"]+)['"]"#);
+        let file = match named.captures(stderr) {
+            Some(captures) => captures.get(1).or(captures.get(2))?.as_str().to_string(),
+            None if stderr.contains("Unable to open file as blob") => {
+                opened.captures(self.code)?[1].to_string()
+            }
+            None => return None,
+        };
+        let file = file.as_str();
+        let name = std::path::Path::new(file)
+            .file_name()
+            .map(|name| name.to_string_lossy().to_string())
+            .unwrap_or_else(|| file.to_string());
+        self.code
+            .contains(&name)
+            .then(|| format!("it reads `{name}`, a file the page does not provide"))
+    }
+
+    /// Where the block starts a server, if it does.
+    fn listens_at(&self) -> Option<String> {
+        let listen = regex(
+            r"\.listen\s*\(|serve_forever\s*\(|\bapp\.run\s*\(|uvicorn\.run\s*\(|web\.run_app\s*\(|TcpListener::bind|axum::serve|Server::bind",
+        );
+        self.line_of(&listen)
+    }
+
+    fn server(&self) -> Option<String> {
+        let at = self.listens_at()?;
+        Some(format!(
+            "it starts a server ({at}) that waits for requests and never exits; nothing sends \
+             it a request here, so it ran until the timeout"
+        ))
+    }
+
+    fn server_refused(&self, stderr: &str) -> Option<String> {
+        let refused =
+            regex(r"listen E(?:ACCES|PERM|ADDRINUSE)|PermissionError|Address already in use");
+        if !refused.is_match(stderr) {
+            return None;
+        }
+        let at = self.listens_at()?;
+        Some(format!(
+            "it starts a server ({at}) that waits for requests; here it could not listen on \
+             the port it asked for (the error below)"
+        ))
+    }
+
+    fn language_name(&self) -> &'static str {
+        match self.language {
+            Language::Javascript => "JavaScript",
+            Language::Python => "Python",
+            Language::Rust => "Rust",
+        }
+    }
+}
+
+/// Levenshtein distance between two short words.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, x) in a.iter().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, y) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(x != y);
+            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
+/// Whether a block's language word is the language of the run.
+fn same_language(word: &str, language: Language) -> bool {
+    crate::snippet::language_of_block(word) == Some(language)
+        || (language == Language::Python && matches!(word, "pycon" | "python-repl"))
+        || (language == Language::Javascript && matches!(word, "cjs" | "jsx"))
+}
+
+/// `@scope/name/sub` -> `@scope/name`, `name/sub` -> `name`.
+fn npm_package_name(specifier: &str) -> String {
+    let parts: Vec<&str> = specifier.split('/').collect();
+    if specifier.starts_with('@') && parts.len() >= 2 {
+        format!("{}/{}", parts[0], parts[1])
+    } else {
+        parts[0].to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block<'a>(code: &'a str, language: Language, page: &'a Page) -> Block<'a> {
+        Block {
+            code,
+            first_code_line: 11,
+            fence_line: 10,
+            page,
+            document: "page.md".to_string(),
+            language,
+        }
+    }
+
+    #[test]
+    fn a_name_an_earlier_block_introduces_makes_a_step() {
+        let page = Page {
+            text: "intro\n".repeat(20),
+            blocks: vec![
+                (3, "js".into(), "import got from 'got'\n".into()),
+                (10, "js".into(), "await got('x')\n".into()),
+            ],
+        };
+        let code = "await got('x')\n";
+        let cause = block(code, Language::Javascript, &page)
+            .undefined_name("ReferenceError: got is not defined")
+            .unwrap();
+        assert!(cause.contains("page.md:3"), "{cause}");
+    }
+
+    #[test]
+    fn a_typo_of_a_name_the_block_uses_stays_a_failure() {
+        let code = "const response = await fetch(u)\nconsole.log(respnse.status)\n";
+        let page = Page {
+            text: format!(
+                "# Title\n\nSome words.\n{}```js\n{code}```\n",
+                "\n".repeat(6)
+            ),
+            blocks: vec![(10, "js".into(), code.into())],
+        };
+        let found = block(code, Language::Javascript, &page)
+            .undefined_name("ReferenceError: respnse is not defined");
+        assert_eq!(found, None);
+        // A name unlike any other is a placeholder for the reader's own value.
+        let code = "await fetch(protectedUrl)\n";
+        let page = Page {
+            text: format!("# Title\n{}```js\n{code}```\n", "\n".repeat(8)),
+            blocks: vec![(10, "js".into(), code.into())],
+        };
+        let cause = block(code, Language::Javascript, &page)
+            .undefined_name("ReferenceError: protectedUrl is not defined")
+            .unwrap();
+        assert!(cause.contains("placeholder"), "{cause}");
+    }
+
+    #[test]
+    fn browser_globals_and_elisions_are_named_with_their_lines() {
+        let page = Page::default();
+        let code = "const x = 1\nalert(x)\n";
+        let cause = block(code, Language::Javascript, &page)
+            .browser("ReferenceError: alert is not defined")
+            .unwrap();
+        assert!(cause.contains("`alert` (page.md:12)"), "{cause}");
+        let elided = "fetch(url).then(r => {\n  ...\n})\n";
+        let cause = block(elided, Language::Javascript, &page)
+            .elided("SyntaxError: Unexpected token '...'")
+            .unwrap();
+        assert!(cause.contains("page.md:12"), "{cause}");
+        // A spread is not an elision.
+        let spread = "const a = [...b]\nfoo(\n";
+        assert_eq!(
+            block(spread, Language::Javascript, &page).elided("SyntaxError: Unexpected end"),
+            None
+        );
+    }
+
+    #[test]
+    fn npm_names_keep_their_scope() {
+        assert_eq!(npm_package_name("@scope/pkg/sub"), "@scope/pkg");
+        assert_eq!(npm_package_name("undici/lib/x.js"), "undici");
+    }
+}

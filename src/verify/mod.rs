@@ -1,0 +1,368 @@
+//! `verify`: run every snippet once against the mock and judge the results.
+//!
+//! A run passes when it exits 0, reached only mocked hosts, every request it made matched a
+//! mapping, and its result agrees with its group: with the group's expected result when one is
+//! stated, else with the result most members share. Everything a run observed is kept in its
+//! [`Observation`], passed or not, so reports can show what happened.
+
+mod diagnosis;
+mod groups;
+
+pub use groups::group_status;
+
+use crate::error::{Error, Result};
+use crate::events::Reporter;
+use crate::harness::{Harness, HarnessOptions, Missing, Planned};
+use crate::observation::{Observation, Status};
+use crate::results::{Results, Summary, RESULTS_SCHEMA_VERSION};
+use crate::runtime::{RuntimeId, Unavailable};
+use crate::shutdown::Shutdown;
+use crate::snippet::{self, BlockCheck, SnippetKind};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Debug, Clone)]
+pub struct VerifyOptions {
+    pub paths: Vec<PathBuf>,
+    pub jobs: usize,
+    /// The runtimes to run each language's snippets on (`--runtime`, repeatable); a language
+    /// none of them runs uses its default runtime (node, python-asyncio, tokio-multi-thread).
+    pub runtimes: Vec<RuntimeId>,
+    /// `--require-check`: a block with nothing to check, or that cannot run here, fails.
+    pub require_check: bool,
+    pub harness: HarnessOptions,
+}
+
+/// Runs the whole verification. Errors are problems of usage or configuration (the run could
+/// not start); everything that goes wrong with a snippet is in its observation instead.
+pub async fn verify(
+    options: &VerifyOptions,
+    shutdown: Arc<Shutdown>,
+    reporter: Arc<dyn Reporter>,
+) -> Result<Results> {
+    let discovery = snippet::discover(&options.paths);
+    if discovery.snippets.is_empty() {
+        return Err(Error::Usage(nothing_to_run(options, &discovery)));
+    }
+    let planned = plan(&discovery.snippets, &options.runtimes);
+    let harness = Harness::start(
+        &options.harness,
+        &Planned::runtimes(&planned),
+        Missing::Refuse,
+        shutdown,
+        reporter,
+    )
+    .await?;
+    let check_of = |plan: &Planned| match plan.snippet.kind {
+        SnippetKind::Block { check, .. } => check,
+        _ => BlockCheck::Run,
+    };
+    let (to_run, to_compile): (Vec<usize>, Vec<usize>) =
+        (0..planned.len()).partition(|&index| check_of(&planned[index]) == BlockCheck::Run);
+    let running: Vec<Planned> = to_run.iter().map(|&index| planned[index].clone()).collect();
+    let ran = harness.run_snippets(&running, options.jobs).await?;
+    let mut slots: Vec<Option<Observation>> = planned.iter().map(|_| None).collect();
+    for (index, run) in to_run.into_iter().zip(ran) {
+        slots[index] = Some(run);
+    }
+    for index in to_compile {
+        let plan = &planned[index];
+        slots[index] = Some(compile(&harness, plan, check_of(plan)));
+    }
+    let mut runs: Vec<Observation> = slots.into_iter().flatten().collect();
+    for (run, plan) in runs.iter_mut().zip(&planned) {
+        unclean_exit(run);
+        if plan.snippet.expect_failure {
+            apply_expected_failure(run);
+        }
+        diagnosis::diagnose(run, &plan.snippet);
+    }
+    let members: Vec<groups::Member> = planned.iter().map(member_of).collect();
+    let mut groups = groups::judge(&mut runs, &members, &discovery.expectations);
+    for (run, plan) in runs.iter_mut().zip(&planned) {
+        settle(run);
+        diagnosis::browser_only(run, &plan.snippet);
+        if options.require_check {
+            require_check(run);
+        }
+    }
+    for verdict in groups.iter_mut() {
+        verdict.status = groups::group_status(
+            runs.iter()
+                .filter(|run| run.group == verdict.group)
+                .map(|run| run.status),
+        );
+    }
+
+    let environment = harness.environment();
+    let mode = harness.mode;
+    let interrupted = harness.interrupted();
+    harness.finish();
+    let summary = Summary::of(&runs);
+    Ok(Results {
+        schema_version: RESULTS_SCHEMA_VERSION,
+        command: "verify".to_string(),
+        isolation: mode,
+        protections: crate::results::protections_of(&runs),
+        tls: true,
+        environment,
+        runs,
+        groups,
+        summary,
+        not_run: discovery.not_run,
+        problems: discovery.problems,
+        bench: None,
+        claims: None,
+        interrupted,
+    })
+}
+
+/// Each snippet on each runtime chosen for its language, side by side: a snippet run on a
+/// runtime other than its language's default is named for it (`fetch-data.js on bun`), so each
+/// is a row of its own and a member of the same group.
+pub fn plan(snippets: &[crate::snippet::Snippet], chosen: &[RuntimeId]) -> Vec<Planned> {
+    let mut planned = Vec::new();
+    for snippet in snippets {
+        let mut runtimes: Vec<RuntimeId> = chosen
+            .iter()
+            .copied()
+            .filter(|runtime| runtime.language() == snippet.language)
+            .collect();
+        if runtimes.is_empty() {
+            runtimes.push(RuntimeId::default_for(snippet.language));
+        }
+        for runtime in runtimes {
+            let mut snippet = snippet.clone();
+            if runtime != RuntimeId::default_for(snippet.language) {
+                snippet.name = format!("{} on {runtime}", snippet.name);
+            }
+            planned.push(Planned { snippet, runtime });
+        }
+    }
+    planned
+}
+
+/// Why there is nothing to run, for the error message.
+fn nothing_to_run(options: &VerifyOptions, discovery: &snippet::Discovery) -> String {
+    let paths: Vec<String> = options
+        .paths
+        .iter()
+        .map(|path| path.display().to_string())
+        .collect();
+    let mut message = format!(
+        "no snippets to run in {}: expected .js, .mjs, .cjs or .py files, cargo packages, or \
+         Markdown documents with javascript, python or rust code blocks",
+        paths.join(", ")
+    );
+    for problem in &discovery.problems {
+        message.push_str(&format!("\n  {problem}"));
+    }
+    for block in &discovery.not_run {
+        message.push_str(&format!(
+            "\n  {} ({}): not run: {}",
+            block.source, block.language, block.reason
+        ));
+    }
+    message
+}
+
+/// What a runtime printed on its way out that means the program did not do what it says, even
+/// though it exited 0: a coroutine never awaited, a task's exception never retrieved, a
+/// promise rejection nobody handled. Each with the place it names, when it names one.
+fn unclean_exit_reasons(stderr: &str) -> Vec<String> {
+    static WARNINGS: std::sync::LazyLock<Vec<(regex::Regex, &'static str)>> =
+        std::sync::LazyLock::new(|| {
+            [
+                (
+                    r"(?:(\S+:\d+): )?RuntimeWarning: coroutine '([^']+)' was never awaited",
+                    "the coroutine `{name}` was never awaited{at}: the async code it defines never ran",
+                ),
+                (
+                    r"()(Task exception was never retrieved|Future exception was never retrieved)",
+                    "{name}: a task failed and nobody looked at its error",
+                ),
+                (
+                    r"()(UnhandledPromiseRejection|Unhandled promise rejection|Uncaught \(in promise\))",
+                    "a promise was rejected and nobody handled it ({name})",
+                ),
+            ]
+            .into_iter()
+            .filter_map(|(pattern, text)| Some((regex::Regex::new(pattern).ok()?, text)))
+            .collect()
+        });
+    let mut found = Vec::new();
+    for (pattern, text) in WARNINGS.iter() {
+        if let Some(captures) = pattern.captures(stderr) {
+            let at = captures
+                .get(1)
+                .map(|place| place.as_str())
+                .filter(|place| !place.is_empty())
+                .map(|place| format!(" ({place})"))
+                .unwrap_or_default();
+            found.push(text.replace("{name}", &captures[2]).replace("{at}", &at));
+        }
+    }
+    found
+}
+
+/// A run that exited 0 but left work undone fails (see [`unclean_exit_reasons`]).
+fn unclean_exit(run: &mut Observation) {
+    if run.status != Status::Passed || !run.exit.is_some_and(|exit| exit.success()) {
+        return;
+    }
+    let reasons = unclean_exit_reasons(&run.stderr.text);
+    if !reasons.is_empty() {
+        run.status = Status::Failed;
+        run.reasons.extend(reasons);
+    }
+}
+
+/// A snippet marked `expect-failure` passes when it fails and fails when it passes. A snippet
+/// that could not run at all stays an error.
+fn apply_expected_failure(run: &mut Observation) {
+    run.expect_failure = true;
+    match run.status {
+        Status::Failed | Status::TimedOut => {
+            run.status = Status::Passed;
+            let what = run.reasons.join("; ");
+            run.reasons.clear();
+            run.checked
+                .push(format!("failed as it is marked to: {what}"));
+        }
+        Status::Passed | Status::NothingToCheck => {
+            run.status = Status::Failed;
+            run.reasons = vec![
+                "expected to fail (<!-- sidebyside: expect-failure -->) but it passed".to_string(),
+            ];
+        }
+        Status::Compiled | Status::CannotRun | Status::Error | Status::Interrupted => {}
+    }
+}
+
+/// Compiles a Rust block without running it, as rustdoc does with `no_run` and
+/// `compile_fail`, and judges the build.
+fn compile(harness: &Harness, plan: &Planned, check: BlockCheck) -> Observation {
+    let built = harness.command(&plan.snippet, plan.runtime, true);
+    let mut run = crate::harness::observe(
+        &plan.snippet,
+        harness.installed.describe(plan.runtime),
+        harness.mode,
+        Err(String::new()),
+    );
+    run.reasons.clear();
+    match (check, built) {
+        (_, Err(Unavailable::Interrupted)) => {
+            run.status = Status::Interrupted;
+            run.reasons
+                .push("interrupted (Ctrl-C or SIGTERM) before it was compiled".to_string());
+        }
+        (_, Err(Unavailable::Skipped(note))) => {
+            run.status = Status::Error;
+            run.reasons.push(note);
+        }
+        (BlockCheck::CompileFail, Err(Unavailable::Failed(errors))) => {
+            run.status = Status::Passed;
+            let first = errors
+                .lines()
+                .find(|line| line.trim_start().starts_with("error"))
+                .unwrap_or("the compiler refused it")
+                .trim()
+                .to_string();
+            run.checked.push(format!(
+                "failed to compile, as `compile_fail` asks: {first}"
+            ));
+        }
+        (_, Err(Unavailable::Failed(errors))) => {
+            run.status = Status::Failed;
+            run.reasons.push(format!("does not compile: {errors}"));
+        }
+        (BlockCheck::CompileFail, Ok(_)) => {
+            run.status = Status::Failed;
+            run.reasons.push(
+                "compiled, but it is marked `compile_fail`: rustdoc expects it not to compile"
+                    .to_string(),
+            );
+        }
+        (_, Ok(_)) => {
+            run.status = Status::Compiled;
+            run.checked.push(
+                "compiled; not run, because it is marked `no_run` (as rustdoc does)".to_string(),
+            );
+        }
+    }
+    run
+}
+
+/// A run that passed everything it was held to, but was held to nothing, has nothing to check;
+/// its requests answered by mappings are a check of their own.
+fn settle(run: &mut Observation) {
+    if run.status != Status::Passed || !run.checked.is_empty() {
+        return;
+    }
+    let answered: Vec<&str> = run
+        .requests
+        .iter()
+        .filter_map(|request| request.mapping.as_deref())
+        .collect();
+    if !answered.is_empty() {
+        let mut names = answered.clone();
+        names.sort();
+        names.dedup();
+        run.checked.push(format!(
+            "{} {} answered by the mock's mappings ({})",
+            answered.len(),
+            if answered.len() == 1 {
+                "request was"
+            } else {
+                "requests were"
+            },
+            names.join(", ")
+        ));
+        return;
+    }
+    run.status = Status::NothingToCheck;
+    let printed = if run.result.is_some() {
+        "what it printed was compared with nothing"
+    } else {
+        "it printed no result"
+    };
+    run.reasons.push(format!(
+        "ran cleanly, but nothing was checked: it made no request to the mock and {printed}; \
+         give it an expected result (a block marked <!-- sidebyside: expected -->) or a partner \
+         in another language to compare with"
+    ));
+}
+
+/// `--require-check`: a block that checked nothing fails.
+fn require_check(run: &mut Observation) {
+    if matches!(run.status, Status::NothingToCheck | Status::CannotRun) {
+        let was = run.status;
+        run.status = Status::Failed;
+        run.reasons.push(format!(
+            "--require-check: every block must check something, and this one {}",
+            if was == Status::CannotRun {
+                "cannot run here"
+            } else {
+                "has nothing to check"
+            }
+        ));
+    }
+}
+
+/// What the grouping needs of a planned run.
+fn member_of(plan: &Planned) -> groups::Member {
+    let snippet = &plan.snippet;
+    groups::Member {
+        origin: (
+            snippet.source.path.clone(),
+            snippet.source.line.unwrap_or(0),
+        ),
+        by_heading: matches!(
+            snippet.kind,
+            SnippetKind::Block {
+                by_heading: true,
+                ..
+            }
+        ),
+    }
+}
