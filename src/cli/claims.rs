@@ -81,6 +81,10 @@ pub fn run(arguments: ClaimsArguments) -> ExitStatus {
             limits: sidebyside::launcher::Limits::standard(),
         },
     };
+    // --out is checked before anything runs.
+    if let Err(status) = super::check_out(arguments.out.as_deref()) {
+        return status;
+    }
     let runtime = match super::async_runtime() {
         Ok(runtime) => runtime,
         Err(status) => return status,
