@@ -13,13 +13,15 @@
 pub mod blocks;
 pub mod bun;
 pub mod deno;
+pub mod installed;
 pub mod node;
 pub mod provision;
 pub mod python;
 pub mod registry;
 pub mod rust;
 
-pub use registry::{CommandContext, Installed, Runtime, RuntimeId, Unavailable};
+pub use installed::Installed;
+pub use registry::{CommandContext, Runtime, RuntimeId, Unavailable};
 
 use crate::error::{Error, Result};
 use crate::observation::ResultOrigin;
