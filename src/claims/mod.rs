@@ -16,10 +16,11 @@ use crate::error::{Error, Result};
 use crate::events::{Event, Reporter};
 use crate::harness::{observe, Harness, HarnessOptions, Missing, Planned};
 use crate::results::{ClaimResult, Results, Summary, RESULTS_SCHEMA_VERSION};
+use crate::runtime::registry::locked_version;
 use crate::runtime::RuntimeId;
 use crate::shutdown::Shutdown;
 use definition::Claims;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use verdict::{judge, ProbeRun};
 
@@ -180,26 +181,13 @@ fn runtime_version(harness: &Harness, probe: &definition::Probe) -> String {
     match &probe.snippet.kind {
         crate::snippet::SnippetKind::CargoBinary { package, .. }
         | crate::snippet::SnippetKind::CargoPackage(package) => {
-            match locked_version(package, "tokio") {
+            match locked_version(&package.join("Cargo.lock"), "tokio") {
                 Some(tokio) => format!("{version}, tokio {tokio}"),
                 None => version,
             }
         }
         crate::snippet::SnippetKind::File(_) | crate::snippet::SnippetKind::Block { .. } => version,
     }
-}
-
-/// The version of a dependency in a package's `Cargo.lock`.
-fn locked_version(package: &Path, name: &str) -> Option<String> {
-    let lock = std::fs::read_to_string(package.join("Cargo.lock")).ok()?;
-    let wanted = format!("name = \"{name}\"");
-    let mut lines = lock.lines();
-    lines.find(|line| line.trim() == wanted)?;
-    lines
-        .next()?
-        .trim()
-        .strip_prefix("version = ")
-        .map(|version| version.trim_matches('"').to_string())
 }
 
 /// The verdicts that disagree with the project's expectation, as `claim (runtime): verdict`.
@@ -233,8 +221,7 @@ mod tests {
     #[test]
     fn the_locked_tokio_version_is_read_from_the_probe_package() {
         let package = crate::paths::default_snippets_dir().join("claims/rust");
-        let version = locked_version(&package, "tokio").unwrap();
+        let version = locked_version(&package.join("Cargo.lock"), "tokio").unwrap();
         assert!(version.starts_with("1."), "{version}");
-        assert_eq!(locked_version(&package, "no-such-crate"), None);
     }
 }
