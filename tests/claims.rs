@@ -504,3 +504,38 @@ fn claims_prints_exactly_what_report_prints_for_its_results_in_every_format() {
         }
     }
 }
+
+/// A runtime chosen with `--runtime` is a column of the claims table beside the default ones
+/// (the claims' own renderer had only node, python and rust, and left Bun's verdicts out). Bun
+/// comes from npm (scripts/test installs it into target/js-tools and puts it on PATH).
+#[test]
+fn a_runtime_chosen_with_runtime_gets_a_column_of_the_claims_table() {
+    let tools = project().join("target/js-tools/node_modules/.bin");
+    let path = std::env::join_paths(std::iter::once(tools).chain(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    )))
+    .unwrap();
+    let output = sidebyside()
+        .env("PATH", path)
+        .args(["claims", "--only", "await-anything", "--format", "md"])
+        .args(["--runtime", "node", "--runtime", "bun"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("| claim | the article says | expected | node | bun | python |"),
+        "{stdout}"
+    );
+    let row = stdout
+        .lines()
+        .find(|line| line.starts_with("| **await-anything**"))
+        .unwrap_or_else(|| panic!("no row for the claim:\n{stdout}"));
+    // The claim's three cells of verdicts: node, bun, python, each with its version.
+    let cells: Vec<&str> = row.split(" | ").skip(3).collect();
+    assert_eq!(cells.len(), 3, "{row}");
+    for cell in cells {
+        assert!(cell.starts_with("**holds** ("), "{cell}");
+    }
+}
