@@ -390,12 +390,8 @@ fn verify(arguments: VerifyArguments) -> ExitStatus {
         },
     };
     // --out is checked before anything runs.
-    if let Some(Err(error)) = arguments
-        .out
-        .as_deref()
-        .map(sidebyside::report::check_out_dir)
-    {
-        return cli::usage(&error.to_string());
+    if let Err(status) = cli::check_out(arguments.out.as_deref()) {
+        return status;
     }
     let runtime = match cli::async_runtime() {
         Ok(runtime) => runtime,
@@ -465,8 +461,8 @@ fn bench(arguments: BenchArgs) -> ExitCode {
         cache_dir: sidebyside::paths::cache_dir(),
     };
     // --out is checked before anything runs.
-    if let Err(error) = sidebyside::report::check_out_dir(&options.out) {
-        return cli::usage(&error.to_string()).into();
+    if let Err(status) = cli::check_out(Some(&options.out)) {
+        return status.into();
     }
     let runtime = match cli::async_runtime() {
         Ok(runtime) => runtime,

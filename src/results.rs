@@ -6,6 +6,7 @@
 //! accept documents where a section is absent (it is omitted, or empty). The schema is described
 //! in `docs/results-schema.md`; an incompatible change bumps [`RESULTS_SCHEMA_VERSION`].
 
+pub mod claims;
 pub mod derived;
 
 pub use crate::ground::statistics::{Estimate, Ratio};

@@ -320,15 +320,24 @@ fn markdown_is_a_table_of_claims_and_out_writes_both_files() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(0), "{stdout}");
-    assert!(stdout.contains("| Claim | The article says | Expected | node | python | rust |"));
+    // Only Python and Rust probe this claim: no column for Node.
+    assert!(
+        stdout.contains("| claim | the article says | expected | python | rust |"),
+        "{stdout}"
+    );
     assert!(
         stdout.contains("“You can't nest `asyncio.run()` calls.”"),
         "{stdout}"
     );
     assert!(stdout.contains("**holds** (3."), "{stdout}");
-    assert!(stdout.contains("not probed"), "{stdout}");
-    let written = std::fs::read_to_string(out.path().join("claims.md")).unwrap();
-    assert_eq!(written, stdout);
+    assert!(
+        stdout.contains("**1 claims, 2 verdicts: 2 as expected, 0 contrary to expectation"),
+        "{stdout}"
+    );
+    for name in ["claims.md", "report.md"] {
+        let written = std::fs::read_to_string(out.path().join(name)).unwrap();
+        assert_eq!(written, stdout, "{name}");
+    }
     let document: Value =
         serde_json::from_str(&std::fs::read_to_string(out.path().join("claims.json")).unwrap())
             .unwrap();
@@ -419,4 +428,114 @@ fn an_interrupted_claims_run_exits_130_with_the_finished_probes() {
         serde_json::from_str(&std::fs::read_to_string(out.path().join("results.json")).unwrap())
             .unwrap();
     assert_eq!(written["interrupted"], true);
+}
+
+/// `claims --format X` prints what `report RESULTS.json --format X` prints for the document that
+/// same run wrote, byte for byte, in every format: one renderer. The fixture's claims give a
+/// verdict contrary to its expectation (with a failed check) and one that could not be checked
+/// (a probe that crashed, with its stderr), so the claim sections, the probe runs and their
+/// failures are all compared.
+#[test]
+fn claims_prints_exactly_what_report_prints_for_its_results_in_every_format() {
+    let file = fixture("claims/claims.json");
+    for format in ["table", "md", "json", "html", "junit"] {
+        let out = tempfile::tempdir().unwrap();
+        let claims = sidebyside()
+            .args([
+                "claims",
+                "--claims",
+                file.to_str().unwrap(),
+                "--format",
+                format,
+            ])
+            .arg("--out")
+            .arg(out.path())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&claims.stderr);
+        // One verdict contrary to the expectation and one not checked: exit 1.
+        assert_eq!(claims.status.code(), Some(1), "{format}: {stderr}");
+        let report = sidebyside()
+            .arg("report")
+            .arg(out.path().join("results.json"))
+            .args(["--format", format])
+            .output()
+            .unwrap();
+        assert_eq!(
+            report.status.code(),
+            Some(0),
+            "{format}: {}",
+            String::from_utf8_lossy(&report.stderr)
+        );
+        let (claims, report) = (
+            String::from_utf8(claims.stdout).unwrap(),
+            String::from_utf8(report.stdout).unwrap(),
+        );
+        assert!(
+            claims == report,
+            "{format}: `claims` and `report` differ\n--- claims\n{claims}\n--- report\n{report}"
+        );
+        // Not two empty outputs: the format shows both claims and their verdicts.
+        for expected in ["js-await-raises", "probe-crashes"] {
+            assert!(claims.contains(expected), "{format}: {claims}");
+        }
+        match format {
+            "table" => {
+                assert!(
+                    claims.contains("does not hold (expected to hold)"),
+                    "{claims}"
+                );
+                assert!(claims.contains("NOT as expected"), "{claims}");
+                assert!(
+                    claims.contains(
+                        "2 claims, 2 verdicts: 0 as expected, 1 contrary to expectation, 1 could not be checked"
+                    ),
+                    "{claims}"
+                );
+            }
+            "md" => {
+                assert!(claims.contains("❌ **does not hold**"), "{claims}");
+                assert!(claims.contains("⚠️ **could not check**"), "{claims}");
+            }
+            "junit" => {
+                assert!(claims.contains("claim_does_not_hold"), "{claims}");
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A runtime chosen with `--runtime` is a column of the claims table beside the default ones
+/// (the claims' own renderer had only node, python and rust, and left Bun's verdicts out). Bun
+/// comes from npm (scripts/test installs it into target/js-tools and puts it on PATH).
+#[test]
+fn a_runtime_chosen_with_runtime_gets_a_column_of_the_claims_table() {
+    let tools = project().join("target/js-tools/node_modules/.bin");
+    let path = std::env::join_paths(std::iter::once(tools).chain(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    )))
+    .unwrap();
+    let output = sidebyside()
+        .env("PATH", path)
+        .args(["claims", "--only", "await-anything", "--format", "md"])
+        .args(["--runtime", "node", "--runtime", "bun"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("| claim | the article says | expected | node | bun | python |"),
+        "{stdout}"
+    );
+    let row = stdout
+        .lines()
+        .find(|line| line.starts_with("| **await-anything**"))
+        .unwrap_or_else(|| panic!("no row for the claim:\n{stdout}"));
+    // The claim's three cells of verdicts: node, bun, python, each with its version.
+    let cells: Vec<&str> = row.split(" | ").skip(3).collect();
+    assert_eq!(cells.len(), 3, "{row}");
+    for cell in cells {
+        assert!(cell.starts_with("**holds** ("), "{cell}");
+    }
 }

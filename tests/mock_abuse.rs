@@ -1,7 +1,7 @@
 //! The mock under abuse, on loopback, with raw TCP clients: partial HTTP/2 prefaces then close
 //! (no CPU afterwards), slowloris crowds past the connection cap and the open-file limit (a fresh
-//! client is still served), header-read and idle timeouts, bodies over the limit (413), and a
-//! bounded journal. `sidebyside mock` runs as its own process so that its CPU time and open
+//! client is still served), header-read and idle timeouts, bodies over the limit (413), with and
+//! without a Content-Length, a budget of bodies held at once, and a bounded journal. `sidebyside mock` runs as its own process so that its CPU time and open
 //! descriptors can be read from /proc.
 
 mod common;
@@ -520,6 +520,150 @@ async fn bodies_beyond_the_budget_wait_their_turn_and_all_are_answered() {
         assert!(status.starts_with("HTTP/1.1 404"), "{status}");
     }
     assert_eq!(mock.counts().requests, 8);
+}
+
+/// Starts a POST whose body announces no size (chunked) and sends its first `first` bytes.
+fn start_chunked(address: SocketAddr, first: usize) -> TcpStream {
+    let mut stream = TcpStream::connect(address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    write!(
+        stream,
+        "POST /post HTTP/1.1\r\nHost: httpbin.org\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    send_chunks(&mut stream, first);
+    stream
+}
+
+/// Sends `bytes` of a chunked body in chunks of at most 1,000 bytes.
+fn send_chunks(stream: &mut TcpStream, mut bytes: usize) {
+    while bytes > 0 {
+        let chunk = bytes.min(1000);
+        // The mock may answer (413) and close before the whole body is sent.
+        let _ = write!(stream, "{chunk:x}\r\n{}\r\n", "x".repeat(chunk));
+        bytes -= chunk;
+    }
+}
+
+/// Sends `rest` more bytes and the last chunk; returns the answer's status line.
+fn finish_chunked(mut stream: TcpStream, rest: usize) -> String {
+    send_chunks(&mut stream, rest);
+    let _ = stream.write_all(b"0\r\n\r\n");
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chunked_body_over_the_limit_is_answered_413_and_counted_not_kept() {
+    let (mock, address) = in_process(MockOptions {
+        max_body_bytes: 4096,
+        journal_body_bytes: 100,
+        ..MockOptions::default()
+    })
+    .await;
+    let (large, small) = tokio::task::spawn_blocking(move || {
+        (
+            finish_chunked(start_chunked(address, 0), 100_000),
+            finish_chunked(start_chunked(address, 600), 400),
+        )
+    })
+    .await
+    .unwrap();
+    assert!(large.contains("413"), "{large}");
+    assert!(small.starts_with("HTTP/1.1 404"), "{small}");
+    let journal = mock.journal();
+    assert_eq!(journal.len(), 2);
+    assert_eq!(journal[0].status, 413);
+    assert!(journal[0].body_bytes.unwrap() > 4096, "{:?}", journal[0]);
+    assert_eq!(journal[1].body.as_ref().map(String::len), Some(100));
+    assert_eq!(journal[1].body_bytes, Some(1000));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn small_chunked_bodies_hold_their_size_of_the_budget_not_the_read_limit() {
+    // Room for three bodies of the largest size. Eight small chunked bodies stay unfinished;
+    // had each reserved the read limit, a ninth would wait for one of them to finish.
+    let (mock, address) = in_process(MockOptions {
+        max_body_bytes: 1_000_000,
+        body_budget_bytes: 3_000_000,
+        ..MockOptions::default()
+    })
+    .await;
+    let (ninth, waited, others) = tokio::task::spawn_blocking(move || {
+        let unfinished: Vec<TcpStream> = (0..8)
+            .map(|_| {
+                let stream = start_chunked(address, 10);
+                std::thread::sleep(Duration::from_millis(20));
+                stream
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(200));
+        let started = Instant::now();
+        let ninth = finish_chunked(start_chunked(address, 10), 0);
+        let waited = started.elapsed();
+        let others: Vec<String> = unfinished
+            .into_iter()
+            .map(|stream| finish_chunked(stream, 0))
+            .collect();
+        (ninth, waited, others)
+    })
+    .await
+    .unwrap();
+    assert!(
+        ninth.starts_with("HTTP/1.1 404"),
+        "{ninth:?} after {waited:?}"
+    );
+    assert!(waited < Duration::from_secs(2), "{waited:?}");
+    for status in others {
+        assert!(status.starts_with("HTTP/1.1 404"), "{status:?}");
+    }
+    assert_eq!(mock.counts().requests, 9);
+    assert!(mock
+        .journal()
+        .iter()
+        .all(|entry| entry.body.as_ref().map(String::len) == Some(10)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chunked_bodies_that_outgrow_the_shared_budget_together_are_all_answered() {
+    // Six 900-byte chunked bodies, 400 bytes each first, then the rest once all have begun:
+    // together they need far more than the budget (2,000 bytes) while each holds some of it.
+    // None may wait for room that only another waiting body could give back.
+    let (mock, address) = in_process(MockOptions {
+        max_body_bytes: 1000,
+        body_budget_bytes: 2000,
+        ..MockOptions::default()
+    })
+    .await;
+    let started = Instant::now();
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(6));
+    let posts: Vec<_> = (0..6)
+        .map(|_| {
+            let barrier = barrier.clone();
+            tokio::task::spawn_blocking(move || {
+                let stream = start_chunked(address, 400);
+                barrier.wait();
+                finish_chunked(stream, 500)
+            })
+        })
+        .collect();
+    for post in posts {
+        let status = post.await.unwrap();
+        assert!(status.starts_with("HTTP/1.1 404"), "{status:?}");
+    }
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(mock.counts().requests, 6);
+    assert!(mock
+        .journal()
+        .iter()
+        .all(|entry| entry.body.as_ref().map(String::len) == Some(900)));
 }
 
 #[test]

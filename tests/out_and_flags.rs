@@ -1,7 +1,7 @@
-//! `--out` refused before anything runs (a file, a folder that cannot be written), the files of
-//! one `--out` replaced as one set even when the disk fills part-way, results on stdout when
-//! writing fails; and numeric flags out of range (`--timeout 1e30`, NaN, infinities, negatives)
-//! refused as usage errors on every command, never a panic.
+//! `--out` refused before anything runs (a file, a folder that cannot be written; verify and
+//! claims), the files of one `--out` replaced as one set even when the disk fills part-way,
+//! results on stdout when writing fails; and numeric flags out of range (`--timeout 1e30`, NaN,
+//! infinities, negatives) refused as usage errors on every command, never a panic.
 
 mod common;
 
@@ -74,6 +74,66 @@ fn an_out_that_names_a_file_or_cannot_be_created_is_refused_before_anything_runs
         "{stderr}"
     );
     assert!(elapsed < Duration::from_secs(10), "something ran first");
+}
+
+/// Runs `claims` on a probe that takes a minute, with `--out out`; stderr names each probe as it
+/// starts, so a refusal before anything runs shows no probe.
+fn claims_with_out(out: &std::path::Path) -> (Option<i32>, String, Duration) {
+    let started = Instant::now();
+    let output = sidebyside()
+        .args(["claims", "--timeout", "20", "--only", "slow", "--claims"])
+        .arg(fixture("claims-interrupt/claims.json"))
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+        started.elapsed(),
+    )
+}
+
+#[test]
+fn claims_refuses_an_unusable_out_before_any_probe_runs() {
+    let folder = tempfile::tempdir().unwrap();
+    let file = folder.path().join("results.txt");
+    std::fs::write(&file, "not a folder").unwrap();
+    let under_a_file = file.join("out");
+    let read_only = ReadOnly::new();
+    let mut cases = vec![
+        (file.clone(), "it exists and is not a folder"),
+        (under_a_file, "cannot create it"),
+    ];
+    if let Some(read_only) = &read_only {
+        cases.push((read_only.folder.path().to_path_buf(), "cannot write in it"));
+    }
+    for (out, reason) in cases {
+        let (code, stderr, elapsed) = claims_with_out(&out);
+        assert_eq!(code, Some(2), "{}: {stderr}", out.display());
+        assert!(
+            stderr.contains(&out.display().to_string()) && stderr.contains(reason),
+            "{}: {stderr}",
+            out.display()
+        );
+        assert!(!stderr.contains("probes of"), "a probe ran first: {stderr}");
+        assert!(
+            elapsed < Duration::from_secs(10),
+            "something ran first: {stderr}"
+        );
+    }
+    // A folder that does not exist yet is made, as for every command: the probe runs.
+    let made = folder.path().join("new/out");
+    let output = sidebyside()
+        .args(["claims", "--only", "quick", "--format", "json", "--claims"])
+        .arg(fixture("claims-interrupt/claims.json"))
+        .arg("--out")
+        .arg(&made)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(made.join("results.json").is_file(), "{stderr}");
 }
 
 /// A read-only folder: a read-only tmpfs when root (permissions do not stop root), else a

@@ -6,21 +6,21 @@
 //! isolation, mock), so they are measured and recorded like `verify`'s runs. Each run is judged
 //! by its [`check`]s into a verdict ([`verdict`]): holds, does not hold, or could not check,
 //! with the evidence in a sentence. The results document carries the claims and the probes'
-//! observations; [`render`] shows them as a table, JSON or Markdown.
+//! observations; the report formats ([`crate::report`]) show them, as they show any document.
 
 pub mod check;
 pub mod definition;
-pub mod render;
 pub mod verdict;
 
 use crate::error::{Error, Result};
 use crate::events::{Event, Reporter};
 use crate::harness::{observe, Harness, HarnessOptions, Missing, Planned};
-use crate::results::{ClaimOutcome, ClaimResult, Results, Summary, RESULTS_SCHEMA_VERSION};
+use crate::results::{ClaimResult, Results, Summary, RESULTS_SCHEMA_VERSION};
+use crate::runtime::registry::locked_version;
 use crate::runtime::RuntimeId;
 use crate::shutdown::Shutdown;
 use definition::Claims;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use verdict::{judge, ProbeRun};
 
@@ -181,35 +181,13 @@ fn runtime_version(harness: &Harness, probe: &definition::Probe) -> String {
     match &probe.snippet.kind {
         crate::snippet::SnippetKind::CargoBinary { package, .. }
         | crate::snippet::SnippetKind::CargoPackage(package) => {
-            match locked_version(package, "tokio") {
+            match locked_version(&package.join("Cargo.lock"), "tokio") {
                 Some(tokio) => format!("{version}, tokio {tokio}"),
                 None => version,
             }
         }
         crate::snippet::SnippetKind::File(_) | crate::snippet::SnippetKind::Block { .. } => version,
     }
-}
-
-/// The version of a dependency in a package's `Cargo.lock`.
-fn locked_version(package: &Path, name: &str) -> Option<String> {
-    let lock = std::fs::read_to_string(package.join("Cargo.lock")).ok()?;
-    let wanted = format!("name = \"{name}\"");
-    let mut lines = lock.lines();
-    lines.find(|line| line.trim() == wanted)?;
-    lines
-        .next()?
-        .trim()
-        .strip_prefix("version = ")
-        .map(|version| version.trim_matches('"').to_string())
-}
-
-/// Whether a verdict agrees with the project's expectation: a claim expected to hold holds, one
-/// expected not to hold does not. "Could not check" never agrees.
-pub fn as_expected(expected_to_hold: bool, outcome: ClaimOutcome) -> bool {
-    matches!(
-        (expected_to_hold, outcome),
-        (true, ClaimOutcome::Holds) | (false, ClaimOutcome::DoesNotHold)
-    )
 }
 
 /// The verdicts that disagree with the project's expectation, as `claim (runtime): verdict`.
@@ -223,13 +201,13 @@ pub fn unexpected(results: &Results) -> Vec<String> {
             claim
                 .verdicts
                 .iter()
-                .filter(|verdict| !as_expected(claim.expected_to_hold, verdict.verdict))
+                .filter(|verdict| !claim.as_expected(verdict.verdict))
                 .map(|verdict| {
                     format!(
                         "{} ({}): {}",
                         claim.id,
-                        render::runtime_label(verdict),
-                        render::outcome_label(verdict.verdict)
+                        verdict.runtime_label(),
+                        verdict.verdict.word()
                     )
                 })
         })
@@ -241,20 +219,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn expectations_agree_only_with_the_matching_verdict() {
-        assert!(as_expected(true, ClaimOutcome::Holds));
-        assert!(as_expected(false, ClaimOutcome::DoesNotHold));
-        assert!(!as_expected(true, ClaimOutcome::DoesNotHold));
-        assert!(!as_expected(false, ClaimOutcome::Holds));
-        assert!(!as_expected(true, ClaimOutcome::CouldNotCheck));
-        assert!(!as_expected(false, ClaimOutcome::CouldNotCheck));
-    }
-
-    #[test]
     fn the_locked_tokio_version_is_read_from_the_probe_package() {
         let package = crate::paths::default_snippets_dir().join("claims/rust");
-        let version = locked_version(&package, "tokio").unwrap();
+        let version = locked_version(&package.join("Cargo.lock"), "tokio").unwrap();
         assert!(version.starts_with("1."), "{version}");
-        assert_eq!(locked_version(&package, "no-such-crate"), None);
     }
 }

@@ -4,12 +4,12 @@
 
 use super::progress;
 use super::ExitStatus;
-use sidebyside::claims::render::ClaimsFormat;
 use sidebyside::claims::{check_claims, default_claims_file, unexpected, ClaimsOptions};
 use sidebyside::error::Error;
 use sidebyside::events::StopPolicy;
 use sidebyside::harness::HarnessOptions;
 use sidebyside::isolation::IsolationChoice;
+use sidebyside::report::Format;
 use sidebyside::shutdown::Shutdown;
 use std::path::PathBuf;
 
@@ -21,9 +21,10 @@ pub struct ClaimsArguments {
     /// Check only this claim (repeat for several). Default: every claim.
     #[arg(long, value_name = "ID")]
     pub only: Vec<String>,
-    /// Output format.
+    /// Output format: the report formats, exactly as `sidebyside report` prints the results
+    /// document of this run.
     #[arg(long, value_enum, default_value = "table")]
-    pub format: ClaimsFormat,
+    pub format: Format,
     /// Also write results.json, report.md, report.html and junit.xml here, as every command
     /// does, and the claims' own claims.json and claims.md.
     #[arg(long, value_name = "DIR")]
@@ -80,11 +81,15 @@ pub fn run(arguments: ClaimsArguments) -> ExitStatus {
             limits: sidebyside::launcher::Limits::standard(),
         },
     };
+    // --out is checked before anything runs.
+    if let Err(status) = super::check_out(arguments.out.as_deref()) {
+        return status;
+    }
     let runtime = match super::async_runtime() {
         Ok(runtime) => runtime,
         Err(status) => return status,
     };
-    let reporter = progress::for_stderr(arguments.format != ClaimsFormat::Json);
+    let reporter = progress::for_stderr(arguments.format != Format::Json);
     let outcome = runtime.block_on(async {
         let shutdown = Shutdown::listen(StopPolicy::AbortRuns, reporter.clone())
             .map_err(|error| Error::Other(format!("cannot listen for Ctrl-C: {error}")))?;
@@ -95,15 +100,19 @@ pub fn run(arguments: ClaimsArguments) -> ExitStatus {
         Ok(results) => results,
         Err(error) => return super::failed(&error),
     };
-    print!("{}", arguments.format.render(&results));
+    // The results reach stdout even when the files cannot be written.
+    print!("{}", sidebyside::report::render(arguments.format, &results));
     if let Some(directory) = &arguments.out {
-        // The same files as every command's --out, and the claims' own names beside them.
+        // The same files as every command's --out, and, under the names `claims` has always
+        // written, the same results document and Markdown report once more.
+        let plain = |format: Format| {
+            format
+                .plain_renderer()
+                .render(&sidebyside::report::Report::single(&results))
+        };
         let extra = [
-            (
-                "claims.json".to_string(),
-                ClaimsFormat::Json.render(&results),
-            ),
-            ("claims.md".to_string(), ClaimsFormat::Md.render(&results)),
+            ("claims.json".to_string(), plain(Format::Json)),
+            ("claims.md".to_string(), plain(Format::Md)),
         ];
         if let Err(status) = super::write_out(directory, &results, &extra) {
             return status;

@@ -85,6 +85,16 @@ pub fn async_runtime() -> Result<tokio::runtime::Runtime, ExitStatus> {
         .map_err(|error| usage(&format!("cannot start the async runtime: {error}")))
 }
 
+/// `--out DIR`, checked before anything runs, the same for every command: a folder (created
+/// if missing) in which a file can be written. Anything else is exit status 2, naming the path
+/// and the reason, before a snippet, scenario or probe is started.
+pub fn check_out(directory: Option<&Path>) -> Result<(), ExitStatus> {
+    match directory.map(sidebyside::report::check_out_dir) {
+        Some(Err(error)) => Err(usage(&error.to_string())),
+        _ => Ok(()),
+    }
+}
+
 /// `--out DIR`, the same for every command: results.json, report.md, report.html and
 /// junit.xml (and a command's `extra` files), each written atomically. A folder or file that
 /// cannot be written is exit status 2, with the path named.

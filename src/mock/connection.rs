@@ -3,6 +3,7 @@
 //! preface on plain TCP), served by hyper straight from the mock's match table; and faults, which
 //! take the connection back from hyper to break it.
 
+use super::client_stream::ClientStream;
 use super::fault::{reset_on_close, Fault};
 use super::limits::{Activity, Tracked};
 use super::matching::Scheme;
@@ -12,7 +13,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use std::os::fd::AsFd;
 use std::sync::Arc;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
+use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
 
@@ -29,23 +30,6 @@ pub(super) enum ListenerKind {
 const TLS_HANDSHAKE_RECORD: u8 = 0x16;
 /// What an HTTP/2 client sends first ("prior knowledge", without TLS).
 const HTTP2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-
-/// A stream a client talks through: TCP, or TLS over TCP.
-pub(super) trait ClientStream: AsyncRead + AsyncWrite + Unpin + Send + 'static {
-    fn socket(&self) -> &TcpStream;
-}
-
-impl ClientStream for Tracked<TcpStream> {
-    fn socket(&self) -> &TcpStream {
-        self.get_ref()
-    }
-}
-
-impl ClientStream for tokio_rustls::server::TlsStream<Tracked<TcpStream>> {
-    fn socket(&self) -> &TcpStream {
-        self.get_ref().0.get_ref()
-    }
-}
 
 /// What a client speaks, told from its first bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,7 +6,7 @@
 //! (through TLS for `https://`); on HTTP/2 the whole connection is reset or closed. A reset is a
 //! real TCP RST: `SO_LINGER` with a zero timeout, then close.
 
-use super::connection::ClientStream;
+use super::client_stream::ClientStream;
 use super::reader::{FileContext, JsonPath};
 use super::MockError;
 use rand::RngExt;

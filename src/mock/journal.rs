@@ -44,9 +44,11 @@ pub struct MockOptions {
     /// The largest request body read; a larger one is answered 413 (and journaled, its size
     /// counted up to where reading stopped).
     pub max_body_bytes: usize,
-    /// Bytes of request bodies held at once across connections (at least one body of the
-    /// largest size): a body reserves its announced size, or the read limit when it announces
-    /// none, before it is read, and waits while the budget is spent.
+    /// Bytes of request bodies held at once across connections (at least two bodies of the
+    /// largest size): a body reserves its announced size before it is read, and waits while
+    /// the budget is spent; a body that announces none takes room as its pieces arrive, and
+    /// one such body at a time may finish from room for one body of the largest size kept
+    /// for it.
     pub body_budget_bytes: usize,
 }
 

@@ -16,6 +16,7 @@
 //! `command` is `sidebyside mock`, the mappings served on their own for a person to try.
 
 mod body_pattern;
+mod client_stream;
 mod command;
 mod connection;
 mod delay;

@@ -3,7 +3,8 @@
 //! The table is built once from the mappings: their indices ordered by priority, then by
 //! definition order, so the first mapping whose every criterion holds answers. It is immutable
 //! and shared by every connection (`Arc`), so matching takes no lock. Every request's body is
-//! read before matching (body criteria need it, and the journal keeps it).
+//! read before matching (body criteria need it, and the journal keeps it), within a budget of
+//! bytes held at once ([`BodyBudget`]).
 
 use super::fault::Fault;
 use super::journal::{Journal, MockOptions, RawEntry};
@@ -27,10 +28,78 @@ pub(super) struct Shared {
     pub(super) connections: Arc<Connections>,
     /// The largest request body read; a larger one is answered 413.
     max_body_bytes: usize,
-    /// Bytes of request bodies held at once, across connections: a body reserves its size
-    /// (or, of unknown size, the read limit) before it is read, and waits for room.
-    body_budget: Arc<tokio::sync::Semaphore>,
-    body_budget_bytes: usize,
+    /// Bytes of request bodies held at once, across connections.
+    body_budget: BodyBudget,
+}
+
+/// Bytes of request bodies held at once, across connections, in two parts.
+///
+/// A body that announces its size (`Content-Length`) reserves it from `shared` before it is
+/// read, waiting for room while it holds nothing. A body of unknown size (chunked, or HTTP/2
+/// without a length) takes room from `shared` piece by piece as it arrives, never waiting for
+/// it, so a small streamed body costs its size rather than the read limit. When `shared` is
+/// spent, it waits for `overflow`: room for one body of the largest size, kept for one such
+/// body at a time, from which it finishes. A body waiting while it holds part of `shared` thus
+/// waits only for a body that needs nothing more from anyone, so all of them are answered in
+/// turn, and the bodies held never exceed `shared` plus `overflow`: the budget.
+struct BodyBudget {
+    shared: Arc<tokio::sync::Semaphore>,
+    /// Permits in `shared` (at least one body of the largest size; counted in a u32).
+    shared_bytes: usize,
+    overflow: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl BodyBudget {
+    fn new(budget_bytes: usize, max_body_bytes: usize) -> Self {
+        // The overflow holds one body of the largest size, the rest is shared; at least one
+        // body of the largest size fits in the shared part.
+        let shared_bytes = budget_bytes
+            .saturating_sub(max_body_bytes)
+            .max(max_body_bytes.saturating_add(1))
+            .min(u32::MAX as usize);
+        BodyBudget {
+            shared: Arc::new(tokio::sync::Semaphore::new(shared_bytes)),
+            shared_bytes,
+            overflow: Arc::new(tokio::sync::Mutex::new(())),
+        }
+    }
+}
+
+/// The room a body being read holds in the [`BodyBudget`]; given back when dropped (once the
+/// answer is made: the body is matched on, then only its journal copy stays).
+#[derive(Default)]
+struct BodyRoom {
+    shared: Option<tokio::sync::OwnedSemaphorePermit>,
+    /// Held by the one body of unknown size finishing from the overflow: it covers the rest.
+    overflow: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl BodyRoom {
+    /// Room for a body of announced size, reserved before it is read.
+    async fn reserve(budget: &BodyBudget, bytes: u64) -> Self {
+        let permits = bytes.min(budget.shared_bytes as u64) as u32;
+        BodyRoom {
+            // The semaphore is never closed.
+            shared: budget.shared.clone().acquire_many_owned(permits).await.ok(),
+            overflow: None,
+        }
+    }
+
+    /// Room for `bytes` more of a body of unknown size: from the shared part when it has them
+    /// now, else (once, for the rest of the body) from the overflow, in turn.
+    async fn grow(&mut self, budget: &BodyBudget, bytes: usize) {
+        if bytes == 0 || self.overflow.is_some() {
+            return;
+        }
+        let permits = u32::try_from(bytes).unwrap_or(u32::MAX);
+        match budget.shared.clone().try_acquire_many_owned(permits) {
+            Ok(permit) => match &mut self.shared {
+                Some(held) => held.merge(permit),
+                None => self.shared = Some(permit),
+            },
+            Err(_) => self.overflow = Some(budget.overflow.clone().lock_owned().await),
+        }
+    }
 }
 
 impl Shared {
@@ -39,11 +108,6 @@ impl Shared {
         let mut order: Vec<usize> = (0..mappings.len()).collect();
         // A stable sort keeps definition order among mappings of equal priority.
         order.sort_by_key(|&index| mappings[index].priority());
-        // At least one body of the largest size fits; permits are counted in a u32.
-        let body_budget_bytes = options
-            .body_budget_bytes
-            .max(options.max_body_bytes.saturating_add(1))
-            .min(u32::MAX as usize);
         let labels = mappings
             .iter()
             .map(|mapping| mapping.label().to_string())
@@ -51,8 +115,7 @@ impl Shared {
         Shared {
             connections: Arc::new(Connections::new(options.limits)),
             max_body_bytes: options.max_body_bytes,
-            body_budget: Arc::new(tokio::sync::Semaphore::new(body_budget_bytes)),
-            body_budget_bytes,
+            body_budget: BodyBudget::new(options.body_budget_bytes, options.max_body_bytes),
             journal: Journal::new(labels, options),
             order: order.into(),
             mappings,
@@ -100,26 +163,12 @@ pub(super) async fn answer(
 ) -> Result<http::Response<ResponseBody>, Infallible> {
     let arrival = shared.journal.arrival();
     let (parts, body) = request.into_parts();
-    let mut reservation = None;
+    // Held until the answer is made, so the bodies held at once never exceed the budget.
+    let mut room = BodyRoom::default();
     let body = if body.is_end_stream() {
         Bytes::new()
     } else {
-        // The whole body's size when announced, else the most that may be read.
-        let announced = body.size_hint().exact();
-        let reserved = announced
-            .map_or(shared.max_body_bytes, |size| {
-                size.min(shared.max_body_bytes as u64 + 1) as usize
-            })
-            .min(shared.body_budget_bytes) as u32;
-        // Held until the answer is made (the body is matched on, then only its journal copy
-        // stays), so the bodies held at once never exceed the budget.
-        reservation = shared
-            .body_budget
-            .clone()
-            .acquire_many_owned(reserved)
-            .await
-            .ok();
-        match read_body(body, shared.max_body_bytes).await {
+        match read_body(body, shared.max_body_bytes, &shared.body_budget, &mut room).await {
             Ok(body) => body,
             Err(TooLarge { beginning, size }) => {
                 let view = RequestView::new(&parts, &beginning, scheme);
@@ -161,7 +210,7 @@ pub(super) async fn answer(
         });
     drop(view);
     drop(body);
-    drop(reservation);
+    drop(room);
     if !response.delay().is_zero() {
         tokio::time::sleep(response.delay().sample()).await;
     }
@@ -189,9 +238,20 @@ struct TooLarge {
     size: u64,
 }
 
-/// Reads a whole request body of at most `limit` bytes. A larger one is not read further (the
-/// connection is closed after the answer rather than drained).
-async fn read_body(mut body: Incoming, limit: usize) -> Result<Bytes, TooLarge> {
+/// Reads a whole request body of at most `limit` bytes, holding `room` in the budget for what
+/// it keeps: a body of announced size reserves it first, one of unknown size grows its room
+/// as its pieces arrive. A larger body is not read further (the connection is closed after the
+/// answer rather than drained).
+async fn read_body(
+    mut body: Incoming,
+    limit: usize,
+    budget: &BodyBudget,
+    room: &mut BodyRoom,
+) -> Result<Bytes, TooLarge> {
+    let announced = body.size_hint().exact();
+    if let Some(size) = announced {
+        *room = BodyRoom::reserve(budget, size.min(limit as u64 + 1)).await;
+    }
     let mut collected = bytes::BytesMut::new();
     let mut size: u64 = 0;
     while let Some(frame) = body.frame().await {
@@ -201,9 +261,13 @@ async fn read_body(mut body: Incoming, limit: usize) -> Result<Bytes, TooLarge> 
             continue;
         };
         size += data.len() as u64;
+        // What of this piece is kept: all of it, or up to the limit.
+        let kept = limit.saturating_sub(collected.len()).min(data.len());
+        if announced.is_none() {
+            room.grow(budget, kept).await;
+        }
         if size > limit as u64 {
-            let room = limit.saturating_sub(collected.len());
-            collected.extend_from_slice(&data[..room.min(data.len())]);
+            collected.extend_from_slice(&data[..kept]);
             return Err(TooLarge {
                 beginning: collected.freeze(),
                 size,

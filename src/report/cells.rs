@@ -6,6 +6,7 @@ use super::metric::Metric;
 use super::model::{Machine, Point, Report};
 use crate::observation::{IsolationMode, Observation, Protection, RecordedRequest, Source, Status};
 use crate::results::{CaseResult, CaseStatus, ClaimOutcome, Summary};
+use crate::runtime::RuntimeId;
 use std::path::{Component, Path, PathBuf};
 
 /// The environment as rows (`OS`, `CPU`, `node`, ...) with one value per machine.
@@ -164,11 +165,32 @@ pub fn summary_line(summary: &Summary) -> String {
 }
 
 pub fn claim_word(outcome: ClaimOutcome) -> &'static str {
-    match outcome {
-        ClaimOutcome::Holds => "holds",
-        ClaimOutcome::DoesNotHold => "does not hold",
-        ClaimOutcome::CouldNotCheck => "could not check",
+    outcome.word()
+}
+
+/// The runtimes the claims' verdicts were reached on (`node`, `python`, `rust`, and `bun` or
+/// `python-uvloop` when `claims --runtime` chose them), in the registry's order: the columns
+/// of the claims tables.
+pub fn claim_runtimes<'a>(report: &Report<'a>) -> Vec<&'a str> {
+    let mut runtimes: Vec<&'a str> = Vec::new();
+    for machine in &report.machines {
+        for claim in machine.claims() {
+            for verdict in &claim.verdicts {
+                if !runtimes.contains(&verdict.runtime.as_str()) {
+                    runtimes.push(&verdict.runtime);
+                }
+            }
+        }
     }
+    // Names the registry does not know (from another sidebyside) keep their order, last.
+    let rank = |name: &str| {
+        RuntimeId::ALL
+            .iter()
+            .position(|runtime| runtime.short_name() == name)
+            .unwrap_or(RuntimeId::ALL.len())
+    };
+    runtimes.sort_by_key(|name| rank(name));
+    runtimes
 }
 
 /// `10 runs after 2 warm-up runs, runtimes interleaved`, per machine when they differ.

@@ -152,7 +152,7 @@ impl Render for Junit {
                 .flat_map(|claim| {
                     let prefix = prefix.clone();
                     claim.verdicts.iter().map(move |verdict| Case {
-                        name: format!("{} {}", verdict.runtime, verdict.version)
+                        name: format!("{} {}", verdict.runtime_label(), verdict.version)
                             .trim_end()
                             .to_string(),
                         classname: format!("{prefix}claims.{}", claim.id),
@@ -162,8 +162,9 @@ impl Render for Junit {
                             .as_ref()
                             .map(|probe| probe.display().to_string()),
                         line: None,
+                        // A test case passes when the verdict is what the project expects,
+                        // as `claims` exits 0 only then.
                         outcome: match verdict.verdict {
-                            ClaimOutcome::Holds => Outcome::Passed,
                             ClaimOutcome::DoesNotHold if claim.expected_to_hold => {
                                 Outcome::Failure {
                                     kind: "claim_does_not_hold",
@@ -174,7 +175,15 @@ impl Render for Junit {
                                     body: verdict.evidence.clone(),
                                 }
                             }
-                            ClaimOutcome::DoesNotHold => Outcome::Passed,
+                            ClaimOutcome::Holds if !claim.expected_to_hold => Outcome::Failure {
+                                kind: "claim_holds",
+                                message: format!(
+                                    "expected not to hold but holds: {}",
+                                    claim.statement
+                                ),
+                                body: verdict.evidence.clone(),
+                            },
+                            ClaimOutcome::Holds | ClaimOutcome::DoesNotHold => Outcome::Passed,
                             ClaimOutcome::CouldNotCheck => Outcome::Skipped {
                                 message: format!("could not check: {}", verdict.evidence),
                             },

@@ -13,6 +13,7 @@
 pub mod blocks;
 pub mod bun;
 pub mod deno;
+pub mod installed;
 pub mod node;
 pub mod page_crates;
 pub mod provision;
@@ -20,7 +21,8 @@ pub mod python;
 pub mod registry;
 pub mod rust;
 
-pub use registry::{CommandContext, Installed, Runtime, RuntimeId, Unavailable};
+pub use installed::Installed;
+pub use registry::{CommandContext, Runtime, RuntimeId, Unavailable};
 
 use crate::error::{Error, Result};
 use crate::observation::ResultOrigin;

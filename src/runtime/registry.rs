@@ -1,20 +1,20 @@
-//! The runtime registry: every runtime sidebyside can run a program on, found and provisioned
-//! once per command, shared by `verify`, `bench` and `claims`.
+//! The runtime registry: every runtime sidebyside can run a program on ([`RuntimeId`]) and
+//! what each one is ([`Runtime`]), shared by `verify`, `bench` and `claims`;
+//! [`Installed`](super::installed::Installed) finds and provisions them once per command.
 //!
 //! **To add a runtime, open this file.** Add a variant to [`RuntimeId`] (its name, family and
 //! language in the `match`es below), write one file beside this one (`bun.rs` is the smallest
 //! example) with a type implementing [`Runtime`] (its version, the command that runs a program,
-//! the versions it reports), and add one arm to [`find_one`]. Nothing else changes: `verify
-//! --runtime NAME`, `claims --runtime NAME`, `bench --runtime NAME`, the reports and the
-//! environment section all read the registry.
+//! the versions it reports), and add one arm to `find_one` in `installed.rs`, the one place
+//! that knows which file implements which runtime (so this file imports none of them, and they
+//! import this one). Nothing else changes: `verify --runtime NAME`, `claims --runtime NAME`,
+//! `bench --runtime NAME`, the reports and the environment section all read the registry.
 
-use super::{blocks, PreparedCommand};
-use crate::error::{Error, Result};
+use super::PreparedCommand;
+use crate::error::Error;
 use crate::observation::{IsolationMode, Language};
-use crate::snippet::{Snippet, SnippetKind};
-use std::collections::BTreeMap;
+use crate::snippet::Snippet;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 /// A runtime's identifier in results and on the command line (`node`, `python-uvloop`, ...).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -180,182 +180,6 @@ pub trait Runtime: Send + Sync + std::fmt::Debug {
         snippet: &Snippet,
         context: &CommandContext<'_>,
     ) -> std::result::Result<PreparedCommand, Unavailable>;
-}
-
-/// What is installed for the runtimes asked for: each the runtime or why it cannot be used.
-#[derive(Debug, Default)]
-pub struct Installed {
-    /// Where generated files (document blocks) are written.
-    pub cache: PathBuf,
-    found: BTreeMap<RuntimeId, std::result::Result<Arc<dyn Runtime>, String>>,
-}
-
-impl Installed {
-    /// Finds and provisions each runtime asked for, once (blocking: it may make the Python venv).
-    /// A runtime that is missing is recorded with the note that says how to install it; what
-    /// provisioning has to tell the user on the way goes to `notes`.
-    pub fn find(runtimes: &[RuntimeId], cache: &Path, notes: &dyn Fn(&str)) -> Self {
-        let mut installed = Installed {
-            cache: cache.to_path_buf(),
-            found: BTreeMap::new(),
-        };
-        let mut shared = Shared::default();
-        for &runtime in runtimes {
-            if let std::collections::btree_map::Entry::Vacant(entry) =
-                installed.found.entry(runtime)
-            {
-                entry.insert(find_one(runtime, cache, &mut shared, notes));
-            }
-        }
-        installed
-    }
-
-    /// Every runtime asked for, or a configuration error naming the first that is missing.
-    pub fn require(&self, runtimes: &[RuntimeId]) -> Result<()> {
-        for runtime in runtimes {
-            if let Err(note) = self.get(*runtime) {
-                return Err(Error::Usage(note.to_string()));
-            }
-        }
-        Ok(())
-    }
-
-    /// The runtime, or the note that says why it cannot be used here.
-    pub fn get(&self, runtime: RuntimeId) -> std::result::Result<&dyn Runtime, &str> {
-        match self.found.get(&runtime) {
-            Some(Ok(found)) => Ok(found.as_ref()),
-            Some(Err(note)) => Err(note),
-            None => Err("not asked for"),
-        }
-    }
-
-    /// The runtime's identity (as `bench` shows it), or why it is skipped here.
-    pub fn availability(
-        &self,
-        runtime: RuntimeId,
-        isolation: IsolationMode,
-    ) -> std::result::Result<String, String> {
-        let found = self.get(runtime).map_err(str::to_string)?;
-        if let Some(note) = found.unusable_under(isolation) {
-            return Err(note);
-        }
-        Ok(found.identity())
-    }
-
-    /// The runtime as a run's `runtime` field shows it; its id when it is not installed.
-    pub fn describe(&self, runtime: RuntimeId) -> String {
-        self.get(runtime)
-            .map(|found| found.describe())
-            .unwrap_or_else(|_| runtime.to_string())
-    }
-
-    /// The command that runs a snippet on a runtime. A document's JavaScript or Python block is
-    /// first written to a file in the cache, and its line map kept for error messages.
-    pub fn command(
-        &self,
-        runtime: RuntimeId,
-        snippet: &Snippet,
-        context: &CommandContext<'_>,
-    ) -> std::result::Result<PreparedCommand, Unavailable> {
-        let found = self
-            .get(runtime)
-            .map_err(|note| Unavailable::Skipped(note.to_string()))?;
-        if let (
-            Language::Javascript | Language::Python,
-            SnippetKind::Block {
-                code,
-                first_code_line,
-                ..
-            },
-        ) = (snippet.language, &snippet.kind)
-        {
-            let extension = if snippet.language == Language::Javascript {
-                "mjs"
-            } else {
-                "py"
-            };
-            let (path, line_map) = blocks::write_block_file(
-                &self.cache,
-                &snippet.source.path,
-                snippet.source.line.unwrap_or(*first_code_line),
-                *first_code_line,
-                code,
-                extension,
-            )?;
-            let file_snippet = Snippet {
-                kind: SnippetKind::File(path),
-                ..snippet.clone()
-            };
-            let mut command = found.command(&file_snippet, context)?;
-            command.line_map = Some(line_map);
-            return Ok(command);
-        }
-        found.command(snippet, context)
-    }
-
-    /// Tool name to version for the environment section (only what was found).
-    pub fn versions(&self) -> BTreeMap<String, String> {
-        self.found
-            .values()
-            .flatten()
-            .flat_map(|found| found.versions())
-            .collect()
-    }
-}
-
-/// What several runtimes share, found once: the Python venv (three Python runtimes), the Rust
-/// toolchain (two tokio flavours), the Node preload (Node, Bun and Deno).
-#[derive(Default)]
-struct Shared {
-    python: Option<std::result::Result<Arc<super::python::Python>, String>>,
-    rust: Option<std::result::Result<Arc<super::rust::Rust>, String>>,
-}
-
-impl Shared {
-    fn python(
-        &mut self,
-        cache: &Path,
-        notes: &dyn Fn(&str),
-    ) -> std::result::Result<Arc<super::python::Python>, String> {
-        self.python
-            .get_or_insert_with(|| {
-                super::python::Python::provision_noting(cache, notes)
-                    .map(Arc::new)
-                    .map_err(|error| error.to_string())
-            })
-            .clone()
-    }
-
-    fn rust(&mut self, cache: &Path) -> std::result::Result<Arc<super::rust::Rust>, String> {
-        self.rust
-            .get_or_insert_with(|| {
-                super::rust::Rust::find(cache)
-                    .map(Arc::new)
-                    .map_err(|error| error.to_string())
-            })
-            .clone()
-    }
-}
-
-/// Finds one runtime. The one place that knows which file implements which runtime.
-fn find_one(
-    runtime: RuntimeId,
-    cache: &Path,
-    shared: &mut Shared,
-    notes: &dyn Fn(&str),
-) -> std::result::Result<Arc<dyn Runtime>, String> {
-    use super::{bun::Bun, deno::Deno, node::Node, python::PythonRuntime, rust::Tokio};
-    Ok(match runtime {
-        RuntimeId::Node => Arc::new(Node::find(cache).map_err(|error| error.to_string())?),
-        RuntimeId::Bun => Arc::new(Bun::find(cache)?),
-        RuntimeId::Deno => Arc::new(Deno::find(cache)?),
-        RuntimeId::PythonAsyncio | RuntimeId::PythonUvloop | RuntimeId::PythonHttpx => {
-            Arc::new(PythonRuntime::new(runtime, shared.python(cache, notes)?)?)
-        }
-        RuntimeId::TokioMultiThread | RuntimeId::TokioCurrentThread => {
-            Arc::new(Tokio::new(runtime, shared.rust(cache)?))
-        }
-    })
 }
 
 /// A program found on PATH, with its version (Bun's and Deno's executables).

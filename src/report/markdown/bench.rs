@@ -1,4 +1,4 @@
-//! The Markdown benchmark tables, the changes against a baseline, and the claims.
+//! The Markdown benchmark tables and the changes against a baseline.
 
 use super::{cell, table};
 use crate::report::baseline::Verdict;
@@ -259,47 +259,5 @@ pub(super) fn changes(out: &mut String, report: &Report<'_>) {
             cells_of_row
         })
         .collect();
-    table(out, &header, &rows);
-}
-
-pub(super) fn claims(out: &mut String, report: &Report<'_>) {
-    out.push_str("## The article's claims\n\n");
-    let several = report.machines.len() > 1;
-    let mut header: Vec<String> = ["claim", "expected", "runtime", "verdict", "evidence"]
-        .map(String::from)
-        .to_vec();
-    if several {
-        header.insert(2, "machine".to_string());
-    }
-    let mut rows = Vec::new();
-    for machine in &report.machines {
-        for claim in machine.claims() {
-            for verdict in &claim.verdicts {
-                let surprising = claim.expected_to_hold
-                    && verdict.verdict == crate::results::ClaimOutcome::DoesNotHold;
-                let word = cells::claim_word(verdict.verdict);
-                let mut row = vec![
-                    format!("**{}**: {}", cell(&claim.id), cell(&claim.statement)),
-                    if claim.expected_to_hold {
-                        "holds"
-                    } else {
-                        "does not hold"
-                    }
-                    .to_string(),
-                    format!("{} {}", verdict.runtime, cell(&verdict.version)),
-                    if surprising {
-                        format!("❌ **{word}**")
-                    } else {
-                        word.to_string()
-                    },
-                    cell(&verdict.evidence),
-                ];
-                if several {
-                    row.insert(2, cell(&machine.label));
-                }
-                rows.push(row);
-            }
-        }
-    }
     table(out, &header, &rows);
 }

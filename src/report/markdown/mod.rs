@@ -4,6 +4,7 @@
 //! sentence per scenario tied to the claim it tests, and the claims.
 
 mod bench;
+mod claims;
 
 use super::cells;
 use super::metric::Metric;
@@ -91,7 +92,7 @@ impl Render for Markdown {
             bench::changes(&mut out, report);
         }
         if report.has_claims() {
-            bench::claims(&mut out, report);
+            claims::claims(&mut out, report);
         }
         out.truncate(out.trim_end().len());
         out.push('\n');
@@ -123,7 +124,17 @@ fn environment(out: &mut String, report: &Report<'_>) {
 }
 
 fn verify(out: &mut String, report: &Report<'_>) {
-    out.push_str("## Verify\n\n");
+    // The runs of a claims document are its probes: they gather evidence, they verify nothing.
+    let only_probes = report.machines.iter().all(|machine| {
+        machine
+            .verify()
+            .is_none_or(|document| document.command == "claims")
+    });
+    out.push_str(if only_probes {
+        "## Probe runs\n\n"
+    } else {
+        "## Verify\n\n"
+    });
     let several = report.machines.len() > 1;
     for machine in &report.machines {
         if let Some(document) = machine.verify() {

@@ -1,4 +1,4 @@
-//! The terminal's benchmark tables, changes against the baseline, and claims.
+//! The terminal's benchmark tables and changes against the baseline.
 
 use super::Terminal;
 use crate::report::baseline::{Change, Verdict};
@@ -6,7 +6,6 @@ use crate::report::cells;
 use crate::report::metric::Metric;
 use crate::report::model::{Point, Report};
 use crate::report::narrative;
-use crate::results::ClaimOutcome;
 use anstyle::{AnsiColor, Style};
 use comfy_table::{Cell, CellAlignment, Color};
 use std::fmt::Write;
@@ -226,33 +225,5 @@ impl Terminal {
             let _ = writeln!(out, "{table}");
         }
         out.push('\n');
-    }
-
-    pub(super) fn claims(&self, out: &mut String, report: &Report<'_>) {
-        let _ = writeln!(out, "{}", self.bold("The article's claims"));
-        let mut table = self.table();
-        table.set_header(["claim", "machine", "runtime", "verdict", "evidence"]);
-        for machine in &report.machines {
-            for claim in machine.claims() {
-                for verdict in &claim.verdicts {
-                    let word = cells::claim_word(verdict.verdict);
-                    let cell = match verdict.verdict {
-                        ClaimOutcome::DoesNotHold if claim.expected_to_hold => {
-                            Cell::new(format!("{word} (expected to hold)")).fg(Color::Red)
-                        }
-                        ClaimOutcome::Holds => Cell::new(word).fg(Color::Green),
-                        _ => Cell::new(word).fg(Color::Yellow),
-                    };
-                    table.add_row(vec![
-                        Cell::new(&claim.id),
-                        Cell::new(&machine.label),
-                        Cell::new(format!("{} {}", verdict.runtime, verdict.version)),
-                        cell,
-                        Cell::new(&verdict.evidence),
-                    ]);
-                }
-            }
-        }
-        let _ = writeln!(out, "{table}\n");
     }
 }

@@ -4,6 +4,7 @@
 //! and `NO_COLOR` is unset ([`Terminal::for_stdout`]), plain otherwise.
 
 mod bench;
+mod claims;
 
 use super::cells;
 use super::model::Report;
