@@ -408,8 +408,19 @@ fn verify(arguments: VerifyArguments) -> ExitStatus {
     };
     results.environment.label = arguments.label;
     cli::advise_verify_limits(&mut results);
-    // The results reach stdout even when the files cannot be written.
-    print!("{}", sidebyside::report::render(arguments.format, &results));
+    // The results reach stdout even when the files cannot be written. The table shows long
+    // outputs in part and says where the whole is.
+    let whole_output = match &arguments.out {
+        Some(directory) => format!(
+            "the whole is in {}",
+            directory.join("results.json").display()
+        ),
+        None => "the whole is kept by --out DIR (in DIR/results.json) or --format json".to_string(),
+    };
+    print!(
+        "{}",
+        sidebyside::report::render_for_stdout(arguments.format, &results, Some(whole_output))
+    );
     if let Some(directory) = &arguments.out {
         if let Err(status) = cli::write_out(directory, &results, &[]) {
             return status;
