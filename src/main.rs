@@ -31,9 +31,16 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run every snippet against the mock and check that each works and that groups agree.
+    ///
+    /// A snippet is a JavaScript or Python file (.js, .mjs, .cjs, .py), a cargo package (a Rust
+    /// program), or a fenced code block of a Markdown document (.md) whose info string names
+    /// javascript (js, mjs, node), python (py, python3) or rust (rs). Other blocks (bash, json,
+    /// text, none) are listed as not run. A `<!-- sidebyside: skip -->` comment on the line
+    /// before a block skips it; `group=NAME`, `expect-failure` and `expected` are the other
+    /// directives (see the README).
     Verify {
-        /// Snippet files (.js, .mjs, .cjs, .py), cargo package directories, or directories
-        /// holding those. Default: the project's snippets/.
+        /// Markdown documents (.md), snippet files (.js, .mjs, .cjs, .py), cargo package
+        /// directories, or directories searched for those. Default: the project's snippets/.
         paths: Vec<PathBuf>,
         /// Folder of WireMock-format mappings to serve. Default: the project's mock-server/.
         #[arg(long, value_name = "DIR")]
@@ -359,11 +366,18 @@ fn verify(arguments: VerifyArguments) -> ExitStatus {
         Ok(runtimes) => runtimes,
         Err(status) => return status,
     };
+    // A path that does not exist is said once, here, before anything else; the others are
+    // still verified, and the exit status is 2.
+    let given = !arguments.paths.is_empty();
+    let (paths, missing) = cli::missing_paths(arguments.paths);
+    if given && paths.is_empty() {
+        return ExitStatus::Usage;
+    }
     let options = VerifyOptions {
-        paths: if arguments.paths.is_empty() {
+        paths: if paths.is_empty() {
             vec![sidebyside::paths::default_snippets_dir()]
         } else {
-            arguments.paths
+            paths
         },
         jobs: arguments
             .jobs
@@ -407,7 +421,20 @@ fn verify(arguments: VerifyArguments) -> ExitStatus {
         Err(error) => return cli::failed(&error),
     };
     results.environment.label = arguments.label;
-    cli::advise_verify_limits(&mut results);
+    cli::advise_verify_limits(
+        &mut results,
+        &cli::VerifyLimits {
+            timeout,
+            max_output: arguments.max_output,
+        },
+    );
+    // The table lists the problems found while verifying; the missing paths were said at the
+    // start, so the documents (JSON, --out) list them but the table does not again.
+    let table = arguments.format == Format::Table;
+    let found = results.problems.len();
+    if !table {
+        results.problems.extend(missing.iter().cloned());
+    }
     // The results reach stdout even when the files cannot be written. The table shows long
     // outputs in part and says where the whole is.
     let whole_output = match &arguments.out {
@@ -421,13 +448,19 @@ fn verify(arguments: VerifyArguments) -> ExitStatus {
         "{}",
         sidebyside::report::render_for_stdout(arguments.format, &results, Some(whole_output))
     );
+    // Other formats leave standard output to the document: problems found while verifying are
+    // said on stderr too (each once).
+    if !table {
+        for problem in &results.problems[..found] {
+            eprintln!("sidebyside: {problem}");
+        }
+    } else {
+        results.problems.extend(missing);
+    }
     if let Some(directory) = &arguments.out {
         if let Err(status) = cli::write_out(directory, &results, &[]) {
             return status;
         }
-    }
-    for problem in &results.problems {
-        eprintln!("sidebyside: {problem}");
     }
     cli::status_of_verify(&results)
 }

@@ -12,6 +12,7 @@
 
 pub mod blocks;
 pub mod bun;
+pub mod compile_errors;
 pub mod deno;
 pub mod node;
 pub mod provision;
@@ -94,15 +95,21 @@ fn read_stdout(stdout: &str) -> (Option<Value>, ResultOrigin) {
     if let Ok(value) = serde_json::from_str::<Value>(trimmed) {
         return (Some(value), ResultOrigin::Stdout);
     }
-    let lines: Vec<Value> = trimmed
+    let mut origin = ResultOrigin::Stdout;
+    let mut lines: Vec<Value> = trimmed
         .lines()
         .filter(|line| !line.trim().is_empty())
-        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| Value::String(line.to_string())))
+        .map(|line| {
+            serde_json::from_str(line).unwrap_or_else(|_| {
+                origin = ResultOrigin::PrintedText;
+                Value::String(line.to_string())
+            })
+        })
         .collect();
     if lines.len() == 1 {
-        (lines.into_iter().next(), ResultOrigin::Stdout)
+        (lines.pop(), origin)
     } else {
-        (Some(Value::Array(lines)), ResultOrigin::Stdout)
+        (Some(Value::Array(lines)), origin)
     }
 }
 
@@ -239,8 +246,12 @@ mod tests {
             Some(json!({"a": 1}))
         );
         assert_eq!(
-            read_result(&[], &printed("1\nhello\n")).0,
-            Some(json!([1, "hello"]))
+            read_result(&[], &printed("1\nhello\n")),
+            (Some(json!([1, "hello"])), ResultOrigin::PrintedText)
+        );
+        assert_eq!(
+            read_result(&[], &printed("1\n[2]\n")),
+            (Some(json!([1, [2]])), ResultOrigin::Stdout)
         );
         assert_eq!(
             read_result(&[], &printed("  \n")),

@@ -79,9 +79,11 @@ impl Rust {
             first_line: first_code_line,
             offset,
         };
-        let program = self
-            .build(package, Some(&name))
-            .map_err(|error| Error::Other(line_map.rewrite(&error.to_string())))?;
+        let program = self.build(package, Some(&name)).map_err(|error| {
+            let message =
+                super::compile_errors::block_compile_errors(&line_map, &error.to_string(), package);
+            Error::Other(message)
+        })?;
         Ok(PreparedCommand {
             program,
             args: vec![],

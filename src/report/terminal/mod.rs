@@ -325,6 +325,7 @@ impl Terminal {
                 ResultOrigin::ReturnValue => "returned by asyncio.run",
                 ResultOrigin::Logged => "values logged",
                 ResultOrigin::Stdout => "JSON on stdout",
+                ResultOrigin::PrintedText => "lines printed on stdout, as text",
                 ResultOrigin::None => "",
             };
             let _ = writeln!(out, "   result ({origin}): {}", compare::short(result));
@@ -343,7 +344,8 @@ impl Terminal {
             self.status(run.status)
         );
         for reason in &run.reasons {
-            let _ = writeln!(out, "  - {reason}");
+            // A reason of several lines (a compiler's diagnostics) stays under its dash.
+            let _ = writeln!(out, "  - {}", reason.replace('\n', "\n    "));
         }
         if let Some(diff) = &run.diff {
             let _ = writeln!(out, "  difference:");
