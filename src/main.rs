@@ -208,22 +208,33 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::List { paths, format } => {
+            // As in verify: a missing path is said once, first; the table lists the other
+            // problems, the JSON document all of them.
+            let given = !paths.is_empty();
+            let (paths, missing) = cli::missing_paths(paths);
+            if given && paths.is_empty() {
+                return ExitStatus::Usage.into();
+            }
             let paths = if paths.is_empty() {
                 vec![sidebyside::paths::default_snippets_dir()]
             } else {
                 paths
             };
-            let (listed, problems) = sidebyside::list::list(&paths);
+            let (listed, mut problems) = sidebyside::list::list(&paths);
             match format {
                 ListFormat::Table => print!("{}", sidebyside::list::table(&listed, &problems)),
-                ListFormat::Json => println!(
-                    "{}",
-                    serde_json::json!({ "snippets": listed, "problems": problems })
-                ),
+                ListFormat::Json => {
+                    for problem in &problems {
+                        eprintln!("sidebyside: {problem}");
+                    }
+                    let all: Vec<_> = problems.iter().chain(&missing).collect();
+                    println!(
+                        "{}",
+                        serde_json::json!({ "snippets": listed, "problems": all })
+                    );
+                }
             }
-            for problem in &problems {
-                eprintln!("sidebyside: {problem}");
-            }
+            problems.extend(missing);
             if problems.is_empty() {
                 ExitStatus::Passed
             } else {

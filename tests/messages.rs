@@ -194,6 +194,25 @@ fn a_missing_path_is_said_once_and_first() {
 }
 
 #[test]
+fn list_says_a_missing_path_once_and_first_too() {
+    let missing = "tests/fixtures/docs/no-such-page.md";
+    let output = sidebyside()
+        .args(["list", missing])
+        .arg(fixture("docs/print-and-log.md"))
+        .output()
+        .expect("run sidebyside");
+    assert_eq!(output.status.code(), Some(2));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        stderr,
+        format!("sidebyside: {missing}: no such file or directory\n")
+    );
+    assert!(!stdout.contains("no-such-page.md"), "{stdout}");
+    assert!(stdout.contains("3 will run"), "{stdout}");
+}
+
+#[test]
 fn verify_help_says_what_a_snippet_is() {
     let output = sidebyside()
         .args(["verify", "--help"])
