@@ -33,6 +33,7 @@ fn serve(runtime: &tokio::runtime::Runtime) -> Served {
             MockListeners {
                 http: vec![http],
                 https: vec![https],
+                either: vec![],
             },
         ))
         .expect("mock");

@@ -78,6 +78,7 @@ fn start_mock(
     let listeners = MockListeners {
         http: vec![listener],
         https: vec![],
+        either: vec![],
     };
     let options = MockOptions {
         journal,

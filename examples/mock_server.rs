@@ -43,6 +43,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let listeners = MockListeners {
             http: vec![listener],
             https: vec![],
+            either: vec![],
         };
         let options = MockOptions {
             journal,

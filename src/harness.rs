@@ -399,7 +399,7 @@ pub fn observe(
         }
     };
     let report = &outcome.report;
-    let (result, origin) = read_result(&outcome.events, &outcome.stdout.text);
+    let (result, origin) = read_result(&outcome.events, &outcome.stdout);
     observation.result = result;
     observation.result_origin = origin;
     observation.exit = report.exit;

@@ -31,9 +31,16 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run every snippet against the mock and check that each works and that groups agree.
+    ///
+    /// A snippet is a JavaScript or Python file (.js, .mjs, .cjs, .py), a cargo package (a Rust
+    /// program), or a fenced code block of a Markdown document (.md) whose info string names
+    /// javascript (js, mjs, node), python (py, python3) or rust (rs). Other blocks (bash, json,
+    /// text, none) are listed as not run. A `<!-- sidebyside: skip -->` comment on the line
+    /// before a block skips it; `group=NAME`, `expect-failure` and `expected` are the other
+    /// directives (see the README).
     Verify {
-        /// Snippet files (.js, .mjs, .cjs, .py), cargo package directories, or directories
-        /// holding those. Default: the project's snippets/.
+        /// Markdown documents (.md), snippet files (.js, .mjs, .cjs, .py), cargo package
+        /// directories, or directories searched for those. Default: the project's snippets/.
         paths: Vec<PathBuf>,
         /// Folder of WireMock-format mappings to serve. Default: the project's mock-server/.
         #[arg(long, value_name = "DIR")]
@@ -205,22 +212,33 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::List { paths, format } => {
+            // As in verify: a missing path is said once, first; the table lists the other
+            // problems, the JSON document all of them.
+            let given = !paths.is_empty();
+            let (paths, missing) = cli::missing_paths(paths);
+            if given && paths.is_empty() {
+                return ExitStatus::Usage.into();
+            }
             let paths = if paths.is_empty() {
                 vec![sidebyside::paths::default_snippets_dir()]
             } else {
                 paths
             };
-            let (listed, problems) = sidebyside::list::list(&paths);
+            let (listed, mut problems) = sidebyside::list::list(&paths);
             match format {
                 ListFormat::Table => print!("{}", sidebyside::list::table(&listed, &problems)),
-                ListFormat::Json => println!(
-                    "{}",
-                    serde_json::json!({ "snippets": listed, "problems": problems })
-                ),
+                ListFormat::Json => {
+                    for problem in &problems {
+                        eprintln!("sidebyside: {problem}");
+                    }
+                    let all: Vec<_> = problems.iter().chain(&missing).collect();
+                    println!(
+                        "{}",
+                        serde_json::json!({ "snippets": listed, "problems": all })
+                    );
+                }
             }
-            for problem in &problems {
-                eprintln!("sidebyside: {problem}");
-            }
+            problems.extend(missing);
             if problems.is_empty() {
                 ExitStatus::Passed
             } else {
@@ -366,11 +384,18 @@ fn verify(arguments: VerifyArguments) -> ExitStatus {
         Ok(runtimes) => runtimes,
         Err(status) => return status,
     };
+    // A path that does not exist is said once, here, before anything else; the others are
+    // still verified, and the exit status is 2.
+    let given = !arguments.paths.is_empty();
+    let (paths, missing) = cli::missing_paths(arguments.paths);
+    if given && paths.is_empty() {
+        return ExitStatus::Usage;
+    }
     let options = VerifyOptions {
-        paths: if arguments.paths.is_empty() {
+        paths: if paths.is_empty() {
             vec![sidebyside::paths::default_snippets_dir()]
         } else {
-            arguments.paths
+            paths
         },
         jobs: arguments
             .jobs
@@ -411,16 +436,46 @@ fn verify(arguments: VerifyArguments) -> ExitStatus {
         Err(error) => return cli::failed(&error),
     };
     results.environment.label = arguments.label;
-    cli::advise_verify_limits(&mut results);
-    // The results reach stdout even when the files cannot be written.
-    print!("{}", sidebyside::report::render(arguments.format, &results));
+    cli::advise_verify_limits(
+        &mut results,
+        &cli::VerifyLimits {
+            timeout,
+            max_output: arguments.max_output,
+        },
+    );
+    // The table lists the problems found while verifying; the missing paths were said at the
+    // start, so the documents (JSON, --out) list them but the table does not again.
+    let table = arguments.format == Format::Table;
+    let found = results.problems.len();
+    if !table {
+        results.problems.extend(missing.iter().cloned());
+    }
+    // The results reach stdout even when the files cannot be written. The table shows long
+    // outputs in part and says where the whole is.
+    let whole_output = match &arguments.out {
+        Some(directory) => format!(
+            "the whole is in {}",
+            directory.join("results.json").display()
+        ),
+        None => "the whole is kept by --out DIR (in DIR/results.json) or --format json".to_string(),
+    };
+    print!(
+        "{}",
+        sidebyside::report::render_for_stdout(arguments.format, &results, Some(whole_output))
+    );
+    // Other formats leave standard output to the document: problems found while verifying are
+    // said on stderr too (each once).
+    if !table {
+        for problem in &results.problems[..found] {
+            eprintln!("sidebyside: {problem}");
+        }
+    } else {
+        results.problems.extend(missing);
+    }
     if let Some(directory) = &arguments.out {
         if let Err(status) = cli::write_out(directory, &results, &[]) {
             return status;
         }
-    }
-    for problem in &results.problems {
-        eprintln!("sidebyside: {problem}");
     }
     cli::status_of_verify(&results)
 }

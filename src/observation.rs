@@ -227,8 +227,11 @@ pub enum ResultOrigin {
     ReturnValue,
     /// The values given to `console.log` / `print`, captured structurally.
     Logged,
-    /// JSON parsed from standard output.
+    /// JSON parsed from standard output (the whole of it, or every line).
     Stdout,
+    /// The lines printed on standard output, not all of them JSON: each is a string, or the
+    /// JSON value it holds.
+    PrintedText,
     /// Nothing was produced.
     None,
 }

@@ -9,7 +9,7 @@
 //! Dropping the control connection tells the launcher to kill the snippet, so an interrupted
 //! harness never leaves a snippet behind.
 
-use crate::isolation::{self, dns::NxDomainResponder, proxy::RoutingProxy};
+use crate::isolation::{self, dns::DnsResponder, proxy::RoutingProxy};
 use crate::launcher::{namespace, LaunchReport, LaunchSpec, NamespaceSpec};
 use crate::mock::{
     CertificateAuthority, JournalMode, MockCounts, MockDefinition, MockListeners, MockOptions,
@@ -75,7 +75,7 @@ impl Session {
         settings: RunSettings,
         root: PathBuf,
     ) -> Result<Self, String> {
-        let authority = CertificateAuthority::generate(definition.hosts())
+        let authority = CertificateAuthority::for_definition(&definition)
             .map_err(|error| format!("cannot create the certificate authority: {error}"))?;
         let ca_file = root.join("sidebyside-ca.pem");
         std::fs::write(&ca_file, authority.certificate_pem())
@@ -252,7 +252,7 @@ impl Session {
         let (message, sockets) =
             received.map_err(|error| format!("cannot read the launcher's message: {error}"))?;
 
-        let mut namespace_services: Option<(RunningMock, NxDomainResponder)> = None;
+        let mut namespace_services: Option<(RunningMock, DnsResponder)> = None;
         if message.error.is_none() {
             if self.settings.isolation == IsolationMode::Namespace {
                 namespace_services = Some(self.serve_namespace(&message, sockets).await?);
@@ -343,11 +343,15 @@ impl Session {
             mock.shutdown().await;
         }
         let mocked = self.definition.hosts();
+        let any_host = self.definition.answers_any_host();
         let mut seen = std::collections::BTreeSet::new();
         outcome.unmocked_hosts = unmocked
             .into_iter()
             .map(|host| host.to_lowercase())
             .filter(|host| !mocked.contains(host) && host != "localhost")
+            // With a mapping that answers any host, only addresses are refused (no name is
+            // unmocked): those are still reported.
+            .filter(|host| !any_host || host.parse::<std::net::IpAddr>().is_ok())
             .filter(|host| seen.insert(host.clone()))
             .collect();
         Ok(outcome)
@@ -388,7 +392,7 @@ impl Session {
         &self,
         message: &crate::launcher::ControlMessage,
         sockets: Vec<std::os::fd::OwnedFd>,
-    ) -> Result<(RunningMock, NxDomainResponder), String> {
+    ) -> Result<(RunningMock, DnsResponder), String> {
         let expected = message.tcp_ports.len() + usize::from(message.dns);
         if sockets.len() != expected || message.tcp_ports != [80, 443] || !message.dns {
             return Err(format!(
@@ -408,12 +412,17 @@ impl Session {
             MockListeners {
                 http: vec![http],
                 https: vec![https],
+                either: vec![],
             },
             self.mock_options(),
         )
         .await
         .map_err(|error| format!("cannot start the mock: {error}"))?;
-        let dns = NxDomainResponder::start(udp)
+        let answers = match self.definition.answers_any_host() {
+            true => isolation::dns::Answers::Loopback,
+            false => isolation::dns::Answers::NoSuchHost,
+        };
+        let dns = DnsResponder::start(udp, answers)
             .map_err(|error| format!("cannot start the DNS responder: {error}"))?;
         Ok((mock, dns))
     }
@@ -429,6 +438,12 @@ impl Session {
                 .map_err(|error| format!("cannot listen on loopback: {error}"))
         };
         let (http, https, proxy_listener) = (bind()?, bind()?, bind()?);
+        // A mapping without `host` answers every host: every other host name, on any port,
+        // goes to a listener that serves both (TLS told by the client's first byte).
+        let either = match self.definition.answers_any_host() {
+            true => Some(bind()?),
+            false => None,
+        };
         let address = |listener: &std::net::TcpListener| {
             listener
                 .local_addr()
@@ -439,6 +454,12 @@ impl Session {
         for host in self.definition.hosts() {
             routes.insert(format!("{host}:80"), http_address);
             routes.insert(format!("{host}:443"), https_address);
+        }
+        let mut ports = vec![http_address.port(), https_address.port()];
+        if let Some(listener) = &either {
+            let either_address = address(listener)?;
+            routes.insert(isolation::proxy::ANY_HOST.to_string(), either_address);
+            ports.push(either_address.port());
         }
         let routes_json: BTreeMap<&String, String> = routes
             .iter()
@@ -452,6 +473,7 @@ impl Session {
             MockListeners {
                 http: vec![http],
                 https: vec![https],
+                either: either.into_iter().collect(),
             },
             self.mock_options(),
         )
@@ -474,11 +496,7 @@ impl Session {
             env.push((name.to_string(), proxy_url.clone()));
             env.push((name.to_lowercase(), proxy_url.clone()));
         }
-        let ports = vec![
-            http_address.port(),
-            https_address.port(),
-            proxy.local_addr().port(),
-        ];
+        ports.push(proxy.local_addr().port());
         Ok((mock, proxy, env, ports))
     }
 }

@@ -259,6 +259,7 @@ async fn in_process(options: MockOptions) -> (RunningMock, SocketAddr) {
     let listeners = MockListeners {
         http: vec![listener],
         https: vec![],
+        either: vec![],
     };
     let mock = RunningMock::start_with(&definition, &authority, listeners, options)
         .await
@@ -412,6 +413,7 @@ async fn four_thousand_hosts_each_get_a_certificate_by_sni() {
     let listeners = MockListeners {
         http: vec![],
         https: vec![listener],
+        either: vec![],
     };
     let _mock = RunningMock::start(&definition, &authority, listeners)
         .await

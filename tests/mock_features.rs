@@ -33,6 +33,7 @@ impl Served {
         let listeners = MockListeners {
             http: vec![http_listener],
             https: vec![https_listener],
+            either: vec![],
         };
         let mock = RunningMock::start_with(&definition, &authority, listeners, options)
             .await

@@ -39,6 +39,7 @@ impl Served {
         let listeners = MockListeners {
             http: vec![http_listener],
             https: vec![https_listener],
+            either: vec![],
         };
         let mock = RunningMock::start(&definition, &authority, listeners)
             .await

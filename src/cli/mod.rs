@@ -6,7 +6,7 @@ pub mod claims;
 pub mod progress;
 
 use sidebyside::error::Error;
-use sidebyside::results::Results;
+use sidebyside::results::{Problem, Results};
 use sidebyside::runtime::RuntimeId;
 use std::path::Path;
 use std::time::Duration;
@@ -131,10 +131,55 @@ pub fn status_of_verify(results: &Results) -> ExitStatus {
     }
 }
 
+/// Paths given on the command line that do not exist, each said once, at once, before anything
+/// runs (`sidebyside: docs/missing.md: no such file or directory`); the paths that exist are
+/// returned to be verified, and the missing ones as problems for the results document.
+pub fn missing_paths(paths: Vec<std::path::PathBuf>) -> (Vec<std::path::PathBuf>, Vec<Problem>) {
+    let (existing, missing): (Vec<_>, Vec<_>) = paths
+        .into_iter()
+        .partition(|path| std::fs::symlink_metadata(path).is_ok());
+    let problems = missing
+        .into_iter()
+        .map(|path| {
+            let problem = Problem {
+                source: sidebyside::observation::Source { path, line: None },
+                message: "no such file or directory".to_string(),
+            };
+            eprintln!("sidebyside: {problem}");
+            problem
+        })
+        .collect();
+    (existing, problems)
+}
+
+/// What raises the limits the library reports without naming a flag: the timeout and the
+/// output cap of `verify`, with their values.
+pub struct VerifyLimits {
+    pub timeout: Duration,
+    pub max_output: u64,
+}
+
 /// The flag of `verify` that raises each limit, added to the reason of every run that broke
-/// one. Commands without such flags (bench, claims) leave the reason as the library wrote it.
-pub fn advise_verify_limits(results: &mut Results) {
+/// one, with the limit's value. Commands without such flags (bench, claims) leave the reason as
+/// the library wrote it.
+pub fn advise_verify_limits(results: &mut Results, limits: &VerifyLimits) {
+    use sidebyside::ground::units::human_bytes;
     use sidebyside::launcher::LimitBreach;
+    let seconds = limits.timeout.as_secs_f64();
+    for run in &mut results.runs {
+        for reason in &mut run.reasons {
+            if reason.starts_with("did not finish within the timeout") {
+                *reason = format!(
+                    "did not finish within the timeout of {seconds} s (killed with its whole process group); if it needs longer, raise --timeout SECS"
+                );
+            } else if reason.starts_with("printed more than the output cap") {
+                reason.push_str(&format!(
+                    "; the cap is {} per stream: raise --max-output BYTES to keep more",
+                    human_bytes(limits.max_output)
+                ));
+            }
+        }
+    }
     for run in &mut results.runs {
         let Some(limit) = run.limit_exceeded else {
             continue;

@@ -4,11 +4,13 @@
 //! - **namespace**: the launcher runs the snippet in its own user + network + mount namespace
 //!   (see [`crate::launcher::namespace`]); a generated `/etc/hosts` sends mocked hosts to
 //!   127.0.0.1 where the mock listens on ports 80 and 443, and a DNS responder ([`dns`]) answers
-//!   "no such host" for everything else. Language-agnostic and hermetic.
+//!   "no such host" for everything else (or 127.0.0.1, when a mapping without `host` answers
+//!   every host). Language-agnostic and hermetic.
 //! - **preload**: for machines that forbid unprivileged namespaces (Docker's default seccomp
 //!   profile, Ubuntu 24.04's AppArmor). The Node preload and the Python hook route mocked
-//!   `host:port` pairs to the mock's ephemeral ports and refuse other hosts; clients that honour
-//!   `HTTPS_PROXY` (reqwest) go through a routing proxy ([`proxy`]).
+//!   `host:port` pairs to the mock's ephemeral ports and refuse other hosts (or, when a mapping
+//!   without `host` answers every host, route every host name to a port serving both HTTP and
+//!   HTTPS); clients that honour `HTTPS_PROXY` (reqwest) go through a routing proxy ([`proxy`]).
 //!
 //! `auto` uses the namespace when a probe shows the kernel allows it, else preload.
 

@@ -15,6 +15,10 @@
 //!   absolute-form (which HTTP/1.1 servers must accept). Clients pool proxied plain-HTTP
 //!   connections per target, so a second host on the same connection is rare.
 //!
+//! The route [`ANY_HOST`] (`"*"`) serves every host name no other route names, on any port (a
+//! mapping without `host` answers every host); addresses (`10.0.0.1`, `[::1]`) are never
+//! routed by it, as in namespace isolation, where only names resolve to the mock.
+//!
 //! An unrouted target is answered `403 Forbidden` with a body naming the host and the hosts this
 //! run can reach, and is recorded for [`RoutingProxy::refused`]. A request head that is malformed,
 //! too large or too slow is answered `400`/`408` and the connection closed.
@@ -40,6 +44,9 @@ const LINGER_TIME_LIMIT: Duration = Duration::from_secs(1);
 /// The most bytes discarded while lingering.
 const LINGER_SIZE_LIMIT: usize = 256 * 1024;
 
+/// The route key that stands for every host name on every port.
+pub const ANY_HOST: &str = "*";
+
 /// A running forward proxy. Dropping it stops accepting and closes every proxied connection.
 pub struct RoutingProxy {
     local_address: SocketAddr,
@@ -53,13 +60,15 @@ struct Shared {
     routes: BTreeMap<String, SocketAddr>,
     /// Distinct host names of `routes`, sorted, for refusal messages.
     mocked_hosts: BTreeSet<String>,
+    /// Where every other host name goes, when a route [`ANY_HOST`] is given.
+    any_host: Option<SocketAddr>,
     /// Refused "host:port" targets in order, without repeats.
     refused: Mutex<Vec<String>>,
 }
 
 impl RoutingProxy {
     /// Serve on an already-bound listener. `routes` maps "host:port" (host lowercased) to the
-    /// address that serves it (the mock). Must be called in a tokio runtime; outside one it
+    /// address that serves it (the mock); a route [`ANY_HOST`] serves every other host name. Must be called in a tokio runtime; outside one it
     /// returns an error instead of panicking.
     pub fn start(
         listener: StdTcpListener,
@@ -73,14 +82,16 @@ impl RoutingProxy {
             let _entered = runtime.enter();
             TcpListener::from_std(listener)?
         };
-        let routes: BTreeMap<String, SocketAddr> = routes
+        let mut routes: BTreeMap<String, SocketAddr> = routes
             .into_iter()
             .map(|(target, address)| (normalize_route_key(&target), address))
             .collect();
+        let any_host = routes.remove(ANY_HOST);
         let mocked_hosts = routes.keys().map(|target| host_of_key(target)).collect();
         let shared = Arc::new(Shared {
             routes,
             mocked_hosts,
+            any_host,
             refused: Mutex::new(Vec::new()),
         });
         let accept_task = runtime.spawn(accept_loop(listener, Arc::clone(&shared)));
@@ -188,9 +199,20 @@ async fn serve_connection(mut client: TcpStream, shared: Arc<Shared>) {
     };
     let target = request.target();
     let key = target.key();
-    let Some(&route) = shared.routes.get(&key) else {
+    let route = shared.routes.get(&key).copied().or_else(|| {
+        let is_address = target.host.parse::<std::net::IpAddr>().is_ok();
+        shared.any_host.filter(|_| !is_address)
+    });
+    let Some(route) = route else {
         record_refusal(&shared, &key);
-        let body = refusal_message(&shared.mocked_hosts, &target);
+        let body = if shared.any_host.is_some() {
+            format!(
+                "sidebyside: \"{}\" is an address; a mapping without host answers every host name, but addresses are never routed to the mock (use a host name in the URL)\n",
+                target.host
+            )
+        } else {
+            refusal_message(&shared.mocked_hosts, &target)
+        };
         return answer_and_close(client, "403 Forbidden", &body).await;
     };
     let mut upstream = match connect_route(route).await {
@@ -662,6 +684,50 @@ mod tests {
             "{answer}"
         );
         assert_eq!(proxy.refused(), vec!["evil.example.net:443", "a.com:8443"]);
+    }
+
+    #[tokio::test]
+    async fn the_any_host_route_serves_every_name_on_every_port_but_no_address() {
+        let echo = echo_server().await;
+        let (named, _heads) = http_server().await;
+        let proxy = start_proxy(&[("api.example.com:443", named), (ANY_HOST, echo)]);
+        for target in ["anything.example.org:443", "other.test:8080"] {
+            let mut client = TcpStream::connect(proxy.local_addr())
+                .await
+                .expect("connect");
+            client
+                .write_all(format!("CONNECT {target} HTTP/1.1\r\n\r\n").as_bytes())
+                .await
+                .expect("send CONNECT");
+            let mut received = Vec::new();
+            let head_end = read_head(&mut client, &mut received)
+                .await
+                .ok()
+                .expect("answer head");
+            assert_eq!(
+                &received[..head_end],
+                b"HTTP/1.1 200 Connection Established\r\n\r\n",
+                "{target}"
+            );
+            client.write_all(b"ping").await.expect("send");
+            let mut echoed = [0_u8; 4];
+            tokio::time::timeout(Duration::from_secs(5), client.read_exact(&mut echoed))
+                .await
+                .expect("echo in time")
+                .expect("read echo");
+            assert_eq!(&echoed, b"ping", "{target} reached the any-host route");
+        }
+        let mut client = TcpStream::connect(proxy.local_addr())
+            .await
+            .expect("connect");
+        client
+            .write_all(b"CONNECT 10.1.2.3:443 HTTP/1.1\r\n\r\n")
+            .await
+            .expect("send CONNECT");
+        let answer = read_to_end(&mut client).await;
+        assert!(answer.starts_with("HTTP/1.1 403 Forbidden\r\n"), "{answer}");
+        assert!(answer.contains("\"10.1.2.3\" is an address"), "{answer}");
+        assert_eq!(proxy.refused(), vec!["10.1.2.3:443"]);
     }
 
     #[tokio::test]

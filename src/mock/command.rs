@@ -93,7 +93,7 @@ impl ServingArguments {
 /// a line per request on standard output. Must be called inside a tokio runtime.
 pub async fn serve_interactively(options: &InteractiveOptions) -> Result<(), MockError> {
     let definition = MockDefinition::load(&options.mock_dir)?;
-    let authority = CertificateAuthority::generate(definition.hosts())?;
+    let authority = CertificateAuthority::for_definition(&definition)?;
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, options.port)).map_err(|error| {
         MockError::Listener(std::io::Error::new(
             error.kind(),

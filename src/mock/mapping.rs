@@ -144,6 +144,12 @@ impl MockDefinition {
         &self.hosts
     }
 
+    /// Whether a mapping leaves out `host`, and so answers requests for every host: then every
+    /// host name is routed to the mock, not only [`hosts`](Self::hosts).
+    pub fn answers_any_host(&self) -> bool {
+        self.mappings.iter().any(|mapping| mapping.host().is_none())
+    }
+
     pub fn mappings(&self) -> &[Mapping] {
         &self.mappings
     }

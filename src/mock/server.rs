@@ -26,11 +26,13 @@ use tokio::task::{JoinHandle, JoinSet};
 use tokio_rustls::TlsAcceptor;
 
 /// Listeners the mock serves on, already bound by the caller (for instance on ports 80 and 443
-/// inside a network namespace): plain HTTP on `http`, TLS on `https`.
+/// inside a network namespace): plain HTTP on `http`, TLS on `https`, and both on `either`
+/// (TLS when the client's first byte starts a handshake).
 #[derive(Debug, Default)]
 pub struct MockListeners {
     pub http: Vec<TcpListener>,
     pub https: Vec<TcpListener>,
+    pub either: Vec<TcpListener>,
 }
 
 /// A mock being served. Dropping it stops the serving too; [`shutdown`](Self::shutdown) also
@@ -75,6 +77,12 @@ impl RunningMock {
                     .https
                     .into_iter()
                     .map(|listener| (listener, ListenerKind::Https)),
+            )
+            .chain(
+                listeners
+                    .either
+                    .into_iter()
+                    .map(|listener| (listener, ListenerKind::Either)),
             );
         Self::serve(definition, authority, kinds.collect(), options)
     }

@@ -5,7 +5,9 @@
 //! signed by it for that host alone (or, without a mocked name, one for `localhost`, `127.0.0.1`
 //! and `::1`): one certificate naming thousands of hosts would be refused by clients. Every
 //! certificate is signed when the authority is made and its private key is dropped right after,
-//! so nothing else can ever be signed with it.
+//! so nothing else can ever be signed with it; except when a mapping without `host` answers
+//! every host: then no list of names exists beforehand, so the authority's key is kept for the
+//! run and a certificate is signed for each name a client asks for (SNI), once, when it asks.
 
 use super::MockError;
 use rcgen::{
@@ -17,7 +19,7 @@ use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 use rustls::ServerConfig;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use time::{Duration, OffsetDateTime};
 
 /// A certificate authority and the server configuration presenting a certificate it signed.
@@ -36,6 +38,17 @@ impl CertificateAuthority {
     /// A fresh CA (rcgen), a certificate signed by it for each host given, and one for
     /// "localhost", 127.0.0.1 and ::1; the server configuration picks one by SNI.
     pub fn generate(hosts: &[String]) -> Result<Self, MockError> {
+        Self::make(hosts, false)
+    }
+
+    /// The authority a mock definition needs: [`generate`](Self::generate) for its hosts, and,
+    /// when one of its mappings answers any host, certificates signed on demand for any name a
+    /// client asks for.
+    pub fn for_definition(definition: &super::MockDefinition) -> Result<Self, MockError> {
+        Self::make(definition.hosts(), definition.answers_any_host())
+    }
+
+    fn make(hosts: &[String], any_host: bool) -> Result<Self, MockError> {
         let now = OffsetDateTime::now_utc();
 
         let authority_key = KeyPair::generate()?;
@@ -50,7 +63,6 @@ impl CertificateAuthority {
         authority_params.not_before = now - VALID_BEFORE;
         authority_params.not_after = now + VALID_AFTER;
         let authority_certificate = authority_params.self_signed(&authority_key)?;
-        let issuer = Issuer::new(authority_params, authority_key);
 
         // One certificate per mocked host, chosen by the name the client asks for (SNI): a
         // single certificate naming thousands of hosts grows past what clients will parse. They
@@ -60,25 +72,13 @@ impl CertificateAuthority {
         let signing_key = rustls::crypto::ring::sign::any_supported_type(&PrivateKeyDer::Pkcs8(
             PrivatePkcs8KeyDer::from(leaf_key.serialize_der()),
         ))?;
-        let issue = |names: Vec<String>| -> Result<Arc<CertifiedKey>, MockError> {
-            let mut params = CertificateParams::new(names.clone())?;
-            params.distinguished_name = distinguished_name(&names[0]);
-            params.is_ca = IsCa::ExplicitNoCa;
-            params.key_usages = vec![
-                KeyUsagePurpose::DigitalSignature,
-                KeyUsagePurpose::KeyEncipherment,
-            ];
-            params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-            params.use_authority_key_identifier_extension = true;
-            params.not_before = now - VALID_BEFORE;
-            params.not_after = now + VALID_AFTER;
-            let certificate = params.signed_by(&leaf_key, &issuer)?;
-            Ok(Arc::new(CertifiedKey::new(
-                vec![CertificateDer::clone(certificate.der())],
-                Arc::clone(&signing_key),
-            )))
+        let signer = Signer {
+            issuer: Issuer::new(authority_params, authority_key),
+            leaf_key,
+            signing_key,
+            now,
         };
-        let local = issue(
+        let local = signer.issue(
             ["localhost", "127.0.0.1", "::1"]
                 .map(str::to_string)
                 .to_vec(),
@@ -88,12 +88,20 @@ impl CertificateAuthority {
             if let std::collections::hash_map::Entry::Vacant(entry) =
                 by_name.entry(normalized(host))
             {
-                let certified = issue(vec![entry.key().clone()])?;
+                let certified = signer.issue(vec![entry.key().clone()])?;
                 entry.insert(certified);
             }
         }
-        drop(issuer);
-        let resolver = ByServerName { by_name, local };
+        // The authority's key outlives this function only when names cannot be known now.
+        let on_demand = any_host.then(|| OnDemand {
+            signer,
+            issued: Mutex::new(HashMap::new()),
+        });
+        let resolver = ByServerName {
+            by_name,
+            local,
+            on_demand,
+        };
 
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut server_config = ServerConfig::builder_with_provider(provider)
@@ -130,21 +138,97 @@ fn normalized(host: &str) -> String {
     host.trim_end_matches('.').to_ascii_lowercase()
 }
 
-/// The certificate for the name a client asked for (SNI): the mocked host's own, else (no SNI,
-/// an address, or a host nobody mocked) the one for localhost, 127.0.0.1 and ::1.
-#[derive(Debug)]
+/// What signs server certificates: the authority (its parameters and key) and the key pair
+/// every server certificate shares.
+struct Signer {
+    issuer: Issuer<'static, KeyPair>,
+    leaf_key: KeyPair,
+    signing_key: Arc<dyn rustls::sign::SigningKey>,
+    now: OffsetDateTime,
+}
+
+impl Signer {
+    /// A server certificate for `names` (the first is its common name).
+    fn issue(&self, names: Vec<String>) -> Result<Arc<CertifiedKey>, MockError> {
+        let mut params = CertificateParams::new(names.clone())?;
+        params.distinguished_name = distinguished_name(&names[0]);
+        params.is_ca = IsCa::ExplicitNoCa;
+        params.key_usages = vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::KeyEncipherment,
+        ];
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        params.use_authority_key_identifier_extension = true;
+        params.not_before = self.now - VALID_BEFORE;
+        params.not_after = self.now + VALID_AFTER;
+        let certificate = params.signed_by(&self.leaf_key, &self.issuer)?;
+        Ok(Arc::new(CertifiedKey::new(
+            vec![CertificateDer::clone(certificate.der())],
+            Arc::clone(&self.signing_key),
+        )))
+    }
+}
+
+/// Certificates for names nobody listed, signed when a client first asks for one (a mapping
+/// without `host` answers every host).
+struct OnDemand {
+    signer: Signer,
+    /// Names already signed; at most [`ON_DEMAND_KEPT`] are kept (later ones are signed again
+    /// on each handshake, so a client naming endless hosts cannot grow the mock).
+    issued: Mutex<HashMap<String, Arc<CertifiedKey>>>,
+}
+
+/// How many certificates signed on demand are kept for reuse.
+const ON_DEMAND_KEPT: usize = 10_000;
+
+impl OnDemand {
+    fn certificate_for(&self, name: &str) -> Option<Arc<CertifiedKey>> {
+        let mut issued = self.issued.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(certified) = issued.get(name) {
+            return Some(Arc::clone(certified));
+        }
+        // A name rcgen cannot put in a certificate gets the local one (the client then says
+        // why it does not trust it).
+        let certified = self.signer.issue(vec![name.to_string()]).ok()?;
+        if issued.len() < ON_DEMAND_KEPT {
+            issued.insert(name.to_string(), Arc::clone(&certified));
+        }
+        Some(certified)
+    }
+}
+
+/// The certificate for the name a client asked for (SNI): the mocked host's own, else (when a
+/// mapping answers any host) one signed for that name now, else (no SNI, an address, or a host
+/// nobody mocked) the one for localhost, 127.0.0.1 and ::1.
 struct ByServerName {
     by_name: HashMap<String, Arc<CertifiedKey>>,
     local: Arc<CertifiedKey>,
+    on_demand: Option<OnDemand>,
+}
+
+impl std::fmt::Debug for ByServerName {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("ByServerName")
+            .field("names", &self.by_name.len())
+            .field("on_demand", &self.on_demand.is_some())
+            .finish()
+    }
 }
 
 impl ResolvesServerCert for ByServerName {
     fn resolve(&self, client_hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        let certified = client_hello
-            .server_name()
-            .and_then(|name| self.by_name.get(&normalized(name)))
-            .unwrap_or(&self.local);
-        Some(Arc::clone(certified))
+        let Some(name) = client_hello.server_name().map(normalized) else {
+            return Some(Arc::clone(&self.local));
+        };
+        if let Some(certified) = self.by_name.get(&name) {
+            return Some(Arc::clone(certified));
+        }
+        let signed = self
+            .on_demand
+            .as_ref()
+            .and_then(|on_demand| on_demand.certificate_for(&name));
+        Some(signed.unwrap_or_else(|| Arc::clone(&self.local)))
     }
 }
 

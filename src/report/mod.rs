@@ -8,6 +8,7 @@
 pub mod baseline;
 pub mod cells;
 pub mod command;
+pub mod excerpt;
 pub mod html;
 pub mod json;
 pub mod junit;
@@ -57,7 +58,10 @@ impl Format {
     /// The renderer for a file: never any colour.
     pub fn plain_renderer(self) -> Box<dyn Render> {
         match self {
-            Format::Table => Box::new(terminal::Terminal { colour: false }),
+            Format::Table => Box::new(terminal::Terminal {
+                colour: false,
+                whole_output: None,
+            }),
             Format::Json => Box::new(json::Json),
             Format::Md => Box::new(markdown::Markdown),
             Format::Html => Box::new(html::Html),
@@ -68,5 +72,23 @@ impl Format {
 
 /// Renders one results document in a format (for standard output).
 pub fn render(format: Format, results: &Results) -> String {
-    format.renderer().render(&Report::single(results))
+    render_for_stdout(format, results, None)
+}
+
+/// [`render`], telling the table where the whole output of each run is kept, for the runs it
+/// shows in part (`whole_output`: "the whole is in out/results.json").
+pub fn render_for_stdout(
+    format: Format,
+    results: &Results,
+    whole_output: Option<String>,
+) -> String {
+    let report = Report::single(results);
+    match format {
+        Format::Table => {
+            let mut terminal = terminal::Terminal::for_stdout();
+            terminal.whole_output = whole_output;
+            terminal.render(&report)
+        }
+        other => other.renderer().render(&report),
+    }
 }

@@ -12,6 +12,7 @@
 
 pub mod blocks;
 pub mod bun;
+pub mod compile_errors;
 pub mod deno;
 pub mod installed;
 pub mod node;
@@ -25,7 +26,7 @@ pub use installed::Installed;
 pub use registry::{CommandContext, Runtime, RuntimeId, Unavailable};
 
 use crate::error::{Error, Result};
-use crate::observation::ResultOrigin;
+use crate::observation::{Output, ResultOrigin};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -47,7 +48,11 @@ pub struct PreparedCommand {
 /// Logged values: one call with one value gives that value; several give an array of calls,
 /// each call its value (or an array of its values). A logged string holding a JSON object or
 /// array is read as that JSON, so `print(json.dumps(data))` agrees with `console.log(data)`.
-pub fn read_result(events: &[Value], stdout: &str) -> (Option<Value>, ResultOrigin) {
+///
+/// Output past the cap (`--max-output`) was dropped, so what was logged or printed is then a
+/// fragment, not a result: only a returned value counts. (It would otherwise be kept twice in
+/// the results document, once as the output and once more as the result.)
+pub fn read_result(events: &[Value], stdout: &Output) -> (Option<Value>, ResultOrigin) {
     let returned = events
         .iter()
         .rev()
@@ -55,6 +60,9 @@ pub fn read_result(events: &[Value], stdout: &str) -> (Option<Value>, ResultOrig
         .map(|event| event["value"].clone());
     if let Some(value) = returned.filter(|value| !value.is_null()) {
         return (Some(value), ResultOrigin::ReturnValue);
+    }
+    if stdout.truncated {
+        return (None, ResultOrigin::None);
     }
     let calls: Vec<Value> = events
         .iter()
@@ -79,7 +87,7 @@ pub fn read_result(events: &[Value], stdout: &str) -> (Option<Value>, ResultOrig
         1 => return (calls.into_iter().next(), ResultOrigin::Logged),
         _ => return (Some(Value::Array(calls)), ResultOrigin::Logged),
     }
-    read_stdout(stdout)
+    read_stdout(&stdout.text)
 }
 
 fn read_stdout(stdout: &str) -> (Option<Value>, ResultOrigin) {
@@ -90,15 +98,21 @@ fn read_stdout(stdout: &str) -> (Option<Value>, ResultOrigin) {
     if let Ok(value) = serde_json::from_str::<Value>(trimmed) {
         return (Some(value), ResultOrigin::Stdout);
     }
-    let lines: Vec<Value> = trimmed
+    let mut origin = ResultOrigin::Stdout;
+    let mut lines: Vec<Value> = trimmed
         .lines()
         .filter(|line| !line.trim().is_empty())
-        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| Value::String(line.to_string())))
+        .map(|line| {
+            serde_json::from_str(line).unwrap_or_else(|_| {
+                origin = ResultOrigin::PrintedText;
+                Value::String(line.to_string())
+            })
+        })
         .collect();
     if lines.len() == 1 {
-        (lines.into_iter().next(), ResultOrigin::Stdout)
+        (lines.pop(), origin)
     } else {
-        (Some(Value::Array(lines)), ResultOrigin::Stdout)
+        (Some(Value::Array(lines)), origin)
     }
 }
 
@@ -184,6 +198,14 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn printed(text: &str) -> Output {
+        Output {
+            text: text.to_string(),
+            total_bytes: text.len() as u64,
+            truncated: false,
+        }
+    }
+
     #[test]
     fn a_returned_value_wins_over_logs() {
         let events = [
@@ -191,7 +213,7 @@ mod tests {
             json!({"kind": "return", "value": {"a": 1}}),
         ];
         assert_eq!(
-            read_result(&events, ""),
+            read_result(&events, &printed("")),
             (Some(json!({"a": 1})), ResultOrigin::ReturnValue)
         );
     }
@@ -203,7 +225,7 @@ mod tests {
             json!({"kind": "return", "value": null}),
         ];
         assert_eq!(
-            read_result(&events, ""),
+            read_result(&events, &printed("")),
             (Some(json!({"a": 1})), ResultOrigin::Logged)
         );
     }
@@ -214,17 +236,47 @@ mod tests {
             json!({"kind": "log", "values": ["a", 1]}),
             json!({"kind": "log", "values": [2]}),
         ];
-        assert_eq!(read_result(&events, "").0, Some(json!([["a", 1], 2])));
+        assert_eq!(
+            read_result(&events, &printed("")).0,
+            Some(json!([["a", 1], 2]))
+        );
     }
 
     #[test]
     fn stdout_is_read_as_json_whole_or_by_line() {
         assert_eq!(
-            read_result(&[], "{\n \"a\": 1\n}\n").0,
+            read_result(&[], &printed("{\n \"a\": 1\n}\n")).0,
             Some(json!({"a": 1}))
         );
-        assert_eq!(read_result(&[], "1\nhello\n").0, Some(json!([1, "hello"])));
-        assert_eq!(read_result(&[], "  \n"), (None, ResultOrigin::None));
+        assert_eq!(
+            read_result(&[], &printed("1\nhello\n")),
+            (Some(json!([1, "hello"])), ResultOrigin::PrintedText)
+        );
+        assert_eq!(
+            read_result(&[], &printed("1\n[2]\n")),
+            (Some(json!([1, [2]])), ResultOrigin::Stdout)
+        );
+        assert_eq!(
+            read_result(&[], &printed("  \n")),
+            (None, ResultOrigin::None)
+        );
+    }
+
+    #[test]
+    fn output_cut_by_the_cap_is_no_result_but_a_returned_value_is() {
+        let cut = Output {
+            text: "[1, 2]\n".to_string(),
+            total_bytes: 1 << 30,
+            truncated: true,
+        };
+        let logged = [json!({"kind": "log", "values": ["x"]})];
+        assert_eq!(read_result(&logged, &cut), (None, ResultOrigin::None));
+        assert_eq!(read_result(&[], &cut), (None, ResultOrigin::None));
+        let returned = [json!({"kind": "return", "value": 7})];
+        assert_eq!(
+            read_result(&returned, &cut),
+            (Some(json!(7)), ResultOrigin::ReturnValue)
+        );
     }
 
     #[test]

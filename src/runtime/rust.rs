@@ -93,7 +93,8 @@ impl Rust {
             offset,
         };
         let program = self.build(package, Some(&name)).map_err(|error| {
-            let mut message = line_map.rewrite(&error.to_string());
+            let mut message =
+                super::compile_errors::block_compile_errors(&line_map, &error.to_string(), package);
             if !wanted.added.is_empty() {
                 message.push_str(&format!(
                     "\n(built with what the page declares: {})",

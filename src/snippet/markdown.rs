@@ -44,6 +44,9 @@ pub struct Directives {
     pub expect_failure: bool,
     /// The block holds the expected result of its group rather than code to run.
     pub expected: bool,
+    /// The line of a directive before the block that could not be read (a problem says why):
+    /// the block is not run, since what the author asked of it is unknown.
+    pub unreadable_at: Option<usize>,
 }
 
 /// A problem in a document, at a line.
@@ -103,7 +106,18 @@ pub fn parse(text: &str) -> ParsedDocument {
                             pending = Some((line, directives));
                         }
                         Some(Err(message)) => {
-                            document.problems.push(DocumentProblem { line, message })
+                            clear_pending(&mut pending, &mut document);
+                            document.problems.push(DocumentProblem {
+                                line,
+                                message: format!(
+                                    "{message}; the block it precedes is not run until it is fixed"
+                                ),
+                            });
+                            let unreadable = Directives {
+                                unreadable_at: Some(line),
+                                ..Directives::default()
+                            };
+                            pending = Some((line, unreadable));
                         }
                         None => clear_pending(&mut pending, &mut document),
                     }
@@ -161,7 +175,11 @@ pub fn parse(text: &str) -> ParsedDocument {
 }
 
 fn clear_pending(pending: &mut Option<(usize, Directives)>, document: &mut ParsedDocument) {
-    if let Some((line, _)) = pending.take() {
+    // An unreadable directive was reported already, followed by a block or not.
+    if let Some((line, _)) = pending
+        .take()
+        .filter(|(_, directives)| directives.unreadable_at.is_none())
+    {
         document.problems.push(DocumentProblem {
             line,
             message: "this sidebyside directive is not followed by a code block: put it on \
@@ -398,11 +416,15 @@ mod tests {
 
     #[test]
     fn bad_directives_and_orphans_are_problems_at_their_line() {
-        let text = "<!-- sidebyside: frobnicate -->\n```js\nx\n```\n\n<!-- sidebyside: skip -->\n\nA paragraph.\n";
+        let text = "<!-- sidebyside: frobnicate -->\n```js\nx\n```\n\n<!-- sidebyside: skip -->\n\nA paragraph.\n\n<!-- sidebyside skip -->\n\nText.\n";
         let parsed = parse(text);
         let lines: Vec<usize> = parsed.problems.iter().map(|p| p.line).collect();
-        assert_eq!(lines, [1, 6]);
+        assert_eq!(lines, [1, 6, 10]);
         assert!(parsed.problems[0].message.contains("frobnicate"));
+        assert!(parsed.problems[0]
+            .message
+            .ends_with("the block it precedes is not run until it is fixed"));
+        assert_eq!(parsed.blocks[0].directives.unreadable_at, Some(1));
     }
 
     #[test]

@@ -305,6 +305,12 @@ fn document(path: &Path, discovery: &mut Discovery) {
             not_run("its fence is never closed (see the problem reported for it)".to_string());
             continue;
         }
+        if let Some(line) = block.directives.unreadable_at {
+            not_run(format!(
+                "the sidebyside directive before it (line {line}) is not understood (see the problem reported for it)"
+            ));
+            continue;
+        }
         if block.directives.skip {
             not_run("skipped by <!-- sidebyside: skip -->".to_string());
             continue;

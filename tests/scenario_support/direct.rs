@@ -58,6 +58,7 @@ impl LocalMock {
                 MockListeners {
                     http: vec![],
                     https: vec![listener],
+                    either: vec![],
                 },
             ))
             .expect("the mock starts");

@@ -12,6 +12,7 @@ mod tables;
 
 use super::baseline::Verdict;
 use super::cells;
+use super::excerpt::Excerpt;
 use super::metric::Metric;
 use super::model::Report;
 use super::Render;
@@ -75,7 +76,8 @@ impl Render for Html {
     fn render(&self, report: &Report<'_>) -> String {
         let page = Page::new(report);
         let mut sections: Vec<(&str, &str)> = vec![("environment", "Environment")];
-        if report.has_runs() {
+        let has_verify = report.has_runs() || has_blocks_not_run(report);
+        if has_verify {
             sections.push(("verify", "Verify"));
         }
         if report.has_bench() {
@@ -115,7 +117,7 @@ impl Render for Html {
                             }
                         }
                         (environment(report))
-                        @if report.has_runs() { (verify(&page)) }
+                        @if has_verify { (verify(&page)) }
                         @if report.has_bench() { (bench::section(&page)) }
                         @if report.baseline.is_some() { (changes(report)) }
                         @if report.has_claims() { (claims(&page)) }
@@ -132,6 +134,15 @@ impl Render for Html {
         text.push('\n');
         text
     }
+}
+
+/// Whether a verify document lists blocks it did not run or inputs it could not use.
+fn has_blocks_not_run(report: &Report<'_>) -> bool {
+    report
+        .machines
+        .iter()
+        .filter_map(|machine| machine.verify())
+        .any(|document| !document.not_run.is_empty() || !document.problems.is_empty())
 }
 
 /// `verify: 3 passed, 1 failed · 6 scenarios · 7 claims` for the title and the first line.
@@ -244,7 +255,7 @@ fn verify(page: &Page<'_, '_>) -> Markup {
                     } }
                 }
             }
-            (wrap(html! {
+            @if !rows.is_empty() { (wrap(html! {
                 table {
                     caption { "Every snippet, run once against the mock" }
                     thead { tr {
@@ -283,7 +294,28 @@ fn verify(page: &Page<'_, '_>) -> Markup {
                         }
                     }
                 }
-            }))
+            })) }
+            @for machine in &report.machines {
+                @if let Some(document) = machine.verify() {
+                    @if !document.problems.is_empty() {
+                        h3 { "Problems" @if several { " on " (machine.label) } }
+                        p { "These inputs were not verified:" }
+                        ul.problems {
+                            @for problem in &document.problems {
+                                li { code { (problem.source.to_string()) } ": " (problem.message) }
+                            }
+                        }
+                    }
+                    @if !document.not_run.is_empty() {
+                        h3 { "Not run" @if several { " on " (machine.label) } }
+                        ul.not-run {
+                            @for block in &document.not_run {
+                                li { code { (block.source.to_string()) } " (" (block.language) "): " (block.reason) }
+                            }
+                        }
+                    }
+                }
+            }
             @if !failures.is_empty() {
                 h3 { "Failures" }
                 @for (machine, run) in &failures { (failure(run, if several { Some(*machine) } else { None })) }
@@ -294,8 +326,11 @@ fn verify(page: &Page<'_, '_>) -> Markup {
 
 fn failure(run: &Observation, machine: Option<&str>) -> Markup {
     let stderr = anstream::adapter::strip_str(&run.stderr.text).to_string();
-    let lines: Vec<&str> = stderr.trim_end().lines().collect();
-    let tail = lines[lines.len().saturating_sub(STDERR_TAIL_LINES)..].join("\n");
+    // The tail, each line cut to a readable width; the first line of a longer excerpt only
+    // says how many lines came before.
+    let excerpt = Excerpt::of(&stderr, 0, STDERR_TAIL_LINES);
+    let skip = usize::from(excerpt.total_lines > STDERR_TAIL_LINES);
+    let tail = excerpt.lines[skip..].join("\n");
     html! {
         article.failure {
             h4 { span class={"status-" (run.status.as_str())} { (text_mark(run.status)) } " " code { (run.name) } " (" (run.language) ") "

@@ -7,6 +7,7 @@ mod bench;
 mod claims;
 
 use super::cells;
+use super::excerpt::{self, Excerpt};
 use super::model::Report;
 use super::Render;
 use crate::compare;
@@ -18,8 +19,14 @@ use std::fmt::Write;
 
 pub struct Terminal {
     pub colour: bool,
+    /// Where the whole output of each run is kept, said under an output that is shown in part
+    /// (`the whole is in out/results.json`); the command that renders knows it.
+    pub whole_output: Option<String>,
 }
 
+/// Lines of a run's printed output shown from its start and from its end.
+const OUTPUT_HEAD_LINES: usize = 20;
+const OUTPUT_TAIL_LINES: usize = 20;
 const STDERR_TAIL_LINES: usize = 12;
 
 impl Terminal {
@@ -29,7 +36,15 @@ impl Terminal {
         Terminal {
             colour: anstream::AutoStream::choice(&std::io::stdout())
                 != anstream::ColorChoice::Never,
+            whole_output: None,
         }
+    }
+
+    /// Where the whole of an output shown in part is, for the line above it.
+    fn whole_output(&self) -> &str {
+        self.whole_output
+            .as_deref()
+            .unwrap_or("the whole is in the results document")
     }
 
     /// `text` in `style` when colour is on.
@@ -298,14 +313,21 @@ impl Terminal {
                 request.method, request.url
             );
         }
-        let stdout = run.stdout.text.trim_end();
-        if !stdout.is_empty() {
-            let _ = writeln!(out, "   printed:");
-            for line in stdout.lines().take(40) {
-                let _ = writeln!(out, "   │ {line}");
+        let printed = Excerpt::of(&run.stdout.text, OUTPUT_HEAD_LINES, OUTPUT_TAIL_LINES);
+        if printed.total_lines > 0 {
+            if printed.shortened || run.stdout.truncated {
+                let _ = writeln!(
+                    out,
+                    "   printed ({}; first {OUTPUT_HEAD_LINES} and last {OUTPUT_TAIL_LINES} lines shown, each up to {} characters; {}):",
+                    excerpt::size(&run.stdout, printed.total_lines),
+                    excerpt::LINE_CHARACTERS,
+                    self.whole_output()
+                );
+            } else {
+                let _ = writeln!(out, "   printed:");
             }
-            if stdout.lines().count() > 40 {
-                let _ = writeln!(out, "   │ ... ({} lines in all)", stdout.lines().count());
+            for line in &printed.lines {
+                let _ = writeln!(out, "   │ {line}");
             }
         }
         if let Some(result) = &run.result {
@@ -313,6 +335,7 @@ impl Terminal {
                 ResultOrigin::ReturnValue => "returned by asyncio.run",
                 ResultOrigin::Logged => "values logged",
                 ResultOrigin::Stdout => "JSON on stdout",
+                ResultOrigin::PrintedText => "lines printed on stdout, as text",
                 ResultOrigin::None => "",
             };
             let _ = writeln!(out, "   result ({origin}): {}", compare::short(result));
@@ -340,7 +363,8 @@ impl Terminal {
             self.status(run.status)
         );
         for reason in &run.reasons {
-            let _ = writeln!(out, "  - {reason}");
+            // A reason of several lines (a compiler's diagnostics) stays under its dash.
+            let _ = writeln!(out, "  - {}", reason.replace('\n', "\n    "));
         }
         if let Some(diff) = &run.diff {
             let _ = writeln!(out, "  difference:");
@@ -360,12 +384,22 @@ impl Terminal {
                 }
             }
         }
-        let stderr = run.stderr.text.trim_end();
-        if !stderr.is_empty() {
-            let lines: Vec<&str> = stderr.lines().collect();
-            let start = lines.len().saturating_sub(STDERR_TAIL_LINES);
-            let _ = writeln!(out, "  stderr (last {} lines):", lines.len() - start);
-            for line in &lines[start..] {
+        let stderr = Excerpt::of(&run.stderr.text, 0, STDERR_TAIL_LINES);
+        if stderr.total_lines > 0 {
+            let shown = stderr.total_lines.min(STDERR_TAIL_LINES);
+            if stderr.shortened || run.stderr.truncated {
+                let _ = writeln!(
+                    out,
+                    "  stderr (last {shown} lines of {}; {}):",
+                    excerpt::size(&run.stderr, stderr.total_lines),
+                    self.whole_output()
+                );
+            } else {
+                let _ = writeln!(out, "  stderr (last {shown} lines):");
+            }
+            // The excerpt's first line says how many lines came before the tail.
+            let skip = usize::from(stderr.total_lines > STDERR_TAIL_LINES);
+            for line in &stderr.lines[skip..] {
                 let _ = writeln!(out, "    │ {line}");
             }
         }

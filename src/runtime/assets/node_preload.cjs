@@ -15,7 +15,9 @@
 //   Outgoing TCP connections to a mapped host:port go to the mapped address;
 //   loopback passes unchanged; any other host fails before any DNS lookup or
 //   packet with an Error "sidebyside: host ... is not mocked; ..." and a
-//   {"kind":"refused","host":...,"port":...} event.
+//   {"kind":"refused","host":...,"port":...} event. The key "*" (a mapping
+//   without host answers every host) routes every other host name, on any
+//   port, to its address; IP addresses are never routed by it.
 //
 // Mechanism: the hook is net.Socket.prototype.connect. Every client connection
 // in Node goes through it: net.connect/createConnection, tls.connect (it
@@ -199,6 +201,7 @@ if (eventsPath || routesJson) {
   if (routesJson) {
     const routes = new Map(); // "host:port" -> { host, port }
     const mockedHosts = new Set();
+    let anyHost = null; // { host, port } when "*" routes every other host name
     let parsed;
     try {
       parsed = JSON.parse(routesJson);
@@ -206,8 +209,12 @@ if (eventsPath || routesJson) {
       throw new Error(`sidebyside: SIDEBYSIDE_ROUTES is not valid JSON: ${e.message}`);
     }
     for (const [from, to] of Object.entries(parsed)) {
-      const src = splitHostPort(String(from));
       const dst = splitHostPort(String(to));
+      if (from === '*' && dst) {
+        anyHost = dst;
+        continue;
+      }
+      const src = splitHostPort(String(from));
       if (!src || !dst) throw new Error(`sidebyside: bad SIDEBYSIDE_ROUTES entry ${from} -> ${to}`);
       routes.set(`${normalizeHost(src.host)}:${src.port}`, dst);
       mockedHosts.add(normalizeHost(src.host));
@@ -242,6 +249,13 @@ if (eventsPath || routesJson) {
     }
 
     function notMocked(host, port) {
+      if (anyHost) {
+        // Only addresses are refused then.
+        return new Error(
+          `sidebyside: "${host}" is an address; a mapping without host answers every host name, ` +
+            'but addresses are never routed to the mock (use a host name in the URL)'
+        );
+      }
       if (mockedHosts.has(host)) {
         // Known host, unmapped port: say which host:port pairs exist.
         const pairs = [...routes.keys()].filter((k) => k.startsWith(`${host}:`)).sort().join(', ');
@@ -264,6 +278,7 @@ if (eventsPath || routesJson) {
       const port = Number(rawPort);
       const target = routes.get(`${host}:${port}`);
       if (target) return target;
+      if (anyHost && net.isIP(host) === 0) return anyHost;
       writeEvent({ kind: 'refused', host, port: Number.isFinite(port) ? port : null });
       return notMocked(host, rawPort);
     }

@@ -21,6 +21,8 @@ SIDEBYSIDE_ROUTES_FILE=<file holding that JSON> (what sidebyside sets: thousands
   ThreadedResolver) resolves a mapped host:port to the mapped address, passes
   loopback unchanged, and raises socket.gaierror(EAI_NONAME, "sidebyside: host
   ... is not mocked; ...") for anything else, before any DNS query.
+  The key "*" (a mapping without host answers every host) routes every other
+  host name, on any port, to its address; IP addresses are never routed by it.
   socket.gethostbyname(_ex) and socket.socket.connect/connect_ex apply the same
   rule, which also catches IP-literal URLs (asyncio and aiohttp skip
   getaddrinfo for those). TLS is untouched: the client still sends and checks
@@ -176,6 +178,7 @@ def _install():
 
     routes = {}  # ("host", port) -> ("127.0.0.1", port)
     mocked_hosts = []
+    any_host = []  # [("127.0.0.1", port)] when "*" routes every other host name
 
     def norm_host(h):
         if isinstance(h, (bytes, bytearray)):
@@ -204,13 +207,22 @@ def _install():
                 with open(_ROUTES_FILE, encoding="utf-8") as routes_file:
                     text = routes_file.read()
             for src, dst in json.loads(text).items():
-                routes[split_host_port(src)] = split_host_port(dst)
+                if src == "*":
+                    any_host[:] = [split_host_port(dst)]
+                else:
+                    routes[split_host_port(src)] = split_host_port(dst)
         except Exception as e:  # fail closed: refuse everything but loopback
             routes.clear()
+            any_host[:] = []
             sys.stderr.write("sidebyside: ignoring invalid SIDEBYSIDE_ROUTES (%r)\n" % (e,))
         mocked_hosts[:] = sorted({h for h, _ in routes})
 
     def refuse_message(host, port):
+        if any_host:  # only addresses are refused then
+            return (
+                'sidebyside: "%s" is an address; a mapping without host answers every host name, '
+                "but addresses are never routed to the mock (use a host name in the URL)" % (host,)
+            )
         if host in mocked_hosts:  # known host, unmapped port
             pairs = ", ".join(sorted("%s:%d" % hp for hp in routes if hp[0] == host))
             return (
@@ -236,6 +248,15 @@ def _install():
             return socket.getservbyname(port, "tcp")
         except OSError:
             return None
+
+    def is_address(socket, host):
+        for family in (socket.AF_INET, socket.AF_INET6):
+            try:
+                socket.inet_pton(family, host)
+                return True
+            except (OSError, ValueError):
+                pass
+        return False
 
     def is_loopback(socket, host):
         if host == "localhost":
@@ -266,6 +287,8 @@ def _install():
             target = routes.get((host, port))
             if target is not None:
                 return target
+        if any_host and not is_address(socket, host):
+            return (any_host[0][0], 0 if port is None else any_host[0][1])
         write_event({"kind": "refused", "host": host, "port": port})
         return refuse_message(host, port)
 
