@@ -54,7 +54,7 @@ fn declared(page: &Page) -> Vec<(usize, Table)> {
                     }
                     _ => false,
                 });
-            all_dependencies.then(|| (*line, table))
+            all_dependencies.then_some((*line, table))
         })
         .collect()
 }
