@@ -328,6 +328,21 @@ fn every_verdict_is_the_one_a_reader_expects() {
             "its result agreed with verdicts.md:209 (javascript)",
         ),
         (219, "passed", "answered by the mock's mappings"),
+        (226, "passed", "error[E0308]"),
+        (232, "failed", "without the error[E0277]"),
+        (
+            238,
+            "cannot_run",
+            "`Promise.methodFromTheFuture`, which node",
+        ),
+        (244, "cannot_run", "is never cleared"),
+        (250, "cannot_run", "returns at the top level"),
+        (
+            256,
+            "cannot_run",
+            "an object literal that documents options",
+        ),
+        (265, "cannot_run", "imports a module from a URL"),
     ];
     let mut wrong = Vec::new();
     for (line, status, words) in expected {
@@ -348,15 +363,15 @@ fn every_verdict_is_the_one_a_reader_expects() {
     );
     let ignored = &document["not_run"][0];
     assert_eq!(ignored["source"]["line"], 192, "{document:#}");
-    // Three failures (the throw, the typo, the coroutine): exit 1, and the summary counts each
-    // verdict apart.
+    // Four failures (the throw, the typo, the coroutine, the wrong compile error): exit 1, and
+    // the summary counts each verdict apart.
     assert_eq!(code, 1, "{}", String::from_utf8_lossy(&output.stderr));
     let summary = &document["summary"];
-    assert_eq!(summary["failed"], 3, "{summary}");
+    assert_eq!(summary["failed"], 4, "{summary}");
     assert_eq!(summary["compiled"], 1, "{summary}");
     assert_eq!(summary["nothing_to_check"], 9, "{summary}");
-    assert_eq!(summary["cannot_run"], 15, "{summary}");
-    assert_eq!(summary["passed"], 4, "{summary}");
+    assert_eq!(summary["cannot_run"], 20, "{summary}");
+    assert_eq!(summary["passed"], 5, "{summary}");
 }
 
 #[test]

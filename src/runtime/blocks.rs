@@ -106,6 +106,24 @@ pub fn write_block_file(
     ))
 }
 
+/// The file extension a JavaScript block runs under: `cjs` for CommonJS (it calls `require` or
+/// sets `module.exports`, and has no `import`/`export` statement and no top-level `await`),
+/// else `mjs`, an ES module, as modern pages are written.
+pub fn javascript_extension(code: &str) -> &'static str {
+    static COMMONJS: std::sync::LazyLock<(Regex, Regex)> = std::sync::LazyLock::new(|| {
+        (
+            Regex::new(r"\brequire\s*\(|\bmodule\.exports\b|\bexports\.\w+\s*=").expect("valid"),
+            Regex::new(r"(?m)^\s*(?:import\s*[\w{*'\x22]|export\s|await\s)").expect("valid"),
+        )
+    });
+    let (commonjs, module) = &*COMMONJS;
+    if commonjs.is_match(code) && !module.is_match(code) {
+        "cjs"
+    } else {
+        "mjs"
+    }
+}
+
 /// A short hexadecimal key for content (FNV-1a, stable across Rust versions).
 pub fn content_key(parts: &[&str]) -> String {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
@@ -211,6 +229,24 @@ tokio = { version = "1", features = ["full"] }
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn commonjs_blocks_run_as_commonjs_and_the_rest_as_modules() {
+        assert_eq!(
+            javascript_extension("const http = require('node:http');\n"),
+            "cjs"
+        );
+        assert_eq!(javascript_extension("module.exports = 1;\n"), "cjs");
+        assert_eq!(
+            javascript_extension("import http from 'node:http';\n"),
+            "mjs"
+        );
+        assert_eq!(
+            javascript_extension("const x = require('x');\nawait x();\n"),
+            "mjs"
+        );
+        assert_eq!(javascript_extension("console.log(1)\n"), "mjs");
+    }
 
     #[test]
     fn a_main_inside_a_hidden_function_is_wrapped_like_any_block() {

@@ -99,7 +99,7 @@ impl Installed {
         ) = (snippet.language, &snippet.kind)
         {
             let extension = if snippet.language == Language::Javascript {
-                "mjs"
+                blocks::javascript_extension(code)
             } else {
                 "py"
             };

@@ -56,8 +56,9 @@ pub enum BlockCheck {
     Run,
     /// rustdoc's `no_run`: it must compile; it is not run.
     CompileOnly,
-    /// rustdoc's `compile_fail`: it must fail to compile.
-    CompileFail,
+    /// rustdoc's `compile_fail`: it must fail to compile, with the error code given
+    /// (`compile_fail,E0277`) when there is one.
+    CompileFail(Option<u16>),
 }
 
 /// What a block's judgement may need to know about the rest of its document.
@@ -137,7 +138,7 @@ fn is_document(path: &Path) -> bool {
 /// The language a code block's info word names, if sidebyside runs it.
 pub fn language_of_block(word: &str) -> Option<Language> {
     match word {
-        "javascript" | "js" | "mjs" | "node" => Some(Language::Javascript),
+        "javascript" | "js" | "mjs" | "cjs" | "node" => Some(Language::Javascript),
         "python" | "py" | "python3" => Some(Language::Python),
         "rust" | "rs" => Some(Language::Rust),
         _ => None,
@@ -338,7 +339,11 @@ fn document(path: &Path, discovery: &mut Discovery) {
             not_run("marked `ignore`: rustdoc does not compile it either".to_string());
             continue;
         } else if attributes.contains(&"compile_fail") {
-            BlockCheck::CompileFail
+            BlockCheck::CompileFail(
+                attributes
+                    .iter()
+                    .find_map(|attribute| attribute.strip_prefix('E')?.parse().ok()),
+            )
         } else if attributes.contains(&"no_run") {
             BlockCheck::CompileOnly
         } else {

@@ -90,16 +90,21 @@ pub fn diagnose(run: &mut Observation, snippet: &Snippet) {
         language: snippet.language,
     };
     let stderr = &run.stderr.text;
+    let runtime = run.runtime.clone();
     let cause = match run.status {
-        Status::TimedOut => block.server(),
+        Status::TimedOut => block.server().or_else(|| block.forever()),
         _ => block
             .browser(stderr)
             .or_else(|| block.site_markup(stderr))
             .or_else(|| block.transcript(stderr))
+            .or_else(|| block.url_import(stderr))
+            .or_else(|| block.function_body(stderr))
+            .or_else(|| block.object_literal(stderr))
             .or_else(|| block.duplicate_declaration(stderr))
             .or_else(|| block.elided(stderr))
             .or_else(|| block.top_level_await(stderr))
             .or_else(|| block.missing_package(stderr, &run.reasons))
+            .or_else(|| block.newer_builtin(stderr, &runtime))
             .or_else(|| block.undefined_name(stderr))
             .or_else(|| block.missing_file(stderr))
             .or_else(|| block.server_refused(stderr)),
@@ -184,6 +189,46 @@ impl Block<'_> {
         let at = self.line_of(&prompt)?;
         self.syntax_error(stderr)
             .then(|| format!("an interactive session transcript (a prompt at {at}), not a program"))
+    }
+
+    fn url_import(&self, stderr: &str) -> Option<String> {
+        if !stderr.contains("ERR_UNSUPPORTED_ESM_URL_SCHEME") {
+            return None;
+        }
+        let at = self.line_of(&regex(r#"\bimport\b.*['"]https?://"#))?;
+        Some(format!(
+            "it imports a module from a URL ({at}), which Node does not load (Deno does)"
+        ))
+    }
+
+    fn function_body(&self, stderr: &str) -> Option<String> {
+        let illegal = match self.language {
+            Language::Javascript => stderr.contains("SyntaxError: Illegal return statement"),
+            Language::Python => stderr.contains("SyntaxError: 'return' outside function"),
+            Language::Rust => false,
+        };
+        if !illegal {
+            return None;
+        }
+        let at = self.line_of(&regex(r"^\s*return\b"))?;
+        Some(format!(
+            "a fragment of a function's body: it returns at the top level ({at})"
+        ))
+    }
+
+    fn object_literal(&self, stderr: &str) -> Option<String> {
+        let starts_with_brace = self
+            .code
+            .lines()
+            .map(str::trim)
+            .find(|line| !line.is_empty() && !line.starts_with("//"))
+            .is_some_and(|line| line == "{");
+        (self.language == Language::Javascript && starts_with_brace && self.syntax_error(stderr))
+            .then(|| {
+                "not a program: an object literal that documents options (a key and its \
+                 meaning on each line)"
+                    .to_string()
+            })
     }
 
     fn duplicate_declaration(&self, stderr: &str) -> Option<String> {
@@ -390,6 +435,52 @@ impl Block<'_> {
         Some(format!(
             "it starts a server ({at}) that waits for requests and never exits; nothing sends \
              it a request here, so it ran until the timeout"
+        ))
+    }
+
+    /// A program that never ends by design: an interval never cleared, a timer that schedules
+    /// itself again, a loop without a way out.
+    fn forever(&self) -> Option<String> {
+        let interval = regex(r"\bsetInterval\s*\(");
+        if !self.code.contains("clearInterval") {
+            if let Some(at) = self.line_of(&interval) {
+                return Some(format!(
+                    "it runs forever by design: the interval it sets ({at}) is never cleared"
+                ));
+            }
+        }
+        let defined = regex(r"(?:function\s+|(?:const|let|var)\s+)([A-Za-z_$][\w$]*)");
+        for captures in defined.captures_iter(self.code) {
+            let name = regex::escape(&captures[1]);
+            let again = regex(&format!(r"\bsetTimeout\s*\(\s*{name}\b"));
+            if again.find_iter(self.code).count() >= 2 {
+                let at = self.line_of(&again).unwrap_or_default();
+                return Some(format!(
+                    "it runs forever by design: `{}` schedules itself again ({at})",
+                    &captures[1]
+                ));
+            }
+        }
+        let endless = regex(r"^\s*(?:while\s*\(\s*true\s*\)|while\s+True\s*:|loop\s*\{)");
+        let at = self.line_of(&endless)?;
+        (!regex(r"\bbreak\b|\breturn\b").is_match(self.code))
+            .then(|| format!("it runs forever by design: the loop at {at} has no way out"))
+    }
+
+    /// A method of a built-in object that this runtime's version does not have yet
+    /// (`Promise.try` on Node 20).
+    fn newer_builtin(&self, stderr: &str, runtime: &str) -> Option<String> {
+        if self.language != Language::Javascript {
+            return None;
+        }
+        let captures = regex(
+            r"TypeError: ((?:Promise|Array|Object|Set|Map|Iterator|String|Math|JSON|Intl|URL|Response|Request|Headers|AbortSignal|Atomics|ArrayBuffer|Error|RegExp|Symbol)\.\w+) is not a function",
+        )
+        .captures(stderr)?;
+        let method = &captures[1];
+        Some(format!(
+            "it uses `{method}`, which {runtime} does not have: a newer version of the runtime \
+             may"
         ))
     }
 

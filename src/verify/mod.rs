@@ -260,23 +260,37 @@ fn compile(harness: &Harness, plan: &Planned, check: BlockCheck) -> Observation 
             run.status = Status::Error;
             run.reasons.push(note);
         }
-        (BlockCheck::CompileFail, Err(Unavailable::Failed(errors))) => {
-            run.status = Status::Passed;
+        (BlockCheck::CompileFail(code), Err(Unavailable::Failed(errors))) => {
             let first = errors
                 .lines()
                 .find(|line| line.trim_start().starts_with("error"))
                 .unwrap_or("the compiler refused it")
                 .trim()
                 .to_string();
-            run.checked.push(format!(
-                "failed to compile, as `compile_fail` asks: {first}"
-            ));
+            let wanted = code.map(|code| format!("error[E{code:04}]"));
+            if let Some(wanted) = wanted.filter(|wanted| !errors.contains(wanted.as_str())) {
+                run.status = Status::Failed;
+                run.reasons.push(format!(
+                    "failed to compile, but without the {wanted} its `compile_fail` attribute \
+                     names: {first}"
+                ));
+            } else if missing_crate(&errors) {
+                // It fails for want of a crate: whether it fails for the page's reason cannot
+                // be told (the diagnosis names the crate).
+                run.status = Status::Failed;
+                run.reasons.push(format!("does not compile: {errors}"));
+            } else {
+                run.status = Status::Passed;
+                run.checked.push(format!(
+                    "failed to compile, as `compile_fail` asks: {first}"
+                ));
+            }
         }
         (_, Err(Unavailable::Failed(errors))) => {
             run.status = Status::Failed;
             run.reasons.push(format!("does not compile: {errors}"));
         }
-        (BlockCheck::CompileFail, Ok(_)) => {
+        (BlockCheck::CompileFail(_), Ok(_)) => {
             run.status = Status::Failed;
             run.reasons.push(
                 "compiled, but it is marked `compile_fail`: rustdoc expects it not to compile"
@@ -291,6 +305,20 @@ fn compile(harness: &Harness, plan: &Planned, check: BlockCheck) -> Observation 
         }
     }
     run
+}
+
+/// Whether rustc's errors include a crate it could not find (`unresolved import`, `use of
+/// undeclared crate`, `can't find crate`) other than the standard library's.
+fn missing_crate(errors: &str) -> bool {
+    static MISSING: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"(?:unresolved import `|use of (?:unresolved module or unlinked crate|undeclared crate or module) `|can't find crate for `)([A-Za-z_][A-Za-z0-9_]*)",
+        )
+        .expect("a valid pattern")
+    });
+    MISSING
+        .captures_iter(errors)
+        .any(|captures| !["crate", "self", "super", "std", "core", "alloc"].contains(&&captures[1]))
 }
 
 /// A run that passed everything it was held to, but was held to nothing, has nothing to check;
