@@ -4,7 +4,7 @@
 
 use super::matching::RequestView;
 use super::reader::{describe, FileContext, JsonPath, ObjectReader};
-use super::value_pattern::ValuePattern;
+use super::value_pattern::{ValuePattern, VALUE_FIELDS};
 use super::MockError;
 use serde_json::Value;
 
@@ -52,17 +52,22 @@ impl BodyPattern {
                 ),
             ));
         };
-        entries
+        // Every entry is read, so that each bad one is reported; any makes the mapping fail.
+        let parsed: Vec<Option<Self>> = entries
             .iter()
             .enumerate()
-            .map(|(index, entry)| Self::parse(entry, &path.index(index), context))
-            .collect()
+            .map(|(index, entry)| context.kept(Self::parse(entry, &path.index(index), context)))
+            .collect();
+        if parsed.iter().any(Option::is_none) {
+            return Err(context.already_reported());
+        }
+        Ok(parsed.into_iter().flatten().collect())
     }
 
     fn parse(value: &Value, path: &JsonPath, context: FileContext) -> Result<Self, MockError> {
         let reader = ObjectReader::new(context, path, value, "a body matcher")?;
         if reader.contains("equalToJson") {
-            reader.check_fields(&EQUAL_TO_JSON_FIELDS, &[])?;
+            reader.check_fields(&EQUAL_TO_JSON_FIELDS, &[]);
             let expected = match reader.value("equalToJson") {
                 // WireMock's classic form: the JSON written as a string.
                 Some(Value::String(text)) => serde_json::from_str(text).map_err(|error| {
@@ -81,7 +86,7 @@ impl BodyPattern {
             });
         }
         if reader.contains("matchesJsonPath") {
-            reader.check_fields(&["matchesJsonPath"], &[])?;
+            reader.check_fields(&["matchesJsonPath"], &[]);
             return Self::parse_json_path(reader, &path.key("matchesJsonPath"));
         }
         for json_only in ["ignoreArrayOrder", "ignoreExtraElements"] {
@@ -101,18 +106,25 @@ impl BodyPattern {
             Some(Value::String(source)) => (source.as_str(), path.clone(), None),
             Some(object @ Value::Object(_)) => {
                 let inner = ObjectReader::new(context, path, object, "a JSONPath matcher")?;
-                inner.check_fields(&JSON_PATH_OBJECT_FIELDS, &[])?;
+                inner.check_fields(&JSON_PATH_OBJECT_FIELDS, &[]);
                 let Some(source) = inner.string("expression")? else {
                     return Err(context.invalid(
                         &path.key("expression"),
                         "missing: {\"expression\": \"$.field\", \"equalTo\": \"...\"}",
                     ));
                 };
+                // The matcher's own fields only: the others were reported just above.
                 let mut matcher = object.clone();
                 if let Value::Object(fields) = &mut matcher {
-                    fields.remove("expression");
+                    fields.retain(|key, _| VALUE_FIELDS.contains(&key.as_str()));
                 }
-                let value = ValuePattern::parse(&matcher, path, context)?;
+                let value = match &matcher {
+                    Value::Object(fields) if fields.is_empty() && inner.entries().count() > 1 => {
+                        // Only fields reported just above besides the expression.
+                        return Err(context.already_reported());
+                    }
+                    _ => ValuePattern::parse(&matcher, path, context)?,
+                };
                 (source, path.key("expression"), Some(value))
             }
             Some(other) => {

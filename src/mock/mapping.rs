@@ -7,7 +7,7 @@
 //! a definition that loads can always be served.
 
 use super::matching::RequestPattern;
-use super::reader::{FileContext, JsonPath, ObjectReader};
+use super::reader::{strip_comments, FileContext, JsonPath, ObjectReader, Problems};
 use super::response::ResponseSpec;
 use super::MockError;
 use serde_json::Value;
@@ -20,6 +20,7 @@ pub struct MockDefinition {
     dir: PathBuf,
     mappings: Arc<[Mapping]>,
     hosts: Vec<String>,
+    warnings: Vec<String>,
 }
 
 /// One stub mapping: what requests it answers and how.
@@ -93,6 +94,9 @@ impl MockDefinition {
     /// Loads WireMock-format stub mappings from `dir`: `dir/mappings/*.json` if that folder
     /// exists, else `dir/*.json`; response files from `dir/__files/`. Each file holds one mapping
     /// object or `{"mappings": [...]}`. Sorted by file name for determinism.
+    ///
+    /// Every problem of every file is found before giving up: the error lists them all
+    /// ([`MockError::Problems`] when there are several).
     pub fn load(dir: &Path) -> Result<Self, MockError> {
         let nested = dir.join("mappings");
         let mappings_dir = if nested.is_dir() {
@@ -101,24 +105,40 @@ impl MockDefinition {
             dir.to_path_buf()
         };
         let files_dir = dir.join("__files");
+        let problems = Problems::default();
         let mut mappings = Vec::new();
         let mut total: u64 = 0;
         for file in mapping_files(&mappings_dir)? {
-            let text = read_bounded(&file, MAX_MAPPING_FILE_BYTES)?;
+            let text = match read_bounded(&file, MAX_MAPPING_FILE_BYTES) {
+                Ok(text) => text,
+                Err(error) => {
+                    problems.report(error);
+                    continue;
+                }
+            };
             total += text.len() as u64;
             if total > MAX_MAPPINGS_BYTES {
-                return Err(MockError::TooLarge {
+                problems.report(MockError::TooLarge {
                     path: mappings_dir.clone(),
                     what: "the mapping files together are",
                     limit: MAX_MAPPINGS_BYTES,
                 });
+                break;
             }
             let source_name = file
                 .strip_prefix(dir)
                 .unwrap_or(&file)
                 .to_string_lossy()
                 .replace('\\', "/");
-            load_file(&file, &source_name, &text, &files_dir, &mut mappings)?;
+            let context = FileContext {
+                file: &file,
+                problems: &problems,
+            };
+            load_file(context, &source_name, &text, &files_dir, &mut mappings);
+        }
+        let (errors, warnings) = problems.into_parts();
+        if !errors.is_empty() {
+            return Err(MockError::from_problems(errors));
         }
         if mappings.is_empty() {
             return Err(MockError::NoMappings {
@@ -135,7 +155,14 @@ impl MockDefinition {
             dir: dir.to_path_buf(),
             mappings: mappings.into(),
             hosts,
+            warnings,
         })
+    }
+
+    /// What loaded but may not answer as its author expects, each naming the file and the JSON
+    /// path (e.g. a `{{` in a mapping that is not templated). The caller shows them.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     /// Host names the mappings name in `request.host.equalTo` (lowercased, sorted,
@@ -169,9 +196,19 @@ impl Mapping {
         files_dir: &Path,
     ) -> Result<Vec<Mapping>, MockError> {
         let source_name = file.to_string_lossy().replace('\\', "/");
+        let problems = Problems::default();
         let mut mappings = Vec::new();
-        load_file(file, &source_name, text, files_dir, &mut mappings)?;
-        Ok(mappings)
+        let context = FileContext {
+            file,
+            problems: &problems,
+        };
+        load_file(context, &source_name, text, files_dir, &mut mappings);
+        let (errors, _) = problems.into_parts();
+        if errors.is_empty() {
+            Ok(mappings)
+        } else {
+            Err(MockError::from_problems(errors))
+        }
     }
 
     /// What the journal calls this mapping: its `name`, else its `id` (or `uuid`), else
@@ -244,104 +281,121 @@ fn mapping_files(dir: &Path) -> Result<Vec<PathBuf>, MockError> {
     Ok(files)
 }
 
-/// Parses one file's text and appends its mappings.
+/// Parses one file's text and appends its mappings; every problem found goes to `context`.
+/// WireMock reads mapping files with comments allowed, and so does this.
 fn load_file(
-    file: &Path,
+    context: FileContext,
     source_name: &str,
     text: &str,
     files_dir: &Path,
     mappings: &mut Vec<Mapping>,
-) -> Result<(), MockError> {
-    let document: Value = serde_json::from_str(text).map_err(|error| {
-        let message = error.to_string();
-        let suffix = format!(" at line {} column {}", error.line(), error.column());
-        MockError::InvalidJson {
-            path: file.to_path_buf(),
-            line: error.line(),
-            column: error.column(),
-            message: message
-                .strip_suffix(&suffix)
-                .unwrap_or(&message)
-                .to_string(),
+) {
+    let file = context.file;
+    let document: Value = match serde_json::from_str(&strip_comments(text)) {
+        Ok(document) => document,
+        Err(error) => {
+            let message = error.to_string();
+            let suffix = format!(" at line {} column {}", error.line(), error.column());
+            context.report(MockError::InvalidJson {
+                path: file.to_path_buf(),
+                line: error.line(),
+                column: error.column(),
+                message: message
+                    .strip_suffix(&suffix)
+                    .unwrap_or(&message)
+                    .to_string(),
+            });
+            return;
         }
-    })?;
-    let context = FileContext { file };
+    };
     let root = JsonPath::root();
-    let reader = ObjectReader::new(
+    let reader = match ObjectReader::new(
         context,
         &root,
         &document,
         "a mapping or {\"mappings\": [...]}",
-    )?;
+    ) {
+        Ok(reader) => reader,
+        Err(error) => return context.report(error),
+    };
     if !reader.contains("mappings") {
-        let mapping = parse_mapping(reader, files_dir, format!("{source_name}#0"))?;
-        mappings.push(mapping);
-        return Ok(());
+        if let Some(mapping) = parse_mapping(reader, files_dir, format!("{source_name}#0")) {
+            mappings.push(mapping);
+        }
+        return;
     }
-    reader.check_fields(&["mappings", "meta"], &[])?;
+    reader.check_fields(&["mappings", "meta"], &[]);
     let list_path = root.key("mappings");
     let Some(Value::Array(list)) = reader.value("mappings") else {
-        return Err(context.invalid(&list_path, "expected an array of mappings"));
+        return context.report(context.invalid(&list_path, "expected an array of mappings"));
     };
     for (index, value) in list.iter().enumerate() {
         let path = list_path.index(index);
-        let mapping_reader = ObjectReader::new(context, &path, value, "a mapping")?;
-        let mapping = parse_mapping(mapping_reader, files_dir, format!("{source_name}#{index}"))?;
-        mappings.push(mapping);
+        match ObjectReader::new(context, &path, value, "a mapping") {
+            Ok(mapping_reader) => {
+                let source = format!("{source_name}#{index}");
+                if let Some(mapping) = parse_mapping(mapping_reader, files_dir, source) {
+                    mappings.push(mapping);
+                }
+            }
+            Err(error) => context.report(error),
+        }
     }
-    Ok(())
 }
 
-fn parse_mapping(
-    reader: ObjectReader,
-    files_dir: &Path,
-    source: String,
-) -> Result<Mapping, MockError> {
-    reader.check_fields(&MAPPING_FIELDS, &UNSUPPORTED_MAPPING_FIELDS)?;
+/// Reads one mapping; `None` when it has problems (all reported to the context).
+fn parse_mapping(reader: ObjectReader, files_dir: &Path, source: String) -> Option<Mapping> {
     let context = reader.context;
+    let problems_before = context.problems.error_count();
+    reader.check_fields(&MAPPING_FIELDS, &UNSUPPORTED_MAPPING_FIELDS);
     let path = reader.path();
-    let name = reader.string("name")?;
-    let id = reader.string("id")?;
-    let uuid = reader.string("uuid")?;
-    let priority = reader
-        .integer("priority", 1, u64::from(LOWEST_MAPPING_PRIORITY))?
+    let name = context.kept(reader.string("name")).flatten();
+    let id = context.kept(reader.string("id")).flatten();
+    let uuid = context.kept(reader.string("uuid")).flatten();
+    let priority = context
+        .kept(reader.integer("priority", 1, u64::from(LOWEST_MAPPING_PRIORITY)))
+        .flatten()
         .unwrap_or(DEFAULT_PRIORITY);
-    reader.boolean("persistent")?;
-    reader.integer("insertionIndex", 0, u64::MAX)?;
+    context.kept(reader.boolean("persistent"));
+    context.kept(reader.integer("insertionIndex", 0, u64::MAX));
 
     let request_path = path.key("request");
-    let Some(request_value) = reader.value("request") else {
-        return Err(context.invalid(&request_path, "missing: every mapping needs a request"));
+    let request = match reader.value("request") {
+        None => {
+            context
+                .report(context.invalid(&request_path, "missing: every mapping needs a request"));
+            None
+        }
+        Some(value) => context.kept(
+            ObjectReader::new(context, &request_path, value, "a request pattern")
+                .and_then(RequestPattern::parse),
+        ),
     };
-    let request = RequestPattern::parse(ObjectReader::new(
-        context,
-        &request_path,
-        request_value,
-        "a request pattern",
-    )?)?;
 
-    let response_path = path.key("response");
-    let Some(response_value) = reader.value("response") else {
-        return Err(context.invalid(&response_path, "missing: every mapping needs a response"));
-    };
-    let response = ResponseSpec::parse(
-        ObjectReader::new(context, &response_path, response_value, "a response")?,
-        files_dir,
-    )?;
+    // WireMock answers 200 with an empty body for a mapping without a response.
+    let empty = Value::Object(serde_json::Map::new());
+    let response_value = reader.value("response").unwrap_or(&empty);
+    let response = context.kept(
+        ObjectReader::new(context, &path.key("response"), response_value, "a response")
+            .and_then(|response| ResponseSpec::parse(response, files_dir)),
+    );
 
+    if context.problems.error_count() > problems_before {
+        return None;
+    }
     let label = name
         .or(id)
         .or(uuid)
         .filter(|label| !label.is_empty())
         .map_or_else(|| source.clone(), str::to_string);
-    Ok(Mapping {
+    Some(Mapping {
         file: context.file.to_path_buf(),
         source,
         label,
         // Checked above to be within 1..=254.
         priority: u8::try_from(priority).unwrap_or(LOWEST_MAPPING_PRIORITY),
-        request,
-        response,
+        request: request?,
+        response: response?,
     })
 }
 

@@ -192,7 +192,7 @@ const UNSUPPORTED_REQUEST_FIELDS: [&str; 8] = [
 
 impl RequestPattern {
     pub(super) fn parse(reader: ObjectReader) -> Result<Self, MockError> {
-        reader.check_fields(&REQUEST_FIELDS, &UNSUPPORTED_REQUEST_FIELDS)?;
+        reader.check_fields(&REQUEST_FIELDS, &UNSUPPORTED_REQUEST_FIELDS);
         let context = reader.context;
         let path = reader.path();
         let mut pattern = RequestPattern::default();
@@ -245,12 +245,25 @@ impl RequestPattern {
         if let Some(value) = reader.value("host") {
             pattern.host = Some(parse_host(value, &path.key("host"), context)?);
         }
-        pattern.headers = parse_value_patterns(&reader, "headers")?;
-        pattern.query_parameters = parse_value_patterns(&reader, "queryParameters")?;
-        if let Some(value) = reader.value("bodyPatterns") {
-            pattern.body_patterns =
-                BodyPattern::parse_list(value, &path.key("bodyPatterns"), context)?;
-        }
+        // Each group is read even when another failed, so that all problems are reported.
+        let headers = context.kept(parse_value_patterns(&reader, "headers"));
+        let query_parameters = context.kept(parse_value_patterns(&reader, "queryParameters"));
+        let body_patterns = match reader.value("bodyPatterns") {
+            Some(value) => context.kept(BodyPattern::parse_list(
+                value,
+                &path.key("bodyPatterns"),
+                context,
+            )),
+            None => Some(Vec::new()),
+        };
+        let (Some(headers), Some(query_parameters), Some(body_patterns)) =
+            (headers, query_parameters, body_patterns)
+        else {
+            return Err(context.already_reported());
+        };
+        pattern.headers = headers;
+        pattern.query_parameters = query_parameters;
+        pattern.body_patterns = body_patterns;
         Ok(pattern)
     }
 
@@ -318,7 +331,7 @@ fn parse_host(value: &Value, path: &JsonPath, context: FileContext) -> Result<St
             );
         }
     }
-    reader.check_fields(&["equalTo", "caseInsensitive"], &UNSUPPORTED_VALUE_FIELDS)?;
+    reader.check_fields(&["equalTo", "caseInsensitive"], &UNSUPPORTED_VALUE_FIELDS);
     reader.boolean("caseInsensitive")?; // host names always compare case-insensitively
     let host = match reader.string("equalTo")? {
         Some(host) => host,
@@ -346,13 +359,21 @@ fn parse_value_patterns(
     };
     let path = reader.path().key(field);
     let patterns = ObjectReader::new(reader.context, &path, value, "an object of name: matcher")?;
-    let parsed = patterns.entries().map(|(name, value)| {
-        Ok((
-            name.clone(),
-            ValuePattern::parse(value, &path.key(name), reader.context)?,
-        ))
-    });
-    parsed.collect()
+    // Every entry is read, so that each bad one is reported; any makes the mapping fail.
+    let parsed: Vec<Option<(String, ValuePattern)>> = patterns
+        .entries()
+        .map(|(name, value)| {
+            let pattern = ValuePattern::parse(value, &path.key(name), reader.context);
+            reader
+                .context
+                .kept(pattern)
+                .map(|pattern| (name.clone(), pattern))
+        })
+        .collect();
+    if parsed.iter().any(Option::is_none) {
+        return Err(reader.context.already_reported());
+    }
+    Ok(parsed.into_iter().flatten().collect())
 }
 
 /// One condition of a request pattern.

@@ -20,6 +20,7 @@ mod command;
 mod connection;
 mod delay;
 mod fault;
+mod features;
 mod journal;
 mod limits;
 mod mapping;
@@ -91,6 +92,13 @@ pub enum MockError {
         json_path: String,
         message: String,
     },
+    /// Stands for problems already kept in the load's list (never shown on its own: the load
+    /// reports the list).
+    #[error("problems reported above")]
+    AlreadyReported,
+    /// Several problems, in every file: all of them, so that one load shows everything to fix.
+    #[error("{} problems in the mappings (nothing is served until all are fixed):\n{}", .0.len(), list_problems(.0))]
+    Problems(Vec<MockError>),
     /// The certificate authority or the server certificate could not be made.
     #[error("cannot create the mock's certificates: {0}")]
     Certificate(#[from] rcgen::Error),
@@ -100,6 +108,33 @@ pub enum MockError {
     /// A listener could not be prepared, or an internal server could not be bound.
     #[error("cannot set up the mock's listeners: {0}")]
     Listener(#[source] std::io::Error),
+}
+
+fn list_problems(problems: &[MockError]) -> String {
+    let lines: Vec<String> = problems
+        .iter()
+        .map(|problem| format!("  {problem}"))
+        .collect();
+    lines.join("\n")
+}
+
+impl MockError {
+    /// One error for the problems of a load: the problem itself when there is only one.
+    fn from_problems(mut problems: Vec<MockError>) -> MockError {
+        if problems.len() == 1 {
+            problems.remove(0)
+        } else {
+            MockError::Problems(problems)
+        }
+    }
+
+    /// Every problem this error stands for (one, or each of [`MockError::Problems`]).
+    pub fn problems(&self) -> Vec<&MockError> {
+        match self {
+            MockError::Problems(problems) => problems.iter().collect(),
+            single => vec![single],
+        }
+    }
 }
 
 fn hint_suffix(hint: &Option<String>) -> String {

@@ -90,11 +90,18 @@ impl ValuePattern {
             value,
             "a matcher like {\"equalTo\": \"...\"}",
         )?;
-        reader.check_fields(&VALUE_FIELDS, &UNSUPPORTED_VALUE_FIELDS)?;
+        reader.check_fields(&VALUE_FIELDS, &UNSUPPORTED_VALUE_FIELDS);
         let operators: Vec<&str> = ["equalTo", "contains", "matches", "absent"]
             .into_iter()
             .filter(|name| reader.contains(name))
             .collect();
+        let reported = reader
+            .entries()
+            .any(|(key, _)| !VALUE_FIELDS.contains(&key.as_str()));
+        if operators.is_empty() && reported {
+            // The matcher is one sidebyside lacks or a typo, reported just above.
+            return Err(context.already_reported());
+        }
         if operators.len() != 1 {
             let found = if operators.is_empty() {
                 "none".to_string()
