@@ -6,7 +6,7 @@
 mod common;
 
 use sidebyside::mock::{
-    CertificateAuthority, MockDefinition, MockListeners, MockOptions, RunningMock,
+    CertificateAuthority, LoadOptions, MockDefinition, MockListeners, MockOptions, RunningMock,
 };
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
@@ -120,5 +120,243 @@ async fn comments_load_and_a_mapping_without_response_answers_200() {
             Some("ping".to_string()),
             Some("comment-in-string".to_string())
         ]
+    );
+}
+
+#[tokio::test]
+async fn templated_responses_see_the_request_path_query_headers_and_method() {
+    let served = Served::start("mocks/templating").await;
+    let response = served
+        .client
+        .get(served.url("/users/ada?q=x%20y&tag=a&tag=b"))
+        .header("X-Request-Id", "r-42")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["x-echo"], "r-42");
+    assert_eq!(response.headers()["x-plain"], "fixed");
+    assert_eq!(
+        response.text().await.expect("body"),
+        "user ada under users at /users/ada; q=x y tags=[a, b]; \
+         GET /users/ada?q=x%20y&tag=a&tag=b; id=r-42"
+    );
+}
+
+#[tokio::test]
+async fn json_body_templates_read_the_request_body_with_json_path_and_helpers() {
+    let served = Served::start("mocks/templating").await;
+    let response = served
+        .client
+        .post(served.url("/orders"))
+        .json(&serde_json::json!({
+            "id": 7, "customer": {"name": "Grace"}, "items": [{"sku": "tea"}, {"sku": "cake"}]
+        }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 201);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let body: serde_json::Value = response.json().await.expect("JSON");
+    assert_eq!(
+        body,
+        serde_json::json!({"id": "7", "customer": "GRACE", "items": "2", "first": "tea", "missing": ""})
+    );
+}
+
+#[tokio::test]
+async fn random_values_dates_and_string_helpers() {
+    let served = Served::start("mocks/templating").await;
+    let (status, first) = served.get("/random").await;
+    assert_eq!(status, 200);
+    let parts: Vec<&str> = first.split('|').collect();
+    assert_eq!(parts.len(), 4, "{first}");
+    assert!(parts[0].len() == 12 && parts[0].chars().all(|c| c.is_ascii_alphanumeric()));
+    let uuid =
+        regex::Regex::new("^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$");
+    assert!(uuid.unwrap().is_match(parts[1]), "{first}");
+    assert!(parts[2].len() == 6 && parts[2].chars().all(|c| c.is_ascii_digit()));
+    assert!(parts[3].len() == 4 && parts[3].chars().all(|c| "0123456789ABCDEF".contains(c)));
+    let (_, second) = served.get("/random").await;
+    assert_ne!(first, second, "each request draws anew");
+
+    let before = time::OffsetDateTime::now_utc();
+    let (_, dates) = served.get("/dates").await;
+    let after = time::OffsetDateTime::now_utc();
+    let day = |date: time::OffsetDateTime| {
+        format!(
+            "{}-{:02}-{:02}",
+            date.year(),
+            u8::from(date.month()),
+            date.day()
+        )
+    };
+    let parts: Vec<&str> = dates.split('|').collect();
+    assert!(parts[0] == day(before) || parts[0] == day(after), "{dates}");
+    let tomorrow = before + time::Duration::days(1);
+    assert!(parts[1] == day(tomorrow) || parts[1] == day(after + time::Duration::days(1)));
+    assert_eq!(parts[2], "31/05/2021");
+    let unix: i64 = parts[3].parse().expect("seconds");
+    assert!(
+        (before.unix_timestamp()..=after.unix_timestamp()).contains(&unix),
+        "{dates}"
+    );
+
+    assert_eq!(
+        served.get("/strings?n=1").await.1,
+        "abc|x|Hello World|a+b+c|one"
+    );
+    assert_eq!(
+        served.get("/strings").await.1,
+        "abc|x|Hello World|a+b+c|other"
+    );
+
+    let (status, text) = served.get("/broken").await;
+    assert_eq!(status, 500);
+    assert!(
+        text.starts_with("sidebyside mock: mapping \"failing-template\" (mappings/templated.json#6): the response template failed:")
+            && text.contains("date: not a date: \"not a date\""),
+        "{text}"
+    );
+    let journal = served.mock.journal();
+    assert_eq!(journal.last().map(|entry| entry.status), Some(500));
+}
+
+#[tokio::test]
+async fn nothing_is_html_escaped_as_in_wiremock_3() {
+    let served = Served::start("mocks/templating").await;
+    let response = served
+        .client
+        .post(served.url("/escape"))
+        .body(r#"{"a":"<b>"}"#)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(
+        response.text().await.expect("body"),
+        r#"{"a":"<b>"}|{"a":"<b>"}"#
+    );
+}
+
+#[tokio::test]
+async fn body_files_are_templates_with_transformer_parameters() {
+    let served = Served::start("mocks/templating").await;
+    assert_eq!(
+        served.get("/greeting?name=Ada").await,
+        (200, "Hello, Ada!".to_string())
+    );
+}
+
+#[tokio::test]
+async fn braces_in_a_mapping_that_is_not_templated_warn_and_global_templating_renders_them() {
+    let folder = common::fixture("mocks/templating-global");
+    let literal = MockDefinition::load(&folder).expect("loads, with warnings");
+    let warnings: Vec<String> = literal
+        .warnings()
+        .iter()
+        .map(|warning| without_folder(warning, &folder))
+        .collect();
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(
+        warnings[0].starts_with(
+            "mappings/literal.json: $.response.headers['X-Path']: contains `{{` but the mapping is \
+             not templated, so it is served literally"
+        ),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings[1]
+            .starts_with("mappings/literal.json: $.response.jsonBody.greeting.text: contains `{{`"),
+        "{warnings:?}"
+    );
+    let served = Served::start_loaded(literal).await;
+    let response = served
+        .client
+        .get(served.url("/hello?name=Ada"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.headers()["x-path"], "{{request.path}}");
+    assert_eq!(
+        response.text().await.expect("body"),
+        r#"{"greeting":{"text":"Hello {{request.query.name}}"}}"#
+    );
+
+    let options = LoadOptions {
+        global_templating: true,
+    };
+    let global = MockDefinition::load_with(&folder, options).expect("loads");
+    assert!(global.warnings().is_empty(), "{:?}", global.warnings());
+    let served = Served::start_loaded(global).await;
+    let response = served
+        .client
+        .get(served.url("/hello?name=Ada"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.headers()["x-path"], "/hello");
+    assert_eq!(
+        response.text().await.expect("body"),
+        r#"{"greeting":{"text":"Hello Ada"}}"#
+    );
+}
+
+#[test]
+fn the_mock_command_warns_about_braces_and_global_templating_silences_it() {
+    use std::io::{BufRead, BufReader};
+    let folder = common::fixture("mocks/templating-global");
+    for (global, warned) in [(false, true), (true, false)] {
+        let mut command = common::sidebyside();
+        command.args(["mock", "--mock", folder.to_str().unwrap(), "--port", "0"]);
+        if global {
+            command.arg("--global-templating");
+        }
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start sidebyside mock");
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut line = String::new();
+        while !line.contains("Ctrl-C stops") {
+            line.clear();
+            assert_ne!(
+                stdout.read_line(&mut line).expect("banner"),
+                0,
+                "banner ended early"
+            );
+        }
+        child.kill().expect("stop the mock");
+        let output = child.wait_with_output().expect("mock ended");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(
+            stderr.contains("sidebyside mock: warning: ")
+                && stderr.contains("$.response.headers['X-Path']: contains `{{`"),
+            warned,
+            "global {global}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn a_template_that_does_not_parse_is_a_load_error_naming_its_path() {
+    let folder = tempfile::tempdir().expect("folder");
+    std::fs::write(
+        folder.path().join("broken.json"),
+        r#"{"request": {"url": "/x"}, "response": {"body": "{{#if x}}never closed",
+            "transformers": ["response-template", "my-extension"]}}"#,
+    )
+    .expect("write");
+    let error = MockDefinition::load(folder.path()).expect_err("refused");
+    let text = without_folder(&error.to_string(), folder.path());
+    assert!(text.starts_with("2 problems in the mappings"), "{text}");
+    assert!(
+        text.contains("broken.json: $.response.transformers[1]: not supported yet (the WireMock extension transformer \"my-extension\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("broken.json: $.response.body: invalid response template:"),
+        "{text}"
     );
 }

@@ -144,6 +144,7 @@ mod tests {
         let context = FileContext {
             file: Path::new("mappings/test.json"),
             problems: &problems,
+            global_templating: false,
         };
         let parsed = Delay::parse(&ObjectReader::new(context, &path, &response, "a response")?);
         let (mut errors, _) = problems.into_parts();

@@ -23,6 +23,14 @@ pub struct MockDefinition {
     warnings: Vec<String>,
 }
 
+/// How mappings are read.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LoadOptions {
+    /// Every response is a template, as with WireMock's `--global-response-templating`
+    /// (else only those with `"transformers": ["response-template"]`).
+    pub global_templating: bool,
+}
+
 /// One stub mapping: what requests it answers and how.
 #[derive(Debug, Clone)]
 pub struct Mapping {
@@ -98,6 +106,11 @@ impl MockDefinition {
     /// Every problem of every file is found before giving up: the error lists them all
     /// ([`MockError::Problems`] when there are several).
     pub fn load(dir: &Path) -> Result<Self, MockError> {
+        Self::load_with(dir, LoadOptions::default())
+    }
+
+    /// [`load`](Self::load) with options (global templating).
+    pub fn load_with(dir: &Path, options: LoadOptions) -> Result<Self, MockError> {
         let nested = dir.join("mappings");
         let mappings_dir = if nested.is_dir() {
             nested
@@ -133,6 +146,7 @@ impl MockDefinition {
             let context = FileContext {
                 file: &file,
                 problems: &problems,
+                global_templating: options.global_templating,
             };
             load_file(context, &source_name, &text, &files_dir, &mut mappings);
         }
@@ -201,6 +215,7 @@ impl Mapping {
         let context = FileContext {
             file,
             problems: &problems,
+            global_templating: false,
         };
         load_file(context, &source_name, text, files_dir, &mut mappings);
         let (errors, _) = problems.into_parts();

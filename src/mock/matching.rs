@@ -95,6 +95,11 @@ impl<'a> RequestView<'a> {
             .collect()
     }
 
+    /// The query string, without `?`.
+    pub(super) fn query(&self) -> Option<&'a str> {
+        self.query
+    }
+
     /// The body as text (invalid UTF-8 replaced).
     pub(super) fn body_text(&self) -> std::borrow::Cow<'a, str> {
         String::from_utf8_lossy(self.body)
@@ -286,6 +291,11 @@ impl RequestPattern {
             Some(UrlMatcher::Url(url) | UrlMatcher::UrlPath(url)) => Some(url),
             _ => None,
         }
+    }
+
+    /// The parameters of a `urlPathTemplate` in this request's path, for templates.
+    pub(super) fn path_parameters(&self, _view: &RequestView) -> serde_json::Map<String, Value> {
+        serde_json::Map::new()
     }
 
     pub(super) fn matches(&self, view: &RequestView) -> bool {

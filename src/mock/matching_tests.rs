@@ -10,6 +10,7 @@ fn pattern(request: Value) -> Result<RequestPattern, MockError> {
     let context = FileContext {
         file: Path::new("mappings/test.json"),
         problems: &problems,
+        global_templating: false,
     };
     let parsed = RequestPattern::parse(ObjectReader::new(
         context,

@@ -22,14 +22,18 @@ mod delay;
 mod fault;
 mod features;
 mod journal;
+mod json_path;
 mod limits;
 mod mapping;
 mod matching;
 mod near_miss;
 mod reader;
 mod response;
+mod response_template;
 mod server;
 mod service;
+mod template_dates;
+mod template_helpers;
 mod tls;
 mod value_pattern;
 
@@ -37,7 +41,9 @@ pub use command::{serve_interactively, InteractiveOptions, ServingArguments};
 pub use fault::Fault;
 pub use journal::{JournalMode, MockCounts, MockOptions, RequestObserver};
 pub use limits::ConnectionLimits;
-pub use mapping::{Mapping, MockDefinition, MAX_MAPPINGS_BYTES, MAX_MAPPING_FILE_BYTES};
+pub use mapping::{
+    LoadOptions, Mapping, MockDefinition, MAX_MAPPINGS_BYTES, MAX_MAPPING_FILE_BYTES,
+};
 pub use server::{MockListeners, RunningMock};
 pub use tls::CertificateAuthority;
 

@@ -59,6 +59,10 @@ impl Problems {
         }
     }
 
+    pub(super) fn warn(&self, warning: String) {
+        self.warnings.borrow_mut().push(warning);
+    }
+
     pub(super) fn error_count(&self) -> usize {
         self.errors.borrow().len()
     }
@@ -74,6 +78,8 @@ impl Problems {
 pub(super) struct FileContext<'a> {
     pub(super) file: &'a Path,
     pub(super) problems: &'a Problems,
+    /// Every response is a template (WireMock's global response templating).
+    pub(super) global_templating: bool,
 }
 
 impl FileContext<'_> {
@@ -97,6 +103,12 @@ impl FileContext<'_> {
                 None
             }
         }
+    }
+
+    /// A load-time warning naming the file and the JSON path: the mapping loads.
+    pub(super) fn warn(&self, path: &JsonPath, message: impl fmt::Display) {
+        self.problems
+            .warn(format!("{}: {path}: {message}", self.file.display()));
     }
 
     pub(super) fn invalid(&self, path: &JsonPath, message: impl Into<String>) -> MockError {

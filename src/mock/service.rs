@@ -148,10 +148,17 @@ pub(super) async fn answer(
     };
     let response = mapping.response();
     let fault = response.fault();
-    let status = if fault.is_some() {
-        0
-    } else {
-        response.status()
+    // A templated response is rendered now, while the request is at hand.
+    let rendered = match (fault, response.template()) {
+        (None, Some(template)) => {
+            Some(template.render(&view, mapping.request().path_parameters(&view)))
+        }
+        _ => None,
+    };
+    let status = match (fault, &rendered) {
+        (Some(_), _) => 0,
+        (None, Some(Err(_))) => 500,
+        (None, _) => response.status(),
     };
     // Recorded before any delay: a request is in the journal as soon as it has been matched.
     shared
@@ -169,7 +176,17 @@ pub(super) async fn answer(
         faults.pull(fault);
         return std::future::pending().await;
     }
-    Ok(response.to_response())
+    match rendered {
+        None => Ok(response.to_response()),
+        Some(Ok(rendered)) => Ok(response.to_rendered_response(rendered)),
+        Some(Err(message)) => Ok(plain_text(
+            http::StatusCode::INTERNAL_SERVER_ERROR,
+            format!(
+                "sidebyside mock: mapping {}: {message}\n",
+                mapping.description()
+            ),
+        )),
+    }
 }
 
 fn plain_text(status: http::StatusCode, text: String) -> http::Response<ResponseBody> {
