@@ -360,3 +360,67 @@ fn a_template_that_does_not_parse_is_a_load_error_naming_its_path() {
         "{text}"
     );
 }
+
+impl Served {
+    async fn send(&self, method: reqwest::Method, path: &str) -> (u16, String) {
+        let response = self
+            .client
+            .request(method, self.url(path))
+            .send()
+            .await
+            .expect("request");
+        let status = response.status().as_u16();
+        (status, response.text().await.expect("body"))
+    }
+}
+
+#[tokio::test]
+async fn scenarios_move_through_their_states_and_start_afresh_with_each_mock() {
+    use reqwest::Method;
+    let definition =
+        MockDefinition::load(&common::fixture("mocks/scenarios")).expect("definition loads");
+    let served = Served::start_loaded(definition.clone()).await;
+    assert_eq!(served.get("/todos").await, (200, "[]".to_string()));
+    assert_eq!(served.send(Method::POST, "/todos").await.0, 201);
+    assert_eq!(
+        served.get("/todos").await,
+        (200, r#"["water the plants"]"#.to_string())
+    );
+    // Adding needs the state Started: the near miss says which state the scenario is in.
+    let (status, text) = served.send(Method::POST, "/todos").await;
+    assert_eq!(status, 404);
+    assert!(
+        text.contains(
+            "Closest mapping: \"add-item\" (mappings/todo.json#1), 2 of 3 criteria matched"
+        ) && text.contains(
+            "scenario \"todo-list\": expected state \"Started\", currently \"Item added\""
+        ),
+        "{text}"
+    );
+    assert_eq!(served.send(Method::DELETE, "/todos").await.0, 204);
+    assert_eq!(served.get("/todos").await, (200, "[]".to_string()));
+    assert_eq!(served.send(Method::POST, "/todos").await.0, 201);
+
+    // A new mock (the next verify run, the next `sidebyside mock`) starts in Started.
+    let fresh = Served::start_loaded(definition).await;
+    assert_eq!(fresh.get("/todos").await, (200, "[]".to_string()));
+    assert_eq!(
+        served.get("/todos").await,
+        (200, r#"["water the plants"]"#.to_string())
+    );
+}
+
+#[test]
+fn a_scenario_state_without_a_scenario_name_is_refused() {
+    let folder = tempfile::tempdir().expect("folder");
+    std::fs::write(
+        folder.path().join("orphan.json"),
+        r#"{"request": {"url": "/x"}, "newScenarioState": "Done"}"#,
+    )
+    .expect("write");
+    let error = MockDefinition::load(folder.path()).expect_err("refused");
+    assert_eq!(
+        without_folder(&error.to_string(), folder.path()),
+        "orphan.json: $.newScenarioState: needs the scenarioName of the scenario it belongs to"
+    );
+}

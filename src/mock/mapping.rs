@@ -9,6 +9,7 @@
 use super::matching::RequestPattern;
 use super::reader::{strip_comments, FileContext, JsonPath, ObjectReader, Problems};
 use super::response::ResponseSpec;
+use super::scenario::ScenarioStep;
 use super::MockError;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -40,9 +41,10 @@ pub struct Mapping {
     priority: u8,
     request: RequestPattern,
     response: ResponseSpec,
+    scenario: Option<ScenarioStep>,
 }
 
-const MAPPING_FIELDS: [&str; 9] = [
+const MAPPING_FIELDS: [&str; 12] = [
     "id",
     "uuid",
     "name",
@@ -52,14 +54,11 @@ const MAPPING_FIELDS: [&str; 9] = [
     "metadata",
     "persistent",
     "insertionIndex",
-];
-const UNSUPPORTED_MAPPING_FIELDS: [&str; 5] = [
     "scenarioName",
     "requiredScenarioState",
     "newScenarioState",
-    "postServeActions",
-    "serveEventListeners",
 ];
+const UNSUPPORTED_MAPPING_FIELDS: [&str; 2] = ["postServeActions", "serveEventListeners"];
 
 /// WireMock's default priority.
 const DEFAULT_PRIORITY: u64 = 5;
@@ -266,6 +265,11 @@ impl Mapping {
         &self.response
     }
 
+    /// Its part in a WireMock scenario, if any.
+    pub(super) fn scenario(&self) -> Option<&ScenarioStep> {
+        self.scenario.as_ref()
+    }
+
     /// `label (source)`, or just the source when the mapping has no name or id.
     pub(super) fn description(&self) -> String {
         if self.label == self.source {
@@ -373,6 +377,7 @@ fn parse_mapping(reader: ObjectReader, files_dir: &Path, source: String) -> Opti
         .unwrap_or(DEFAULT_PRIORITY);
     context.kept(reader.boolean("persistent"));
     context.kept(reader.integer("insertionIndex", 0, u64::MAX));
+    let scenario = context.kept(ScenarioStep::parse(&reader)).flatten();
 
     let request_path = path.key("request");
     let request = match reader.value("request") {
@@ -411,6 +416,7 @@ fn parse_mapping(reader: ObjectReader, files_dir: &Path, source: String) -> Opti
         priority: u8::try_from(priority).unwrap_or(LOWEST_MAPPING_PRIORITY),
         request: request?,
         response: response?,
+        scenario,
     })
 }
 

@@ -30,6 +30,7 @@ mod near_miss;
 mod reader;
 mod response;
 mod response_template;
+mod scenario;
 mod server;
 mod service;
 mod template_dates;

@@ -4,7 +4,9 @@
 use super::mapping::Mapping;
 use super::matching::{Criterion, RequestView, UrlMatcher};
 use super::reader::{describe, JsonPath};
+use super::scenario;
 use serde_json::Value;
+use std::collections::HashMap;
 
 impl Criterion<'_> {
     /// `field: expected ..., got ...` for an unmet criterion.
@@ -70,7 +72,11 @@ fn describe_values(values: &[String], none: &str) -> String {
 
 /// The text answered (and recorded) for a request no mapping matched: the closest mapping, by
 /// number of criteria met, and each criterion it did not meet.
-pub(super) fn near_miss(mappings: &[Mapping], view: &RequestView) -> String {
+pub(super) fn near_miss(
+    mappings: &[Mapping],
+    view: &RequestView,
+    scenario_states: &HashMap<String, String>,
+) -> String {
     let mut text = format!("No mapping matched {} {}\n", view.method, view.url());
     let mut best: Option<(&Mapping, usize, Vec<String>)> = None;
     for mapping in mappings {
@@ -78,18 +84,36 @@ pub(super) fn near_miss(mappings: &[Mapping], view: &RequestView) -> String {
             .request()
             .criteria()
             .partition(|criterion| criterion.is_met(view));
+        // A scenario in another state than the mapping requires is one more criterion.
+        let scenario_miss = mapping.scenario().and_then(|step| {
+            let required = step.required.as_ref()?;
+            (!step.holds(scenario_states)).then(|| {
+                format!(
+                    "scenario {:?}: expected state {required:?}, currently {:?}",
+                    step.name,
+                    scenario::current(scenario_states, &step.name)
+                )
+            })
+        });
+        let scenario_met = mapping
+            .scenario()
+            .is_some_and(|step| step.required.is_some() && scenario_miss.is_none());
+        let met = met.len() + usize::from(scenario_met);
+        let missed = unmet.len() + usize::from(scenario_miss.is_some());
         let better = match &best {
             None => true,
             Some((_, best_met, best_unmet)) => {
-                met.len() > *best_met || (met.len() == *best_met && unmet.len() < best_unmet.len())
+                met > *best_met || (met == *best_met && missed < best_unmet.len())
             }
         };
         if better {
+            // Described only for a new best: most mappings are passed over.
             let differences = unmet
                 .iter()
                 .map(|criterion| criterion.difference(view))
+                .chain(scenario_miss)
                 .collect();
-            best = Some((mapping, met.len(), differences));
+            best = Some((mapping, met, differences));
         }
     }
     match best {

@@ -11,6 +11,7 @@ use super::limits::{Activity, Connections};
 use super::mapping::{Mapping, MockDefinition};
 use super::matching::{RequestView, Scheme};
 use super::near_miss::near_miss;
+use super::scenario::ScenarioStates;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Body as _, Incoming};
@@ -24,6 +25,8 @@ pub(super) struct Shared {
     /// Indices into `mappings`, highest priority first, then in definition order.
     order: Box<[usize]>,
     pub(super) journal: Journal,
+    /// The states of the scenarios, when any mapping is in one (the mock starts them afresh).
+    scenarios: Option<ScenarioStates>,
     pub(super) connections: Arc<Connections>,
     /// The largest request body read; a larger one is answered 413.
     max_body_bytes: usize,
@@ -48,7 +51,12 @@ impl Shared {
             .iter()
             .map(|mapping| mapping.label().to_string())
             .collect();
+        let scenarios = mappings
+            .iter()
+            .any(|mapping| mapping.scenario().is_some())
+            .then(ScenarioStates::default);
         Shared {
+            scenarios,
             connections: Arc::new(Connections::new(options.limits)),
             max_body_bytes: options.max_body_bytes,
             body_budget: Arc::new(tokio::sync::Semaphore::new(body_budget_bytes)),
@@ -59,12 +67,35 @@ impl Shared {
         }
     }
 
-    /// The mapping that answers this request, if any.
+    /// The mapping that answers this request, if any; a scenario it is part of takes its step.
     fn find(&self, view: &RequestView) -> Option<(usize, &Mapping)> {
-        self.order
+        let candidates = self
+            .order
             .iter()
-            .map(|&index| (index, &self.mappings[index]))
-            .find(|(_, mapping)| mapping.request().matches(view))
+            .map(|&index| (index, &self.mappings[index]));
+        let Some(scenarios) = &self.scenarios else {
+            return candidates
+                .into_iter()
+                .find(|(_, mapping)| mapping.request().matches(view));
+        };
+        let mut states = scenarios.lock();
+        let found = candidates.into_iter().find(|(_, mapping)| {
+            mapping.scenario().is_none_or(|step| step.holds(&states))
+                && mapping.request().matches(view)
+        });
+        let step = found.and_then(|(_, mapping)| mapping.scenario());
+        if let Some((name, next)) = step.and_then(|step| Some((&step.name, step.next.as_ref()?))) {
+            states.insert(name.clone(), next.clone());
+        }
+        found
+    }
+
+    /// The scenarios' states now (empty without scenarios), for explaining a near miss.
+    fn scenario_states(&self) -> std::collections::HashMap<String, String> {
+        self.scenarios
+            .as_ref()
+            .map(|scenarios| scenarios.lock().clone())
+            .unwrap_or_default()
     }
 }
 
@@ -140,7 +171,7 @@ pub(super) async fn answer(
     let _answering = activity.answering();
     let view = RequestView::new(&parts, &body, scheme);
     let Some((index, mapping)) = shared.find(&view) else {
-        let explanation = near_miss(&shared.mappings, &view);
+        let explanation = near_miss(&shared.mappings, &view, &shared.scenario_states());
         shared.journal.record(arrival, None, false, || {
             RawEntry::new(&view, 404, None, None, Some(explanation.clone()))
         });
