@@ -424,3 +424,12 @@ fn a_scenario_state_without_a_scenario_name_is_refused() {
         "orphan.json: $.newScenarioState: needs the scenarioName of the scenario it belongs to"
     );
 }
+
+#[tokio::test]
+async fn among_equal_priorities_the_most_recently_added_mapping_wins_as_in_wiremock() {
+    let served = Served::start("mocks/tie-break").await;
+    assert_eq!(served.get("/same").await.1, "later in the file");
+    assert_eq!(served.get("/across").await.1, "later file");
+    // Priority comes first: the earlier mapping with priority 1 beats the later one at 5.
+    assert_eq!(served.get("/priority").await.1, "higher priority");
+}

@@ -1,7 +1,8 @@
 //! Answering one request: the match table, the response, the near miss, the journal entry.
 //!
-//! The table is built once from the mappings: their indices ordered by priority, then by
-//! definition order, so the first mapping whose every criterion holds answers. It is immutable
+//! The table is built once from the mappings: their indices ordered by priority, then the most
+//! recently defined first (WireMock's tie-break), so the first mapping whose every criterion
+//! holds answers. It is immutable
 //! and shared by every connection (`Arc`), so matching takes no lock. Every request's body is
 //! read before matching (body criteria need it, and the journal keeps it).
 
@@ -22,7 +23,7 @@ use tokio::sync::oneshot;
 /// What every connection of one running mock shares.
 pub(super) struct Shared {
     mappings: Arc<[Mapping]>,
-    /// Indices into `mappings`, highest priority first, then in definition order.
+    /// Indices into `mappings`, highest priority first, then the last defined first.
     order: Box<[usize]>,
     pub(super) journal: Journal,
     /// The states of the scenarios, when any mapping is in one (the mock starts them afresh).
@@ -40,8 +41,9 @@ impl Shared {
     pub(super) fn new(definition: &MockDefinition, options: MockOptions) -> Self {
         let mappings = definition.shared_mappings();
         let mut order: Vec<usize> = (0..mappings.len()).collect();
-        // A stable sort keeps definition order among mappings of equal priority.
-        order.sort_by_key(|&index| mappings[index].priority());
+        // WireMock's order: by priority, then the most recently added first (here: the last
+        // loaded, in file-name order and then position in the file).
+        order.sort_by_key(|&index| (mappings[index].priority(), std::cmp::Reverse(index)));
         // At least one body of the largest size fits; permits are counted in a u32.
         let body_budget_bytes = options
             .body_budget_bytes
