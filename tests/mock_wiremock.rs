@@ -79,9 +79,9 @@ fn the_mock_command_lists_every_problem_of_every_file_and_exits_2() {
         "mappings/a-several.json: $.mappings[0].request.multipartPatterns: not supported yet \
          (WireMock's multipart body matching;",
         "mappings/a-several.json: $.mappings[0].request.headers.Accept.equalToo: unknown field \
-         (expected one of: equalTo, caseInsensitive, contains, matches, absent)",
-        "mappings/a-several.json: $.mappings[0].request.bodyPatterns[0].matchesJsonPath.equalToJson: \
-         not supported yet (WireMock's JSON equality matcher",
+         (expected one of: equalTo, caseInsensitive, contains, doesNotContain, matches, doesNotMatch, absent, equalToJson, ignoreArrayOrder, ignoreExtraElements, before, after, equalToDateTime, actualFormat, expectedOffset, expectedOffsetUnit, and, or, not)",
+        "mappings/a-several.json: $.mappings[0].request.bodyPatterns[0].matchesJsonPath.equalToXml: \
+         not supported yet (WireMock's XML matchers;",
         "mappings/a-several.json: $.mappings[0].response.chunkedDribbleDelay: not supported yet \
          (WireMock's chunked dribble delay",
         "mappings/a-several.json: $.mappings[1].response.proxyBaseUrl: not supported yet \
@@ -432,4 +432,222 @@ async fn among_equal_priorities_the_most_recently_added_mapping_wins_as_in_wirem
     assert_eq!(served.get("/across").await.1, "later file");
     // Priority comes first: the earlier mapping with priority 1 beats the later one at 5.
     assert_eq!(served.get("/priority").await.1, "higher priority");
+}
+
+#[tokio::test]
+async fn url_path_templates_match_segments_and_feed_templates() {
+    let served = Served::start("mocks/matchers").await;
+    assert_eq!(
+        served.get("/contacts/ada/addresses/12").await,
+        (200, "contact ada, address 12".to_string())
+    );
+    let (status, text) = served.get("/contacts/ada/addresses/home").await;
+    assert_eq!(status, 404);
+    assert!(
+        text.contains(
+            "pathParameters.addressId: expected matches \"[0-9]+\", got the string \"home\""
+        ),
+        "{text}"
+    );
+    // A parameter is one whole segment.
+    assert_eq!(served.get("/contacts/a/b/addresses/12").await.0, 404);
+}
+
+#[tokio::test]
+async fn get_or_head_status_message_basic_auth_cookies_and_forms() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let served = Served::start("mocks/matchers").await;
+    assert_eq!(served.get("/either").await, (200, "either".to_string()));
+    let head = served
+        .client
+        .head(served.url("/either"))
+        .send()
+        .await
+        .expect("HEAD");
+    assert_eq!(
+        (head.status().as_u16(), &head.headers()["x-kind"]),
+        (200, &"either".parse().unwrap())
+    );
+    let post = served
+        .client
+        .post(served.url("/either"))
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(post.status(), 404);
+
+    // The reason phrase is only visible on the wire (HTTP/1.1). The mock runs on this test's
+    // runtime, so the client must not block it.
+    let mut stream = tokio::net::TcpStream::connect(served.http)
+        .await
+        .expect("connect");
+    stream
+        .write_all(b"GET /teapot HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .expect("send");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.expect("read");
+    assert!(
+        answer.starts_with("HTTP/1.1 418 Short and stout\r\n"),
+        "{answer}"
+    );
+
+    let private = |user: &'static str, password: &'static str| {
+        served
+            .client
+            .get(served.url("/private"))
+            .basic_auth(user, Some(password))
+            .send()
+    };
+    assert_eq!(
+        private("ada", "s3cret").await.expect("request").status(),
+        200
+    );
+    let wrong = private("ada", "guess").await.expect("request");
+    assert_eq!(wrong.status(), 404);
+    assert!(wrong
+        .text()
+        .await
+        .expect("body")
+        .contains("basicAuthCredentials: expected user \"ada\" with the mapping's password, got another password"));
+
+    let session = |cookie: &'static str| {
+        served
+            .client
+            .get(served.url("/session"))
+            .header("Cookie", cookie)
+            .send()
+    };
+    assert_eq!(
+        session("theme=dark; session=0a1b2c3d")
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        session("session=0a1b2c3d; tracking=1")
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    assert_eq!(session("session=nothex!!").await.unwrap().status(), 404);
+
+    let login = |form: &'static [(&'static str, &'static str)]| {
+        served.client.post(served.url("/login")).form(form).send()
+    };
+    assert_eq!(
+        login(&[("user", "ada lovelace")]).await.unwrap().status(),
+        303
+    );
+    assert_eq!(
+        login(&[("user", "ada lovelace"), ("remember", "yes")])
+            .await
+            .unwrap()
+            .status(),
+        303
+    );
+    assert_eq!(
+        login(&[("user", "ada lovelace"), ("remember", "no")])
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+}
+
+#[tokio::test]
+async fn logical_and_negative_matchers_on_headers_queries_and_bodies() {
+    let served = Served::start("mocks/matchers").await;
+    let logic = |agent: &'static str, accept: &'static str, lang: &'static str| {
+        served
+            .client
+            .get(served.url(&format!("/logic?lang={lang}")))
+            .header("User-Agent", agent)
+            .header("Accept", accept)
+            .send()
+    };
+    assert_eq!(
+        logic("curl/8.0", "application/json", "fr")
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        logic("curl-bot/1", "application/json", "fr")
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    assert_eq!(
+        logic("curl/8.0", "text/html", "fr").await.unwrap().status(),
+        404
+    );
+    let missed = logic("curl/8.0", "application/json", "de").await.unwrap();
+    assert_eq!(missed.status(), 404);
+    assert!(missed.text().await.unwrap().contains(
+        "queryParameters.lang: expected (equalTo \"en\" or equalTo \"fr\"), got the string \"de\""
+    ));
+
+    let document = |body: serde_json::Value| {
+        served
+            .client
+            .post(served.url("/documents"))
+            .json(&body)
+            .send()
+    };
+    let accepted = serde_json::json!({"name": "notes", "meta": {"version": 2, "by": "ada"}});
+    assert_eq!(document(accepted).await.unwrap().status(), 201);
+    let draft = serde_json::json!({"title": "a draft", "meta": {"version": 2}});
+    assert_eq!(document(draft).await.unwrap().status(), 404);
+    let untitled = serde_json::json!({"meta": {"version": 2}});
+    assert_eq!(document(untitled).await.unwrap().status(), 404);
+    let old = serde_json::json!({"title": "notes", "meta": {"version": 1}});
+    assert_eq!(document(old).await.unwrap().status(), 404);
+}
+
+#[tokio::test]
+async fn date_matchers_compare_with_now_fixed_dates_offsets_and_formats() {
+    let served = Served::start("mocks/matchers").await;
+    let booking = |date: String| {
+        served
+            .client
+            .post(served.url("/bookings"))
+            .json(&serde_json::json!({ "date": date }))
+            .send()
+    };
+    let in_days = |days: i64| {
+        let date = time::OffsetDateTime::now_utc() + time::Duration::days(days);
+        format!(
+            "{}-{:02}-{:02}T12:00:00Z",
+            date.year(),
+            u8::from(date.month()),
+            date.day()
+        )
+    };
+    assert_eq!(booking(in_days(3)).await.unwrap().status(), 201);
+    assert_eq!(booking(in_days(-3)).await.unwrap().status(), 404);
+    assert_eq!(
+        booking("not a date".to_string()).await.unwrap().status(),
+        404
+    );
+
+    assert_eq!(
+        served.get("/invoices?issued=31/12/2019").await.1,
+        "archived"
+    );
+    assert_eq!(served.get("/invoices?issued=02/01/2020").await.0, 404);
+
+    let event = |day: &'static str| {
+        served
+            .client
+            .get(served.url("/events"))
+            .header("X-Day", day)
+            .send()
+    };
+    assert_eq!(event("2024-02-29T00:00:00Z").await.unwrap().status(), 200);
+    assert_eq!(event("2024-02-28T00:00:00Z").await.unwrap().status(), 404);
 }

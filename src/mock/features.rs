@@ -12,8 +12,9 @@ pub(super) struct Feature {
 }
 
 const REWRITE: &str = "remove it, or rewrite the mapping without it";
-const MATCHER: &str =
-    "sidebyside matches here with equalTo, contains, matches, absent (and those listed in docs/mock.md)";
+const ELSEWHERE: &str =
+    "sidebyside supports it where WireMock has it (see docs/mock.md); move it there";
+const MATCHER: &str = "sidebyside matches here with the matchers listed in docs/mock.md";
 
 /// The WireMock feature `field` belongs to, if it is a WireMock field.
 pub(super) fn wiremock_feature(field: &str) -> Option<Feature> {
@@ -67,45 +68,28 @@ pub(super) fn wiremock_feature(field: &str) -> Option<Feature> {
             "WireMock's multi-value matchers (hasExactly, includes)",
             "match one value with equalTo/contains/matches; a repeated header or parameter matches when any value does",
         ),
-        "doesNotContain" | "doesNotMatch" => ("WireMock's negative string matchers", MATCHER),
-        "before" | "after" | "equalToDateTime" | "actualFormat" | "truncateExpected"
-        | "truncateActual" | "expectedOffset" | "expectedOffsetUnit" => {
-            ("WireMock's date/time matchers", MATCHER)
+        "valuePattern" | "expressionType" => ("a field of WireMock's XPath matcher", REWRITE),
+        // Supported where WireMock has them: found here, they are misplaced.
+        "doesNotContain" | "doesNotMatch" | "before" | "after" | "equalToDateTime"
+        | "actualFormat" | "expectedOffset" | "expectedOffsetUnit" | "and" | "or" | "not"
+        | "equalToJson" | "ignoreArrayOrder" | "ignoreExtraElements" => {
+            ("a WireMock matcher field that does not belong at this place", ELSEWHERE)
         }
-        "and" | "or" | "not" => ("WireMock's logical matchers", MATCHER),
-        "equalToJson" | "ignoreArrayOrder" | "ignoreExtraElements" => (
-            "WireMock's JSON equality matcher (sidebyside has it in bodyPatterns only)",
-            MATCHER,
+        "truncateExpected" | "truncateActual" => (
+            "WireMock's date truncation",
+            "compare with before/after and an offset instead",
         ),
         "matchesJsonPath" | "expression" => (
             "WireMock's JSONPath matcher (sidebyside has it in bodyPatterns only)",
             MATCHER,
         ),
-        "valuePattern" | "expressionType" => ("a field of WireMock's XPath matcher", REWRITE),
-        "basicAuthCredentials" | "basicAuth" => (
-            "WireMock's basic authentication matcher",
-            "match the Authorization header instead: {\"equalTo\": \"Basic <base64 of user:password>\"}",
+        "basicAuth" => (
+            "WireMock's basic authentication matcher (in JSON: basicAuthCredentials)",
+            "write it as \"basicAuthCredentials\": {\"username\": ..., \"password\": ...} in request",
         ),
-        "cookies" => (
-            "WireMock's cookie matcher",
-            "match the Cookie header instead: {\"contains\": \"name=value\"}",
-        ),
-        "formParameters" => (
-            "WireMock's form parameter matcher",
-            "match the body with bodyPatterns contains or matches instead",
-        ),
-        "urlPathTemplate" => (
-            "WireMock's URL path template (/items/{id})",
-            "use urlPathPattern with a regex, e.g. /items/[^/]+",
-        ),
-        "statusMessage" => (
-            "WireMock's HTTP reason phrase",
-            "clients read the status code; remove it",
-        ),
-        "scenarioName" | "requiredScenarioState" | "newScenarioState" => {
-            ("WireMock's scenarios (stateful mappings)", REWRITE)
-        }
-        "transformers" => ("WireMock's response transformers", REWRITE),
+        "basicAuthCredentials" | "cookies" | "formParameters" | "urlPathTemplate"
+        | "statusMessage" | "scenarioName" | "requiredScenarioState" | "newScenarioState"
+        | "transformers" => ("a WireMock field that does not belong at this place", ELSEWHERE),
         "webhook" | "webhooks" => (
             "WireMock's webhooks",
             "sidebyside calls nothing back; remove it",

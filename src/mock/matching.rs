@@ -7,8 +7,10 @@
 
 use super::body_pattern::BodyPattern;
 use super::reader::{FileContext, JsonPath, ObjectReader};
+use super::url_template::UrlPathTemplate;
 use super::value_pattern::{ValuePattern, WholePattern, UNSUPPORTED_VALUE_FIELDS};
 use super::MockError;
+use base64::Engine;
 use http::HeaderMap;
 use serde_json::Value;
 use std::sync::OnceLock;
@@ -95,6 +97,47 @@ impl<'a> RequestView<'a> {
             .collect()
     }
 
+    /// The values of cookie `name` in the `Cookie` headers.
+    pub(super) fn cookie_values(&self, name: &str) -> Vec<String> {
+        let headers = self.headers.get_all(http::header::COOKIE);
+        let pairs = headers
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='));
+        pairs
+            .filter(|(key, _)| *key == name)
+            .map(|(_, value)| value.to_string())
+            .collect()
+    }
+
+    /// The values of form parameter `name` in an `application/x-www-form-urlencoded` body.
+    pub(super) fn form_values(&self, name: &str) -> Vec<String> {
+        form_urlencoded::parse(self.body)
+            .filter(|(key, _)| key == name)
+            .map(|(_, value)| value.into_owned())
+            .collect()
+    }
+
+    /// The user name and password of a `Basic` `Authorization` header.
+    pub(super) fn basic_credentials(&self) -> Option<(String, String)> {
+        let header = self
+            .headers
+            .get(http::header::AUTHORIZATION)?
+            .to_str()
+            .ok()?;
+        let (scheme, encoded) = header.trim().split_once(' ')?;
+        if !scheme.eq_ignore_ascii_case("basic") {
+            return None;
+        }
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .ok()?;
+        let text = String::from_utf8(decoded).ok()?;
+        let (user, password) = text.split_once(':')?;
+        Some((user.to_string(), password.to_string()))
+    }
+
     /// The query string, without `?`.
     pub(super) fn query(&self) -> Option<&'a str> {
         self.query
@@ -147,16 +190,26 @@ pub(super) fn host_without_port(authority: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// `url`, `urlPath`, `urlPattern` or `urlPathPattern`.
+/// `url`, `urlPath`, `urlPattern`, `urlPathPattern` or `urlPathTemplate`.
 #[derive(Debug, Clone)]
 pub(super) enum UrlMatcher {
     Url(String),
     UrlPath(String),
     UrlPattern(WholePattern),
     UrlPathPattern(WholePattern),
+    UrlPathTemplate(UrlPathTemplate),
 }
 
-const URL_FIELDS: [&str; 4] = ["url", "urlPath", "urlPattern", "urlPathPattern"];
+const URL_FIELDS: [&str; 5] = [
+    "url",
+    "urlPath",
+    "urlPattern",
+    "urlPathPattern",
+    "urlPathTemplate",
+];
+
+/// WireMock's method that matches both GET and HEAD.
+const GET_OR_HEAD: &str = "GET_OR_HEAD";
 
 /// The `request` object of a mapping.
 #[derive(Debug, Clone, Default)]
@@ -169,31 +222,32 @@ pub(super) struct RequestPattern {
     host: Option<String>,
     headers: Vec<(String, ValuePattern)>,
     query_parameters: Vec<(String, ValuePattern)>,
+    path_parameters: Vec<(String, ValuePattern)>,
+    cookies: Vec<(String, ValuePattern)>,
+    form_parameters: Vec<(String, ValuePattern)>,
+    /// `basicAuthCredentials`: the user name and password.
+    basic_auth: Option<(String, String)>,
     body_patterns: Vec<BodyPattern>,
 }
 
-const REQUEST_FIELDS: [&str; 10] = [
+const REQUEST_FIELDS: [&str; 15] = [
     "method",
     "url",
     "urlPath",
     "urlPattern",
     "urlPathPattern",
+    "urlPathTemplate",
+    "pathParameters",
     "scheme",
     "host",
     "headers",
     "queryParameters",
-    "bodyPatterns",
-];
-const UNSUPPORTED_REQUEST_FIELDS: [&str; 8] = [
-    "port",
-    "urlPathTemplate",
-    "pathParameters",
+    "cookies",
     "formParameters",
     "basicAuthCredentials",
-    "cookies",
-    "customMatcher",
-    "multipartPatterns",
+    "bodyPatterns",
 ];
+const UNSUPPORTED_REQUEST_FIELDS: [&str; 3] = ["port", "customMatcher", "multipartPatterns"];
 
 impl RequestPattern {
     pub(super) fn parse(reader: ObjectReader) -> Result<Self, MockError> {
@@ -208,7 +262,13 @@ impl RequestPattern {
                     Some("only a method name such as \"GET\" or \"ANY\""),
                 ));
             };
-            if method.is_empty() || !method.chars().all(|c| c.is_ascii_uppercase()) {
+            if method.is_empty() || !method.chars().all(|c| c.is_ascii_uppercase() || c == '_') {
+                return Err(context.invalid(
+                    &path.key("method"),
+                    format!("expected an upper-case method name such as \"GET\", found {method:?}"),
+                ));
+            }
+            if method != GET_OR_HEAD && !method.chars().all(|c| c.is_ascii_uppercase()) {
                 return Err(context.invalid(
                     &path.key("method"),
                     format!("expected an upper-case method name such as \"GET\", found {method:?}"),
@@ -233,6 +293,11 @@ impl RequestPattern {
                 "urlPattern" => {
                     UrlMatcher::UrlPattern(WholePattern::compile(text, context, &field_path)?)
                 }
+                "urlPathTemplate" => UrlMatcher::UrlPathTemplate(UrlPathTemplate::compile(
+                    text,
+                    context,
+                    &field_path,
+                )?),
                 _ => UrlMatcher::UrlPathPattern(WholePattern::compile(text, context, &field_path)?),
             });
         }
@@ -261,14 +326,49 @@ impl RequestPattern {
             )),
             None => Some(Vec::new()),
         };
-        let (Some(headers), Some(query_parameters), Some(body_patterns)) =
-            (headers, query_parameters, body_patterns)
+        let cookies = context.kept(parse_value_patterns(&reader, "cookies"));
+        let form_parameters = context.kept(parse_value_patterns(&reader, "formParameters"));
+        let path_parameters = context.kept(parse_value_patterns(&reader, "pathParameters"));
+        let basic_auth = context.kept(parse_basic_auth(&reader));
+        let (
+            Some(headers),
+            Some(query_parameters),
+            Some(body_patterns),
+            Some(cookies),
+            Some(form_parameters),
+            Some(path_parameters),
+            Some(basic_auth),
+        ) = (
+            headers,
+            query_parameters,
+            body_patterns,
+            cookies,
+            form_parameters,
+            path_parameters,
+            basic_auth,
+        )
         else {
             return Err(context.already_reported());
         };
+        for (name, _) in &path_parameters {
+            let known = match &pattern.url {
+                Some(UrlMatcher::UrlPathTemplate(template)) => template.has_parameter(name),
+                _ => false,
+            };
+            if !known {
+                return Err(context.invalid(
+                    &path.key("pathParameters").key(name),
+                    "names no {parameter} of the mapping's urlPathTemplate",
+                ));
+            }
+        }
         pattern.headers = headers;
         pattern.query_parameters = query_parameters;
         pattern.body_patterns = body_patterns;
+        pattern.cookies = cookies;
+        pattern.form_parameters = form_parameters;
+        pattern.path_parameters = path_parameters;
+        pattern.basic_auth = basic_auth;
         Ok(pattern)
     }
 
@@ -294,12 +394,48 @@ impl RequestPattern {
     }
 
     /// The parameters of a `urlPathTemplate` in this request's path, for templates.
-    pub(super) fn path_parameters(&self, _view: &RequestView) -> serde_json::Map<String, Value> {
-        serde_json::Map::new()
+    pub(super) fn path_parameters(&self, view: &RequestView) -> serde_json::Map<String, Value> {
+        let Some(UrlMatcher::UrlPathTemplate(template)) = &self.url else {
+            return serde_json::Map::new();
+        };
+        let found = template.parameters(view.path).unwrap_or_default();
+        found
+            .into_iter()
+            .map(|(name, value)| (name.to_string(), Value::String(value)))
+            .collect()
+    }
+
+    /// The value of one `urlPathTemplate` parameter in this request's path (none or one).
+    fn path_parameter(&self, view: &RequestView, name: &str) -> Vec<String> {
+        let Some(UrlMatcher::UrlPathTemplate(template)) = &self.url else {
+            return Vec::new();
+        };
+        let found = template.parameters(view.path).unwrap_or_default();
+        found
+            .into_iter()
+            .filter(|(known, _)| *known == name)
+            .map(|(_, value)| value)
+            .collect()
     }
 
     pub(super) fn matches(&self, view: &RequestView) -> bool {
-        self.criteria().all(|criterion| criterion.is_met(view))
+        self.criteria()
+            .all(|criterion| self.is_met(&criterion, view))
+    }
+
+    /// Whether this pattern's `criterion` holds for the request.
+    pub(super) fn is_met(&self, criterion: &Criterion, view: &RequestView) -> bool {
+        match criterion {
+            Criterion::PathParameter(name, pattern) => {
+                pattern.is_met(&self.path_parameter(view, name))
+            }
+            other => other.is_met(view),
+        }
+    }
+
+    /// The values a `pathParameters` criterion sees, for the near miss.
+    pub(super) fn path_parameter_values(&self, view: &RequestView, name: &str) -> Vec<String> {
+        self.path_parameter(view, name)
     }
 
     pub(super) fn criteria(&self) -> impl Iterator<Item = Criterion<'_>> {
@@ -316,13 +452,33 @@ impl RequestPattern {
             .iter()
             .map(|(name, value)| Criterion::Query(name, value));
         let body = self.body_patterns.iter().map(Criterion::Body);
+        let path_parameters = self
+            .path_parameters
+            .iter()
+            .map(|(name, value)| Criterion::PathParameter(name, value));
+        let cookies = self
+            .cookies
+            .iter()
+            .map(|(name, value)| Criterion::Cookie(name, value));
+        let form = self
+            .form_parameters
+            .iter()
+            .map(|(name, value)| Criterion::Form(name, value));
+        let basic_auth = self
+            .basic_auth
+            .as_ref()
+            .map(|(user, password)| Criterion::BasicAuth(user, password));
         method
             .into_iter()
             .chain(scheme)
             .chain(host)
             .chain(url)
+            .chain(path_parameters)
             .chain(headers)
             .chain(query)
+            .chain(cookies)
+            .chain(basic_auth)
+            .chain(form)
             .chain(body)
     }
 }
@@ -386,20 +542,49 @@ fn parse_value_patterns(
     Ok(parsed.into_iter().flatten().collect())
 }
 
+/// `basicAuthCredentials: {"username": ..., "password": ...}`.
+fn parse_basic_auth(reader: &ObjectReader) -> Result<Option<(String, String)>, MockError> {
+    let Some(value) = reader.value("basicAuthCredentials") else {
+        return Ok(None);
+    };
+    let path = reader.path().key("basicAuthCredentials");
+    let credentials = ObjectReader::new(
+        reader.context,
+        &path,
+        value,
+        "{\"username\": ..., \"password\": ...}",
+    )?;
+    credentials.check_fields(&["username", "password"], &[]);
+    let user = credentials.string("username")?;
+    let password = credentials.string("password")?;
+    match (user, password) {
+        (Some(user), Some(password)) => Ok(Some((user.to_string(), password.to_string()))),
+        _ => Err(reader
+            .context
+            .invalid(&path, "expected both username and password")),
+    }
+}
+
 /// One condition of a request pattern.
 pub(super) enum Criterion<'p> {
     Method(&'p str),
     Scheme(Scheme),
     Host(&'p str),
     Url(&'p UrlMatcher),
+    /// A `pathParameters` matcher; met through [`RequestPattern::is_met`], which knows the template.
+    PathParameter(&'p str, &'p ValuePattern),
     Header(&'p str, &'p ValuePattern),
     Query(&'p str, &'p ValuePattern),
+    Cookie(&'p str, &'p ValuePattern),
+    BasicAuth(&'p str, &'p str),
+    Form(&'p str, &'p ValuePattern),
     Body(&'p BodyPattern),
 }
 
 impl Criterion<'_> {
     pub(super) fn is_met(&self, view: &RequestView) -> bool {
         match self {
+            Criterion::Method(GET_OR_HEAD) => view.method == "GET" || view.method == "HEAD",
             Criterion::Method(method) => view.method == *method,
             Criterion::Scheme(scheme) => view.scheme == *scheme,
             Criterion::Host(host) => view.host == *host,
@@ -409,8 +594,19 @@ impl Criterion<'_> {
                 pattern.is_match(view.path_and_query)
             }
             Criterion::Url(UrlMatcher::UrlPathPattern(pattern)) => pattern.is_match(view.path),
+            Criterion::Url(UrlMatcher::UrlPathTemplate(template)) => template.is_match(view.path),
+            // Only through `RequestPattern::is_met`.
+            Criterion::PathParameter(..) => false,
             Criterion::Header(name, pattern) => pattern.is_met(&view.header_values(name)),
             Criterion::Query(name, pattern) => pattern.is_met(&view.query_values(name)),
+            Criterion::Cookie(name, pattern) => pattern.is_met(&view.cookie_values(name)),
+            Criterion::BasicAuth(user, password) => {
+                view.basic_credentials()
+                    .is_some_and(|(given_user, given_password)| {
+                        given_user == *user && given_password == *password
+                    })
+            }
+            Criterion::Form(name, pattern) => pattern.is_met(&view.form_values(name)),
             Criterion::Body(pattern) => pattern.is_met(view),
         }
     }

@@ -218,8 +218,8 @@ fn errors_name_the_file_and_the_json_path() {
     assert_eq!(
         error(json!({"urlPatern": "/x"})),
         "mappings/test.json: $.request.urlPatern: unknown field (expected one of: method, url, \
-         urlPath, urlPattern, urlPathPattern, scheme, host, headers, queryParameters, \
-         bodyPatterns)"
+         urlPath, urlPattern, urlPathPattern, urlPathTemplate, pathParameters, scheme, host, \
+         headers, queryParameters, cookies, formParameters, basicAuthCredentials, bodyPatterns)"
     );
     assert_eq!(
         error(json!({"multipartPatterns": []})),
@@ -229,7 +229,7 @@ fn errors_name_the_file_and_the_json_path() {
     assert_eq!(
         error(json!({"headers": {"Accept": {"equalTO": "x"}}})),
         "mappings/test.json: $.request.headers.Accept.equalTO: unknown field (expected one of: \
-         equalTo, caseInsensitive, contains, matches, absent)"
+         equalTo, caseInsensitive, contains, doesNotContain, matches, doesNotMatch, absent, equalToJson, ignoreArrayOrder, ignoreExtraElements, before, after, equalToDateTime, actualFormat, expectedOffset, expectedOffsetUnit, and, or, not)"
     );
     assert!(
         error(json!({"headers": {"User-Agent": {"binaryEqualTo": "eA=="}}})).starts_with(

@@ -18,6 +18,8 @@
 mod body_pattern;
 mod command;
 mod connection;
+mod date_pattern;
+mod dates;
 mod delay;
 mod fault;
 mod features;
@@ -33,9 +35,9 @@ mod response_template;
 mod scenario;
 mod server;
 mod service;
-mod template_dates;
 mod template_helpers;
 mod tls;
+mod url_template;
 mod value_pattern;
 
 pub use command::{serve_interactively, InteractiveOptions, ServingArguments};

@@ -25,9 +25,11 @@ pub(super) struct ResponseSpec {
     /// The templates of a templated response (`transformers: ["response-template"]`, or every
     /// response under global templating) that holds any.
     template: Option<ResponseTemplate>,
+    /// `statusMessage`: the reason phrase of an HTTP/1.1 status line (HTTP/2 has none).
+    reason: Option<hyper::ext::ReasonPhrase>,
 }
 
-const RESPONSE_FIELDS: [&str; 11] = [
+const RESPONSE_FIELDS: [&str; 12] = [
     "status",
     "headers",
     "body",
@@ -39,9 +41,9 @@ const RESPONSE_FIELDS: [&str; 11] = [
     "fault",
     "transformers",
     "transformerParameters",
-];
-const UNSUPPORTED_RESPONSE_FIELDS: [&str; 7] = [
     "statusMessage",
+];
+const UNSUPPORTED_RESPONSE_FIELDS: [&str; 6] = [
     "additionalProxyRequestHeaders",
     "removeProxyRequestHeaders",
     "chunkedDribbleDelay",
@@ -66,6 +68,17 @@ impl ResponseSpec {
             .ok()
             .and_then(|status| StatusCode::from_u16(status).ok())
             .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let reason = match reader.string("statusMessage")? {
+            None => None,
+            Some(text) => Some(
+                hyper::ext::ReasonPhrase::try_from(text.as_bytes().to_vec()).map_err(|_| {
+                    context.invalid(
+                        &path.key("statusMessage"),
+                        "not a valid reason phrase (printable text on one line)",
+                    )
+                })?,
+            ),
+        };
         let delay = Delay::parse(&reader)?;
         let fault = match reader.string("fault")? {
             Some(name) => Some(Fault::parse(name, context, &path.key("fault"))?),
@@ -167,6 +180,7 @@ impl ResponseSpec {
             delay,
             fault,
             template,
+            reason,
         })
     }
 
@@ -209,6 +223,9 @@ impl ResponseSpec {
         *response.status_mut() = self.status;
         *response.headers_mut() = self.headers.clone();
         ResponseTemplate::apply_headers(response.headers_mut(), rendered.headers);
+        if let Some(reason) = &self.reason {
+            response.extensions_mut().insert(reason.clone());
+        }
         response
     }
 
@@ -217,6 +234,9 @@ impl ResponseSpec {
         let mut response = http::Response::new(B::from(self.body.clone()));
         *response.status_mut() = self.status;
         *response.headers_mut() = self.headers.clone();
+        if let Some(reason) = &self.reason {
+            response.extensions_mut().insert(reason.clone());
+        }
         response
     }
 }

@@ -10,7 +10,7 @@
 //! rendered, strings are written as they are (no HTML escaping, as in WireMock 3), and objects
 //! and arrays as JSON.
 
-use super::template_dates::{date_helper, now_helper, parse_date_helper};
+use super::dates::{date_helper, now_helper, parse_date_helper};
 use base64::Engine;
 use handlebars::{
     Context, Handlebars, Helper, HelperDef, HelperResult, Output, RenderContext, RenderError,

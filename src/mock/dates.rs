@@ -1,8 +1,9 @@
-//! WireMock's date helpers for response templates: `now`, `date` and `parseDate`, with `offset`
-//! (`'3 days'`, `'-1 hours'`), `timezone` (`UTC` or a fixed offset such as `+02:00`) and
-//! `format`: a Java `SimpleDateFormat` pattern as WireMock takes it (`yyyy-MM-dd'T'HH:mm:ss`),
-//! or `epoch` (milliseconds) or `unix` (seconds). Dates pass between helpers as RFC 3339 text,
-//! which is also how a date renders without `format` (`2026-11-30T14:05:09Z`).
+//! Dates as WireMock reads and writes them, for the template helpers `now`, `date` and
+//! `parseDate` and for the date matchers (`before`, `after`, `equalToDateTime`): offsets
+//! (`'3 days'`, `'-1 hours'`), `timezone` (`UTC` or a fixed offset such as `+02:00`), and Java
+//! `SimpleDateFormat` patterns as WireMock takes them (`yyyy-MM-dd'T'HH:mm:ss`), or `epoch`
+//! (milliseconds) or `unix` (seconds). Dates pass between helpers as RFC 3339 text, which is also
+//! how a date renders without `format` (`2026-11-30T14:05:09Z`).
 
 use super::template_helpers::{failure, hash_text, text_of};
 use handlebars::{Helper, RenderError};
@@ -72,7 +73,7 @@ fn render_date(helper: &Helper<'_>, date: OffsetDateTime) -> Result<Value, Rende
 }
 
 /// `3 days`, `-1 months`, `10 seconds` (singular or plural).
-fn apply_offset(date: OffsetDateTime, offset: &str) -> Option<OffsetDateTime> {
+pub(super) fn apply_offset(date: OffsetDateTime, offset: &str) -> Option<OffsetDateTime> {
     let mut parts = offset.split_whitespace();
     let amount: i64 = parts.next()?.parse().ok()?;
     let unit = parts.next()?.to_ascii_lowercase();
@@ -220,6 +221,113 @@ fn rfc3339(date: OffsetDateTime) -> String {
     java_format(date, pattern)
 }
 
+/// Reads `text` written in a Java `SimpleDateFormat` pattern (numeric fields `y M d H h m s S`,
+/// `a`, `MMM` names, `Z`/`X` offsets and literal text); fields left out are the start of their
+/// unit, the offset UTC.
+pub(super) fn parse_with_pattern(text: &str, pattern: &str) -> Option<OffsetDateTime> {
+    let characters: Vec<char> = pattern.chars().collect();
+    let text: Vec<char> = text.trim().chars().collect();
+    let (mut at, mut index) = (0usize, 0usize);
+    let (mut year, mut month, mut day) = (1970i32, 1u8, 1u8);
+    let (mut hour, mut minute, mut second, mut millis) = (0u8, 0u8, 0u8, 0u16);
+    let (mut afternoon, mut twelve_hour) = (false, false);
+    let mut offset = UtcOffset::UTC;
+    while index < characters.len() {
+        let letter = characters[index];
+        if !letter.is_ascii_alphabetic() {
+            if letter != '\'' {
+                if text.get(at) != Some(&letter) {
+                    return None;
+                }
+                at += 1;
+            }
+            index += 1;
+            continue;
+        }
+        let count = characters[index..]
+            .iter()
+            .take_while(|c| **c == letter)
+            .count();
+        index += count;
+        let digits = |at: &mut usize, most: usize| -> Option<i64> {
+            let start = *at;
+            while *at < text.len() && *at - start < most && text[*at].is_ascii_digit() {
+                *at += 1;
+            }
+            text[start..*at].iter().collect::<String>().parse().ok()
+        };
+        let next_is_digit = characters
+            .get(index)
+            .is_some_and(|next| next.is_ascii_alphabetic());
+        let width = if next_is_digit { count.max(2) } else { 9 };
+        match letter {
+            'y' => {
+                year = i32::try_from(digits(&mut at, if count == 2 { 2 } else { width })?).ok()?
+            }
+            'M' if count >= 3 => {
+                let rest: String = text[at..].iter().collect();
+                let found = MONTHS.iter().position(|name| {
+                    rest.to_ascii_lowercase()
+                        .starts_with(&name[..3].to_ascii_lowercase())
+                })?;
+                month = found as u8 + 1;
+                let full = MONTHS[found];
+                at += if count >= 4
+                    && rest
+                        .to_ascii_lowercase()
+                        .starts_with(&full.to_ascii_lowercase())
+                {
+                    full.len()
+                } else {
+                    3
+                };
+            }
+            'M' => month = u8::try_from(digits(&mut at, width)?).ok()?,
+            'd' => day = u8::try_from(digits(&mut at, width)?).ok()?,
+            'H' | 'k' => hour = u8::try_from(digits(&mut at, width)? % 24).ok()?,
+            'h' | 'K' => {
+                hour = u8::try_from(digits(&mut at, width)? % 12).ok()?;
+                twelve_hour = true;
+            }
+            'm' => minute = u8::try_from(digits(&mut at, width)?).ok()?,
+            's' => second = u8::try_from(digits(&mut at, width)?).ok()?,
+            'S' => millis = u16::try_from(digits(&mut at, count)?).ok()?,
+            'a' => {
+                let marker: String = text.get(at..at + 2)?.iter().collect();
+                afternoon = marker.eq_ignore_ascii_case("PM");
+                at += 2;
+            }
+            'E' => {
+                while at < text.len() && text[at].is_ascii_alphabetic() {
+                    at += 1;
+                }
+            }
+            'X' | 'Z' if text.get(at) == Some(&'Z') => at += 1,
+            'X' | 'Z' => {
+                let end = (at + 6).min(text.len());
+                let candidate: String = text[at..end].iter().collect();
+                let length = candidate
+                    .char_indices()
+                    .skip(1)
+                    .find(|(_, c)| !(c.is_ascii_digit() || *c == ':'))
+                    .map_or(candidate.len(), |(position, _)| position);
+                offset = parse_offset(&candidate[..length])?;
+                at += length;
+            }
+            _ => return None,
+        }
+    }
+    if at != text.len() {
+        return None;
+    }
+    if twelve_hour && afternoon {
+        hour += 12;
+    }
+    let date = Date::from_calendar_date(year, Month::try_from(month).ok()?, day).ok()?;
+    let time = Time::from_hms_milli(hour, minute, second, millis).ok()?;
+    Some(PrimitiveDateTime::new(date, time).assume_offset(offset))
+}
+
 /// A Java `SimpleDateFormat` pattern: `y M d H h m s S a E D Z X z u` and `'quoted text'`.
 pub(super) fn java_format(date: OffsetDateTime, pattern: &str) -> String {
     let mut output = String::new();
@@ -349,5 +457,18 @@ mod tests {
         );
         assert!(parse_date("yesterday").is_none());
         assert_eq!(parse_zone("GMT+05:30"), UtcOffset::from_hms(5, 30, 0).ok());
+        let parsed = parse_with_pattern("30/11/2026 14:05", "dd/MM/yyyy HH:mm").expect("parsed");
+        assert_eq!(rfc3339(parsed), "2026-11-30T14:05:00Z");
+        let named = parse_with_pattern(
+            "Mon, 30 Nov 2026 02:05:09 PM +0100",
+            "EEE, d MMM yyyy hh:mm:ss a Z",
+        );
+        assert_eq!(
+            named.map(rfc3339).as_deref(),
+            Some("2026-11-30T14:05:09+01:00")
+        );
+        let compact = parse_with_pattern("20261130", "yyyyMMdd").expect("parsed");
+        assert_eq!(rfc3339(compact), "2026-11-30T00:00:00Z");
+        assert!(parse_with_pattern("30-11-2026", "dd/MM/yyyy").is_none());
     }
 }
