@@ -651,3 +651,26 @@ async fn date_matchers_compare_with_now_fixed_dates_offsets_and_formats() {
     assert_eq!(event("2024-02-29T00:00:00Z").await.unwrap().status(), 200);
     assert_eq!(event("2024-02-28T00:00:00Z").await.unwrap().status(), 404);
 }
+
+#[tokio::test]
+async fn jayway_json_paths_filter_objects_match_regexes_and_count() {
+    let served = Served::start("mocks/matchers").await;
+    let account = |identification: &str, lines: usize, owner: &str| {
+        let body = serde_json::json!({
+            "Identification": identification,
+            "lines": vec![1; lines],
+            "owners": [{"name": "grace"}, {"name": owner}]
+        });
+        served
+            .client
+            .post(served.url("/accounts"))
+            .json(&body)
+            .send()
+    };
+    let accepted = account("ACC-7", 2, "Ada L.").await.unwrap();
+    assert_eq!(accepted.status(), 202);
+    assert_eq!(accepted.text().await.unwrap(), "2 lines");
+    assert_eq!(account("ACC-8", 2, "Ada L.").await.unwrap().status(), 404);
+    assert_eq!(account("ACC-7", 3, "Ada L.").await.unwrap().status(), 404);
+    assert_eq!(account("ACC-7", 2, "Bob").await.unwrap().status(), 404);
+}
