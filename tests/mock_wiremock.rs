@@ -79,7 +79,7 @@ fn the_mock_command_lists_every_problem_of_every_file_and_exits_2() {
         "mappings/a-several.json: $.mappings[0].request.multipartPatterns: not supported yet \
          (WireMock's multipart body matching;",
         "mappings/a-several.json: $.mappings[0].request.headers.Accept.equalToo: unknown field \
-         (expected one of: equalTo, caseInsensitive, contains, doesNotContain, matches, doesNotMatch, absent, equalToJson, ignoreArrayOrder, ignoreExtraElements, before, after, equalToDateTime, actualFormat, expectedOffset, expectedOffsetUnit, and, or, not)",
+         (expected one of: equalTo, caseInsensitive, contains, doesNotContain, matches, doesNotMatch, absent, equalToJson, ignoreArrayOrder, ignoreExtraElements, before, after, equalToDateTime, actualFormat, expectedOffset, expectedOffsetUnit, and, or, not, hasExactly, includes)",
         "mappings/a-several.json: $.mappings[0].request.bodyPatterns[0].matchesJsonPath.equalToXml: \
          not supported yet (WireMock's XML matchers;",
         "mappings/a-several.json: $.mappings[0].response.chunkedDribbleDelay: not supported yet \
@@ -673,4 +673,27 @@ async fn jayway_json_paths_filter_objects_match_regexes_and_count() {
     assert_eq!(account("ACC-8", 2, "Ada L.").await.unwrap().status(), 404);
     assert_eq!(account("ACC-7", 3, "Ada L.").await.unwrap().status(), 404);
     assert_eq!(account("ACC-7", 2, "Bob").await.unwrap().status(), 404);
+}
+
+#[tokio::test]
+async fn has_exactly_and_includes_match_repeated_parameters_and_headers() {
+    let served = Served::start("mocks/matchers").await;
+    let multi = |query: &'static str, tags: &'static [&'static str]| {
+        let mut request = served.client.get(served.url(&format!("/multi?{query}")));
+        for tag in tags {
+            request = request.header("X-Tag", *tag);
+        }
+        request.send()
+    };
+    assert_eq!(
+        multi("id=2&id=1", &["red", "blue"]).await.unwrap().status(),
+        200
+    );
+    assert_eq!(multi("id=1", &["blue"]).await.unwrap().status(), 404);
+    assert_eq!(
+        multi("id=1&id=2&id=3", &["blue"]).await.unwrap().status(),
+        404
+    );
+    assert_eq!(multi("id=1&id=1", &["blue"]).await.unwrap().status(), 404);
+    assert_eq!(multi("id=1&id=2", &["red"]).await.unwrap().status(), 404);
 }

@@ -64,15 +64,12 @@ pub(super) fn wiremock_feature(field: &str) -> Option<Feature> {
             "WireMock's binary body matcher",
             "match the body as text with equalTo or matches",
         ),
-        "hasExactly" | "includes" => (
-            "WireMock's multi-value matchers (hasExactly, includes)",
-            "match one value with equalTo/contains/matches; a repeated header or parameter matches when any value does",
-        ),
         "valuePattern" | "expressionType" => ("a field of WireMock's XPath matcher", REWRITE),
         // Supported where WireMock has them: found here, they are misplaced.
         "doesNotContain" | "doesNotMatch" | "before" | "after" | "equalToDateTime"
         | "actualFormat" | "expectedOffset" | "expectedOffsetUnit" | "and" | "or" | "not"
-        | "equalToJson" | "ignoreArrayOrder" | "ignoreExtraElements" => {
+        | "equalToJson" | "ignoreArrayOrder" | "ignoreExtraElements" | "hasExactly"
+        | "includes" => {
             ("a WireMock matcher field that does not belong at this place", ELSEWHERE)
         }
         "truncateExpected" | "truncateActual" => (

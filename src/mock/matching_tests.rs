@@ -229,7 +229,7 @@ fn errors_name_the_file_and_the_json_path() {
     assert_eq!(
         error(json!({"headers": {"Accept": {"equalTO": "x"}}})),
         "mappings/test.json: $.request.headers.Accept.equalTO: unknown field (expected one of: \
-         equalTo, caseInsensitive, contains, doesNotContain, matches, doesNotMatch, absent, equalToJson, ignoreArrayOrder, ignoreExtraElements, before, after, equalToDateTime, actualFormat, expectedOffset, expectedOffsetUnit, and, or, not)"
+         equalTo, caseInsensitive, contains, doesNotContain, matches, doesNotMatch, absent, equalToJson, ignoreArrayOrder, ignoreExtraElements, before, after, equalToDateTime, actualFormat, expectedOffset, expectedOffsetUnit, and, or, not, hasExactly, includes)"
     );
     assert!(
         error(json!({"headers": {"User-Agent": {"binaryEqualTo": "eA=="}}})).starts_with(

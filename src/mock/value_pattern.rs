@@ -63,9 +63,13 @@ pub(super) enum ValuePattern {
     And(Vec<ValuePattern>),
     Or(Vec<ValuePattern>),
     Not(Box<ValuePattern>),
+    /// `hasExactly`: the values are exactly as many as the matchers, each met by its own value.
+    HasExactly(Vec<ValuePattern>),
+    /// `includes`: each matcher is met by some value.
+    Includes(Vec<ValuePattern>),
 }
 
-pub(super) const VALUE_FIELDS: [&str; 19] = [
+pub(super) const VALUE_FIELDS: [&str; 21] = [
     "equalTo",
     "caseInsensitive",
     "contains",
@@ -85,9 +89,11 @@ pub(super) const VALUE_FIELDS: [&str; 19] = [
     "and",
     "or",
     "not",
+    "hasExactly",
+    "includes",
 ];
 /// The fields that name the matcher (exactly one per matcher).
-const OPERATORS: [&str; 13] = [
+const OPERATORS: [&str; 15] = [
     "equalTo",
     "contains",
     "doesNotContain",
@@ -101,15 +107,15 @@ const OPERATORS: [&str; 13] = [
     "and",
     "or",
     "not",
+    "hasExactly",
+    "includes",
 ];
-pub(super) const UNSUPPORTED_VALUE_FIELDS: [&str; 12] = [
+pub(super) const UNSUPPORTED_VALUE_FIELDS: [&str; 10] = [
     "matchesJsonPath",
     "matchesJsonSchema",
     "equalToXml",
     "matchesXPath",
     "binaryEqualTo",
-    "hasExactly",
-    "includes",
     "namespaces",
     "valuePattern",
     "expressionType",
@@ -133,7 +139,8 @@ impl ValuePattern {
             .into_iter()
             .filter(|name| reader.contains(name))
             .collect();
-        if let [logical @ ("and" | "or" | "not")] = operators.as_slice() {
+        if let [logical @ ("and" | "or" | "not" | "hasExactly" | "includes")] = operators.as_slice()
+        {
             reader.check_fields(&[*logical], &UNSUPPORTED_VALUE_FIELDS);
             return Self::parse_logical(&reader, logical);
         }
@@ -214,7 +221,8 @@ impl ValuePattern {
         })
     }
 
-    /// `{"and": [matcher, ...]}`, `{"or": [...]}`, `{"not": matcher}`.
+    /// `{"and": [matcher, ...]}`, `{"or": [...]}`, `{"not": matcher}`, and the multi-value
+    /// `{"hasExactly": [...]}` and `{"includes": [...]}`.
     fn parse_logical(reader: &ObjectReader, operator: &str) -> Result<Self, MockError> {
         let context = reader.context;
         let path = reader.path().key(operator);
@@ -236,10 +244,11 @@ impl ValuePattern {
             return Err(context.already_reported());
         }
         let patterns = parsed.into_iter().flatten().collect();
-        Ok(if operator == "and" {
-            ValuePattern::And(patterns)
-        } else {
-            ValuePattern::Or(patterns)
+        Ok(match operator {
+            "and" => ValuePattern::And(patterns),
+            "hasExactly" => ValuePattern::HasExactly(patterns),
+            "includes" => ValuePattern::Includes(patterns),
+            _ => ValuePattern::Or(patterns),
         })
     }
 
@@ -251,6 +260,19 @@ impl ValuePattern {
             ValuePattern::Absent => values.is_empty(),
             ValuePattern::And(patterns) => patterns.iter().all(|p| p.is_met(values)),
             ValuePattern::Or(patterns) => patterns.iter().any(|p| p.is_met(values)),
+            ValuePattern::Includes(patterns) => patterns
+                .iter()
+                .all(|p| values.iter().any(|value| p.matches_one(value))),
+            ValuePattern::HasExactly(patterns) => {
+                // Each matcher paired with the first value it meets that is not yet paired.
+                let mut paired = vec![false; values.len()];
+                values.len() == patterns.len()
+                    && patterns.iter().all(|p| {
+                        let partner = (0..values.len())
+                            .find(|&index| !paired[index] && p.matches_one(&values[index]));
+                        partner.map(|index| paired[index] = true).is_some()
+                    })
+            }
             ValuePattern::Not(inner) if matches!(**inner, ValuePattern::Absent) => {
                 !values.is_empty()
             }
@@ -287,6 +309,10 @@ impl ValuePattern {
             ValuePattern::And(patterns) => patterns.iter().all(|p| p.matches_one(value)),
             ValuePattern::Or(patterns) => patterns.iter().any(|p| p.matches_one(value)),
             ValuePattern::Not(inner) => !inner.matches_one(value),
+            ValuePattern::HasExactly(patterns) => {
+                patterns.len() == 1 && patterns[0].matches_one(value)
+            }
+            ValuePattern::Includes(patterns) => patterns.iter().all(|p| p.matches_one(value)),
         }
     }
 
@@ -311,6 +337,12 @@ impl ValuePattern {
             ValuePattern::And(patterns) => list(patterns, " and "),
             ValuePattern::Or(patterns) => list(patterns, " or "),
             ValuePattern::Not(inner) => format!("not {}", inner.describe()),
+            ValuePattern::HasExactly(patterns) => {
+                format!("exactly the values {}", list(patterns, ", "))
+            }
+            ValuePattern::Includes(patterns) => {
+                format!("values including {}", list(patterns, ", "))
+            }
         }
     }
 }
