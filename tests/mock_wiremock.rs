@@ -98,7 +98,7 @@ fn the_mock_command_lists_every_problem_of_every_file_and_exits_2() {
 }
 
 #[tokio::test]
-async fn comments_load_and_a_mapping_without_response_answers_200() {
+async fn comments_subfolders_and_a_mapping_without_response_load_as_in_wiremock() {
     let served = Served::start("mocks/wiremock").await;
     assert_eq!(served.get("/ping").await, (200, String::new()));
     assert_eq!(
@@ -120,6 +120,11 @@ async fn comments_load_and_a_mapping_without_response_answers_200() {
             Some("ping".to_string()),
             Some("comment-in-string".to_string())
         ]
+    );
+    // As WireMock, mappings/ is read with its subfolders.
+    assert_eq!(
+        served.get("/archive").await,
+        (200, "from a subfolder".to_string())
     );
 }
 

@@ -1,8 +1,8 @@
 //! Loading a mock definition: WireMock-format stub mapping files from a folder.
 //!
-//! A definition folder holds `mappings/*.json` (or, without that folder, `*.json` directly) and
+//! A definition folder holds `mappings/**/*.json` (subfolders too, as WireMock) (or, without that folder, `*.json` directly) and
 //! response files in `__files/`. Each file holds one mapping object or `{"mappings": [...]}`.
-//! Files are read in file-name order, so that the same folder always gives the same mappings in
+//! Files are read in path order, so that the same folder always gives the same mappings in
 //! the same order. Everything is validated here, including regexes and response files, so that
 //! a definition that loads can always be served.
 
@@ -98,7 +98,7 @@ fn read_bounded(file: &Path, limit: u64) -> Result<String, MockError> {
 }
 
 impl MockDefinition {
-    /// Loads WireMock-format stub mappings from `dir`: `dir/mappings/*.json` if that folder
+    /// Loads WireMock-format stub mappings from `dir`: `dir/mappings/**/*.json` if that folder
     /// exists, else `dir/*.json`; response files from `dir/__files/`. Each file holds one mapping
     /// object or `{"mappings": [...]}`. Sorted by file name for determinism.
     ///
@@ -111,16 +111,15 @@ impl MockDefinition {
     /// [`load`](Self::load) with options (global templating).
     pub fn load_with(dir: &Path, options: LoadOptions) -> Result<Self, MockError> {
         let nested = dir.join("mappings");
-        let mappings_dir = if nested.is_dir() {
-            nested
-        } else {
-            dir.to_path_buf()
-        };
+        // `mappings/` is read with its subfolders, as WireMock does; the folder itself (which
+        // may hold `__files/`) only at its top.
+        let recursive = nested.is_dir();
+        let mappings_dir = if recursive { nested } else { dir.to_path_buf() };
         let files_dir = dir.join("__files");
         let problems = Problems::default();
         let mut mappings = Vec::new();
         let mut total: u64 = 0;
-        for file in mapping_files(&mappings_dir)? {
+        for file in mapping_files(&mappings_dir, recursive)? {
             let text = match read_bounded(&file, MAX_MAPPING_FILE_BYTES) {
                 Ok(text) => text,
                 Err(error) => {
@@ -280,15 +279,38 @@ impl Mapping {
     }
 }
 
-/// The `*.json` files of `dir`, sorted by name.
-fn mapping_files(dir: &Path) -> Result<Vec<PathBuf>, MockError> {
+/// The `*.json` files of `dir`, sorted by path; with `recursive`, those of its subfolders too
+/// (WireMock reads `mappings/` recursively). Symbolic links to folders are not followed.
+fn mapping_files(dir: &Path, recursive: bool) -> Result<Vec<PathBuf>, MockError> {
+    let mut files = Vec::new();
+    collect_mapping_files(dir, recursive, 0, &mut files)?;
+    files.sort();
+    Ok(files)
+}
+
+/// How deep `mappings/` is searched: far beyond any real layout, short of a runaway.
+const MAX_MAPPING_DEPTH: usize = 16;
+
+fn collect_mapping_files(
+    dir: &Path,
+    recursive: bool,
+    depth: usize,
+    files: &mut Vec<PathBuf>,
+) -> Result<(), MockError> {
     let read_error = |source| MockError::Read {
         path: dir.to_path_buf(),
         source,
     };
-    let mut files = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(read_error)? {
-        let path = entry.map_err(read_error)?.path();
+        let entry = entry.map_err(read_error)?;
+        let path = entry.path();
+        let kind = entry.file_type().map_err(read_error)?;
+        if kind.is_dir() {
+            if recursive && depth < MAX_MAPPING_DEPTH {
+                collect_mapping_files(&path, recursive, depth + 1, files)?;
+            }
+            continue;
+        }
         let is_json = path
             .extension()
             .is_some_and(|extension| extension.eq_ignore_ascii_case("json"));
@@ -296,8 +318,7 @@ fn mapping_files(dir: &Path) -> Result<Vec<PathBuf>, MockError> {
             files.push(path);
         }
     }
-    files.sort();
-    Ok(files)
+    Ok(())
 }
 
 /// Parses one file's text and appends its mappings; every problem found goes to `context`.

@@ -42,7 +42,7 @@ impl Shared {
         let mappings = definition.shared_mappings();
         let mut order: Vec<usize> = (0..mappings.len()).collect();
         // WireMock's order: by priority, then the most recently added first (here: the last
-        // loaded, in file-name order and then position in the file).
+        // loaded, in path order and then position in the file).
         order.sort_by_key(|&index| (mappings[index].priority(), std::cmp::Reverse(index)));
         // At least one body of the largest size fits; permits are counted in a u32.
         let body_budget_bytes = options
