@@ -1,10 +1,10 @@
 //! Loading a mock definition: WireMock-format stub mapping files from a folder.
 //!
-//! A definition folder holds `mappings/**/*.json` (subfolders too, as WireMock) (or, without that folder, `*.json` directly) and
-//! response files in `__files/`. Each file holds one mapping object or `{"mappings": [...]}`.
-//! Files are read in path order, so that the same folder always gives the same mappings in
-//! the same order. Everything is validated here, including regexes and response files, so that
-//! a definition that loads can always be served.
+//! A definition folder holds `mappings/**/*.json` (subfolders too, as in WireMock; without that
+//! folder, `*.json` directly) and response files in `__files/`. Each file holds one mapping
+//! object or `{"mappings": [...]}`. Files are read in path order, so that the same folder always
+//! gives the same mappings in the same order. Everything is validated here, including regexes
+//! and response files, so that a definition that loads can always be served.
 
 use super::matching::RequestPattern;
 use super::reader::{strip_comments, FileContext, JsonPath, ObjectReader, Problems};
@@ -100,7 +100,7 @@ fn read_bounded(file: &Path, limit: u64) -> Result<String, MockError> {
 impl MockDefinition {
     /// Loads WireMock-format stub mappings from `dir`: `dir/mappings/**/*.json` if that folder
     /// exists, else `dir/*.json`; response files from `dir/__files/`. Each file holds one mapping
-    /// object or `{"mappings": [...]}`. Sorted by file name for determinism.
+    /// object or `{"mappings": [...]}`. Sorted by path for determinism.
     ///
     /// Every problem of every file is found before giving up: the error lists them all
     /// ([`MockError::Problems`] when there are several).

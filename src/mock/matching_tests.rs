@@ -1,6 +1,7 @@
 //! Unit tests of request patterns: parsing errors that name the JSON path, and matching.
 
 use super::*;
+use crate::mock::request_view::host_without_port;
 use serde_json::json;
 use std::path::Path;
 

@@ -30,6 +30,7 @@ mod mapping;
 mod matching;
 mod near_miss;
 mod reader;
+mod request_view;
 mod response;
 mod response_template;
 mod scenario;
