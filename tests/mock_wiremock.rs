@@ -253,6 +253,24 @@ async fn body_files_are_templates_with_transformer_parameters() {
 }
 
 #[tokio::test]
+async fn a_templated_body_file_name_picks_the_file_per_request() {
+    let served = Served::start("mocks/templating").await;
+    assert_eq!(
+        served.get("/profiles/ada").await,
+        (
+            200,
+            r#"{"user": "ada", "seen_at": "/profiles/ada"}"#.to_string()
+        )
+    );
+    let (status, text) = served.get("/profiles/bob").await;
+    assert_eq!(status, 500);
+    assert!(
+        text.contains("mapping \"file-per-profile\"") && text.contains("profiles/bob.json"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
 async fn braces_in_a_mapping_that_is_not_templated_warn_and_global_templating_renders_them() {
     let folder = common::fixture("mocks/templating-global");
     let literal = MockDefinition::load(&folder).expect("loads, with warnings");

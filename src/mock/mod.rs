@@ -8,12 +8,16 @@
 //! of [`RecordedRequest`](crate::observation::RecordedRequest)s. Unmatched requests get a 404 whose
 //! body names the closest mapping and what differed.
 //!
-//! Inside: `reader` walks the JSON while tracking paths; `matching`, `value_pattern` and
-//! `body_pattern` hold the request criteria, `near_miss` explains a request nothing matched;
-//! `response`, `delay` and `fault` hold the canned answers; `service` answers one request from
-//! the match table and `journal` records it; `connection` serves one client connection (TLS,
-//! HTTP/1.1 or HTTP/2, faults) and `server` the listeners; `tls` makes the certificates;
-//! `command` is `sidebyside mock`, the mappings served on their own for a person to try.
+//! Inside: `reader` walks the JSON while tracking paths and keeping every problem found, and
+//! `features` names the WireMock feature of a field sidebyside lacks; `matching`, `request_view`,
+//! `value_pattern`, `body_pattern`, `date_pattern`, `json_path` (Jayway's dialect) and
+//! `url_template` hold the request criteria, `near_miss` explains a request nothing matched,
+//! `scenario` holds WireMock's state machines; `response`, `response_template` (with
+//! `template_helpers` and `dates`), `delay` and `fault` hold the answers; `service` answers one
+//! request from the match table and `journal` records it; `connection` serves one client
+//! connection (TLS, HTTP/1.1 or HTTP/2, faults) and `server` the listeners; `tls` makes the
+//! certificates; `command` is `sidebyside mock`, the mappings served on their own for a person
+//! to try.
 
 mod body_pattern;
 mod command;

@@ -153,11 +153,18 @@ impl ResponseSpec {
             Some(_) => {
                 let name = reader.string("bodyFileName")?.unwrap_or_default();
                 let name_path = path.key("bodyFileName");
-                if templated && name.contains("{{") {
-                    return Err(context.unsupported(
-                        &name_path,
-                        Some("WireMock's templated bodyFileName; name one file, or serve the variants from separate mappings"),
-                    ));
+                if let Some(mut builder) = templates.take_if(|_| name.contains("{{")) {
+                    // The file is named per request: read then (the one read at serve time).
+                    builder.body_file_name(name, &name_path, files_dir, body_file_templating)?;
+                    return Ok(ResponseSpec {
+                        status,
+                        headers,
+                        body: Bytes::new(),
+                        delay,
+                        fault,
+                        template: builder.finish(parameters),
+                        reason,
+                    });
                 }
                 let bytes = read_body_file(name, files_dir, context, &name_path)?;
                 if let Ok(text) = std::str::from_utf8(&bytes) {

@@ -18,6 +18,7 @@ use handlebars::Handlebars;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use regex::Regex;
 use serde_json::{Map, Value};
+use std::path::{Component, Path, PathBuf};
 use std::sync::OnceLock;
 
 /// The templates of one mapping's response, compiled.
@@ -26,6 +27,9 @@ pub(super) struct ResponseTemplate {
     registry: std::sync::Arc<Handlebars<'static>>,
     /// Whether the body is a template (else the prepared body is sent).
     body: bool,
+    /// A templated `bodyFileName`: the folder of response files, and whether the file's text is
+    /// a template too.
+    body_file: Option<(PathBuf, bool)>,
     /// Templated header values: the name and the template's name in the registry.
     headers: Vec<(HeaderName, String)>,
     /// Header names the templates read (`request.headers.X-Id`), looked up case-insensitively.
@@ -45,12 +49,16 @@ impl std::fmt::Debug for ResponseTemplate {
 }
 
 const BODY: &str = "body";
+const BODY_FILE_NAME: &str = "bodyFileName";
+/// The largest response file a templated `bodyFileName` reads.
+const MAX_BODY_FILE_BYTES: u64 = 64 << 20;
 
 /// Collects a response's templates while it is being read.
 pub(super) struct TemplateBuilder<'a> {
     context: FileContext<'a>,
     registry: Handlebars<'static>,
     body: bool,
+    body_file: Option<(PathBuf, bool)>,
     headers: Vec<(HeaderName, String)>,
     header_names: Vec<String>,
 }
@@ -66,9 +74,24 @@ impl<'a> TemplateBuilder<'a> {
             context,
             registry,
             body: false,
+            body_file: None,
             headers: Vec::new(),
             header_names: Vec::new(),
         }
+    }
+
+    /// Compiles a templated `bodyFileName`: the file is named (and read from `files_dir`) per
+    /// request; its text is rendered too when `templated_content`.
+    pub(super) fn body_file_name(
+        &mut self,
+        source: &str,
+        path: &JsonPath,
+        files_dir: &Path,
+        templated_content: bool,
+    ) -> Result<(), MockError> {
+        self.compile(BODY_FILE_NAME, source, path)?;
+        self.body_file = Some((files_dir.to_path_buf(), templated_content));
+        Ok(())
     }
 
     /// Compiles `source` (found at `path`) as the body's template.
@@ -113,12 +136,13 @@ impl<'a> TemplateBuilder<'a> {
 
     /// The templates, or `None` when nothing in the response is templated.
     pub(super) fn finish(self, parameters: Value) -> Option<ResponseTemplate> {
-        if !self.body && self.headers.is_empty() {
+        if !self.body && self.body_file.is_none() && self.headers.is_empty() {
             return None;
         }
         Some(ResponseTemplate {
             registry: std::sync::Arc::new(self.registry),
             body: self.body,
+            body_file: self.body_file,
             headers: self.headers,
             header_names: self.header_names,
             parameters,
@@ -156,7 +180,7 @@ fn wiremock_paths(source: &str) -> std::borrow::Cow<'_, str> {
 
 /// A rendered answer: the body (when templated) and the header values to set.
 pub(super) struct Rendered {
-    pub(super) body: Option<String>,
+    pub(super) body: Option<Vec<u8>>,
     pub(super) headers: Vec<(HeaderName, HeaderValue)>,
 }
 
@@ -173,7 +197,20 @@ impl ResponseTemplate {
             "parameters": self.parameters,
         });
         let body = if self.body {
-            Some(self.render_one(BODY, &model)?)
+            Some(self.render_one(BODY, &model)?.into_bytes())
+        } else if let Some((files_dir, templated_content)) = &self.body_file {
+            let name = self.render_one(BODY_FILE_NAME, &model)?;
+            let bytes = read_named_file(files_dir, &name)?;
+            match String::from_utf8(bytes) {
+                Ok(text) if *templated_content => Some(
+                    self.registry
+                        .render_template(&wiremock_paths(&text), &model)
+                        .map_err(|error| format!("the template in {name:?} failed: {error}"))?
+                        .into_bytes(),
+                ),
+                Ok(text) => Some(text.into_bytes()),
+                Err(binary) => Some(binary.into_bytes()),
+            }
         } else {
             None
         };
@@ -203,6 +240,32 @@ impl ResponseTemplate {
             headers.append(name, value);
         }
     }
+}
+
+/// The response file a templated `bodyFileName` named, read at serve time: a relative path
+/// inside `files_dir` (no `..`, no absolute path), at most 64 MiB.
+fn read_named_file(files_dir: &Path, name: &str) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let relative = Path::new(name);
+    let inside = !name.is_empty()
+        && relative
+            .components()
+            .all(|component| matches!(component, Component::Normal(_) | Component::CurDir));
+    if !inside {
+        return Err(format!(
+            "the templated bodyFileName gave {name:?}, not a path inside {}",
+            files_dir.display()
+        ));
+    }
+    let file = files_dir.join(relative);
+    let cannot = |error: std::io::Error| format!("cannot read {}: {error}", file.display());
+    let mut bytes = Vec::new();
+    std::fs::File::open(&file)
+        .map_err(cannot)?
+        .take(MAX_BODY_FILE_BYTES)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    Ok(bytes)
 }
 
 /// WireMock's request model, as templates see it under `request`.
