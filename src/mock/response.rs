@@ -1,7 +1,9 @@
 //! The response side of a mapping: status, headers, body, delay and fault, validated and fully
 //! resolved at load time (response files from `__files/` are read then), so that serving a
-//! request never touches the disk and cannot fail: answering is cloning a prepared
-//! `http::Response` (the body is shared `Bytes`).
+//! request that is not templated never touches the disk and cannot fail: answering is cloning a
+//! prepared `http::Response` (the body is shared `Bytes`). A templated response
+//! (`response_template`) is rendered per request instead, and may fail (answered 500); only a
+//! templated `bodyFileName` reads its file when serving.
 
 use super::delay::Delay;
 use super::fault::Fault;
