@@ -2,9 +2,10 @@
 //!
 //! The table is built once from the mappings: their indices ordered by priority, then the most
 //! recently defined first (WireMock's tie-break), so the first mapping whose every criterion
-//! holds answers. It is immutable
-//! and shared by every connection (`Arc`), so matching takes no lock. Every request's body is
-//! read before matching (body criteria need it, and the journal keeps it).
+//! holds answers. It is immutable and shared by every connection (`Arc`), so matching takes no
+//! lock, unless some mapping is in a scenario: then a request is matched and its scenario step
+//! taken under the scenarios' lock. Every request's body is read before matching (body criteria
+//! need it, and the journal keeps it).
 
 use super::fault::Fault;
 use super::journal::{Journal, MockOptions, RawEntry};
