@@ -208,7 +208,11 @@ impl RequestPattern {
     /// A path and query a person could request to reach it, when the pattern names one
     /// literally (`url` or `urlPath`) and any method will do for a GET.
     pub(super) fn example_url(&self) -> Option<&str> {
-        if self.method.as_deref().is_some_and(|method| method != "GET") {
+        if self
+            .method
+            .as_deref()
+            .is_some_and(|method| method != "GET" && method != GET_OR_HEAD)
+        {
             return None;
         }
         match &self.url {
