@@ -121,6 +121,10 @@ enum Command {
         /// Port on 127.0.0.1 serving every mocked origin, HTTP and HTTPS; 0 picks a free one.
         #[arg(long, value_name = "N", default_value_t = 8080)]
         port: u16,
+        /// Render every response as a template, as WireMock's --global-response-templating
+        /// (else only responses with "transformers": ["response-template"]).
+        #[arg(long)]
+        global_templating: bool,
         #[command(flatten)]
         serving: sidebyside::mock::ServingArguments,
     },
@@ -250,11 +254,13 @@ fn main() -> ExitCode {
         Command::Mock {
             mock,
             port,
+            global_templating,
             serving,
         } => {
             let options = sidebyside::mock::InteractiveOptions {
                 mock_dir: mock.unwrap_or_else(sidebyside::paths::default_mock_dir),
                 port,
+                global_templating,
                 serving,
             };
             let runtime = match cli::async_runtime() {

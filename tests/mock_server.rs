@@ -351,7 +351,7 @@ fn malformed_definitions_name_the_file_and_the_field() {
     assert_eq!(
         load_error("unknown-matcher"),
         "mappings/typo.json: $.mappings[0].request.headers.Accept.equalToo: unknown field \
-         (expected one of: equalTo, caseInsensitive, contains, matches, absent)"
+         (expected one of: equalTo, caseInsensitive, contains, doesNotContain, matches, doesNotMatch, absent, equalToJson, ignoreArrayOrder, ignoreExtraElements, before, after, equalToDateTime, actualFormat, expectedOffset, expectedOffsetUnit, and, or, not, hasExactly, includes)"
     );
     let missing = load_error("missing-body-file");
     assert!(

@@ -1,10 +1,12 @@
 //! Request body criteria (`request.bodyPatterns`): the string matchers applied to the whole body,
-//! `equalToJson` (with `ignoreArrayOrder` and `ignoreExtraElements`) and `matchesJsonPath` (a
-//! JSONPath expression that must find something, optionally with a matcher for what it finds).
+//! `equalToJson` (with `ignoreArrayOrder` and `ignoreExtraElements`), `matchesJsonPath` (a
+//! JSONPath expression that must find something, optionally with a matcher for what it finds),
+//! and `and`, `or`, `not` of body matchers.
 
+use super::json_path::JsonPathExpression;
 use super::matching::RequestView;
 use super::reader::{describe, FileContext, JsonPath, ObjectReader};
-use super::value_pattern::ValuePattern;
+use super::value_pattern::{json_operand, ValuePattern, VALUE_FIELDS};
 use super::MockError;
 use serde_json::Value;
 
@@ -20,21 +22,17 @@ pub(super) enum BodyPattern {
     },
     MatchesJsonPath {
         source: String,
-        path: serde_json_path::JsonPath,
+        path: JsonPathExpression,
         /// A matcher for what the expression found; without one, finding anything is enough.
         value: Option<ValuePattern>,
     },
+    And(Vec<BodyPattern>),
+    Or(Vec<BodyPattern>),
+    Not(Box<BodyPattern>),
 }
 
 const EQUAL_TO_JSON_FIELDS: [&str; 3] = ["equalToJson", "ignoreArrayOrder", "ignoreExtraElements"];
-const JSON_PATH_OBJECT_FIELDS: [&str; 6] = [
-    "expression",
-    "equalTo",
-    "caseInsensitive",
-    "contains",
-    "matches",
-    "absent",
-];
+const LOGICAL: [&str; 3] = ["and", "or", "not"];
 
 impl BodyPattern {
     /// Reads the `bodyPatterns` array.
@@ -52,36 +50,36 @@ impl BodyPattern {
                 ),
             ));
         };
-        entries
+        // Every entry is read, so that each bad one is reported; any makes the mapping fail.
+        let parsed: Vec<Option<Self>> = entries
             .iter()
             .enumerate()
-            .map(|(index, entry)| Self::parse(entry, &path.index(index), context))
-            .collect()
+            .map(|(index, entry)| context.kept(Self::parse(entry, &path.index(index), context)))
+            .collect();
+        if parsed.iter().any(Option::is_none) {
+            return Err(context.already_reported());
+        }
+        Ok(parsed.into_iter().flatten().collect())
     }
 
     fn parse(value: &Value, path: &JsonPath, context: FileContext) -> Result<Self, MockError> {
         let reader = ObjectReader::new(context, path, value, "a body matcher")?;
+        for logical in ["and", "or", "not"] {
+            if reader.contains(logical) {
+                reader.check_fields(&[logical], &[]);
+                return Self::parse_logical(&reader, logical);
+            }
+        }
         if reader.contains("equalToJson") {
-            reader.check_fields(&EQUAL_TO_JSON_FIELDS, &[])?;
-            let expected = match reader.value("equalToJson") {
-                // WireMock's classic form: the JSON written as a string.
-                Some(Value::String(text)) => serde_json::from_str(text).map_err(|error| {
-                    context.invalid(
-                        &path.key("equalToJson"),
-                        format!("the string is not valid JSON: {error}"),
-                    )
-                })?,
-                Some(inline) => inline.clone(),
-                None => Value::Null,
-            };
+            reader.check_fields(&EQUAL_TO_JSON_FIELDS, &[]);
             return Ok(BodyPattern::EqualToJson {
-                expected,
+                expected: json_operand(&reader, path)?,
                 ignore_array_order: reader.boolean("ignoreArrayOrder")?.unwrap_or(false),
                 ignore_extra_elements: reader.boolean("ignoreExtraElements")?.unwrap_or(false),
             });
         }
         if reader.contains("matchesJsonPath") {
-            reader.check_fields(&["matchesJsonPath"], &[])?;
+            reader.check_fields(&["matchesJsonPath"], &[]);
             return Self::parse_json_path(reader, &path.key("matchesJsonPath"));
         }
         for json_only in ["ignoreArrayOrder", "ignoreExtraElements"] {
@@ -94,6 +92,24 @@ impl BodyPattern {
         )?))
     }
 
+    /// `{"and": [body matcher, ...]}`, `{"or": [...]}`, `{"not": body matcher}`.
+    fn parse_logical(reader: &ObjectReader, operator: &str) -> Result<Self, MockError> {
+        let context = reader.context;
+        let path = reader.path().key(operator);
+        let value = reader.value(operator).unwrap_or(&Value::Null);
+        if operator == "not" {
+            return Ok(BodyPattern::Not(Box::new(Self::parse(
+                value, &path, context,
+            )?)));
+        }
+        let patterns = Self::parse_list(value, &path, context)?;
+        Ok(if operator == "and" {
+            BodyPattern::And(patterns)
+        } else {
+            BodyPattern::Or(patterns)
+        })
+    }
+
     /// `"$.name"` or `{"expression": "$.name", "equalTo": "..."}`.
     fn parse_json_path(reader: ObjectReader, path: &JsonPath) -> Result<Self, MockError> {
         let context = reader.context;
@@ -101,18 +117,32 @@ impl BodyPattern {
             Some(Value::String(source)) => (source.as_str(), path.clone(), None),
             Some(object @ Value::Object(_)) => {
                 let inner = ObjectReader::new(context, path, object, "a JSONPath matcher")?;
-                inner.check_fields(&JSON_PATH_OBJECT_FIELDS, &[])?;
+                let fields: Vec<&str> = ["expression"]
+                    .into_iter()
+                    .chain(VALUE_FIELDS)
+                    .chain(LOGICAL)
+                    .collect();
+                inner.check_fields(&fields, &[]);
                 let Some(source) = inner.string("expression")? else {
                     return Err(context.invalid(
                         &path.key("expression"),
                         "missing: {\"expression\": \"$.field\", \"equalTo\": \"...\"}",
                     ));
                 };
+                // The matcher's own fields only: the others were reported just above.
                 let mut matcher = object.clone();
                 if let Value::Object(fields) = &mut matcher {
-                    fields.remove("expression");
+                    fields.retain(|key, _| {
+                        VALUE_FIELDS.contains(&key.as_str()) || LOGICAL.contains(&key.as_str())
+                    });
                 }
-                let value = ValuePattern::parse(&matcher, path, context)?;
+                let value = match &matcher {
+                    Value::Object(fields) if fields.is_empty() && inner.entries().count() > 1 => {
+                        // Only fields reported just above besides the expression.
+                        return Err(context.already_reported());
+                    }
+                    _ => ValuePattern::parse(&matcher, path, context)?,
+                };
                 (source, path.key("expression"), Some(value))
             }
             Some(other) => {
@@ -126,12 +156,8 @@ impl BodyPattern {
             }
             None => unreachable!("parse_json_path is only called when the field is present"),
         };
-        let json_path = serde_json_path::JsonPath::parse(source).map_err(|error| {
-            context.invalid(
-                &source_path,
-                format!("invalid JSONPath expression: {error}"),
-            )
-        })?;
+        let json_path = super::json_path::compile(source)
+            .map_err(|error| context.invalid(&source_path, error))?;
         Ok(BodyPattern::MatchesJsonPath {
             source: source.to_string(),
             path: json_path,
@@ -141,7 +167,12 @@ impl BodyPattern {
 
     pub(super) fn is_met(&self, view: &RequestView) -> bool {
         match self {
-            BodyPattern::Text(pattern) => pattern.is_met(&body_values(view)),
+            // The body is one value, empty or not: absent means empty.
+            BodyPattern::Text(ValuePattern::Absent) => view.body.is_empty(),
+            BodyPattern::Text(pattern) => pattern.matches_one(&view.body_text()),
+            BodyPattern::And(patterns) => patterns.iter().all(|pattern| pattern.is_met(view)),
+            BodyPattern::Or(patterns) => patterns.iter().any(|pattern| pattern.is_met(view)),
+            BodyPattern::Not(pattern) => !pattern.is_met(view),
             BodyPattern::EqualToJson {
                 expected,
                 ignore_array_order,
@@ -158,11 +189,11 @@ impl BodyPattern {
                 let Some(body) = view.json_body() else {
                     return false;
                 };
-                let found = path.query(body).all();
+                let found = path.query_values(body);
                 match value {
                     None => !found.is_empty(),
                     Some(pattern) => {
-                        let texts: Vec<String> = found.into_iter().map(node_text).collect();
+                        let texts: Vec<String> = found.iter().map(node_text).collect();
                         pattern.is_met(&texts)
                     }
                 }
@@ -177,8 +208,20 @@ impl BodyPattern {
         } else {
             shorten(&view.body_text(), 200)
         };
-        let expected = match self {
+        format!("bodyPatterns: expected {}, got {got}", self.expected())
+    }
+
+    /// What a body meeting this pattern is, in words.
+    fn expected(&self) -> String {
+        let list = |patterns: &[BodyPattern], joint: &str| {
+            let parts: Vec<String> = patterns.iter().map(BodyPattern::expected).collect();
+            format!("({})", parts.join(joint))
+        };
+        match self {
             BodyPattern::Text(pattern) => format!("a body that is {}", pattern.describe()),
+            BodyPattern::And(patterns) => list(patterns, " and "),
+            BodyPattern::Or(patterns) => list(patterns, " or "),
+            BodyPattern::Not(pattern) => format!("not {}", pattern.expected()),
             BodyPattern::EqualToJson {
                 expected,
                 ignore_array_order,
@@ -206,17 +249,7 @@ impl BodyPattern {
                     pattern.describe()
                 ),
             },
-        };
-        format!("bodyPatterns: expected {expected}, got {got}")
-    }
-}
-
-/// The body as the single value string matchers see; none when it is empty.
-fn body_values(view: &RequestView) -> Vec<String> {
-    if view.body.is_empty() {
-        Vec::new()
-    } else {
-        vec![view.body_text().into_owned()]
+        }
     }
 }
 

@@ -6,7 +6,7 @@
 
 use super::journal::{MockOptions, RequestObserver};
 use super::limits::ConnectionLimits;
-use super::mapping::MockDefinition;
+use super::mapping::{LoadOptions, MockDefinition};
 use super::matching::Scheme;
 use super::server::RunningMock;
 use super::tls::CertificateAuthority;
@@ -26,6 +26,8 @@ pub struct InteractiveOptions {
     pub mock_dir: PathBuf,
     /// The loopback port; 0 picks a free one.
     pub port: u16,
+    /// Every response is a template (WireMock's global response templating).
+    pub global_templating: bool,
     /// Connection limits and what the journal keeps.
     pub serving: ServingArguments,
 }
@@ -92,7 +94,13 @@ impl ServingArguments {
 /// Serves the mappings on 127.0.0.1 until Ctrl-C (SIGINT) or SIGTERM, printing the banner and
 /// a line per request on standard output. Must be called inside a tokio runtime.
 pub async fn serve_interactively(options: &InteractiveOptions) -> Result<(), MockError> {
-    let definition = MockDefinition::load(&options.mock_dir)?;
+    let load_options = LoadOptions {
+        global_templating: options.global_templating,
+    };
+    let definition = MockDefinition::load_with(&options.mock_dir, load_options)?;
+    for warning in definition.warnings() {
+        eprintln!("sidebyside mock: warning: {warning}");
+    }
     let authority = CertificateAuthority::for_definition(&definition)?;
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, options.port)).map_err(|error| {
         MockError::Listener(std::io::Error::new(

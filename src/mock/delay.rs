@@ -56,7 +56,7 @@ impl Delay {
         };
         let distribution = match reader.string("type")? {
             Some("uniform") => {
-                reader.check_fields(&UNIFORM_FIELDS, &[])?;
+                reader.check_fields(&UNIFORM_FIELDS, &[]);
                 let lower = required("lower", reader.integer("lower", 0, maximum)?)?;
                 let upper = required("upper", reader.integer("upper", 0, maximum)?)?;
                 if upper < lower {
@@ -68,7 +68,7 @@ impl Delay {
                 Distribution::Uniform { lower, upper }
             }
             Some("lognormal") => {
-                reader.check_fields(&LOGNORMAL_FIELDS, &[])?;
+                reader.check_fields(&LOGNORMAL_FIELDS, &[]);
                 let limit = maximum as f64;
                 let median = reader.number("median", f64::MIN_POSITIVE, limit)?;
                 let median =
@@ -85,7 +85,7 @@ impl Delay {
                 Distribution::LogNormal { law, maximum }
             }
             Some("fixed") => {
-                reader.check_fields(&FIXED_FIELDS, &[])?;
+                reader.check_fields(&FIXED_FIELDS, &[]);
                 Distribution::Fixed(required(
                     "milliseconds",
                     reader.integer("milliseconds", 0, maximum)?,
@@ -134,16 +134,25 @@ impl Delay {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mock::reader::{FileContext, JsonPath};
+    use crate::mock::reader::{FileContext, JsonPath, Problems};
     use serde_json::json;
     use std::path::Path;
 
     fn delay(response: serde_json::Value) -> Result<Delay, MockError> {
         let path = JsonPath::root().key("response");
+        let problems = Problems::default();
         let context = FileContext {
             file: Path::new("mappings/test.json"),
+            problems: &problems,
+            global_templating: false,
         };
-        Delay::parse(&ObjectReader::new(context, &path, &response, "a response")?)
+        let parsed = Delay::parse(&ObjectReader::new(context, &path, &response, "a response")?);
+        let (mut errors, _) = problems.into_parts();
+        if errors.is_empty() {
+            parsed
+        } else {
+            Err(errors.remove(0))
+        }
     }
 
     #[test]

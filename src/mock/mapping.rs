@@ -1,14 +1,15 @@
 //! Loading a mock definition: WireMock-format stub mapping files from a folder.
 //!
-//! A definition folder holds `mappings/*.json` (or, without that folder, `*.json` directly) and
-//! response files in `__files/`. Each file holds one mapping object or `{"mappings": [...]}`.
-//! Files are read in file-name order, so that the same folder always gives the same mappings in
-//! the same order. Everything is validated here, including regexes and response files, so that
-//! a definition that loads can always be served.
+//! A definition folder holds `mappings/**/*.json` (subfolders too, as in WireMock; without that
+//! folder, `*.json` directly) and response files in `__files/`. Each file holds one mapping
+//! object or `{"mappings": [...]}`. Files are read in path order, so that the same folder always
+//! gives the same mappings in the same order. Everything is validated here, including regexes
+//! and response files, so that a definition that loads can always be served.
 
 use super::matching::RequestPattern;
-use super::reader::{FileContext, JsonPath, ObjectReader};
+use super::reader::{strip_comments, FileContext, JsonPath, ObjectReader, Problems};
 use super::response::ResponseSpec;
+use super::scenario::ScenarioStep;
 use super::MockError;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -20,6 +21,15 @@ pub struct MockDefinition {
     dir: PathBuf,
     mappings: Arc<[Mapping]>,
     hosts: Vec<String>,
+    warnings: Vec<String>,
+}
+
+/// How mappings are read.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LoadOptions {
+    /// Every response is a template, as with WireMock's `--global-response-templating`
+    /// (else only those with `"transformers": ["response-template"]`).
+    pub global_templating: bool,
 }
 
 /// One stub mapping: what requests it answers and how.
@@ -31,9 +41,10 @@ pub struct Mapping {
     priority: u8,
     request: RequestPattern,
     response: ResponseSpec,
+    scenario: Option<ScenarioStep>,
 }
 
-const MAPPING_FIELDS: [&str; 9] = [
+const MAPPING_FIELDS: [&str; 12] = [
     "id",
     "uuid",
     "name",
@@ -43,14 +54,11 @@ const MAPPING_FIELDS: [&str; 9] = [
     "metadata",
     "persistent",
     "insertionIndex",
-];
-const UNSUPPORTED_MAPPING_FIELDS: [&str; 5] = [
     "scenarioName",
     "requiredScenarioState",
     "newScenarioState",
-    "postServeActions",
-    "serveEventListeners",
 ];
+const UNSUPPORTED_MAPPING_FIELDS: [&str; 2] = ["postServeActions", "serveEventListeners"];
 
 /// WireMock's default priority.
 const DEFAULT_PRIORITY: u64 = 5;
@@ -90,35 +98,59 @@ fn read_bounded(file: &Path, limit: u64) -> Result<String, MockError> {
 }
 
 impl MockDefinition {
-    /// Loads WireMock-format stub mappings from `dir`: `dir/mappings/*.json` if that folder
+    /// Loads WireMock-format stub mappings from `dir`: `dir/mappings/**/*.json` if that folder
     /// exists, else `dir/*.json`; response files from `dir/__files/`. Each file holds one mapping
-    /// object or `{"mappings": [...]}`. Sorted by file name for determinism.
+    /// object or `{"mappings": [...]}`. Sorted by path for determinism.
+    ///
+    /// Every problem of every file is found before giving up: the error lists them all
+    /// ([`MockError::Problems`] when there are several).
     pub fn load(dir: &Path) -> Result<Self, MockError> {
+        Self::load_with(dir, LoadOptions::default())
+    }
+
+    /// [`load`](Self::load) with options (global templating).
+    pub fn load_with(dir: &Path, options: LoadOptions) -> Result<Self, MockError> {
         let nested = dir.join("mappings");
-        let mappings_dir = if nested.is_dir() {
-            nested
-        } else {
-            dir.to_path_buf()
-        };
+        // `mappings/` is read with its subfolders, as WireMock does; the folder itself (which
+        // may hold `__files/`) only at its top.
+        let recursive = nested.is_dir();
+        let mappings_dir = if recursive { nested } else { dir.to_path_buf() };
         let files_dir = dir.join("__files");
+        let problems = Problems::default();
         let mut mappings = Vec::new();
         let mut total: u64 = 0;
-        for file in mapping_files(&mappings_dir)? {
-            let text = read_bounded(&file, MAX_MAPPING_FILE_BYTES)?;
+        for file in mapping_files(&mappings_dir, recursive)? {
+            let text = match read_bounded(&file, MAX_MAPPING_FILE_BYTES) {
+                Ok(text) => text,
+                Err(error) => {
+                    problems.report(error);
+                    continue;
+                }
+            };
             total += text.len() as u64;
             if total > MAX_MAPPINGS_BYTES {
-                return Err(MockError::TooLarge {
+                problems.report(MockError::TooLarge {
                     path: mappings_dir.clone(),
                     what: "the mapping files together are",
                     limit: MAX_MAPPINGS_BYTES,
                 });
+                break;
             }
             let source_name = file
                 .strip_prefix(dir)
                 .unwrap_or(&file)
                 .to_string_lossy()
                 .replace('\\', "/");
-            load_file(&file, &source_name, &text, &files_dir, &mut mappings)?;
+            let context = FileContext {
+                file: &file,
+                problems: &problems,
+                global_templating: options.global_templating,
+            };
+            load_file(context, &source_name, &text, &files_dir, &mut mappings);
+        }
+        let (errors, warnings) = problems.into_parts();
+        if !errors.is_empty() {
+            return Err(MockError::from_problems(errors));
         }
         if mappings.is_empty() {
             return Err(MockError::NoMappings {
@@ -135,7 +167,14 @@ impl MockDefinition {
             dir: dir.to_path_buf(),
             mappings: mappings.into(),
             hosts,
+            warnings,
         })
+    }
+
+    /// What loaded but may not answer as its author expects, each naming the file and the JSON
+    /// path (e.g. a `{{` in a mapping that is not templated). The caller shows them.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     /// Host names the mappings name in `request.host.equalTo` (lowercased, sorted,
@@ -175,9 +214,20 @@ impl Mapping {
         files_dir: &Path,
     ) -> Result<Vec<Mapping>, MockError> {
         let source_name = file.to_string_lossy().replace('\\', "/");
+        let problems = Problems::default();
         let mut mappings = Vec::new();
-        load_file(file, &source_name, text, files_dir, &mut mappings)?;
-        Ok(mappings)
+        let context = FileContext {
+            file,
+            problems: &problems,
+            global_templating: false,
+        };
+        load_file(context, &source_name, text, files_dir, &mut mappings);
+        let (errors, _) = problems.into_parts();
+        if errors.is_empty() {
+            Ok(mappings)
+        } else {
+            Err(MockError::from_problems(errors))
+        }
     }
 
     /// What the journal calls this mapping: its `name`, else its `id` (or `uuid`), else
@@ -220,6 +270,11 @@ impl Mapping {
         &self.response
     }
 
+    /// Its part in a WireMock scenario, if any.
+    pub(super) fn scenario(&self) -> Option<&ScenarioStep> {
+        self.scenario.as_ref()
+    }
+
     /// `label (source)`, or just the source when the mapping has no name or id.
     pub(super) fn description(&self) -> String {
         if self.label == self.source {
@@ -230,15 +285,38 @@ impl Mapping {
     }
 }
 
-/// The `*.json` files of `dir`, sorted by name.
-fn mapping_files(dir: &Path) -> Result<Vec<PathBuf>, MockError> {
+/// The `*.json` files of `dir`, sorted by path; with `recursive`, those of its subfolders too
+/// (WireMock reads `mappings/` recursively). Symbolic links to folders are not followed.
+fn mapping_files(dir: &Path, recursive: bool) -> Result<Vec<PathBuf>, MockError> {
+    let mut files = Vec::new();
+    collect_mapping_files(dir, recursive, 0, &mut files)?;
+    files.sort();
+    Ok(files)
+}
+
+/// How deep `mappings/` is searched: far beyond any real layout, short of a runaway.
+const MAX_MAPPING_DEPTH: usize = 16;
+
+fn collect_mapping_files(
+    dir: &Path,
+    recursive: bool,
+    depth: usize,
+    files: &mut Vec<PathBuf>,
+) -> Result<(), MockError> {
     let read_error = |source| MockError::Read {
         path: dir.to_path_buf(),
         source,
     };
-    let mut files = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(read_error)? {
-        let path = entry.map_err(read_error)?.path();
+        let entry = entry.map_err(read_error)?;
+        let path = entry.path();
+        let kind = entry.file_type().map_err(read_error)?;
+        if kind.is_dir() {
+            if recursive && depth < MAX_MAPPING_DEPTH {
+                collect_mapping_files(&path, recursive, depth + 1, files)?;
+            }
+            continue;
+        }
         let is_json = path
             .extension()
             .is_some_and(|extension| extension.eq_ignore_ascii_case("json"));
@@ -246,108 +324,126 @@ fn mapping_files(dir: &Path) -> Result<Vec<PathBuf>, MockError> {
             files.push(path);
         }
     }
-    files.sort();
-    Ok(files)
+    Ok(())
 }
 
-/// Parses one file's text and appends its mappings.
+/// Parses one file's text and appends its mappings; every problem found goes to `context`.
+/// WireMock reads mapping files with comments allowed, and so does this.
 fn load_file(
-    file: &Path,
+    context: FileContext,
     source_name: &str,
     text: &str,
     files_dir: &Path,
     mappings: &mut Vec<Mapping>,
-) -> Result<(), MockError> {
-    let document: Value = serde_json::from_str(text).map_err(|error| {
-        let message = error.to_string();
-        let suffix = format!(" at line {} column {}", error.line(), error.column());
-        MockError::InvalidJson {
-            path: file.to_path_buf(),
-            line: error.line(),
-            column: error.column(),
-            message: message
-                .strip_suffix(&suffix)
-                .unwrap_or(&message)
-                .to_string(),
+) {
+    let file = context.file;
+    let document: Value = match serde_json::from_str(&strip_comments(text)) {
+        Ok(document) => document,
+        Err(error) => {
+            let message = error.to_string();
+            let suffix = format!(" at line {} column {}", error.line(), error.column());
+            context.report(MockError::InvalidJson {
+                path: file.to_path_buf(),
+                line: error.line(),
+                column: error.column(),
+                message: message
+                    .strip_suffix(&suffix)
+                    .unwrap_or(&message)
+                    .to_string(),
+            });
+            return;
         }
-    })?;
-    let context = FileContext { file };
+    };
     let root = JsonPath::root();
-    let reader = ObjectReader::new(
+    let reader = match ObjectReader::new(
         context,
         &root,
         &document,
         "a mapping or {\"mappings\": [...]}",
-    )?;
+    ) {
+        Ok(reader) => reader,
+        Err(error) => return context.report(error),
+    };
     if !reader.contains("mappings") {
-        let mapping = parse_mapping(reader, files_dir, format!("{source_name}#0"))?;
-        mappings.push(mapping);
-        return Ok(());
+        if let Some(mapping) = parse_mapping(reader, files_dir, format!("{source_name}#0")) {
+            mappings.push(mapping);
+        }
+        return;
     }
-    reader.check_fields(&["mappings", "meta"], &[])?;
+    reader.check_fields(&["mappings", "meta"], &[]);
     let list_path = root.key("mappings");
     let Some(Value::Array(list)) = reader.value("mappings") else {
-        return Err(context.invalid(&list_path, "expected an array of mappings"));
+        return context.report(context.invalid(&list_path, "expected an array of mappings"));
     };
     for (index, value) in list.iter().enumerate() {
         let path = list_path.index(index);
-        let mapping_reader = ObjectReader::new(context, &path, value, "a mapping")?;
-        let mapping = parse_mapping(mapping_reader, files_dir, format!("{source_name}#{index}"))?;
-        mappings.push(mapping);
+        match ObjectReader::new(context, &path, value, "a mapping") {
+            Ok(mapping_reader) => {
+                let source = format!("{source_name}#{index}");
+                if let Some(mapping) = parse_mapping(mapping_reader, files_dir, source) {
+                    mappings.push(mapping);
+                }
+            }
+            Err(error) => context.report(error),
+        }
     }
-    Ok(())
 }
 
-fn parse_mapping(
-    reader: ObjectReader,
-    files_dir: &Path,
-    source: String,
-) -> Result<Mapping, MockError> {
-    reader.check_fields(&MAPPING_FIELDS, &UNSUPPORTED_MAPPING_FIELDS)?;
+/// Reads one mapping; `None` when it has problems (all reported to the context).
+fn parse_mapping(reader: ObjectReader, files_dir: &Path, source: String) -> Option<Mapping> {
     let context = reader.context;
+    let problems_before = context.problems.error_count();
+    reader.check_fields(&MAPPING_FIELDS, &UNSUPPORTED_MAPPING_FIELDS);
     let path = reader.path();
-    let name = reader.string("name")?;
-    let id = reader.string("id")?;
-    let uuid = reader.string("uuid")?;
-    let priority = reader
-        .integer("priority", 1, u64::from(LOWEST_MAPPING_PRIORITY))?
+    let name = context.kept(reader.string("name")).flatten();
+    let id = context.kept(reader.string("id")).flatten();
+    let uuid = context.kept(reader.string("uuid")).flatten();
+    let priority = context
+        .kept(reader.integer("priority", 1, u64::from(LOWEST_MAPPING_PRIORITY)))
+        .flatten()
         .unwrap_or(DEFAULT_PRIORITY);
-    reader.boolean("persistent")?;
-    reader.integer("insertionIndex", 0, u64::MAX)?;
+    context.kept(reader.boolean("persistent"));
+    context.kept(reader.integer("insertionIndex", 0, u64::MAX));
+    let scenario = context.kept(ScenarioStep::parse(&reader)).flatten();
 
     let request_path = path.key("request");
-    let Some(request_value) = reader.value("request") else {
-        return Err(context.invalid(&request_path, "missing: every mapping needs a request"));
+    let request = match reader.value("request") {
+        None => {
+            context
+                .report(context.invalid(&request_path, "missing: every mapping needs a request"));
+            None
+        }
+        Some(value) => context.kept(
+            ObjectReader::new(context, &request_path, value, "a request pattern")
+                .and_then(RequestPattern::parse),
+        ),
     };
-    let request = RequestPattern::parse(ObjectReader::new(
-        context,
-        &request_path,
-        request_value,
-        "a request pattern",
-    )?)?;
 
-    let response_path = path.key("response");
-    let Some(response_value) = reader.value("response") else {
-        return Err(context.invalid(&response_path, "missing: every mapping needs a response"));
-    };
-    let response = ResponseSpec::parse(
-        ObjectReader::new(context, &response_path, response_value, "a response")?,
-        files_dir,
-    )?;
+    // WireMock answers 200 with an empty body for a mapping without a response.
+    let empty = Value::Object(serde_json::Map::new());
+    let response_value = reader.value("response").unwrap_or(&empty);
+    let response = context.kept(
+        ObjectReader::new(context, &path.key("response"), response_value, "a response")
+            .and_then(|response| ResponseSpec::parse(response, files_dir)),
+    );
 
+    if context.problems.error_count() > problems_before {
+        return None;
+    }
     let label = name
         .or(id)
         .or(uuid)
         .filter(|label| !label.is_empty())
         .map_or_else(|| source.clone(), str::to_string);
-    Ok(Mapping {
+    Some(Mapping {
         file: context.file.to_path_buf(),
         source,
         label,
         // Checked above to be within 1..=254.
         priority: u8::try_from(priority).unwrap_or(LOWEST_MAPPING_PRIORITY),
-        request,
-        response,
+        request: request?,
+        response: response?,
+        scenario,
     })
 }
 

@@ -99,8 +99,8 @@ fn mapping_errors_name_file_and_path() {
     let cases: [(&str, &str); 12] = [
         (r#"{"mappings": [{"request": {"urlPatern": "/x"}, "response": {}}]}"#,
          "mappings/m.json: $.mappings[0].request.urlPatern: unknown field (expected one of:"),
-        (r#"{"request": {}, "response": {}, "scenarioName": "s"}"#,
-         "mappings/m.json: $.scenarioName: not supported yet"),
+        (r#"{"request": {}, "response": {}, "postServeActions": []}"#,
+         "mappings/m.json: $.postServeActions: not supported yet (WireMock's post-serve actions"),
         (r#"{"request": {}, "response": {"fault": "EMPTY"}}"#,
          "mappings/m.json: $.response.fault: unknown fault \"EMPTY\" (expected one of: CONNECTION_RESET_BY_PEER, EMPTY_RESPONSE, MALFORMED_RESPONSE_CHUNK, RANDOM_DATA_THEN_CLOSE)"),
         (r#"{"request": {}, "response": {"delayDistribution": {}}}"#,
@@ -143,6 +143,7 @@ fn near_miss_names_the_closest_mapping_and_what_differed() {
     let text = near_miss(
         definition.mappings(),
         &RequestView::new(&parts, &[], Scheme::Https),
+        &Default::default(),
     );
     assert_eq!(
         text,

@@ -1,20 +1,30 @@
 //! Unit tests of request patterns: parsing errors that name the JSON path, and matching.
 
 use super::*;
+use crate::mock::request_view::host_without_port;
 use serde_json::json;
 use std::path::Path;
 
 fn pattern(request: Value) -> Result<RequestPattern, MockError> {
     let path = JsonPath::root().key("request");
+    let problems = super::super::reader::Problems::default();
     let context = FileContext {
         file: Path::new("mappings/test.json"),
+        problems: &problems,
+        global_templating: false,
     };
-    RequestPattern::parse(ObjectReader::new(
+    let parsed = RequestPattern::parse(ObjectReader::new(
         context,
         &path,
         &request,
         "a request pattern",
-    )?)
+    )?);
+    let (mut errors, _) = problems.into_parts();
+    if errors.is_empty() {
+        parsed
+    } else {
+        Err(errors.remove(0))
+    }
 }
 
 /// A request as hyper hands it to the mock: its head and its whole body.
@@ -209,21 +219,24 @@ fn errors_name_the_file_and_the_json_path() {
     assert_eq!(
         error(json!({"urlPatern": "/x"})),
         "mappings/test.json: $.request.urlPatern: unknown field (expected one of: method, url, \
-         urlPath, urlPattern, urlPathPattern, scheme, host, headers, queryParameters, \
-         bodyPatterns)"
+         urlPath, urlPattern, urlPathPattern, urlPathTemplate, pathParameters, scheme, host, \
+         headers, queryParameters, cookies, formParameters, basicAuthCredentials, bodyPatterns)"
     );
     assert_eq!(
-        error(json!({"cookies": {}})),
-        "mappings/test.json: $.request.cookies: not supported yet"
+        error(json!({"multipartPatterns": []})),
+        "mappings/test.json: $.request.multipartPatterns: not supported yet (WireMock's \
+         multipart body matching; match the body with bodyPatterns contains/matches instead)"
     );
     assert_eq!(
         error(json!({"headers": {"Accept": {"equalTO": "x"}}})),
         "mappings/test.json: $.request.headers.Accept.equalTO: unknown field (expected one of: \
-         equalTo, caseInsensitive, contains, matches, absent)"
+         equalTo, caseInsensitive, contains, doesNotContain, matches, doesNotMatch, absent, equalToJson, ignoreArrayOrder, ignoreExtraElements, before, after, equalToDateTime, actualFormat, expectedOffset, expectedOffsetUnit, and, or, not, hasExactly, includes)"
     );
-    assert_eq!(
-        error(json!({"headers": {"User-Agent": {"doesNotMatch": "x"}}})),
-        "mappings/test.json: $.request.headers['User-Agent'].doesNotMatch: not supported yet"
+    assert!(
+        error(json!({"headers": {"User-Agent": {"binaryEqualTo": "eA=="}}})).starts_with(
+            "mappings/test.json: $.request.headers['User-Agent'].binaryEqualTo: not supported \
+             yet (WireMock's binary body matcher;"
+        )
     );
     assert!(error(json!({"urlPattern": "/api/(\\d+"}))
         .starts_with("mappings/test.json: $.request.urlPattern: invalid regular expression:"));

@@ -8,36 +8,51 @@
 //! of [`RecordedRequest`](crate::observation::RecordedRequest)s. Unmatched requests get a 404 whose
 //! body names the closest mapping and what differed.
 //!
-//! Inside: `reader` walks the JSON while tracking paths; `matching`, `value_pattern` and
-//! `body_pattern` hold the request criteria, `near_miss` explains a request nothing matched;
-//! `response`, `delay` and `fault` hold the canned answers; `service` answers one request from
-//! the match table and `journal` records it; `connection` serves one client connection (TLS,
-//! HTTP/1.1 or HTTP/2, faults) and `server` the listeners; `tls` makes the certificates;
-//! `command` is `sidebyside mock`, the mappings served on their own for a person to try.
+//! Inside: `reader` walks the JSON while tracking paths and keeping every problem found, and
+//! `features` names the WireMock feature of a field sidebyside lacks; `matching`, `request_view`,
+//! `value_pattern`, `body_pattern`, `date_pattern`, `json_path` (Jayway's dialect) and
+//! `url_template` hold the request criteria, `near_miss` explains a request nothing matched,
+//! `scenario` holds WireMock's state machines; `response`, `response_template` (with
+//! `template_helpers` and `dates`), `delay` and `fault` hold the answers; `service` answers one
+//! request from the match table and `journal` records it; `connection` serves one client
+//! connection (TLS, HTTP/1.1 or HTTP/2, faults) and `server` the listeners; `tls` makes the
+//! certificates; `command` is `sidebyside mock`, the mappings served on their own for a person
+//! to try.
 
 mod body_pattern;
 mod client_stream;
 mod command;
 mod connection;
+mod date_pattern;
+mod dates;
 mod delay;
 mod fault;
+mod features;
 mod journal;
+mod json_path;
 mod limits;
 mod mapping;
 mod matching;
 mod near_miss;
 mod reader;
+mod request_view;
 mod response;
+mod response_template;
+mod scenario;
 mod server;
 mod service;
+mod template_helpers;
 mod tls;
+mod url_template;
 mod value_pattern;
 
 pub use command::{serve_interactively, InteractiveOptions, ServingArguments};
 pub use fault::Fault;
 pub use journal::{JournalMode, MockCounts, MockOptions, RequestObserver};
 pub use limits::ConnectionLimits;
-pub use mapping::{Mapping, MockDefinition, MAX_MAPPINGS_BYTES, MAX_MAPPING_FILE_BYTES};
+pub use mapping::{
+    LoadOptions, Mapping, MockDefinition, MAX_MAPPINGS_BYTES, MAX_MAPPING_FILE_BYTES,
+};
 pub use server::{MockListeners, RunningMock};
 pub use tls::CertificateAuthority;
 
@@ -92,6 +107,13 @@ pub enum MockError {
         json_path: String,
         message: String,
     },
+    /// Stands for problems already kept in the load's list (never shown on its own: the load
+    /// reports the list).
+    #[error("problems reported above")]
+    AlreadyReported,
+    /// Several problems, in every file: all of them, so that one load shows everything to fix.
+    #[error("{} problems in the mappings (nothing is served until all are fixed):\n{}", .0.len(), list_problems(.0))]
+    Problems(Vec<MockError>),
     /// The certificate authority or the server certificate could not be made.
     #[error("cannot create the mock's certificates: {0}")]
     Certificate(#[from] rcgen::Error),
@@ -101,6 +123,33 @@ pub enum MockError {
     /// A listener could not be prepared, or an internal server could not be bound.
     #[error("cannot set up the mock's listeners: {0}")]
     Listener(#[source] std::io::Error),
+}
+
+fn list_problems(problems: &[MockError]) -> String {
+    let lines: Vec<String> = problems
+        .iter()
+        .map(|problem| format!("  {problem}"))
+        .collect();
+    lines.join("\n")
+}
+
+impl MockError {
+    /// One error for the problems of a load: the problem itself when there is only one.
+    fn from_problems(mut problems: Vec<MockError>) -> MockError {
+        if problems.len() == 1 {
+            problems.remove(0)
+        } else {
+            MockError::Problems(problems)
+        }
+    }
+
+    /// Every problem this error stands for (one, or each of [`MockError::Problems`]).
+    pub fn problems(&self) -> Vec<&MockError> {
+        match self {
+            MockError::Problems(problems) => problems.iter().collect(),
+            single => vec![single],
+        }
+    }
 }
 
 fn hint_suffix(hint: &Option<String>) -> String {

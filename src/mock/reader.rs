@@ -5,8 +5,10 @@
 //! tell an unknown field (a typo: lists the accepted names) from a WireMock feature that is not
 //! supported yet. This module holds that bookkeeping; `mapping`, `matching` and `response` use it.
 
+use super::features::wiremock_feature;
 use super::MockError;
 use serde_json::{Map, Value};
+use std::cell::RefCell;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -43,13 +45,72 @@ impl fmt::Display for JsonPath {
     }
 }
 
-/// The file being read; makes errors that name it.
+/// Problems found while loading: every one is kept, so that one load reports them all.
+#[derive(Debug, Default)]
+pub(super) struct Problems {
+    errors: RefCell<Vec<MockError>>,
+    warnings: RefCell<Vec<String>>,
+}
+
+impl Problems {
+    pub(super) fn report(&self, error: MockError) {
+        if !matches!(error, MockError::AlreadyReported) {
+            self.errors.borrow_mut().push(error);
+        }
+    }
+
+    pub(super) fn warn(&self, warning: String) {
+        self.warnings.borrow_mut().push(warning);
+    }
+
+    pub(super) fn error_count(&self) -> usize {
+        self.errors.borrow().len()
+    }
+
+    /// The errors and the warnings, in the order they were found.
+    pub(super) fn into_parts(self) -> (Vec<MockError>, Vec<String>) {
+        (self.errors.into_inner(), self.warnings.into_inner())
+    }
+}
+
+/// The file being read; makes errors that name it and keeps the problems found in it.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct FileContext<'a> {
     pub(super) file: &'a Path,
+    pub(super) problems: &'a Problems,
+    /// Every response is a template (WireMock's global response templating).
+    pub(super) global_templating: bool,
 }
 
 impl FileContext<'_> {
+    /// Keeps `error` among the load's problems and goes on reading.
+    pub(super) fn report(&self, error: MockError) {
+        self.problems.report(error);
+    }
+
+    /// An error standing for problems already reported here (the caller's result fails
+    /// without reporting them twice).
+    pub(super) fn already_reported(&self) -> MockError {
+        MockError::AlreadyReported
+    }
+
+    /// The value, or `None` with the error kept among the load's problems.
+    pub(super) fn kept<T>(&self, result: Result<T, MockError>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(error) => {
+                self.report(error);
+                None
+            }
+        }
+    }
+
+    /// A load-time warning naming the file and the JSON path: the mapping loads.
+    pub(super) fn warn(&self, path: &JsonPath, message: impl fmt::Display) {
+        self.problems
+            .warn(format!("{}: {path}: {message}", self.file.display()));
+    }
+
     pub(super) fn invalid(&self, path: &JsonPath, message: impl Into<String>) -> MockError {
         MockError::InvalidMapping {
             path: self.file.to_path_buf(),
@@ -64,6 +125,16 @@ impl FileContext<'_> {
             json_path: path.to_string(),
             hint: hint.map(str::to_string),
         }
+    }
+
+    /// A WireMock field sidebyside does not implement (at this place): names the feature and
+    /// what to do, from the catalog of WireMock's fields.
+    pub(super) fn unsupported_field(&self, path: &JsonPath, key: &str) -> MockError {
+        let hint = match wiremock_feature(key) {
+            Some(feature) => format!("{}; {}", feature.what, feature.advice),
+            None => format!("WireMock's `{key}`; remove it or rewrite the mapping without it"),
+        };
+        self.unsupported(path, Some(&hint))
     }
 
     pub(super) fn file_path(&self) -> PathBuf {
@@ -112,28 +183,26 @@ impl<'a> ObjectReader<'a> {
         self.object.contains_key(key)
     }
 
-    /// Fails on the first field that is neither `supported` nor ignored: a known WireMock field
-    /// from `unsupported` is "not supported yet", anything else is an unknown field.
-    pub(super) fn check_fields(
-        &self,
-        supported: &[&str],
-        unsupported: &[&str],
-    ) -> Result<(), MockError> {
+    /// Reports every field that is not `supported` and reads on: a WireMock field (one of
+    /// `unsupported`, or any field WireMock has elsewhere) is "not supported yet" with the
+    /// feature it belongs to and what to do; anything else is an unknown field (a typo).
+    pub(super) fn check_fields(&self, supported: &[&str], unsupported: &[&str]) {
         for key in self.object.keys() {
             if supported.contains(&key.as_str()) {
                 continue;
             }
             let path = self.path.key(key);
-            if unsupported.contains(&key.as_str()) {
-                return Err(self.context.unsupported(&path, None));
+            if unsupported.contains(&key.as_str()) || wiremock_feature(key).is_some() {
+                self.context
+                    .report(self.context.unsupported_field(&path, key));
+                continue;
             }
-            return Err(MockError::UnknownField {
+            self.context.report(MockError::UnknownField {
                 path: self.context.file_path(),
                 json_path: path.to_string(),
                 expected: supported.join(", "),
             });
         }
-        Ok(())
     }
 
     pub(super) fn value(&self, key: &str) -> Option<&'a Value> {
@@ -204,6 +273,69 @@ impl<'a> ObjectReader<'a> {
     }
 }
 
+/// The JSON text with `//` and `/* */` comments outside strings blanked out (WireMock reads
+/// mapping files with comments allowed). Comments become spaces and their line breaks stay, so
+/// lines and columns of JSON errors still point into the file as written.
+pub(super) fn strip_comments(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains('/') {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut output = String::with_capacity(text.len());
+    let mut characters = text.chars().peekable();
+    let mut in_string = false;
+    while let Some(character) = characters.next() {
+        if in_string {
+            output.push(character);
+            match character {
+                '\\' => output.extend(characters.next()),
+                '"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match (character, characters.peek()) {
+            ('"', _) => {
+                in_string = true;
+                output.push(character);
+            }
+            ('/', Some('/')) => {
+                output.push(' ');
+                while let Some(&next) = characters.peek() {
+                    if next == '\n' {
+                        break;
+                    }
+                    output.push(blank(next));
+                    characters.next();
+                }
+            }
+            ('/', Some('*')) => {
+                output.push(' ');
+                output.push(' ');
+                characters.next();
+                let mut previous = ' ';
+                for next in characters.by_ref() {
+                    output.push(blank(next));
+                    if previous == '*' && next == '/' {
+                        break;
+                    }
+                    previous = next;
+                }
+            }
+            _ => output.push(character),
+        }
+    }
+    std::borrow::Cow::Owned(output)
+}
+
+/// A comment's character as it is blanked: line breaks stay, the rest become one space each.
+fn blank(character: char) -> char {
+    if character == '\n' || character == '\r' {
+        character
+    } else {
+        ' '
+    }
+}
+
 /// A short description of a JSON value for error messages.
 pub(super) fn describe(value: &Value) -> String {
     match value {
@@ -232,5 +364,17 @@ mod tests {
             "$.headers['User-Agent']"
         );
         assert_eq!(root.key("it's").to_string(), "$['it\\'s']");
+    }
+
+    #[test]
+    fn comments_are_blanked_outside_strings_keeping_lines() {
+        let text =
+            "{\n  // a note\n  \"url\": \"http://x//y\", /* two\nlines */ \"a\": \"\\\"//\"\n}";
+        let stripped = strip_comments(text);
+        let value: Value = serde_json::from_str(&stripped).expect("valid JSON");
+        assert_eq!(value["url"], "http://x//y");
+        assert_eq!(value["a"], "\"//");
+        assert_eq!(stripped.lines().count(), text.lines().count());
+        assert_eq!(stripped.len(), text.len());
     }
 }

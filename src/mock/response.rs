@@ -1,11 +1,14 @@
 //! The response side of a mapping: status, headers, body, delay and fault, validated and fully
 //! resolved at load time (response files from `__files/` are read then), so that serving a
-//! request never touches the disk and cannot fail: answering is cloning a prepared
-//! `http::Response` (the body is shared `Bytes`).
+//! request that is not templated never touches the disk and cannot fail: answering is cloning a
+//! prepared `http::Response` (the body is shared `Bytes`). A templated response
+//! (`response_template`) is rendered per request instead, and may fail (answered 500); only a
+//! templated `bodyFileName` reads its file when serving.
 
 use super::delay::Delay;
 use super::fault::Fault;
-use super::reader::{FileContext, JsonPath, ObjectReader};
+use super::reader::{describe, FileContext, JsonPath, ObjectReader};
+use super::response_template::{warn_if_template, Rendered, ResponseTemplate, TemplateBuilder};
 use super::MockError;
 use base64::Engine;
 use bytes::Bytes;
@@ -21,9 +24,14 @@ pub(super) struct ResponseSpec {
     body: Bytes,
     delay: Delay,
     fault: Option<Fault>,
+    /// The templates of a templated response (`transformers: ["response-template"]`, or every
+    /// response under global templating) that holds any.
+    template: Option<ResponseTemplate>,
+    /// `statusMessage`: the reason phrase of an HTTP/1.1 status line (HTTP/2 has none).
+    reason: Option<hyper::ext::ReasonPhrase>,
 }
 
-const RESPONSE_FIELDS: [&str; 9] = [
+const RESPONSE_FIELDS: [&str; 12] = [
     "status",
     "headers",
     "body",
@@ -33,24 +41,26 @@ const RESPONSE_FIELDS: [&str; 9] = [
     "fixedDelayMilliseconds",
     "delayDistribution",
     "fault",
-];
-const UNSUPPORTED_RESPONSE_FIELDS: [&str; 9] = [
+    "transformers",
+    "transformerParameters",
     "statusMessage",
+];
+const UNSUPPORTED_RESPONSE_FIELDS: [&str; 6] = [
     "additionalProxyRequestHeaders",
     "removeProxyRequestHeaders",
     "chunkedDribbleDelay",
     "fromConfiguredStub",
     "proxyBaseUrl",
     "proxyUrlPrefixToRemove",
-    "transformerParameters",
-    "transformers",
 ];
+/// WireMock's name for its Handlebars response transformer.
+const RESPONSE_TEMPLATE: &str = "response-template";
 const BODY_FIELDS: [&str; 4] = ["body", "jsonBody", "base64Body", "bodyFileName"];
 
 impl ResponseSpec {
     /// Reads a `response` object; `bodyFileName` is resolved inside `files_dir` (`__files/`).
     pub(super) fn parse(reader: ObjectReader, files_dir: &Path) -> Result<Self, MockError> {
-        reader.check_fields(&RESPONSE_FIELDS, &UNSUPPORTED_RESPONSE_FIELDS)?;
+        reader.check_fields(&RESPONSE_FIELDS, &UNSUPPORTED_RESPONSE_FIELDS);
         let context = reader.context;
         let path = reader.path();
         // WireMock answers 200 when no status is given.
@@ -60,13 +70,32 @@ impl ResponseSpec {
             .ok()
             .and_then(|status| StatusCode::from_u16(status).ok())
             .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let reason = match reader.string("statusMessage")? {
+            None => None,
+            Some(text) => Some(
+                hyper::ext::ReasonPhrase::try_from(text.as_bytes().to_vec()).map_err(|_| {
+                    context.invalid(
+                        &path.key("statusMessage"),
+                        "not a valid reason phrase (printable text on one line)",
+                    )
+                })?,
+            ),
+        };
         let delay = Delay::parse(&reader)?;
         let fault = match reader.string("fault")? {
             Some(name) => Some(Fault::parse(name, context, &path.key("fault"))?),
             None => None,
         };
+        let templated = parse_transformers(&reader)? || context.global_templating;
+        let parameters = reader
+            .value("transformerParameters")
+            .cloned()
+            .unwrap_or(Value::Object(serde_json::Map::new()));
+        let body_file_templating =
+            parameters.get("disableBodyFileTemplating") != Some(&Value::Bool(true));
+        let mut templates = templated.then(|| TemplateBuilder::new(context));
         let mut headers = match reader.value("headers") {
-            Some(value) => parse_headers(value, &path.key("headers"), context)?,
+            Some(value) => parse_headers(value, &path.key("headers"), context, templates.as_mut())?,
             None => HeaderMap::new(),
         };
 
@@ -85,11 +114,14 @@ impl ResponseSpec {
         }
         let body = match given.first().copied() {
             None => Vec::new(),
-            Some("body") => reader
-                .string("body")?
-                .unwrap_or_default()
-                .as_bytes()
-                .to_vec(),
+            Some("body") => {
+                let text = reader.string("body")?.unwrap_or_default();
+                match templates.as_mut() {
+                    Some(templates) => templates.body(text, &path.key("body"))?,
+                    None => warn_if_template(context, &path.key("body"), text),
+                }
+                text.as_bytes().to_vec()
+            }
             Some("jsonBody") => {
                 if !headers.contains_key(http::header::CONTENT_TYPE) {
                     headers.insert(
@@ -97,11 +129,18 @@ impl ResponseSpec {
                         HeaderValue::from_static("application/json"),
                     );
                 }
-                reader
-                    .value("jsonBody")
-                    .map(Value::to_string)
-                    .unwrap_or_default()
-                    .into_bytes()
+                let value = reader.value("jsonBody").unwrap_or(&Value::Null);
+                let text = value.to_string();
+                match templates.as_mut() {
+                    // As WireMock does: the JSON, written out, is the template.
+                    Some(templates) => templates.body(&text, &path.key("jsonBody"))?,
+                    None => {
+                        if let Some((found, string)) = first_template(value, path.key("jsonBody")) {
+                            warn_if_template(context, &found, string);
+                        }
+                    }
+                }
+                text.into_bytes()
             }
             Some("base64Body") => {
                 let encoded = reader.string("base64Body")?.unwrap_or_default();
@@ -115,16 +154,47 @@ impl ResponseSpec {
             }
             Some(_) => {
                 let name = reader.string("bodyFileName")?.unwrap_or_default();
-                read_body_file(name, files_dir, context, &path.key("bodyFileName"))?
+                let name_path = path.key("bodyFileName");
+                if let Some(mut builder) = templates.take_if(|_| name.contains("{{")) {
+                    // The file is named per request: read then (the one read at serve time).
+                    builder.body_file_name(name, &name_path, files_dir, body_file_templating)?;
+                    return Ok(ResponseSpec {
+                        status,
+                        headers,
+                        body: Bytes::new(),
+                        delay,
+                        fault,
+                        template: builder.finish(parameters),
+                        reason,
+                    });
+                }
+                let bytes = read_body_file(name, files_dir, context, &name_path)?;
+                if let Ok(text) = std::str::from_utf8(&bytes) {
+                    match templates.as_mut() {
+                        Some(templates) if body_file_templating => {
+                            templates.body(text, &name_path)?
+                        }
+                        Some(_) => {}
+                        None => warn_if_template(context, &name_path, text),
+                    }
+                }
+                bytes
             }
         };
+        let template = templates.and_then(|templates| templates.finish(parameters));
         Ok(ResponseSpec {
             status,
             headers,
             body: Bytes::from(body),
             delay,
             fault,
+            template,
+            reason,
         })
+    }
+
+    pub(super) fn template(&self) -> Option<&ResponseTemplate> {
+        self.template.as_ref()
     }
 
     pub(super) fn status(&self) -> u16 {
@@ -149,20 +219,94 @@ impl ResponseSpec {
         self.fault
     }
 
+    /// The answer of a templated response, with its rendered body and headers.
+    pub(super) fn to_rendered_response<B: From<Bytes>>(
+        &self,
+        rendered: Rendered,
+    ) -> http::Response<B> {
+        let body = match rendered.body {
+            Some(text) => Bytes::from(text),
+            None => self.body.clone(),
+        };
+        let mut response = http::Response::new(B::from(body));
+        *response.status_mut() = self.status;
+        *response.headers_mut() = self.headers.clone();
+        ResponseTemplate::apply_headers(response.headers_mut(), rendered.headers);
+        if let Some(reason) = &self.reason {
+            response.extensions_mut().insert(reason.clone());
+        }
+        response
+    }
+
     /// The answer, ready to send; cheap: the body is shared, the headers are a small map.
     pub(super) fn to_response<B: From<Bytes>>(&self) -> http::Response<B> {
         let mut response = http::Response::new(B::from(self.body.clone()));
         *response.status_mut() = self.status;
         *response.headers_mut() = self.headers.clone();
+        if let Some(reason) = &self.reason {
+            response.extensions_mut().insert(reason.clone());
+        }
         response
     }
 }
 
-/// `{"Name": "value"}` or `{"Name": ["value", "value"]}`.
+/// `"transformers": ["response-template"]`: whether the response is templated. Other
+/// transformers are WireMock extensions sidebyside does not have.
+fn parse_transformers(reader: &ObjectReader) -> Result<bool, MockError> {
+    let Some(value) = reader.value("transformers") else {
+        return Ok(false);
+    };
+    let path = reader.path().key("transformers");
+    let Value::Array(names) = value else {
+        return Err(reader.context.invalid(
+            &path,
+            format!(
+                "expected an array of transformer names, found {}",
+                describe(value)
+            ),
+        ));
+    };
+    let mut templated = false;
+    for (index, name) in names.iter().enumerate() {
+        match name {
+            Value::String(name) if name == RESPONSE_TEMPLATE => templated = true,
+            Value::String(name) => reader.context.report(reader.context.unsupported(
+                &path.index(index),
+                Some(&format!(
+                    "the WireMock extension transformer {name:?}; sidebyside has only \"{RESPONSE_TEMPLATE}\""
+                )),
+            )),
+            other => reader.context.report(reader.context.invalid(
+                &path.index(index),
+                format!("expected a transformer name, found {}", describe(other)),
+            )),
+        }
+    }
+    Ok(templated)
+}
+
+/// The first string holding `{{` inside a JSON value, with its path.
+fn first_template(value: &Value, path: JsonPath) -> Option<(JsonPath, &str)> {
+    match value {
+        Value::String(text) if text.contains("{{") => Some((path, text)),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(index, item)| first_template(item, path.index(index))),
+        Value::Object(members) => members
+            .iter()
+            .find_map(|(key, member)| first_template(member, path.key(key))),
+        _ => None,
+    }
+}
+
+/// `{"Name": "value"}` or `{"Name": ["value", "value"]}`. Under templating, values holding
+/// `{{` are compiled as templates (the prepared map keeps their source until rendered).
 fn parse_headers(
     value: &Value,
     path: &JsonPath,
     context: FileContext,
+    mut templates: Option<&mut TemplateBuilder>,
 ) -> Result<HeaderMap, MockError> {
     let reader = ObjectReader::new(context, path, value, "an object of header name: value")?;
     let mut headers = HeaderMap::new();
@@ -175,6 +319,9 @@ fn parse_headers(
             Value::Array(values) => (values.iter().collect(), true),
             single => (vec![single], false),
         };
+        let templated_name = values
+            .iter()
+            .any(|value| value.as_str().is_some_and(|text| text.contains("{{")));
         for (index, value) in values.into_iter().enumerate() {
             let value_path = if is_array {
                 header_path.index(index)
@@ -186,6 +333,14 @@ fn parse_headers(
                     context.invalid(&value_path, "expected a string or an array of strings")
                 );
             };
+            match templates.as_deref_mut() {
+                // Every value of a header with a templated one is rendered, so they stay in order.
+                Some(templates) if templated_name => {
+                    templates.header(&header_name, text, &value_path)?;
+                }
+                Some(_) => {}
+                None => warn_if_template(context, &value_path, text),
+            }
             let Ok(header_value) = HeaderValue::from_str(text) else {
                 return Err(context.invalid(&value_path, "not a valid header value"));
             };

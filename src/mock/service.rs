@@ -1,10 +1,11 @@
 //! Answering one request: the match table, the response, the near miss, the journal entry.
 //!
-//! The table is built once from the mappings: their indices ordered by priority, then by
-//! definition order, so the first mapping whose every criterion holds answers. It is immutable
-//! and shared by every connection (`Arc`), so matching takes no lock. Every request's body is
-//! read before matching (body criteria need it, and the journal keeps it), within a budget of
-//! bytes held at once ([`BodyBudget`]).
+//! The table is built once from the mappings: their indices ordered by priority, then the most
+//! recently defined first (WireMock's tie-break), so the first mapping whose every criterion
+//! holds answers. It is immutable and shared by every connection (`Arc`), so matching takes no
+//! lock, unless some mapping is in a scenario: then a request is matched and its scenario step
+//! taken under the scenarios' lock. Every request's body is read before matching (body criteria
+//! need it, and the journal keeps it), within a budget of bytes held at once ([`BodyBudget`]).
 
 use super::fault::Fault;
 use super::journal::{Journal, MockOptions, RawEntry};
@@ -12,6 +13,7 @@ use super::limits::{Activity, Connections};
 use super::mapping::{Mapping, MockDefinition};
 use super::matching::{RequestView, Scheme};
 use super::near_miss::near_miss;
+use super::scenario::ScenarioStates;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Body as _, Incoming};
@@ -22,9 +24,11 @@ use tokio::sync::oneshot;
 /// What every connection of one running mock shares.
 pub(super) struct Shared {
     mappings: Arc<[Mapping]>,
-    /// Indices into `mappings`, highest priority first, then in definition order.
+    /// Indices into `mappings`, highest priority first, then the last defined first.
     order: Box<[usize]>,
     pub(super) journal: Journal,
+    /// The states of the scenarios, when any mapping is in one (the mock starts them afresh).
+    scenarios: Option<ScenarioStates>,
     pub(super) connections: Arc<Connections>,
     /// The largest request body read; a larger one is answered 413.
     max_body_bytes: usize,
@@ -106,13 +110,19 @@ impl Shared {
     pub(super) fn new(definition: &MockDefinition, options: MockOptions) -> Self {
         let mappings = definition.shared_mappings();
         let mut order: Vec<usize> = (0..mappings.len()).collect();
-        // A stable sort keeps definition order among mappings of equal priority.
-        order.sort_by_key(|&index| mappings[index].priority());
+        // WireMock's order: by priority, then the most recently added first (here: the last
+        // loaded, in path order and then position in the file).
+        order.sort_by_key(|&index| (mappings[index].priority(), std::cmp::Reverse(index)));
         let labels = mappings
             .iter()
             .map(|mapping| mapping.label().to_string())
             .collect();
+        let scenarios = mappings
+            .iter()
+            .any(|mapping| mapping.scenario().is_some())
+            .then(ScenarioStates::default);
         Shared {
+            scenarios,
             connections: Arc::new(Connections::new(options.limits)),
             max_body_bytes: options.max_body_bytes,
             body_budget: BodyBudget::new(options.body_budget_bytes, options.max_body_bytes),
@@ -122,12 +132,35 @@ impl Shared {
         }
     }
 
-    /// The mapping that answers this request, if any.
+    /// The mapping that answers this request, if any; a scenario it is part of takes its step.
     fn find(&self, view: &RequestView) -> Option<(usize, &Mapping)> {
-        self.order
+        let candidates = self
+            .order
             .iter()
-            .map(|&index| (index, &self.mappings[index]))
-            .find(|(_, mapping)| mapping.request().matches(view))
+            .map(|&index| (index, &self.mappings[index]));
+        let Some(scenarios) = &self.scenarios else {
+            return candidates
+                .into_iter()
+                .find(|(_, mapping)| mapping.request().matches(view));
+        };
+        let mut states = scenarios.lock();
+        let found = candidates.into_iter().find(|(_, mapping)| {
+            mapping.scenario().is_none_or(|step| step.holds(&states))
+                && mapping.request().matches(view)
+        });
+        let step = found.and_then(|(_, mapping)| mapping.scenario());
+        if let Some((name, next)) = step.and_then(|step| Some((&step.name, step.next.as_ref()?))) {
+            states.insert(name.clone(), next.clone());
+        }
+        found
+    }
+
+    /// The scenarios' states now (empty without scenarios), for explaining a near miss.
+    fn scenario_states(&self) -> std::collections::HashMap<String, String> {
+        self.scenarios
+            .as_ref()
+            .map(|scenarios| scenarios.lock().clone())
+            .unwrap_or_default()
     }
 }
 
@@ -189,7 +222,7 @@ pub(super) async fn answer(
     let _answering = activity.answering();
     let view = RequestView::new(&parts, &body, scheme);
     let Some((index, mapping)) = shared.find(&view) else {
-        let explanation = near_miss(&shared.mappings, &view);
+        let explanation = near_miss(&shared.mappings, &view, &shared.scenario_states());
         shared.journal.record(arrival, None, false, || {
             RawEntry::new(&view, 404, None, None, Some(explanation.clone()))
         });
@@ -197,10 +230,17 @@ pub(super) async fn answer(
     };
     let response = mapping.response();
     let fault = response.fault();
-    let status = if fault.is_some() {
-        0
-    } else {
-        response.status()
+    // A templated response is rendered now, while the request is at hand.
+    let rendered = match (fault, response.template()) {
+        (None, Some(template)) => {
+            Some(template.render(&view, mapping.request().path_parameters(&view)))
+        }
+        _ => None,
+    };
+    let status = match (fault, &rendered) {
+        (Some(_), _) => 0,
+        (None, Some(Err(_))) => 500,
+        (None, _) => response.status(),
     };
     // Recorded before any delay: a request is in the journal as soon as it has been matched.
     shared
@@ -218,7 +258,17 @@ pub(super) async fn answer(
         faults.pull(fault);
         return std::future::pending().await;
     }
-    Ok(response.to_response())
+    match rendered {
+        None => Ok(response.to_response()),
+        Some(Ok(rendered)) => Ok(response.to_rendered_response(rendered)),
+        Some(Err(message)) => Ok(plain_text(
+            http::StatusCode::INTERNAL_SERVER_ERROR,
+            format!(
+                "sidebyside mock: mapping {}: {message}\n",
+                mapping.description()
+            ),
+        )),
+    }
 }
 
 fn plain_text(status: http::StatusCode, text: String) -> http::Response<ResponseBody> {

@@ -1,0 +1,723 @@
+//! Mappings written the way WireMock users write them (issue 24): loading reports every problem
+//! of every file at once, comments and missing responses load as in WireMock, and the WireMock
+//! features sidebyside serves answer over real HTTP on loopback. Fixtures are in
+//! `tests/fixtures/mocks/wiremock*/`.
+
+mod common;
+
+use sidebyside::mock::{
+    CertificateAuthority, LoadOptions, MockDefinition, MockListeners, MockOptions, RunningMock,
+};
+use std::net::{SocketAddr, TcpListener};
+use std::path::Path;
+use std::process::Stdio;
+
+/// A fixture folder served over plain HTTP on 127.0.0.1:0.
+struct Served {
+    mock: RunningMock,
+    http: SocketAddr,
+    client: reqwest::Client,
+}
+
+impl Served {
+    async fn start(case: &str) -> Served {
+        Self::start_loaded(MockDefinition::load(&common::fixture(case)).expect("definition loads"))
+            .await
+    }
+
+    async fn start_loaded(definition: MockDefinition) -> Served {
+        let authority = CertificateAuthority::generate(definition.hosts()).expect("certificates");
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let http = listener.local_addr().expect("address");
+        let listeners = MockListeners {
+            http: vec![listener],
+            https: Vec::new(),
+            either: Vec::new(),
+        };
+        let mock =
+            RunningMock::start_with(&definition, &authority, listeners, MockOptions::default())
+                .await
+                .expect("mock starts");
+        Served {
+            mock,
+            http,
+            client: reqwest::Client::new(),
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.http)
+    }
+
+    async fn get(&self, path: &str) -> (u16, String) {
+        let response = self
+            .client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request");
+        let status = response.status().as_u16();
+        (status, response.text().await.expect("body"))
+    }
+}
+
+fn without_folder(text: &str, folder: &Path) -> String {
+    text.replace(&format!("{}/", folder.display()), "")
+}
+
+#[test]
+fn the_mock_command_lists_every_problem_of_every_file_and_exits_2() {
+    let folder = common::fixture("mocks/wiremock-problems");
+    let output = common::sidebyside()
+        .args(["mock", "--mock", folder.to_str().unwrap(), "--port", "0"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run sidebyside mock");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = without_folder(&String::from_utf8_lossy(&output.stderr), &folder);
+    let expected = [
+        "7 problems in the mappings (nothing is served until all are fixed):",
+        "mappings/a-several.json: $.mappings[0].request.multipartPatterns: not supported yet \
+         (WireMock's multipart body matching;",
+        "mappings/a-several.json: $.mappings[0].request.headers.Accept.equalToo: unknown field \
+         (expected one of: equalTo, caseInsensitive, contains, doesNotContain, matches, doesNotMatch, absent, equalToJson, ignoreArrayOrder, ignoreExtraElements, before, after, equalToDateTime, actualFormat, expectedOffset, expectedOffsetUnit, and, or, not, hasExactly, includes)",
+        "mappings/a-several.json: $.mappings[0].request.bodyPatterns[0].matchesJsonPath.equalToXml: \
+         not supported yet (WireMock's XML matchers;",
+        "mappings/a-several.json: $.mappings[0].response.chunkedDribbleDelay: not supported yet \
+         (WireMock's chunked dribble delay",
+        "mappings/a-several.json: $.mappings[1].response.proxyBaseUrl: not supported yet \
+         (WireMock's proxying to a real upstream;",
+        "mappings/b-broken.json:3:3: invalid JSON: expected `,` or `}`",
+        "mappings/d-status.json: $.response.status: expected a whole number from 100 to 999",
+    ];
+    for line in expected {
+        assert!(stderr.contains(line), "missing {line:?} in:\n{stderr}");
+    }
+    // The fine file is not a problem, and nothing is reported twice.
+    assert!(!stderr.contains("c-fine.json"), "{stderr}");
+    assert_eq!(stderr.matches("equalToo").count(), 1, "{stderr}");
+}
+
+#[tokio::test]
+async fn comments_subfolders_and_a_mapping_without_response_load_as_in_wiremock() {
+    let served = Served::start("mocks/wiremock").await;
+    assert_eq!(served.get("/ping").await, (200, String::new()));
+    assert_eq!(
+        served.get("/text").await,
+        (
+            200,
+            "a // is kept inside a string /* and this */".to_string()
+        )
+    );
+    let labels: Vec<Option<String>> = served
+        .mock
+        .journal()
+        .into_iter()
+        .map(|entry| entry.mapping)
+        .collect();
+    assert_eq!(
+        labels,
+        [
+            Some("ping".to_string()),
+            Some("comment-in-string".to_string())
+        ]
+    );
+    // As WireMock, mappings/ is read with its subfolders.
+    assert_eq!(
+        served.get("/archive").await,
+        (200, "from a subfolder".to_string())
+    );
+}
+
+#[tokio::test]
+async fn templated_responses_see_the_request_path_query_headers_and_method() {
+    let served = Served::start("mocks/templating").await;
+    let response = served
+        .client
+        .get(served.url("/users/ada?q=x%20y&tag=a&tag=b"))
+        .header("X-Request-Id", "r-42")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["x-echo"], "r-42");
+    assert_eq!(response.headers()["x-plain"], "fixed");
+    assert_eq!(
+        response.text().await.expect("body"),
+        "user ada under users at /users/ada; q=x y tags=[a, b]; \
+         GET /users/ada?q=x%20y&tag=a&tag=b; id=r-42"
+    );
+}
+
+#[tokio::test]
+async fn json_body_templates_read_the_request_body_with_json_path_and_helpers() {
+    let served = Served::start("mocks/templating").await;
+    let response = served
+        .client
+        .post(served.url("/orders"))
+        .json(&serde_json::json!({
+            "id": 7, "customer": {"name": "Grace"}, "items": [{"sku": "tea"}, {"sku": "cake"}]
+        }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 201);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let body: serde_json::Value = response.json().await.expect("JSON");
+    assert_eq!(
+        body,
+        serde_json::json!({"id": "7", "customer": "GRACE", "items": "2", "first": "tea", "missing": ""})
+    );
+}
+
+#[tokio::test]
+async fn random_values_dates_and_string_helpers() {
+    let served = Served::start("mocks/templating").await;
+    let (status, first) = served.get("/random").await;
+    assert_eq!(status, 200);
+    let parts: Vec<&str> = first.split('|').collect();
+    assert_eq!(parts.len(), 4, "{first}");
+    assert!(parts[0].len() == 12 && parts[0].chars().all(|c| c.is_ascii_alphanumeric()));
+    let uuid =
+        regex::Regex::new("^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$");
+    assert!(uuid.unwrap().is_match(parts[1]), "{first}");
+    assert!(parts[2].len() == 6 && parts[2].chars().all(|c| c.is_ascii_digit()));
+    assert!(parts[3].len() == 4 && parts[3].chars().all(|c| "0123456789ABCDEF".contains(c)));
+    let (_, second) = served.get("/random").await;
+    assert_ne!(first, second, "each request draws anew");
+
+    let before = time::OffsetDateTime::now_utc();
+    let (_, dates) = served.get("/dates").await;
+    let after = time::OffsetDateTime::now_utc();
+    let day = |date: time::OffsetDateTime| {
+        format!(
+            "{}-{:02}-{:02}",
+            date.year(),
+            u8::from(date.month()),
+            date.day()
+        )
+    };
+    let parts: Vec<&str> = dates.split('|').collect();
+    assert!(parts[0] == day(before) || parts[0] == day(after), "{dates}");
+    let tomorrow = before + time::Duration::days(1);
+    assert!(parts[1] == day(tomorrow) || parts[1] == day(after + time::Duration::days(1)));
+    assert_eq!(parts[2], "31/05/2021");
+    let unix: i64 = parts[3].parse().expect("seconds");
+    assert!(
+        (before.unix_timestamp()..=after.unix_timestamp()).contains(&unix),
+        "{dates}"
+    );
+
+    assert_eq!(
+        served.get("/strings?n=1").await.1,
+        "abc|x|Hello World|a+b+c|one"
+    );
+    assert_eq!(
+        served.get("/strings").await.1,
+        "abc|x|Hello World|a+b+c|other"
+    );
+
+    let (status, text) = served.get("/broken").await;
+    assert_eq!(status, 500);
+    assert!(
+        text.starts_with("sidebyside mock: mapping \"failing-template\" (mappings/templated.json#6): the response template failed:")
+            && text.contains("date: not a date: \"not a date\""),
+        "{text}"
+    );
+    let journal = served.mock.journal();
+    assert_eq!(journal.last().map(|entry| entry.status), Some(500));
+}
+
+#[tokio::test]
+async fn nothing_is_html_escaped_as_in_wiremock_3() {
+    let served = Served::start("mocks/templating").await;
+    let response = served
+        .client
+        .post(served.url("/escape"))
+        .body(r#"{"a":"<b>"}"#)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(
+        response.text().await.expect("body"),
+        r#"{"a":"<b>"}|{"a":"<b>"}"#
+    );
+}
+
+#[tokio::test]
+async fn body_files_are_templates_with_transformer_parameters() {
+    let served = Served::start("mocks/templating").await;
+    assert_eq!(
+        served.get("/greeting?name=Ada").await,
+        (200, "Hello, Ada!".to_string())
+    );
+}
+
+#[tokio::test]
+async fn a_templated_body_file_name_picks_the_file_per_request() {
+    let served = Served::start("mocks/templating").await;
+    assert_eq!(
+        served.get("/profiles/ada").await,
+        (
+            200,
+            r#"{"user": "ada", "seen_at": "/profiles/ada"}"#.to_string()
+        )
+    );
+    let (status, text) = served.get("/profiles/bob").await;
+    assert_eq!(status, 500);
+    assert!(
+        text.contains("mapping \"file-per-profile\"") && text.contains("profiles/bob.json"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn braces_in_a_mapping_that_is_not_templated_warn_and_global_templating_renders_them() {
+    let folder = common::fixture("mocks/templating-global");
+    let literal = MockDefinition::load(&folder).expect("loads, with warnings");
+    let warnings: Vec<String> = literal
+        .warnings()
+        .iter()
+        .map(|warning| without_folder(warning, &folder))
+        .collect();
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(
+        warnings[0].starts_with(
+            "mappings/literal.json: $.response.headers['X-Path']: contains `{{` but the mapping is \
+             not templated, so it is served literally"
+        ),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings[1]
+            .starts_with("mappings/literal.json: $.response.jsonBody.greeting.text: contains `{{`"),
+        "{warnings:?}"
+    );
+    let served = Served::start_loaded(literal).await;
+    let response = served
+        .client
+        .get(served.url("/hello?name=Ada"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.headers()["x-path"], "{{request.path}}");
+    assert_eq!(
+        response.text().await.expect("body"),
+        r#"{"greeting":{"text":"Hello {{request.query.name}}"}}"#
+    );
+
+    let options = LoadOptions {
+        global_templating: true,
+    };
+    let global = MockDefinition::load_with(&folder, options).expect("loads");
+    assert!(global.warnings().is_empty(), "{:?}", global.warnings());
+    let served = Served::start_loaded(global).await;
+    let response = served
+        .client
+        .get(served.url("/hello?name=Ada"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.headers()["x-path"], "/hello");
+    assert_eq!(
+        response.text().await.expect("body"),
+        r#"{"greeting":{"text":"Hello Ada"}}"#
+    );
+}
+
+#[test]
+fn the_mock_command_warns_about_braces_and_global_templating_silences_it() {
+    use std::io::{BufRead, BufReader};
+    let folder = common::fixture("mocks/templating-global");
+    for (global, warned) in [(false, true), (true, false)] {
+        let mut command = common::sidebyside();
+        command.args(["mock", "--mock", folder.to_str().unwrap(), "--port", "0"]);
+        if global {
+            command.arg("--global-templating");
+        }
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start sidebyside mock");
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut line = String::new();
+        while !line.contains("Ctrl-C stops") {
+            line.clear();
+            assert_ne!(
+                stdout.read_line(&mut line).expect("banner"),
+                0,
+                "banner ended early"
+            );
+        }
+        child.kill().expect("stop the mock");
+        let output = child.wait_with_output().expect("mock ended");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(
+            stderr.contains("sidebyside mock: warning: ")
+                && stderr.contains("$.response.headers['X-Path']: contains `{{`"),
+            warned,
+            "global {global}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn a_template_that_does_not_parse_is_a_load_error_naming_its_path() {
+    let folder = tempfile::tempdir().expect("folder");
+    std::fs::write(
+        folder.path().join("broken.json"),
+        r#"{"request": {"url": "/x"}, "response": {"body": "{{#if x}}never closed",
+            "transformers": ["response-template", "my-extension"]}}"#,
+    )
+    .expect("write");
+    let error = MockDefinition::load(folder.path()).expect_err("refused");
+    let text = without_folder(&error.to_string(), folder.path());
+    assert!(text.starts_with("2 problems in the mappings"), "{text}");
+    assert!(
+        text.contains("broken.json: $.response.transformers[1]: not supported yet (the WireMock extension transformer \"my-extension\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("broken.json: $.response.body: invalid response template:"),
+        "{text}"
+    );
+}
+
+impl Served {
+    async fn send(&self, method: reqwest::Method, path: &str) -> (u16, String) {
+        let response = self
+            .client
+            .request(method, self.url(path))
+            .send()
+            .await
+            .expect("request");
+        let status = response.status().as_u16();
+        (status, response.text().await.expect("body"))
+    }
+}
+
+#[tokio::test]
+async fn scenarios_move_through_their_states_and_start_afresh_with_each_mock() {
+    use reqwest::Method;
+    let definition =
+        MockDefinition::load(&common::fixture("mocks/scenarios")).expect("definition loads");
+    let served = Served::start_loaded(definition.clone()).await;
+    assert_eq!(served.get("/todos").await, (200, "[]".to_string()));
+    assert_eq!(served.send(Method::POST, "/todos").await.0, 201);
+    assert_eq!(
+        served.get("/todos").await,
+        (200, r#"["water the plants"]"#.to_string())
+    );
+    // Adding needs the state Started: the near miss says which state the scenario is in.
+    let (status, text) = served.send(Method::POST, "/todos").await;
+    assert_eq!(status, 404);
+    assert!(
+        text.contains(
+            "Closest mapping: \"add-item\" (mappings/todo.json#1), 2 of 3 criteria matched"
+        ) && text.contains(
+            "scenario \"todo-list\": expected state \"Started\", currently \"Item added\""
+        ),
+        "{text}"
+    );
+    assert_eq!(served.send(Method::DELETE, "/todos").await.0, 204);
+    assert_eq!(served.get("/todos").await, (200, "[]".to_string()));
+    assert_eq!(served.send(Method::POST, "/todos").await.0, 201);
+
+    // A new mock (the next verify run, the next `sidebyside mock`) starts in Started.
+    let fresh = Served::start_loaded(definition).await;
+    assert_eq!(fresh.get("/todos").await, (200, "[]".to_string()));
+    assert_eq!(
+        served.get("/todos").await,
+        (200, r#"["water the plants"]"#.to_string())
+    );
+}
+
+#[test]
+fn a_scenario_state_without_a_scenario_name_is_refused() {
+    let folder = tempfile::tempdir().expect("folder");
+    std::fs::write(
+        folder.path().join("orphan.json"),
+        r#"{"request": {"url": "/x"}, "newScenarioState": "Done"}"#,
+    )
+    .expect("write");
+    let error = MockDefinition::load(folder.path()).expect_err("refused");
+    assert_eq!(
+        without_folder(&error.to_string(), folder.path()),
+        "orphan.json: $.newScenarioState: needs the scenarioName of the scenario it belongs to"
+    );
+}
+
+#[tokio::test]
+async fn among_equal_priorities_the_most_recently_added_mapping_wins_as_in_wiremock() {
+    let served = Served::start("mocks/tie-break").await;
+    assert_eq!(served.get("/same").await.1, "later in the file");
+    assert_eq!(served.get("/across").await.1, "later file");
+    // Priority comes first: the earlier mapping with priority 1 beats the later one at 5.
+    assert_eq!(served.get("/priority").await.1, "higher priority");
+}
+
+#[tokio::test]
+async fn url_path_templates_match_segments_and_feed_templates() {
+    let served = Served::start("mocks/matchers").await;
+    assert_eq!(
+        served.get("/contacts/ada/addresses/12").await,
+        (200, "contact ada, address 12".to_string())
+    );
+    let (status, text) = served.get("/contacts/ada/addresses/home").await;
+    assert_eq!(status, 404);
+    assert!(
+        text.contains(
+            "pathParameters.addressId: expected matches \"[0-9]+\", got the string \"home\""
+        ),
+        "{text}"
+    );
+    // A parameter is one whole segment.
+    assert_eq!(served.get("/contacts/a/b/addresses/12").await.0, 404);
+}
+
+#[tokio::test]
+async fn get_or_head_status_message_basic_auth_cookies_and_forms() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let served = Served::start("mocks/matchers").await;
+    assert_eq!(served.get("/either").await, (200, "either".to_string()));
+    let head = served
+        .client
+        .head(served.url("/either"))
+        .send()
+        .await
+        .expect("HEAD");
+    assert_eq!(
+        (head.status().as_u16(), &head.headers()["x-kind"]),
+        (200, &"either".parse().unwrap())
+    );
+    let post = served
+        .client
+        .post(served.url("/either"))
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(post.status(), 404);
+
+    // The reason phrase is only visible on the wire (HTTP/1.1). The mock runs on this test's
+    // runtime, so the client must not block it.
+    let mut stream = tokio::net::TcpStream::connect(served.http)
+        .await
+        .expect("connect");
+    stream
+        .write_all(b"GET /teapot HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .expect("send");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.expect("read");
+    assert!(
+        answer.starts_with("HTTP/1.1 418 Short and stout\r\n"),
+        "{answer}"
+    );
+
+    let private = |user: &'static str, password: &'static str| {
+        served
+            .client
+            .get(served.url("/private"))
+            .basic_auth(user, Some(password))
+            .send()
+    };
+    assert_eq!(
+        private("ada", "s3cret").await.expect("request").status(),
+        200
+    );
+    let wrong = private("ada", "guess").await.expect("request");
+    assert_eq!(wrong.status(), 404);
+    assert!(wrong
+        .text()
+        .await
+        .expect("body")
+        .contains("basicAuthCredentials: expected user \"ada\" with the mapping's password, got another password"));
+
+    let session = |cookie: &'static str| {
+        served
+            .client
+            .get(served.url("/session"))
+            .header("Cookie", cookie)
+            .send()
+    };
+    assert_eq!(
+        session("theme=dark; session=0a1b2c3d")
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        session("session=0a1b2c3d; tracking=1")
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    assert_eq!(session("session=nothex!!").await.unwrap().status(), 404);
+
+    let login = |form: &'static [(&'static str, &'static str)]| {
+        served.client.post(served.url("/login")).form(form).send()
+    };
+    assert_eq!(
+        login(&[("user", "ada lovelace")]).await.unwrap().status(),
+        303
+    );
+    assert_eq!(
+        login(&[("user", "ada lovelace"), ("remember", "yes")])
+            .await
+            .unwrap()
+            .status(),
+        303
+    );
+    assert_eq!(
+        login(&[("user", "ada lovelace"), ("remember", "no")])
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+}
+
+#[tokio::test]
+async fn logical_and_negative_matchers_on_headers_queries_and_bodies() {
+    let served = Served::start("mocks/matchers").await;
+    let logic = |agent: &'static str, accept: &'static str, lang: &'static str| {
+        served
+            .client
+            .get(served.url(&format!("/logic?lang={lang}")))
+            .header("User-Agent", agent)
+            .header("Accept", accept)
+            .send()
+    };
+    assert_eq!(
+        logic("curl/8.0", "application/json", "fr")
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        logic("curl-bot/1", "application/json", "fr")
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    assert_eq!(
+        logic("curl/8.0", "text/html", "fr").await.unwrap().status(),
+        404
+    );
+    let missed = logic("curl/8.0", "application/json", "de").await.unwrap();
+    assert_eq!(missed.status(), 404);
+    assert!(missed.text().await.unwrap().contains(
+        "queryParameters.lang: expected (equalTo \"en\" or equalTo \"fr\"), got the string \"de\""
+    ));
+
+    let document = |body: serde_json::Value| {
+        served
+            .client
+            .post(served.url("/documents"))
+            .json(&body)
+            .send()
+    };
+    let accepted = serde_json::json!({"name": "notes", "meta": {"version": 2, "by": "ada"}});
+    assert_eq!(document(accepted).await.unwrap().status(), 201);
+    let draft = serde_json::json!({"title": "a draft", "meta": {"version": 2}});
+    assert_eq!(document(draft).await.unwrap().status(), 404);
+    let untitled = serde_json::json!({"meta": {"version": 2}});
+    assert_eq!(document(untitled).await.unwrap().status(), 404);
+    let old = serde_json::json!({"title": "notes", "meta": {"version": 1}});
+    assert_eq!(document(old).await.unwrap().status(), 404);
+}
+
+#[tokio::test]
+async fn date_matchers_compare_with_now_fixed_dates_offsets_and_formats() {
+    let served = Served::start("mocks/matchers").await;
+    let booking = |date: String| {
+        served
+            .client
+            .post(served.url("/bookings"))
+            .json(&serde_json::json!({ "date": date }))
+            .send()
+    };
+    let in_days = |days: i64| {
+        let date = time::OffsetDateTime::now_utc() + time::Duration::days(days);
+        format!(
+            "{}-{:02}-{:02}T12:00:00Z",
+            date.year(),
+            u8::from(date.month()),
+            date.day()
+        )
+    };
+    assert_eq!(booking(in_days(3)).await.unwrap().status(), 201);
+    assert_eq!(booking(in_days(-3)).await.unwrap().status(), 404);
+    assert_eq!(
+        booking("not a date".to_string()).await.unwrap().status(),
+        404
+    );
+
+    assert_eq!(
+        served.get("/invoices?issued=31/12/2019").await.1,
+        "archived"
+    );
+    assert_eq!(served.get("/invoices?issued=02/01/2020").await.0, 404);
+
+    let event = |day: &'static str| {
+        served
+            .client
+            .get(served.url("/events"))
+            .header("X-Day", day)
+            .send()
+    };
+    assert_eq!(event("2024-02-29T00:00:00Z").await.unwrap().status(), 200);
+    assert_eq!(event("2024-02-28T00:00:00Z").await.unwrap().status(), 404);
+}
+
+#[tokio::test]
+async fn jayway_json_paths_filter_objects_match_regexes_and_count() {
+    let served = Served::start("mocks/matchers").await;
+    let account = |identification: &str, lines: usize, owner: &str| {
+        let body = serde_json::json!({
+            "Identification": identification,
+            "lines": vec![1; lines],
+            "owners": [{"name": "grace"}, {"name": owner}]
+        });
+        served
+            .client
+            .post(served.url("/accounts"))
+            .json(&body)
+            .send()
+    };
+    let accepted = account("ACC-7", 2, "Ada L.").await.unwrap();
+    assert_eq!(accepted.status(), 202);
+    assert_eq!(accepted.text().await.unwrap(), "2 lines");
+    assert_eq!(account("ACC-8", 2, "Ada L.").await.unwrap().status(), 404);
+    assert_eq!(account("ACC-7", 3, "Ada L.").await.unwrap().status(), 404);
+    assert_eq!(account("ACC-7", 2, "Bob").await.unwrap().status(), 404);
+}
+
+#[tokio::test]
+async fn has_exactly_and_includes_match_repeated_parameters_and_headers() {
+    let served = Served::start("mocks/matchers").await;
+    let multi = |query: &'static str, tags: &'static [&'static str]| {
+        let mut request = served.client.get(served.url(&format!("/multi?{query}")));
+        for tag in tags {
+            request = request.header("X-Tag", *tag);
+        }
+        request.send()
+    };
+    assert_eq!(
+        multi("id=2&id=1", &["red", "blue"]).await.unwrap().status(),
+        200
+    );
+    assert_eq!(multi("id=1", &["blue"]).await.unwrap().status(), 404);
+    assert_eq!(
+        multi("id=1&id=2&id=3", &["blue"]).await.unwrap().status(),
+        404
+    );
+    assert_eq!(multi("id=1&id=1", &["blue"]).await.unwrap().status(), 404);
+    assert_eq!(multi("id=1&id=2", &["red"]).await.unwrap().status(), 404);
+}
