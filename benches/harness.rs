@@ -20,6 +20,7 @@ const TRIVIAL: &str = "/bin/true";
 
 fn harness(runtime: &tokio::runtime::Runtime, isolation: IsolationChoice) -> Option<Harness> {
     let options = HarnessOptions {
+        global_templating: false,
         mock_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("mock-server"),
         isolation,
         timeout: Duration::from_secs(30),

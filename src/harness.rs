@@ -41,6 +41,9 @@ pub struct HarnessOptions {
     pub keep_temp: bool,
     pub cache_dir: PathBuf,
     pub limits: crate::launcher::Limits,
+    /// Every mapping's response is a template (`--global-templating`, WireMock's
+    /// `--global-response-templating`).
+    pub global_templating: bool,
 }
 
 /// What a command does about a runtime it asked for that is not installed.
@@ -92,7 +95,15 @@ impl Harness {
         shutdown: Arc<Shutdown>,
         reporter: Arc<dyn Reporter>,
     ) -> Result<Self> {
-        let definition = Arc::new(MockDefinition::load(&options.mock_dir)?);
+        let definition = Arc::new(MockDefinition::load_with(
+            &options.mock_dir,
+            crate::mock::LoadOptions {
+                global_templating: options.global_templating,
+            },
+        )?);
+        for warning in definition.warnings() {
+            reporter.event(Event::Note(&format!("mock: warning: {warning}")));
+        }
         let mode = isolation::resolve(options.isolation).map_err(Error::Usage)?;
         let cache = options.cache_dir.clone();
         let wanted = runtimes.to_vec();

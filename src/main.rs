@@ -91,6 +91,11 @@ enum Command {
         /// ("nothing to check") or that cannot run here fails the run.
         #[arg(long)]
         require_check: bool,
+        /// Render every mapping's response as a template, as WireMock's
+        /// `--global-response-templating` does (else only mappings with
+        /// `"transformers": ["response-template"]`).
+        #[arg(long)]
+        global_templating: bool,
     },
     /// Render results documents as a table, Markdown, HTML, JSON or JUnit XML; merge several
     /// (one column per machine); compare with a baseline.
@@ -292,6 +297,7 @@ fn main() -> ExitCode {
             label,
             runtimes,
             require_check,
+            global_templating,
         } => verify(VerifyArguments {
             paths,
             mock,
@@ -311,6 +317,7 @@ fn main() -> ExitCode {
             label,
             runtimes,
             require_check,
+            global_templating,
         })
         .into(),
         Command::Report {
@@ -379,6 +386,7 @@ struct VerifyArguments {
     label: Option<String>,
     runtimes: Vec<String>,
     require_check: bool,
+    global_templating: bool,
 }
 
 fn verify(arguments: VerifyArguments) -> ExitStatus {
@@ -409,6 +417,7 @@ fn verify(arguments: VerifyArguments) -> ExitStatus {
         runtimes,
         require_check: arguments.require_check,
         harness: HarnessOptions {
+            global_templating: arguments.global_templating,
             mock_dir: arguments
                 .mock
                 .unwrap_or_else(sidebyside::paths::default_mock_dir),

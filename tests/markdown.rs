@@ -394,3 +394,38 @@ fn require_check_fails_a_page_whose_blocks_check_nothing() {
         .to_string()
         .contains("--require-check"));
 }
+
+/// `verify --global-templating` renders every mapping's response as a template, as the mock
+/// command does; without it the braces are served as written, and a warning says so.
+#[test]
+fn verify_can_serve_every_mapping_as_a_template() {
+    let page = tempfile::tempdir().unwrap();
+    let path = page.path().join("hello.md");
+    std::fs::write(
+        &path,
+        "# Hello\n\n```js\nconst r = await fetch(\"https://api.example.com/hello?name=Ada\");\n\
+         console.log(await r.json());\n```\n",
+    )
+    .unwrap();
+    let mock = fixture("mocks/templating-global");
+    let base = ["--mock", mock.to_str().unwrap(), path.to_str().unwrap()];
+    // The mapping names no host, so it answers api.example.com too.
+    let (_, literal, output) = verify_json(&base);
+    assert_eq!(
+        literal["runs"][0]["result"]["greeting"]["text"], "Hello {{request.query.name}}",
+        "{literal:#}"
+    );
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("not templated"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let mut templated = base.to_vec();
+    templated.push("--global-templating");
+    let (code, rendered, _) = verify_json(&templated);
+    assert_eq!(code, 0, "{rendered:#}");
+    assert_eq!(
+        rendered["runs"][0]["result"]["greeting"]["text"], "Hello Ada",
+        "{rendered:#}"
+    );
+}

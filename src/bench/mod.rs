@@ -107,6 +107,7 @@ pub async fn bench(
 ) -> Result<BenchOutcome> {
     let selection = cases::Selection::new(options)?;
     let harness_options = HarnessOptions {
+        global_templating: false,
         mock_dir: options
             .mock
             .clone()

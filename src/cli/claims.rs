@@ -70,6 +70,7 @@ pub fn run(arguments: ClaimsArguments) -> ExitStatus {
         jobs: arguments.jobs,
         runtimes,
         harness: HarnessOptions {
+            global_templating: false,
             mock_dir: arguments
                 .mock
                 .unwrap_or_else(sidebyside::paths::default_mock_dir),
