@@ -66,34 +66,8 @@ pub struct Limits {
     pub open_files: Option<u64>,
 }
 
-/// Which limit of [`Limits`] a run broke, and its value: what the launcher reports, so that the
-/// command that set the limit can say which of its own flags raises it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "limit", rename_all = "snake_case")]
-pub enum LimitBreach {
-    /// Resident memory of the run's processes, in bytes.
-    Memory { bytes: u64 },
-    /// Processes of the run at once.
-    Processes { count: u32 },
-    /// CPU seconds of one process.
-    CpuTime { seconds: u64 },
-}
-
-impl std::fmt::Display for LimitBreach {
-    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            LimitBreach::Memory { bytes } => write!(
-                formatter,
-                "memory limit ({})",
-                crate::ground::units::human_bytes(*bytes)
-            ),
-            LimitBreach::Processes { count } => {
-                write!(formatter, "process limit ({count} processes)")
-            }
-            LimitBreach::CpuTime { seconds } => write!(formatter, "CPU time limit ({seconds} s)"),
-        }
-    }
-}
+// Which limit a run broke is a fact of the observation, defined there; the launcher reports it.
+pub use crate::observation::LimitBreach;
 
 impl Limits {
     pub const DEFAULT_MEMORY_MIB: u64 = 2048;
