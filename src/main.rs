@@ -34,10 +34,11 @@ enum Command {
     ///
     /// A snippet is a JavaScript or Python file (.js, .mjs, .cjs, .py), a cargo package (a Rust
     /// program), or a fenced code block of a Markdown document (.md) whose info string names
-    /// javascript (js, mjs, node), python (py, python3) or rust (rs). Other blocks (bash, json,
-    /// text, none) are listed as not run. A `<!-- sidebyside: skip -->` comment on the line
-    /// before a block skips it; `group=NAME`, `expect-failure` and `expected` are the other
-    /// directives (see the README).
+    /// javascript (js, mjs, node), python (py, python3) or rust (rs). A text, output or
+    /// console block right below a code block is the output it must print (see the README's
+    /// "Printed output"); other blocks (bash, json, text, none) are listed as not run. A
+    /// `<!-- sidebyside: skip -->` comment on the line before a block skips it; `group=NAME`,
+    /// `expect-failure`, `expected` and `output` are the other directives (see the README).
     Verify {
         /// Markdown documents (.md), snippet files (.js, .mjs, .cjs, .py), cargo package
         /// directories, or directories searched for those. Default: the project's snippets/.

@@ -11,7 +11,8 @@
 //! An HTML comment just before a block controls it without showing on the rendered page:
 //! `<!-- sidebyside: skip -->`, `<!-- sidebyside: group=NAME -->`,
 //! `<!-- sidebyside: expect-failure -->`, and `<!-- sidebyside: expected -->` before a block
-//! that holds the group's expected result. Several may share one comment.
+//! that holds the group's expected result, `<!-- sidebyside: output -->` before a block that
+//! holds what the code block above it prints. Several may share one comment.
 
 use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
 
@@ -22,6 +23,9 @@ pub struct Block {
     pub line: usize,
     /// Line of the block's first line of code.
     pub first_code_line: usize,
+    /// Line of the closing fence (the last line of an indented block or of an unterminated
+    /// one).
+    pub end_line: usize,
     /// The info string as written (`python title="x.py"`), empty for indented blocks.
     pub info: String,
     /// The language word of the info string, lowercase (`python`), empty when there is none.
@@ -44,6 +48,9 @@ pub struct Directives {
     pub expect_failure: bool,
     /// The block holds the expected result of its group rather than code to run.
     pub expected: bool,
+    /// The block holds what the code block above it prints (`<!-- sidebyside: output -->`),
+    /// whatever its language word.
+    pub output: bool,
     /// The line of a directive before the block that could not be read (a problem says why):
     /// the block is not run, since what the author asked of it is unknown.
     pub unreadable_at: Option<usize>,
@@ -79,6 +86,7 @@ pub fn parse(text: &str) -> ParsedDocument {
     let mut html: Option<(usize, String)> = None;
     let mut pending: Option<(usize, Directives)> = None;
     let mut code: Option<(usize, String, bool, String)> = None;
+    let mut code_end = 0;
     let mut unterminated = false;
 
     for (event, range) in Parser::new_ext(&text, options).into_offset_iter() {
@@ -142,6 +150,7 @@ pub fn parse(text: &str) -> ParsedDocument {
                     });
                 }
                 code = Some((range.start, info, indented, String::new()));
+                code_end = range.end;
             }
             Event::Text(fragment) | Event::Code(fragment) => {
                 if let Some((_, _, _, collected)) = code.as_mut() {
@@ -154,9 +163,11 @@ pub fn parse(text: &str) -> ParsedDocument {
                 if let Some((start, info, indented, collected)) = code.take() {
                     let line = lines.line_of(start);
                     let directives = pending.take().map(|(_, d)| d).unwrap_or_default();
+                    let end_line = lines.line_of(code_end.saturating_sub(1).max(start));
                     document.blocks.push(Block {
                         line,
                         first_code_line: if indented { line } else { line + 1 },
+                        end_line,
                         language: language_of(&info),
                         info: info.trim().to_string(),
                         code: collected,
@@ -213,6 +224,7 @@ fn parse_directives(html: &str) -> Option<Result<Directives, String>> {
             "skip" => directives.skip = true,
             "expect-failure" => directives.expect_failure = true,
             "expected" => directives.expected = true,
+            "output" => directives.output = true,
             _ => match word.split_once('=') {
                 Some(("group", name)) if !name.is_empty() => {
                     directives.group = Some(name.to_string());
@@ -220,7 +232,7 @@ fn parse_directives(html: &str) -> Option<Result<Directives, String>> {
                 _ => {
                     return Some(Err(format!(
                         "unknown sidebyside directive `{word}`: expected skip, group=NAME, \
-                         expect-failure or expected"
+                         expect-failure, expected or output"
                     )))
                 }
             },

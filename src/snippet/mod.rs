@@ -7,14 +7,18 @@
 //! `fetch_data.py`, the `fetch-data` package) form a group whose results must agree; the
 //! runnable blocks under one heading of a document form a group too, unless a directive names
 //! another. A file `<stem>.expected.json` beside the group's snippets, or a block marked
-//! `<!-- sidebyside: expected -->`, states the result the group must produce.
+//! `<!-- sidebyside: expected -->`, states the result the group must produce. An output block
+//! right below a code block states what that block must print ([`expected_output`]).
 //!
 //! Discovery never stops at a bad input: a missing path, a document that is not UTF-8 or has an
 //! unterminated fence becomes a [`Problem`] and everything else is still found. Blocks that will
 //! not run (other languages, `skip`) are listed as [`NotRun`]. A directory holding a
 //! `.sidebyside-skip` file is not searched when reached by walking (its first line says why).
 
+pub mod expected_output;
 pub mod markdown;
+
+pub use expected_output::ExpectedOutput;
 
 use crate::observation::{Language, Source};
 use crate::results::{NotRun, Problem};
@@ -46,6 +50,8 @@ pub enum SnippetKind {
         by_heading: bool,
         /// The document it is part of, to tell a fragment or a step from a broken example.
         page: Arc<Page>,
+        /// What the page shows it printing (the output block below it), if it shows that.
+        expected_output: Option<ExpectedOutput>,
     },
 }
 
@@ -260,10 +266,25 @@ fn document(path: &Path, discovery: &mut Discovery) {
             .collect(),
         text,
     });
-    for problem in parsed.problems {
+    let (output_of, output_problems) = expected_output::find(&parsed.blocks, &page.text);
+    for problem in parsed.problems.into_iter().chain(output_problems) {
         discovery.problem(path, Some(problem.line), problem.message);
     }
-    for block in parsed.blocks {
+    let mut outputs: BTreeMap<usize, ExpectedOutput> = BTreeMap::new();
+    for (block, of) in parsed.blocks.iter().zip(&output_of) {
+        if let Some(of) = of {
+            outputs.insert(
+                *of,
+                ExpectedOutput {
+                    line: block.line,
+                    first_line: block.first_code_line,
+                    text: block.code.clone(),
+                },
+            );
+        }
+    }
+    let fence_lines: Vec<usize> = parsed.blocks.iter().map(|block| block.line).collect();
+    for (index, block) in parsed.blocks.into_iter().enumerate() {
         let source = Source {
             path: path.to_path_buf(),
             line: Some(block.line),
@@ -299,6 +320,13 @@ fn document(path: &Path, discovery: &mut Discovery) {
                     line: Some(block.line),
                 },
             );
+            continue;
+        }
+        if let Some(of) = output_of[index] {
+            not_run(format!(
+                "the expected output of {file_name}:{}",
+                fence_lines[of]
+            ));
             continue;
         }
         if block.unterminated {
@@ -355,6 +383,7 @@ fn document(path: &Path, discovery: &mut Discovery) {
                 check,
                 by_heading: block.directives.group.is_none(),
                 page: page.clone(),
+                expected_output: outputs.remove(&index),
             },
             expect_failure: block.directives.expect_failure || attributes.contains(&"should_panic"),
         });

@@ -6,6 +6,7 @@
 //! [`Observation`], passed or not, so reports can show what happened.
 
 mod diagnosis;
+pub mod expected_output;
 mod groups;
 
 pub use groups::group_status;
@@ -76,6 +77,7 @@ pub async fn verify(
             apply_expected_failure(run);
         }
         diagnosis::diagnose(run, &plan.snippet);
+        expected_output::check(run, &plan.snippet);
     }
     let members: Vec<groups::Member> = planned.iter().map(member_of).collect();
     let mut groups = groups::judge(&mut runs, &members, &discovery.expectations);
