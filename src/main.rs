@@ -92,6 +92,11 @@ enum Command {
         /// ("nothing to check") or that cannot run here fails the run.
         #[arg(long)]
         require_check: bool,
+        /// Write what each block really printed into the output block below it, and the
+        /// result its group produced into its `<!-- sidebyside: expected -->` block, where they
+        /// differ; nothing else in the page changes. Reports each block it rewrote.
+        #[arg(long)]
+        update: bool,
     },
     /// Render results documents as a table, Markdown, HTML, JSON or JUnit XML; merge several
     /// (one column per machine); compare with a baseline.
@@ -287,6 +292,7 @@ fn main() -> ExitCode {
             label,
             runtimes,
             require_check,
+            update,
         } => verify(VerifyArguments {
             paths,
             mock,
@@ -306,6 +312,7 @@ fn main() -> ExitCode {
             label,
             runtimes,
             require_check,
+            update,
         })
         .into(),
         Command::Report {
@@ -374,6 +381,7 @@ struct VerifyArguments {
     label: Option<String>,
     runtimes: Vec<String>,
     require_check: bool,
+    update: bool,
 }
 
 fn verify(arguments: VerifyArguments) -> ExitStatus {
@@ -403,6 +411,7 @@ fn verify(arguments: VerifyArguments) -> ExitStatus {
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
         runtimes,
         require_check: arguments.require_check,
+        update: arguments.update,
         harness: HarnessOptions {
             mock_dir: arguments
                 .mock
@@ -472,6 +481,9 @@ fn verify(arguments: VerifyArguments) -> ExitStatus {
         }
     } else {
         results.problems.extend(missing);
+    }
+    for block in &results.updated {
+        eprintln!("sidebyside: updated {}: {}", block.source, block.what);
     }
     if let Some(directory) = &arguments.out {
         if let Err(status) = cli::write_out(directory, &results, &[]) {

@@ -93,3 +93,70 @@ fn a_page_whose_output_changed_fails_with_a_line_diff_at_the_page_lines() {
     // The other blocks are judged as before.
     assert_eq!(run_at(&document, 23)["status"], "passed");
 }
+
+/// A copy of the page with one printed line and one expected result edited: without
+/// `--update` it fails and stays as it is; `--update` writes back what the blocks really did,
+/// which is the original page byte for byte, and says which blocks it rewrote.
+#[test]
+fn update_restores_an_edited_copy_byte_for_byte_and_reports_each_block() {
+    let original = std::fs::read(page()).unwrap();
+    let text = String::from_utf8(original.clone()).unwrap();
+    let edited = text
+        .replacen("tags: sales, finance, q3\n", "tags: sales\n", 1)
+        .replacen("  \"sum\": 45,\n", "  \"sum\": 44,\n", 1);
+    assert_eq!(edited.len() + 13, text.len(), "both edits were made");
+    let directory = tempfile::tempdir().unwrap();
+    let copy = directory.path().join("tour.md");
+    std::fs::write(&copy, &edited).unwrap();
+    let path = copy.to_str().unwrap();
+
+    let (code, document, _) = verify_json(&[path]);
+    assert_eq!(code, 1, "{document:#}");
+    assert_eq!(run_at(&document, 23)["status"], "failed");
+    assert_eq!(run_at(&document, 78)["status"], "failed");
+    assert_eq!(
+        std::fs::read_to_string(&copy).unwrap(),
+        edited,
+        "no --update, no change"
+    );
+
+    let (code, document, output) = verify_json(&[path, "--update"]);
+    assert_eq!(code, 0, "{document:#}");
+    let restored = std::fs::read(&copy).unwrap();
+    assert!(
+        restored == original,
+        "not restored byte for byte:\n{}",
+        String::from_utf8_lossy(&restored)
+    );
+    let updated: Vec<(u64, &str)> = document["updated"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| {
+            (
+                entry["source"]["line"].as_u64().unwrap(),
+                entry["what"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let what_23 = format!("what {path}:23 printed");
+    let what_78 = format!("the result of {path}:78");
+    assert_eq!(updated, [(33, what_23.as_str()), (85, what_78.as_str())]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("sidebyside: updated {path}:33: {what_23}")),
+        "{stderr}"
+    );
+    let run = run_at(&document, 23);
+    assert_eq!(run["status"], "passed");
+    assert_eq!(
+        run["checked"].as_array().unwrap().last().unwrap(),
+        &format!("--update wrote what it printed into {path}:33")
+    );
+
+    // Nothing left to write: a second run changes nothing and says nothing was updated.
+    let (code, document, _) = verify_json(&[path, "--update"]);
+    assert_eq!(code, 0);
+    assert_eq!(document.get("updated"), None, "{document:#}");
+    assert_eq!(std::fs::read(&copy).unwrap(), original);
+}

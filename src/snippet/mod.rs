@@ -17,6 +17,7 @@
 
 pub mod expected_output;
 pub mod markdown;
+pub mod update;
 
 pub use expected_output::ExpectedOutput;
 
@@ -109,6 +110,8 @@ pub struct Expectation {
     /// The fence line of an `expected` block: in a group of steps it holds the nearest block
     /// above it. `None` for a `.expected.json` file, which holds every member.
     pub line: Option<usize>,
+    /// The expectation as written (`verify --update` writes a new one in the same style).
+    pub text: String,
 }
 
 /// Everything found under the paths given.
@@ -318,6 +321,7 @@ fn document(path: &Path, discovery: &mut Discovery) {
                     value,
                     source: PathBuf::from(format!("{}:{}", path.display(), block.line)),
                     line: Some(block.line),
+                    text: block.code.clone(),
                 },
             );
             continue;
@@ -503,6 +507,7 @@ fn load_expectation(path: &Path, stem: &str, discovery: &mut Discovery) {
                     value,
                     source: path.to_path_buf(),
                     line: None,
+                    text,
                 },
             );
         }

@@ -123,18 +123,24 @@ fn line_matches(pattern: &str, line: &str) -> bool {
     true
 }
 
-/// A line diff of the expected output (its lines named `DOC:LINE`) and what was printed:
-/// `-` lines the page shows and the block did not print, `+` lines it printed instead.
-pub fn difference(expected: &str, first_line: usize, document: &str, printed: &str) -> String {
-    // Document lines of the expected text, before normalising drops blank lines at the start.
-    let leading_blank = expected
-        .lines()
-        .take_while(|line| line.trim().is_empty())
-        .count();
-    let expected = normalise(expected);
-    let printed = normalise(printed);
+/// One step of walking the page's lines and the printed ones side by side.
+enum Step {
+    /// The page's line matches the printed one (`[..]` included).
+    Same(usize, usize),
+    /// A `...` line, with the printed lines it stands for passed over.
+    Elided(usize),
+    /// A line of the page the block did not print.
+    Removed(usize),
+    /// A printed line the page does not show.
+    Added(usize),
+    /// A printed line in place of the page's.
+    Replaced(usize, usize),
+}
+
+/// Lines of the page (`expected`) and what was printed, aligned along their longest common
+/// subsequence; a `...` line matches nothing but passes over the printed lines it stands for.
+fn align(expected: &[&str], printed: &[&str]) -> Vec<Step> {
     let (rows, columns) = (expected.len(), printed.len());
-    // Longest common subsequence, a `...` line matching nothing (it is shown as context).
     let mut common = vec![vec![0usize; columns + 1]; rows + 1];
     for i in (0..rows).rev() {
         for j in (0..columns).rev() {
@@ -145,22 +151,7 @@ pub fn difference(expected: &str, first_line: usize, document: &str, printed: &s
             };
         }
     }
-    let widest = format!(
-        "{document}:{}",
-        first_line + leading_blank + rows.saturating_sub(1)
-    )
-    .len();
-    let place = |index: usize| {
-        format!(
-            "{:<widest$}",
-            format!("{document}:{}", first_line + leading_blank + index)
-        )
-    };
-    let mut lines = vec![format!(
-        "--- the page ({document}:{}-{})\n+++ what it printed",
-        first_line + leading_blank,
-        first_line + leading_blank + rows.saturating_sub(1)
-    )];
+    let mut steps = Vec::new();
     let (mut i, mut j) = (0, 0);
     while i < rows || j < columns {
         if i < rows
@@ -168,32 +159,97 @@ pub fn difference(expected: &str, first_line: usize, document: &str, printed: &s
             && !is_elision(expected[i])
             && line_matches(expected[i], printed[j])
         {
-            lines.push(format!("  {}  {}", place(i), printed[j]));
+            steps.push(Step::Same(i, j));
             i += 1;
             j += 1;
         } else if i < rows && is_elision(expected[i]) {
-            // What `...` stands for: every printed line up to one the next line matches.
-            lines.push(format!("  {}  ...", place(i)));
+            steps.push(Step::Elided(i));
             i += 1;
-            let next = expected[i..].iter().find(|line| !is_elision(line));
-            while j < columns && next.is_none_or(|next| !line_matches(next, printed[j])) {
+            // Pass over as many printed lines as loses no match for the page's lines below,
+            // leaving at least one printed line for each of them where there are enough.
+            let below = expected[i..]
+                .iter()
+                .filter(|line| !is_elision(line))
+                .count();
+            let bound = j.max(columns.saturating_sub(below));
+            let best = common[i][j];
+            while j < bound && common[i][j + 1] == best {
                 j += 1;
             }
         } else if i < rows && j < columns && common[i + 1][j + 1] == common[i][j] {
-            // A line printed in place of the page's: shown as a replacement.
-            lines.push(format!("- {}  {}", place(i), expected[i]));
-            lines.push(format!("+ {}  {}", " ".repeat(place(i).len()), printed[j]));
+            steps.push(Step::Replaced(i, j));
             i += 1;
             j += 1;
         } else if j < columns && (i == rows || common[i][j + 1] > common[i + 1][j]) {
-            lines.push(format!("+ {}  {}", " ".repeat(place(i).len()), printed[j]));
+            steps.push(Step::Added(j));
             j += 1;
         } else {
-            lines.push(format!("- {}  {}", place(i), expected[i]));
+            steps.push(Step::Removed(i));
             i += 1;
         }
     }
+    steps
+}
+
+/// A line diff of the expected output (its lines named `DOC:LINE`) and what was printed:
+/// `-` lines the page shows and the block did not print, `+` lines it printed instead.
+pub fn difference(expected: &str, first_line: usize, document: &str, printed: &str) -> String {
+    // Document lines of the expected text, before normalising drops blank lines at the start.
+    let leading_blank = expected
+        .lines()
+        .take_while(|line| line.trim().is_empty())
+        .count();
+    let expected = normalise(expected);
+    let printed = normalise(printed);
+    let last = first_line + leading_blank + expected.len().saturating_sub(1);
+    let widest = format!("{document}:{last}").len();
+    let place = |index: usize| {
+        format!(
+            "{:<widest$}",
+            format!("{document}:{}", first_line + leading_blank + index)
+        )
+    };
+    let blank = " ".repeat(widest);
+    let mut lines = vec![format!(
+        "--- the page ({document}:{}-{last})\n+++ what it printed",
+        first_line + leading_blank
+    )];
+    for step in align(&expected, &printed) {
+        match step {
+            Step::Same(i, j) => lines.push(format!("  {}  {}", place(i), printed[j])),
+            Step::Elided(i) => lines.push(format!("  {}  ...", place(i))),
+            Step::Removed(i) => lines.push(format!("- {}  {}", place(i), expected[i])),
+            Step::Added(j) => lines.push(format!("+ {blank}  {}", printed[j])),
+            Step::Replaced(i, j) => {
+                lines.push(format!("- {}  {}", place(i), expected[i]));
+                lines.push(format!("+ {blank}  {}", printed[j]));
+            }
+        }
+    }
     lines.join("\n")
+}
+
+/// The output block's new content for `verify --update`: what was printed, keeping the page's
+/// lines that still match it (so `...` and `[..]` stay where they still hold); plainly what was
+/// printed when that would not match.
+pub fn updated(expected: &str, printed: &str) -> String {
+    let page = normalise(expected);
+    let lines = normalise(printed);
+    let mut text = String::new();
+    for step in align(&page, &lines) {
+        let line = match step {
+            Step::Same(i, _) | Step::Elided(i) => page[i],
+            Step::Added(j) | Step::Replaced(_, j) => lines[j],
+            Step::Removed(_) => continue,
+        };
+        text.push_str(line);
+        text.push('\n');
+    }
+    if matches(&text, printed) {
+        text
+    } else {
+        as_page_text(printed)
+    }
 }
 
 #[cfg(test)]
@@ -254,5 +310,12 @@ mod tests {
     fn printed_text_is_written_back_as_the_page_would_show_it() {
         assert_eq!(as_page_text("a  \r\nb\n\n"), "a\nb\n");
         assert_eq!(as_page_text(""), "");
+        // The page's elisions stay where they still hold.
+        assert_eq!(
+            updated("id: [..]\n...\nend\n", "id: 7\nx\ny\nfinish\n"),
+            "id: [..]\n...\nfinish\n"
+        );
+        assert_eq!(updated("a\nb\n", "a\nc\nb\n"), "a\nc\nb\n");
+        assert_eq!(updated("", "new\n"), "new\n");
     }
 }

@@ -8,6 +8,7 @@
 mod diagnosis;
 pub mod expected_output;
 mod groups;
+mod update;
 
 pub use groups::group_status;
 
@@ -31,6 +32,9 @@ pub struct VerifyOptions {
     pub runtimes: Vec<RuntimeId>,
     /// `--require-check`: a block with nothing to check, or that cannot run here, fails.
     pub require_check: bool,
+    /// `--update`: write what each block really printed (or returned) into the page's block
+    /// that states it, when they differ.
+    pub update: bool,
     pub harness: HarnessOptions,
 }
 
@@ -71,16 +75,31 @@ pub async fn verify(
         slots[index] = Some(compile(&harness, plan, check_of(plan)));
     }
     let mut runs: Vec<Observation> = slots.into_iter().flatten().collect();
+    let mut output_mismatched = Vec::with_capacity(runs.len());
     for (run, plan) in runs.iter_mut().zip(&planned) {
         unclean_exit(run);
         if plan.snippet.expect_failure {
             apply_expected_failure(run);
         }
         diagnosis::diagnose(run, &plan.snippet);
-        expected_output::check(run, &plan.snippet);
+        output_mismatched.push(expected_output::check(run, &plan.snippet) == Some(false));
     }
     let members: Vec<groups::Member> = planned.iter().map(member_of).collect();
-    let mut groups = groups::judge(&mut runs, &members, &discovery.expectations);
+    let (mut groups, held) =
+        groups::judge_noting_held(&mut runs, &members, &discovery.expectations);
+    let mut problems = discovery.problems;
+    let mut updated = Vec::new();
+    if options.update && !harness.interrupted() {
+        let (written, met) = update::write_back(
+            &mut runs,
+            &planned,
+            &output_mismatched,
+            &held,
+            &discovery.expectations,
+        );
+        updated = written;
+        problems.extend(met);
+    }
     for (run, plan) in runs.iter_mut().zip(&planned) {
         settle(run);
         diagnosis::browser_only(run, &plan.snippet);
@@ -112,10 +131,11 @@ pub async fn verify(
         groups,
         summary,
         not_run: discovery.not_run,
-        problems: discovery.problems,
+        problems,
         bench: None,
         claims: None,
         interrupted,
+        updated,
     })
 }
 
