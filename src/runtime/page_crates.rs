@@ -155,6 +155,7 @@ mod tests {
 
     fn page(blocks: &[(&str, &str)]) -> Page {
         Page {
+            session: false,
             text: String::new(),
             blocks: blocks
                 .iter()

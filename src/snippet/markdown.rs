@@ -13,6 +13,8 @@
 //! `<!-- sidebyside: expect-failure -->`, and `<!-- sidebyside: expected -->` before a block
 //! that holds the group's expected result, `<!-- sidebyside: output -->` before a block that
 //! holds what the code block above it prints. Several may share one comment.
+//! `<!-- sidebyside: session -->` before the first block (or `sidebyside: { session: true }`
+//! in the front matter) speaks for the whole page: its Python blocks run as one session.
 
 use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
 
@@ -51,6 +53,9 @@ pub struct Directives {
     /// The block holds what the code block above it prints (`<!-- sidebyside: output -->`),
     /// whatever its language word.
     pub output: bool,
+    /// `<!-- sidebyside: session -->`: the page's Python blocks run as one session (a word
+    /// about the page, not about the block after it).
+    pub session: bool,
     /// The line of a directive before the block that could not be read (a problem says why):
     /// the block is not run, since what the author asked of it is unknown.
     pub unreadable_at: Option<usize>,
@@ -67,6 +72,10 @@ pub struct DocumentProblem {
 pub struct ParsedDocument {
     pub blocks: Vec<Block>,
     pub problems: Vec<DocumentProblem>,
+    /// The page asks for its Python blocks to run as one session, sharing their names: by
+    /// `<!-- sidebyside: session -->` before its first block, or `sidebyside: { session: true }`
+    /// in its front matter.
+    pub session: bool,
 }
 
 /// Parses a document and returns its code blocks in order, and any problems found.
@@ -87,6 +96,7 @@ pub fn parse(text: &str) -> ParsedDocument {
     let mut pending: Option<(usize, Directives)> = None;
     let mut code: Option<(usize, String, bool, String)> = None;
     let mut code_end = 0;
+    let mut metadata: Option<String> = None;
     let mut unterminated = false;
 
     for (event, range) in Parser::new_ext(&text, options).into_offset_iter() {
@@ -109,6 +119,26 @@ pub fn parse(text: &str) -> ParsedDocument {
             Event::End(TagEnd::HtmlBlock) => {
                 if let Some((line, collected)) = html.take() {
                     match parse_directives(&collected) {
+                        Some(Ok(directives)) if directives.session => {
+                            clear_pending(&mut pending, &mut document);
+                            if document.blocks.is_empty() {
+                                document.session = true;
+                            } else {
+                                document.problems.push(DocumentProblem {
+                                    line,
+                                    message: "<!-- sidebyside: session --> speaks for the whole \
+                                              page: put it before the page's first code block"
+                                        .to_string(),
+                                });
+                            }
+                            let rest = Directives {
+                                session: false,
+                                ..directives
+                            };
+                            if rest != Directives::default() {
+                                pending = Some((line, rest));
+                            }
+                        }
                         Some(Ok(directives)) => {
                             clear_pending(&mut pending, &mut document);
                             pending = Some((line, directives));
@@ -131,7 +161,17 @@ pub fn parse(text: &str) -> ParsedDocument {
                     }
                 }
             }
-            Event::Start(Tag::Paragraph | Tag::Table(_) | Tag::MetadataBlock(_)) => {
+            Event::Start(Tag::MetadataBlock(_)) => {
+                clear_pending(&mut pending, &mut document);
+                metadata = Some(String::new());
+            }
+            Event::End(TagEnd::MetadataBlock(_)) => {
+                let asks = metadata
+                    .take()
+                    .is_some_and(|text| front_matter_asks_for_session(&text));
+                document.session |= asks;
+            }
+            Event::Start(Tag::Paragraph | Tag::Table(_)) => {
                 clear_pending(&mut pending, &mut document);
             }
             Event::Start(Tag::CodeBlock(kind)) => {
@@ -154,6 +194,8 @@ pub fn parse(text: &str) -> ParsedDocument {
             }
             Event::Text(fragment) | Event::Code(fragment) => {
                 if let Some((_, _, _, collected)) = code.as_mut() {
+                    collected.push_str(&fragment);
+                } else if let Some(collected) = metadata.as_mut() {
                     collected.push_str(&fragment);
                 } else if let Some(collected) = heading_text.as_mut() {
                     collected.push_str(&fragment);
@@ -225,6 +267,7 @@ fn parse_directives(html: &str) -> Option<Result<Directives, String>> {
             "expect-failure" => directives.expect_failure = true,
             "expected" => directives.expected = true,
             "output" => directives.output = true,
+            "session" => directives.session = true,
             _ => match word.split_once('=') {
                 Some(("group", name)) if !name.is_empty() => {
                     directives.group = Some(name.to_string());
@@ -232,13 +275,36 @@ fn parse_directives(html: &str) -> Option<Result<Directives, String>> {
                 _ => {
                     return Some(Err(format!(
                         "unknown sidebyside directive `{word}`: expected skip, group=NAME, \
-                         expect-failure, expected or output"
+                         expect-failure, expected, output or session"
                     )))
                 }
             },
         }
     }
     Some(Ok(directives))
+}
+
+/// Whether front matter says `sidebyside: { session: true }` (or the same as a nested map).
+fn front_matter_asks_for_session(text: &str) -> bool {
+    let mut inside = false;
+    for line in text.lines() {
+        let indented = line.starts_with([' ', '\t']);
+        let line = line.trim();
+        if !indented {
+            inside = false;
+            if let Some(value) = line.strip_prefix("sidebyside:") {
+                let value = value.trim();
+                if value.starts_with('{') {
+                    let words: String = value.chars().filter(|c| !c.is_whitespace()).collect();
+                    return words.contains("session:true");
+                }
+                inside = value.is_empty();
+            }
+        } else if inside && line.replace(' ', "") == "session:true" {
+            return true;
+        }
+    }
+    false
 }
 
 /// The language word of an info string: `python title="x"` -> `python`, `js {.line-numbers}`
@@ -437,6 +503,24 @@ mod tests {
             .message
             .ends_with("the block it precedes is not run until it is fixed"));
         assert_eq!(parsed.blocks[0].directives.unreadable_at, Some(1));
+    }
+
+    #[test]
+    fn a_page_asks_for_a_session_by_directive_or_front_matter() {
+        assert!(parse("<!-- sidebyside: session -->\n\n```py\nx = 1\n```\n").session);
+        let front = "---\ntitle: T\nsidebyside:\n  session: true\n---\n\n```py\nx = 1\n```\n";
+        assert!(parse(front).session);
+        let inline = "---\nsidebyside: { session: true }\n---\n```py\nx = 1\n```\n";
+        assert!(parse(inline).session);
+        let parsed = parse("```py\nx = 1\n```\n");
+        assert!(!parsed.session);
+        let other = "---\nsession: true\nsidebyside:\n  other: 1\n---\n";
+        assert!(!parse(other).session);
+        // Too late: after the first block it is a problem, and the page is no session.
+        let late = parse("```py\nx = 1\n```\n\n<!-- sidebyside: session -->\n\n```py\nx\n```\n");
+        assert!(!late.session);
+        assert_eq!(late.problems.len(), 1);
+        assert_eq!(late.problems[0].line, 5);
     }
 
     #[test]

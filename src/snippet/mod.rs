@@ -74,6 +74,9 @@ pub struct Page {
     pub text: String,
     /// Every code block, in document order: fence line, language word, code.
     pub blocks: Vec<(usize, String, String)>,
+    /// The page's Python blocks run as one session, sharing their names
+    /// (`<!-- sidebyside: session -->`, or `sidebyside: { session: true }` in front matter).
+    pub session: bool,
 }
 
 impl Page {
@@ -268,6 +271,7 @@ fn document(path: &Path, discovery: &mut Discovery) {
             .map(|block| (block.line, block.language.clone(), block.code.clone()))
             .collect(),
         text,
+        session: parsed.session,
     });
     let (output_of, output_problems) = expected_output::find(&parsed.blocks, &page.text);
     for problem in parsed.problems.into_iter().chain(output_problems) {

@@ -8,6 +8,7 @@
 mod diagnosis;
 pub mod expected_output;
 mod groups;
+mod session;
 mod update;
 
 pub use groups::group_status;
@@ -64,11 +65,37 @@ pub async fn verify(
     };
     let (to_run, to_compile): (Vec<usize>, Vec<usize>) =
         (0..planned.len()).partition(|&index| check_of(&planned[index]) == BlockCheck::Run);
-    let running: Vec<Planned> = to_run.iter().map(|&index| planned[index].clone()).collect();
-    let ran = harness.run_snippets(&running, options.jobs).await?;
+    // The Python blocks of a page that asks for a session run as one program.
+    let (alone, sessions) = session::plan(&planned, &to_run, &options.harness.cache_dir);
+    let mut running: Vec<Planned> = alone.iter().map(|&index| planned[index].clone()).collect();
+    running.extend(sessions.iter().map(|session| session.driver.clone()));
+    let mut outcomes = harness.run_all(&running, options.jobs).await?.into_iter();
     let mut slots: Vec<Option<Observation>> = planned.iter().map(|_| None).collect();
-    for (index, run) in to_run.into_iter().zip(ran) {
-        slots[index] = Some(run);
+    // The block of each session that was given the session's requests.
+    let mut holds_session_requests = vec![false; planned.len()];
+    let observe = |index: usize, outcome| {
+        let plan: &Planned = &planned[index];
+        crate::harness::observe(
+            &plan.snippet,
+            harness.installed.describe(plan.runtime),
+            harness.mode,
+            outcome,
+        )
+    };
+    for (&index, outcome) in alone.iter().zip(&mut outcomes) {
+        slots[index] = Some(observe(index, outcome));
+    }
+    for (plan, outcome) in sessions.iter().zip(outcomes) {
+        for share in session::split(plan, &planned, outcome) {
+            let mut run = observe(share.index, share.outcome);
+            holds_session_requests[share.index] =
+                plan.members.len() > 1 && !run.requests.is_empty();
+            if let Some(reason) = share.not_reached {
+                run.status = Status::CannotRun;
+                run.reasons = vec![reason];
+            }
+            slots[share.index] = Some(run);
+        }
     }
     for index in to_compile {
         let plan = &planned[index];
@@ -100,8 +127,18 @@ pub async fn verify(
         updated = written;
         problems.extend(met);
     }
-    for (run, plan) in runs.iter_mut().zip(&planned) {
+    for ((run, plan), holds) in runs.iter_mut().zip(&planned).zip(&holds_session_requests) {
         settle(run);
+        if *holds {
+            // The journal does not say which block of the session sent a request.
+            for checked in run.checked.iter_mut() {
+                if checked.contains("answered by the mock's mappings") {
+                    *checked = format!(
+                        "the page's session (this block and the blocks before it): {checked}"
+                    );
+                }
+            }
+        }
         diagnosis::browser_only(run, &plan.snippet);
         if options.require_check {
             require_check(run);
