@@ -297,7 +297,7 @@ impl Block<'_> {
         let name = captures[1].to_string();
         let word = regex(&format!(r"(?:^|[^\w$.]){}\b", regex::escape(&name)));
         // In a session the earlier blocks ran first and their names were there to use.
-        let shared = self.page.session && self.language == Language::Python;
+        let shared = self.page.session && self.language != Language::Rust;
         if let Some((line, _, _)) = (!shared)
             .then(|| self.page.blocks_before(self.fence_line))
             .into_iter()

@@ -1,4 +1,5 @@
-//! Pages whose Python blocks run as one session, sharing their names, in page order.
+//! Pages whose Python (and, on Node, JavaScript) blocks run as one session, sharing their
+//! names, in page order.
 //!
 //! A tutorial defines a client in one block and calls it in the next; run alone, the second
 //! block has no client. A page that asks for it (`<!-- sidebyside: session -->` before its first
@@ -10,6 +11,11 @@
 //! own wall and CPU time), and [`split`] turns the one run into one outcome per block, so each
 //! block keeps its own verdict, its output check and its place in its group.
 //!
+//! JavaScript on Node: the blocks are placed at their own lines of one ES module (shared
+//! top-level bindings and imports, top-level `await`, stack traces at the page's lines through
+//! an identity line map), and the fence line above each block calls the `mark` of
+//! `assets/javascript_session.mjs`, which writes the same start and end events.
+//!
 //! What one process shares cannot always be told apart: the peak memory is the session's, and
 //! the requests the mock received are given to the block the session ended with (the journal
 //! does not say which block sent them). A block that raises ends the session; the blocks after
@@ -20,12 +26,14 @@ use crate::launcher::LaunchReport;
 use crate::observation::{Exit, Language, Output, Source, Usage};
 use crate::runner::RunOutcome;
 use crate::runtime::blocks::content_key;
-use crate::snippet::{Snippet, SnippetKind};
+use crate::runtime::RuntimeId;
+use crate::snippet::{BlockCheck, Snippet, SnippetKind};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 const DRIVER: &str = include_str!("../runtime/assets/python_session.py");
+const JAVASCRIPT_MARKS: &str = include_str!("../runtime/assets/javascript_session.mjs");
 
 /// One page's Python blocks on one runtime, run as one program.
 #[derive(Debug, Clone)]
@@ -45,7 +53,9 @@ pub fn plan(planned: &[Planned], to_run: &[usize], cache: &Path) -> (Vec<usize>,
         let plan = &planned[index];
         match &plan.snippet.kind {
             SnippetKind::Block { page, .. }
-                if page.session && plan.snippet.language == Language::Python =>
+                if page.session
+                    && (plan.snippet.language == Language::Python
+                        || plan.runtime == RuntimeId::Node) =>
             {
                 pages
                     .entry((plan.snippet.source.path.clone(), plan.runtime.to_string()))
@@ -58,7 +68,12 @@ pub fn plan(planned: &[Planned], to_run: &[usize], cache: &Path) -> (Vec<usize>,
     let mut sessions = Vec::new();
     for ((document, _), mut members) in pages {
         members.sort_by_key(|&index| planned[index].snippet.source.line);
-        match driver(planned, &members, &document, cache) {
+        let made = if planned[members[0]].snippet.language == Language::Python {
+            driver(planned, &members, &document, cache)
+        } else {
+            module(planned, &members, &document, cache)
+        };
+        match made {
             Ok(driver) => sessions.push(SessionPlan { members, driver }),
             Err(_) => alone.extend(members),
         }
@@ -121,6 +136,86 @@ fn driver(
     })
 }
 
+/// The JavaScript blocks at their own lines of one ES module, each fence line above a block
+/// marking where it starts (`assets/javascript_session.mjs`), and the run that starts it.
+/// Written as a block of the page starting at line 1, so the line map of stack traces is the
+/// identity.
+fn module(
+    planned: &[Planned],
+    members: &[usize],
+    document: &Path,
+    cache: &Path,
+) -> std::io::Result<Planned> {
+    let marks = crate::runtime::install_asset(cache, "node", "session.mjs", JAVASCRIPT_MARKS)
+        .map_err(std::io::Error::other)?;
+    let url = format!(
+        "file://{}",
+        crate::runtime::node::absolute(&marks).display()
+    );
+    let mut lines: Vec<String> = vec![format!(
+        "import {{ mark as __sidebysideMark }} from {};",
+        Value::String(url)
+    )];
+    let mut page = None;
+    for &index in members {
+        let SnippetKind::Block {
+            code,
+            first_code_line,
+            page: of,
+            ..
+        } = &planned[index].snippet.kind
+        else {
+            continue;
+        };
+        page.get_or_insert_with(|| of.clone());
+        let fence = planned[index]
+            .snippet
+            .source
+            .line
+            .unwrap_or(first_code_line - 1)
+            .max(1);
+        let needed = first_code_line + code.lines().count();
+        if lines.len() < needed {
+            lines.resize(needed, String::new());
+        }
+        let marker = &mut lines[fence - 1];
+        if !marker.is_empty() {
+            marker.push(' ');
+        }
+        marker.push_str(&format!("__sidebysideMark({fence});"));
+        for (offset, line) in code.lines().enumerate() {
+            lines[first_code_line - 1 + offset] = line.to_string();
+        }
+    }
+    let page = page.ok_or_else(|| std::io::Error::other("no JavaScript block"))?;
+    let first = &planned[members[0]];
+    let file_name = document
+        .file_name()
+        .and_then(|name| name.to_str())
+        .unwrap_or("page");
+    Ok(Planned {
+        snippet: Snippet {
+            name: format!("{file_name} (session)"),
+            group: first.snippet.group.clone(),
+            language: Language::Javascript,
+            source: Source {
+                path: document.to_path_buf(),
+                line: None,
+            },
+            kind: SnippetKind::Block {
+                code: lines.join("\n") + "\n",
+                first_code_line: 1,
+                check: BlockCheck::Run,
+                by_heading: false,
+                page,
+                expected_output: None,
+            },
+            expect_failure: false,
+        },
+        runtime: first.runtime,
+    })
+}
+
 /// One block's share of a session's run: its outcome, or why it did not run (the session
 /// stopped before it).
 pub struct Share {
@@ -171,6 +266,7 @@ pub fn split(
             events.entry(line).or_default().push(event);
         }
     }
+    let language = planned[session.members[0]].snippet.language;
     let document = planned[session.members[0]]
         .snippet
         .source
@@ -208,8 +304,15 @@ pub fn split(
         match ends.get(&line) {
             Some(end) => {
                 let text = |field: &str| end[field].as_str().unwrap_or_default().to_string();
+                let failed = end["failed"] == true;
                 share.stdout = output(text("stdout"));
-                share.stderr = output(text("stderr"));
+                // Node prints an uncaught error itself, past the streams the marks watch: the
+                // failing block's error is in the session's own stderr (with the page's lines).
+                share.stderr = if failed && language == Language::Javascript {
+                    std::mem::take(&mut outcome.stderr)
+                } else {
+                    output(text("stderr"))
+                };
                 share.report = LaunchReport {
                     exit: Some(Exit {
                         code: Some(i32::from(end["failed"] == true)),

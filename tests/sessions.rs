@@ -1,5 +1,5 @@
-//! End-to-end tests of pages whose Python blocks run as one session: real python, the real
-//! mock, each block with its own verdict and errors at the page's lines.
+//! End-to-end tests of pages whose Python or JavaScript blocks run as one session: real python
+//! and node, the real mock, each block with its own verdict and errors at the page's lines.
 
 mod common;
 
@@ -104,6 +104,67 @@ fn an_error_in_a_session_points_at_its_line_and_stops_the_blocks_after_it() {
             .as_str()
             .unwrap()
             .contains(&format!("the session stopped at {path}:9")),
+        "{after:#}"
+    );
+}
+
+#[test]
+fn javascript_blocks_of_a_session_page_share_their_bindings() {
+    let page = fixture("docs/javascript-session.md");
+    let (code, document, output) = verify_json(&[page.to_str().unwrap()]);
+    assert_eq!(
+        code,
+        0,
+        "{document:#}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let page = page.display();
+    for (block, shown) in [(20, 25), (31, 35)] {
+        let run = run_at(&document, block);
+        assert_eq!(run["status"], "passed", "{run:#}");
+        assert_eq!(
+            run["checked"][0],
+            format!("it printed what {page}:{shown} shows")
+        );
+    }
+    assert_eq!(
+        run_at(&document, 20)["stdout"]["text"],
+        "Quarterly sales report\n"
+    );
+    assert_eq!(run_at(&document, 20)["result"], "Quarterly sales report");
+}
+
+#[test]
+fn a_javascript_error_in_a_session_points_at_its_line_and_stops_the_blocks_after_it() {
+    let directory = tempfile::tempdir().unwrap();
+    let page = directory.path().join("broken.md");
+    std::fs::write(
+        &page,
+        "<!-- sidebyside: session -->\n\n```js\nconst limits = { max: 2 };\n```\n\n\
+         ```js\nconsole.log(\"checking\");\nif (limits.max < 3) throw new RangeError(\"too small\");\n```\n\n\
+         ```js\nconsole.log(limits);\n```\n",
+    )
+    .unwrap();
+    let path = page.to_str().unwrap();
+    let (code, document, _) = verify_json(&[path]);
+    assert_eq!(code, 1, "{document:#}");
+    assert_eq!(run_at(&document, 3)["status"], "nothing_to_check");
+    let broken = run_at(&document, 7);
+    assert_eq!(broken["status"], "failed", "{broken:#}");
+    let reason = broken["reasons"][0].as_str().unwrap();
+    assert!(
+        reason.starts_with(&format!("exit status 1: error at {path}:9")),
+        "{reason}"
+    );
+    assert!(reason.contains("RangeError: too small"), "{reason}");
+    assert_eq!(broken["stdout"]["text"], "checking\n");
+    let after = run_at(&document, 12);
+    assert_eq!(after["status"], "cannot_run", "{after:#}");
+    assert!(
+        after["reasons"][0]
+            .as_str()
+            .unwrap()
+            .contains(&format!("the session stopped at {path}:7")),
         "{after:#}"
     );
 }
