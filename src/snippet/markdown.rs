@@ -15,6 +15,8 @@
 //! holds what the code block above it prints. Several may share one comment.
 //! `<!-- sidebyside: session -->` before the first block (or `sidebyside: { session: true }`
 //! in the front matter) speaks for the whole page: its Python blocks run as one session.
+//! `<!-- sidebyside: setup python` followed by lines of code and `-->` is hidden setup code,
+//! run before the blocks of that language below it ([`Setup`]).
 
 use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
 
@@ -68,10 +70,24 @@ pub struct DocumentProblem {
     pub message: String,
 }
 
+/// Code a page runs before its blocks of one language without showing it: an HTML comment
+/// `<!-- sidebyside: setup python` whose following lines, up to `-->`, are the code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Setup {
+    /// The language word after `setup` (`python`, `js`), lowercase.
+    pub language: String,
+    /// The code, one line per document line.
+    pub code: String,
+    /// Document line of the code's first line.
+    pub first_line: usize,
+}
+
 #[derive(Debug, Default)]
 pub struct ParsedDocument {
     pub blocks: Vec<Block>,
     pub problems: Vec<DocumentProblem>,
+    /// Hidden setup code, in document order; each runs before the blocks below it.
+    pub setups: Vec<Setup>,
     /// The page asks for its Python blocks to run as one session, sharing their names: by
     /// `<!-- sidebyside: session -->` before its first block, or `sidebyside: { session: true }`
     /// in its front matter.
@@ -118,6 +134,16 @@ pub fn parse(text: &str) -> ParsedDocument {
             }
             Event::End(TagEnd::HtmlBlock) => {
                 if let Some((line, collected)) = html.take() {
+                    if let Some(setup) = parse_setup(&collected, line) {
+                        clear_pending(&mut pending, &mut document);
+                        match setup {
+                            Ok(setup) => document.setups.push(setup),
+                            Err(message) => {
+                                document.problems.push(DocumentProblem { line, message })
+                            }
+                        }
+                        continue;
+                    }
                     match parse_directives(&collected) {
                         Some(Ok(directives)) if directives.session => {
                             clear_pending(&mut pending, &mut document);
@@ -240,6 +266,42 @@ fn clear_pending(pending: &mut Option<(usize, Directives)>, document: &mut Parse
                 .to_string(),
         });
     }
+}
+
+/// Reads `<!-- sidebyside: setup LANGUAGE` followed by lines of code and `-->`, the comment
+/// starting on document line `line`. `None` for any other HTML.
+fn parse_setup(html: &str, line: usize) -> Option<Result<Setup, String>> {
+    let html = html.trim_end();
+    let rest = html.trim_start().strip_prefix("<!--")?.trim_start();
+    let rest = rest
+        .strip_prefix("sidebyside")?
+        .trim_start()
+        .strip_prefix(':')?;
+    let (head, code) = rest.split_once('\n').unwrap_or((rest, ""));
+    let mut words = head.split_whitespace();
+    if words.next() != Some("setup") {
+        return None;
+    }
+    let language = words.next().unwrap_or_default().to_lowercase();
+    let code = code.strip_suffix("-->").unwrap_or(code);
+    let one_line = !rest.contains('\n');
+    if one_line
+        || !language.chars().all(|c| c.is_ascii_alphanumeric())
+        || language.is_empty()
+        || words.next().is_some()
+        || !html.ends_with("-->")
+    {
+        return Some(Err(
+            "a setup comment is `<!-- sidebyside: setup python` (or js) on its own line, then \
+             the code, then `-->`"
+                .to_string(),
+        ));
+    }
+    Some(Ok(Setup {
+        language,
+        code: code.trim_end().to_string() + "\n",
+        first_line: line + 1,
+    }))
 }
 
 /// Reads `<!-- sidebyside: ... -->`. `None` for any other HTML.
@@ -521,6 +583,24 @@ mod tests {
         assert!(!late.session);
         assert_eq!(late.problems.len(), 1);
         assert_eq!(late.problems[0].line, 5);
+    }
+
+    #[test]
+    fn setup_comments_hold_code_at_their_lines() {
+        let text = "# T\n\n<!-- sidebyside: setup python\nimport os\nos.environ['K'] = '1'\n-->\n\n```py\nprint(1)\n```\n";
+        let parsed = parse(text);
+        assert!(parsed.problems.is_empty(), "{:?}", parsed.problems);
+        assert_eq!(
+            parsed.setups,
+            [Setup {
+                language: "python".into(),
+                code: "import os\nos.environ['K'] = '1'\n".into(),
+                first_line: 4,
+            }]
+        );
+        assert_eq!(parsed.blocks[0].directives, Directives::default());
+        let parsed = parse("<!-- sidebyside: setup -->\n```py\nx\n```\n");
+        assert_eq!(parsed.problems.len(), 1);
     }
 
     #[test]

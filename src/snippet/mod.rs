@@ -77,9 +77,46 @@ pub struct Page {
     /// The page's Python blocks run as one session, sharing their names
     /// (`<!-- sidebyside: session -->`, or `sidebyside: { session: true }` in front matter).
     pub session: bool,
+    /// Hidden setup code (`<!-- sidebyside: setup python ... -->`), in document order.
+    pub setups: Vec<markdown::Setup>,
 }
 
 impl Page {
+    /// The hidden setup code for `language` that stands above the fence `line`, in page order.
+    pub fn setups_before(&self, language: Language, line: usize) -> Vec<&markdown::Setup> {
+        self.setups
+            .iter()
+            .filter(|setup| setup.first_line < line)
+            .filter(|setup| language_of_block(&setup.language) == Some(language))
+            .collect()
+    }
+
+    /// A block's code with the hidden setup above it placed at their own lines of the page (the
+    /// rest blank), so the program's line numbers are the page's; `None` when there is no
+    /// setup for it.
+    pub fn with_setup(
+        &self,
+        language: Language,
+        line: usize,
+        first_code_line: usize,
+        code: &str,
+    ) -> Option<String> {
+        let setups = self.setups_before(language, line);
+        if setups.is_empty() {
+            return None;
+        }
+        let mut lines: Vec<&str> = vec![""; first_code_line - 1];
+        for setup in setups {
+            for (offset, text) in setup.code.lines().enumerate() {
+                if let Some(slot) = lines.get_mut(setup.first_line - 1 + offset) {
+                    *slot = text;
+                }
+            }
+        }
+        lines.extend(code.lines());
+        Some(lines.join("\n") + "\n")
+    }
+
     /// The blocks above the fence `line`.
     pub fn blocks_before(&self, line: usize) -> impl Iterator<Item = &(usize, String, String)> {
         self.blocks.iter().filter(move |(at, _, _)| *at < line)
@@ -272,6 +309,7 @@ fn document(path: &Path, discovery: &mut Discovery) {
             .collect(),
         text,
         session: parsed.session,
+        setups: parsed.setups.clone(),
     });
     let (output_of, output_problems) = expected_output::find(&parsed.blocks, &page.text);
     for problem in parsed.problems.into_iter().chain(output_problems) {

@@ -470,6 +470,7 @@ mod tests {
     fn a_name_an_earlier_block_introduces_makes_a_step() {
         let page = Page {
             session: false,
+            setups: vec![],
             text: "intro\n".repeat(20),
             blocks: vec![
                 (3, "js".into(), "import got from 'got'\n".into()),
@@ -488,6 +489,7 @@ mod tests {
         let code = "const response = await fetch(u)\nconsole.log(respnse.status)\n";
         let page = Page {
             session: false,
+            setups: vec![],
             text: format!(
                 "# Title\n\nSome words.\n{}```js\n{code}```\n",
                 "\n".repeat(6)
@@ -501,6 +503,7 @@ mod tests {
         let code = "await fetch(protectedUrl)\n";
         let page = Page {
             session: false,
+            setups: vec![],
             text: format!("# Title\n{}```js\n{code}```\n", "\n".repeat(8)),
             blocks: vec![(10, "js".into(), code.into())],
         };

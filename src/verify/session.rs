@@ -88,7 +88,7 @@ fn driver(
     document: &Path,
     cache: &Path,
 ) -> std::io::Result<Planned> {
-    let blocks: Vec<Value> = members
+    let mut blocks: Vec<Value> = members
         .iter()
         .filter_map(|&index| match &planned[index].snippet.kind {
             SnippetKind::Block {
@@ -103,6 +103,23 @@ fn driver(
             _ => None,
         })
         .collect();
+    // Hidden setup code runs where it stands in the page, without events of its own.
+    if let SnippetKind::Block { page, .. } = &planned[members[members.len() - 1]].snippet.kind {
+        let last = planned[members[members.len() - 1]]
+            .snippet
+            .source
+            .line
+            .unwrap_or(0);
+        for setup in page.setups_before(Language::Python, last) {
+            blocks.push(json!({
+                "line": setup.first_line,
+                "first_code_line": setup.first_line,
+                "code": setup.code,
+                "hidden": true,
+            }));
+        }
+    }
+    blocks.sort_by_key(|block| block["line"].as_u64());
     let spec = json!({ "document": document.display().to_string(), "blocks": blocks });
     let spec_text = serde_json::to_string_pretty(&spec).map_err(std::io::Error::other)?;
     let directory = cache
@@ -188,6 +205,19 @@ fn module(
         }
     }
     let page = page.ok_or_else(|| std::io::Error::other("no JavaScript block"))?;
+    // Hidden setup code at its own lines: it runs where it stands in the page.
+    let last = planned[members[members.len() - 1]]
+        .snippet
+        .source
+        .line
+        .unwrap_or(0);
+    for setup in page.setups_before(Language::Javascript, last) {
+        for (offset, text) in setup.code.lines().enumerate() {
+            if let Some(slot) = lines.get_mut(setup.first_line - 1 + offset) {
+                *slot = text.to_string();
+            }
+        }
+    }
     let first = &planned[members[0]];
     let file_name = document
         .file_name()

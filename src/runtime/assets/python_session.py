@@ -11,7 +11,8 @@ would. Around each block this driver appends to the events file (SIDEBYSIDE_EVEN
 
 and what the block printed goes both to the process's own stdout and stderr and to those
 fields. A block that raises ends the session: its traceback is its stderr, and the blocks
-after it are not run. The blocks come from the JSON file beside this one.
+after it are not run. The blocks come from the JSON file beside this one; those marked
+"hidden" are the page's setup code, run where they stand without events.
 """
 
 import builtins
@@ -62,6 +63,15 @@ def main():
     for block in spec["blocks"]:
         # The block's code at its own lines of the page.
         source = "\n" * (block["first_code_line"] - 1) + block["code"]
+        if block.get("hidden"):
+            # Hidden setup code of the page: no events; an error ends the session.
+            try:
+                exec(compile(source, document, "exec"), shared)
+            except BaseException:  # noqa: B036
+                kind, value, trace = sys.exc_info()
+                traceback.print_exception(kind, value, trace.tb_next if trace else None)
+                return 1
+            continue
         _event({"kind": "block", "phase": "start", "line": block["line"]})
         out, err = _Tee(real_stdout), _Tee(real_stderr)
         sys.stdout, sys.stderr = out, err
