@@ -97,6 +97,11 @@ enum Command {
         /// differ; nothing else in the page changes. Reports each block it rewrote.
         #[arg(long)]
         update: bool,
+        /// Run every page's Python blocks as one session, and its JavaScript blocks as another
+        /// (on Node), as if each page said `<!-- sidebyside: session -->`: later blocks see what
+        /// earlier ones defined. For pages you cannot edit.
+        #[arg(long)]
+        session: bool,
     },
     /// Render results documents as a table, Markdown, HTML, JSON or JUnit XML; merge several
     /// (one column per machine); compare with a baseline.
@@ -293,6 +298,7 @@ fn main() -> ExitCode {
             runtimes,
             require_check,
             update,
+            session,
         } => verify(VerifyArguments {
             paths,
             mock,
@@ -313,6 +319,7 @@ fn main() -> ExitCode {
             runtimes,
             require_check,
             update,
+            session,
         })
         .into(),
         Command::Report {
@@ -382,6 +389,7 @@ struct VerifyArguments {
     runtimes: Vec<String>,
     require_check: bool,
     update: bool,
+    session: bool,
 }
 
 fn verify(arguments: VerifyArguments) -> ExitStatus {
@@ -412,6 +420,7 @@ fn verify(arguments: VerifyArguments) -> ExitStatus {
         runtimes,
         require_check: arguments.require_check,
         update: arguments.update,
+        sessions: arguments.session,
         harness: HarnessOptions {
             mock_dir: arguments
                 .mock

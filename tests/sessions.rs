@@ -69,6 +69,12 @@ fn without_the_setting_the_same_steps_cannot_run_alone() {
         .as_str()
         .unwrap()
         .contains("a step of the page"));
+    // `--session` runs the page, unchanged, as a session.
+    let (code, document, _) = verify_json(&[copy.to_str().unwrap(), "--session"]);
+    assert_eq!(code, 0, "{document:#}");
+    for block in [30, 41] {
+        assert_eq!(run_at(&document, block)["status"], "passed", "{document:#}");
+    }
 }
 
 #[test]

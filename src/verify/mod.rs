@@ -36,6 +36,8 @@ pub struct VerifyOptions {
     /// `--update`: write what each block really printed (or returned) into the page's block
     /// that states it, when they differ.
     pub update: bool,
+    /// `--session`: every page runs as if it said `<!-- sidebyside: session -->`.
+    pub sessions: bool,
     pub harness: HarnessOptions,
 }
 
@@ -46,7 +48,10 @@ pub async fn verify(
     shutdown: Arc<Shutdown>,
     reporter: Arc<dyn Reporter>,
 ) -> Result<Results> {
-    let discovery = snippet::discover(&options.paths);
+    let mut discovery = snippet::discover(&options.paths);
+    if options.sessions {
+        session::every_page_a_session(&mut discovery.snippets);
+    }
     if discovery.snippets.is_empty() {
         return Err(Error::Usage(nothing_to_run(options, &discovery)));
     }

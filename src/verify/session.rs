@@ -44,6 +44,32 @@ pub struct SessionPlan {
     pub driver: Planned,
 }
 
+/// `verify --session`: every page's blocks run as if the page said
+/// `<!-- sidebyside: session -->`, so pages nobody may edit can be checked as the tutorials
+/// they are.
+pub fn every_page_a_session(snippets: &mut [Snippet]) {
+    let mut made: BTreeMap<PathBuf, std::sync::Arc<crate::snippet::Page>> = BTreeMap::new();
+    for snippet in snippets {
+        if let SnippetKind::Block { page, .. } = &mut snippet.kind {
+            if page.session {
+                continue;
+            }
+            let session = made
+                .entry(snippet.source.path.clone())
+                .or_insert_with(|| {
+                    std::sync::Arc::new(crate::snippet::Page {
+                        session: true,
+                        text: page.text.clone(),
+                        blocks: page.blocks.clone(),
+                        setups: page.setups.clone(),
+                    })
+                })
+                .clone();
+            *page = session;
+        }
+    }
+}
+
 /// Splits the runs to make into those run alone and the sessions. A session whose files cannot
 /// be written leaves its blocks to run alone (as they would without the page setting).
 pub fn plan(planned: &[Planned], to_run: &[usize], cache: &Path) -> (Vec<usize>, Vec<SessionPlan>) {
