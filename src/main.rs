@@ -34,10 +34,11 @@ enum Command {
     ///
     /// A snippet is a JavaScript or Python file (.js, .mjs, .cjs, .py), a cargo package (a Rust
     /// program), or a fenced code block of a Markdown document (.md) whose info string names
-    /// javascript (js, mjs, node), python (py, python3) or rust (rs). Other blocks (bash, json,
-    /// text, none) are listed as not run. A `<!-- sidebyside: skip -->` comment on the line
-    /// before a block skips it; `group=NAME`, `expect-failure` and `expected` are the other
-    /// directives (see the README).
+    /// javascript (js, mjs, node), python (py, python3) or rust (rs). A text, output or
+    /// console block right below a code block is the output it must print (see the README's
+    /// "Printed output"); other blocks (bash, json, text, none) are listed as not run. A
+    /// `<!-- sidebyside: skip -->` comment on the line before a block skips it; `group=NAME`,
+    /// `expect-failure`, `expected` and `output` are the other directives (see the README).
     Verify {
         /// Markdown documents (.md), snippet files (.js, .mjs, .cjs, .py), cargo package
         /// directories, or directories searched for those. Default: the project's snippets/.
@@ -96,6 +97,16 @@ enum Command {
         /// `"transformers": ["response-template"]`).
         #[arg(long)]
         global_templating: bool,
+        /// Write what each block really printed into the output block below it, and the
+        /// result its group produced into its `<!-- sidebyside: expected -->` block, where they
+        /// differ; nothing else in the page changes. Reports each block it rewrote.
+        #[arg(long)]
+        update: bool,
+        /// Run every page's Python blocks as one session, and its JavaScript blocks as another
+        /// (on Node), as if each page said `<!-- sidebyside: session -->`: later blocks see what
+        /// earlier ones defined. For pages you cannot edit.
+        #[arg(long)]
+        session: bool,
     },
     /// Render results documents as a table, Markdown, HTML, JSON or JUnit XML; merge several
     /// (one column per machine); compare with a baseline.
@@ -298,6 +309,8 @@ fn main() -> ExitCode {
             runtimes,
             require_check,
             global_templating,
+            update,
+            session,
         } => verify(VerifyArguments {
             paths,
             mock,
@@ -318,6 +331,8 @@ fn main() -> ExitCode {
             runtimes,
             require_check,
             global_templating,
+            update,
+            session,
         })
         .into(),
         Command::Report {
@@ -387,6 +402,8 @@ struct VerifyArguments {
     runtimes: Vec<String>,
     require_check: bool,
     global_templating: bool,
+    update: bool,
+    session: bool,
 }
 
 fn verify(arguments: VerifyArguments) -> ExitStatus {
@@ -416,6 +433,8 @@ fn verify(arguments: VerifyArguments) -> ExitStatus {
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
         runtimes,
         require_check: arguments.require_check,
+        update: arguments.update,
+        sessions: arguments.session,
         harness: HarnessOptions {
             global_templating: arguments.global_templating,
             mock_dir: arguments
@@ -486,6 +505,9 @@ fn verify(arguments: VerifyArguments) -> ExitStatus {
         }
     } else {
         results.problems.extend(missing);
+    }
+    for block in &results.updated {
+        eprintln!("sidebyside: updated {}: {}", block.source, block.what);
     }
     if let Some(directory) = &arguments.out {
         if let Err(status) = cli::write_out(directory, &results, &[]) {

@@ -56,6 +56,18 @@ pub struct Results {
     /// measured is kept.
     #[serde(default)]
     pub interrupted: bool,
+    /// Blocks `verify --update` rewrote with what their code really printed or returned.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub updated: Vec<Updated>,
+}
+
+/// A block of a page that `verify --update` rewrote.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Updated {
+    /// The page and the opening fence line of the block rewritten.
+    pub source: Source,
+    /// What was written into it: `what page.md:8 printed`, `the result of page.md:78`.
+    pub what: String,
 }
 
 /// The protections of a set of runs, by name in the order first seen: in force only when in

@@ -218,6 +218,7 @@ pub async fn bench(
         }),
         claims: None,
         interrupted,
+        updated: vec![],
     };
     std::fs::create_dir_all(&options.out)
         .map_err(|error| Error::io(format!("cannot create {}", options.out.display()), error))?;

@@ -169,6 +169,7 @@ pub async fn check_claims(
         bench: None,
         claims: Some(results),
         interrupted,
+        updated: vec![],
     })
 }
 

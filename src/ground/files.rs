@@ -40,3 +40,19 @@ pub fn ensure_readable(path: &Path) -> std::io::Result<()> {
     }
     Ok(())
 }
+
+/// Replaces an existing file as [`write_bytes_atomically`] does, but keeping the file's own
+/// permissions (a page the user edits keeps its mode). A symbolic link is followed: the file it
+/// points to is replaced, and the link stays.
+pub fn replace_keeping_permissions(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let target = std::fs::canonicalize(path)?;
+    let permissions = std::fs::metadata(&target)?.permissions();
+    let directory = target.parent().unwrap_or(Path::new("."));
+    let mut file = tempfile::NamedTempFile::new_in(directory)?;
+    file.write_all(bytes)?;
+    file.as_file().set_permissions(permissions)?;
+    file.as_file().sync_all()?;
+    file.persist(&target).map_err(|error| error.error)?;
+    Ok(())
+}

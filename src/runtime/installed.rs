@@ -94,10 +94,18 @@ impl Installed {
             SnippetKind::Block {
                 code,
                 first_code_line,
+                page,
                 ..
             },
         ) = (snippet.language, &snippet.kind)
         {
+            // Hidden setup code above the block runs first, at its own lines of the page.
+            let fence = snippet.source.line.unwrap_or(*first_code_line);
+            let with_setup = page.with_setup(snippet.language, fence, *first_code_line, code);
+            let (code, first_code_line) = match &with_setup {
+                Some(whole) => (whole, &1),
+                None => (code, first_code_line),
+            };
             let extension = if snippet.language == Language::Javascript {
                 blocks::javascript_extension(code)
             } else {

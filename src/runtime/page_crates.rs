@@ -155,6 +155,8 @@ mod tests {
 
     fn page(blocks: &[(&str, &str)]) -> Page {
         Page {
+            session: false,
+            setups: vec![],
             text: String::new(),
             blocks: blocks
                 .iter()

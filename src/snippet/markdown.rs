@@ -11,7 +11,12 @@
 //! An HTML comment just before a block controls it without showing on the rendered page:
 //! `<!-- sidebyside: skip -->`, `<!-- sidebyside: group=NAME -->`,
 //! `<!-- sidebyside: expect-failure -->`, and `<!-- sidebyside: expected -->` before a block
-//! that holds the group's expected result. Several may share one comment.
+//! that holds the group's expected result, `<!-- sidebyside: output -->` before a block that
+//! holds what the code block above it prints. Several may share one comment.
+//! `<!-- sidebyside: session -->` before the first block (or `sidebyside: { session: true }`
+//! in the front matter) speaks for the whole page: its Python blocks run as one session.
+//! `<!-- sidebyside: setup python` followed by lines of code and `-->` is hidden setup code,
+//! run before the blocks of that language below it ([`Setup`]).
 
 use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
 
@@ -22,6 +27,9 @@ pub struct Block {
     pub line: usize,
     /// Line of the block's first line of code.
     pub first_code_line: usize,
+    /// Line of the closing fence (the last line of an indented block or of an unterminated
+    /// one).
+    pub end_line: usize,
     /// The info string as written (`python title="x.py"`), empty for indented blocks.
     pub info: String,
     /// The language word of the info string, lowercase (`python`), empty when there is none.
@@ -44,6 +52,12 @@ pub struct Directives {
     pub expect_failure: bool,
     /// The block holds the expected result of its group rather than code to run.
     pub expected: bool,
+    /// The block holds what the code block above it prints (`<!-- sidebyside: output -->`),
+    /// whatever its language word.
+    pub output: bool,
+    /// `<!-- sidebyside: session -->`: the page's Python blocks run as one session (a word
+    /// about the page, not about the block after it).
+    pub session: bool,
     /// The line of a directive before the block that could not be read (a problem says why):
     /// the block is not run, since what the author asked of it is unknown.
     pub unreadable_at: Option<usize>,
@@ -56,10 +70,28 @@ pub struct DocumentProblem {
     pub message: String,
 }
 
+/// Code a page runs before its blocks of one language without showing it: an HTML comment
+/// `<!-- sidebyside: setup python` whose following lines, up to `-->`, are the code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Setup {
+    /// The language word after `setup` (`python`, `js`), lowercase.
+    pub language: String,
+    /// The code, one line per document line.
+    pub code: String,
+    /// Document line of the code's first line.
+    pub first_line: usize,
+}
+
 #[derive(Debug, Default)]
 pub struct ParsedDocument {
     pub blocks: Vec<Block>,
     pub problems: Vec<DocumentProblem>,
+    /// Hidden setup code, in document order; each runs before the blocks below it.
+    pub setups: Vec<Setup>,
+    /// The page asks for its Python blocks to run as one session, sharing their names: by
+    /// `<!-- sidebyside: session -->` before its first block, or `sidebyside: { session: true }`
+    /// in its front matter.
+    pub session: bool,
 }
 
 /// Parses a document and returns its code blocks in order, and any problems found.
@@ -79,6 +111,8 @@ pub fn parse(text: &str) -> ParsedDocument {
     let mut html: Option<(usize, String)> = None;
     let mut pending: Option<(usize, Directives)> = None;
     let mut code: Option<(usize, String, bool, String)> = None;
+    let mut code_end = 0;
+    let mut metadata: Option<String> = None;
     let mut unterminated = false;
 
     for (event, range) in Parser::new_ext(&text, options).into_offset_iter() {
@@ -100,7 +134,37 @@ pub fn parse(text: &str) -> ParsedDocument {
             }
             Event::End(TagEnd::HtmlBlock) => {
                 if let Some((line, collected)) = html.take() {
+                    if let Some(setup) = parse_setup(&collected, line) {
+                        clear_pending(&mut pending, &mut document);
+                        match setup {
+                            Ok(setup) => document.setups.push(setup),
+                            Err(message) => {
+                                document.problems.push(DocumentProblem { line, message })
+                            }
+                        }
+                        continue;
+                    }
                     match parse_directives(&collected) {
+                        Some(Ok(directives)) if directives.session => {
+                            clear_pending(&mut pending, &mut document);
+                            if document.blocks.is_empty() {
+                                document.session = true;
+                            } else {
+                                document.problems.push(DocumentProblem {
+                                    line,
+                                    message: "<!-- sidebyside: session --> speaks for the whole \
+                                              page: put it before the page's first code block"
+                                        .to_string(),
+                                });
+                            }
+                            let rest = Directives {
+                                session: false,
+                                ..directives
+                            };
+                            if rest != Directives::default() {
+                                pending = Some((line, rest));
+                            }
+                        }
                         Some(Ok(directives)) => {
                             clear_pending(&mut pending, &mut document);
                             pending = Some((line, directives));
@@ -123,7 +187,17 @@ pub fn parse(text: &str) -> ParsedDocument {
                     }
                 }
             }
-            Event::Start(Tag::Paragraph | Tag::Table(_) | Tag::MetadataBlock(_)) => {
+            Event::Start(Tag::MetadataBlock(_)) => {
+                clear_pending(&mut pending, &mut document);
+                metadata = Some(String::new());
+            }
+            Event::End(TagEnd::MetadataBlock(_)) => {
+                let asks = metadata
+                    .take()
+                    .is_some_and(|text| front_matter_asks_for_session(&text));
+                document.session |= asks;
+            }
+            Event::Start(Tag::Paragraph | Tag::Table(_)) => {
                 clear_pending(&mut pending, &mut document);
             }
             Event::Start(Tag::CodeBlock(kind)) => {
@@ -142,9 +216,12 @@ pub fn parse(text: &str) -> ParsedDocument {
                     });
                 }
                 code = Some((range.start, info, indented, String::new()));
+                code_end = range.end;
             }
             Event::Text(fragment) | Event::Code(fragment) => {
                 if let Some((_, _, _, collected)) = code.as_mut() {
+                    collected.push_str(&fragment);
+                } else if let Some(collected) = metadata.as_mut() {
                     collected.push_str(&fragment);
                 } else if let Some(collected) = heading_text.as_mut() {
                     collected.push_str(&fragment);
@@ -154,9 +231,11 @@ pub fn parse(text: &str) -> ParsedDocument {
                 if let Some((start, info, indented, collected)) = code.take() {
                     let line = lines.line_of(start);
                     let directives = pending.take().map(|(_, d)| d).unwrap_or_default();
+                    let end_line = lines.line_of(code_end.saturating_sub(1).max(start));
                     document.blocks.push(Block {
                         line,
                         first_code_line: if indented { line } else { line + 1 },
+                        end_line,
                         language: language_of(&info),
                         info: info.trim().to_string(),
                         code: collected,
@@ -189,6 +268,42 @@ fn clear_pending(pending: &mut Option<(usize, Directives)>, document: &mut Parse
     }
 }
 
+/// Reads `<!-- sidebyside: setup LANGUAGE` followed by lines of code and `-->`, the comment
+/// starting on document line `line`. `None` for any other HTML.
+fn parse_setup(html: &str, line: usize) -> Option<Result<Setup, String>> {
+    let html = html.trim_end();
+    let rest = html.trim_start().strip_prefix("<!--")?.trim_start();
+    let rest = rest
+        .strip_prefix("sidebyside")?
+        .trim_start()
+        .strip_prefix(':')?;
+    let (head, code) = rest.split_once('\n').unwrap_or((rest, ""));
+    let mut words = head.split_whitespace();
+    if words.next() != Some("setup") {
+        return None;
+    }
+    let language = words.next().unwrap_or_default().to_lowercase();
+    let code = code.strip_suffix("-->").unwrap_or(code);
+    let one_line = !rest.contains('\n');
+    if one_line
+        || !language.chars().all(|c| c.is_ascii_alphanumeric())
+        || language.is_empty()
+        || words.next().is_some()
+        || !html.ends_with("-->")
+    {
+        return Some(Err(
+            "a setup comment is `<!-- sidebyside: setup python` (or js) on its own line, then \
+             the code, then `-->`"
+                .to_string(),
+        ));
+    }
+    Some(Ok(Setup {
+        language,
+        code: code.trim_end().to_string() + "\n",
+        first_line: line + 1,
+    }))
+}
+
 /// Reads `<!-- sidebyside: ... -->`. `None` for any other HTML.
 fn parse_directives(html: &str) -> Option<Result<Directives, String>> {
     let inner = html
@@ -213,6 +328,8 @@ fn parse_directives(html: &str) -> Option<Result<Directives, String>> {
             "skip" => directives.skip = true,
             "expect-failure" => directives.expect_failure = true,
             "expected" => directives.expected = true,
+            "output" => directives.output = true,
+            "session" => directives.session = true,
             _ => match word.split_once('=') {
                 Some(("group", name)) if !name.is_empty() => {
                     directives.group = Some(name.to_string());
@@ -220,13 +337,36 @@ fn parse_directives(html: &str) -> Option<Result<Directives, String>> {
                 _ => {
                     return Some(Err(format!(
                         "unknown sidebyside directive `{word}`: expected skip, group=NAME, \
-                         expect-failure or expected"
+                         expect-failure, expected, output or session"
                     )))
                 }
             },
         }
     }
     Some(Ok(directives))
+}
+
+/// Whether front matter says `sidebyside: { session: true }` (or the same as a nested map).
+fn front_matter_asks_for_session(text: &str) -> bool {
+    let mut inside = false;
+    for line in text.lines() {
+        let indented = line.starts_with([' ', '\t']);
+        let line = line.trim();
+        if !indented {
+            inside = false;
+            if let Some(value) = line.strip_prefix("sidebyside:") {
+                let value = value.trim();
+                if value.starts_with('{') {
+                    let words: String = value.chars().filter(|c| !c.is_whitespace()).collect();
+                    return words.contains("session:true");
+                }
+                inside = value.is_empty();
+            }
+        } else if inside && line.replace(' ', "") == "session:true" {
+            return true;
+        }
+    }
+    false
 }
 
 /// The language word of an info string: `python title="x"` -> `python`, `js {.line-numbers}`
@@ -425,6 +565,42 @@ mod tests {
             .message
             .ends_with("the block it precedes is not run until it is fixed"));
         assert_eq!(parsed.blocks[0].directives.unreadable_at, Some(1));
+    }
+
+    #[test]
+    fn a_page_asks_for_a_session_by_directive_or_front_matter() {
+        assert!(parse("<!-- sidebyside: session -->\n\n```py\nx = 1\n```\n").session);
+        let front = "---\ntitle: T\nsidebyside:\n  session: true\n---\n\n```py\nx = 1\n```\n";
+        assert!(parse(front).session);
+        let inline = "---\nsidebyside: { session: true }\n---\n```py\nx = 1\n```\n";
+        assert!(parse(inline).session);
+        let parsed = parse("```py\nx = 1\n```\n");
+        assert!(!parsed.session);
+        let other = "---\nsession: true\nsidebyside:\n  other: 1\n---\n";
+        assert!(!parse(other).session);
+        // Too late: after the first block it is a problem, and the page is no session.
+        let late = parse("```py\nx = 1\n```\n\n<!-- sidebyside: session -->\n\n```py\nx\n```\n");
+        assert!(!late.session);
+        assert_eq!(late.problems.len(), 1);
+        assert_eq!(late.problems[0].line, 5);
+    }
+
+    #[test]
+    fn setup_comments_hold_code_at_their_lines() {
+        let text = "# T\n\n<!-- sidebyside: setup python\nimport os\nos.environ['K'] = '1'\n-->\n\n```py\nprint(1)\n```\n";
+        let parsed = parse(text);
+        assert!(parsed.problems.is_empty(), "{:?}", parsed.problems);
+        assert_eq!(
+            parsed.setups,
+            [Setup {
+                language: "python".into(),
+                code: "import os\nos.environ['K'] = '1'\n".into(),
+                first_line: 4,
+            }]
+        );
+        assert_eq!(parsed.blocks[0].directives, Directives::default());
+        let parsed = parse("<!-- sidebyside: setup -->\n```py\nx\n```\n");
+        assert_eq!(parsed.problems.len(), 1);
     }
 
     #[test]

@@ -7,14 +7,19 @@
 //! `fetch_data.py`, the `fetch-data` package) form a group whose results must agree; the
 //! runnable blocks under one heading of a document form a group too, unless a directive names
 //! another. A file `<stem>.expected.json` beside the group's snippets, or a block marked
-//! `<!-- sidebyside: expected -->`, states the result the group must produce.
+//! `<!-- sidebyside: expected -->`, states the result the group must produce. An output block
+//! right below a code block states what that block must print ([`expected_output`]).
 //!
 //! Discovery never stops at a bad input: a missing path, a document that is not UTF-8 or has an
 //! unterminated fence becomes a [`Problem`] and everything else is still found. Blocks that will
 //! not run (other languages, `skip`) are listed as [`NotRun`]. A directory holding a
 //! `.sidebyside-skip` file is not searched when reached by walking (its first line says why).
 
+pub mod expected_output;
 pub mod markdown;
+pub mod update;
+
+pub use expected_output::ExpectedOutput;
 
 use crate::observation::{Language, Source};
 use crate::results::{NotRun, Problem};
@@ -46,6 +51,8 @@ pub enum SnippetKind {
         by_heading: bool,
         /// The document it is part of, to tell a fragment or a step from a broken example.
         page: Arc<Page>,
+        /// What the page shows it printing (the output block below it), if it shows that.
+        expected_output: Option<ExpectedOutput>,
     },
 }
 
@@ -68,9 +75,49 @@ pub struct Page {
     pub text: String,
     /// Every code block, in document order: fence line, language word, code.
     pub blocks: Vec<(usize, String, String)>,
+    /// The page's Python blocks run as one session, sharing their names
+    /// (`<!-- sidebyside: session -->`, or `sidebyside: { session: true }` in front matter).
+    pub session: bool,
+    /// Hidden setup code (`<!-- sidebyside: setup python ... -->`), in document order.
+    pub setups: Vec<markdown::Setup>,
 }
 
 impl Page {
+    /// The hidden setup code for `language` that stands above the fence `line`, in page order.
+    pub fn setups_before(&self, language: Language, line: usize) -> Vec<&markdown::Setup> {
+        self.setups
+            .iter()
+            .filter(|setup| setup.first_line < line)
+            .filter(|setup| language_of_block(&setup.language) == Some(language))
+            .collect()
+    }
+
+    /// A block's code with the hidden setup above it placed at their own lines of the page (the
+    /// rest blank), so the program's line numbers are the page's; `None` when there is no
+    /// setup for it.
+    pub fn with_setup(
+        &self,
+        language: Language,
+        line: usize,
+        first_code_line: usize,
+        code: &str,
+    ) -> Option<String> {
+        let setups = self.setups_before(language, line);
+        if setups.is_empty() {
+            return None;
+        }
+        let mut lines: Vec<&str> = vec![""; first_code_line - 1];
+        for setup in setups {
+            for (offset, text) in setup.code.lines().enumerate() {
+                if let Some(slot) = lines.get_mut(setup.first_line - 1 + offset) {
+                    *slot = text;
+                }
+            }
+        }
+        lines.extend(code.lines());
+        Some(lines.join("\n") + "\n")
+    }
+
     /// The blocks above the fence `line`.
     pub fn blocks_before(&self, line: usize) -> impl Iterator<Item = &(usize, String, String)> {
         self.blocks.iter().filter(move |(at, _, _)| *at < line)
@@ -104,6 +151,8 @@ pub struct Expectation {
     /// The fence line of an `expected` block: in a group of steps it holds the nearest block
     /// above it. `None` for a `.expected.json` file, which holds every member.
     pub line: Option<usize>,
+    /// The expectation as written (`verify --update` writes a new one in the same style).
+    pub text: String,
 }
 
 /// Everything found under the paths given.
@@ -260,11 +309,28 @@ fn document(path: &Path, discovery: &mut Discovery) {
             .map(|block| (block.line, block.language.clone(), block.code.clone()))
             .collect(),
         text,
+        session: parsed.session,
+        setups: parsed.setups.clone(),
     });
-    for problem in parsed.problems {
+    let (output_of, output_problems) = expected_output::find(&parsed.blocks, &page.text);
+    for problem in parsed.problems.into_iter().chain(output_problems) {
         discovery.problem(path, Some(problem.line), problem.message);
     }
-    for block in parsed.blocks {
+    let mut outputs: BTreeMap<usize, ExpectedOutput> = BTreeMap::new();
+    for (block, of) in parsed.blocks.iter().zip(&output_of) {
+        if let Some(of) = of {
+            outputs.insert(
+                *of,
+                ExpectedOutput {
+                    line: block.line,
+                    first_line: block.first_code_line,
+                    text: block.code.clone(),
+                },
+            );
+        }
+    }
+    let fence_lines: Vec<usize> = parsed.blocks.iter().map(|block| block.line).collect();
+    for (index, block) in parsed.blocks.into_iter().enumerate() {
         let source = Source {
             path: path.to_path_buf(),
             line: Some(block.line),
@@ -298,8 +364,16 @@ fn document(path: &Path, discovery: &mut Discovery) {
                     value,
                     source: PathBuf::from(format!("{}:{}", path.display(), block.line)),
                     line: Some(block.line),
+                    text: block.code.clone(),
                 },
             );
+            continue;
+        }
+        if let Some(of) = output_of[index] {
+            not_run(format!(
+                "the expected output of {file_name}:{}",
+                fence_lines[of]
+            ));
             continue;
         }
         if block.unterminated {
@@ -360,6 +434,7 @@ fn document(path: &Path, discovery: &mut Discovery) {
                 check,
                 by_heading: block.directives.group.is_none(),
                 page: page.clone(),
+                expected_output: outputs.remove(&index),
             },
             expect_failure: block.directives.expect_failure || attributes.contains(&"should_panic"),
         });
@@ -479,6 +554,7 @@ fn load_expectation(path: &Path, stem: &str, discovery: &mut Discovery) {
                     value,
                     source: path.to_path_buf(),
                     line: None,
+                    text,
                 },
             );
         }

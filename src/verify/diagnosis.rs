@@ -341,9 +341,12 @@ impl Block<'_> {
         .captures(stderr)?;
         let name = captures[1].to_string();
         let word = regex(&format!(r"(?:^|[^\w$.]){}\b", regex::escape(&name)));
-        if let Some((line, _, _)) = self
-            .page
-            .blocks_before(self.fence_line)
+        // In a session the earlier blocks ran first and their names were there to use.
+        let shared = self.page.session && self.language != Language::Rust;
+        if let Some((line, _, _)) = (!shared)
+            .then(|| self.page.blocks_before(self.fence_line))
+            .into_iter()
+            .flatten()
             .filter(|(_, language, _)| same_language(language, self.language))
             .filter(|(_, _, code)| word.is_match(code))
             .last()
@@ -557,6 +560,8 @@ mod tests {
     #[test]
     fn a_name_an_earlier_block_introduces_makes_a_step() {
         let page = Page {
+            session: false,
+            setups: vec![],
             text: "intro\n".repeat(20),
             blocks: vec![
                 (3, "js".into(), "import got from 'got'\n".into()),
@@ -574,6 +579,8 @@ mod tests {
     fn a_typo_of_a_name_the_block_uses_stays_a_failure() {
         let code = "const response = await fetch(u)\nconsole.log(respnse.status)\n";
         let page = Page {
+            session: false,
+            setups: vec![],
             text: format!(
                 "# Title\n\nSome words.\n{}```js\n{code}```\n",
                 "\n".repeat(6)
@@ -586,6 +593,8 @@ mod tests {
         // A name unlike any other is a placeholder for the reader's own value.
         let code = "await fetch(protectedUrl)\n";
         let page = Page {
+            session: false,
+            setups: vec![],
             text: format!("# Title\n{}```js\n{code}```\n", "\n".repeat(8)),
             blocks: vec![(10, "js".into(), code.into())],
         };

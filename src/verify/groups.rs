@@ -28,11 +28,23 @@ pub struct Member {
 
 /// Compares the results within each group, marks each compared run as checked or failed, and
 /// returns the group verdicts.
+#[cfg(test)]
 pub fn judge(
     runs: &mut [Observation],
     members: &[Member],
     expectations: &BTreeMap<String, Expectation>,
 ) -> Vec<GroupVerdict> {
+    judge_noting_held(runs, members, expectations).0
+}
+
+/// [`judge`], and the indices of the runs that were held to their group's expected result
+/// (what `verify --update` may write back).
+pub fn judge_noting_held(
+    runs: &mut [Observation],
+    members: &[Member],
+    expectations: &BTreeMap<String, Expectation>,
+) -> (Vec<GroupVerdict>, Vec<usize>) {
+    let mut held = Vec::new();
     let mut groups: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (index, run) in runs.iter().enumerate() {
         groups.entry(run.group.clone()).or_default().push(index);
@@ -43,7 +55,7 @@ pub fn judge(
         for set in comparison_sets(runs, members, &indices) {
             let implicit = set.iter().all(|&index| members[index].by_heading);
             let held_to = expectation.filter(|expected| applies(expected, &set, members, runs));
-            compare_set(runs, &set, held_to, implicit);
+            compare_set(runs, &set, held_to, implicit, &mut held);
         }
         verdicts.push(GroupVerdict {
             group,
@@ -56,7 +68,7 @@ pub fn judge(
             expected_source: expectation.map(|expected| expected.source.clone()),
         });
     }
-    verdicts
+    (verdicts, held)
 }
 
 /// The sets of runs compared with one another within a group: the whole group, or, for the
@@ -131,6 +143,7 @@ fn compare_set(
     set: &[usize],
     expectation: Option<&Expectation>,
     implicit: bool,
+    held: &mut Vec<usize>,
 ) {
     let candidates: Vec<usize> = set
         .iter()
@@ -140,6 +153,9 @@ fn compare_set(
         // is held against every member all the same.
         .filter(|&index| !implicit || expectation.is_some() || runs[index].result.is_some())
         .collect();
+    if expectation.is_some() {
+        held.extend(&candidates);
+    }
     let reference = match expectation {
         Some(expected) => Some((
             Some(expected.value.clone()),
@@ -395,6 +411,7 @@ mod tests {
                 value: json!([2]),
                 source: "g.expected.json".into(),
                 line: None,
+                text: String::new(),
             },
         );
         judge(&mut runs, &files(2), &expectations);
@@ -464,6 +481,7 @@ mod tests {
                 value: json!(42),
                 source: "page.md:15".into(),
                 line: Some(15),
+                text: String::new(),
             },
         );
         judge(&mut runs, &blocks(&[3, 9, 21]), &expectations);

@@ -6,7 +6,10 @@
 //! [`Observation`], passed or not, so reports can show what happened.
 
 mod diagnosis;
+pub mod expected_output;
 mod groups;
+mod session;
+mod update;
 
 pub use groups::group_status;
 
@@ -30,6 +33,11 @@ pub struct VerifyOptions {
     pub runtimes: Vec<RuntimeId>,
     /// `--require-check`: a block with nothing to check, or that cannot run here, fails.
     pub require_check: bool,
+    /// `--update`: write what each block really printed (or returned) into the page's block
+    /// that states it, when they differ.
+    pub update: bool,
+    /// `--session`: every page runs as if it said `<!-- sidebyside: session -->`.
+    pub sessions: bool,
     pub harness: HarnessOptions,
 }
 
@@ -40,7 +48,10 @@ pub async fn verify(
     shutdown: Arc<Shutdown>,
     reporter: Arc<dyn Reporter>,
 ) -> Result<Results> {
-    let discovery = snippet::discover(&options.paths);
+    let mut discovery = snippet::discover(&options.paths);
+    if options.sessions {
+        session::every_page_a_session(&mut discovery.snippets);
+    }
     if discovery.snippets.is_empty() {
         return Err(Error::Usage(nothing_to_run(options, &discovery)));
     }
@@ -59,28 +70,80 @@ pub async fn verify(
     };
     let (to_run, to_compile): (Vec<usize>, Vec<usize>) =
         (0..planned.len()).partition(|&index| check_of(&planned[index]) == BlockCheck::Run);
-    let running: Vec<Planned> = to_run.iter().map(|&index| planned[index].clone()).collect();
-    let ran = harness.run_snippets(&running, options.jobs).await?;
+    // The Python blocks of a page that asks for a session run as one program.
+    let (alone, sessions) = session::plan(&planned, &to_run, &options.harness.cache_dir);
+    let mut running: Vec<Planned> = alone.iter().map(|&index| planned[index].clone()).collect();
+    running.extend(sessions.iter().map(|session| session.driver.clone()));
+    let mut outcomes = harness.run_all(&running, options.jobs).await?.into_iter();
     let mut slots: Vec<Option<Observation>> = planned.iter().map(|_| None).collect();
-    for (index, run) in to_run.into_iter().zip(ran) {
-        slots[index] = Some(run);
+    // The block of each session that was given the session's requests.
+    let mut holds_session_requests = vec![false; planned.len()];
+    let observe = |index: usize, outcome| {
+        let plan: &Planned = &planned[index];
+        crate::harness::observe(
+            &plan.snippet,
+            harness.installed.describe(plan.runtime),
+            harness.mode,
+            outcome,
+        )
+    };
+    for (&index, outcome) in alone.iter().zip(&mut outcomes) {
+        slots[index] = Some(observe(index, outcome));
+    }
+    for (plan, outcome) in sessions.iter().zip(outcomes) {
+        for share in session::split(plan, &planned, outcome) {
+            let mut run = observe(share.index, share.outcome);
+            holds_session_requests[share.index] =
+                plan.members.len() > 1 && !run.requests.is_empty();
+            if let Some(reason) = share.not_reached {
+                run.status = Status::CannotRun;
+                run.reasons = vec![reason];
+            }
+            slots[share.index] = Some(run);
+        }
     }
     for index in to_compile {
         let plan = &planned[index];
         slots[index] = Some(compile(&harness, plan, check_of(plan)));
     }
     let mut runs: Vec<Observation> = slots.into_iter().flatten().collect();
+    let mut output_mismatched = Vec::with_capacity(runs.len());
     for (run, plan) in runs.iter_mut().zip(&planned) {
         unclean_exit(run);
         if plan.snippet.expect_failure {
             apply_expected_failure(run);
         }
         diagnosis::diagnose(run, &plan.snippet);
+        output_mismatched.push(expected_output::check(run, &plan.snippet) == Some(false));
     }
     let members: Vec<groups::Member> = planned.iter().map(member_of).collect();
-    let mut groups = groups::judge(&mut runs, &members, &discovery.expectations);
-    for (run, plan) in runs.iter_mut().zip(&planned) {
+    let (mut groups, held) =
+        groups::judge_noting_held(&mut runs, &members, &discovery.expectations);
+    let mut problems = discovery.problems;
+    let mut updated = Vec::new();
+    if options.update && !harness.interrupted() {
+        let (written, met) = update::write_back(
+            &mut runs,
+            &planned,
+            &output_mismatched,
+            &held,
+            &discovery.expectations,
+        );
+        updated = written;
+        problems.extend(met);
+    }
+    for ((run, plan), holds) in runs.iter_mut().zip(&planned).zip(&holds_session_requests) {
         settle(run);
+        if *holds {
+            // The journal does not say which block of the session sent a request.
+            for checked in run.checked.iter_mut() {
+                if checked.contains("answered by the mock's mappings") {
+                    *checked = format!(
+                        "the page's session (this block and the blocks before it): {checked}"
+                    );
+                }
+            }
+        }
         diagnosis::browser_only(run, &plan.snippet);
         if options.require_check {
             require_check(run);
@@ -110,10 +173,11 @@ pub async fn verify(
         groups,
         summary,
         not_run: discovery.not_run,
-        problems: discovery.problems,
+        problems,
         bench: None,
         claims: None,
         interrupted,
+        updated,
     })
 }
 

@@ -1,0 +1,69 @@
+// sidebyside: marks the blocks of a page run as one JavaScript session.
+//
+// The page's JavaScript blocks are placed, in page order, at their own lines of one ES module,
+// so they share their top-level bindings and imports, top-level `await` works, and a stack
+// trace's line is the page's line. That module's first line imports `mark` from here, and the
+// fence line above each block calls `mark(FENCE)`. Around each block this appends to the events
+// file (SIDEBYSIDE_EVENTS):
+//
+//   {"kind":"block","phase":"start","line":FENCE}
+//   {"kind":"block","phase":"end","line":FENCE,"stdout":"...","stderr":"...","failed":false,
+//    "wall_s":0.1,"cpu_s":0.05}
+//
+// A block ends where the next one starts; the last one when the process exits (so what its
+// promises print later is its own), failed when the process exits with a non-zero status. An
+// error thrown by a block ends the module, so the blocks after it never start.
+
+import * as fs from "node:fs";
+
+const eventsPath = process.env.SIDEBYSIDE_EVENTS;
+const emit = (event) => {
+  if (eventsPath) fs.appendFileSync(eventsPath, JSON.stringify(event) + "\n");
+};
+
+let current = null;
+let started = 0;
+let cpu = null;
+const out = [];
+const err = [];
+
+// What each stream is given goes through, and a copy is kept for the current block.
+const keep = (stream, kept) => {
+  const write = stream.write.bind(stream);
+  stream.write = (chunk, ...rest) => {
+    if (current !== null) {
+      kept.push(typeof chunk === "string" ? chunk : Buffer.from(chunk).toString());
+    }
+    return write(chunk, ...rest);
+  };
+};
+keep(process.stdout, out);
+keep(process.stderr, err);
+
+const end = (failed) => {
+  if (current === null) return;
+  const used = process.cpuUsage(cpu);
+  emit({
+    kind: "block",
+    phase: "end",
+    line: current,
+    stdout: out.join(""),
+    stderr: err.join(""),
+    failed,
+    wall_s: (performance.now() - started) / 1000,
+    cpu_s: (used.user + used.system) / 1e6,
+  });
+  current = null;
+};
+
+process.on("exit", (code) => end(code !== 0));
+
+export function mark(line) {
+  end(false);
+  out.length = 0;
+  err.length = 0;
+  current = line;
+  started = performance.now();
+  cpu = process.cpuUsage();
+  emit({ kind: "block", phase: "start", line });
+}

@@ -1,0 +1,424 @@
+//! Pages whose Python (and, on Node, JavaScript) blocks run as one session, sharing their
+//! names, in page order.
+//!
+//! A tutorial defines a client in one block and calls it in the next; run alone, the second
+//! block has no client. A page that asks for it (`<!-- sidebyside: session -->` before its first
+//! block, or `sidebyside: { session: true }` in its front matter) has its Python blocks run by
+//! one process: a driver (`assets/python_session.py`) executes each block's code with `exec` in
+//! one shared globals dict, compiled with the page's path as its file name and placed at its own
+//! lines, so tracebacks name `DOC:LINE` with no mapping. Around each block the driver writes a
+//! start and an end event (what the block printed on stdout and stderr, whether it raised, its
+//! own wall and CPU time), and [`split`] turns the one run into one outcome per block, so each
+//! block keeps its own verdict, its output check and its place in its group.
+//!
+//! JavaScript on Node: the blocks are placed at their own lines of one ES module (shared
+//! top-level bindings and imports, top-level `await`, stack traces at the page's lines through
+//! an identity line map), and the fence line above each block calls the `mark` of
+//! `assets/javascript_session.mjs`, which writes the same start and end events.
+//!
+//! What one process shares cannot always be told apart: the peak memory is the session's, and
+//! the requests the mock received are given to the block the session ended with (the journal
+//! does not say which block sent them). A block that raises ends the session; the blocks after
+//! it cannot run, and say so.
+
+use crate::harness::Planned;
+use crate::launcher::LaunchReport;
+use crate::observation::{Exit, Language, Output, Source, Usage};
+use crate::runner::RunOutcome;
+use crate::runtime::blocks::content_key;
+use crate::runtime::RuntimeId;
+use crate::snippet::{BlockCheck, Snippet, SnippetKind};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+const DRIVER: &str = include_str!("../runtime/assets/python_session.py");
+const JAVASCRIPT_MARKS: &str = include_str!("../runtime/assets/javascript_session.mjs");
+
+/// One page's Python blocks on one runtime, run as one program.
+#[derive(Debug, Clone)]
+pub struct SessionPlan {
+    /// Indices (into the planned runs) of the blocks, in page order.
+    pub members: Vec<usize>,
+    /// The driver program that runs them.
+    pub driver: Planned,
+}
+
+/// `verify --session`: every page's blocks run as if the page said
+/// `<!-- sidebyside: session -->`, so pages nobody may edit can be checked as the tutorials
+/// they are.
+pub fn every_page_a_session(snippets: &mut [Snippet]) {
+    let mut made: BTreeMap<PathBuf, std::sync::Arc<crate::snippet::Page>> = BTreeMap::new();
+    for snippet in snippets {
+        if let SnippetKind::Block { page, .. } = &mut snippet.kind {
+            if page.session {
+                continue;
+            }
+            let session = made
+                .entry(snippet.source.path.clone())
+                .or_insert_with(|| {
+                    std::sync::Arc::new(crate::snippet::Page {
+                        session: true,
+                        text: page.text.clone(),
+                        blocks: page.blocks.clone(),
+                        setups: page.setups.clone(),
+                    })
+                })
+                .clone();
+            *page = session;
+        }
+    }
+}
+
+/// Splits the runs to make into those run alone and the sessions. A session whose files cannot
+/// be written leaves its blocks to run alone (as they would without the page setting).
+pub fn plan(planned: &[Planned], to_run: &[usize], cache: &Path) -> (Vec<usize>, Vec<SessionPlan>) {
+    let mut alone = Vec::new();
+    let mut pages: BTreeMap<(PathBuf, String), Vec<usize>> = BTreeMap::new();
+    for &index in to_run {
+        let plan = &planned[index];
+        match &plan.snippet.kind {
+            SnippetKind::Block { page, .. }
+                if page.session
+                    && (plan.snippet.language == Language::Python
+                        || plan.runtime == RuntimeId::Node) =>
+            {
+                pages
+                    .entry((plan.snippet.source.path.clone(), plan.runtime.to_string()))
+                    .or_default()
+                    .push(index);
+            }
+            _ => alone.push(index),
+        }
+    }
+    let mut sessions = Vec::new();
+    for ((document, _), mut members) in pages {
+        members.sort_by_key(|&index| planned[index].snippet.source.line);
+        let made = if planned[members[0]].snippet.language == Language::Python {
+            driver(planned, &members, &document, cache)
+        } else {
+            module(planned, &members, &document, cache)
+        };
+        match made {
+            Ok(driver) => sessions.push(SessionPlan { members, driver }),
+            Err(_) => alone.extend(members),
+        }
+    }
+    (alone, sessions)
+}
+
+/// Writes the driver and its blocks into the cache and returns the run that starts it.
+fn driver(
+    planned: &[Planned],
+    members: &[usize],
+    document: &Path,
+    cache: &Path,
+) -> std::io::Result<Planned> {
+    let mut blocks: Vec<Value> = members
+        .iter()
+        .filter_map(|&index| match &planned[index].snippet.kind {
+            SnippetKind::Block {
+                code,
+                first_code_line,
+                ..
+            } => Some(json!({
+                "line": planned[index].snippet.source.line.unwrap_or(*first_code_line),
+                "first_code_line": first_code_line,
+                "code": code,
+            })),
+            _ => None,
+        })
+        .collect();
+    // Hidden setup code runs where it stands in the page, without events of its own.
+    if let SnippetKind::Block { page, .. } = &planned[members[members.len() - 1]].snippet.kind {
+        let last = planned[members[members.len() - 1]]
+            .snippet
+            .source
+            .line
+            .unwrap_or(0);
+        for setup in page.setups_before(Language::Python, last) {
+            blocks.push(json!({
+                "line": setup.first_line,
+                "first_code_line": setup.first_line,
+                "code": setup.code,
+                "hidden": true,
+            }));
+        }
+    }
+    blocks.sort_by_key(|block| block["line"].as_u64());
+    let spec = json!({ "document": document.display().to_string(), "blocks": blocks });
+    let spec_text = serde_json::to_string_pretty(&spec).map_err(std::io::Error::other)?;
+    let directory = cache
+        .join("sessions")
+        .join(content_key(&[&spec_text, DRIVER]));
+    std::fs::create_dir_all(&directory)?;
+    let file_name = document
+        .file_name()
+        .and_then(|name| name.to_str())
+        .unwrap_or("page");
+    let program = directory.join(format!("{file_name}-session.py"));
+    crate::ground::files::write_bytes_atomically(
+        &program.with_extension("json"),
+        spec_text.as_bytes(),
+    )?;
+    crate::ground::files::write_bytes_atomically(&program, DRIVER.as_bytes())?;
+    let first = &planned[members[0]];
+    Ok(Planned {
+        snippet: Snippet {
+            name: format!("{file_name} (session)"),
+            group: first.snippet.group.clone(),
+            language: Language::Python,
+            source: Source {
+                path: document.to_path_buf(),
+                line: None,
+            },
+            kind: SnippetKind::File(program),
+            expect_failure: false,
+        },
+        runtime: first.runtime,
+    })
+}
+
+/// The JavaScript blocks at their own lines of one ES module, each fence line above a block
+/// marking where it starts (`assets/javascript_session.mjs`), and the run that starts it.
+/// Written as a block of the page starting at line 1, so the line map of stack traces is the
+/// identity.
+fn module(
+    planned: &[Planned],
+    members: &[usize],
+    document: &Path,
+    cache: &Path,
+) -> std::io::Result<Planned> {
+    let marks = crate::runtime::install_asset(cache, "node", "session.mjs", JAVASCRIPT_MARKS)
+        .map_err(std::io::Error::other)?;
+    let url = format!(
+        "file://{}",
+        crate::runtime::node::absolute(&marks).display()
+    );
+    let mut lines: Vec<String> = vec![format!(
+        "import {{ mark as __sidebysideMark }} from {};",
+        Value::String(url)
+    )];
+    let mut page = None;
+    for &index in members {
+        let SnippetKind::Block {
+            code,
+            first_code_line,
+            page: of,
+            ..
+        } = &planned[index].snippet.kind
+        else {
+            continue;
+        };
+        page.get_or_insert_with(|| of.clone());
+        let fence = planned[index]
+            .snippet
+            .source
+            .line
+            .unwrap_or(first_code_line - 1)
+            .max(1);
+        let needed = first_code_line + code.lines().count();
+        if lines.len() < needed {
+            lines.resize(needed, String::new());
+        }
+        let marker = &mut lines[fence - 1];
+        if !marker.is_empty() {
+            marker.push(' ');
+        }
+        marker.push_str(&format!("__sidebysideMark({fence});"));
+        for (offset, line) in code.lines().enumerate() {
+            lines[first_code_line - 1 + offset] = line.to_string();
+        }
+    }
+    let page = page.ok_or_else(|| std::io::Error::other("no JavaScript block"))?;
+    // Hidden setup code at its own lines: it runs where it stands in the page.
+    let last = planned[members[members.len() - 1]]
+        .snippet
+        .source
+        .line
+        .unwrap_or(0);
+    for setup in page.setups_before(Language::Javascript, last) {
+        for (offset, text) in setup.code.lines().enumerate() {
+            if let Some(slot) = lines.get_mut(setup.first_line - 1 + offset) {
+                *slot = text.to_string();
+            }
+        }
+    }
+    let first = &planned[members[0]];
+    let file_name = document
+        .file_name()
+        .and_then(|name| name.to_str())
+        .unwrap_or("page");
+    Ok(Planned {
+        snippet: Snippet {
+            name: format!("{file_name} (session)"),
+            group: first.snippet.group.clone(),
+            language: Language::Javascript,
+            source: Source {
+                path: document.to_path_buf(),
+                line: None,
+            },
+            kind: SnippetKind::Block {
+                code: lines.join("\n") + "\n",
+                first_code_line: 1,
+                check: BlockCheck::Run,
+                by_heading: false,
+                page,
+                expected_output: None,
+            },
+            expect_failure: false,
+        },
+        runtime: first.runtime,
+    })
+}
+
+/// One block's share of a session's run: its outcome, or why it did not run (the session
+/// stopped before it).
+pub struct Share {
+    pub index: usize,
+    pub outcome: std::result::Result<RunOutcome, String>,
+    pub not_reached: Option<String>,
+}
+
+/// Turns the session's one run into one outcome per block (see the module's words on what is
+/// shared).
+pub fn split(
+    session: &SessionPlan,
+    planned: &[Planned],
+    outcome: std::result::Result<RunOutcome, String>,
+) -> Vec<Share> {
+    let mut outcome = match outcome {
+        Ok(outcome) => outcome,
+        Err(error) => {
+            return session
+                .members
+                .iter()
+                .map(|&index| Share {
+                    index,
+                    outcome: Err(error.clone()),
+                    not_reached: None,
+                })
+                .collect()
+        }
+    };
+    // Each block's events (between its start and end), and its end event.
+    let mut started: Vec<usize> = Vec::new();
+    let mut events: BTreeMap<usize, Vec<Value>> = BTreeMap::new();
+    let mut ends: BTreeMap<usize, Value> = BTreeMap::new();
+    let mut current: Option<usize> = None;
+    for event in std::mem::take(&mut outcome.events) {
+        if event["kind"] == "block" {
+            let line = event["line"].as_u64().unwrap_or(0) as usize;
+            if event["phase"] == "start" {
+                started.push(line);
+                current = Some(line);
+            } else {
+                ends.insert(line, event);
+                current = None;
+            }
+            continue;
+        }
+        if let Some(line) = current {
+            events.entry(line).or_default().push(event);
+        }
+    }
+    let language = planned[session.members[0]].snippet.language;
+    let document = planned[session.members[0]]
+        .snippet
+        .source
+        .path
+        .display()
+        .to_string();
+    let line_of = |index: usize| planned[index].snippet.source.line.unwrap_or(0);
+    // The block the session ended with: the last one started, else the first.
+    let last = session
+        .members
+        .iter()
+        .copied()
+        .rfind(|&index| started.contains(&line_of(index)))
+        .unwrap_or(session.members[0]);
+    let stopped_at = session
+        .members
+        .iter()
+        .copied()
+        .find(|&index| {
+            ends.get(&line_of(index))
+                .is_none_or(|end| end["failed"] == true)
+        })
+        .map(line_of);
+    let mut shares = Vec::new();
+    for &index in &session.members {
+        let line = line_of(index);
+        let mut share = RunOutcome {
+            events: events.remove(&line).unwrap_or_default(),
+            ..RunOutcome::default()
+        };
+        if index == last {
+            share.requests = std::mem::take(&mut outcome.requests);
+            share.unmocked_hosts = std::mem::take(&mut outcome.unmocked_hosts);
+        }
+        match ends.get(&line) {
+            Some(end) => {
+                let text = |field: &str| end[field].as_str().unwrap_or_default().to_string();
+                let failed = end["failed"] == true;
+                share.stdout = output(text("stdout"));
+                // Node prints an uncaught error itself, past the streams the marks watch: the
+                // failing block's error is in the session's own stderr (with the page's lines).
+                share.stderr = if failed && language == Language::Javascript {
+                    std::mem::take(&mut outcome.stderr)
+                } else {
+                    output(text("stderr"))
+                };
+                share.report = LaunchReport {
+                    exit: Some(Exit {
+                        code: Some(i32::from(end["failed"] == true)),
+                        signal: None,
+                    }),
+                    usage: Usage {
+                        wall_s: end["wall_s"].as_f64().unwrap_or(0.0),
+                        user_s: end["cpu_s"].as_f64().unwrap_or(0.0),
+                        system_s: 0.0,
+                        peak_rss_bytes: outcome.report.usage.peak_rss_bytes,
+                    },
+                    protections: outcome.report.protections.clone(),
+                    ..LaunchReport::default()
+                };
+            }
+            None if index == last => {
+                // Stopped in this block (a timeout, a limit, Ctrl-C), or the driver never got
+                // to a block: the session's own account of what happened.
+                share.report = outcome.report.clone();
+                share.stdout = std::mem::take(&mut outcome.stdout);
+                share.stderr = std::mem::take(&mut outcome.stderr);
+                share.interrupted = outcome.interrupted;
+            }
+            None => {
+                let at = stopped_at.unwrap_or(line);
+                shares.push(Share {
+                    index,
+                    outcome: Ok(share),
+                    not_reached: Some(format!(
+                        "a step of the page's session that was never reached: the session \
+                         stopped at {document}:{at}, which did not finish cleanly (see its \
+                         verdict)"
+                    )),
+                });
+                continue;
+            }
+        }
+        shares.push(Share {
+            index,
+            outcome: Ok(share),
+            not_reached: None,
+        });
+    }
+    shares
+}
+
+fn output(text: String) -> Output {
+    Output {
+        total_bytes: text.len() as u64,
+        text,
+        truncated: false,
+    }
+}

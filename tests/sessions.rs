@@ -1,0 +1,176 @@
+//! End-to-end tests of pages whose Python or JavaScript blocks run as one session: real python
+//! and node, the real mock, each block with its own verdict and errors at the page's lines.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+fn run_at(document: &Value, line: u64) -> &Value {
+    document["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|run| run["source"]["line"] == line)
+        .unwrap_or_else(|| panic!("no run at line {line}: {document:#}"))
+}
+
+#[test]
+fn later_blocks_of_a_session_page_use_what_earlier_blocks_made() {
+    let page = fixture("docs/python-session.md");
+    let (code, document, output) = verify_json(&[page.to_str().unwrap()]);
+    assert_eq!(
+        code,
+        0,
+        "{document:#}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let page = page.display();
+    // Step 2 calls step 1's function and prints what the page shows; step 3 uses step 2's
+    // `report`.
+    for (block, shown) in [(30, 35), (41, 50)] {
+        let run = run_at(&document, block);
+        assert_eq!(run["status"], "passed", "{run:#}");
+        assert_eq!(
+            run["checked"][0],
+            format!("it printed what {page}:{shown} shows")
+        );
+    }
+    // Each block keeps what it printed.
+    assert_eq!(
+        run_at(&document, 30)["stdout"]["text"],
+        "Quarterly sales report\n"
+    );
+    assert_eq!(run_at(&document, 14)["stdout"]["text"], "");
+    // The one request of the session was made and answered.
+    let requests: usize = document["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|run| run["requests"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(requests, 1, "{document:#}");
+}
+
+#[test]
+fn without_the_setting_the_same_steps_cannot_run_alone() {
+    let directory = tempfile::tempdir().unwrap();
+    let copy = directory.path().join("steps.md");
+    let text = std::fs::read_to_string(fixture("docs/python-session.md")).unwrap();
+    std::fs::write(
+        &copy,
+        text.replacen("  session: true\n", "  other: true\n", 1),
+    )
+    .unwrap();
+    let (_, document, _) = verify_json(&[copy.to_str().unwrap()]);
+    let run = run_at(&document, 30);
+    assert_eq!(run["status"], "cannot_run", "{run:#}");
+    assert!(run["reasons"][0]
+        .as_str()
+        .unwrap()
+        .contains("a step of the page"));
+    // `--session` runs the page, unchanged, as a session.
+    let (code, document, _) = verify_json(&[copy.to_str().unwrap(), "--session"]);
+    assert_eq!(code, 0, "{document:#}");
+    for block in [30, 41] {
+        assert_eq!(run_at(&document, block)["status"], "passed", "{document:#}");
+    }
+}
+
+#[test]
+fn an_error_in_a_session_points_at_its_line_and_stops_the_blocks_after_it() {
+    let directory = tempfile::tempdir().unwrap();
+    let page = directory.path().join("broken.md");
+    std::fs::write(
+        &page,
+        "<!-- sidebyside: session -->\n\n# Dividing\n\n```python\nparts = 0\n```\n\n\
+         ```python\nprint(\"dividing\")\nshare = 10 / parts\n```\n\n```python\nprint(share)\n```\n",
+    )
+    .unwrap();
+    let path = page.to_str().unwrap();
+    let (code, document, _) = verify_json(&[path]);
+    assert_eq!(code, 1, "{document:#}");
+    assert_eq!(run_at(&document, 5)["status"], "nothing_to_check");
+    let broken = run_at(&document, 9);
+    assert_eq!(broken["status"], "failed", "{broken:#}");
+    assert_eq!(
+        broken["reasons"][0],
+        format!("exit status 1: error at {path}:11: ZeroDivisionError: division by zero")
+    );
+    assert_eq!(broken["stdout"]["text"], "dividing\n");
+    let stderr = broken["stderr"]["text"].as_str().unwrap();
+    assert!(
+        stderr.contains(&format!("File \"{path}\", line 11")),
+        "{stderr}"
+    );
+    let after = run_at(&document, 14);
+    assert_eq!(after["status"], "cannot_run", "{after:#}");
+    assert!(
+        after["reasons"][0]
+            .as_str()
+            .unwrap()
+            .contains(&format!("the session stopped at {path}:9")),
+        "{after:#}"
+    );
+}
+
+#[test]
+fn javascript_blocks_of_a_session_page_share_their_bindings() {
+    let page = fixture("docs/javascript-session.md");
+    let (code, document, output) = verify_json(&[page.to_str().unwrap()]);
+    assert_eq!(
+        code,
+        0,
+        "{document:#}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let page = page.display();
+    for (block, shown) in [(20, 25), (31, 35)] {
+        let run = run_at(&document, block);
+        assert_eq!(run["status"], "passed", "{run:#}");
+        assert_eq!(
+            run["checked"][0],
+            format!("it printed what {page}:{shown} shows")
+        );
+    }
+    assert_eq!(
+        run_at(&document, 20)["stdout"]["text"],
+        "Quarterly sales report\n"
+    );
+    assert_eq!(run_at(&document, 20)["result"], "Quarterly sales report");
+}
+
+#[test]
+fn a_javascript_error_in_a_session_points_at_its_line_and_stops_the_blocks_after_it() {
+    let directory = tempfile::tempdir().unwrap();
+    let page = directory.path().join("broken.md");
+    std::fs::write(
+        &page,
+        "<!-- sidebyside: session -->\n\n```js\nconst limits = { max: 2 };\n```\n\n\
+         ```js\nconsole.log(\"checking\");\nif (limits.max < 3) throw new RangeError(\"too small\");\n```\n\n\
+         ```js\nconsole.log(limits);\n```\n",
+    )
+    .unwrap();
+    let path = page.to_str().unwrap();
+    let (code, document, _) = verify_json(&[path]);
+    assert_eq!(code, 1, "{document:#}");
+    assert_eq!(run_at(&document, 3)["status"], "nothing_to_check");
+    let broken = run_at(&document, 7);
+    assert_eq!(broken["status"], "failed", "{broken:#}");
+    let reason = broken["reasons"][0].as_str().unwrap();
+    assert!(
+        reason.starts_with(&format!("exit status 1: error at {path}:9")),
+        "{reason}"
+    );
+    assert!(reason.contains("RangeError: too small"), "{reason}");
+    assert_eq!(broken["stdout"]["text"], "checking\n");
+    let after = run_at(&document, 12);
+    assert_eq!(after["status"], "cannot_run", "{after:#}");
+    assert!(
+        after["reasons"][0]
+            .as_str()
+            .unwrap()
+            .contains(&format!("the session stopped at {path}:7")),
+        "{after:#}"
+    );
+}
