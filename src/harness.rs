@@ -383,6 +383,7 @@ pub fn observe(
         stray_processes_killed: 0,
         limit_exceeded: None,
         expect_failure: false,
+        prompts: vec![],
         stdout: Default::default(),
         stderr: Default::default(),
     };
@@ -413,6 +414,12 @@ pub fn observe(
     observation.cpu_s = report.usage.user_s + report.usage.system_s;
     observation.peak_rss_bytes = report.usage.peak_rss_bytes;
     observation.stray_processes_killed = report.stray_processes_killed;
+    observation.prompts = outcome
+        .events
+        .iter()
+        .filter(|event| event["kind"] == "prompt")
+        .filter_map(|event| serde_json::from_value(event.clone()).ok())
+        .collect();
     observation.stdout = std::mem::take(&mut outcome.stdout);
     observation.stderr = std::mem::take(&mut outcome.stderr);
 

@@ -282,6 +282,24 @@ pub struct Observation {
     /// The limit the run broke and was killed for (its reason says so too).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit_exceeded: Option<crate::launcher::LimitBreach>,
+    /// For a REPL transcript: what each `>>>` prompt printed, in order (empty otherwise).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub prompts: Vec<PromptOutput>,
     pub stdout: Output,
     pub stderr: Output,
+}
+
+/// What one prompt of a REPL transcript wrote to stdout (printed, or the repr the REPL echoes),
+/// and the exception it raised, as the transcript runner recorded it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PromptOutput {
+    /// The prompt's position in its transcript (0-based).
+    pub index: usize,
+    pub output: String,
+    /// The exception's last line (`ValueError: bad value`), when the prompt raised one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exception: Option<String>,
+    /// Its traceback as the REPL prints it, without the runner's frames.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traceback: Option<String>,
 }

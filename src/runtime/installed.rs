@@ -3,7 +3,7 @@
 //! one place that knows which file implements which runtime of the [registry](super::registry).
 
 use super::registry::{CommandContext, Runtime, RuntimeId, Unavailable};
-use super::{blocks, PreparedCommand};
+use super::{blocks, transcript, PreparedCommand};
 use crate::error::{Error, Result};
 use crate::observation::{IsolationMode, Language};
 use crate::snippet::{Snippet, SnippetKind};
@@ -103,12 +103,18 @@ impl Installed {
             } else {
                 "py"
             };
+            // A transcript runs through the transcript runner, which compiles each prompt
+            // under the document's own name and lines: nothing to map back.
+            let transcript = transcript::is_transcript(snippet).then(|| {
+                let prompts = transcript::parse(code, *first_code_line);
+                transcript::program(&snippet.source.path.display().to_string(), &prompts)
+            });
             let (path, line_map) = blocks::write_block_file(
                 &self.cache,
                 &snippet.source.path,
                 snippet.source.line.unwrap_or(*first_code_line),
                 *first_code_line,
-                code,
+                transcript.as_deref().unwrap_or(code),
                 extension,
             )?;
             let file_snippet = Snippet {
@@ -116,7 +122,7 @@ impl Installed {
                 ..snippet.clone()
             };
             let mut command = found.command(&file_snippet, context)?;
-            command.line_map = Some(line_map);
+            command.line_map = transcript.is_none().then_some(line_map);
             return Ok(command);
         }
         found.command(snippet, context)

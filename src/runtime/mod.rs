@@ -21,6 +21,7 @@ pub mod provision;
 pub mod python;
 pub mod registry;
 pub mod rust;
+pub mod transcript;
 
 pub use installed::Installed;
 pub use registry::{CommandContext, Runtime, RuntimeId, Unavailable};

@@ -138,7 +138,7 @@ fn is_document(path: &Path) -> bool {
 pub fn language_of_block(word: &str) -> Option<Language> {
     match word {
         "javascript" | "js" | "mjs" | "node" => Some(Language::Javascript),
-        "python" | "py" | "python3" => Some(Language::Python),
+        "python" | "py" | "python3" | "pycon" | "python-repl" => Some(Language::Python),
         "rust" | "rs" => Some(Language::Rust),
         _ => None,
     }

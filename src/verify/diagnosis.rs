@@ -9,6 +9,7 @@
 //! broken example, not a fragment.
 
 use crate::observation::{Language, Observation, Status};
+use crate::runtime::transcript::is_transcript;
 use crate::snippet::{Page, Snippet, SnippetKind};
 use regex::Regex;
 use std::sync::LazyLock;
@@ -95,7 +96,7 @@ pub fn diagnose(run: &mut Observation, snippet: &Snippet) {
         _ => block
             .browser(stderr)
             .or_else(|| block.site_markup(stderr))
-            .or_else(|| block.transcript(stderr))
+            .or_else(|| block.transcript(stderr).filter(|_| !is_transcript(snippet)))
             .or_else(|| block.duplicate_declaration(stderr))
             .or_else(|| block.elided(stderr))
             .or_else(|| block.top_level_await(stderr))

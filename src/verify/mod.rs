@@ -7,6 +7,7 @@
 
 mod diagnosis;
 mod groups;
+mod transcript;
 
 pub use groups::group_status;
 
@@ -72,6 +73,7 @@ pub async fn verify(
     let mut runs: Vec<Observation> = slots.into_iter().flatten().collect();
     for (run, plan) in runs.iter_mut().zip(&planned) {
         unclean_exit(run);
+        transcript::judge(run, &plan.snippet);
         if plan.snippet.expect_failure {
             apply_expected_failure(run);
         }
