@@ -41,6 +41,8 @@ pub struct HarnessOptions {
     pub keep_temp: bool,
     pub cache_dir: PathBuf,
     pub limits: crate::launcher::Limits,
+    /// `verify --typecheck`: TypeScript programs have their types checked before they run.
+    pub typecheck: bool,
 }
 
 /// What a command does about a runtime it asked for that is not installed.
@@ -75,6 +77,7 @@ pub struct Harness {
     pub mode: IsolationMode,
     root: tempfile::TempDir,
     keep_temp: bool,
+    typecheck: bool,
     next_run: AtomicUsize,
     shutdown: Arc<Shutdown>,
     reporter: Arc<dyn Reporter>,
@@ -128,6 +131,7 @@ impl Harness {
             mode,
             root,
             keep_temp: options.keep_temp,
+            typecheck: options.typecheck,
             next_run: AtomicUsize::new(0),
             shutdown,
             reporter,
@@ -151,6 +155,7 @@ impl Harness {
         let context = CommandContext {
             ca_file: self.session.ca_file(),
             verbatim,
+            typecheck: self.typecheck,
             on_build: &on_build,
         };
         tokio::task::block_in_place(|| self.installed.command(runtime, snippet, &context))
@@ -290,7 +295,7 @@ impl Harness {
             .map(|(plan, outcome)| {
                 observe(
                     &plan.snippet,
-                    self.installed.describe(plan.runtime),
+                    self.installed.describe_for(plan.runtime, &plan.snippet),
                     self.mode,
                     outcome,
                 )
@@ -529,14 +534,16 @@ fn error_location(stderr: &str, snippet: &Snippet) -> Option<String> {
     .filter_map(|captures| captures.get(1).or(captures.get(2)))
     .map(|line| line.as_str().to_string())
     .reduce(|first, later| if innermost_last { later } else { first })?;
-    let error = regex::Regex::new(r"^\s*(?:[\w.]+\.)?\w*(?:Error|Exception)\b.*$")
-        .ok()
-        .and_then(|pattern| {
-            stderr
-                .lines()
-                .rfind(|line| pattern.is_match(line))
-                .map(|line| line.trim().to_string())
-        });
+    // A runtime's exception line, or a TypeScript checker's (`TS2322 [ERROR]: Type ...`).
+    let error =
+        regex::Regex::new(r"^\s*(?:(?:[\w.]+\.)?\w*(?:Error|Exception)\b.*|TS\d+ \[ERROR\]: .*)$")
+            .ok()
+            .and_then(|pattern| {
+                stderr
+                    .lines()
+                    .rfind(|line| pattern.is_match(line))
+                    .map(|line| line.trim().to_string())
+            });
     Some(match error {
         Some(error) => format!("error at {document}:{location}: {error}"),
         None => format!("error at {document}:{location}"),

@@ -91,6 +91,10 @@ enum Command {
         /// ("nothing to check") or that cannot run here fails the run.
         #[arg(long)]
         require_check: bool,
+        /// Check the types of TypeScript blocks before they run (on Deno, `deno run --check`):
+        /// a type error fails its block at DOC:LINE. Needs Deno (`npm install -g deno`).
+        #[arg(long)]
+        typecheck: bool,
     },
     /// Render results documents as a table, Markdown, HTML, JSON or JUnit XML; merge several
     /// (one column per machine); compare with a baseline.
@@ -224,7 +228,8 @@ fn main() -> ExitCode {
             } else {
                 paths
             };
-            let (listed, mut problems) = sidebyside::list::list(&paths);
+            let (listed, mut problems) =
+                sidebyside::list::list(&paths, &sidebyside::paths::cache_dir());
             match format {
                 ListFormat::Table => print!("{}", sidebyside::list::table(&listed, &problems)),
                 ListFormat::Json => {
@@ -286,6 +291,7 @@ fn main() -> ExitCode {
             label,
             runtimes,
             require_check,
+            typecheck,
         } => verify(VerifyArguments {
             paths,
             mock,
@@ -305,6 +311,7 @@ fn main() -> ExitCode {
             label,
             runtimes,
             require_check,
+            typecheck,
         })
         .into(),
         Command::Report {
@@ -373,6 +380,7 @@ struct VerifyArguments {
     label: Option<String>,
     runtimes: Vec<String>,
     require_check: bool,
+    typecheck: bool,
 }
 
 fn verify(arguments: VerifyArguments) -> ExitStatus {
@@ -412,6 +420,7 @@ fn verify(arguments: VerifyArguments) -> ExitStatus {
             keep_temp: arguments.keep_temp,
             cache_dir: sidebyside::paths::cache_dir(),
             limits: arguments.limits,
+            typecheck: arguments.typecheck,
         },
     };
     // --out is checked before anything runs.

@@ -126,3 +126,23 @@ fn a_changed_page_is_judged_again_each_prompt_on_its_own() {
     let diff = run["diff"].as_str().unwrap();
     assert!(diff.contains("+ 2"), "{diff}");
 }
+
+#[test]
+fn list_shows_a_transcript_as_one() {
+    let output = sidebyside()
+        .args(["list", "--format", "json"])
+        .arg(fixture("docs/transcripts.md"))
+        .output()
+        .unwrap();
+    let listing: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let runtimes: Vec<&str> = listing["snippets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| entry["runtime"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        runtimes, ["python-asyncio (REPL transcript)"; 5],
+        "{listing:#}"
+    );
+}

@@ -3,7 +3,7 @@
 //! one place that knows which file implements which runtime of the [registry](super::registry).
 
 use super::registry::{CommandContext, Runtime, RuntimeId, Unavailable};
-use super::{blocks, transcript, PreparedCommand};
+use super::{blocks, transcript, typescript, PreparedCommand};
 use crate::error::{Error, Result};
 use crate::observation::{IsolationMode, Language};
 use crate::snippet::{Snippet, SnippetKind};
@@ -78,6 +78,17 @@ impl Installed {
             .unwrap_or_else(|_| runtime.to_string())
     }
 
+    /// The runtime as the run of `snippet` shows it: [`describe`](Self::describe), and how it
+    /// runs the block when that is not as a program of its language (`node v22.12.0
+    /// (TypeScript)`, `python 3.11.7 aiohttp 3.13.5 (REPL transcript)`).
+    pub fn describe_for(&self, runtime: RuntimeId, snippet: &Snippet) -> String {
+        let runtime = self.describe(runtime);
+        match mode_of(snippet) {
+            Some(mode) => format!("{runtime} ({mode})"),
+            None => runtime,
+        }
+    }
+
     /// The command that runs a snippet on a runtime. A document's JavaScript or Python block is
     /// first written to a file in the cache, and its line map kept for error messages.
     pub fn command(
@@ -98,7 +109,9 @@ impl Installed {
             },
         ) = (snippet.language, &snippet.kind)
         {
-            let extension = if snippet.language == Language::Javascript {
+            let extension = if typescript::is_typescript(snippet) {
+                typescript::extension(snippet)
+            } else if snippet.language == Language::Javascript {
                 "mjs"
             } else {
                 "py"
@@ -126,6 +139,47 @@ impl Installed {
             return Ok(command);
         }
         found.command(snippet, context)
+    }
+
+    /// The runtime a TypeScript block gets: the first of [`RuntimeId::TYPESCRIPT`] installed
+    /// here that runs TypeScript (`tsx`: with JSX; `typecheck`: checking its types), or why
+    /// none can, saying what to install. The one place that makes this choice (`verify` and
+    /// `list` ask it); it looks for the runtimes itself, so it can be asked before a command
+    /// has found any.
+    pub fn typescript_runtime(
+        cache: &Path,
+        tsx: bool,
+        typecheck: bool,
+    ) -> std::result::Result<RuntimeId, String> {
+        let mut shared = Shared::default();
+        let mut why = Vec::new();
+        let mut missing = Vec::new();
+        for candidate in RuntimeId::TYPESCRIPT {
+            match find_one(candidate, cache, &mut shared, &|_| {}) {
+                Ok(found) => match found.runs_typescript(tsx, typecheck) {
+                    Ok(()) => return Ok(candidate),
+                    Err(reason) => why.push(reason),
+                },
+                Err(_) => missing.push(candidate.as_str()),
+            }
+        }
+        match missing.as_slice() {
+            [] => {}
+            [one] => why.push(format!("{one} is not installed")),
+            [many @ .., last] => {
+                why.push(format!("{} and {last} are not installed", many.join(", ")))
+            }
+        }
+        let install = if typecheck {
+            "--typecheck needs Deno (`npm install -g deno`)"
+        } else {
+            "install Node.js 22.6 or newer, or Deno (`npm install -g deno`), or Bun \
+             (`npm install -g bun`)"
+        };
+        Err(format!(
+            "no runtime here runs TypeScript ({}): {install}",
+            why.join("; ")
+        ))
     }
 
     /// Tool name to version for the environment section (only what was found).
@@ -169,6 +223,18 @@ impl Shared {
                     .map_err(|error| error.to_string())
             })
             .clone()
+    }
+}
+
+/// How a block runs when that is not as a program of its language: a REPL transcript, or
+/// TypeScript.
+pub fn mode_of(snippet: &Snippet) -> Option<&'static str> {
+    if transcript::is_transcript(snippet) {
+        Some("REPL transcript")
+    } else if typescript::is_typescript(snippet) {
+        Some("TypeScript")
+    } else {
+        None
     }
 }
 

@@ -22,6 +22,7 @@ pub mod python;
 pub mod registry;
 pub mod rust;
 pub mod transcript;
+pub mod typescript;
 
 pub use installed::Installed;
 pub use registry::{CommandContext, Runtime, RuntimeId, Unavailable};

@@ -8,6 +8,7 @@
 mod diagnosis;
 mod groups;
 mod transcript;
+mod typescript;
 
 pub use groups::group_status;
 
@@ -41,11 +42,18 @@ pub async fn verify(
     shutdown: Arc<Shutdown>,
     reporter: Arc<dyn Reporter>,
 ) -> Result<Results> {
-    let discovery = snippet::discover(&options.paths);
+    let mut discovery = snippet::discover(&options.paths);
     if discovery.snippets.is_empty() {
         return Err(Error::Usage(nothing_to_run(options, &discovery)));
     }
     let planned = plan(&discovery.snippets, &options.runtimes);
+    let (planned, cannot_start) = typescript::place(
+        planned,
+        &options.runtimes,
+        &options.harness.cache_dir,
+        options.harness.typecheck,
+    );
+    discovery.not_run.extend(cannot_start);
     let harness = Harness::start(
         &options.harness,
         &Planned::runtimes(&planned),
