@@ -151,12 +151,15 @@ impl Harness {
             return Err(Unavailable::Interrupted);
         }
         let reporter = self.reporter.clone();
+        let noting = self.reporter.clone();
+        let notes = move |text: &str| noting.event(Event::Note(text));
         let on_build = move |package: &std::path::Path| reporter.event(Event::Building(package));
         let context = CommandContext {
             ca_file: self.session.ca_file(),
             verbatim,
             typecheck: self.typecheck,
             on_build: &on_build,
+            notes: &notes,
         };
         tokio::task::block_in_place(|| self.installed.command(runtime, snippet, &context))
     }
@@ -293,12 +296,14 @@ impl Harness {
             .iter()
             .zip(outcomes)
             .map(|(plan, outcome)| {
-                observe(
+                let mut observation = observe(
                     &plan.snippet,
                     self.installed.describe_for(plan.runtime, &plan.snippet),
                     self.mode,
                     outcome,
-                )
+                );
+                observation.packages = self.installed.packages_for(&plan.snippet);
+                observation
             })
             .collect())
     }
@@ -389,6 +394,7 @@ pub fn observe(
         limit_exceeded: None,
         expect_failure: false,
         prompts: vec![],
+        packages: vec![],
         stdout: Default::default(),
         stderr: Default::default(),
     };

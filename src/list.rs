@@ -22,8 +22,9 @@ pub struct Listed {
     pub language: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub group: Option<String>,
-    /// The runtime it will run on by default, and how when that is not as a program of its
-    /// language: `node`, `python-asyncio (REPL transcript)`, `deno (TypeScript)`.
+    /// The runtime it will run on by default, with what its page adds to it, and how when that
+    /// is not as a program of its language: `node`, `python-asyncio + requests`,
+    /// `python-asyncio (REPL transcript)`, `deno (TypeScript)`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub runtime: Option<String>,
     pub runs: bool,
@@ -87,9 +88,14 @@ fn runnable(
     } else {
         RuntimeId::default_for(snippet.language)
     };
+    let mut runtime = runtime.to_string();
+    let added = Installed::page_requirements(snippet);
+    if !added.is_empty() {
+        runtime.push_str(&format!(" + {}", added.join(" ")));
+    }
     entry.runtime = Some(match mode_of(snippet) {
         Some(mode) => format!("{runtime} ({mode})"),
-        None => runtime.to_string(),
+        None => runtime,
     });
     entry
 }

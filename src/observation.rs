@@ -282,6 +282,10 @@ pub struct Observation {
     /// The limit the run broke and was killed for (its reason says so too).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit_exceeded: Option<crate::launcher::LimitBreach>,
+    /// For a Python block of a page that declares packages (`pip install requests`): every
+    /// distribution of the venv it ran in, with its exact version (`requests==2.32.5`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub packages: Vec<String>,
     /// For a REPL transcript: what each `>>>` prompt printed, in order (empty otherwise).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub prompts: Vec<PromptOutput>,

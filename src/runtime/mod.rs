@@ -17,6 +17,7 @@ pub mod deno;
 pub mod installed;
 pub mod node;
 pub mod page_crates;
+pub mod page_packages;
 pub mod provision;
 pub mod python;
 pub mod registry;

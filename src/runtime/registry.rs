@@ -133,6 +133,8 @@ pub struct CommandContext<'a> {
     pub typecheck: bool,
     /// Told before a cargo build starts.
     pub on_build: &'a (dyn Fn(&Path) + Sync),
+    /// Told what provisioning has to say on the way (a page's Python venv being set up).
+    pub notes: &'a (dyn Fn(&str) + Sync),
 }
 
 /// Why a runtime cannot run a program: skipped (with a note), broken (a build failure), or the

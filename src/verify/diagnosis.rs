@@ -246,8 +246,9 @@ impl Block<'_> {
                 let module = &captures[1];
                 Some(format!(
                     "it needs the Python package that provides `{module}`, \
-                     which sidebyside's Python environment does not have (it has aiohttp and \
-                     the standard library)"
+                     which sidebyside's Python environment does not have (it has aiohttp, httpx \
+                     and the standard library); declare it on the page: a shell block with \
+                     `pip install PACKAGE`, or front matter `sidebyside: {{ python: [PACKAGE] }}`"
                 ))
             }
             Language::Javascript => {
