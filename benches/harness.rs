@@ -28,6 +28,7 @@ fn harness(runtime: &tokio::runtime::Runtime, isolation: IsolationChoice) -> Opt
         keep_temp: false,
         cache_dir: sidebyside::paths::cache_dir(),
         limits: sidebyside::launcher::Limits::default(),
+        typecheck: false,
     };
     let shutdown = sidebyside::shutdown::Shutdown::new(sidebyside::events::StopPolicy::AbortRuns);
     let reporter = std::sync::Arc::new(sidebyside::events::Silent);

@@ -44,6 +44,8 @@ pub struct HarnessOptions {
     /// Every mapping's response is a template (`--global-templating`, WireMock's
     /// `--global-response-templating`).
     pub global_templating: bool,
+    /// `verify --typecheck`: TypeScript programs have their types checked before they run.
+    pub typecheck: bool,
 }
 
 /// What a command does about a runtime it asked for that is not installed.
@@ -78,6 +80,7 @@ pub struct Harness {
     pub mode: IsolationMode,
     root: tempfile::TempDir,
     keep_temp: bool,
+    typecheck: bool,
     next_run: AtomicUsize,
     shutdown: Arc<Shutdown>,
     reporter: Arc<dyn Reporter>,
@@ -139,6 +142,7 @@ impl Harness {
             mode,
             root,
             keep_temp: options.keep_temp,
+            typecheck: options.typecheck,
             next_run: AtomicUsize::new(0),
             shutdown,
             reporter,
@@ -158,11 +162,15 @@ impl Harness {
             return Err(Unavailable::Interrupted);
         }
         let reporter = self.reporter.clone();
+        let noting = self.reporter.clone();
+        let notes = move |text: &str| noting.event(Event::Note(text));
         let on_build = move |package: &std::path::Path| reporter.event(Event::Building(package));
         let context = CommandContext {
             ca_file: self.session.ca_file(),
             verbatim,
+            typecheck: self.typecheck,
             on_build: &on_build,
+            notes: &notes,
         };
         tokio::task::block_in_place(|| self.installed.command(runtime, snippet, &context))
     }
@@ -299,12 +307,14 @@ impl Harness {
             .iter()
             .zip(outcomes)
             .map(|(plan, outcome)| {
-                observe(
+                let mut observation = observe(
                     &plan.snippet,
-                    self.installed.describe(plan.runtime),
+                    self.installed.describe_for(plan.runtime, &plan.snippet),
                     self.mode,
                     outcome,
-                )
+                );
+                observation.packages = self.installed.packages_for(&plan.snippet);
+                observation
             })
             .collect())
     }
@@ -394,6 +404,8 @@ pub fn observe(
         stray_processes_killed: 0,
         limit_exceeded: None,
         expect_failure: false,
+        prompts: vec![],
+        packages: vec![],
         stdout: Default::default(),
         stderr: Default::default(),
     };
@@ -424,6 +436,12 @@ pub fn observe(
     observation.cpu_s = report.usage.user_s + report.usage.system_s;
     observation.peak_rss_bytes = report.usage.peak_rss_bytes;
     observation.stray_processes_killed = report.stray_processes_killed;
+    observation.prompts = outcome
+        .events
+        .iter()
+        .filter(|event| event["kind"] == "prompt")
+        .filter_map(|event| serde_json::from_value(event.clone()).ok())
+        .collect();
     observation.stdout = std::mem::take(&mut outcome.stdout);
     observation.stderr = std::mem::take(&mut outcome.stderr);
 
@@ -533,14 +551,16 @@ fn error_location(stderr: &str, snippet: &Snippet) -> Option<String> {
     .filter_map(|captures| captures.get(1).or(captures.get(2)))
     .map(|line| line.as_str().to_string())
     .reduce(|first, later| if innermost_last { later } else { first })?;
-    let error = regex::Regex::new(r"^\s*(?:[\w.]+\.)?\w*(?:Error|Exception)\b.*$")
-        .ok()
-        .and_then(|pattern| {
-            stderr
-                .lines()
-                .rfind(|line| pattern.is_match(line))
-                .map(|line| line.trim().to_string())
-        });
+    // A runtime's exception line, or a TypeScript checker's (`TS2322 [ERROR]: Type ...`).
+    let error =
+        regex::Regex::new(r"^\s*(?:(?:[\w.]+\.)?\w*(?:Error|Exception)\b.*|TS\d+ \[ERROR\]: .*)$")
+            .ok()
+            .and_then(|pattern| {
+                stderr
+                    .lines()
+                    .rfind(|line| pattern.is_match(line))
+                    .map(|line| line.trim().to_string())
+            });
     Some(match error {
         Some(error) => format!("error at {document}:{location}: {error}"),
         None => format!("error at {document}:{location}"),

@@ -107,6 +107,10 @@ enum Command {
         /// earlier ones defined. For pages you cannot edit.
         #[arg(long)]
         session: bool,
+        /// Check the types of TypeScript blocks before they run (on Deno, `deno run --check`):
+        /// a type error fails its block at DOC:LINE. Needs Deno (`npm install -g deno`).
+        #[arg(long)]
+        typecheck: bool,
     },
     /// Render results documents as a table, Markdown, HTML, JSON or JUnit XML; merge several
     /// (one column per machine); compare with a baseline.
@@ -244,7 +248,8 @@ fn main() -> ExitCode {
             } else {
                 paths
             };
-            let (listed, mut problems) = sidebyside::list::list(&paths);
+            let (listed, mut problems) =
+                sidebyside::list::list(&paths, &sidebyside::paths::cache_dir());
             match format {
                 ListFormat::Table => print!("{}", sidebyside::list::table(&listed, &problems)),
                 ListFormat::Json => {
@@ -311,6 +316,7 @@ fn main() -> ExitCode {
             global_templating,
             update,
             session,
+            typecheck,
         } => verify(VerifyArguments {
             paths,
             mock,
@@ -333,6 +339,7 @@ fn main() -> ExitCode {
             global_templating,
             update,
             session,
+            typecheck,
         })
         .into(),
         Command::Report {
@@ -404,6 +411,7 @@ struct VerifyArguments {
     global_templating: bool,
     update: bool,
     session: bool,
+    typecheck: bool,
 }
 
 fn verify(arguments: VerifyArguments) -> ExitStatus {
@@ -446,6 +454,7 @@ fn verify(arguments: VerifyArguments) -> ExitStatus {
             keep_temp: arguments.keep_temp,
             cache_dir: sidebyside::paths::cache_dir(),
             limits: arguments.limits,
+            typecheck: arguments.typecheck,
         },
     };
     // --out is checked before anything runs.

@@ -282,6 +282,13 @@ pub struct Observation {
     /// The limit the run broke and was killed for (its reason says so too).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit_exceeded: Option<LimitBreach>,
+    /// For a Python block of a page that declares packages (`pip install requests`): every
+    /// distribution of the venv it ran in, with its exact version (`requests==2.32.5`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub packages: Vec<String>,
+    /// For a REPL transcript: what each `>>>` prompt printed, in order (empty otherwise).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub prompts: Vec<PromptOutput>,
     pub stdout: Output,
     pub stderr: Output,
 }
@@ -313,4 +320,19 @@ impl std::fmt::Display for LimitBreach {
             LimitBreach::CpuTime { seconds } => write!(formatter, "CPU time limit ({seconds} s)"),
         }
     }
+}
+
+/// What one prompt of a REPL transcript wrote to stdout (printed, or the repr the REPL echoes),
+/// and the exception it raised, as the transcript runner recorded it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PromptOutput {
+    /// The prompt's position in its transcript (0-based).
+    pub index: usize,
+    pub output: String,
+    /// The exception's last line (`ValueError: bad value`), when the prompt raised one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exception: Option<String>,
+    /// Its traceback as the REPL prints it, without the runner's frames.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traceback: Option<String>,
 }

@@ -154,6 +154,8 @@ impl Session {
             events_path.display().to_string(),
         ));
         env.push(("NODE_EXTRA_CA_CERTS".into(), ca.clone()));
+        // requests reads its own variable, not OpenSSL's.
+        env.push(("REQUESTS_CA_BUNDLE".into(), ca.clone()));
         env.push(("SSL_CERT_FILE".into(), ca));
 
         // Preload mode: the mock listens here, on ephemeral ports, and the hooks route to it.

@@ -306,7 +306,7 @@ fn every_verdict_is_the_one_a_reader_expects() {
         (130, "nothing_to_check", "compared with nothing"),
         (136, "nothing_to_check", "nothing was checked"),
         (140, "cannot_run", "uses `json`"),
-        (146, "cannot_run", "transcript"),
+        (146, "passed", "1 prompt printed what the page shows"),
         (154, "cannot_run", "`await` at the top level"),
         (160, "failed", "the coroutine `main` was never awaited"),
         (
@@ -370,8 +370,8 @@ fn every_verdict_is_the_one_a_reader_expects() {
     assert_eq!(summary["failed"], 4, "{summary}");
     assert_eq!(summary["compiled"], 1, "{summary}");
     assert_eq!(summary["nothing_to_check"], 9, "{summary}");
-    assert_eq!(summary["cannot_run"], 20, "{summary}");
-    assert_eq!(summary["passed"], 5, "{summary}");
+    assert_eq!(summary["cannot_run"], 19, "{summary}");
+    assert_eq!(summary["passed"], 6, "{summary}");
 }
 
 #[test]

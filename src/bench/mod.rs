@@ -126,6 +126,7 @@ pub async fn bench(
         keep_temp: options.keep_temp,
         cache_dir: options.cache_dir.clone(),
         limits: crate::launcher::Limits::default(),
+        typecheck: false,
     };
     let harness = Harness::start(
         &harness_options,

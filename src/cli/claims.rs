@@ -80,6 +80,7 @@ pub fn run(arguments: ClaimsArguments) -> ExitStatus {
             keep_temp: arguments.keep_temp,
             cache_dir: sidebyside::paths::cache_dir(),
             limits: sidebyside::launcher::Limits::standard(),
+            typecheck: false,
         },
     };
     // --out is checked before anything runs.

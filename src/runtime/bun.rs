@@ -44,11 +44,27 @@ impl Runtime for Bun {
         vec![("bun".to_string(), self.tool.version.clone())]
     }
 
+    fn runs_typescript(&self, _tsx: bool, typecheck: bool) -> Result<(), String> {
+        if typecheck {
+            return Err(format!(
+                "bun {} runs TypeScript without checking its types",
+                self.tool.version
+            ));
+        }
+        Ok(())
+    }
+
     fn command(
         &self,
         snippet: &Snippet,
-        _context: &CommandContext<'_>,
+        context: &CommandContext<'_>,
     ) -> Result<PreparedCommand, Unavailable> {
+        if context.typecheck
+            && super::typescript::is_typescript_file(Path::new(&javascript_file(snippet)?))
+        {
+            self.runs_typescript(false, true)
+                .map_err(Unavailable::Skipped)?;
+        }
         Ok(PreparedCommand {
             program: self.tool.program.clone(),
             args: vec![

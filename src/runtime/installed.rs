@@ -3,7 +3,7 @@
 //! one place that knows which file implements which runtime of the [registry](super::registry).
 
 use super::registry::{CommandContext, Runtime, RuntimeId, Unavailable};
-use super::{blocks, PreparedCommand};
+use super::{blocks, page_packages, transcript, typescript, PreparedCommand};
 use crate::error::{Error, Result};
 use crate::observation::{IsolationMode, Language};
 use crate::snippet::{Snippet, SnippetKind};
@@ -17,7 +17,11 @@ pub struct Installed {
     /// Where generated files (document blocks) are written.
     pub cache: PathBuf,
     found: BTreeMap<RuntimeId, std::result::Result<Arc<dyn Runtime>, String>>,
+    /// The venvs of pages that declare Python packages, by what they add, made on first use.
+    page_venvs: std::sync::Mutex<PageVenvs>,
 }
+
+type PageVenvs = BTreeMap<Vec<String>, std::result::Result<Arc<super::python::Python>, String>>;
 
 impl Installed {
     /// Finds and provisions each runtime asked for, once (blocking: it may make the Python venv).
@@ -27,6 +31,7 @@ impl Installed {
         let mut installed = Installed {
             cache: cache.to_path_buf(),
             found: BTreeMap::new(),
+            page_venvs: Default::default(),
         };
         let mut shared = Shared::default();
         for &runtime in runtimes {
@@ -78,6 +83,21 @@ impl Installed {
             .unwrap_or_else(|_| runtime.to_string())
     }
 
+    /// The runtime as the run of `snippet` shows it: [`describe`](Self::describe), and how it
+    /// runs the block when that is not as a program of its language (`node v22.12.0
+    /// (TypeScript)`, `python 3.11.7 aiohttp 3.13.5 (REPL transcript)`).
+    pub fn describe_for(&self, runtime: RuntimeId, snippet: &Snippet) -> String {
+        let mut runtime = self.describe(runtime);
+        let added = Self::page_requirements(snippet);
+        if !added.is_empty() {
+            runtime.push_str(&format!(" + {}", added.join(" ")));
+        }
+        match mode_of(snippet) {
+            Some(mode) => format!("{runtime} ({mode})"),
+            None => runtime,
+        }
+    }
+
     /// The command that runs a snippet on a runtime. A document's JavaScript or Python block is
     /// first written to a file in the cache, and its line map kept for error messages.
     pub fn command(
@@ -89,6 +109,11 @@ impl Installed {
         let found = self
             .get(runtime)
             .map_err(|note| Unavailable::Skipped(note.to_string()))?;
+        let page_runtime = self.page_runtime(runtime, snippet, context)?;
+        let found: &dyn Runtime = match &page_runtime {
+            Some(page_runtime) => page_runtime,
+            None => found,
+        };
         if let (
             Language::Javascript | Language::Python,
             SnippetKind::Block {
@@ -106,17 +131,25 @@ impl Installed {
                 Some(whole) => (whole, &1),
                 None => (code, first_code_line),
             };
-            let extension = if snippet.language == Language::Javascript {
+            let extension = if typescript::is_typescript(snippet) {
+                typescript::extension(snippet)
+            } else if snippet.language == Language::Javascript {
                 blocks::javascript_extension(code)
             } else {
                 "py"
             };
+            // A transcript runs through the transcript runner, which compiles each prompt
+            // under the document's own name and lines: nothing to map back.
+            let transcript = transcript::is_transcript(snippet).then(|| {
+                let prompts = transcript::parse(code, *first_code_line);
+                transcript::program(&snippet.source.path.display().to_string(), &prompts)
+            });
             let (path, line_map) = blocks::write_block_file(
                 &self.cache,
                 &snippet.source.path,
                 snippet.source.line.unwrap_or(*first_code_line),
                 *first_code_line,
-                code,
+                transcript.as_deref().unwrap_or(code),
                 extension,
             )?;
             let file_snippet = Snippet {
@@ -124,10 +157,118 @@ impl Installed {
                 ..snippet.clone()
             };
             let mut command = found.command(&file_snippet, context)?;
-            command.line_map = Some(line_map);
+            command.line_map = transcript.is_none().then_some(line_map);
             return Ok(command);
         }
         found.command(snippet, context)
+    }
+
+    /// The runtime a TypeScript block gets: the first of [`RuntimeId::TYPESCRIPT`] installed
+    /// here that runs TypeScript (`tsx`: with JSX; `typecheck`: checking its types), or why
+    /// none can, saying what to install. The one place that makes this choice (`verify` and
+    /// `list` ask it); it looks for the runtimes itself, so it can be asked before a command
+    /// has found any.
+    pub fn typescript_runtime(
+        cache: &Path,
+        tsx: bool,
+        typecheck: bool,
+    ) -> std::result::Result<RuntimeId, String> {
+        let mut shared = Shared::default();
+        let mut why = Vec::new();
+        let mut missing = Vec::new();
+        for candidate in RuntimeId::TYPESCRIPT {
+            match find_one(candidate, cache, &mut shared, &|_| {}) {
+                Ok(found) => match found.runs_typescript(tsx, typecheck) {
+                    Ok(()) => return Ok(candidate),
+                    Err(reason) => why.push(reason),
+                },
+                Err(_) => missing.push(candidate.as_str()),
+            }
+        }
+        match missing.as_slice() {
+            [] => {}
+            [one] => why.push(format!("{one} is not installed")),
+            [many @ .., last] => {
+                why.push(format!("{} and {last} are not installed", many.join(", ")))
+            }
+        }
+        let install = if typecheck {
+            "--typecheck needs Deno (`npm install -g deno`)"
+        } else {
+            "install Node.js 22.6 or newer, or Deno (`npm install -g deno`), or Bun \
+             (`npm install -g bun`)"
+        };
+        Err(format!(
+            "no runtime here runs TypeScript ({}): {install}",
+            why.join("; ")
+        ))
+    }
+
+    /// What a Python block's page adds to the project's venv (`pip install requests` in a shell
+    /// block, or its front matter); empty for any other snippet.
+    pub fn page_requirements(snippet: &Snippet) -> Vec<String> {
+        match (&snippet.kind, snippet.language) {
+            (SnippetKind::Block { page, .. }, Language::Python) => {
+                let document = snippet.source.path.display().to_string();
+                page_packages::added(&page_packages::declared(page, &document))
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// The Python runtime on the venv of a block's page, made on first use, when the page adds
+    /// packages; `None` when it adds none.
+    fn page_runtime(
+        &self,
+        runtime: RuntimeId,
+        snippet: &Snippet,
+        context: &CommandContext<'_>,
+    ) -> std::result::Result<Option<super::python::PythonRuntime>, Unavailable> {
+        let added = Self::page_requirements(snippet);
+        if added.is_empty() {
+            return Ok(None);
+        }
+        let python = {
+            let mut venvs = self
+                .page_venvs
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            venvs
+                .entry(added.clone())
+                .or_insert_with(|| {
+                    let notes = |text: &str| (context.notes)(text);
+                    super::python::Python::provision_with(&self.cache, &added, &notes)
+                        .map(Arc::new)
+                        .map_err(|error| {
+                            format!(
+                                "cannot set up the Python packages the page declares ({}): {error}",
+                                added.join(", ")
+                            )
+                        })
+                })
+                .clone()
+                .map_err(Unavailable::Failed)?
+        };
+        super::python::PythonRuntime::new(runtime, python)
+            .map(Some)
+            .map_err(Unavailable::Skipped)
+    }
+
+    /// The lock of the venv a block ran in, when its page declares packages: every
+    /// distribution with its exact version.
+    pub fn packages_for(&self, snippet: &Snippet) -> Vec<String> {
+        let added = Self::page_requirements(snippet);
+        if added.is_empty() {
+            return Vec::new();
+        }
+        let venvs = self
+            .page_venvs
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match venvs.get(&added) {
+            Some(Ok(python)) => python.lock(),
+            _ => Vec::new(),
+        }
     }
 
     /// Tool name to version for the environment section (only what was found).
@@ -171,6 +312,18 @@ impl Shared {
                     .map_err(|error| error.to_string())
             })
             .clone()
+    }
+}
+
+/// How a block runs when that is not as a program of its language: a REPL transcript, or
+/// TypeScript.
+pub fn mode_of(snippet: &Snippet) -> Option<&'static str> {
+    if transcript::is_transcript(snippet) {
+        Some("REPL transcript")
+    } else if typescript::is_typescript(snippet) {
+        Some("TypeScript")
+    } else {
+        None
     }
 }
 

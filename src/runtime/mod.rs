@@ -17,10 +17,13 @@ pub mod deno;
 pub mod installed;
 pub mod node;
 pub mod page_crates;
+pub mod page_packages;
 pub mod provision;
 pub mod python;
 pub mod registry;
 pub mod rust;
+pub mod transcript;
+pub mod typescript;
 
 pub use installed::Installed;
 pub use registry::{CommandContext, Runtime, RuntimeId, Unavailable};

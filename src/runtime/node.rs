@@ -11,6 +11,10 @@ use crate::snippet::{Snippet, SnippetKind};
 use std::path::{Path, PathBuf};
 
 pub const MINIMUM_MAJOR: u32 = 18;
+/// The first Node that strips TypeScript's types (with `--experimental-strip-types`).
+pub const STRIPS_TYPES: (u32, u32) = (22, 6);
+/// The first Node that strips them without being asked.
+pub const STRIPS_TYPES_BY_DEFAULT: (u32, u32) = (23, 6);
 pub(crate) const PRELOAD: &str = include_str!("assets/node_preload.cjs");
 
 #[derive(Debug, Clone)]
@@ -61,18 +65,44 @@ impl Runtime for Node {
         vec![("node".to_string(), self.version.clone())]
     }
 
+    fn runs_typescript(&self, tsx: bool, typecheck: bool) -> std::result::Result<(), String> {
+        let version = major_minor(&self.version).unwrap_or((0, 0));
+        if typecheck {
+            Err(format!(
+                "node {} strips types, it does not check them",
+                self.version
+            ))
+        } else if tsx {
+            Err(format!("node {} does not run JSX (tsx)", self.version))
+        } else if version < STRIPS_TYPES {
+            Err(format!(
+                "node {} is older than {}.{}, the first Node that strips types",
+                self.version, STRIPS_TYPES.0, STRIPS_TYPES.1
+            ))
+        } else {
+            Ok(())
+        }
+    }
+
     fn command(
         &self,
         snippet: &Snippet,
-        _context: &CommandContext<'_>,
+        context: &CommandContext<'_>,
     ) -> std::result::Result<PreparedCommand, Unavailable> {
+        let file = javascript_file(snippet)?;
+        let mut args = vec!["--require".to_string(), self.preload.display().to_string()];
+        if super::typescript::is_typescript_file(Path::new(&file)) {
+            self.runs_typescript(file.ends_with(".tsx"), context.typecheck)
+                .map_err(Unavailable::Skipped)?;
+            if major_minor(&self.version) < Some(STRIPS_TYPES_BY_DEFAULT) {
+                args.push("--experimental-strip-types".to_string());
+            }
+            args.push("--disable-warning=ExperimentalWarning".to_string());
+        }
+        args.push(file);
         Ok(PreparedCommand {
             program: self.program.clone(),
-            args: vec![
-                "--require".to_string(),
-                self.preload.display().to_string(),
-                javascript_file(snippet)?,
-            ],
+            args,
             env: vec![],
             line_map: None,
         })

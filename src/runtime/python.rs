@@ -20,6 +20,10 @@
 //! location (`bin/python` next to `pyvenv.cfg`), so the rename is harmless; only the scripts in
 //! `bin/` (pip's, with the partial path in their `#!` line) are left stale, and none is used.
 //!
+//! A page that declares packages (see `page_packages`) gets a venv of its own, made the same
+//! way from the project's requirements and the page's ([`Python::provision_with`]), named by
+//! both, so pages with the same needs share it; [`Python::lock`] reads its exact versions.
+//!
 //! Checking it: at creation sidebyside records a manifest of what Python runs at start-up, i.e.
 //! every `.pth` file in site-packages, any `sitecustomize`/`usercustomize`, the hook module,
 //! `pyvenv.cfg` and where `bin/python` points. Each run compares them (a directory listing and
@@ -56,6 +60,8 @@ pub struct Python {
     pub aiohttp_version: String,
     pub venv: PathBuf,
     pub site_packages: PathBuf,
+    /// The requirements a page added to the project's (empty for the project's own venv).
+    pub added: Vec<String>,
 }
 
 /// What Python runs at start-up in a venv, recorded when the venv is made.
@@ -89,6 +95,13 @@ impl Python {
     /// first set-up, a changed venv being rebuilt, a wait for another sidebyside, a leftover
     /// that cannot be removed): the library never prints, the command's reporter does.
     pub fn provision_noting(cache: &Path, notes: &dyn Fn(&str)) -> Result<Self> {
+        Self::provision_with(cache, &[], notes)
+    }
+
+    /// [`provision_noting`](Self::provision_noting) a venv that also has `added` (requirement
+    /// lines a page declares, sorted): a venv of its own, named by them too, so pages with
+    /// the same needs share one and a second run installs nothing.
+    pub fn provision_with(cache: &Path, added: &[String], notes: &dyn Fn(&str)) -> Result<Self> {
         let missing = |problem: String| Error::MissingRuntime {
             what: format!("Python >= {}.{}", MINIMUM.0, MINIMUM.1),
             problem,
@@ -129,7 +142,18 @@ impl Python {
             // LAYOUT: venvs made the way this version makes them (with a manifest) are never
             // mistaken for older ones, which older binaries sharing the cache still use.
             (LAYOUT, REQUIREMENTS, HOOK, HOOK_PTH, &version, &base_prefix).hash(&mut hasher);
+            if !added.is_empty() {
+                added.hash(&mut hasher);
+            }
             format!("{:016x}", hasher.finish())
+        };
+        let requirements = if added.is_empty() {
+            REQUIREMENTS.to_string()
+        } else {
+            format!(
+                "{REQUIREMENTS}\n# Declared by the page.\n{}\n",
+                added.join("\n")
+            )
         };
         let directory = cache.join("python");
         std::fs::create_dir_all(&directory)
@@ -166,7 +190,7 @@ impl Python {
                                 venv.display()
                             ));
                         }
-                        create_venv(&base, &directory, &key, &venv, notes)?
+                        create_venv(&base, &directory, &key, &venv, &requirements, notes)?
                     }
                 }
             }
@@ -184,7 +208,25 @@ impl Python {
             aiohttp_version,
             venv,
             site_packages,
+            added: added.to_vec(),
         })
+    }
+
+    /// Every distribution installed in the venv with its exact version (`requests==2.32.5`),
+    /// read from the `*.dist-info` folders without running Python: the venv's lock.
+    pub fn lock(&self) -> Vec<String> {
+        let mut lock: Vec<String> = std::fs::read_dir(&self.site_packages)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|entry| {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let (name, version) = name.strip_suffix(".dist-info")?.split_once('-')?;
+                Some(format!("{name}=={version}"))
+            })
+            .collect();
+        lock.sort_by_key(|line| line.to_ascii_lowercase());
+        lock
     }
 
     /// The version of an installed distribution (`uvloop`, `httpx`), read from its
@@ -256,6 +298,12 @@ impl Runtime for PythonRuntime {
                 python.version, python.aiohttp_version
             ),
             Some((name, version)) => format!("python {} {name} {version}", python.version),
+            None if !python.added.is_empty() => format!(
+                "python {} aiohttp {} + {}",
+                python.version,
+                python.aiohttp_version,
+                python.added.join(" ")
+            ),
             None => format!(
                 "python {} aiohttp {}",
                 python.version, python.aiohttp_version
@@ -495,6 +543,7 @@ fn create_venv(
     directory: &Path,
     key: &str,
     venv: &Path,
+    requirements: &str,
     notes: &dyn Fn(&str),
 ) -> Result<Manifest> {
     notes(&format!(
@@ -509,7 +558,7 @@ fn create_venv(
             .map_or(0, |elapsed| elapsed.as_nanos())
     );
     let partial = directory.join(format!("venv-{key}.partial-{unique}"));
-    let made = build_venv(base, &partial).and_then(|manifest| {
+    let made = build_venv(base, &partial, requirements).and_then(|manifest| {
         if venv.exists() {
             // A venv cannot be renamed over a non-empty directory: move the old one aside.
             let old = directory.join(format!("venv-{key}.old-{unique}"));
@@ -532,7 +581,7 @@ fn create_venv(
     made
 }
 
-fn build_venv(base: &Path, partial: &Path) -> Result<Manifest> {
+fn build_venv(base: &Path, partial: &Path, requirements_text: &str) -> Result<Manifest> {
     let step = |command: &mut std::process::Command, what: &str| -> Result<()> {
         let output = provision::output(command.stdin(std::process::Stdio::null()))?;
         if output.status.success() {
@@ -552,7 +601,7 @@ fn build_venv(base: &Path, partial: &Path) -> Result<Manifest> {
         "creating the virtual environment",
     )?;
     let requirements = partial.join("requirements.txt");
-    std::fs::write(&requirements, REQUIREMENTS)
+    std::fs::write(&requirements, requirements_text)
         .map_err(|error| Error::io(format!("cannot write {}", requirements.display()), error))?;
     // The fresh venv's own pip: nothing but this set-up has seen the directory yet.
     step(

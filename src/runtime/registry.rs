@@ -88,6 +88,11 @@ impl RuntimeId {
         }
     }
 
+    /// The runtimes that may run a TypeScript block, in the order they are preferred: the first
+    /// one installed that runs TypeScript ([`Runtime::runs_typescript`]) is the one a block
+    /// gets (see `Installed::typescript_runtime`, the one place that chooses).
+    pub const TYPESCRIPT: [RuntimeId; 3] = [RuntimeId::Node, RuntimeId::Deno, RuntimeId::Bun];
+
     /// The runtime a language's snippets run on unless `--runtime` says otherwise.
     pub fn default_for(language: Language) -> Self {
         match language {
@@ -124,8 +129,12 @@ pub struct CommandContext<'a> {
     pub ca_file: &'a Path,
     /// The program is a verbatim snippet that reads no `SIDEBYSIDE_*` variable.
     pub verbatim: bool,
+    /// TypeScript programs have their types checked before they run (`verify --typecheck`).
+    pub typecheck: bool,
     /// Told before a cargo build starts.
     pub on_build: &'a (dyn Fn(&Path) + Sync),
+    /// Told what provisioning has to say on the way (a page's Python venv being set up).
+    pub notes: &'a (dyn Fn(&str) + Sync),
 }
 
 /// Why a runtime cannot run a program: skipped (with a note), broken (a build failure), or the
@@ -169,6 +178,11 @@ pub trait Runtime: Send + Sync + std::fmt::Debug {
     }
     /// Tool name to version for the environment section of results.
     fn versions(&self) -> Vec<(String, String)>;
+    /// Whether it runs TypeScript source as it is (`tsx`: with JSX), and with its types checked
+    /// when `typecheck`; else why not, in words that say what would. Default: it does not.
+    fn runs_typescript(&self, _tsx: bool, _typecheck: bool) -> std::result::Result<(), String> {
+        Err(format!("{} does not run TypeScript", self.describe()))
+    }
     /// Why this runtime cannot run under an isolation mode, if it cannot.
     fn unusable_under(&self, _isolation: IsolationMode) -> Option<String> {
         None

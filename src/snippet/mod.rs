@@ -188,7 +188,9 @@ fn is_document(path: &Path) -> bool {
 pub fn language_of_block(word: &str) -> Option<Language> {
     match word {
         "javascript" | "js" | "mjs" | "cjs" | "node" => Some(Language::Javascript),
-        "python" | "py" | "python3" => Some(Language::Python),
+        // TypeScript: JavaScript with types, run where types can be stripped or checked.
+        "ts" | "typescript" | "tsx" | "mts" | "cts" => Some(Language::Javascript),
+        "python" | "py" | "python3" | "pycon" | "python-repl" => Some(Language::Python),
         "rust" | "rs" => Some(Language::Rust),
         _ => None,
     }

@@ -9,6 +9,7 @@
 //! broken example, not a fragment.
 
 use crate::observation::{Language, Observation, Status};
+use crate::runtime::transcript::is_transcript;
 use crate::snippet::{Page, Snippet, SnippetKind};
 use regex::Regex;
 use std::sync::LazyLock;
@@ -96,7 +97,7 @@ pub fn diagnose(run: &mut Observation, snippet: &Snippet) {
         _ => block
             .browser(stderr)
             .or_else(|| block.site_markup(stderr))
-            .or_else(|| block.transcript(stderr))
+            .or_else(|| block.transcript(stderr).filter(|_| !is_transcript(snippet)))
             .or_else(|| block.url_import(stderr))
             .or_else(|| block.function_body(stderr))
             .or_else(|| block.object_literal(stderr))
@@ -290,8 +291,9 @@ impl Block<'_> {
                 let module = &captures[1];
                 Some(format!(
                     "it needs the Python package that provides `{module}`, \
-                     which sidebyside's Python environment does not have (it has aiohttp and \
-                     the standard library)"
+                     which sidebyside's Python environment does not have (it has aiohttp, httpx \
+                     and the standard library); declare it on the page: a shell block with \
+                     `pip install PACKAGE`, or front matter `sidebyside: {{ python: [PACKAGE] }}`"
                 ))
             }
             Language::Javascript => {

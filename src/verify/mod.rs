@@ -9,6 +9,8 @@ mod diagnosis;
 pub mod expected_output;
 mod groups;
 mod session;
+mod transcript;
+mod typescript;
 mod update;
 
 pub use groups::group_status;
@@ -56,6 +58,13 @@ pub async fn verify(
         return Err(Error::Usage(nothing_to_run(options, &discovery)));
     }
     let planned = plan(&discovery.snippets, &options.runtimes);
+    let (planned, cannot_start) = typescript::place(
+        planned,
+        &options.runtimes,
+        &options.harness.cache_dir,
+        options.harness.typecheck,
+    );
+    discovery.not_run.extend(cannot_start);
     let harness = Harness::start(
         &options.harness,
         &Planned::runtimes(&planned),
@@ -110,6 +119,7 @@ pub async fn verify(
     let mut output_mismatched = Vec::with_capacity(runs.len());
     for (run, plan) in runs.iter_mut().zip(&planned) {
         unclean_exit(run);
+        transcript::judge(run, &plan.snippet);
         if plan.snippet.expect_failure {
             apply_expected_failure(run);
         }

@@ -134,7 +134,13 @@ impl Render for Terminal {
             }
         }
         out.push('\n');
-        if report.has_runs() {
+        // A verify whose blocks all could not start still says which and why.
+        let not_run_only = report.machines.iter().any(|machine| {
+            machine
+                .verify()
+                .is_some_and(|document| !document.not_run.is_empty())
+        });
+        if report.has_runs() || not_run_only {
             if several {
                 self.merged_runs(&mut out, report);
             } else {
@@ -190,7 +196,9 @@ impl Terminal {
                 Cell::new(run.requests.len()).set_alignment(CellAlignment::Right),
             ]);
         }
-        let _ = writeln!(out, "{table}");
+        if !runs.is_empty() {
+            let _ = writeln!(out, "{table}");
+        }
         for run in runs
             .iter()
             .filter(|run| !matches!(run.status, Status::Passed | Status::Compiled))

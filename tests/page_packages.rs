@@ -1,0 +1,97 @@
+//! End-to-end tests of the Python packages a page declares (`pip install requests` in a shell
+//! block, or `sidebyside: { python: [...] }` in its front matter): real installs from PyPI
+//! into a venv of the cache named by what the page adds, the real mock on loopback.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+fn page(name: &str) -> String {
+    fixture(&format!("docs/{name}")).display().to_string()
+}
+
+#[test]
+fn a_page_that_says_pip_install_requests_runs_with_requests_and_a_second_run_installs_nothing() {
+    let (code, first, _) = verify_json(&[&page("page-packages.md")]);
+    assert_eq!(code, 0, "{first:#}");
+    let run = &first["runs"][0];
+    assert_eq!(run["status"], "passed", "{run:#}");
+    assert!(
+        run["runtime"].as_str().unwrap().ends_with("+ requests"),
+        "{run:#}"
+    );
+    // The lock: every distribution of the venv, exact versions.
+    let packages: Vec<&str> = run["packages"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no lock: {run:#}"))
+        .iter()
+        .map(|line| line.as_str().unwrap())
+        .collect();
+    assert!(
+        packages.iter().any(|line| line.starts_with("requests==")),
+        "{packages:?}"
+    );
+    assert!(
+        packages.iter().any(|line| line.starts_with("aiohttp==")),
+        "{packages:?}"
+    );
+    let (code, second, output) = verify_json(&[&page("page-packages.md")]);
+    assert_eq!(code, 0, "{second:#}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !stderr.contains("setting up the Python environment"),
+        "the second run installed again: {stderr}"
+    );
+    assert_eq!(second["runs"][0]["packages"], run["packages"]);
+}
+
+#[test]
+fn a_page_whose_packages_the_project_venv_has_shares_it_and_a_page_that_declares_nothing_gets_no_requests(
+) {
+    let (code, document, _) = verify_json(&[&page("page-packages-front-matter.md")]);
+    assert_eq!(code, 0, "{document:#}");
+    let run = &document["runs"][0];
+    assert_eq!(run["status"], "passed", "{run:#}");
+    // httpx is in the project's venv: nothing added, no venv of its own.
+    assert_eq!(run.get("packages"), None, "{run:#}");
+    assert!(!run["runtime"].as_str().unwrap().contains('+'), "{run:#}");
+
+    let directory = tempfile::tempdir().unwrap();
+    let silent = directory.path().join("silent.md");
+    std::fs::write(
+        &silent,
+        "# Silent\n\n```python\nimport requests\nprint(requests.get('https://api.example.com/data').status_code)\n```\n",
+    )
+    .unwrap();
+    let (_, document, _) = verify_json(&[silent.to_str().unwrap()]);
+    let run = &document["runs"][0];
+    assert_eq!(run["status"], "cannot_run", "{run:#}");
+    let cause = run["reasons"][0].as_str().unwrap();
+    assert!(
+        cause.contains("`requests`") && cause.contains("pip install PACKAGE"),
+        "{cause}"
+    );
+}
+
+#[test]
+fn list_shows_the_packages_a_page_adds() {
+    let output = sidebyside()
+        .args(["list", "--format", "json"])
+        .arg(page("page-packages.md"))
+        .arg(page("page-packages-front-matter.md"))
+        .output()
+        .unwrap();
+    let listing: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let runtimes: Vec<&str> = listing["snippets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|entry| entry["runtime"].as_str())
+        .collect();
+    assert_eq!(
+        runtimes,
+        ["python-asyncio", "python-asyncio + requests"],
+        "{listing:#}"
+    );
+}
