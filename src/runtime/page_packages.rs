@@ -230,6 +230,7 @@ mod tests {
                 .iter()
                 .map(|(line, word, code)| (*line, word.to_string(), code.to_string()))
                 .collect(),
+            ..Page::default()
         }
     }
 
