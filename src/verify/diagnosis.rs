@@ -90,7 +90,12 @@ pub fn diagnose(run: &mut Observation, snippet: &Snippet) {
         document: snippet.source.path.display().to_string(),
         language: snippet.language,
     };
-    let stderr = &run.stderr.text;
+    let examined = format!(
+        "{}\n{}",
+        run.stderr.text,
+        run.diff.as_deref().unwrap_or_default()
+    );
+    let stderr = &examined;
     let runtime = run.runtime.clone();
     let cause = match run.status {
         Status::TimedOut => block.server().or_else(|| block.forever()),
@@ -142,7 +147,7 @@ impl Block<'_> {
     }
 
     fn syntax_error(&self, stderr: &str) -> bool {
-        stderr.contains("SyntaxError")
+        stderr.contains("SyntaxError") || stderr.contains("IndentationError")
     }
 
     fn browser(&self, stderr: &str) -> Option<String> {
@@ -248,7 +253,7 @@ impl Block<'_> {
         }
         // A line that is only an ellipsis, or an ellipsis standing for a body or a comment.
         let elision = regex(
-            r"^\s*(?:\.\.\.|…)\s*;?\s*$|[{(\[,]\s*(?:\.\.\.|…)\s*[})\],]|(?://|#|/\*)\s*(?:\.\.\.|…)|(?:\.\.\.|…)\s*(?://|\*/|$)",
+            r"^\s*(?:(?:>>>|\.\.\.)\s+)?(?:\.\.\.|…)\s*;?\s*$|[{(\[,]\s*(?:\.\.\.|…)\s*[})\],]|(?://|#|/\*)\s*(?:\.\.\.|…)|(?:\.\.\.|…)\s*(?://|\*/|$)",
         );
         if let Some(at) = self.line_of(&elision) {
             return Some(format!(

@@ -8,7 +8,7 @@
 //! A mismatch fails the block with a line diff whose expected lines carry their `DOC:LINE`.
 
 use crate::observation::{Observation, Status};
-use crate::snippet::{ExpectedOutput, Snippet, SnippetKind};
+use crate::snippet::{BlockCheck, ExpectedOutput, Snippet, SnippetKind};
 
 /// The page's expected output of a block, if the page shows one.
 pub fn of(snippet: &Snippet) -> Option<&ExpectedOutput> {
@@ -24,6 +24,13 @@ pub fn of(snippet: &Snippet) -> Option<&ExpectedOutput> {
 /// `Some(true)` when it matched, `Some(false)` when it did not, `None` when not compared.
 pub fn check(run: &mut Observation, snippet: &Snippet) -> Option<bool> {
     let expected = of(snippet)?;
+    // A block that is only compiled (`no_run`, `compile_fail`) prints nothing: the text the
+    // page shows after it is the compiler's message, not its output.
+    if let SnippetKind::Block { check, .. } = &snippet.kind {
+        if *check != BlockCheck::Run {
+            return None;
+        }
+    }
     if run.status != Status::Passed {
         return None;
     }

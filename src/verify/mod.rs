@@ -89,12 +89,14 @@ pub async fn verify(
     let mut holds_session_requests = vec![false; planned.len()];
     let observe = |index: usize, outcome| {
         let plan: &Planned = &planned[index];
-        crate::harness::observe(
+        let mut observation = crate::harness::observe(
             &plan.snippet,
-            harness.installed.describe(plan.runtime),
+            harness.installed.describe_for(plan.runtime, &plan.snippet),
             harness.mode,
             outcome,
-        )
+        );
+        observation.packages = harness.installed.packages_for(&plan.snippet);
+        observation
     };
     for (&index, outcome) in alone.iter().zip(&mut outcomes) {
         slots[index] = Some(observe(index, outcome));
