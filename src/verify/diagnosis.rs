@@ -32,25 +32,11 @@ const BROWSER_GLOBALS: &[&str] = &[
 /// A block that ran cleanly and checked nothing, written for a browser: it cannot run here
 /// (it only defined what a page would call).
 pub fn browser_only(run: &mut Observation, snippet: &Snippet) {
-    let SnippetKind::Block {
-        code,
-        first_code_line,
-        page,
-        ..
-    } = &snippet.kind
-    else {
-        return;
-    };
     if run.status != Status::NothingToCheck {
         return;
     }
-    let block = Block {
-        code,
-        first_code_line: *first_code_line,
-        fence_line: snippet.source.line.unwrap_or(*first_code_line),
-        page,
-        document: snippet.source.path.display().to_string(),
-        language: snippet.language,
+    let Some(block) = Block::of(snippet) else {
+        return;
     };
     if let Some(cause) = block.browser("") {
         run.status = Status::CannotRun;
@@ -63,32 +49,15 @@ pub fn browser_only(run: &mut Observation, snippet: &Snippet) {
 /// Looks at a failed run of a document's block and, when the page implies it cannot run
 /// here, makes it [`Status::CannotRun`] with the cause first among its reasons.
 pub fn diagnose(run: &mut Observation, snippet: &Snippet) {
-    let SnippetKind::Block {
-        code,
-        first_code_line,
-        page,
-        ..
-    } = &snippet.kind
-    else {
-        return;
-    };
     let judged = matches!(
         run.status,
         Status::Failed | Status::TimedOut | Status::Error
     );
-    if run.expect_failure || run.limit_exceeded.is_some() {
+    if !judged || run.expect_failure || run.limit_exceeded.is_some() {
         return;
     }
-    if !judged {
+    let Some(block) = Block::of(snippet) else {
         return;
-    }
-    let block = Block {
-        code,
-        first_code_line: *first_code_line,
-        fence_line: snippet.source.line.unwrap_or(*first_code_line),
-        page,
-        document: snippet.source.path.display().to_string(),
-        language: snippet.language,
     };
     let examined = format!(
         "{}\n{}",
@@ -130,6 +99,45 @@ struct Block<'a> {
     document: String,
     language: Language,
 }
+
+impl<'a> Block<'a> {
+    /// The block a document's snippet is, with its page; `None` for a snippet file.
+    fn of(snippet: &'a Snippet) -> Option<Self> {
+        let SnippetKind::Block {
+            code,
+            first_code_line,
+            page,
+            ..
+        } = &snippet.kind
+        else {
+            return None;
+        };
+        Some(Block {
+            code,
+            first_code_line: *first_code_line,
+            fence_line: snippet.source.line.unwrap_or(*first_code_line),
+            page,
+            document: snippet.source.path.display().to_string(),
+            language: snippet.language,
+        })
+    }
+}
+
+/// Names rustc's errors say it could not find as crates (`unresolved import`, `use of
+/// undeclared crate`, `can't find crate`), in order; [`STANDARD_CRATES`] among them.
+pub(super) fn missing_crates(errors: &str) -> impl Iterator<Item = &str> {
+    static MISSING: LazyLock<Regex> = LazyLock::new(|| {
+        regex(
+            r"(?:unresolved import `|use of (?:unresolved module or unlinked crate|undeclared crate or module) `|can't find crate for `)([A-Za-z_][A-Za-z0-9_]*)",
+        )
+    });
+    MISSING
+        .captures_iter(errors)
+        .filter_map(|captures| captures.get(1).map(|name| name.as_str()))
+}
+
+/// Path roots and crates every Rust program has: never a missing dependency.
+pub(super) const STANDARD_CRATES: &[&str] = &["crate", "self", "super", "std", "core", "alloc"];
 
 fn regex(pattern: &str) -> Regex {
     Regex::new(pattern).expect("a valid pattern")
@@ -315,16 +323,8 @@ impl Block<'_> {
             }
             Language::Rust => {
                 let text = reasons.join("\n");
-                let captures = regex(
-                    r"(?:unresolved import `([A-Za-z_][A-Za-z0-9_]*)|use of (?:unresolved module or unlinked crate|undeclared crate or module) `([A-Za-z_][A-Za-z0-9_]*)`|can't find crate for `([A-Za-z_][A-Za-z0-9_]*)`)",
-                )
-                .captures(&text)?;
-                let name = captures
-                    .get(1)
-                    .or(captures.get(2))
-                    .or(captures.get(3))?
-                    .as_str();
-                if ["crate", "self", "super", "std", "core", "alloc"].contains(&name)
+                let name = missing_crates(&text).next()?;
+                if STANDARD_CRATES.contains(&name)
                     || regex(&format!(r"\b(?:mod|struct|enum|fn|trait)\s+{name}\b"))
                         .is_match(self.code)
                 {

@@ -383,18 +383,9 @@ fn compile(harness: &Harness, plan: &Planned, check: BlockCheck) -> Observation 
     run
 }
 
-/// Whether rustc's errors include a crate it could not find (`unresolved import`, `use of
-/// undeclared crate`, `can't find crate`) other than the standard library's.
+/// Whether rustc's errors include a crate it could not find, other than the standard library's.
 fn missing_crate(errors: &str) -> bool {
-    static MISSING: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(
-            r"(?:unresolved import `|use of (?:unresolved module or unlinked crate|undeclared crate or module) `|can't find crate for `)([A-Za-z_][A-Za-z0-9_]*)",
-        )
-        .expect("a valid pattern")
-    });
-    MISSING
-        .captures_iter(errors)
-        .any(|captures| !["crate", "self", "super", "std", "core", "alloc"].contains(&&captures[1]))
+    diagnosis::missing_crates(errors).any(|name| !diagnosis::STANDARD_CRATES.contains(&name))
 }
 
 /// A run that passed everything it was held to, but was held to nothing, has nothing to check;
