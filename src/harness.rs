@@ -413,6 +413,7 @@ pub fn observe(
         packages: vec![],
         stdout: Default::default(),
         stderr: Default::default(),
+        cached: None,
     };
     let mut outcome = match outcome {
         Ok(outcome) => outcome,

@@ -111,6 +111,12 @@ enum Command {
         /// a type error fails its block at DOC:LINE. Needs Deno (`npm install -g deno`).
         #[arg(long)]
         typecheck: bool,
+        /// Rerun every block, ignoring the verdict cache (by default a block whose code, setup,
+        /// dependencies, runtime, mock and settings did not change reuses its last run, shown
+        /// as cached). CI runs on a fresh machine do not need it; use it when something the
+        /// cache cannot see changed (a file a snippet reads outside its folder, the network).
+        #[arg(long)]
+        no_cache: bool,
     },
     /// Render results documents as a table, Markdown, HTML, JSON or JUnit XML; merge several
     /// (one column per machine); compare with a baseline.
@@ -317,6 +323,7 @@ fn main() -> ExitCode {
             update,
             session,
             typecheck,
+            no_cache,
         } => verify(VerifyArguments {
             paths,
             mock,
@@ -340,6 +347,7 @@ fn main() -> ExitCode {
             update,
             session,
             typecheck,
+            no_cache,
         })
         .into(),
         Command::Report {
@@ -393,6 +401,11 @@ fn report(options: &sidebyside::report::ReportOptions) -> ExitCode {
     }
 }
 
+/// `SIDEBYSIDE_NO_CACHE=1` (any value but empty or `0`) is `--no-cache` for every verify.
+fn no_cache_from_environment() -> bool {
+    std::env::var_os("SIDEBYSIDE_NO_CACHE").is_some_and(|value| !value.is_empty() && value != "0")
+}
+
 /// `verify`'s arguments, parsed.
 struct VerifyArguments {
     paths: Vec<PathBuf>,
@@ -412,6 +425,7 @@ struct VerifyArguments {
     update: bool,
     session: bool,
     typecheck: bool,
+    no_cache: bool,
 }
 
 fn verify(arguments: VerifyArguments) -> ExitStatus {
@@ -443,6 +457,7 @@ fn verify(arguments: VerifyArguments) -> ExitStatus {
         require_check: arguments.require_check,
         update: arguments.update,
         sessions: arguments.session,
+        cache: !(arguments.no_cache || no_cache_from_environment()),
         harness: HarnessOptions {
             global_templating: arguments.global_templating,
             mock_dir: arguments

@@ -73,6 +73,12 @@ pub(crate) fn fingerprint(
     Some(super::blocks::content_key(&parts))
 }
 
+/// A key of the package's sources alone (what [`fingerprint`] hashes besides the toolchain),
+/// or `None` when its build can read files outside it.
+pub(crate) fn sources_key(package: &Path, bin: Option<&str>) -> Option<String> {
+    fingerprint(package, bin, "", Path::new(""))
+}
+
 /// Where the fingerprint of building `bin` of the package at `manifest` is recorded.
 pub(crate) fn stamp_file(target_dir: &Path, manifest: &Path, bin: Option<&str>) -> PathBuf {
     let name = super::blocks::content_key(&[&manifest.display().to_string(), bin.unwrap_or("*")]);

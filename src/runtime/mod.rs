@@ -14,7 +14,7 @@ pub mod blocks;
 pub mod bun;
 pub mod compile_errors;
 pub mod deno;
-mod freshness;
+pub(crate) mod freshness;
 pub mod installed;
 pub mod node;
 pub mod page_crates;
