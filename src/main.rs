@@ -117,6 +117,11 @@ enum Command {
         /// cache cannot see changed (a file a snippet reads outside its folder, the network).
         #[arg(long)]
         no_cache: bool,
+        /// Verify, then verify again each time a watched document, snippet or mapping is saved
+        /// (only what the change affects runs: see the verdict cache); the screen is redrawn
+        /// with the verdicts. Ctrl-C stops.
+        #[arg(long, conflicts_with_all = ["update", "no_cache"])]
+        watch: bool,
     },
     /// Render results documents as a table, Markdown, HTML, JSON or JUnit XML; merge several
     /// (one column per machine); compare with a baseline.
@@ -324,6 +329,7 @@ fn main() -> ExitCode {
             session,
             typecheck,
             no_cache,
+            watch,
         } => verify(VerifyArguments {
             paths,
             mock,
@@ -348,6 +354,7 @@ fn main() -> ExitCode {
             session,
             typecheck,
             no_cache,
+            watch,
         })
         .into(),
         Command::Report {
@@ -426,6 +433,7 @@ struct VerifyArguments {
     session: bool,
     typecheck: bool,
     no_cache: bool,
+    watch: bool,
 }
 
 fn verify(arguments: VerifyArguments) -> ExitStatus {
@@ -475,6 +483,15 @@ fn verify(arguments: VerifyArguments) -> ExitStatus {
     // --out is checked before anything runs.
     if let Err(status) = cli::check_out(arguments.out.as_deref()) {
         return status;
+    }
+    if arguments.watch {
+        if arguments.format != Format::Table {
+            return cli::usage(
+                "--watch redraws the table on the terminal after each change; it takes no \
+                 --format (add --out DIR to also write every format after each round)",
+            );
+        }
+        return cli::watch::watch(options, arguments.out);
     }
     let runtime = match cli::async_runtime() {
         Ok(runtime) => runtime,
