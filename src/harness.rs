@@ -197,20 +197,23 @@ impl Harness {
         planned: &[Planned],
         jobs: usize,
     ) -> Result<Vec<std::result::Result<RunOutcome, String>>> {
-        // Builds first, one at a time (cargo uses every core), then the runs in parallel.
-        let prepared: Vec<_> = planned
-            .iter()
-            .map(|plan| self.command(&plan.snippet, plan.runtime, true))
-            .collect();
+        // Each program starts as soon as its command is ready: the interpreted ones first (ready
+        // at once), then the Rust ones, built one at a time (cargo uses every core) while the
+        // others already run.
+        self.reporter.event(Event::Total(planned.len()));
         let semaphore = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
         let mut tasks = tokio::task::JoinSet::new();
-        // Stopped during the builds: nothing is started, every program is interrupted.
-        let prepared = if self.shutdown.requested() {
-            vec![]
-        } else {
-            prepared
-        };
-        for (position, command) in prepared.into_iter().enumerate() {
+        let builds = |position: &usize| planned[*position].snippet.language == Language::Rust;
+        let (mut order, later): (Vec<usize>, Vec<usize>) =
+            (0..planned.len()).partition(|position| !builds(position));
+        order.extend(later);
+        for position in order {
+            // Stopped: nothing more is built or started, the rest is interrupted.
+            if self.shutdown.requested() {
+                break;
+            }
+            let plan = &planned[position];
+            let command = self.command(&plan.snippet, plan.runtime, true);
             let session = self.session.clone();
             let semaphore = semaphore.clone();
             let shutdown = self.shutdown.clone();

@@ -106,9 +106,11 @@ async fn rounds(options: VerifyOptions, out: Option<PathBuf>) -> ExitStatus {
     let mut changed: Vec<PathBuf> = Vec::new();
     loop {
         let started = Instant::now();
+        // Progress counts this round's runs.
+        let progress = progress::for_stderr(true);
         let outcome =
-            sidebyside::verify::verify(&options, shutdown.clone(), reporter.clone()).await;
-        reporter.finish();
+            sidebyside::verify::verify(&options, shutdown.clone(), progress.clone()).await;
+        progress.finish();
         if terminal {
             // Clear the screen and go home: the verdicts of this round replace the last.
             print!("\x1b[2J\x1b[H");
