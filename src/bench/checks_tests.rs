@@ -46,6 +46,7 @@ fn request() -> RecordedRequest {
         mapping: Some("get-data".into()),
         near_miss: None,
         fault: None,
+        timing: None,
     }
 }
 

@@ -14,8 +14,9 @@ use super::mapping::{Mapping, MockDefinition};
 use super::matching::{RequestView, Scheme};
 use super::near_miss::near_miss;
 use super::scenario::ScenarioStates;
+use super::wire::{TimedBody, Wire};
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::BodyExt;
 use hyper::body::{Body as _, Incoming};
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -27,6 +28,8 @@ pub(super) struct Shared {
     /// Indices into `mappings`, highest priority first, then the last defined first.
     order: Box<[usize]>,
     pub(super) journal: Journal,
+    /// The clock of this mock and its connections (off in the counts-only journal mode).
+    pub(super) wire: Wire,
     /// The states of the scenarios, when any mapping is in one (the mock starts them afresh).
     scenarios: Option<ScenarioStates>,
     pub(super) connections: Arc<Connections>,
@@ -126,6 +129,7 @@ impl Shared {
             connections: Arc::new(Connections::new(options.limits)),
             max_body_bytes: options.max_body_bytes,
             body_budget: BodyBudget::new(options.body_budget_bytes, options.max_body_bytes),
+            wire: Wire::new(options.journal == super::journal::JournalMode::Full),
             journal: Journal::new(labels, options),
             order: order.into(),
             mappings,
@@ -183,15 +187,33 @@ impl FaultTrigger {
     }
 }
 
-pub(super) type ResponseBody = Full<Bytes>;
+pub(super) type ResponseBody = TimedBody;
 
-/// Answers one request. A fault never answers: it hands the connection to its task and waits
+/// Answers one request that came over connection number `connection` (`None` when the mock
+/// times nothing). A fault never answers: it hands the connection to its task and waits
 /// forever (the task drops this future with the connection).
 pub(super) async fn answer(
     shared: Arc<Shared>,
     scheme: Scheme,
     faults: FaultTrigger,
     activity: Arc<Activity>,
+    connection: Option<u64>,
+    request: http::Request<Incoming>,
+) -> Result<http::Response<ResponseBody>, Infallible> {
+    let clock = shared.wire.request(connection);
+    let response = answer_timed(shared, scheme, faults, activity, clock.clone(), request).await;
+    if let Some(clock) = &clock {
+        clock.first_byte();
+    }
+    Ok(response?.map(|body| body.timed(clock)))
+}
+
+async fn answer_timed(
+    shared: Arc<Shared>,
+    scheme: Scheme,
+    faults: FaultTrigger,
+    activity: Arc<Activity>,
+    clock: Option<Arc<super::wire::RequestClock>>,
     request: http::Request<Incoming>,
 ) -> Result<http::Response<ResponseBody>, Infallible> {
     let arrival = shared.journal.arrival();
@@ -211,6 +233,7 @@ pub(super) async fn answer(
                 );
                 shared.journal.record(arrival, None, false, || {
                     RawEntry::with_body_size(&view, size, 413, None, None, Some(text.clone()))
+                        .timed(clock.clone())
                 });
                 return Ok(plain_text(http::StatusCode::PAYLOAD_TOO_LARGE, text));
             }
@@ -224,7 +247,7 @@ pub(super) async fn answer(
     let Some((index, mapping)) = shared.find(&view) else {
         let explanation = near_miss(&shared.mappings, &view, &shared.scenario_states());
         shared.journal.record(arrival, None, false, || {
-            RawEntry::new(&view, 404, None, None, Some(explanation.clone()))
+            RawEntry::new(&view, 404, None, None, Some(explanation.clone())).timed(clock.clone())
         });
         return Ok(plain_text(http::StatusCode::NOT_FOUND, explanation));
     };
@@ -246,7 +269,7 @@ pub(super) async fn answer(
     shared
         .journal
         .record(arrival, Some(index), fault.is_some(), || {
-            RawEntry::new(&view, status, Some(index), fault, None)
+            RawEntry::new(&view, status, Some(index), fault, None).timed(clock.clone())
         });
     drop(view);
     drop(body);
@@ -272,7 +295,7 @@ pub(super) async fn answer(
 }
 
 fn plain_text(status: http::StatusCode, text: String) -> http::Response<ResponseBody> {
-    let mut response = http::Response::new(Full::new(Bytes::from(text)));
+    let mut response = http::Response::new(TimedBody::from(Bytes::from(text)));
     *response.status_mut() = status;
     response.headers_mut().insert(
         http::header::CONTENT_TYPE,

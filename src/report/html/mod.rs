@@ -9,12 +9,14 @@
 mod bench;
 pub mod chart;
 mod tables;
+mod waterfall;
 
 use super::baseline::Verdict;
 use super::cells;
 use super::excerpt::Excerpt;
 use super::metric::Metric;
 use super::model::Report;
+use super::waterfall::Waterfall;
 use super::Render;
 use crate::observation::{Observation, Status};
 use crate::results::ClaimOutcome;
@@ -295,6 +297,7 @@ fn verify(page: &Page<'_, '_>) -> Markup {
                     }
                 }
             })) }
+            (on_the_wire(page))
             @for machine in &report.machines {
                 @if let Some(document) = machine.verify() {
                     @if !document.problems.is_empty() {
@@ -319,6 +322,41 @@ fn verify(page: &Page<'_, '_>) -> Markup {
             @if !failures.is_empty() {
                 h3 { "Failures" }
                 @for (machine, run) in &failures { (failure(run, if several { Some(*machine) } else { None })) }
+            }
+        }
+    }
+}
+
+/// Every run's requests laid out in time, one waterfall each.
+fn on_the_wire(page: &Page<'_, '_>) -> Markup {
+    let several = page.several();
+    let timed: Vec<(&str, &Observation, Waterfall)> = page
+        .report
+        .machines
+        .iter()
+        .flat_map(|machine| {
+            machine.runs().iter().filter_map(move |run| {
+                Waterfall::of(run).map(|waterfall| (machine.label.as_str(), run, waterfall))
+            })
+        })
+        .collect();
+    if timed.is_empty() {
+        return html! {};
+    }
+    html! {
+        h3 id="on-the-wire" { "On the wire" }
+        p.legend-note { "Each run's requests as the mock saw them, on the run's own clock: requests side by side ran at once, a staircase one after another." }
+        (waterfall::legend())
+        div.charts {
+            @for (index, (machine, run, timeline)) in timed.iter().enumerate() {
+                figure.waterfall id={"wire-" (index)} {
+                    figcaption {
+                        code { (cells::source_label(&run.source)) } " · " (run.runtime)
+                        @if several { " on " (machine) }
+                        br; small { (timeline.summary) }
+                    }
+                    (waterfall::waterfall(&format!("waterfall-{index}"), &format!("Requests of {}", cells::source_label(&run.source)), timeline))
+                }
             }
         }
     }
