@@ -148,12 +148,12 @@ fn a_page_that_claims_concurrency_its_code_lacks_fails_at_its_line() {
     let (code, document, _) =
         verify_json(&[page.to_str().unwrap(), "--mock", mock.to_str().unwrap()]);
     assert_eq!(code, 1, "the page's false claim fails the run");
-    let claimed = run(&document, "concurrency-claims.md:12");
+    let claimed = run(&document, "concurrency-claims.md:15");
     assert_eq!(claimed["status"], "failed");
     let reasons = claimed["reasons"].to_string();
     assert!(
         reasons.contains(
-            "concurrency-claims.md:12: the page expects `concurrency >= 10` (at least 10 \
+            "concurrency-claims.md:15: the page expects `concurrency >= 10` (at least 10 \
              requests in flight at once), but its 10 requests ran one after another"
         ),
         "{reasons}"
@@ -164,8 +164,8 @@ fn a_page_that_claims_concurrency_its_code_lacks_fails_at_its_line() {
         serde_json::json!([1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
     );
     for (name, shape) in [
-        ("concurrency-claims.md:30", "concurrency >= 5"),
-        ("concurrency-claims.md:54", "sequential"),
+        ("concurrency-claims.md:33", "concurrency >= 5"),
+        ("concurrency-claims.md:57", "sequential"),
     ] {
         let held = run(&document, name);
         assert_eq!(held["status"], "passed", "{held:#}");
