@@ -200,22 +200,15 @@ pub(super) async fn answer(
     connection: Option<u64>,
     request: http::Request<Incoming>,
 ) -> Result<http::Response<ResponseBody>, Infallible> {
+    // Timed here rather than by a wrapping future: moving this handler's large state into
+    // another future costs a copy per request.
     let clock = shared.wire.request(connection);
-    let response = answer_timed(shared, scheme, faults, activity, clock.clone(), request).await;
-    if let Some(clock) = &clock {
-        clock.first_byte();
-    }
-    Ok(response?.map(|body| body.timed(clock)))
-}
-
-async fn answer_timed(
-    shared: Arc<Shared>,
-    scheme: Scheme,
-    faults: FaultTrigger,
-    activity: Arc<Activity>,
-    clock: Option<Arc<super::wire::RequestClock>>,
-    request: http::Request<Incoming>,
-) -> Result<http::Response<ResponseBody>, Infallible> {
+    let answered = |response: http::Response<ResponseBody>| {
+        if let Some(clock) = &clock {
+            clock.first_byte();
+        }
+        Ok(response.map(|body| body.timed(clock.clone())))
+    };
     let arrival = shared.journal.arrival();
     let (parts, body) = request.into_parts();
     // Held until the answer is made, so the bodies held at once never exceed the budget.
@@ -235,7 +228,7 @@ async fn answer_timed(
                     RawEntry::with_body_size(&view, size, 413, None, None, Some(text.clone()))
                         .timed(clock.clone())
                 });
-                return Ok(plain_text(http::StatusCode::PAYLOAD_TOO_LARGE, text));
+                return answered(plain_text(http::StatusCode::PAYLOAD_TOO_LARGE, text));
             }
         }
     };
@@ -249,7 +242,7 @@ async fn answer_timed(
         shared.journal.record(arrival, None, false, || {
             RawEntry::new(&view, 404, None, None, Some(explanation.clone())).timed(clock.clone())
         });
-        return Ok(plain_text(http::StatusCode::NOT_FOUND, explanation));
+        return answered(plain_text(http::StatusCode::NOT_FOUND, explanation));
     };
     let response = mapping.response();
     let fault = response.fault();
@@ -282,9 +275,9 @@ async fn answer_timed(
         return std::future::pending().await;
     }
     match rendered {
-        None => Ok(response.to_response()),
-        Some(Ok(rendered)) => Ok(response.to_rendered_response(rendered)),
-        Some(Err(message)) => Ok(plain_text(
+        None => answered(response.to_response()),
+        Some(Ok(rendered)) => answered(response.to_rendered_response(rendered)),
+        Some(Err(message)) => answered(plain_text(
             http::StatusCode::INTERNAL_SERVER_ERROR,
             format!(
                 "sidebyside mock: mapping {}: {message}\n",
