@@ -139,6 +139,7 @@ impl<'a> LivingPage<'a> {
     pub fn render(&self, index: usize, chart_id: &dyn Fn() -> String) -> Markup {
         let mut out = String::new();
         let mut code: Option<(usize, String, String)> = None;
+        let mut in_head = false;
         for (event, range) in self.parser() {
             if let Some((_, _, text)) = &mut code {
                 match event {
@@ -165,6 +166,16 @@ impl<'a> LivingPage<'a> {
                     out.push_str("<span class=\"image-alt\">[image: ");
                 }
                 Event::End(TagEnd::Image) => out.push_str("]</span>"),
+                Event::Start(Tag::TableHead) => {
+                    in_head = true;
+                    out.push_str(&open(&Tag::TableHead));
+                }
+                Event::End(TagEnd::TableHead) => {
+                    in_head = false;
+                    out.push_str(close(TagEnd::TableHead));
+                }
+                Event::Start(Tag::TableCell) if in_head => out.push_str("<th scope=\"col\">"),
+                Event::End(TagEnd::TableCell) if in_head => out.push_str("</th>"),
                 Event::Start(tag) => out.push_str(&open(&tag)),
                 Event::End(tag) => out.push_str(close(tag)),
                 Event::Text(text) => out.push_str(&escape(&text)),
@@ -426,6 +437,14 @@ mod tests {
             "{html}"
         );
         assert!(html.contains("id=\"block-0-8\""), "{html}");
+        let table = page("| a | b |\n| - | - |\n| 1 | <i>2</i> |\n").render(0, &String::new);
+        assert_eq!(
+            table.into_string(),
+            "<div class=\"doc\"><div class=\"table-wrap\"><table><thead><tr>\
+             <th scope=\"col\">a</th><th scope=\"col\">b</th></tr></thead><tbody>\n<tr>\
+             <td>1</td><td><code class=\"raw-html\">&lt;i&gt;</code>2<code class=\"raw-html\">\
+             &lt;/i&gt;</code></td></tr>\n</tbody></table></div>\n</div>"
+        );
     }
 
     #[test]
