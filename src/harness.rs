@@ -403,6 +403,7 @@ pub fn observe(
         result: None,
         result_origin: ResultOrigin::None,
         requests: vec![],
+        network: None,
         unmocked_hosts: vec![],
         wall_s: 0.0,
         cpu_s: 0.0,
@@ -438,6 +439,10 @@ pub fn observe(
     observation.protections = report.protections.clone();
     // Moved, not copied: a noisy run's output and journal are held once.
     observation.requests = std::mem::take(&mut outcome.requests);
+    observation.network = crate::wire::Network::of(
+        std::mem::take(&mut outcome.connections),
+        &observation.requests,
+    );
     observation.unmocked_hosts = std::mem::take(&mut outcome.unmocked_hosts);
     observation.wall_s = report.usage.wall_s;
     observation.user_s = report.usage.user_s;

@@ -29,3 +29,4 @@ pub mod runtime;
 pub mod shutdown;
 pub mod snippet;
 pub mod verify;
+pub mod wire;

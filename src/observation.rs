@@ -173,6 +173,10 @@ pub struct RecordedRequest {
     /// `CONNECTION_RESET_BY_PEER`); `status` is then 0.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fault: Option<String>,
+    /// When it reached the mock and was answered, over which connection (absent when the mock
+    /// timed nothing: the counts-only journal, or documents written before it did).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timing: Option<crate::wire::RequestTiming>,
 }
 
 /// Resource usage of the snippet's process tree, from the kernel's accounting (`wait4`).
@@ -267,6 +271,10 @@ pub struct Observation {
     pub result: Option<Value>,
     pub result_origin: ResultOrigin,
     pub requests: Vec<RecordedRequest>,
+    /// What the run did on the wire: its connections and the figures derived from its
+    /// requests' timings (absent for runs that never reached the point of serving the mock).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<crate::wire::Network>,
     /// Hosts the snippet tried to reach that nobody mocked.
     pub unmocked_hosts: Vec<String>,
     pub wall_s: f64,

@@ -43,6 +43,8 @@ pub struct RunOutcome {
     pub stderr: Output,
     pub events: Vec<Value>,
     pub requests: Vec<RecordedRequest>,
+    /// The connections the mock accepted (empty in the counts-only journal mode).
+    pub connections: Vec<crate::wire::Connection>,
     pub unmocked_hosts: Vec<String>,
     /// Requests the mock answered, per mapping (kept in every journal mode).
     pub mock_counts: MockCounts,
@@ -334,12 +336,14 @@ impl Session {
             .collect();
         if let Some((mock, proxy)) = preload {
             outcome.requests = mock.journal();
+            outcome.connections = mock.connections();
             outcome.mock_counts = mock.counts();
             unmocked.extend(proxy.refused().into_iter().map(|target| host_of(&target)));
             mock.shutdown().await;
         }
         if let Some((mock, dns)) = namespace_services {
             outcome.requests = mock.journal();
+            outcome.connections = mock.connections();
             outcome.mock_counts = mock.counts();
             unmocked.extend(dns.queried());
             mock.shutdown().await;

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 /// Measured in the page after it loaded, with the browser's own layout.
 const MEASURE: &str = r#"(() => {
   const charts = [...document.querySelectorAll('svg.chart')].map((svg) => {
-    const marks = [...svg.querySelectorAll('rect.bar, path.line, circle.point')];
+    const marks = [...svg.querySelectorAll('rect.bar, path.line, circle.point, rect.wait')];
     const title = svg.querySelector('title');
     return {
       id: svg.id,
@@ -378,4 +378,110 @@ fn the_html_report_of_a_failed_verify_run_loads_cleanly() {
     assert!(html.contains("$.owner.name: expected &quot;Ada Lovelace&quot;, got &quot;Bob&quot;"));
     assert!(html.contains("docs/async-article.md:57"));
     check_at(&page, 390, true, 0, "report-verify-phone.png");
+}
+
+/// Loads the page at one width and returns what `expression` computes there.
+fn evaluate_at(page: &Path, width: u32, mobile: bool, expression: &str) -> Value {
+    let mut browser = Browser::launch();
+    browser.call(
+        "Emulation.setDeviceMetricsOverride",
+        json!({ "width": width, "height": 900, "deviceScaleFactor": 1, "mobile": mobile }),
+    );
+    let url = format!("file://{}", page.display());
+    browser.call("Page.navigate", json!({ "url": url }));
+    browser.wait_for("Page.loadEventFired");
+    let evaluated = browser.call(
+        "Runtime.evaluate",
+        json!({ "expression": expression, "returnByValue": true }),
+    );
+    evaluated["result"]["value"].clone()
+}
+
+/// The living page, from a real verify run: a page whose text claims concurrency its code
+/// lacks, with raw HTML of its own that must stay inert.
+#[test]
+fn the_living_page_shows_each_block_with_its_verdict_at_phone_and_desktop_widths() {
+    let out = artefacts().join("living-page");
+    let _ = std::fs::remove_dir_all(&out);
+    let output = sidebyside()
+        .arg("verify")
+        .arg(fixture("docs/concurrency-claims.md"))
+        .arg("--mock")
+        .arg(fixture("mocks/network"))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("run sidebyside verify");
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "the false claim fails: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let page = out.join("report.html");
+    // Three blocks ran, each with its waterfall under it.
+    check_at(&page, 390, true, 3, "living-page-phone.png");
+    check_at(&page, 1280, false, 3, "living-page-desktop.png");
+    const LIVING: &str = r##"(() => {
+      const blocks = [...document.querySelectorAll('.living-page .block')].map((block) => ({
+        id: block.id,
+        code: block.querySelector('pre code').textContent.split('\n')[0],
+        verdict: block.querySelector('.verdict .status') ? block.querySelector('.verdict .status').textContent : '',
+        reasons: [...block.querySelectorAll('.verdict .reasons li')].map((li) => li.textContent),
+        waterfall: !!block.querySelector('svg.waterfall'),
+      }));
+      const linked = [...document.querySelectorAll('#runs a[href^="#block-"]')]
+        .map((a) => !!document.getElementById(a.getAttribute('href').slice(1)));
+      window.scrollTo(0, document.documentElement.scrollHeight / 2);
+      const sticky = document.querySelector('.sticky-summary').getBoundingClientRect().top;
+      return {
+        blocks, linked, sticky,
+        headings: [...document.querySelectorAll('.doc h3, .doc h4')].map((h) => h.textContent),
+        scripts: document.querySelectorAll('script').length,
+        images: document.querySelectorAll('img').length,
+        raw: [...document.querySelectorAll('.doc code.raw-html')].map((c) => c.textContent),
+      };
+    })()"##;
+    for (width, mobile) in [(390, true), (1280, false)] {
+        let found = evaluate_at(&page, width, mobile, LIVING);
+        let blocks = found["blocks"].as_array().expect("blocks");
+        assert_eq!(blocks.len(), 3, "{found:#}");
+        assert_eq!(blocks[0]["code"], "async function main() {");
+        assert!(
+            blocks[0]["verdict"].as_str().unwrap().contains("failed"),
+            "{found:#}"
+        );
+        assert!(
+            blocks[0]["reasons"][0]
+                .as_str()
+                .unwrap()
+                .contains("the page expects `concurrency >= 10`"),
+            "{found:#}"
+        );
+        for block in &blocks[1..] {
+            assert!(
+                block["verdict"].as_str().unwrap().contains("passed"),
+                "{found:#}"
+            );
+        }
+        assert!(
+            blocks.iter().all(|block| block["waterfall"] == true),
+            "{found:#}"
+        );
+        assert_eq!(found["linked"], json!([true, true, true]), "{found:#}");
+        assert_eq!(found["sticky"], 0.0, "the summary stays on top: {found:#}");
+        assert_eq!(
+            found["headings"],
+            json!([
+                "Looking up ten items",
+                "All at once",
+                "Really at once",
+                "One after another"
+            ])
+        );
+        // The page's own HTML is shown as text, never run or loaded.
+        assert_eq!(found["scripts"], 0, "{found:#}");
+        assert_eq!(found["images"], 0, "{found:#}");
+        assert!(found["raw"].to_string().contains("<script>"), "{found:#}");
+    }
 }

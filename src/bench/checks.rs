@@ -6,7 +6,9 @@
 //! end its standard output with a JSON object of its figures (`{"scenario": "fan-out", "ok":
 //! 100, ...}`), a verbatim snippet must produce the expected result, and the manifest's rules
 //! must hold (`ok_equals: "n"`, `mock_requests_equals: "n"`, ...). `mock_requests`, the count of
-//! requests in the mock's journal for this run, is added to the figures.
+//! requests in the mock's journal for this run, is added to the figures, and so are
+//! `mock_max_in_flight`, `mock_connections` and `mock_tls_handshakes`, from the timeline the mock
+//! recorded (see `crate::wire`).
 
 use super::manifest::{Check, Comparison, Reference, Rule, Scenario};
 use super::plan::{value_text, Point};
@@ -69,6 +71,24 @@ pub fn check(scenario: &Scenario, point: &Point, observation: &mut Observation) 
         "mock_requests".to_string(),
         observation.requests.len() as f64,
     );
+    // The shape of the run on the wire, as the mock timed it: `mock_max_in_flight_equals: 1`
+    // holds a sequential scenario to being one.
+    if let Some(network) = &observation.network {
+        figures.extend([
+            (
+                "mock_max_in_flight".to_string(),
+                network.max_in_flight as f64,
+            ),
+            (
+                "mock_connections".to_string(),
+                network.connections_opened as f64,
+            ),
+            (
+                "mock_tls_handshakes".to_string(),
+                network.tls_handshakes as f64,
+            ),
+        ]);
+    }
     if usable {
         for rule in &scenario.rules {
             if let Err(reason) = apply(rule, point, &figures) {
@@ -117,6 +137,8 @@ fn apply(rule: &Rule, point: &Point, figures: &Figures) -> Result<(), String> {
     let describe = |figure: &str| {
         if figure == "mock_requests" {
             "the mock's count of requests".to_string()
+        } else if figure == "mock_max_in_flight" {
+            "the most requests the mock had in flight at once".to_string()
         } else {
             format!("`{figure}`")
         }

@@ -46,6 +46,7 @@ fn request() -> RecordedRequest {
         mapping: Some("get-data".into()),
         near_miss: None,
         fault: None,
+        timing: None,
     }
 }
 
@@ -234,4 +235,34 @@ fn a_verbatim_snippet_is_held_to_the_expected_result() {
     let mut nothing = observation(0, "", 1, vec![]);
     check(&scenario, &Point::new(), &mut nothing);
     assert!(nothing.diff.unwrap().contains("produced no result"));
+}
+
+#[test]
+fn a_scenario_said_to_be_sequential_fails_when_its_requests_overlapped() {
+    use crate::wire::{Network, RequestTiming};
+    let rules = vec![rule(
+        "mock_max_in_flight_equals",
+        "mock_max_in_flight",
+        Comparison::Equals,
+        Reference::Number(1.0),
+    )];
+    let scenario = scenario(Check::Figures, rules);
+    let mut run = observation(0, "{\"ok\": 2}", 2, vec![]);
+    // Two requests over one connection, the second sent before the first was answered.
+    let timings = [(0.0, 1.0), (0.5, 1.5)].map(|(head_s, end_s)| RequestTiming {
+        connection: 0,
+        head_s,
+        first_byte_s: Some(end_s),
+        end_s: Some(end_s),
+    });
+    run.network = Some(Network::derive(vec![], &timings));
+    let figures = check(&scenario, &point(2), &mut run);
+    assert_eq!(figures["mock_max_in_flight"], 2.0);
+    assert_eq!(
+        run.reasons,
+        [
+            "mock_max_in_flight_equals: the most requests the mock had in flight at once was 2, \
+          expected 1"
+        ]
+    );
 }

@@ -18,8 +18,11 @@ use serde_json::{Map, Value};
 /// Names every probe context holds besides the probe's own figures (which they override):
 /// `exit_code` (null when killed by a signal), `signal`, `exception` and `exception_message` (the
 /// exception the outermost `asyncio.run` raised, from the Python hook; null otherwise),
-/// `stderr`, `requests` (how many requests the mock received) and `wall_ms`.
-pub const OBSERVED_FIELDS: [&str; 7] = [
+/// `stderr`, `requests` (how many requests the mock received) and `wall_ms`; and from the
+/// timeline the mock recorded (null when it timed nothing), `max_in_flight` (the most requests
+/// in flight at once), `connections` and `tls_handshakes`, so a claim that requests run at once
+/// can say `max_in_flight >= 10`.
+pub const OBSERVED_FIELDS: [&str; 10] = [
     "exit_code",
     "signal",
     "exception",
@@ -27,6 +30,9 @@ pub const OBSERVED_FIELDS: [&str; 7] = [
     "stderr",
     "requests",
     "wall_ms",
+    "max_in_flight",
+    "connections",
+    "tls_handshakes",
 ];
 
 /// What a run left that the verdict needs beyond the observation: the hook events.
@@ -156,6 +162,7 @@ fn context(
         .rev()
         .find(|event| event["kind"] == "exception");
     let exit = observation.exit;
+    let network = observation.network.as_ref();
     let observed = [
         exit.and_then(|exit| exit.code).map(Value::from),
         exit.and_then(|exit| exit.signal).map(Value::from),
@@ -164,6 +171,9 @@ fn context(
         Some(Value::from(observation.stderr.text.clone())),
         Some(Value::from(observation.requests.len())),
         Some(Value::from((observation.wall_s * 1000.0).round())),
+        network.map(|network| Value::from(network.max_in_flight)),
+        network.map(|network| Value::from(network.connections_opened)),
+        network.map(|network| Value::from(network.tls_handshakes)),
     ];
     for (name, value) in OBSERVED_FIELDS.iter().zip(observed) {
         context.insert(name.to_string(), value.unwrap_or(Value::Null));
@@ -281,6 +291,28 @@ mod tests {
 
     fn printed(value: Value) -> Value {
         json!({"kind": "log", "values": [value.to_string()]})
+    }
+
+    #[test]
+    fn a_claim_can_hold_a_probe_to_the_shape_of_its_requests() {
+        use crate::wire::{Network, RequestTiming};
+        let mut probe_run = run(0, vec![printed(json!({"n": 3}))], "");
+        let timings = [(0.0, 1.0), (1.0, 2.0), (2.0, 3.0)].map(|(head_s, end_s)| RequestTiming {
+            connection: 0,
+            head_s,
+            first_byte_s: Some(end_s),
+            end_s: Some(end_s),
+        });
+        probe_run.observation.network = Some(Network::derive(vec![], &timings));
+        let probe = probe(&["max_in_flight >= n"], "at most {max_in_flight} at once");
+        let verdict = judge(&probe, &mut probe_run, "3.11.7");
+        assert_eq!(verdict.verdict, ClaimOutcome::DoesNotHold);
+        assert!(
+            verdict.evidence.contains("at most 1 at once"),
+            "{}",
+            verdict.evidence
+        );
+        assert_eq!(verdict.checks[0].actual, "1 >= 3");
     }
 
     #[test]

@@ -50,26 +50,53 @@ pub(super) async fn serve_connection(
 ) {
     let limits = shared.connections.limits;
     let _ = stream.set_nodelay(true);
+    let mut clock = shared.wire.accepted();
     // The first bytes are read (not peeked: a peek at bytes already there returns at once, so
     // waiting for more by peeking spins on a client that sent part of a preface and left) and
     // handed back to whoever speaks the protocol.
     let sniffed = tokio::time::timeout(limits.header_read_timeout, sniff(&mut stream, kind));
     let Ok(Some((first_bytes, protocol))) = sniffed.await else {
+        if let Some(clock) = &clock {
+            shared.wire.connection(clock, None);
+        }
         return;
     };
     let stream = Tracked::new(stream, Arc::clone(&activity), first_bytes);
+    let id = clock.as_ref().map(|clock| clock.id);
     match protocol {
         Protocol::Tls => {
+            let start = std::time::Instant::now();
             let handshake = acceptor.accept(stream);
-            let Ok(Ok(stream)) = tokio::time::timeout(limits.header_read_timeout, handshake).await
-            else {
+            let accepted = tokio::time::timeout(limits.header_read_timeout, handshake).await;
+            let Ok(Ok(stream)) = accepted else {
+                if let Some(clock) = &mut clock {
+                    clock.handshake(start, false);
+                    shared.wire.connection(clock, None);
+                }
                 return;
             };
             let http2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
-            serve_http(stream, Scheme::Https, http2, shared, activity).await;
+            if let Some(clock) = &mut clock {
+                clock.handshake(start, true);
+                shared.wire.connection(clock, Some(protocol_name(http2)));
+            }
+            serve_http(stream, Scheme::Https, http2, shared, activity, id).await;
         }
-        Protocol::Http1 => serve_http(stream, Scheme::Http, false, shared, activity).await,
-        Protocol::Http2 => serve_http(stream, Scheme::Http, true, shared, activity).await,
+        Protocol::Http1 | Protocol::Http2 => {
+            let http2 = protocol == Protocol::Http2;
+            if let Some(clock) = &clock {
+                shared.wire.connection(clock, Some(protocol_name(http2)));
+            }
+            serve_http(stream, Scheme::Http, http2, shared, activity, id).await;
+        }
+    }
+}
+
+fn protocol_name(http2: bool) -> &'static str {
+    if http2 {
+        "h2"
+    } else {
+        "http/1.1"
     }
 }
 
@@ -108,6 +135,7 @@ async fn serve_http<S: ClientStream>(
     http2: bool,
     shared: Arc<Shared>,
     activity: Arc<Activity>,
+    connection: Option<u64>,
 ) {
     let header_read_timeout = shared.connections.limits.header_read_timeout;
     let (trigger, mut fault) = FaultTrigger::new();
@@ -117,6 +145,7 @@ async fn serve_http<S: ClientStream>(
             scheme,
             trigger.clone(),
             Arc::clone(&activity),
+            connection,
             request,
         )
     });

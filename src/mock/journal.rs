@@ -10,6 +10,7 @@
 use super::fault::Fault;
 use super::limits::ConnectionLimits;
 use super::matching::RequestView;
+use super::wire::RequestClock;
 use crate::observation::RecordedRequest;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -121,9 +122,17 @@ pub(super) struct RawEntry {
     mapping: Option<usize>,
     fault: Option<Fault>,
     near_miss: Option<String>,
+    /// The request's moments on the wire, when the mock times them.
+    clock: Option<Arc<RequestClock>>,
 }
 
 impl RawEntry {
+    /// The entry of a request timed by `clock`.
+    pub(super) fn timed(mut self, clock: Option<Arc<RequestClock>>) -> Self {
+        self.clock = clock;
+        self
+    }
+
     pub(super) fn new(
         view: &RequestView,
         status: u16,
@@ -180,6 +189,7 @@ impl RawEntry {
             mapping,
             fault,
             near_miss,
+            clock: None,
         }
     }
 
@@ -363,6 +373,7 @@ impl Journal {
                 .cloned(),
             near_miss: entry.near_miss.clone(),
             fault: entry.fault.map(|fault| fault.as_str().to_string()),
+            timing: entry.clock.as_ref().map(|clock| clock.timing()),
         }
     }
 

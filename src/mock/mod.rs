@@ -14,8 +14,8 @@
 //! `url_template` hold the request criteria, `near_miss` explains a request nothing matched,
 //! `scenario` holds WireMock's state machines; `response`, `response_template` (with
 //! `template_helpers` and `dates`), `delay` and `fault` hold the answers; `service` answers one
-//! request from the match table and `journal` records it; `connection` serves one client
-//! connection (TLS, HTTP/1.1 or HTTP/2, faults) and `server` the listeners; `tls` makes the
+//! request from the match table, `journal` records it and `wire` times it; `connection` serves
+//! one client connection (TLS, HTTP/1.1 or HTTP/2, faults) and `server` the listeners; `tls` makes the
 //! certificates; `command` is `sidebyside mock`, the mappings served on their own for a person
 //! to try.
 
@@ -45,6 +45,7 @@ mod template_helpers;
 mod tls;
 mod url_template;
 mod value_pattern;
+mod wire;
 
 pub use command::{serve_interactively, InteractiveOptions, ServingArguments};
 pub use fault::Fault;

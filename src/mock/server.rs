@@ -135,6 +135,12 @@ impl RunningMock {
         self.shared.journal.entries()
     }
 
+    /// Every connection accepted so far, by number, with its TLS handshake (empty in
+    /// [`JournalMode::CountsOnly`](super::JournalMode::CountsOnly), which times nothing).
+    pub fn connections(&self) -> Vec<crate::wire::Connection> {
+        self.shared.wire.connections()
+    }
+
     /// How many client connections are open.
     pub fn open_connections(&self) -> usize {
         self.shared.connections.open()

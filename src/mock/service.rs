@@ -14,8 +14,9 @@ use super::mapping::{Mapping, MockDefinition};
 use super::matching::{RequestView, Scheme};
 use super::near_miss::near_miss;
 use super::scenario::ScenarioStates;
+use super::wire::{TimedBody, Wire};
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::BodyExt;
 use hyper::body::{Body as _, Incoming};
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -27,6 +28,8 @@ pub(super) struct Shared {
     /// Indices into `mappings`, highest priority first, then the last defined first.
     order: Box<[usize]>,
     pub(super) journal: Journal,
+    /// The clock of this mock and its connections (off in the counts-only journal mode).
+    pub(super) wire: Wire,
     /// The states of the scenarios, when any mapping is in one (the mock starts them afresh).
     scenarios: Option<ScenarioStates>,
     pub(super) connections: Arc<Connections>,
@@ -126,6 +129,7 @@ impl Shared {
             connections: Arc::new(Connections::new(options.limits)),
             max_body_bytes: options.max_body_bytes,
             body_budget: BodyBudget::new(options.body_budget_bytes, options.max_body_bytes),
+            wire: Wire::new(options.journal == super::journal::JournalMode::Full),
             journal: Journal::new(labels, options),
             order: order.into(),
             mappings,
@@ -183,17 +187,28 @@ impl FaultTrigger {
     }
 }
 
-pub(super) type ResponseBody = Full<Bytes>;
+pub(super) type ResponseBody = TimedBody;
 
-/// Answers one request. A fault never answers: it hands the connection to its task and waits
+/// Answers one request that came over connection number `connection` (`None` when the mock
+/// times nothing). A fault never answers: it hands the connection to its task and waits
 /// forever (the task drops this future with the connection).
 pub(super) async fn answer(
     shared: Arc<Shared>,
     scheme: Scheme,
     faults: FaultTrigger,
     activity: Arc<Activity>,
+    connection: Option<u64>,
     request: http::Request<Incoming>,
 ) -> Result<http::Response<ResponseBody>, Infallible> {
+    // Timed here rather than by a wrapping future: moving this handler's large state into
+    // another future costs a copy per request.
+    let clock = shared.wire.request(connection);
+    let answered = |response: http::Response<ResponseBody>| {
+        if let Some(clock) = &clock {
+            clock.first_byte();
+        }
+        Ok(response.map(|body| body.timed(clock.clone())))
+    };
     let arrival = shared.journal.arrival();
     let (parts, body) = request.into_parts();
     // Held until the answer is made, so the bodies held at once never exceed the budget.
@@ -211,8 +226,9 @@ pub(super) async fn answer(
                 );
                 shared.journal.record(arrival, None, false, || {
                     RawEntry::with_body_size(&view, size, 413, None, None, Some(text.clone()))
+                        .timed(clock.clone())
                 });
-                return Ok(plain_text(http::StatusCode::PAYLOAD_TOO_LARGE, text));
+                return answered(plain_text(http::StatusCode::PAYLOAD_TOO_LARGE, text));
             }
         }
     };
@@ -224,9 +240,9 @@ pub(super) async fn answer(
     let Some((index, mapping)) = shared.find(&view) else {
         let explanation = near_miss(&shared.mappings, &view, &shared.scenario_states());
         shared.journal.record(arrival, None, false, || {
-            RawEntry::new(&view, 404, None, None, Some(explanation.clone()))
+            RawEntry::new(&view, 404, None, None, Some(explanation.clone())).timed(clock.clone())
         });
-        return Ok(plain_text(http::StatusCode::NOT_FOUND, explanation));
+        return answered(plain_text(http::StatusCode::NOT_FOUND, explanation));
     };
     let response = mapping.response();
     let fault = response.fault();
@@ -246,7 +262,7 @@ pub(super) async fn answer(
     shared
         .journal
         .record(arrival, Some(index), fault.is_some(), || {
-            RawEntry::new(&view, status, Some(index), fault, None)
+            RawEntry::new(&view, status, Some(index), fault, None).timed(clock.clone())
         });
     drop(view);
     drop(body);
@@ -259,9 +275,9 @@ pub(super) async fn answer(
         return std::future::pending().await;
     }
     match rendered {
-        None => Ok(response.to_response()),
-        Some(Ok(rendered)) => Ok(response.to_rendered_response(rendered)),
-        Some(Err(message)) => Ok(plain_text(
+        None => answered(response.to_response()),
+        Some(Ok(rendered)) => answered(response.to_rendered_response(rendered)),
+        Some(Err(message)) => answered(plain_text(
             http::StatusCode::INTERNAL_SERVER_ERROR,
             format!(
                 "sidebyside mock: mapping {}: {message}\n",
@@ -272,7 +288,7 @@ pub(super) async fn answer(
 }
 
 fn plain_text(status: http::StatusCode, text: String) -> http::Response<ResponseBody> {
-    let mut response = http::Response::new(Full::new(Bytes::from(text)));
+    let mut response = http::Response::new(TimedBody::from(Bytes::from(text)));
     *response.status_mut() = status;
     response.headers_mut().insert(
         http::header::CONTENT_TYPE,

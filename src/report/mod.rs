@@ -17,6 +17,7 @@ pub mod metric;
 pub mod model;
 pub mod narrative;
 pub mod terminal;
+pub mod waterfall;
 
 pub use command::{check_out_dir, read_document, report, write_all, ReportError, ReportOptions};
 pub use model::Report;

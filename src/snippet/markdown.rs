@@ -58,6 +58,9 @@ pub struct Directives {
     /// `<!-- sidebyside: session -->`: the page's Python blocks run as one session (a word
     /// about the page, not about the block after it).
     pub session: bool,
+    /// The shape its requests must have (`<!-- sidebyside: concurrency >= 10 -->`,
+    /// `<!-- sidebyside: sequential -->`), checked against the mock's timeline.
+    pub shape: Option<crate::wire::Shape>,
     /// The line of a directive before the block that could not be read (a problem says why):
     /// the block is not run, since what the author asked of it is unknown.
     pub unreadable_at: Option<usize>,
@@ -94,17 +97,23 @@ pub struct ParsedDocument {
     pub session: bool,
 }
 
-/// Parses a document and returns its code blocks in order, and any problems found.
-pub fn parse(text: &str) -> ParsedDocument {
-    let text = dedent_extension_bodies(text);
-    let lines = LineIndex::new(&text);
-    let options = Options::ENABLE_YAML_STYLE_METADATA_BLOCKS
+/// The CommonMark extensions pages are read with (the HTML report's living page reads them
+/// alike).
+pub(crate) fn options() -> Options {
+    Options::ENABLE_YAML_STYLE_METADATA_BLOCKS
         | Options::ENABLE_PLUSES_DELIMITED_METADATA_BLOCKS
         | Options::ENABLE_TABLES
         | Options::ENABLE_FOOTNOTES
         | Options::ENABLE_STRIKETHROUGH
         | Options::ENABLE_TASKLISTS
-        | Options::ENABLE_HEADING_ATTRIBUTES;
+        | Options::ENABLE_HEADING_ATTRIBUTES
+}
+
+/// Parses a document and returns its code blocks in order, and any problems found.
+pub fn parse(text: &str) -> ParsedDocument {
+    let text = dedent_extension_bodies(text);
+    let lines = LineIndex::new(&text);
+    let options = options();
     let mut document = ParsedDocument::default();
     let mut heading: Option<String> = None;
     let mut heading_text: Option<String> = None;
@@ -323,7 +332,24 @@ fn parse_directives(html: &str) -> Option<Result<Directives, String>> {
         ));
     };
     let mut directives = Directives::default();
-    for word in words.split_whitespace() {
+    let mut words = words.split_whitespace().peekable();
+    while let Some(word) = words.next() {
+        if word == "sequential" || word.starts_with("concurrency") {
+            // `concurrency >= 10`: the operator and the number may be words of their own.
+            let mut shape = word.to_string();
+            while shape != "sequential"
+                && !shape.ends_with(|c: char| c.is_ascii_digit())
+                && words.peek().is_some()
+            {
+                shape.push(' ');
+                shape.push_str(words.next().unwrap_or_default());
+            }
+            match crate::wire::Shape::parse(&shape) {
+                Ok(shape) => directives.shape = Some(shape),
+                Err(message) => return Some(Err(message)),
+            }
+            continue;
+        }
         match word {
             "skip" => directives.skip = true,
             "expect-failure" => directives.expect_failure = true,
@@ -337,7 +363,8 @@ fn parse_directives(html: &str) -> Option<Result<Directives, String>> {
                 _ => {
                     return Some(Err(format!(
                         "unknown sidebyside directive `{word}`: expected skip, group=NAME, \
-                         expect-failure, expected, output or session"
+                         expect-failure, expected, output, session, sequential or \
+                         concurrency >= N"
                     )))
                 }
             },
@@ -414,7 +441,7 @@ fn fence_is_closed(raw: &str) -> bool {
 
 /// Dedents the bodies of MkDocs admonitions (`!!!`, `???`, `???+`) and content tabs (`===`) by
 /// four spaces, blanking their header lines, repeatedly for nested ones. Line count unchanged.
-fn dedent_extension_bodies(text: &str) -> String {
+pub(crate) fn dedent_extension_bodies(text: &str) -> String {
     let mut lines: Vec<String> = text.split('\n').map(str::to_string).collect();
     for _ in 0..8 {
         let mut changed = false;
@@ -552,6 +579,29 @@ mod tests {
         );
         assert!(parsed.blocks[0].directives.expect_failure);
         assert!(parsed.blocks[1].directives.skip);
+    }
+
+    #[test]
+    fn a_shape_directive_reads_with_or_without_spaces() {
+        use crate::wire::Shape;
+        let text = "<!-- sidebyside: concurrency >= 10 -->\n```js\nx\n```\n\n<!-- sidebyside: group=g concurrency<=2 -->\n```py\ny\n```\n\n<!-- sidebyside: sequential -->\n```py\nz\n```\n";
+        let parsed = parse(text);
+        let shapes: Vec<_> = parsed.blocks.iter().map(|b| b.directives.shape).collect();
+        assert_eq!(
+            shapes,
+            [
+                Some(Shape::AtLeast(10)),
+                Some(Shape::AtMost(2)),
+                Some(Shape::Sequential)
+            ]
+        );
+        assert_eq!(parsed.blocks[1].directives.group.as_deref(), Some("g"));
+        let bad = parse("<!-- sidebyside: concurrency > 3 -->\n```js\nx\n```\n");
+        assert!(
+            bad.problems[0].message.contains("concurrency >= N"),
+            "{:?}",
+            bad.problems
+        );
     }
 
     #[test]

@@ -53,6 +53,8 @@ pub enum SnippetKind {
         page: Arc<Page>,
         /// What the page shows it printing (the output block below it), if it shows that.
         expected_output: Option<ExpectedOutput>,
+        /// The shape the page says its requests have (`concurrency >= 10`, `sequential`).
+        shape: Option<crate::wire::Shape>,
     },
 }
 
@@ -437,6 +439,7 @@ fn document(path: &Path, discovery: &mut Discovery) {
                 by_heading: block.directives.group.is_none(),
                 page: page.clone(),
                 expected_output: outputs.remove(&index),
+                shape: block.directives.shape,
             },
             expect_failure: block.directives.expect_failure || attributes.contains(&"should_panic"),
         });

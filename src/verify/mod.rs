@@ -10,6 +10,7 @@ mod diagnosis;
 pub mod expected_output;
 mod groups;
 mod session;
+mod shape;
 mod transcript;
 mod typescript;
 mod update;
@@ -194,6 +195,7 @@ pub async fn verify(
         }
         diagnosis::diagnose(run, &plan.snippet);
         output_mismatched.push(expected_output::check(run, &plan.snippet) == Some(false));
+        shape::check(run, &plan.snippet);
     }
     let members: Vec<groups::Member> = planned.iter().map(member_of).collect();
     let (mut groups, held) =

@@ -265,6 +265,7 @@ fn module(
                 by_heading: false,
                 page,
                 expected_output: None,
+                shape: None,
             },
             expect_failure: false,
         },

@@ -8,13 +8,16 @@
 
 mod bench;
 pub mod chart;
+mod living;
 mod tables;
+mod waterfall;
 
 use super::baseline::Verdict;
 use super::cells;
 use super::excerpt::Excerpt;
 use super::metric::Metric;
 use super::model::Report;
+use super::waterfall::Waterfall;
 use super::Render;
 use crate::observation::{Observation, Status};
 use crate::results::ClaimOutcome;
@@ -31,6 +34,8 @@ pub(crate) struct Page<'r, 'a> {
     pub report: &'r Report<'a>,
     next_id: Cell<usize>,
     runtimes: Vec<String>,
+    /// Where each block of a living page is (`#block-0-12`), by document and fence line.
+    anchors: std::collections::BTreeMap<(std::path::PathBuf, usize), String>,
 }
 
 impl<'r, 'a> Page<'r, 'a> {
@@ -49,6 +54,7 @@ impl<'r, 'a> Page<'r, 'a> {
             report,
             next_id: Cell::new(0),
             runtimes,
+            anchors: Default::default(),
         }
     }
 
@@ -74,8 +80,32 @@ impl<'r, 'a> Page<'r, 'a> {
 
 impl Render for Html {
     fn render(&self, report: &Report<'_>) -> String {
-        let page = Page::new(report);
-        let mut sections: Vec<(&str, &str)> = vec![("environment", "Environment")];
+        let mut page = Page::new(report);
+        // One machine's verify: its Markdown documents as their readers see them.
+        let (pages, left_out) = match (report.machines.as_slice(), report.machines.first()) {
+            ([_], Some(machine)) => match machine.verify() {
+                Some(document) if document.command == "verify" => {
+                    living::pages(&document.runs, &document.not_run)
+                }
+                _ => (vec![], vec![]),
+            },
+            _ => (vec![], vec![]),
+        };
+        for (index, living) in pages.iter().enumerate() {
+            for run in living.runs() {
+                if let Some(line) = run.source.line {
+                    page.anchors.insert(
+                        (run.source.path.clone(), line),
+                        living::block_anchor(index, line),
+                    );
+                }
+            }
+        }
+        let mut sections: Vec<(&str, &str)> = vec![];
+        if !pages.is_empty() {
+            sections.push(("pages", "Pages"));
+        }
+        sections.push(("environment", "Environment"));
         let has_verify = report.has_runs() || has_blocks_not_run(report);
         if has_verify {
             sections.push(("verify", "Verify"));
@@ -96,11 +126,14 @@ impl Render for Html {
                 head {
                     meta charset="utf-8";
                     meta name="viewport" content="width=device-width, initial-scale=1";
+                    // Nothing is loaded or run: the pages shown are untrusted input.
+                    meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:";
                     meta name="generator" content={"sidebyside " (env!("CARGO_PKG_VERSION"))};
                     title { "sidebyside report — " (lede) }
                     style { (PreEscaped(STYLE)) }
                 }
                 body {
+                    @if !pages.is_empty() { (sticky_summary(report, &pages)) }
                     header {
                         h1 { "sidebyside report" }
                         p.lede { (lede) }
@@ -116,6 +149,7 @@ impl Render for Html {
                                 " was stopped before it finished; what it had measured is shown."
                             }
                         }
+                        @if !pages.is_empty() || !left_out.is_empty() { (living_pages(&page, &pages, &left_out)) }
                         (environment(report))
                         @if has_verify { (verify(&page)) }
                         @if report.has_bench() { (bench::section(&page)) }
@@ -265,7 +299,7 @@ fn verify(page: &Page<'_, '_>) -> Markup {
                 }
             }
             @if !rows.is_empty() { (wrap(html! {
-                table {
+                table id="runs" {
                     caption { "Every snippet, run once against the mock" }
                     thead { tr {
                         // Status first after the name: on a phone it is what fits.
@@ -298,12 +332,17 @@ fn verify(page: &Page<'_, '_>) -> Markup {
                                     td.number { (Metric::PeakMemory.format(run.peak_rss_bytes as f64)) }
                                     td.number { (run.requests.len()) }
                                 }
-                                td { code { (cells::source_label(&row.first.source)) } }
+                                td { @if let Some(anchor) = row.first.source.line.and_then(|line| page.anchors.get(&(row.first.source.path.clone(), line))) {
+                                    a href={"#" (anchor)} { code { (cells::source_label(&row.first.source)) } }
+                                } @else {
+                                    code { (cells::source_label(&row.first.source)) }
+                                } }
                             }
                         }
                     }
                 }
             })) }
+            (on_the_wire(page))
             @for machine in &report.machines {
                 @if let Some(document) = machine.verify() {
                     @if !document.problems.is_empty() {
@@ -328,6 +367,111 @@ fn verify(page: &Page<'_, '_>) -> Markup {
             @if !failures.is_empty() {
                 h3 { "Failures" }
                 @for (machine, run) in &failures { (failure(run, if several { Some(*machine) } else { None })) }
+            }
+        }
+    }
+}
+
+/// A bar that stays at the top while the reader scrolls: the verdict of every block, and a
+/// link to each failing one.
+fn sticky_summary(report: &Report<'_>, pages: &[living::LivingPage<'_>]) -> Markup {
+    let failing: Vec<(usize, &Observation)> = pages
+        .iter()
+        .enumerate()
+        .flat_map(|(index, page)| {
+            page.runs()
+                .filter(|run| run.status.is_failure())
+                .map(move |run| (index, *run))
+        })
+        .collect();
+    let summary = report.machines[0]
+        .verify()
+        .map(|document| cells::summary_line(&document.summary))
+        .unwrap_or_default();
+    html! {
+        div.sticky-summary role="status" {
+            strong class=(if failing.is_empty() { "status-passed" } else { "status-failed" }) {
+                (if failing.is_empty() { "✓ " } else { "✗ " }) (summary)
+            }
+            @if !failing.is_empty() {
+                " · failing: "
+                @for (position, (index, run)) in failing.iter().enumerate() {
+                    @if position > 0 { ", " }
+                    a href={"#" (living::block_anchor(*index, run.source.line.unwrap_or(0)))} { (cells::source_label(&run.source)) }
+                }
+            }
+            " · " a href="#runs" { "all runs" }
+        }
+    }
+}
+
+/// Each verified document as its reader sees it, its blocks followed by their verdicts.
+fn living_pages(
+    page: &Page<'_, '_>,
+    pages: &[living::LivingPage<'_>],
+    left_out: &[(std::path::PathBuf, String)],
+) -> Markup {
+    html! {
+        section id="pages" {
+            h2 { "Pages" }
+            p.legend-note { "Each document as its reader sees it; under every code block, what sidebyside found when it ran it against the mock." }
+            @for (path, why) in left_out {
+                p.notice { code { (path.display()) } " is not shown: it " (why) "." }
+            }
+            @for (index, living) in pages.iter().enumerate() {
+                article.living-page id={"page-" (index)} {
+                    h2.page-path { code { (living.path.display()) }
+                        @let failures = living.failures();
+                        span class=(if failures == 0 { "page-verdict status-passed" } else { "page-verdict status-failed" }) {
+                            @if failures == 0 { " ✓ every block holds" } @else { " ✗ " (failures) " failing" }
+                        }
+                    }
+                    (living.render(index, &|| page.id()))
+                }
+            }
+        }
+    }
+}
+
+/// Every run's requests laid out in time, one waterfall each.
+fn on_the_wire(page: &Page<'_, '_>) -> Markup {
+    let several = page.several();
+    let timed: Vec<(&str, &Observation, Waterfall)> = page
+        .report
+        .machines
+        .iter()
+        .flat_map(|machine| {
+            machine
+                .runs()
+                .iter()
+                // A block of a living page shows its waterfall under itself.
+                .filter(|run| {
+                    run.source.line.is_none_or(|line| {
+                        !page.anchors.contains_key(&(run.source.path.clone(), line))
+                    })
+                })
+                .filter_map(move |run| {
+                    Waterfall::of(run).map(|waterfall| (machine.label.as_str(), run, waterfall))
+                })
+        })
+        .collect();
+    if timed.is_empty() {
+        return html! {};
+    }
+    html! {
+        h3 id="on-the-wire" { "On the wire" }
+        p.legend-note { "Each run's requests as the mock saw them, on the run's own clock: requests side by side ran at once, a staircase one after another." }
+        (waterfall::legend())
+        div.charts {
+            @for (index, (machine, run, timeline)) in timed.iter().enumerate() {
+                figure.waterfall id={"wire-" (index)} {
+                    figcaption {
+                        code { (cells::source_label(&run.source)) } " · " (run.runtime)
+                        @if several { " on " (machine) }
+                        br; small { (timeline.summary) }
+                    }
+                    (waterfall::waterfall(&format!("waterfall-{index}"), &format!("Requests of {}", cells::source_label(&run.source)), timeline))
+                }
             }
         }
     }

@@ -9,6 +9,7 @@ mod claims;
 use super::cells;
 use super::excerpt::{self, Excerpt};
 use super::model::Report;
+use super::waterfall::Waterfall;
 use super::Render;
 use crate::compare;
 use crate::ground::units::{human_bytes, human_seconds};
@@ -28,6 +29,8 @@ pub struct Terminal {
 const OUTPUT_HEAD_LINES: usize = 20;
 const OUTPUT_TAIL_LINES: usize = 20;
 const STDERR_TAIL_LINES: usize = 12;
+/// Columns of a run's waterfall bars.
+const WATERFALL_COLUMNS: usize = 40;
 
 impl Terminal {
     /// Colour when standard output is a terminal and `NO_COLOR` is unset (`CLICOLOR_FORCE`
@@ -333,6 +336,10 @@ impl Terminal {
                 "   {} {} → {answer} ({answered_by})",
                 request.method, request.url
             );
+        }
+        if let Some(waterfall) = Waterfall::of(run) {
+            let _ = writeln!(out, "   on the wire: {}", waterfall.summary);
+            out.push_str(&waterfall.text(WATERFALL_COLUMNS, "     "));
         }
         let printed = Excerpt::of(&run.stdout.text, OUTPUT_HEAD_LINES, OUTPUT_TAIL_LINES);
         if printed.total_lines > 0 {
