@@ -203,9 +203,14 @@ struct BenchArgs {
     /// Seconds a run may take before it is killed. Default: 120, or a scenario's timeout_s.
     #[arg(long, value_name = "SECS", value_parser = sidebyside::args::seconds)]
     timeout: Option<f64>,
-    /// Seconds of timed runs per scenario point when --runs is not given.
-    #[arg(long, value_name = "SECS", default_value_t = sidebyside::bench::DEFAULT_BUDGET_S, value_parser = sidebyside::args::seconds)]
-    budget: f64,
+    /// What a scenario point's timed rounds may spend when --runs is not given: a duration
+    /// (30, 30s, 500ms, 2m) or rounds (200rounds). Default: 4 s, or 60 s with --precision.
+    #[arg(long, value_name = "DURATION|ROUNDS", value_parser = sidebyside::bench::precision::Budget::parse)]
+    budget: Option<sidebyside::bench::precision::Budget>,
+    /// Run timed rounds until every runtime's ratio to the best is known to ±PCT (95%
+    /// interval), e.g. 2%, or until --budget runs out.
+    #[arg(long, value_name = "PCT", value_parser = sidebyside::bench::precision::parse_percent, conflicts_with = "runs")]
+    precision: Option<f64>,
     /// Output format on stdout (the JSON document is always written to --out too).
     #[arg(long, value_enum, default_value = "table")]
     format: Format,
@@ -535,10 +540,13 @@ fn bench(arguments: BenchArgs) -> ExitCode {
         Some(Ok(timeout)) => Some(timeout),
         None => None,
     };
-    let budget = match cli::positive_seconds("--budget", arguments.budget) {
-        Ok(budget) => budget,
-        Err(status) => return status.into(),
-    };
+    let budget = arguments.budget.unwrap_or_else(|| {
+        let seconds = match arguments.precision {
+            Some(_) => sidebyside::bench::DEFAULT_PRECISION_BUDGET_S,
+            None => sidebyside::bench::DEFAULT_BUDGET_S,
+        };
+        sidebyside::bench::precision::Budget::Time(std::time::Duration::from_secs_f64(seconds))
+    });
     let options = sidebyside::bench::BenchOptions {
         manifest: arguments
             .manifest
@@ -557,6 +565,7 @@ fn bench(arguments: BenchArgs) -> ExitCode {
         isolation: arguments.isolation,
         timeout,
         budget,
+        precision: arguments.precision,
         output_cap_bytes: arguments.max_output,
         keep_temp: arguments.keep_temp,
         cache_dir: sidebyside::paths::cache_dir(),

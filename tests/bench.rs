@@ -515,3 +515,102 @@ fn peak_memory_agrees_with_the_operating_systems_accounting_seen_from_a_small_pa
         "sidebyside {ours} bytes, reference {reference} bytes"
     );
 }
+
+/// `--precision` with a budget of rounds: a precision no run can give stops at the budget and
+/// says so for every case in every report; a loose one stops once it holds.
+#[test]
+fn precision_runs_rounds_until_it_holds_or_the_budget_is_spent() {
+    let out = tempfile::tempdir().unwrap();
+    let run = |precision: &str, budget: &str| {
+        let output = sidebyside()
+            .args(["bench", "--command", "true", "--command", "sh -c :"])
+            .args([
+                "--warmup",
+                "0",
+                "--precision",
+                precision,
+                "--budget",
+                budget,
+            ])
+            .arg("--out")
+            .arg(out.path())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let document: Value =
+            serde_json::from_slice(&std::fs::read(out.path().join("results.json")).unwrap())
+                .unwrap();
+        (stdout, document)
+    };
+
+    // No two process starts agree to a thousandth of a percent: the 7 rounds are all made.
+    let (stdout, document) = run("0.001%", "7rounds");
+    let settings = &document["bench"]["settings"];
+    assert_eq!(settings["precision"], 0.00001);
+    assert_eq!(settings["budget_rounds"], 7);
+    for runtime in ["true", "sh -c :"] {
+        let case = case(point(&document, "command"), runtime);
+        assert_eq!(case["samples"].as_array().unwrap().len(), 7, "{case}");
+        assert_eq!(case["precision"]["reached"], false, "{case}");
+        let width = case["precision"]["relative_half_width"].as_f64().unwrap();
+        assert!(width > 0.00001, "{case}");
+        let warnings = case["warnings"].to_string();
+        assert!(
+            warnings.contains("did not reach the precision asked (±0.0%) within the budget (7 rounds, 7 rounds made)"),
+            "{warnings}"
+        );
+        assert!(
+            stdout.contains(&format!("{runtime}: did not reach the precision asked")),
+            "{stdout}"
+        );
+    }
+    for report in ["report.md", "report.html"] {
+        let text = std::fs::read_to_string(out.path().join(report)).unwrap();
+        assert_eq!(
+            text.matches("did not reach the precision asked").count(),
+            2,
+            "{report}"
+        );
+    }
+
+    // ±90% holds as soon as the rule is first judged (five runs each), long before 400 rounds.
+    let (stdout, document) = run("90", "400rounds");
+    for runtime in ["true", "sh -c :"] {
+        let case = case(point(&document, "command"), runtime);
+        let samples = case["samples"].as_array().unwrap().len();
+        assert!((5..400).contains(&samples), "{samples} samples: {case}");
+        assert_eq!(case["precision"]["reached"], true, "{case}");
+        assert!(
+            case["precision"]["relative_half_width"].as_f64().unwrap() <= 0.9,
+            "{case}"
+        );
+    }
+    assert!(!stdout.contains("did not reach"), "{stdout}");
+
+    // --precision decides the number of runs: with --runs it is a usage mistake.
+    let both = sidebyside()
+        .args([
+            "bench",
+            "--command",
+            "true",
+            "--runs",
+            "3",
+            "--precision",
+            "2%",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(both.status.code(), Some(2));
+    let bad = sidebyside()
+        .args(["bench", "--command", "true", "--budget", "soon"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("is not a budget"));
+}

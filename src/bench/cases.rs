@@ -117,13 +117,18 @@ impl<'a> Selection<'a> {
                     .collect()
             };
             let counts = RunCounts {
-                runs: self.options.runs.or(scenario.runs),
+                // Under --precision the rounds stop by the rule; a scenario's own count gives way.
+                runs: match self.options.precision {
+                    Some(_) => None,
+                    None => self.options.runs.or(scenario.runs),
+                },
                 warmup: self
                     .options
                     .warmup
                     .or(scenario.warmup)
                     .unwrap_or(DEFAULT_WARMUP),
                 budget: self.options.budget,
+                precision: self.options.precision,
                 minimum: MINIMUM_RUNS,
                 maximum: MAXIMUM_RUNS,
             };

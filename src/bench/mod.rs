@@ -16,6 +16,7 @@ pub mod checks;
 pub mod execute;
 pub mod manifest;
 pub mod plan;
+pub mod precision;
 
 mod cases;
 
@@ -43,6 +44,10 @@ pub const MINIMUM_RUNS: usize = 3;
 pub const MAXIMUM_RUNS: usize = 30;
 /// ...to fill about this many seconds.
 pub const DEFAULT_BUDGET_S: f64 = 4.0;
+/// The budget of a point's timed rounds under `--precision`, unless `--budget` says otherwise.
+pub const DEFAULT_PRECISION_BUDGET_S: f64 = 60.0;
+/// Timed rounds a point makes at most under `--precision`, whatever the budget.
+pub const MAXIMUM_PRECISION_ROUNDS: usize = 100_000;
 /// Seconds a run may take before it is killed, unless `--timeout` or a scenario says more.
 pub const DEFAULT_TIMEOUT_S: f64 = 120.0;
 
@@ -65,8 +70,12 @@ pub struct BenchOptions {
     pub mock: Option<PathBuf>,
     pub isolation: IsolationChoice,
     pub timeout: Option<Duration>,
-    /// Seconds of timed runs per point when the number of runs is chosen by time.
-    pub budget: Duration,
+    /// What a point's timed rounds may spend when the number of runs is not fixed: a time or
+    /// a number of rounds (`--budget`).
+    pub budget: precision::Budget,
+    /// `--precision`: timed rounds go on until every ratio to the best is known to this
+    /// fraction (0.02 for ±2%), or the budget runs out.
+    pub precision: Option<f64>,
     pub output_cap_bytes: u64,
     pub keep_temp: bool,
     pub cache_dir: PathBuf,
@@ -187,10 +196,17 @@ pub async fn bench(
         scenarios: selection.scenarios.iter().map(|s| s.name.clone()).collect(),
         runtimes: selection.runtime_names(),
         parameters,
-        budget_s: options
-            .runs
-            .is_none()
-            .then_some(options.budget.as_secs_f64()),
+        budget_s: match options.budget {
+            precision::Budget::Time(budget) => {
+                options.runs.is_none().then_some(budget.as_secs_f64())
+            }
+            precision::Budget::Rounds(_) => None,
+        },
+        budget_rounds: match options.budget {
+            precision::Budget::Rounds(rounds) => options.runs.is_none().then_some(rounds),
+            precision::Budget::Time(_) => None,
+        },
+        precision: options.precision,
         manifest: selection
             .manifest
             .as_ref()
