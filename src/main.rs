@@ -211,6 +211,10 @@ struct BenchArgs {
     /// interval), e.g. 2%, or until --budget runs out.
     #[arg(long, value_name = "PCT", value_parser = sidebyside::bench::precision::parse_percent, conflicts_with = "runs")]
     precision: Option<f64>,
+    /// Put the programs on other cores than sidebyside's harness and mock, where there are
+    /// enough (the bench's noise section says what was done).
+    #[arg(long)]
+    pin: bool,
     /// Output format on stdout (the JSON document is always written to --out too).
     #[arg(long, value_enum, default_value = "table")]
     format: Format,
@@ -566,6 +570,7 @@ fn bench(arguments: BenchArgs) -> ExitCode {
         timeout,
         budget,
         precision: arguments.precision,
+        pin: arguments.pin,
         output_cap_bytes: arguments.max_output,
         keep_temp: arguments.keep_temp,
         cache_dir: sidebyside::paths::cache_dir(),

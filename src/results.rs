@@ -8,6 +8,7 @@
 
 pub mod claims;
 pub mod derived;
+pub mod noise;
 
 pub use crate::ground::statistics::{Estimate, Ratio};
 use crate::observation::{IsolationMode, Language, Observation, Protection, Source, Status};
@@ -203,6 +204,10 @@ pub struct BenchSection {
     /// one more task costs each runtime. Omitted when there is none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub memory_per_task: Vec<MemoryPerTask>,
+    /// What the machine was doing around the bench (load, other busy processes, governor,
+    /// throttling, SMT, `--pin`); its findings are among `warnings` too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub noise: Option<noise::Noise>,
 }
 
 /// How a runtime's peak memory grows with the number of tasks: the slope between the smallest

@@ -614,3 +614,81 @@ fn precision_runs_rounds_until_it_holds_or_the_budget_is_spent() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("is not a budget"));
 }
+
+/// The noise section: what the machine was doing is in the document, and `--pin` says what it
+/// did with the cores in the document and in every report.
+#[test]
+fn the_noise_guard_records_the_machine_and_pin_says_what_it_did() {
+    let out = tempfile::tempdir().unwrap();
+    let child = sidebyside()
+        .args([
+            "bench",
+            "--command",
+            "true",
+            "--runs",
+            "3",
+            "--warmup",
+            "0",
+            "--pin",
+        ])
+        .arg("--out")
+        .arg(out.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    let document: Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("results.json")).unwrap()).unwrap();
+    let noise = &document["bench"]["noise"];
+    let cores = noise["cores"].as_u64().unwrap();
+    assert!(cores >= 1, "{noise}");
+    let load: f64 = std::fs::read_to_string("/proc/loadavg")
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        noise["load_before"].as_f64().unwrap() >= 0.0,
+        "{noise} {load}"
+    );
+    assert!(noise["load_max"].as_f64().unwrap() >= noise["load_before"].as_f64().unwrap());
+    assert!(noise["busy_processes"].is_array(), "{noise}");
+    // The bench's own process is never one of the "other" processes.
+    for process in noise["busy_processes"].as_array().unwrap() {
+        assert_ne!(process["pid"], pid, "{noise}");
+    }
+    let pinning = &noise["pinning"];
+    let programs: Vec<u64> = pinning["program_cpus"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|cpu| cpu.as_u64().unwrap())
+        .collect();
+    assert_eq!(pinning["harness_cpus"], serde_json::json!([0]), "{pinning}");
+    if cores >= 2 {
+        assert!(!programs.is_empty() && !programs.contains(&0), "{pinning}");
+    }
+    let note = pinning["note"].as_str().unwrap();
+    // Every finding is a warning of the bench, which every report shows.
+    let warnings = document["bench"]["warnings"].to_string();
+    for warning in noise["warnings"].as_array().unwrap() {
+        assert!(warnings.contains(warning.as_str().unwrap()), "{warnings}");
+    }
+    assert!(warnings.contains("--pin: "), "{warnings}");
+    assert!(stdout.contains(note), "{stdout}");
+    let markdown = std::fs::read_to_string(out.path().join("report.md")).unwrap();
+    assert!(markdown.contains("--pin: "), "{markdown}");
+    let html = std::fs::read_to_string(out.path().join("report.html")).unwrap();
+    assert!(html.contains("--pin: "), "{html}");
+    // The programs really ran on the programs' cores: the environment still sees every core
+    // (sidebyside's own threads were given back all of them).
+    assert!(document["environment"]
+        .to_string()
+        .contains(&cores.to_string()));
+}

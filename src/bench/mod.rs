@@ -15,6 +15,7 @@ pub mod analysis;
 pub mod checks;
 pub mod execute;
 pub mod manifest;
+pub mod noise;
 pub mod plan;
 pub mod precision;
 
@@ -76,6 +77,8 @@ pub struct BenchOptions {
     /// `--precision`: timed rounds go on until every ratio to the best is known to this
     /// fraction (0.02 for ±2%), or the budget runs out.
     pub precision: Option<f64>,
+    /// `--pin`: the programs on other cores than sidebyside's own process (harness and mock).
+    pub pin: bool,
     pub output_cap_bytes: u64,
     pub keep_temp: bool,
     pub cache_dir: PathBuf,
@@ -115,6 +118,10 @@ pub async fn bench(
     reporter: Arc<dyn Reporter>,
 ) -> Result<BenchOutcome> {
     let selection = cases::Selection::new(options)?;
+    // Read (and, with --pin, pin) before anything starts, so the harness's threads and the
+    // launchers they start inherit the cores.
+    let mut guard = noise::Guard::start(options.pin);
+    crate::launcher::set_program_cpus(guard.program_cpus().unwrap_or_default());
     let harness_options = HarnessOptions {
         global_templating: false,
         mock_dir: options
@@ -165,6 +172,7 @@ pub async fn bench(
             scenarios.push(not_started(plan));
             continue;
         }
+        guard.sample();
         scenarios.push(measurer.measure(plan, *counts).await);
     }
     reporter.finish();
@@ -190,6 +198,9 @@ pub async fn bench(
     if interrupted {
         warnings.push("the bench was interrupted: the runs made so far are kept".to_string());
     }
+    let noise = guard.finish();
+    crate::launcher::set_program_cpus(Vec::new());
+    warnings.extend(noise.warnings.iter().cloned());
     let settings = BenchSettings {
         runs: options.runs.unwrap_or(MINIMUM_RUNS),
         warmup: options.warmup.unwrap_or(DEFAULT_WARMUP),
@@ -232,6 +243,7 @@ pub async fn bench(
             memory_per_task: crate::results::derived::memory_per_task(&scenarios),
             scenarios,
             warnings,
+            noise: Some(noise),
         }),
         claims: None,
         interrupted,
