@@ -211,6 +211,23 @@ struct BenchArgs {
     /// interval), e.g. 2%, or until --budget runs out.
     #[arg(long, value_name = "PCT", value_parser = sidebyside::bench::precision::parse_percent, conflicts_with = "runs")]
     precision: Option<f64>,
+    /// Shell command run before each run of the --command cases (once for all, or once per
+    /// --command in order), outside the measured window.
+    #[arg(long, value_name = "CMD")]
+    prepare: Vec<String>,
+    /// Shell command run after each run of the --command cases (once for all, or once per
+    /// --command in order).
+    #[arg(long, value_name = "CMD")]
+    conclude: Vec<String>,
+    /// Also write the results as CSV, one line per runtime and point.
+    #[arg(long, value_name = "FILE")]
+    export_csv: Option<PathBuf>,
+    /// Also write the results in Bencher Metric Format (for `bencher run --adapter json`).
+    #[arg(long, value_name = "FILE")]
+    export_bmf: Option<PathBuf>,
+    /// Also write the results as github-action-benchmark's customSmallerIsBetter JSON.
+    #[arg(long, value_name = "FILE")]
+    export_github_benchmark: Option<PathBuf>,
     /// Put the programs on other cores than sidebyside's harness and mock, where there are
     /// enough (the bench's noise section says what was done).
     #[arg(long)]
@@ -571,6 +588,11 @@ fn bench(arguments: BenchArgs) -> ExitCode {
         budget,
         precision: arguments.precision,
         pin: arguments.pin,
+        prepare: arguments.prepare,
+        conclude: arguments.conclude,
+        export_csv: arguments.export_csv,
+        export_bmf: arguments.export_bmf,
+        export_github_benchmark: arguments.export_github_benchmark,
         output_cap_bytes: arguments.max_output,
         keep_temp: arguments.keep_temp,
         cache_dir: sidebyside::paths::cache_dir(),

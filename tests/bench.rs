@@ -692,3 +692,118 @@ fn the_noise_guard_records_the_machine_and_pin_says_what_it_did() {
         .to_string()
         .contains(&cores.to_string()));
 }
+
+/// `--prepare` and `--conclude` run around every run of their command, outside the measured
+/// window; the exports are written and read back in their documented shapes.
+#[test]
+fn prepare_and_conclude_run_around_every_run_and_the_exports_are_written() {
+    let out = tempfile::tempdir().unwrap();
+    let log = out.path().join("hooks.log");
+    let csv = out.path().join("bench.csv");
+    let bmf = out.path().join("bmf.json");
+    let github = out.path().join("github.json");
+    let hook = |word: &str| format!("echo {word} >> '{}'", log.display());
+    let output = sidebyside()
+        .args(["bench", "--command", "true", "--command", "sh -c :"])
+        .args(["--runs", "3", "--warmup", "1"])
+        .args([
+            "--prepare",
+            &hook("prepare-true"),
+            "--prepare",
+            &hook("prepare-sh"),
+        ])
+        .args(["--conclude", &hook("conclude")])
+        .arg("--export-csv")
+        .arg(&csv)
+        .arg("--export-bmf")
+        .arg(&bmf)
+        .arg("--export-github-benchmark")
+        .arg(&github)
+        .arg("--out")
+        .arg(out.path().join("out"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // One verification, one warm-up and three timed runs per command, each between its
+    // prepare and the conclude.
+    let lines: Vec<String> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(lines.len(), 20, "{lines:?}");
+    for pair in lines.chunks(2) {
+        assert!(pair[0].starts_with("prepare-"), "{lines:?}");
+        assert_eq!(pair[1], "conclude", "{lines:?}");
+    }
+    assert_eq!(lines.iter().filter(|l| *l == "prepare-true").count(), 5);
+    assert_eq!(lines.iter().filter(|l| *l == "prepare-sh").count(), 5);
+
+    let csv = std::fs::read_to_string(&csv).unwrap();
+    let rows: Vec<Vec<&str>> = csv.lines().map(|line| line.split(',').collect()).collect();
+    assert_eq!(rows.len(), 3, "{csv}");
+    assert_eq!(rows[0][..3], ["scenario", "parameters", "runtime"]);
+    assert_eq!(rows[1][2], "true");
+    assert_eq!(rows[2][2], "sh -c :");
+    let median = rows[0].iter().position(|c| *c == "median_s").unwrap();
+    assert!(rows[1][median].parse::<f64>().unwrap() > 0.0, "{csv}");
+
+    let bmf: Value = serde_json::from_slice(&std::fs::read(&bmf).unwrap()).unwrap();
+    let latency = &bmf["command/true"]["latency"];
+    let value = latency["value"].as_f64().unwrap();
+    assert!(latency["lower_value"].as_f64().unwrap() <= value, "{bmf}");
+    assert!(latency["upper_value"].as_f64().unwrap() >= value, "{bmf}");
+    assert!(
+        bmf["command/sh -c :"]["peak-memory"]["value"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
+
+    let github: Value = serde_json::from_slice(&std::fs::read(&github).unwrap()).unwrap();
+    let entries = github.as_array().unwrap();
+    assert_eq!(entries.len(), 4, "{github}");
+    assert_eq!(entries[0]["name"], "command/true - wall time");
+    assert_eq!(entries[0]["unit"], "ms");
+    assert!(entries[0]["value"].as_f64().unwrap() > 0.0);
+
+    // A failing prepare fails the run with its reason; a count that fits neither rule is a
+    // usage mistake.
+    let failing = sidebyside()
+        .args([
+            "bench",
+            "--command",
+            "true",
+            "--runs",
+            "2",
+            "--prepare",
+            "exit 3",
+        ])
+        .arg("--out")
+        .arg(out.path().join("failing"))
+        .output()
+        .unwrap();
+    assert_eq!(failing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&failing.stdout)
+        .contains("its --prepare command `exit 3` failed (exit status: 3)"));
+    let mismatched = sidebyside()
+        .args([
+            "bench",
+            "--command",
+            "true",
+            "--command",
+            "false",
+            "--command",
+            "true",
+        ])
+        .args(["--prepare", "true", "--prepare", "true"])
+        .output()
+        .unwrap();
+    assert_eq!(mismatched.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&mismatched.stderr).contains("once per command"));
+}

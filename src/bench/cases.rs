@@ -36,12 +36,32 @@ impl<'a> Selection<'a> {
                         .to_string(),
                 ));
             }
+            for (flag, hooks) in [
+                ("--prepare", &options.prepare),
+                ("--conclude", &options.conclude),
+            ] {
+                if hooks.len() > 1 && hooks.len() != options.commands.len() {
+                    return Err(Error::Usage(format!(
+                        "{flag} was given {} times for {} --command: give it once (for every \
+                         command) or once per command, in the same order",
+                        hooks.len(),
+                        options.commands.len()
+                    )));
+                }
+            }
             return Ok(Selection {
                 options,
                 manifest: None,
                 scenarios: vec![command_scenario()],
                 runtimes: vec![],
             });
+        }
+        if !options.prepare.is_empty() || !options.conclude.is_empty() {
+            return Err(Error::Usage(
+                "--prepare and --conclude go with --command: a scenario's programs set \
+                 themselves up"
+                    .to_string(),
+            ));
         }
         let manifest = Manifest::load(&options.manifest)?;
         let scenarios = plan::select_scenarios(&manifest, &options.scenarios)?;
@@ -113,7 +133,20 @@ impl<'a> Selection<'a> {
                 self.options
                     .commands
                     .iter()
-                    .map(|text| command_case(text))
+                    .enumerate()
+                    .map(|(index, text)| {
+                        let mut case = command_case(text);
+                        let pick = |hooks: &[String]| match hooks.len() {
+                            0 => None,
+                            1 => Some(hooks[0].clone()),
+                            _ => hooks.get(index).cloned(),
+                        };
+                        case.hooks = super::execute::Hooks {
+                            prepare: pick(&self.options.prepare),
+                            conclude: pick(&self.options.conclude),
+                        };
+                        case
+                    })
                     .collect()
             };
             let counts = RunCounts {
@@ -182,6 +215,7 @@ impl<'a> Selection<'a> {
                 version,
                 snippet,
                 command,
+                hooks: Default::default(),
             });
         }
         cases
@@ -311,5 +345,6 @@ fn command_case(text: &str) -> CasePlan {
             expect_failure: false,
         },
         command,
+        hooks: Default::default(),
     }
 }

@@ -33,6 +33,52 @@ pub struct CasePlan {
     /// Describes the program to `observe` (its name, language and source).
     pub snippet: Snippet,
     pub command: Result<PreparedCommand, Unavailable>,
+    /// `--prepare` and `--conclude` of a `--command` case: shell commands run before and after
+    /// each of its runs, outside the measured window.
+    pub hooks: Hooks,
+}
+
+/// Shell commands around each run of a case (hyperfine's `--prepare` and `--conclude`).
+#[derive(Debug, Clone, Default)]
+pub struct Hooks {
+    pub prepare: Option<String>,
+    pub conclude: Option<String>,
+}
+
+/// Runs a hook with `/bin/sh -c` in the current directory, its output discarded but for the
+/// end of its stderr, which a failure quotes.
+async fn run_hook(flag: &str, command: &str) -> Result<(), String> {
+    let text = command.to_string();
+    let outcome = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("/bin/sh")
+            .arg("-c")
+            .arg(&text)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .output()
+    })
+    .await;
+    match outcome {
+        Ok(Ok(output)) if output.status.success() => Ok(()),
+        Ok(Ok(output)) => {
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            let last = stderr.trim().lines().last().unwrap_or_default().to_string();
+            Err(format!(
+                "its {flag} command `{command}` failed ({}){}",
+                output.status,
+                if last.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {last}")
+                }
+            ))
+        }
+        Ok(Err(error)) => Err(format!(
+            "its {flag} command `{command}` could not start: {error}"
+        )),
+        Err(error) => Err(format!("its {flag} command `{command}` was lost: {error}")),
+    }
 }
 
 /// A scenario at one parameter point.
@@ -382,12 +428,20 @@ impl<'a> Measurer<'a> {
     ) -> Option<Checked> {
         let case = &plan.cases[index];
         let command = case.command.as_ref().ok()?;
+        let prepared = match &case.hooks.prepare {
+            Some(hook) => run_hook("--prepare", hook).await,
+            None => Ok(()),
+        };
         let before = own_cpu_seconds();
         let outcome = tokio::select! {
             outcome = self.harness.run_command(command) => outcome,
             () = self.shutdown.abort() => return None,
         };
         let harness_cpu = own_cpu_seconds() - before;
+        let concluded = match &case.hooks.conclude {
+            Some(hook) => run_hook("--conclude", hook).await,
+            None => Ok(()),
+        };
         let mut observation = observe(
             &case.snippet,
             format!("{} {}", case.runtime, case.version),
@@ -396,6 +450,12 @@ impl<'a> Measurer<'a> {
         );
         let mut figures = checks::check(&plan.scenario, &plan.point, &mut observation);
         figures.insert("mock_cpu_s".to_string(), harness_cpu.max(0.0));
+        // A run whose hooks failed is not a run of the conditions asked for: left out, with
+        // the hook's failure as its reason.
+        for failed in [prepared, concluded].into_iter().filter_map(Result::err) {
+            observation.status = Status::Failed;
+            observation.reasons.push(failed);
+        }
         let sequence = self.sequence;
         self.sequence += 1;
         let problem = (observation.status != Status::Passed).then(|| failure_note(&observation));

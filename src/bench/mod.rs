@@ -14,6 +14,7 @@
 pub mod analysis;
 pub mod checks;
 pub mod execute;
+pub mod export;
 pub mod manifest;
 pub mod noise;
 pub mod plan;
@@ -77,6 +78,15 @@ pub struct BenchOptions {
     /// `--precision`: timed rounds go on until every ratio to the best is known to this
     /// fraction (0.02 for ±2%), or the budget runs out.
     pub precision: Option<f64>,
+    /// `--prepare`, `--conclude`: shell commands run before and after each run of the
+    /// `--command` cases (one for all, or one per command).
+    pub prepare: Vec<String>,
+    pub conclude: Vec<String>,
+    /// `--export-csv`, `--export-bmf`, `--export-github-benchmark`: files written beside the
+    /// results document ([`export`]).
+    pub export_csv: Option<PathBuf>,
+    pub export_bmf: Option<PathBuf>,
+    pub export_github_benchmark: Option<PathBuf>,
     /// `--pin`: the programs on other cores than sidebyside's own process (harness and mock).
     pub pin: bool,
     pub output_cap_bytes: u64,
@@ -254,7 +264,33 @@ pub async fn bench(
     let written = options.out.join("results.json");
     crate::ground::files::write_atomically(&written, &results)
         .map_err(|error| Error::io(format!("cannot write {}", written.display()), error))?;
+    if let Some(section) = &results.bench {
+        write_exports(options, section)?;
+    }
     Ok(BenchOutcome { results, written })
+}
+
+/// Writes the exports asked for, each atomically.
+fn write_exports(options: &BenchOptions, section: &BenchSection) -> Result<()> {
+    let write = |path: &PathBuf, bytes: Vec<u8>| {
+        crate::ground::files::write_bytes_atomically(path, &bytes)
+            .map_err(|error| Error::io(format!("cannot write {}", path.display()), error))
+    };
+    let json = |value: serde_json::Value| {
+        let mut text = serde_json::to_vec_pretty(&value).unwrap_or_default();
+        text.push(b'\n');
+        text
+    };
+    if let Some(path) = &options.export_csv {
+        write(path, export::csv(section).into_bytes())?;
+    }
+    if let Some(path) = &options.export_bmf {
+        write(path, json(export::bmf(section)))?;
+    }
+    if let Some(path) = &options.export_github_benchmark {
+        write(path, json(export::github_action_benchmark(section)))?;
+    }
+    Ok(())
 }
 
 fn not_started(plan: &execute::PointPlan) -> ScenarioResult {
