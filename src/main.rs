@@ -228,6 +228,10 @@ struct BenchArgs {
     /// Also write the results as github-action-benchmark's customSmallerIsBetter JSON.
     #[arg(long, value_name = "FILE")]
     export_github_benchmark: Option<PathBuf>,
+    /// Rank by a deterministic measurement instead of time: `instructions` runs every program
+    /// under Valgrind (cachegrind) and counts the instructions it executed.
+    #[arg(long, value_enum, value_name = "METRIC")]
+    metric: Option<BenchMetric>,
     /// Put the programs on other cores than sidebyside's harness and mock, where there are
     /// enough (the bench's noise section says what was done).
     #[arg(long)]
@@ -241,6 +245,11 @@ struct BenchArgs {
     /// Keep each run's temporary directory for inspection.
     #[arg(long)]
     keep_temp: bool,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum BenchMetric {
+    Instructions,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -588,6 +597,7 @@ fn bench(arguments: BenchArgs) -> ExitCode {
         budget,
         precision: arguments.precision,
         pin: arguments.pin,
+        instructions: matches!(arguments.metric, Some(BenchMetric::Instructions)),
         prepare: arguments.prepare,
         conclude: arguments.conclude,
         export_csv: arguments.export_csv,

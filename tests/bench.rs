@@ -807,3 +807,61 @@ fn prepare_and_conclude_run_around_every_run_and_the_exports_are_written() {
     assert_eq!(mismatched.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&mismatched.stderr).contains("once per command"));
 }
+
+/// `--metric instructions`: every run under cachegrind, its count kept as a figure and used for
+/// the ranking; a count that does not move from run to run.
+#[test]
+fn instructions_are_counted_under_valgrind_and_rank_the_cases() {
+    which_valgrind().expect("valgrind is needed for this test: apt-get install valgrind");
+    let out = tempfile::tempdir().unwrap();
+    let output = sidebyside()
+        .args(["bench", "--metric", "instructions", "--command", "true"])
+        .args([
+            "--command",
+            "sh -c 'true; true'",
+            "--runs",
+            "3",
+            "--warmup",
+            "0",
+        ])
+        .arg("--out")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let document: Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("results.json")).unwrap()).unwrap();
+    let point = point(&document, "command");
+    assert_eq!(point["ranked_by"]["metric"], "instructions", "{point}");
+    let counts = |runtime: &str| -> Vec<f64> {
+        case(point, runtime)["samples"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|sample| sample["figures"]["instructions"].as_f64().unwrap())
+            .collect()
+    };
+    let alone = counts("true");
+    let shell = counts("sh -c 'true; true'");
+    assert_eq!(alone.len(), 3);
+    assert!(alone.iter().all(|count| *count > 1000.0), "{alone:?}");
+    // A shell that starts `true` executes more instructions than `true` alone, every time.
+    assert!(
+        shell.iter().cloned().fold(f64::MAX, f64::min) > alone.iter().cloned().fold(0.0, f64::max),
+        "{alone:?} {shell:?}"
+    );
+    assert_eq!(case(point, "true")["ratio_to_fastest"]["value"], 1.0);
+}
+
+fn which_valgrind() -> Option<std::path::PathBuf> {
+    std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|folder| folder.join("valgrind"))
+            .find(|candidate| candidate.is_file())
+    })
+}

@@ -165,7 +165,29 @@ impl<'a> Selection<'a> {
                 minimum: MINIMUM_RUNS,
                 maximum: MAXIMUM_RUNS,
             };
-            for point in plan::points(scenario, &self.options.parameters, self.options.full) {
+            let mut scenario = scenario.clone();
+            let mut cases = cases;
+            if self.options.instructions {
+                scenario.metric = Metric {
+                    name: super::instructions::FIGURE.to_string(),
+                    better: super::manifest::Better::Lower,
+                };
+                let valgrind = super::instructions::valgrind();
+                for case in &mut cases {
+                    let Ok(command) = &case.command else {
+                        continue;
+                    };
+                    case.command =
+                        match (&valgrind, super::instructions::unsupported(case.language)) {
+                            (_, Some(reason)) => Err(Unavailable::Skipped(reason)),
+                            (Err(missing), None) => Err(Unavailable::Skipped(missing.clone())),
+                            (Ok(valgrind), None) => {
+                                Ok(super::instructions::wrap(valgrind, command))
+                            }
+                        };
+                }
+            }
+            for point in plan::points(&scenario, &self.options.parameters, self.options.full) {
                 let environment = plan::environment(&point);
                 let cases = cases
                     .iter()

@@ -449,6 +449,21 @@ impl<'a> Measurer<'a> {
             outcome,
         );
         let mut figures = checks::check(&plan.scenario, &plan.point, &mut observation);
+        if plan.scenario.metric.name == super::instructions::FIGURE {
+            match super::instructions::count(&observation.stderr.text) {
+                Some(count) => {
+                    figures.insert(super::instructions::FIGURE.to_string(), count);
+                }
+                None => {
+                    observation.status = Status::Failed;
+                    observation.reasons.push(
+                        "Valgrind reported no instruction count (its summary is missing from \
+                         the run's stderr)"
+                            .to_string(),
+                    );
+                }
+            }
+        }
         figures.insert("mock_cpu_s".to_string(), harness_cpu.max(0.0));
         // A run whose hooks failed is not a run of the conditions asked for: left out, with
         // the hook's failure as its reason.

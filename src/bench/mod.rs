@@ -15,6 +15,7 @@ pub mod analysis;
 pub mod checks;
 pub mod execute;
 pub mod export;
+pub mod instructions;
 pub mod manifest;
 pub mod noise;
 pub mod plan;
@@ -87,6 +88,8 @@ pub struct BenchOptions {
     pub export_csv: Option<PathBuf>,
     pub export_bmf: Option<PathBuf>,
     pub export_github_benchmark: Option<PathBuf>,
+    /// `--metric instructions`: every run under Valgrind, ranked by instructions executed.
+    pub instructions: bool,
     /// `--pin`: the programs on other cores than sidebyside's own process (harness and mock).
     pub pin: bool,
     pub output_cap_bytes: u64,
