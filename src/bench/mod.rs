@@ -190,6 +190,10 @@ pub async fn bench(
     }
     reporter.finish();
     let interrupted = shutdown.requested();
+    // Before the environment is read: it counts the cores this thread may use, which --pin
+    // narrowed until now.
+    let noise = guard.finish();
+    crate::launcher::set_program_cpus(Vec::new());
 
     let mut environment = harness.environment();
     let tokio_versions = selection.tokio_versions();
@@ -211,11 +215,18 @@ pub async fn bench(
     if interrupted {
         warnings.push("the bench was interrupted: the runs made so far are kept".to_string());
     }
-    let noise = guard.finish();
-    crate::launcher::set_program_cpus(Vec::new());
     warnings.extend(noise.warnings.iter().cloned());
     let settings = BenchSettings {
-        runs: options.runs.unwrap_or(MINIMUM_RUNS),
+        // Under --precision: the most rounds a point made.
+        runs: match options.precision {
+            Some(_) => scenarios
+                .iter()
+                .flat_map(|scenario| &scenario.cases)
+                .map(|case| case.samples.len())
+                .max()
+                .unwrap_or(0),
+            None => options.runs.unwrap_or(MINIMUM_RUNS),
+        },
         warmup: options.warmup.unwrap_or(DEFAULT_WARMUP),
         scenarios: selection.scenarios.iter().map(|s| s.name.clone()).collect(),
         runtimes: selection.runtime_names(),
