@@ -214,9 +214,39 @@ struct BenchArgs {
     /// Seconds a run may take before it is killed. Default: 120, or a scenario's timeout_s.
     #[arg(long, value_name = "SECS", value_parser = sidebyside::args::seconds)]
     timeout: Option<f64>,
-    /// Seconds of timed runs per scenario point when --runs is not given.
-    #[arg(long, value_name = "SECS", default_value_t = sidebyside::bench::DEFAULT_BUDGET_S, value_parser = sidebyside::args::seconds)]
-    budget: f64,
+    /// What a scenario point's timed rounds may spend when --runs is not given: a duration
+    /// (30, 30s, 500ms, 2m) or rounds (200rounds). Default: 4 s, or 60 s with --precision.
+    #[arg(long, value_name = "DURATION|ROUNDS", value_parser = sidebyside::bench::precision::Budget::parse)]
+    budget: Option<sidebyside::bench::precision::Budget>,
+    /// Run timed rounds until every runtime's ratio to the best is known to ±PCT (95%
+    /// interval), e.g. 2%, or until --budget runs out.
+    #[arg(long, value_name = "PCT", value_parser = sidebyside::bench::precision::parse_percent, conflicts_with = "runs")]
+    precision: Option<f64>,
+    /// Shell command run before each run of the --command cases (once for all, or once per
+    /// --command in order), outside the measured window.
+    #[arg(long, value_name = "CMD")]
+    prepare: Vec<String>,
+    /// Shell command run after each run of the --command cases (once for all, or once per
+    /// --command in order).
+    #[arg(long, value_name = "CMD")]
+    conclude: Vec<String>,
+    /// Also write the results as CSV, one line per runtime and point.
+    #[arg(long, value_name = "FILE")]
+    export_csv: Option<PathBuf>,
+    /// Also write the results in Bencher Metric Format (for `bencher run --adapter json`).
+    #[arg(long, value_name = "FILE")]
+    export_bmf: Option<PathBuf>,
+    /// Also write the results as github-action-benchmark's customSmallerIsBetter JSON.
+    #[arg(long, value_name = "FILE")]
+    export_github_benchmark: Option<PathBuf>,
+    /// Rank by a deterministic measurement instead of time: `instructions` runs every program
+    /// under Valgrind (cachegrind) and counts the instructions it executed.
+    #[arg(long, value_enum, value_name = "METRIC")]
+    metric: Option<BenchMetric>,
+    /// Put the programs on other cores than sidebyside's harness and mock, where there are
+    /// enough (the bench's noise section says what was done).
+    #[arg(long)]
+    pin: bool,
     /// Output format on stdout (the JSON document is always written to --out too).
     #[arg(long, value_enum, default_value = "table")]
     format: Format,
@@ -226,6 +256,11 @@ struct BenchArgs {
     /// Keep each run's temporary directory for inspection.
     #[arg(long)]
     keep_temp: bool,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum BenchMetric {
+    Instructions,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -567,10 +602,13 @@ fn bench(arguments: BenchArgs) -> ExitCode {
         Some(Ok(timeout)) => Some(timeout),
         None => None,
     };
-    let budget = match cli::positive_seconds("--budget", arguments.budget) {
-        Ok(budget) => budget,
-        Err(status) => return status.into(),
-    };
+    let budget = arguments.budget.unwrap_or_else(|| {
+        let seconds = match arguments.precision {
+            Some(_) => sidebyside::bench::DEFAULT_PRECISION_BUDGET_S,
+            None => sidebyside::bench::DEFAULT_BUDGET_S,
+        };
+        sidebyside::bench::precision::Budget::Time(std::time::Duration::from_secs_f64(seconds))
+    });
     let options = sidebyside::bench::BenchOptions {
         manifest: arguments
             .manifest
@@ -589,6 +627,14 @@ fn bench(arguments: BenchArgs) -> ExitCode {
         isolation: arguments.isolation,
         timeout,
         budget,
+        precision: arguments.precision,
+        pin: arguments.pin,
+        instructions: matches!(arguments.metric, Some(BenchMetric::Instructions)),
+        prepare: arguments.prepare,
+        conclude: arguments.conclude,
+        export_csv: arguments.export_csv,
+        export_bmf: arguments.export_bmf,
+        export_github_benchmark: arguments.export_github_benchmark,
         output_cap_bytes: arguments.max_output,
         keep_temp: arguments.keep_temp,
         cache_dir: sidebyside::paths::cache_dir(),

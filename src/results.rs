@@ -8,6 +8,7 @@
 
 pub mod claims;
 pub mod derived;
+pub mod noise;
 
 pub use crate::ground::statistics::{Estimate, Ratio};
 use crate::observation::{IsolationMode, Language, Observation, Protection, Source, Status};
@@ -209,6 +210,10 @@ pub struct BenchSection {
     /// one more task costs each runtime. Omitted when there is none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub memory_per_task: Vec<MemoryPerTask>,
+    /// What the machine was doing around the bench (load, other busy processes, governor,
+    /// throttling, SMT, `--pin`); its findings are among `warnings` too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub noise: Option<noise::Noise>,
 }
 
 /// How a runtime's peak memory grows with the number of tasks: the slope between the smallest
@@ -243,6 +248,13 @@ pub struct BenchSettings {
     /// point's timed runs aim to take; `runs` is then the minimum.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub budget_s: Option<f64>,
+    /// When the budget was a number of rounds (`--budget 200rounds`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget_rounds: Option<usize>,
+    /// `--precision`, as a fraction: timed rounds went on until every ratio to the best was
+    /// known to it (±), or the budget ran out (each case's `precision` says how far it got).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub precision: Option<f64>,
     /// The scenario manifest the bench read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub manifest: Option<PathBuf>,
@@ -298,6 +310,19 @@ pub struct CaseResult {
     /// Spread too wide, first run much slower, bimodal, trending, outliers, ...
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// Under `--precision`: how precisely the case's ratio to the best (for the best, its
+    /// median) was known when the rounds stopped, and whether that met the precision asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub precision: Option<PrecisionReached>,
+}
+
+/// How far a case got under `--precision`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct PrecisionReached {
+    /// The larger half of the 95% interval relative to the value (0.013 for ±1.3%); `None`
+    /// when too few runs gave an interval.
+    pub relative_half_width: Option<f64>,
+    pub reached: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

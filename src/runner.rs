@@ -212,6 +212,7 @@ impl Session {
             namespace: namespace_spec,
             limits: self.settings.limits.clone(),
             confine: Some(confine),
+            cpus: crate::launcher::program_cpus(),
         };
         let spec_path = directory.join("launch.json");
         crate::ground::files::write_atomically(&spec_path, &spec)

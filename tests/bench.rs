@@ -515,3 +515,353 @@ fn peak_memory_agrees_with_the_operating_systems_accounting_seen_from_a_small_pa
         "sidebyside {ours} bytes, reference {reference} bytes"
     );
 }
+
+/// `--precision` with a budget of rounds: a precision no run can give stops at the budget and
+/// says so for every case in every report; a loose one stops once it holds.
+#[test]
+fn precision_runs_rounds_until_it_holds_or_the_budget_is_spent() {
+    let out = tempfile::tempdir().unwrap();
+    let run = |precision: &str, budget: &str| {
+        let output = sidebyside()
+            .args(["bench", "--command", "true", "--command", "sh -c :"])
+            .args([
+                "--warmup",
+                "0",
+                "--precision",
+                precision,
+                "--budget",
+                budget,
+            ])
+            .arg("--out")
+            .arg(out.path())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let document: Value =
+            serde_json::from_slice(&std::fs::read(out.path().join("results.json")).unwrap())
+                .unwrap();
+        (stdout, document)
+    };
+
+    // No two process starts agree to a thousandth of a percent: the 7 rounds are all made.
+    let (stdout, document) = run("0.001%", "7rounds");
+    let settings = &document["bench"]["settings"];
+    assert_eq!(settings["precision"], 0.00001);
+    assert_eq!(settings["budget_rounds"], 7);
+    for runtime in ["true", "sh -c :"] {
+        let case = case(point(&document, "command"), runtime);
+        assert_eq!(case["samples"].as_array().unwrap().len(), 7, "{case}");
+        assert_eq!(case["precision"]["reached"], false, "{case}");
+        let width = case["precision"]["relative_half_width"].as_f64().unwrap();
+        assert!(width > 0.00001, "{case}");
+        let warnings = case["warnings"].to_string();
+        assert!(
+            warnings.contains("did not reach the precision asked (±0.0%) within the budget (7 rounds, 7 rounds made)"),
+            "{warnings}"
+        );
+        assert!(
+            stdout.contains(&format!("{runtime}: did not reach the precision asked")),
+            "{stdout}"
+        );
+    }
+    for report in ["report.md", "report.html"] {
+        let text = std::fs::read_to_string(out.path().join(report)).unwrap();
+        assert_eq!(
+            text.matches("did not reach the precision asked").count(),
+            2,
+            "{report}"
+        );
+    }
+
+    // ±90% holds as soon as the rule is first judged (five runs each), long before 400 rounds.
+    let (stdout, document) = run("90", "400rounds");
+    for runtime in ["true", "sh -c :"] {
+        let case = case(point(&document, "command"), runtime);
+        let samples = case["samples"].as_array().unwrap().len();
+        assert!((5..400).contains(&samples), "{samples} samples: {case}");
+        assert_eq!(case["precision"]["reached"], true, "{case}");
+        assert!(
+            case["precision"]["relative_half_width"].as_f64().unwrap() <= 0.9,
+            "{case}"
+        );
+    }
+    assert!(!stdout.contains("did not reach"), "{stdout}");
+
+    // --precision decides the number of runs: with --runs it is a usage mistake.
+    let both = sidebyside()
+        .args([
+            "bench",
+            "--command",
+            "true",
+            "--runs",
+            "3",
+            "--precision",
+            "2%",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(both.status.code(), Some(2));
+    let bad = sidebyside()
+        .args(["bench", "--command", "true", "--budget", "soon"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("is not a budget"));
+}
+
+/// The noise section: what the machine was doing is in the document, and `--pin` says what it
+/// did with the cores in the document and in every report.
+#[test]
+fn the_noise_guard_records_the_machine_and_pin_says_what_it_did() {
+    let out = tempfile::tempdir().unwrap();
+    let child = sidebyside()
+        .args([
+            "bench",
+            "--command",
+            "true",
+            "--runs",
+            "3",
+            "--warmup",
+            "0",
+            "--pin",
+        ])
+        .arg("--out")
+        .arg(out.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    let document: Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("results.json")).unwrap()).unwrap();
+    let noise = &document["bench"]["noise"];
+    let cores = noise["cores"].as_u64().unwrap();
+    assert!(cores >= 1, "{noise}");
+    let load: f64 = std::fs::read_to_string("/proc/loadavg")
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        noise["load_before"].as_f64().unwrap() >= 0.0,
+        "{noise} {load}"
+    );
+    assert!(noise["load_max"].as_f64().unwrap() >= noise["load_before"].as_f64().unwrap());
+    assert!(noise["busy_processes"].is_array(), "{noise}");
+    // The bench's own process is never one of the "other" processes.
+    for process in noise["busy_processes"].as_array().unwrap() {
+        assert_ne!(process["pid"], pid, "{noise}");
+    }
+    let pinning = &noise["pinning"];
+    let programs: Vec<u64> = pinning["program_cpus"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|cpu| cpu.as_u64().unwrap())
+        .collect();
+    assert_eq!(pinning["harness_cpus"], serde_json::json!([0]), "{pinning}");
+    if cores >= 2 {
+        assert!(!programs.is_empty() && !programs.contains(&0), "{pinning}");
+    }
+    let note = pinning["note"].as_str().unwrap();
+    // Every finding is a warning of the bench, which every report shows.
+    let warnings = document["bench"]["warnings"].to_string();
+    for warning in noise["warnings"].as_array().unwrap() {
+        assert!(warnings.contains(warning.as_str().unwrap()), "{warnings}");
+    }
+    assert!(warnings.contains("--pin: "), "{warnings}");
+    assert!(stdout.contains(note), "{stdout}");
+    let markdown = std::fs::read_to_string(out.path().join("report.md")).unwrap();
+    assert!(markdown.contains("--pin: "), "{markdown}");
+    let html = std::fs::read_to_string(out.path().join("report.html")).unwrap();
+    assert!(html.contains("--pin: "), "{html}");
+    // The programs really ran on the programs' cores: the environment still sees every core
+    // (sidebyside's own threads were given back all of them).
+    assert!(document["environment"]
+        .to_string()
+        .contains(&cores.to_string()));
+}
+
+/// `--prepare` and `--conclude` run around every run of their command, outside the measured
+/// window; the exports are written and read back in their documented shapes.
+#[test]
+fn prepare_and_conclude_run_around_every_run_and_the_exports_are_written() {
+    let out = tempfile::tempdir().unwrap();
+    let log = out.path().join("hooks.log");
+    let csv = out.path().join("bench.csv");
+    let bmf = out.path().join("bmf.json");
+    let github = out.path().join("github.json");
+    let hook = |word: &str| format!("echo {word} >> '{}'", log.display());
+    let output = sidebyside()
+        .args(["bench", "--command", "true", "--command", "sh -c :"])
+        .args(["--runs", "3", "--warmup", "1"])
+        .args([
+            "--prepare",
+            &hook("prepare-true"),
+            "--prepare",
+            &hook("prepare-sh"),
+        ])
+        .args(["--conclude", &hook("conclude")])
+        .arg("--export-csv")
+        .arg(&csv)
+        .arg("--export-bmf")
+        .arg(&bmf)
+        .arg("--export-github-benchmark")
+        .arg(&github)
+        .arg("--out")
+        .arg(out.path().join("out"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // One verification, one warm-up and three timed runs per command, each between its
+    // prepare and the conclude.
+    let lines: Vec<String> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(lines.len(), 20, "{lines:?}");
+    for pair in lines.chunks(2) {
+        assert!(pair[0].starts_with("prepare-"), "{lines:?}");
+        assert_eq!(pair[1], "conclude", "{lines:?}");
+    }
+    assert_eq!(lines.iter().filter(|l| *l == "prepare-true").count(), 5);
+    assert_eq!(lines.iter().filter(|l| *l == "prepare-sh").count(), 5);
+
+    let csv = std::fs::read_to_string(&csv).unwrap();
+    let rows: Vec<Vec<&str>> = csv.lines().map(|line| line.split(',').collect()).collect();
+    assert_eq!(rows.len(), 3, "{csv}");
+    assert_eq!(rows[0][..3], ["scenario", "parameters", "runtime"]);
+    assert_eq!(rows[1][2], "true");
+    assert_eq!(rows[2][2], "sh -c :");
+    let median = rows[0].iter().position(|c| *c == "median_s").unwrap();
+    assert!(rows[1][median].parse::<f64>().unwrap() > 0.0, "{csv}");
+
+    let bmf: Value = serde_json::from_slice(&std::fs::read(&bmf).unwrap()).unwrap();
+    let latency = &bmf["command/true"]["latency"];
+    let value = latency["value"].as_f64().unwrap();
+    assert!(latency["lower_value"].as_f64().unwrap() <= value, "{bmf}");
+    assert!(latency["upper_value"].as_f64().unwrap() >= value, "{bmf}");
+    assert!(
+        bmf["command/sh -c :"]["peak-memory"]["value"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
+
+    let github: Value = serde_json::from_slice(&std::fs::read(&github).unwrap()).unwrap();
+    let entries = github.as_array().unwrap();
+    assert_eq!(entries.len(), 4, "{github}");
+    assert_eq!(entries[0]["name"], "command/true - wall time");
+    assert_eq!(entries[0]["unit"], "ms");
+    assert!(entries[0]["value"].as_f64().unwrap() > 0.0);
+
+    // A failing prepare fails the run with its reason; a count that fits neither rule is a
+    // usage mistake.
+    let failing = sidebyside()
+        .args([
+            "bench",
+            "--command",
+            "true",
+            "--runs",
+            "2",
+            "--prepare",
+            "exit 3",
+        ])
+        .arg("--out")
+        .arg(out.path().join("failing"))
+        .output()
+        .unwrap();
+    assert_eq!(failing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&failing.stdout)
+        .contains("its --prepare command `exit 3` failed (exit status: 3)"));
+    let mismatched = sidebyside()
+        .args([
+            "bench",
+            "--command",
+            "true",
+            "--command",
+            "false",
+            "--command",
+            "true",
+        ])
+        .args(["--prepare", "true", "--prepare", "true"])
+        .output()
+        .unwrap();
+    assert_eq!(mismatched.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&mismatched.stderr).contains("once per command"));
+}
+
+/// `--metric instructions`: every run under cachegrind, its count kept as a figure and used for
+/// the ranking; a count that does not move from run to run.
+#[test]
+fn instructions_are_counted_under_valgrind_and_rank_the_cases() {
+    which_valgrind().expect("valgrind is needed for this test: apt-get install valgrind");
+    let out = tempfile::tempdir().unwrap();
+    let output = sidebyside()
+        .args(["bench", "--metric", "instructions", "--command", "true"])
+        .args([
+            "--command",
+            "sh -c 'true; true'",
+            "--runs",
+            "3",
+            "--warmup",
+            "0",
+        ])
+        .arg("--out")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let document: Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("results.json")).unwrap()).unwrap();
+    let point = point(&document, "command");
+    assert_eq!(point["ranked_by"]["metric"], "instructions", "{point}");
+    let counts = |runtime: &str| -> Vec<f64> {
+        case(point, runtime)["samples"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|sample| sample["figures"]["instructions"].as_f64().unwrap())
+            .collect()
+    };
+    let alone = counts("true");
+    let shell = counts("sh -c 'true; true'");
+    assert_eq!(alone.len(), 3);
+    assert!(alone.iter().all(|count| *count > 1000.0), "{alone:?}");
+    // A shell that starts `true` executes more instructions than `true` alone, every time.
+    assert!(
+        shell.iter().cloned().fold(f64::MAX, f64::min) > alone.iter().cloned().fold(0.0, f64::max),
+        "{alone:?} {shell:?}"
+    );
+    assert_eq!(case(point, "true")["ratio_to_fastest"]["value"], 1.0);
+}
+
+fn which_valgrind() -> Option<std::path::PathBuf> {
+    std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|folder| folder.join("valgrind"))
+            .find(|candidate| candidate.is_file())
+    })
+}

@@ -36,12 +36,32 @@ impl<'a> Selection<'a> {
                         .to_string(),
                 ));
             }
+            for (flag, hooks) in [
+                ("--prepare", &options.prepare),
+                ("--conclude", &options.conclude),
+            ] {
+                if hooks.len() > 1 && hooks.len() != options.commands.len() {
+                    return Err(Error::Usage(format!(
+                        "{flag} was given {} times for {} --command: give it once (for every \
+                         command) or once per command, in the same order",
+                        hooks.len(),
+                        options.commands.len()
+                    )));
+                }
+            }
             return Ok(Selection {
                 options,
                 manifest: None,
                 scenarios: vec![command_scenario()],
                 runtimes: vec![],
             });
+        }
+        if !options.prepare.is_empty() || !options.conclude.is_empty() {
+            return Err(Error::Usage(
+                "--prepare and --conclude go with --command: a scenario's programs set \
+                 themselves up"
+                    .to_string(),
+            ));
         }
         let manifest = Manifest::load(&options.manifest)?;
         let scenarios = plan::select_scenarios(&manifest, &options.scenarios)?;
@@ -113,21 +133,61 @@ impl<'a> Selection<'a> {
                 self.options
                     .commands
                     .iter()
-                    .map(|text| command_case(text))
+                    .enumerate()
+                    .map(|(index, text)| {
+                        let mut case = command_case(text);
+                        let pick = |hooks: &[String]| match hooks.len() {
+                            0 => None,
+                            1 => Some(hooks[0].clone()),
+                            _ => hooks.get(index).cloned(),
+                        };
+                        case.hooks = super::execute::Hooks {
+                            prepare: pick(&self.options.prepare),
+                            conclude: pick(&self.options.conclude),
+                        };
+                        case
+                    })
                     .collect()
             };
             let counts = RunCounts {
-                runs: self.options.runs.or(scenario.runs),
+                // Under --precision the rounds stop by the rule; a scenario's own count gives way.
+                runs: match self.options.precision {
+                    Some(_) => None,
+                    None => self.options.runs.or(scenario.runs),
+                },
                 warmup: self
                     .options
                     .warmup
                     .or(scenario.warmup)
                     .unwrap_or(DEFAULT_WARMUP),
                 budget: self.options.budget,
+                precision: self.options.precision,
                 minimum: MINIMUM_RUNS,
                 maximum: MAXIMUM_RUNS,
             };
-            for point in plan::points(scenario, &self.options.parameters, self.options.full) {
+            let mut scenario = scenario.clone();
+            let mut cases = cases;
+            if self.options.instructions {
+                scenario.metric = Metric {
+                    name: super::instructions::FIGURE.to_string(),
+                    better: super::manifest::Better::Lower,
+                };
+                let valgrind = super::instructions::valgrind();
+                for case in &mut cases {
+                    let Ok(command) = &case.command else {
+                        continue;
+                    };
+                    case.command =
+                        match (&valgrind, super::instructions::unsupported(case.language)) {
+                            (_, Some(reason)) => Err(Unavailable::Skipped(reason)),
+                            (Err(missing), None) => Err(Unavailable::Skipped(missing.clone())),
+                            (Ok(valgrind), None) => {
+                                Ok(super::instructions::wrap(valgrind, command))
+                            }
+                        };
+                }
+            }
+            for point in plan::points(&scenario, &self.options.parameters, self.options.full) {
                 let environment = plan::environment(&point);
                 let cases = cases
                     .iter()
@@ -177,6 +237,7 @@ impl<'a> Selection<'a> {
                 version,
                 snippet,
                 command,
+                hooks: Default::default(),
             });
         }
         cases
@@ -306,5 +367,6 @@ fn command_case(text: &str) -> CasePlan {
             expect_failure: false,
         },
         command,
+        hooks: Default::default(),
     }
 }

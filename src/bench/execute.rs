@@ -13,6 +13,7 @@
 use super::checks::{self, Figures};
 use super::manifest::Scenario;
 use super::plan::Point;
+use super::precision::{self, Budget};
 use crate::events::{Event, Phase, Reporter};
 use crate::harness::{observe, Harness};
 use crate::observation::{Language, Observation, Status};
@@ -21,7 +22,7 @@ use crate::runtime::PreparedCommand;
 use crate::runtime::Unavailable;
 use crate::shutdown::Shutdown;
 use crate::snippet::Snippet;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// One runtime of a point, ready to run or not.
 #[derive(Debug, Clone)]
@@ -32,6 +33,52 @@ pub struct CasePlan {
     /// Describes the program to `observe` (its name, language and source).
     pub snippet: Snippet,
     pub command: Result<PreparedCommand, Unavailable>,
+    /// `--prepare` and `--conclude` of a `--command` case: shell commands run before and after
+    /// each of its runs, outside the measured window.
+    pub hooks: Hooks,
+}
+
+/// Shell commands around each run of a case (hyperfine's `--prepare` and `--conclude`).
+#[derive(Debug, Clone, Default)]
+pub struct Hooks {
+    pub prepare: Option<String>,
+    pub conclude: Option<String>,
+}
+
+/// Runs a hook with `/bin/sh -c` in the current directory, its output discarded but for the
+/// end of its stderr, which a failure quotes.
+async fn run_hook(flag: &str, command: &str) -> Result<(), String> {
+    let text = command.to_string();
+    let outcome = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("/bin/sh")
+            .arg("-c")
+            .arg(&text)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .output()
+    })
+    .await;
+    match outcome {
+        Ok(Ok(output)) if output.status.success() => Ok(()),
+        Ok(Ok(output)) => {
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            let last = stderr.trim().lines().last().unwrap_or_default().to_string();
+            Err(format!(
+                "its {flag} command `{command}` failed ({}){}",
+                output.status,
+                if last.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {last}")
+                }
+            ))
+        }
+        Ok(Err(error)) => Err(format!(
+            "its {flag} command `{command}` could not start: {error}"
+        )),
+        Err(error) => Err(format!("its {flag} command `{command}` was lost: {error}")),
+    }
 }
 
 /// A scenario at one parameter point.
@@ -49,7 +96,9 @@ pub struct RunCounts {
     /// Fixed number of timed runs, or `None` to choose by the budget.
     pub runs: Option<usize>,
     pub warmup: usize,
-    pub budget: Duration,
+    pub budget: Budget,
+    /// `--precision`: rounds go on until the stopping rule holds ([`super::precision`]).
+    pub precision: Option<f64>,
     pub minimum: usize,
     pub maximum: usize,
 }
@@ -57,7 +106,12 @@ pub struct RunCounts {
 impl RunCounts {
     /// The runs a point is expected to make before its first round is timed.
     pub fn planned(&self) -> usize {
-        self.runs.unwrap_or(self.minimum)
+        match (self.runs, self.precision, self.budget) {
+            (Some(runs), _, _) => runs,
+            (None, None, Budget::Rounds(rounds)) => rounds,
+            (None, Some(_), _) => self.minimum.max(super::precision::MINIMUM_SAMPLES),
+            (None, None, Budget::Time(_)) => self.minimum,
+        }
     }
 }
 
@@ -184,22 +238,66 @@ impl<'a> Measurer<'a> {
             }
             round_time = started.elapsed();
         }
-        let runs = counts.runs.unwrap_or_else(|| {
-            let rounds = counts.budget.as_secs_f64() / round_time.as_secs_f64().max(1e-3);
-            (rounds.floor() as usize).clamp(counts.minimum, counts.maximum)
-        });
+        let runs = match (counts.runs, counts.budget) {
+            (Some(runs), _) => runs,
+            (None, Budget::Rounds(rounds)) => rounds,
+            (None, Budget::Time(budget)) => {
+                let rounds = budget.as_secs_f64() / round_time.as_secs_f64().max(1e-3);
+                (rounds.floor() as usize).clamp(counts.minimum, counts.maximum)
+            }
+        };
+        let runs = match counts.precision {
+            // Under --precision, `runs` is what the progress display expects at first.
+            Some(_) => counts.planned(),
+            None => runs,
+        };
         if runs != counts.planned() {
             self.adjust_expected(active.len() * counts.planned(), active.len() * runs);
         }
 
-        // Timed rounds, interleaved.
+        // Timed rounds, interleaved: a fixed number, or under --precision until every case is
+        // known precisely enough or the budget is spent.
         let mut failures: Vec<(usize, Option<String>)> = vec![(0, None); plan.cases.len()];
-        for round in 0..runs {
+        let timed_started = Instant::now();
+        let mut expected = runs;
+        let mut round = 0;
+        let mut last_precisions: Vec<Option<f64>> = Vec::new();
+        loop {
+            if let Some(target) = counts.precision {
+                let spent = match counts.budget {
+                    Budget::Time(budget) => timed_started.elapsed() >= budget,
+                    Budget::Rounds(rounds) => round >= rounds,
+                };
+                if round >= counts.minimum && (round % check_every(round) == 0 || spent) {
+                    last_precisions = self.precisions(&result, &active, plan);
+                    if precision::reached(&last_precisions, target) {
+                        break;
+                    }
+                }
+                if spent || round >= super::MAXIMUM_PRECISION_ROUNDS {
+                    break;
+                }
+                if round >= expected {
+                    // One more round than expected: the display grows with it.
+                    self.adjust_expected(0, active.len());
+                    expected += 1;
+                }
+            } else if round >= runs {
+                break;
+            }
             for index in rotated(&active, round + counts.warmup) {
                 if self.shutdown.requested() {
                     return self.stop(result, plan);
                 }
-                let Some(checked) = self.run(plan, index, Phase::Timed, round + 1, runs).await
+                let Some(checked) = self
+                    .run(
+                        plan,
+                        index,
+                        Phase::Timed,
+                        round + 1,
+                        expected.max(round + 1),
+                    )
+                    .await
                 else {
                     return self.stop(result, plan);
                 };
@@ -213,6 +311,7 @@ impl<'a> Measurer<'a> {
                         .get_or_insert_with(|| failure_note(&checked.observation));
                 }
             }
+            round += 1;
         }
         for (index, (count, first)) in failures.into_iter().enumerate() {
             let (true, Some(first)) = (count > 0, first) else {
@@ -229,7 +328,64 @@ impl<'a> Measurer<'a> {
             }
         }
         super::analysis::analyse(&mut result, &plan.scenario.metric);
+        if let Some(target) = counts.precision {
+            if last_precisions.len() != active.len() {
+                last_precisions = self.precisions(&result, &active, plan);
+            }
+            for (&index, reached) in active.iter().zip(&last_precisions) {
+                let case = &mut result.cases[index];
+                let met = reached.is_some_and(|value| value <= target);
+                case.precision = Some(crate::results::PrecisionReached {
+                    relative_half_width: *reached,
+                    reached: met,
+                });
+                let what = if case
+                    .ratio_to_fastest
+                    .is_some_and(|ratio| ratio.ci_low == 1.0 && ratio.ci_high == 1.0)
+                {
+                    "its median (the best)"
+                } else {
+                    "its ratio to the best"
+                };
+                if !met {
+                    case.warnings.push(match reached {
+                        Some(value) => format!(
+                            "did not reach the precision asked (±{}) within the budget ({}, {} \
+                             rounds made): {what} is known to ±{}",
+                            percent(target),
+                            counts.budget.describe(),
+                            round,
+                            percent(*value)
+                        ),
+                        None => format!(
+                            "did not reach the precision asked (±{}) within the budget ({}, {} \
+                             rounds made): too few runs for an interval",
+                            percent(target),
+                            counts.budget.describe(),
+                            round
+                        ),
+                    });
+                }
+            }
+        }
         result
+    }
+
+    /// The precision of each active case on the scenario's measurement, so far.
+    fn precisions(
+        &self,
+        result: &ScenarioResult,
+        active: &[usize],
+        plan: &PointPlan,
+    ) -> Vec<Option<f64>> {
+        let values: Vec<Vec<f64>> = active
+            .iter()
+            .map(|&index| {
+                super::analysis::values_of(&result.cases[index], &plan.scenario.metric.name)
+                    .unwrap_or_default()
+            })
+            .collect();
+        precision::precisions(&values, plan.scenario.metric.better)
     }
 
     fn exclude(&self, case: &mut CaseResult, status: CaseStatus, note: String) {
@@ -272,12 +428,20 @@ impl<'a> Measurer<'a> {
     ) -> Option<Checked> {
         let case = &plan.cases[index];
         let command = case.command.as_ref().ok()?;
+        let prepared = match &case.hooks.prepare {
+            Some(hook) => run_hook("--prepare", hook).await,
+            None => Ok(()),
+        };
         let before = own_cpu_seconds();
         let outcome = tokio::select! {
             outcome = self.harness.run_command(command) => outcome,
             () = self.shutdown.abort() => return None,
         };
         let harness_cpu = own_cpu_seconds() - before;
+        let concluded = match &case.hooks.conclude {
+            Some(hook) => run_hook("--conclude", hook).await,
+            None => Ok(()),
+        };
         let mut observation = observe(
             &case.snippet,
             format!("{} {}", case.runtime, case.version),
@@ -285,7 +449,28 @@ impl<'a> Measurer<'a> {
             outcome,
         );
         let mut figures = checks::check(&plan.scenario, &plan.point, &mut observation);
+        if plan.scenario.metric.name == super::instructions::FIGURE {
+            match super::instructions::count(&observation.stderr.text) {
+                Some(count) => {
+                    figures.insert(super::instructions::FIGURE.to_string(), count);
+                }
+                None => {
+                    observation.status = Status::Failed;
+                    observation.reasons.push(
+                        "Valgrind reported no instruction count (its summary is missing from \
+                         the run's stderr)"
+                            .to_string(),
+                    );
+                }
+            }
+        }
         figures.insert("mock_cpu_s".to_string(), harness_cpu.max(0.0));
+        // A run whose hooks failed is not a run of the conditions asked for: left out, with
+        // the hook's failure as its reason.
+        for failed in [prepared, concluded].into_iter().filter_map(Result::err) {
+            observation.status = Status::Failed;
+            observation.reasons.push(failed);
+        }
         let sequence = self.sequence;
         self.sequence += 1;
         let problem = (observation.status != Status::Passed).then(|| failure_note(&observation));
@@ -345,6 +530,21 @@ fn failure_note(observation: &Observation) -> String {
     note
 }
 
+/// How often the stopping rule is checked: every round at first, then about every twentieth
+/// part of the rounds made, so the bootstrap's cost stays small beside the runs'.
+fn check_every(round: usize) -> usize {
+    (round / 20).max(1)
+}
+
+fn percent(fraction: f64) -> String {
+    let value = fraction * 100.0;
+    if value >= 10.0 {
+        format!("{value:.0}%")
+    } else {
+        format!("{value:.1}%")
+    }
+}
+
 /// The order of a round: the cases rotated by the round number.
 fn rotated(active: &[usize], round: usize) -> Vec<usize> {
     if active.is_empty() {
@@ -373,6 +573,7 @@ fn own_cpu_seconds() -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn rounds_rotate_their_starting_case() {

@@ -14,8 +14,12 @@
 pub mod analysis;
 pub mod checks;
 pub mod execute;
+pub mod export;
+pub mod instructions;
 pub mod manifest;
+pub mod noise;
 pub mod plan;
+pub mod precision;
 
 mod cases;
 
@@ -43,6 +47,10 @@ pub const MINIMUM_RUNS: usize = 3;
 pub const MAXIMUM_RUNS: usize = 30;
 /// ...to fill about this many seconds.
 pub const DEFAULT_BUDGET_S: f64 = 4.0;
+/// The budget of a point's timed rounds under `--precision`, unless `--budget` says otherwise.
+pub const DEFAULT_PRECISION_BUDGET_S: f64 = 60.0;
+/// Timed rounds a point makes at most under `--precision`, whatever the budget.
+pub const MAXIMUM_PRECISION_ROUNDS: usize = 100_000;
 /// Seconds a run may take before it is killed, unless `--timeout` or a scenario says more.
 pub const DEFAULT_TIMEOUT_S: f64 = 120.0;
 
@@ -65,8 +73,25 @@ pub struct BenchOptions {
     pub mock: Option<PathBuf>,
     pub isolation: IsolationChoice,
     pub timeout: Option<Duration>,
-    /// Seconds of timed runs per point when the number of runs is chosen by time.
-    pub budget: Duration,
+    /// What a point's timed rounds may spend when the number of runs is not fixed: a time or
+    /// a number of rounds (`--budget`).
+    pub budget: precision::Budget,
+    /// `--precision`: timed rounds go on until every ratio to the best is known to this
+    /// fraction (0.02 for ±2%), or the budget runs out.
+    pub precision: Option<f64>,
+    /// `--prepare`, `--conclude`: shell commands run before and after each run of the
+    /// `--command` cases (one for all, or one per command).
+    pub prepare: Vec<String>,
+    pub conclude: Vec<String>,
+    /// `--export-csv`, `--export-bmf`, `--export-github-benchmark`: files written beside the
+    /// results document ([`export`]).
+    pub export_csv: Option<PathBuf>,
+    pub export_bmf: Option<PathBuf>,
+    pub export_github_benchmark: Option<PathBuf>,
+    /// `--metric instructions`: every run under Valgrind, ranked by instructions executed.
+    pub instructions: bool,
+    /// `--pin`: the programs on other cores than sidebyside's own process (harness and mock).
+    pub pin: bool,
     pub output_cap_bytes: u64,
     pub keep_temp: bool,
     pub cache_dir: PathBuf,
@@ -106,6 +131,10 @@ pub async fn bench(
     reporter: Arc<dyn Reporter>,
 ) -> Result<BenchOutcome> {
     let selection = cases::Selection::new(options)?;
+    // Read (and, with --pin, pin) before anything starts, so the harness's threads and the
+    // launchers they start inherit the cores.
+    let mut guard = noise::Guard::start(options.pin);
+    crate::launcher::set_program_cpus(guard.program_cpus().unwrap_or_default());
     let harness_options = HarnessOptions {
         global_templating: false,
         mock_dir: options
@@ -156,10 +185,15 @@ pub async fn bench(
             scenarios.push(not_started(plan));
             continue;
         }
+        guard.sample();
         scenarios.push(measurer.measure(plan, *counts).await);
     }
     reporter.finish();
     let interrupted = shutdown.requested();
+    // Before the environment is read: it counts the cores this thread may use, which --pin
+    // narrowed until now.
+    let noise = guard.finish();
+    crate::launcher::set_program_cpus(Vec::new());
 
     let mut environment = harness.environment();
     let tokio_versions = selection.tokio_versions();
@@ -181,16 +215,33 @@ pub async fn bench(
     if interrupted {
         warnings.push("the bench was interrupted: the runs made so far are kept".to_string());
     }
+    warnings.extend(noise.warnings.iter().cloned());
     let settings = BenchSettings {
-        runs: options.runs.unwrap_or(MINIMUM_RUNS),
+        // Under --precision: the most rounds a point made.
+        runs: match options.precision {
+            Some(_) => scenarios
+                .iter()
+                .flat_map(|scenario| &scenario.cases)
+                .map(|case| case.samples.len())
+                .max()
+                .unwrap_or(0),
+            None => options.runs.unwrap_or(MINIMUM_RUNS),
+        },
         warmup: options.warmup.unwrap_or(DEFAULT_WARMUP),
         scenarios: selection.scenarios.iter().map(|s| s.name.clone()).collect(),
         runtimes: selection.runtime_names(),
         parameters,
-        budget_s: options
-            .runs
-            .is_none()
-            .then_some(options.budget.as_secs_f64()),
+        budget_s: match options.budget {
+            precision::Budget::Time(budget) => {
+                options.runs.is_none().then_some(budget.as_secs_f64())
+            }
+            precision::Budget::Rounds(_) => None,
+        },
+        budget_rounds: match options.budget {
+            precision::Budget::Rounds(rounds) => options.runs.is_none().then_some(rounds),
+            precision::Budget::Time(_) => None,
+        },
+        precision: options.precision,
         manifest: selection
             .manifest
             .as_ref()
@@ -216,6 +267,7 @@ pub async fn bench(
             memory_per_task: crate::results::derived::memory_per_task(&scenarios),
             scenarios,
             warnings,
+            noise: Some(noise),
         }),
         claims: None,
         interrupted,
@@ -226,7 +278,33 @@ pub async fn bench(
     let written = options.out.join("results.json");
     crate::ground::files::write_atomically(&written, &results)
         .map_err(|error| Error::io(format!("cannot write {}", written.display()), error))?;
+    if let Some(section) = &results.bench {
+        write_exports(options, section)?;
+    }
     Ok(BenchOutcome { results, written })
+}
+
+/// Writes the exports asked for, each atomically.
+fn write_exports(options: &BenchOptions, section: &BenchSection) -> Result<()> {
+    let write = |path: &PathBuf, bytes: Vec<u8>| {
+        crate::ground::files::write_bytes_atomically(path, &bytes)
+            .map_err(|error| Error::io(format!("cannot write {}", path.display()), error))
+    };
+    let json = |value: serde_json::Value| {
+        let mut text = serde_json::to_vec_pretty(&value).unwrap_or_default();
+        text.push(b'\n');
+        text
+    };
+    if let Some(path) = &options.export_csv {
+        write(path, export::csv(section).into_bytes())?;
+    }
+    if let Some(path) = &options.export_bmf {
+        write(path, json(export::bmf(section)))?;
+    }
+    if let Some(path) = &options.export_github_benchmark {
+        write(path, json(export::github_action_benchmark(section)))?;
+    }
+    Ok(())
 }
 
 fn not_started(plan: &execute::PointPlan) -> ScenarioResult {

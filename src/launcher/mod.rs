@@ -15,6 +15,7 @@
 
 pub mod cgroup;
 pub mod confine;
+pub mod gate;
 pub mod monitor;
 pub mod namespace;
 pub mod process;
@@ -48,6 +49,25 @@ pub struct LaunchSpec {
     /// sandbox in preload mode, a second layer in a namespace.
     #[serde(default)]
     pub confine: Option<confine::ConfineSpec>,
+    /// Cores the launcher and the snippet run on (`bench --pin`); empty: wherever they may.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cpus: Vec<usize>,
+}
+
+/// The cores every launch of this process runs its snippet on from now on (`bench --pin`).
+static PROGRAM_CPUS: std::sync::Mutex<Vec<usize>> = std::sync::Mutex::new(Vec::new());
+
+pub fn set_program_cpus(cpus: Vec<usize>) {
+    if let Ok(mut slot) = PROGRAM_CPUS.lock() {
+        *slot = cpus;
+    }
+}
+
+pub fn program_cpus() -> Vec<usize> {
+    PROGRAM_CPUS
+        .lock()
+        .map(|cpus| cpus.clone())
+        .unwrap_or_default()
 }
 
 /// Resource limits of one snippet run. Memory and process count are watched by the launcher
@@ -161,6 +181,15 @@ pub fn main(spec_path: &Path) -> i32 {
             return 3;
         }
     };
+    // Before any thread starts: the launcher's threads and the snippet inherit the cores.
+    if !spec.cpus.is_empty() {
+        if let Err(error) = crate::bench::noise::set_affinity(0, &spec.cpus) {
+            eprintln!(
+                "sidebyside launcher: cannot pin to cores {:?}: {error}",
+                spec.cpus
+            );
+        }
+    }
     let Some(report) = process::supervise(&spec) else {
         // Written by the first process of the run's PID namespace.
         return 0;

@@ -13,9 +13,8 @@ use super::{confine, monitor, namespace, ControlMessage, LaunchReport, LaunchSpe
 use crate::observation::Exit;
 use crate::observation::Protection;
 use std::io::{Read, Write};
+use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
-use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
@@ -268,36 +267,13 @@ fn run_snippet(
             ),
         });
     }
-    let mut command = Command::new(&spec.program);
-    command
-        .args(&spec.args)
-        .env_clear()
-        .envs(spec.env.iter().map(|(key, value)| (key, value)))
-        .current_dir(&spec.cwd)
-        .stdin(Stdio::null())
-        .stdout(stdout_writer)
-        .stderr(stderr_writer);
-    // SAFETY: the closure runs between fork and exec and only makes async-signal-safe system
-    // calls (setpgid, prctl, signal, and the confinement's capset, landlock_restrict_self and
-    // seccomp on data built before the fork); it allocates nothing.
-    unsafe {
-        command.pre_exec(move || {
-            if libc::setpgid(0, 0) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            // If the launcher dies, the snippet dies with it.
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
-            // Ctrl-C at the terminal is for sidebyside, which ends runs itself.
-            libc::signal(libc::SIGINT, libc::SIG_DFL);
-            // Last: the seccomp filter refuses nothing the lines above need, but it is the
-            // snippet's from here on.
-            if let Some(prepared) = &confinement {
-                prepared.apply()?;
-            }
-            Ok(())
-        });
-    }
-
+    let program = match super::gate::Program::new(&spec.program, &spec.args, &spec.env, &spec.cwd) {
+        Ok(program) => program,
+        Err(error) => {
+            report.setup_error = Some(error);
+            return;
+        }
+    };
     // The watchers wait for the snippet's pid (and start time); if the spawn fails, their
     // channel closes and they return.
     let timed_out = Arc::new(AtomicBool::new(false));
@@ -365,21 +341,33 @@ fn run_snippet(
             break;
         }
     }
-    let started = Instant::now();
-    let spawned = command.spawn();
-    // The launcher's copies of the pipes' write ends live in `command`: close them, so the
-    // capture threads see end of file once the snippet's tree is done with its output.
-    drop(command);
-    let child = match spawned {
+    // The snippet's process is forked and set up, and waits at the gate: the clock starts
+    // when the gate opens, so neither the fork nor the set-up is part of the measured window
+    // ([`super::gate`]).
+    let started_child = super::gate::GatedChild::start(
+        &program,
+        stdout_writer.as_raw_fd(),
+        stderr_writer.as_raw_fd(),
+        confinement.as_ref(),
+    );
+    // The launcher's copies of the pipes' write ends: closed, so the capture threads see end of
+    // file once the snippet's tree is done with its output.
+    drop(stdout_writer);
+    drop(stderr_writer);
+    let mut child = match started_child {
         Ok(child) => child,
         Err(error) => {
             report.setup_error = Some(format!("cannot start {}: {error}", spec.program.display()));
             return;
         }
     };
-    let pid = child.id() as libc::pid_t;
-    let _ = monitor_start.send((pid, started));
+    let pid = child.pid;
+    let _ = monitor_start.send((pid, Instant::now()));
     let _ = control_start.send(pid);
+    // Let the watchers take their pid and block again before the clock starts.
+    std::thread::yield_now();
+    let started = Instant::now();
+    child.go();
 
     let (status, usage) = match wait_for(pid) {
         Ok(result) => result,
@@ -391,6 +379,11 @@ fn run_snippet(
     };
     report.usage.wall_s = started.elapsed().as_secs_f64();
     drop(finished);
+    if let Some(error) = child.exec_error() {
+        report.setup_error = Some(format!("cannot start {}: {error}", spec.program.display()));
+        reap_strays(pid, report);
+        return;
+    }
     add_usage(report, &usage);
     report.exit = Some(exit_of(status));
     report.timed_out = timed_out.load(Ordering::SeqCst);
