@@ -434,6 +434,13 @@ fn the_manifest_names_programs_that_exist_and_every_program_is_named() {
                         "{name}: {rule} names {value}, neither a parameter nor a figure"
                     );
                 }
+                // The shape on the wire: a number of requests in flight at once.
+                "mock_max_in_flight_equals" | "mock_max_in_flight_at_least" => {
+                    assert!(
+                        value.as_u64().is_some_and(|count| count >= 1),
+                        "{name}: {rule} takes a whole number of requests, got {value}"
+                    );
+                }
                 other => panic!("{name}: unknown expectation {other}"),
             }
         }
