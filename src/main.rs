@@ -111,6 +111,8 @@ enum Command {
         /// a type error fails its block at DOC:LINE. Needs Deno (`npm install -g deno`).
         #[arg(long)]
         typecheck: bool,
+        #[command(flatten)]
+        selection: cli::SelectionArguments,
     },
     /// Render results documents as a table, Markdown, HTML, JSON or JUnit XML; merge several
     /// (one column per machine); compare with a baseline.
@@ -130,6 +132,10 @@ enum Command {
         /// Exit 1 when a figure regressed by more than PCT percent (needs --baseline).
         #[arg(long, value_name = "PCT", value_parser = sidebyside::args::percent)]
         fail_on_regression: Option<f64>,
+        /// Also write results.json, report.md, report.html and junit.xml into this folder: of
+        /// one document, or of the shares of one `verify --partition` run merged into one.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
     },
     /// Check the article's claims by running small probe programs on each runtime.
     Claims(cli::claims::ClaimsArguments),
@@ -156,6 +162,12 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value = "table")]
         format: ListFormat,
+        /// Folder of WireMock-format mappings, for --changed-since. Default: the project's
+        /// mock-server/.
+        #[arg(long, value_name = "DIR")]
+        mock: Option<PathBuf>,
+        #[command(flatten)]
+        selection: cli::SelectionArguments,
     },
     /// Measure the scenarios of snippets/bench/scenarios.json on every runtime, after checking
     /// that each program does the work (see docs/bench.md).
@@ -235,7 +247,17 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     match cli.command {
-        Command::List { paths, format } => {
+        Command::List {
+            paths,
+            format,
+            mock,
+            selection,
+        } => {
+            let mock = mock.unwrap_or_else(sidebyside::paths::default_mock_dir);
+            let selection = match selection.resolve(&mock) {
+                Ok(selection) => selection,
+                Err(status) => return status.into(),
+            };
             // As in verify: a missing path is said once, first; the table lists the other
             // problems, the JSON document all of them.
             let given = !paths.is_empty();
@@ -248,8 +270,11 @@ fn main() -> ExitCode {
             } else {
                 paths
             };
-            let (listed, mut problems) =
-                sidebyside::list::list(&paths, &sidebyside::paths::cache_dir());
+            let (listed, mut problems) = sidebyside::list::list_selected(
+                &paths,
+                &sidebyside::paths::cache_dir(),
+                &selection,
+            );
             match format {
                 ListFormat::Table => print!("{}", sidebyside::list::table(&listed, &problems)),
                 ListFormat::Json => {
@@ -317,6 +342,7 @@ fn main() -> ExitCode {
             update,
             session,
             typecheck,
+            selection,
         } => verify(VerifyArguments {
             paths,
             mock,
@@ -340,6 +366,7 @@ fn main() -> ExitCode {
             update,
             session,
             typecheck,
+            selection,
         })
         .into(),
         Command::Report {
@@ -348,12 +375,14 @@ fn main() -> ExitCode {
             format,
             output,
             fail_on_regression,
+            out,
         } => report(&sidebyside::report::ReportOptions {
             documents,
             baseline,
             format,
             output,
             fail_on_regression,
+            out,
         }),
     }
 }
@@ -412,6 +441,7 @@ struct VerifyArguments {
     update: bool,
     session: bool,
     typecheck: bool,
+    selection: cli::SelectionArguments,
 }
 
 fn verify(arguments: VerifyArguments) -> ExitStatus {
@@ -461,6 +491,10 @@ fn verify(arguments: VerifyArguments) -> ExitStatus {
     if let Err(status) = cli::check_out(arguments.out.as_deref()) {
         return status;
     }
+    let selection = match arguments.selection.resolve(&options.harness.mock_dir) {
+        Ok(selection) => selection,
+        Err(status) => return status,
+    };
     let runtime = match cli::async_runtime() {
         Ok(runtime) => runtime,
         Err(status) => return status,
@@ -471,7 +505,7 @@ fn verify(arguments: VerifyArguments) -> ExitStatus {
             Shutdown::listen(StopPolicy::AbortRuns, reporter.clone()).map_err(|error| {
                 sidebyside::error::Error::Other(format!("cannot listen for Ctrl-C: {error}"))
             })?;
-        sidebyside::verify::verify(&options, shutdown, reporter.clone()).await
+        sidebyside::verify::verify_selected(&options, &selection, shutdown, reporter.clone()).await
     });
     reporter.finish();
     let mut results = match outcome {
@@ -479,6 +513,18 @@ fn verify(arguments: VerifyArguments) -> ExitStatus {
         Err(error) => return cli::failed(&error),
     };
     results.environment.label = arguments.label;
+    if let Some(share) = &results.partition {
+        let partition = selection
+            .partition
+            .map(|p| p.to_string())
+            .unwrap_or_default();
+        eprintln!(
+            "sidebyside: share {partition} (run {}): {} of the run's {} snippets",
+            share.run,
+            results.runs.len(),
+            share.snippets.len()
+        );
+    }
     cli::advise_verify_limits(
         &mut results,
         &cli::VerifyLimits {

@@ -64,6 +64,9 @@ pub struct ReportOptions {
     pub output: Option<PathBuf>,
     /// Regressions larger than this many percent are returned in [`Rendered::regressions`].
     pub fail_on_regression: Option<f64>,
+    /// Also write results.json, report.md, report.html and junit.xml of the one document the
+    /// documents make (one document, or the shares of one partitioned run) into this folder.
+    pub out: Option<PathBuf>,
 }
 
 /// What `report` produced.
@@ -142,8 +145,25 @@ pub fn report(options: &ReportOptions) -> Result<Rendered, ReportError> {
     let documents = options
         .documents
         .iter()
-        .map(|path| read_document(path))
-        .collect::<Result<Vec<_>, _>>()?;
+        .map(|path| Ok((path.clone(), read_document(path)?)))
+        .collect::<Result<Vec<_>, ReportError>>()?;
+    // The shares of a run split with `verify --partition` become the one document of the run.
+    let documents = crate::partition::merge(documents).map_err(ReportError::Usage)?;
+    if let Some(directory) = &options.out {
+        match documents.as_slice() {
+            [one] => {
+                write_all(directory, one)?;
+            }
+            _ => {
+                return Err(ReportError::Usage(format!(
+                    "--out {} writes one run's files, and these {} documents are not one run: \
+                     give one results document, or the shares of one `verify --partition` run",
+                    directory.display(),
+                    documents.len()
+                )))
+            }
+        }
+    }
     let baseline = options.baseline.as_deref().map(read_document).transpose()?;
     let report = Report::new(documents.iter().collect(), baseline.as_ref());
     let regressions = options

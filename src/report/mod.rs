@@ -9,6 +9,7 @@ pub mod baseline;
 pub mod cells;
 pub mod command;
 pub mod excerpt;
+pub mod github;
 pub mod html;
 pub mod json;
 pub mod junit;
@@ -43,6 +44,8 @@ pub enum Format {
     Html,
     /// JUnit XML: every snippet a test case, for CI systems.
     Junit,
+    /// GitHub Actions annotations: one `::error file=...,line=...::` line per failed block.
+    Github,
 }
 
 impl Format {
@@ -66,6 +69,7 @@ impl Format {
             Format::Md => Box::new(markdown::Markdown),
             Format::Html => Box::new(html::Html),
             Format::Junit => Box::new(junit::Junit),
+            Format::Github => Box::new(github::Github),
         }
     }
 }
