@@ -113,6 +113,10 @@ enum Command {
         typecheck: bool,
         #[command(flatten)]
         selection: cli::SelectionArguments,
+        /// When the paths hold no snippet to run: `fail` (exit status 2) or `pass` (exit 0, an
+        /// empty results document), for a pre-commit hook given only pages without code.
+        #[arg(long, value_enum, value_name = "WHAT", default_value = "fail")]
+        no_snippets: cli::NoSnippets,
     },
     /// Render results documents as a table, Markdown, HTML, JSON or JUnit XML; merge several
     /// (one column per machine); compare with a baseline.
@@ -343,6 +347,7 @@ fn main() -> ExitCode {
             session,
             typecheck,
             selection,
+            no_snippets,
         } => verify(VerifyArguments {
             paths,
             mock,
@@ -367,6 +372,7 @@ fn main() -> ExitCode {
             session,
             typecheck,
             selection,
+            no_snippets,
         })
         .into(),
         Command::Report {
@@ -442,6 +448,7 @@ struct VerifyArguments {
     session: bool,
     typecheck: bool,
     selection: cli::SelectionArguments,
+    no_snippets: cli::NoSnippets,
 }
 
 fn verify(arguments: VerifyArguments) -> ExitStatus {
@@ -491,10 +498,11 @@ fn verify(arguments: VerifyArguments) -> ExitStatus {
     if let Err(status) = cli::check_out(arguments.out.as_deref()) {
         return status;
     }
-    let selection = match arguments.selection.resolve(&options.harness.mock_dir) {
+    let mut selection = match arguments.selection.resolve(&options.harness.mock_dir) {
         Ok(selection) => selection,
         Err(status) => return status,
     };
+    selection.allow_empty = arguments.no_snippets == cli::NoSnippets::Pass;
     let runtime = match cli::async_runtime() {
         Ok(runtime) => runtime,
         Err(status) => return status,

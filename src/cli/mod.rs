@@ -235,6 +235,17 @@ impl SelectionArguments {
         Ok(sidebyside::verify::Selection {
             changed,
             partition: self.partition,
+            allow_empty: false,
         })
     }
+}
+
+/// `verify --no-snippets`: what paths holding no snippet to run mean.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum NoSnippets {
+    /// A usage error (exit status 2): the paths were probably not the ones meant.
+    Fail,
+    /// Nothing to verify, nothing failed (exit status 0), as for a pre-commit hook given only
+    /// pages without code.
+    Pass,
 }

@@ -64,7 +64,7 @@ pub async fn verify_selected(
     if options.sessions {
         session::every_page_a_session(&mut discovery.snippets);
     }
-    if discovery.snippets.is_empty() {
+    if discovery.snippets.is_empty() && !selection.allow_empty {
         return Err(Error::Usage(nothing_to_run(options, &discovery)));
     }
     let partition = selection.apply(&mut discovery, &settings_of(options));
@@ -213,6 +213,9 @@ pub struct Selection {
     pub changed: Option<crate::changed::Changed>,
     /// `--partition slice:K/N` or `hash:K/N`.
     pub partition: Option<crate::partition::Partition>,
+    /// `--no-snippets pass`: paths holding no snippet make an empty results document instead
+    /// of a usage error (a pre-commit hook given only pages without code).
+    pub allow_empty: bool,
 }
 
 impl Selection {
