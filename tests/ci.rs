@@ -321,7 +321,7 @@ fn github_annotations_mark_each_failed_block() {
     let page = docs.join("page.md");
     std::fs::write(
         &page,
-        "# Two failures\n\n```python\nraise SystemExit(3)\n```\n\n## Fine\n\n```python\nprint(1)\n```\n\n\
+        "# Two failures\n\n```python\nimport sys\nprint(\"50%, then: more\", file=sys.stderr)\nraise SystemExit(3)\n```\n\n## Fine\n\n```python\nprint(1)\n```\n\n\
          ## Second\n\n```javascript\nprocess.exit(4)\n```\n",
     )
     .unwrap();
@@ -340,7 +340,7 @@ fn github_annotations_mark_each_failed_block() {
     assert_eq!(lines.len(), 2, "{stdout}");
     let shape = Regex::new(r"^::error file=([^,:]+),line=([0-9]+),title=([^,:]+)::(.+)$").unwrap();
     let path = page.display().to_string();
-    for (line, (at, runtime, exit)) in lines.iter().zip([(3, "python", 3), (15, "node", 4)]) {
+    for (line, (at, runtime, exit)) in lines.iter().zip([(3, "python", 3), (17, "node", 4)]) {
         let parts = shape.captures(line).unwrap_or_else(|| panic!("{line}"));
         assert_eq!(unescape(&parts[1]), path, "{line}");
         assert!(
@@ -500,5 +500,37 @@ fn changed_since_keeps_changed_pages_and_pages_using_a_changed_mapping() {
         String::from_utf8_lossy(&output.stderr).contains("is not in a git repository"),
         "{}",
         said(&output)
+    );
+}
+
+/// The flags the Action and the pre-commit hooks pass to `sidebyside verify` are flags it has.
+/// (The metadata syntax itself is checked by scripts/check-action.py, which needs PyYAML.)
+#[test]
+fn the_action_and_the_hooks_pass_flags_verify_knows() {
+    let help = run(&["verify", "--help"]);
+    let help = String::from_utf8(help.stdout).unwrap();
+    let flag = Regex::new(r"--[a-z][a-z-]+").unwrap();
+    let mut checked = 0;
+    for file in ["action.yml", ".pre-commit-hooks.yaml"] {
+        let text = read(&common::project().join(file));
+        for line in text.lines().filter(|line| {
+            line.contains("options")
+                || line.contains("entry:")
+                || line.contains("sidebyside verify \"")
+        }) {
+            for used in flag.find_iter(line) {
+                assert!(
+                    help.contains(&format!("{} ", used.as_str()))
+                        || help.contains(&format!("{}\n", used.as_str())),
+                    "{file} passes {} to sidebyside verify, which has no such flag: {line}",
+                    used.as_str()
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(
+        checked >= 7,
+        "only {checked} flags found: the check no longer reads the files"
     );
 }

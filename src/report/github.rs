@@ -1,6 +1,6 @@
 //! GitHub Actions workflow commands: one `::error file=PATH,line=N,title=...::MESSAGE` line per
-//! run that failed, timed out or could not run at all, and per problem with an input, so that
-//! GitHub marks the failing block's fence line in the pull request. Printed on standard output
+//! run that failed, timed out or could not run at all (its reasons, then the last lines of its
+//! standard error), and per problem with an input, so that GitHub marks the failing block's fence line in the pull request. Printed on standard output
 //! by a step, GitHub reads them; nothing else is printed, so it is usable on its own
 //! (`sidebyside verify --format github docs/`) or from a results document
 //! (`sidebyside report --format github results.json`).
@@ -16,6 +16,9 @@ use crate::observation::{Observation, Status};
 use crate::results::Results;
 
 pub struct Github;
+
+/// The lines of a failed run's standard error an annotation ends with.
+const STDERR_LINES: usize = 5;
 
 /// Escapes a workflow command's message.
 pub fn escape_data(text: &str) -> String {
@@ -71,6 +74,11 @@ pub fn annotations(results: &Results) -> String {
         };
         if let Some(diff) = &run.diff {
             message.push_str(&format!("\n{diff}"));
+        }
+        let stderr: Vec<&str> = run.stderr.text.lines().collect();
+        if !stderr.is_empty() {
+            let tail = &stderr[stderr.len().saturating_sub(STDERR_LINES)..];
+            message.push_str(&format!("\nstderr (last lines):\n{}", tail.join("\n")));
         }
         text.push_str(&command(
             &run.source.path.display().to_string(),
