@@ -402,18 +402,32 @@ fn merge_shares(
     };
     let first_index = merged.partition.as_ref().map_or(0, |info| info.index);
     note(&merged, first_index)?;
+    // What every share holds once (blocks not run, problems), to keep each once.
+    type Entry = (PathBuf, Option<usize>, String, String);
+    let not_run_key = |entry: &crate::results::NotRun| -> Entry {
+        let (path, line) = key(&entry.source);
+        (path, line, entry.language.clone(), entry.reason.clone())
+    };
+    let problem_key = |problem: &crate::results::Problem| -> Entry {
+        let (path, line) = key(&problem.source);
+        (path, line, problem.message.clone(), String::new())
+    };
+    let mut not_run_seen: std::collections::BTreeSet<Entry> =
+        merged.not_run.iter().map(not_run_key).collect();
+    let mut problems_seen: std::collections::BTreeSet<Entry> =
+        merged.problems.iter().map(problem_key).collect();
     for (_, share) in shares {
         let index = share.partition.as_ref().map_or(0, |info| info.index);
         note(&share, index)?;
         merged.runs.extend(share.runs);
         merged.groups.extend(share.groups);
         for entry in share.not_run {
-            if !merged.not_run.contains(&entry) {
+            if not_run_seen.insert(not_run_key(&entry)) {
                 merged.not_run.push(entry);
             }
         }
         for problem in share.problems {
-            if !merged.problems.contains(&problem) {
+            if problems_seen.insert(problem_key(&problem)) {
                 merged.problems.push(problem);
             }
         }
