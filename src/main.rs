@@ -140,6 +140,11 @@ enum Command {
         /// one document, or of the shares of one `verify --partition` run merged into one.
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
+        /// Exit 1 when the documents make one `verify` run (one document, or the shares of one
+        /// `verify --partition` run) in which a block failed, timed out, erred or was
+        /// interrupted, as `verify` would have; for the merge job of a CI matrix.
+        #[arg(long)]
+        fail_on_failure: bool,
     },
     /// Check the article's claims by running small probe programs on each runtime.
     Claims(cli::claims::ClaimsArguments),
@@ -382,18 +387,22 @@ fn main() -> ExitCode {
             output,
             fail_on_regression,
             out,
-        } => report(&sidebyside::report::ReportOptions {
-            documents,
-            baseline,
-            format,
-            output,
-            fail_on_regression,
-            out,
-        }),
+            fail_on_failure,
+        } => report(
+            &sidebyside::report::ReportOptions {
+                documents,
+                baseline,
+                format,
+                output,
+                fail_on_regression,
+                out,
+            },
+            fail_on_failure,
+        ),
     }
 }
 
-fn report(options: &sidebyside::report::ReportOptions) -> ExitCode {
+fn report(options: &sidebyside::report::ReportOptions, fail_on_failure: bool) -> ExitCode {
     match sidebyside::report::report(options) {
         Ok(rendered) => {
             if let Some(text) = rendered.text {
@@ -409,7 +418,18 @@ fn report(options: &sidebyside::report::ReportOptions) -> ExitCode {
                     row.change.describe()
                 );
             }
-            if rendered.regressions.is_empty() {
+            if fail_on_failure && rendered.verify_passed.is_none() {
+                return cli::usage(
+                    "--fail-on-failure needs the documents of one verify run: one results \
+                     document, or the shares of one `verify --partition` run",
+                )
+                .into();
+            }
+            let failed = fail_on_failure && rendered.verify_passed == Some(false);
+            if failed {
+                eprintln!("sidebyside: a block failed, timed out, erred or was interrupted");
+            }
+            if rendered.regressions.is_empty() && !failed {
                 ExitStatus::Passed
             } else {
                 ExitStatus::Failed

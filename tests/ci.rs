@@ -210,6 +210,13 @@ fn four_shares_merged_are_the_whole_run() {
         &read(&merged.join("report.md")),
     );
 
+    // --fail-on-failure: the merged run has page 7's failure, so the merge exits 1, as the
+    // whole verify did.
+    let mut failing = args.clone();
+    failing.push("--fail-on-failure");
+    let output = run(&failing);
+    assert_eq!(output.status.code(), Some(1), "{}", said(&output));
+
     // Three of four shares: the merge says which is missing.
     let output = run(&[
         "report",

@@ -75,6 +75,10 @@ pub struct Rendered {
     pub text: Option<String>,
     /// Regressions larger than `--fail-on-regression`, which make the command exit 1.
     pub regressions: Vec<ChangeRow>,
+    /// When the documents make one `verify` run (one document, or the shares of one
+    /// partitioned run): whether every block passed (nothing failed, timed out, erred or was
+    /// interrupted), for `--fail-on-failure`.
+    pub verify_passed: Option<bool>,
 }
 
 /// Writes a report atomically, readable by others like any file a command writes (the
@@ -177,7 +181,15 @@ pub fn report(options: &ReportOptions) -> Result<Rendered, ReportError> {
         }
         None => Some(options.format.renderer().render(&report)),
     };
-    Ok(Rendered { text, regressions })
+    let verify_passed = match documents.as_slice() {
+        [one] if one.command == "verify" => Some(one.summary.all_passed() && !one.interrupted),
+        _ => None,
+    };
+    Ok(Rendered {
+        text,
+        regressions,
+        verify_passed,
+    })
 }
 
 /// The files [`write_all`] writes, by format.
