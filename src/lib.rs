@@ -28,6 +28,7 @@ pub mod report;
 pub mod results;
 pub mod runner;
 pub mod runtime;
+pub mod selection;
 pub mod shutdown;
 pub mod snippet;
 pub mod verify;

@@ -259,13 +259,15 @@ pub fn select(discovery: &mut Discovery, partition: Partition, settings: &str) -
 
 /// Merges the shares of one partitioned run into the document an unpartitioned run would have
 /// written. `documents` pairs each document with the file it was read from, for the messages.
-/// Documents without a partition are returned as they are (they are merged by machine).
+/// Documents without a partition are returned as they are (they are merged by machine), and so
+/// is one share given alone (a job's report of its own share).
 pub fn merge(documents: Vec<(PathBuf, Results)>) -> Result<Vec<Results>, String> {
     let partitioned = documents
         .iter()
         .filter(|(_, results)| results.partition.is_some())
         .count();
-    if partitioned == 0 {
+    // No share, or one share alone (a job's own report): rendered as they are.
+    if partitioned == 0 || documents.len() == 1 {
         return Ok(documents.into_iter().map(|(_, results)| results).collect());
     }
     if partitioned < documents.len() {

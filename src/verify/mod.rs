@@ -13,6 +13,7 @@ mod transcript;
 mod typescript;
 mod update;
 
+pub use crate::selection::Selection;
 pub use groups::group_status;
 
 use crate::error::{Error, Result};
@@ -67,7 +68,7 @@ pub async fn verify_selected(
     if discovery.snippets.is_empty() && !selection.allow_empty {
         return Err(Error::Usage(nothing_to_run(options, &discovery)));
     }
-    let partition = selection.apply(&mut discovery, &settings_of(options));
+    let partition = selection.apply(&mut discovery, || settings_of(options));
     let planned = plan(&discovery.snippets, &options.runtimes);
     let (planned, cannot_start) = typescript::place(
         planned,
@@ -203,55 +204,6 @@ pub async fn verify_selected(
         updated,
         partition,
     })
-}
-
-/// What a verification keeps of the snippets found: those of the documents changed since a
-/// git commit, and of those, one share of a partitioned run.
-#[derive(Debug, Clone, Default)]
-pub struct Selection {
-    /// `--changed-since`: only the snippets and blocks of these files (absolute paths).
-    pub changed: Option<crate::changed::Changed>,
-    /// `--partition slice:K/N` or `hash:K/N`.
-    pub partition: Option<crate::partition::Partition>,
-    /// `--no-snippets pass`: paths holding no snippet make an empty results document instead
-    /// of a usage error (a pre-commit hook given only pages without code).
-    pub allow_empty: bool,
-}
-
-impl Selection {
-    /// Keeps what is selected of `discovery`; returns what the document says of its share.
-    pub fn apply(
-        &self,
-        discovery: &mut snippet::Discovery,
-        settings: &str,
-    ) -> Option<crate::partition::PartitionInfo> {
-        if let Some(changed) = &self.changed {
-            changed.keep(discovery);
-        }
-        self.partition
-            .map(|partition| crate::partition::select(discovery, partition, settings))
-    }
-}
-
-/// The settings that change verdicts, for the fingerprint of a partitioned run: shares verified
-/// with different settings are not merged.
-fn settings_of(options: &VerifyOptions) -> String {
-    let harness = &options.harness;
-    format!(
-        "runtimes {:?}; require_check {}; update {}; session {}; mappings {}; \
-         isolation {:?}; timeout {:?}; output cap {}; limits {:?}; templating {}; typecheck {}",
-        options.runtimes,
-        options.require_check,
-        options.update,
-        options.sessions,
-        crate::partition::folder_fingerprint(&harness.mock_dir),
-        harness.isolation,
-        harness.timeout,
-        harness.output_cap_bytes,
-        harness.limits,
-        harness.global_templating,
-        harness.typecheck,
-    )
 }
 
 /// Each snippet on each runtime chosen for its language, side by side: a snippet run on a
@@ -521,4 +473,25 @@ fn member_of(plan: &Planned) -> groups::Member {
             }
         ),
     }
+}
+
+/// The settings that change verdicts, for the fingerprint of a partitioned run: shares verified
+/// with different settings are not merged.
+fn settings_of(options: &VerifyOptions) -> String {
+    let harness = &options.harness;
+    format!(
+        "runtimes {:?}; require_check {}; update {}; session {}; mappings {}; \
+         isolation {:?}; timeout {:?}; output cap {}; limits {:?}; templating {}; typecheck {}",
+        options.runtimes,
+        options.require_check,
+        options.update,
+        options.sessions,
+        crate::partition::folder_fingerprint(&harness.mock_dir),
+        harness.isolation,
+        harness.timeout,
+        harness.output_cap_bytes,
+        harness.limits,
+        harness.global_templating,
+        harness.typecheck,
+    )
 }
