@@ -217,6 +217,12 @@ fn four_shares_merged_are_the_whole_run() {
     let output = run(&failing);
     assert_eq!(output.status.code(), Some(1), "{}", said(&output));
 
+    // One share alone is a job's own report: rendered as it is.
+    let output = run(&["report", shares[0].to_str().unwrap(), "--format", "json"]);
+    assert_eq!(output.status.code(), Some(0), "{}", said(&output));
+    let alone: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(alone["partition"]["index"], 1);
+
     // Three of four shares: the merge says which is missing.
     let output = run(&[
         "report",
@@ -540,4 +546,23 @@ fn the_action_and_the_hooks_pass_flags_verify_knows() {
         checked >= 7,
         "only {checked} flags found: the check no longer reads the files"
     );
+}
+
+/// What a pre-commit hook meets: pages without code. By default that is a usage error (the
+/// paths were probably not the ones meant); `--no-snippets pass` makes it a pass.
+#[test]
+fn pages_without_code_pass_with_no_snippets_pass() {
+    let directory = tempfile::tempdir().unwrap();
+    let page = directory.path().join("notes.md");
+    std::fs::write(&page, "# Notes\n\nNo code here.\n\n```bash\necho hi\n```\n").unwrap();
+    let page = page.to_str().unwrap();
+    let output = run(&["verify", page]);
+    assert_eq!(output.status.code(), Some(2), "{}", said(&output));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no snippets to run"));
+    let output = run(&["verify", page, "--no-snippets", "pass", "--format", "json"]);
+    assert_eq!(output.status.code(), Some(0), "{}", said(&output));
+    let document: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(document["runs"].as_array().unwrap().len(), 0);
+    // The block found is still listed as not run: nothing is silently skipped.
+    assert_eq!(document["not_run"][0]["language"], "bash");
 }
