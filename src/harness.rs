@@ -107,15 +107,20 @@ impl Harness {
         for warning in definition.warnings() {
             reporter.event(Event::Note(&format!("mock: warning: {warning}")));
         }
-        let mode = isolation::resolve(options.isolation).map_err(Error::Usage)?;
+        // The isolation probe and the runtimes' discovery, side by side.
+        let choice = options.isolation;
+        let mode = tokio::task::spawn_blocking(move || isolation::resolve(choice));
         let cache = options.cache_dir.clone();
         let wanted = runtimes.to_vec();
         let notes = reporter.clone();
         let installed = tokio::task::spawn_blocking(move || {
             Installed::find(&wanted, &cache, &|text| notes.event(Event::Note(text)))
-        })
-        .await
-        .map_err(|error| Error::Other(error.to_string()))?;
+        });
+        let (mode, installed) = tokio::join!(mode, installed);
+        let mode = mode
+            .map_err(|error| Error::Other(error.to_string()))?
+            .map_err(Error::Usage)?;
+        let installed = installed.map_err(|error| Error::Other(error.to_string()))?;
         if shutdown.requested() {
             return Err(Error::Interrupted);
         }
@@ -408,6 +413,7 @@ pub fn observe(
         packages: vec![],
         stdout: Default::default(),
         stderr: Default::default(),
+        cached: None,
     };
     let mut outcome = match outcome {
         Ok(outcome) => outcome,

@@ -117,6 +117,17 @@ enum Command {
         /// empty results document), for a pre-commit hook given only pages without code.
         #[arg(long, value_enum, value_name = "WHAT", default_value = "fail")]
         no_snippets: cli::NoSnippets,
+        /// Rerun every block, ignoring the verdict cache (by default a block whose code, setup,
+        /// dependencies, runtime, mock and settings did not change reuses its last run, shown
+        /// as cached). CI runs on a fresh machine do not need it; use it when something the
+        /// cache cannot see changed (a file a snippet reads outside its folder, the network).
+        #[arg(long)]
+        no_cache: bool,
+        /// Verify, then verify again each time a watched document, snippet or mapping is saved
+        /// (only what the change affects runs: see the verdict cache); the screen is redrawn
+        /// with the verdicts. Ctrl-C stops.
+        #[arg(long, conflicts_with_all = ["update", "no_cache"])]
+        watch: bool,
     },
     /// Render results documents as a table, Markdown, HTML, JSON or JUnit XML; merge several
     /// (one column per machine); compare with a baseline.
@@ -353,6 +364,8 @@ fn main() -> ExitCode {
             typecheck,
             selection,
             no_snippets,
+            no_cache,
+            watch,
         } => verify(VerifyArguments {
             paths,
             mock,
@@ -378,6 +391,8 @@ fn main() -> ExitCode {
             typecheck,
             selection,
             no_snippets,
+            no_cache,
+            watch,
         })
         .into(),
         Command::Report {
@@ -448,6 +463,11 @@ fn report(options: &sidebyside::report::ReportOptions, fail_on_failure: bool) ->
     }
 }
 
+/// `SIDEBYSIDE_NO_CACHE=1` (any value but empty or `0`) is `--no-cache` for every verify.
+fn no_cache_from_environment() -> bool {
+    std::env::var_os("SIDEBYSIDE_NO_CACHE").is_some_and(|value| !value.is_empty() && value != "0")
+}
+
 /// `verify`'s arguments, parsed.
 struct VerifyArguments {
     paths: Vec<PathBuf>,
@@ -469,6 +489,8 @@ struct VerifyArguments {
     typecheck: bool,
     selection: cli::SelectionArguments,
     no_snippets: cli::NoSnippets,
+    no_cache: bool,
+    watch: bool,
 }
 
 fn verify(arguments: VerifyArguments) -> ExitStatus {
@@ -500,6 +522,7 @@ fn verify(arguments: VerifyArguments) -> ExitStatus {
         require_check: arguments.require_check,
         update: arguments.update,
         sessions: arguments.session,
+        cache: !(arguments.no_cache || no_cache_from_environment()),
         harness: HarnessOptions {
             global_templating: arguments.global_templating,
             mock_dir: arguments
@@ -517,6 +540,23 @@ fn verify(arguments: VerifyArguments) -> ExitStatus {
     // --out is checked before anything runs.
     if let Err(status) = cli::check_out(arguments.out.as_deref()) {
         return status;
+    }
+    if arguments.watch
+        && (arguments.selection.partition.is_some() || arguments.selection.changed_since.is_some())
+    {
+        return cli::usage(
+            "--watch verifies the pages as they are saved; it takes no --partition or \
+             --changed-since (leave them out, or verify without --watch)",
+        );
+    }
+    if arguments.watch {
+        if arguments.format != Format::Table {
+            return cli::usage(
+                "--watch redraws the table on the terminal after each change; it takes no \
+                 --format (add --out DIR to also write every format after each round)",
+            );
+        }
+        return cli::watch::watch(options, arguments.out);
     }
     let mut selection = match arguments.selection.resolve(&options.harness.mock_dir) {
         Ok(selection) => selection,

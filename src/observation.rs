@@ -291,6 +291,18 @@ pub struct Observation {
     pub prompts: Vec<PromptOutput>,
     pub stdout: Output,
     pub stderr: Output,
+    /// The run was not repeated: nothing it depends on changed since it was obtained, and its
+    /// observation was taken from the verdict cache (`verify --no-cache` reruns everything).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cached: Option<Cached>,
+}
+
+/// Where a reused run came from: when it was obtained (its verdict is judged again now, against
+/// today's page and group).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cached {
+    /// When the run was made, RFC 3339 in UTC (`2026-11-30T17:40:12Z`).
+    pub obtained_at: String,
 }
 
 /// Which limit of the launcher's `Limits` a run broke, and its value: what the launcher

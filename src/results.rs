@@ -162,6 +162,9 @@ pub struct Summary {
     /// Runs stopped (or never started) by Ctrl-C or SIGTERM.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub interrupted: usize,
+    /// Runs reused from the verdict cache (counted in their verdicts above too).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cached: usize,
 }
 
 fn is_zero(count: &usize) -> bool {
@@ -181,6 +184,9 @@ impl Summary {
                 Status::TimedOut => summary.timed_out += 1,
                 Status::Error => summary.error += 1,
                 Status::Interrupted => summary.interrupted += 1,
+            }
+            if run.cached.is_some() {
+                summary.cached += 1;
             }
         }
         summary

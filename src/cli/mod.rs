@@ -4,6 +4,7 @@
 
 pub mod claims;
 pub mod progress;
+pub mod watch;
 
 use sidebyside::error::Error;
 use sidebyside::results::{Problem, Results};

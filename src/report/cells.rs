@@ -143,6 +143,22 @@ pub fn status_mark(status: Status) -> &'static str {
     }
 }
 
+/// For a run reused from the verdict cache: when it was really made (`cached, run at
+/// 2026-11-30T17:40:12Z`).
+pub fn cached_note(run: &crate::observation::Observation) -> Option<String> {
+    run.cached
+        .as_ref()
+        .map(|cached| format!("cached, run at {}", cached.obtained_at))
+}
+
+/// A run's status word, and `(cached)` when it was reused from the verdict cache.
+pub fn status_word_of(run: &crate::observation::Observation) -> String {
+    match run.cached {
+        Some(_) => format!("{} (cached)", status_word(run.status)),
+        None => status_word(run.status).to_string(),
+    }
+}
+
 pub fn summary_line(summary: &Summary) -> String {
     let mut line = format!("{} passed", summary.passed);
     for (count, what) in [
@@ -160,6 +176,13 @@ pub fn summary_line(summary: &Summary) -> String {
     ));
     if summary.interrupted > 0 {
         line.push_str(&format!(", {} interrupted", summary.interrupted));
+    }
+    if summary.cached > 0 {
+        line.push_str(&format!(
+            " ({} reused from the verdict cache: nothing they depend on changed; --no-cache \
+             reruns them)",
+            summary.cached
+        ));
     }
     line
 }

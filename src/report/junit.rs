@@ -217,6 +217,9 @@ fn snippet_case(run: &Observation, classname: &str) -> Case {
     };
     let mut body = String::new();
     body.push_str(&format!("{} ({}) at {location}\n", run.name, run.runtime));
+    if let Some(note) = cells::cached_note(run) {
+        body.push_str(&format!("({note}: reused from the verdict cache)\n"));
+    }
     for reason in &run.reasons {
         body.push_str(&format!("- {reason}\n"));
     }
@@ -280,7 +283,13 @@ fn snippet_case(run: &Observation, classname: &str) -> Case {
         file: Some(cells::source_path(&run.source.path)),
         line: run.source.line,
         outcome,
-        system_out: Some(run.stdout.text.clone()).filter(|text| !text.is_empty()),
+        system_out: match cells::cached_note(run) {
+            Some(note) => Some(format!(
+                "({note}: reused from the verdict cache)\n{}",
+                run.stdout.text
+            )),
+            None => Some(run.stdout.text.clone()).filter(|text| !text.is_empty()),
+        },
         // A failure's body already ends with the tail of stderr.
         system_err: Some(stderr_tail)
             .filter(|text| !text.is_empty() && run.status == Status::Passed),

@@ -19,7 +19,7 @@ pub struct Bun {
 
 impl Bun {
     pub fn find(cache: &Path) -> Result<Self, String> {
-        let tool = Tool::find("bun", &["--version"], "npm install -g bun")?;
+        let tool = Tool::find(cache, "bun", &["--version"], "npm install -g bun")?;
         Ok(Bun {
             tool,
             preload: preload(cache)?,

@@ -22,7 +22,7 @@ pub struct Deno {
 
 impl Deno {
     pub fn find(cache: &Path) -> Result<Self, String> {
-        let tool = Tool::find("deno", &["--version"], "npm install -g deno")?;
+        let tool = Tool::find(cache, "deno", &["--version"], "npm install -g deno")?;
         Ok(Deno {
             tool,
             preload: preload(cache)?,

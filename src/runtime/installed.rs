@@ -26,22 +26,56 @@ type PageVenvs = BTreeMap<Vec<String>, std::result::Result<Arc<super::python::Py
 impl Installed {
     /// Finds and provisions each runtime asked for, once (blocking: it may make the Python venv).
     /// A runtime that is missing is recorded with the note that says how to install it; what
-    /// provisioning has to tell the user on the way goes to `notes`.
-    pub fn find(runtimes: &[RuntimeId], cache: &Path, notes: &dyn Fn(&str)) -> Self {
-        let mut installed = Installed {
-            cache: cache.to_path_buf(),
-            found: BTreeMap::new(),
-            page_venvs: Default::default(),
-        };
-        let mut shared = Shared::default();
-        for &runtime in runtimes {
-            if let std::collections::btree_map::Entry::Vacant(entry) =
-                installed.found.entry(runtime)
-            {
-                entry.insert(find_one(runtime, cache, &mut shared, notes));
+    /// provisioning has to tell the user on the way goes to `notes`. The runtimes are looked
+    /// for side by side (each family on its own thread: Python's venv, the Rust toolchain, each
+    /// JavaScript runtime), so the slowest alone decides how long it takes.
+    pub fn find(runtimes: &[RuntimeId], cache: &Path, notes: &(dyn Fn(&str) + Sync)) -> Self {
+        let mut wanted = runtimes.to_vec();
+        wanted.sort();
+        wanted.dedup();
+        let found = std::thread::scope(|scope| {
+            let python = wanted.iter().any(|id| is_python(*id)).then(|| {
+                scope.spawn(|| {
+                    super::python::Python::provision_noting(cache, notes)
+                        .map(Arc::new)
+                        .map_err(|error| error.to_string())
+                })
+            });
+            let rust = wanted.iter().any(|id| is_rust(*id)).then(|| {
+                scope.spawn(|| {
+                    super::rust::Rust::find(cache)
+                        .map(Arc::new)
+                        .map_err(|error| error.to_string())
+                })
+            });
+            let others: Vec<_> = wanted
+                .iter()
+                .filter(|id| !is_python(**id) && !is_rust(**id))
+                .map(|&id| {
+                    (
+                        id,
+                        scope.spawn(move || find_one(id, cache, &Shared::default())),
+                    )
+                })
+                .collect();
+            let shared = Shared {
+                python: python.map(|handle| joined(handle.join())),
+                rust: rust.map(|handle| joined(handle.join())),
+            };
+            let mut found = BTreeMap::new();
+            for (id, handle) in others {
+                found.insert(id, joined(handle.join()));
             }
+            for &id in wanted.iter().filter(|id| is_python(**id) || is_rust(**id)) {
+                found.insert(id, find_one(id, cache, &shared));
+            }
+            found
+        });
+        Installed {
+            cache: cache.to_path_buf(),
+            found,
+            page_venvs: Default::default(),
         }
-        installed
     }
 
     /// Every runtime asked for, or a configuration error naming the first that is missing.
@@ -173,11 +207,11 @@ impl Installed {
         tsx: bool,
         typecheck: bool,
     ) -> std::result::Result<RuntimeId, String> {
-        let mut shared = Shared::default();
+        let shared = Shared::default();
         let mut why = Vec::new();
         let mut missing = Vec::new();
         for candidate in RuntimeId::TYPESCRIPT {
-            match find_one(candidate, cache, &mut shared, &|_| {}) {
+            match find_one(candidate, cache, &shared) {
                 Ok(found) => match found.runs_typescript(tsx, typecheck) {
                     Ok(()) => return Ok(candidate),
                     Err(reason) => why.push(reason),
@@ -289,30 +323,25 @@ struct Shared {
     rust: Option<std::result::Result<Arc<super::rust::Rust>, String>>,
 }
 
-impl Shared {
-    fn python(
-        &mut self,
-        cache: &Path,
-        notes: &dyn Fn(&str),
-    ) -> std::result::Result<Arc<super::python::Python>, String> {
-        self.python
-            .get_or_insert_with(|| {
-                super::python::Python::provision_noting(cache, notes)
-                    .map(Arc::new)
-                    .map_err(|error| error.to_string())
-            })
-            .clone()
-    }
+/// A finder's thread's answer; a panic in it is that runtime's note, not the command's end.
+fn joined<T>(
+    answer: std::thread::Result<std::result::Result<T, String>>,
+) -> std::result::Result<T, String> {
+    answer.unwrap_or_else(|_| Err("looking for this runtime failed unexpectedly".to_string()))
+}
 
-    fn rust(&mut self, cache: &Path) -> std::result::Result<Arc<super::rust::Rust>, String> {
-        self.rust
-            .get_or_insert_with(|| {
-                super::rust::Rust::find(cache)
-                    .map(Arc::new)
-                    .map_err(|error| error.to_string())
-            })
-            .clone()
-    }
+fn is_python(id: RuntimeId) -> bool {
+    matches!(
+        id,
+        RuntimeId::PythonAsyncio | RuntimeId::PythonUvloop | RuntimeId::PythonHttpx
+    )
+}
+
+fn is_rust(id: RuntimeId) -> bool {
+    matches!(
+        id,
+        RuntimeId::TokioMultiThread | RuntimeId::TokioCurrentThread
+    )
 }
 
 /// How a block runs when that is not as a program of its language: a REPL transcript, or
@@ -327,23 +356,35 @@ pub fn mode_of(snippet: &Snippet) -> Option<&'static str> {
     }
 }
 
-/// Finds one runtime. The one place that knows which file implements which runtime.
+/// Finds one runtime, given what the Python and Rust runtimes share (found once before). The
+/// one place that knows which file implements which runtime.
 fn find_one(
     runtime: RuntimeId,
     cache: &Path,
-    shared: &mut Shared,
-    notes: &dyn Fn(&str),
+    shared: &Shared,
 ) -> std::result::Result<Arc<dyn Runtime>, String> {
     use super::{bun::Bun, deno::Deno, node::Node, python::PythonRuntime, rust::Tokio};
+    let python = || {
+        shared
+            .python
+            .clone()
+            .unwrap_or_else(|| Err("Python was not looked for".to_string()))
+    };
+    let rust = || {
+        shared
+            .rust
+            .clone()
+            .unwrap_or_else(|| Err("Rust was not looked for".to_string()))
+    };
     Ok(match runtime {
         RuntimeId::Node => Arc::new(Node::find(cache).map_err(|error| error.to_string())?),
         RuntimeId::Bun => Arc::new(Bun::find(cache)?),
         RuntimeId::Deno => Arc::new(Deno::find(cache)?),
         RuntimeId::PythonAsyncio | RuntimeId::PythonUvloop | RuntimeId::PythonHttpx => {
-            Arc::new(PythonRuntime::new(runtime, shared.python(cache, notes)?)?)
+            Arc::new(PythonRuntime::new(runtime, python()?)?)
         }
         RuntimeId::TokioMultiThread | RuntimeId::TokioCurrentThread => {
-            Arc::new(Tokio::new(runtime, shared.rust(cache)?))
+            Arc::new(Tokio::new(runtime, rust()?))
         }
     })
 }

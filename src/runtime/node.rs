@@ -5,7 +5,7 @@
 //! by itself whether a file is an ES module (`.mjs`, or `"type": "module"`) or CommonJS.
 
 use super::registry::{CommandContext, Runtime, RuntimeId, Unavailable};
-use super::{install_asset, major_minor, output_of, PreparedCommand};
+use super::{install_asset, major_minor, PreparedCommand};
 use crate::error::{Error, Result};
 use crate::snippet::{Snippet, SnippetKind};
 use std::path::{Path, PathBuf};
@@ -34,7 +34,7 @@ impl Node {
                 .to_string(),
         };
         let program = which::which("node").map_err(|_| missing("`node` is not on PATH".into()))?;
-        let version = output_of(&program, &["--version"]).map_err(missing)?;
+        let version = super::probes::output_of(cache, &program, &["--version"]).map_err(missing)?;
         match major_minor(&version) {
             Some((major, _)) if major >= MINIMUM_MAJOR => {}
             _ => return Err(missing(format!("the installed `node` is {version}"))),

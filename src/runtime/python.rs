@@ -31,7 +31,7 @@
 
 use super::provision;
 use super::registry::{CommandContext, Runtime, RuntimeId, Unavailable};
-use super::{major_minor, output_of, PreparedCommand};
+use super::{major_minor, PreparedCommand};
 use crate::error::{Error, Result};
 use crate::observation::IsolationMode;
 use crate::snippet::{Snippet, SnippetKind};
@@ -115,7 +115,8 @@ impl Python {
             .map_err(|_| missing("`python3` is not on PATH".into()))?;
         // The system interpreter, never the venv's; isolated (-I: no PYTHON* variables, no user
         // site, no current directory on the path) and without `site` (-S: no .pth files).
-        let identity = output_of(
+        let identity = super::probes::output_of(
+            cache,
             &base,
             &[
                 "-I",

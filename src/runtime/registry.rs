@@ -206,12 +206,13 @@ pub struct Tool {
 impl Tool {
     /// Looks for `name` on PATH and reads its version; the error says how to install it.
     pub fn find(
+        cache: &Path,
         name: &str,
         version_args: &[&str],
         install: &str,
     ) -> std::result::Result<Self, String> {
         let program = which::which(name).map_err(|_| format!("not installed: {install}"))?;
-        let output = super::output_of(&program, version_args)
+        let output = super::probes::output_of(cache, &program, version_args)
             .map_err(|error| format!("{name} does not run: {error}"))?;
         // `deno --version` prints "deno 2.1.4 (stable, ...)" and more lines; `bun --version`
         // "1.1.38".

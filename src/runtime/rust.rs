@@ -6,7 +6,7 @@
 //! lock on the target directory keeps concurrent runs safe.
 
 use super::registry::{CommandContext, Runtime, RuntimeId, Unavailable};
-use super::{blocks, major_minor, output_of, page_crates, PreparedCommand};
+use super::{blocks, major_minor, page_crates, PreparedCommand};
 use crate::error::{Error, Result};
 use crate::snippet::{Snippet, SnippetKind};
 use std::collections::HashMap;
@@ -32,7 +32,7 @@ impl Rust {
         };
         let cargo = which::which("cargo").map_err(|_| missing("`cargo` is not on PATH".into()))?;
         let rustc = which::which("rustc").map_err(|_| missing("`rustc` is not on PATH".into()))?;
-        let version = output_of(&rustc, &["--version"]).map_err(missing)?;
+        let version = super::probes::output_of(cache, &rustc, &["--version"]).map_err(missing)?;
         let version = version
             .split_whitespace()
             .nth(1)
@@ -53,6 +53,7 @@ impl Rust {
         snippet: &Snippet,
         code: &str,
         first_code_line: usize,
+        announce: &dyn Fn(),
     ) -> Result<PreparedCommand> {
         let wanted = match &snippet.kind {
             SnippetKind::Block { page, .. } => {
@@ -92,20 +93,25 @@ impl Rust {
             first_line: first_code_line,
             offset,
         };
-        let program = self.build(package, Some(&name)).map_err(|error| {
-            let mut message =
-                super::compile_errors::block_compile_errors(&line_map, &error.to_string(), package);
-            if !wanted.added.is_empty() {
-                message.push_str(&format!(
-                    "\n(built with what the page declares: {})",
-                    wanted.added.join(", ")
-                ));
-            }
-            for note in &wanted.notes {
-                message.push_str(&format!("\n(not used: {note})"));
-            }
-            Error::Other(message)
-        })?;
+        let program = self
+            .build(package, Some(&name), announce)
+            .map_err(|error| {
+                let mut message = super::compile_errors::block_compile_errors(
+                    &line_map,
+                    &error.to_string(),
+                    package,
+                );
+                if !wanted.added.is_empty() {
+                    message.push_str(&format!(
+                        "\n(built with what the page declares: {})",
+                        wanted.added.join(", ")
+                    ));
+                }
+                for note in &wanted.notes {
+                    message.push_str(&format!("\n(not used: {note})"));
+                }
+                Error::Other(message)
+            })?;
         Ok(PreparedCommand {
             program,
             args: vec![],
@@ -115,9 +121,10 @@ impl Rust {
     }
 
     /// Builds the package and returns the path of its binary. The error holds the compiler's
-    /// messages.
-    pub fn build(&self, package: &Path, bin: Option<&str>) -> Result<PathBuf> {
-        self.cargo_build(package, bin)?
+    /// messages. `announce` is called when cargo really has to run (the binary is not known to
+    /// be up to date: see [`super::freshness`]).
+    pub fn build(&self, package: &Path, bin: Option<&str>, announce: &dyn Fn()) -> Result<PathBuf> {
+        self.cargo_build(package, bin, announce)?
             .pop()
             .map(|(_, executable)| executable)
             .ok_or_else(|| {
@@ -130,12 +137,30 @@ impl Rust {
 
     /// Builds every binary of the package and returns each target's name and executable, in
     /// the order cargo reported them.
-    pub fn build_binaries(&self, package: &Path) -> Result<Vec<(String, PathBuf)>> {
-        self.cargo_build(package, None)
+    pub fn build_binaries(
+        &self,
+        package: &Path,
+        announce: &dyn Fn(),
+    ) -> Result<Vec<(String, PathBuf)>> {
+        self.cargo_build(package, None, announce)
     }
 
-    fn cargo_build(&self, package: &Path, bin: Option<&str>) -> Result<Vec<(String, PathBuf)>> {
+    fn cargo_build(
+        &self,
+        package: &Path,
+        bin: Option<&str>,
+        announce: &dyn Fn(),
+    ) -> Result<Vec<(String, PathBuf)>> {
         let manifest = package.join("Cargo.toml");
+        let fingerprint = super::freshness::fingerprint(package, bin, &self.version, &self.cargo);
+        let stamp = super::freshness::stamp_file(&self.target_dir, &manifest, bin);
+        if let Some(built) = fingerprint
+            .as_deref()
+            .and_then(|fingerprint| super::freshness::fresh(&stamp, fingerprint))
+        {
+            return Ok(built);
+        }
+        announce();
         let mut command = std::process::Command::new(&self.cargo);
         command
             .args([
@@ -165,7 +190,7 @@ impl Rust {
                 tail.join("\n")
             )));
         }
-        Ok(String::from_utf8_lossy(&output.stdout)
+        let built: Vec<(String, PathBuf)> = String::from_utf8_lossy(&output.stdout)
             .lines()
             .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
             .filter(|message| message["reason"] == "compiler-artifact")
@@ -174,7 +199,11 @@ impl Rust {
                 let name = message["target"]["name"].as_str().unwrap_or_default();
                 Some((name.to_string(), PathBuf::from(executable)))
             })
-            .collect())
+            .collect();
+        if let Some(fingerprint) = &fingerprint {
+            super::freshness::record(&stamp, fingerprint, &built);
+        }
+        Ok(built)
     }
 }
 
@@ -225,8 +254,9 @@ impl Tokio {
         let binaries = built
             .entry(package.to_path_buf())
             .or_insert_with(|| {
-                (context.on_build)(package);
-                self.rust.build_binaries(package).map_err(Unavailable::from)
+                self.rust
+                    .build_binaries(package, &|| (context.on_build)(package))
+                    .map_err(Unavailable::from)
             })
             .clone()?;
         let found = match wanted {
@@ -302,12 +332,12 @@ impl Runtime for Tokio {
                 code,
                 first_code_line,
                 ..
-            } => {
-                (context.on_build)(&snippet.source.path);
-                self.rust
-                    .block_command(snippet, code, *first_code_line)
-                    .map_err(Unavailable::from)?
-            }
+            } => self
+                .rust
+                .block_command(snippet, code, *first_code_line, &|| {
+                    (context.on_build)(&snippet.source.path)
+                })
+                .map_err(Unavailable::from)?,
             SnippetKind::File(_) => {
                 return Err(Unavailable::Failed(format!(
                     "{} is not a cargo package",

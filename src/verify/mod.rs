@@ -5,6 +5,7 @@
 //! stated, else with the result most members share. Everything a run observed is kept in its
 //! [`Observation`], passed or not, so reports can show what happened.
 
+mod cache;
 mod diagnosis;
 pub mod expected_output;
 mod groups;
@@ -41,6 +42,8 @@ pub struct VerifyOptions {
     pub update: bool,
     /// `--session`: every page runs as if it said `<!-- sidebyside: session -->`.
     pub sessions: bool,
+    /// Reuse the runs whose inputs did not change (the verdict cache); `--no-cache` is false.
+    pub cache: bool,
     pub harness: HarnessOptions,
 }
 
@@ -93,12 +96,6 @@ pub async fn verify_selected(
         (0..planned.len()).partition(|&index| check_of(&planned[index]) == BlockCheck::Run);
     // The Python blocks of a page that asks for a session run as one program.
     let (alone, sessions) = session::plan(&planned, &to_run, &options.harness.cache_dir);
-    let mut running: Vec<Planned> = alone.iter().map(|&index| planned[index].clone()).collect();
-    running.extend(sessions.iter().map(|session| session.driver.clone()));
-    let mut outcomes = harness.run_all(&running, options.jobs).await?.into_iter();
-    let mut slots: Vec<Option<Observation>> = planned.iter().map(|_| None).collect();
-    // The block of each session that was given the session's requests.
-    let mut holds_session_requests = vec![false; planned.len()];
     let observe = |index: usize, outcome| {
         let plan: &Planned = &planned[index];
         let mut observation = crate::harness::observe(
@@ -110,24 +107,94 @@ pub async fn verify_selected(
         observation.packages = harness.installed.packages_for(&plan.snippet);
         observation
     };
-    for (&index, outcome) in alone.iter().zip(&mut outcomes) {
-        slots[index] = Some(observe(index, outcome));
+    let mut slots: Vec<Option<Observation>> = planned.iter().map(|_| None).collect();
+    // The block of each session that was given the session's requests.
+    let mut holds_session_requests = vec![false; planned.len()];
+    // Units whose inputs did not change take their runs from the verdict cache.
+    let verdicts = cache::VerdictCache::open(&options.harness, harness.mode, options.cache);
+    let reuse = |members: &[usize],
+                 slots: &mut Vec<Option<Observation>>,
+                 holds: &mut Vec<bool>|
+     -> Option<Option<String>> {
+        let key = verdicts.key(&planned, members, &harness.installed);
+        let fresh: Vec<Observation> = members
+            .iter()
+            .map(|&index| observe(index, Err(String::new())))
+            .collect();
+        match key.as_deref().and_then(|key| verdicts.get(key, &fresh)) {
+            Some(hit) => {
+                for (&index, (run, holding)) in members.iter().zip(hit) {
+                    slots[index] = Some(run);
+                    holds[index] = holding;
+                }
+                None
+            }
+            None => Some(key),
+        }
+    };
+    let mut alone_keys = Vec::new();
+    for &index in &alone {
+        if let Some(key) = reuse(&[index], &mut slots, &mut holds_session_requests) {
+            alone_keys.push((index, key));
+        }
     }
-    for (plan, outcome) in sessions.iter().zip(outcomes) {
+    let mut session_keys = Vec::new();
+    for plan in &sessions {
+        if let Some(key) = reuse(&plan.members, &mut slots, &mut holds_session_requests) {
+            session_keys.push((plan, key));
+        }
+    }
+    let mut compile_keys = Vec::new();
+    for &index in &to_compile {
+        if let Some(key) = reuse(&[index], &mut slots, &mut holds_session_requests) {
+            compile_keys.push((index, key));
+        }
+    }
+    let mut running: Vec<Planned> = alone_keys
+        .iter()
+        .map(|(index, _)| planned[*index].clone())
+        .collect();
+    running.extend(
+        session_keys
+            .iter()
+            .map(|(session, _)| session.driver.clone()),
+    );
+    let mut outcomes = harness.run_all(&running, options.jobs).await?.into_iter();
+    for ((index, key), outcome) in alone_keys.iter().zip(&mut outcomes) {
+        let run = observe(*index, outcome);
+        if let Some(key) = key {
+            verdicts.put(key, &[(&run, false)]);
+        }
+        slots[*index] = Some(run);
+    }
+    for ((plan, key), outcome) in session_keys.iter().zip(outcomes) {
+        let mut shares = Vec::new();
         for share in session::split(plan, &planned, outcome) {
             let mut run = observe(share.index, share.outcome);
-            holds_session_requests[share.index] =
-                plan.members.len() > 1 && !run.requests.is_empty();
+            let holds = plan.members.len() > 1 && !run.requests.is_empty();
             if let Some(reason) = share.not_reached {
                 run.status = Status::CannotRun;
                 run.reasons = vec![reason];
             }
-            slots[share.index] = Some(run);
+            shares.push((share.index, run, holds));
+        }
+        if let Some(key) = key {
+            let runs: Vec<(&Observation, bool)> =
+                shares.iter().map(|(_, run, holds)| (run, *holds)).collect();
+            verdicts.put(key, &runs);
+        }
+        for (index, run, holds) in shares {
+            holds_session_requests[index] = holds;
+            slots[index] = Some(run);
         }
     }
-    for index in to_compile {
+    for (index, key) in compile_keys {
         let plan = &planned[index];
-        slots[index] = Some(compile(&harness, plan, check_of(plan)));
+        let run = compile(&harness, plan, check_of(plan));
+        if let Some(key) = key {
+            verdicts.put(&key, &[(&run, false)]);
+        }
+        slots[index] = Some(run);
     }
     let mut runs: Vec<Observation> = slots.into_iter().flatten().collect();
     let mut output_mismatched = Vec::with_capacity(runs.len());

@@ -16,9 +16,12 @@ pub fn fixture(path: &str) -> PathBuf {
     project().join("tests/fixtures").join(path)
 }
 
+/// The binary, run from the project's folder. Each test sees fresh runs: the verdict cache is
+/// off (`SIDEBYSIDE_NO_CACHE`), except in the tests of the cache itself, which remove it.
 pub fn sidebyside() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_sidebyside"));
     command.current_dir(project());
+    command.env("SIDEBYSIDE_NO_CACHE", "1");
     command
 }
 

@@ -146,7 +146,7 @@ pub fn rust_binary(binary: &str) -> PathBuf {
     }
     let rust = sidebyside::runtime::rust::Rust::find(&cache()).expect("cargo");
     let path = rust
-        .build(&rust_package(binary), None)
+        .build(&rust_package(binary), None, &|| {})
         .unwrap_or_else(|error| panic!("building rust:{binary}: {error}"));
     built.insert(binary.to_string(), path.clone());
     path

@@ -221,6 +221,15 @@ fn text_mark(status: Status) -> &'static str {
     }
 }
 
+/// ` (cached)` after the status of a run reused from the verdict cache, with when it was run.
+fn cached_mark(run: &Observation) -> Markup {
+    html! {
+        @if let Some(note) = cells::cached_note(run) {
+            " " span.cached title=(note) { "(cached)" }
+        }
+    }
+}
+
 fn status(status: Status) -> Markup {
     html! {
         span class={"status status-" (status.as_str())} {
@@ -277,12 +286,12 @@ fn verify(page: &Page<'_, '_>) -> Markup {
                                 @if several {
                                     @for run in &row.runs {
                                         td { @if let Some(run) = run {
-                                            (status(run.status)) " · " (Metric::Wall.format(run.wall_s))
+                                            (status(run.status)) (cached_mark(run)) " · " (Metric::Wall.format(run.wall_s))
                                         } @else { "—" } }
                                     }
                                     td { (row.first.language) }
                                 } @else if let Some(run) = row.runs[0] {
-                                    td { (status(run.status)) }
+                                    td { (status(run.status)) (cached_mark(run)) }
                                     td { (run.runtime) }
                                     td.number { (Metric::Wall.format(run.wall_s)) }
                                     td.number { (Metric::Cpu.format(run.cpu_s)) }

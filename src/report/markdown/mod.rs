@@ -181,7 +181,7 @@ fn verify(out: &mut String, report: &Report<'_>) {
                     Some(run) => format!(
                         "{} {} · {}",
                         cells::status_mark(run.status),
-                        cells::status_word(run.status),
+                        cells::status_word_of(run),
                         Metric::Wall.format(run.wall_s)
                     ),
                     None => "—".to_string(),
@@ -191,7 +191,7 @@ fn verify(out: &mut String, report: &Report<'_>) {
                     format!(
                         "{} {}",
                         cells::status_mark(run.status),
-                        cells::status_word(run.status)
+                        cells::status_word_of(run)
                     ),
                     Metric::Wall.format(run.wall_s),
                     Metric::Cpu.format(run.cpu_s),
@@ -264,6 +264,9 @@ fn verify(out: &mut String, report: &Report<'_>) {
             run.language,
             cells::status_word(run.status)
         );
+        if let Some(note) = cells::cached_note(run) {
+            let _ = writeln!(out, "*{note}*\n");
+        }
         let _ = writeln!(
             out,
             "`{}` · {}\n",

@@ -87,8 +87,22 @@ impl Terminal {
         table
     }
 
+    /// A run's status, `(cached)` when it was reused from the verdict cache.
+    fn run_status_cell(&self, run: &Observation) -> Cell {
+        let (label, colour) = Self::status_label(run.status);
+        match run.cached {
+            Some(_) => Cell::new(format!("{label} (cached)")).fg(colour),
+            None => Cell::new(label).fg(colour),
+        }
+    }
+
     fn status_cell(&self, status: Status) -> Cell {
-        let (label, colour) = match status {
+        let (label, colour) = Self::status_label(status);
+        Cell::new(label).fg(colour)
+    }
+
+    fn status_label(status: Status) -> (&'static str, Color) {
+        match status {
             Status::Passed => ("passed", Color::Green),
             Status::NothingToCheck => ("nothing to check", Color::Cyan),
             Status::Compiled => ("compiled", Color::Green),
@@ -97,8 +111,7 @@ impl Terminal {
             Status::TimedOut => ("TIMED OUT", Color::Yellow),
             Status::Error => ("ERROR", Color::Red),
             Status::Interrupted => ("INTERRUPTED", Color::Yellow),
-        };
-        Cell::new(label).fg(colour)
+        }
     }
 }
 
@@ -189,7 +202,7 @@ impl Terminal {
             table.add_row([
                 Cell::new(&run.name),
                 Cell::new(&run.runtime),
-                self.status_cell(run.status),
+                self.run_status_cell(run),
                 Cell::new(human_seconds(run.wall_s)).set_alignment(CellAlignment::Right),
                 Cell::new(human_seconds(run.cpu_s)).set_alignment(CellAlignment::Right),
                 Cell::new(human_bytes(run.peak_rss_bytes)).set_alignment(CellAlignment::Right),

@@ -1,0 +1,300 @@
+//! The verdict cache: a run whose inputs did not change is not repeated.
+//!
+//! A unit is what runs as one program: a snippet on its own, a page's session (its blocks run
+//! as one program), or a Rust block that is only compiled. Its key is a hash of everything the
+//! run depends on:
+//! - sidebyside itself (its version and its executable file: a rebuilt or upgraded sidebyside
+//!   reruns everything);
+//! - the run's settings: isolation mode, limits, timeout, output cap, `--global-templating`,
+//!   `--typecheck`;
+//! - the mock definition: every file under the mock folder, by content;
+//! - for each member: the runtime and its identity (`node v20.19.0`, `python 3.11.7 aiohttp
+//!   3.13.5 + requests`, `rustc 1.95.0`, how the block runs: TypeScript, REPL transcript);
+//!   the code (a file's content and the names, sizes and times of the files beside it; a cargo
+//!   package's sources; a block's code, its document and its line, its hidden setup, the
+//!   packages and crates its page declares) and what is done with it (run, compile, must not
+//!   compile).
+//!
+//! What is stored is the run's observation before any judgement, so everything decided
+//! afterwards from the page (the group's agreement, the expected result, the printed-output
+//! block, `--require-check`) is decided again on every run against the page as it is now:
+//! editing an expected-output block reruns nothing, and is still checked.
+//!
+//! Interrupted runs, runs that timed out and runs that could not start (`error`) are never
+//! stored: they say more about the moment than about the code. Entries are JSON files under
+//! `CACHE/verdicts/`, written atomically; an unreadable entry is a miss.
+
+use crate::harness::{HarnessOptions, Planned};
+use crate::observation::{Cached, IsolationMode, Observation, Status};
+use crate::runtime::Installed;
+use crate::snippet::{BlockCheck, SnippetKind};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// Written in every entry; an entry of another layout is a miss.
+const LAYOUT: u32 = 1;
+
+pub struct VerdictCache {
+    directory: PathBuf,
+    /// The key parts every unit shares (sidebyside, settings, mock).
+    common: String,
+    enabled: bool,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Entry {
+    layout: u32,
+    obtained_at: String,
+    /// One per member of the unit, in the unit's order: the observation and whether it holds
+    /// the requests of the page's session.
+    runs: Vec<(Observation, bool)>,
+}
+
+/// A unit found in the cache: each member's observation (marked as cached) and whether it
+/// holds its session's requests.
+pub type Hit = Vec<(Observation, bool)>;
+
+impl VerdictCache {
+    /// The cache for a run with these settings; `enabled: false` (`--no-cache`) neither reads
+    /// nor writes it.
+    pub fn open(options: &HarnessOptions, mode: IsolationMode, enabled: bool) -> Self {
+        let executable = std::env::current_exe()
+            .ok()
+            .map(|path| file_stamp(&path))
+            .unwrap_or_default();
+        let mut parts = vec![
+            format!("layout {LAYOUT}"),
+            env!("CARGO_PKG_VERSION").to_string(),
+            executable,
+            format!("{mode:?}"),
+            format!("{:?}", options.limits),
+            format!("{:?}", options.timeout),
+            options.output_cap_bytes.to_string(),
+            options.global_templating.to_string(),
+            options.typecheck.to_string(),
+        ];
+        let mut files = Vec::new();
+        collect_files(&options.mock_dir, &mut files);
+        files.sort();
+        for file in files {
+            parts.push(file.display().to_string());
+            parts.push(
+                std::fs::read(&file)
+                    .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+                    .unwrap_or_else(|_| "unreadable".to_string()),
+            );
+        }
+        VerdictCache {
+            directory: options.cache_dir.join("verdicts"),
+            common: key_of(&parts),
+            enabled,
+        }
+    }
+
+    /// The key of the unit made of these members of `planned`, or `None` when it cannot be
+    /// keyed (a cargo package that reads files outside itself): then it always runs.
+    pub fn key(
+        &self,
+        planned: &[Planned],
+        members: &[usize],
+        installed: &Installed,
+    ) -> Option<String> {
+        if !self.enabled {
+            return None;
+        }
+        let mut parts = vec![self.common.clone()];
+        for &index in members {
+            let plan = &planned[index];
+            let snippet = &plan.snippet;
+            parts.push(plan.runtime.to_string());
+            parts.push(installed.describe_for(plan.runtime, snippet));
+            parts.push(format!("{:?} {}", snippet.language, snippet.source));
+            match &snippet.kind {
+                SnippetKind::File(path) => {
+                    parts.push(std::fs::read_to_string(path).ok()?);
+                    if let Some(directory) = path.parent() {
+                        let mut beside: Vec<String> = std::fs::read_dir(directory)
+                            .ok()?
+                            .flatten()
+                            .map(|entry| file_stamp(&entry.path()))
+                            .collect();
+                        beside.sort();
+                        parts.extend(beside);
+                    }
+                }
+                SnippetKind::CargoPackage(package) => {
+                    parts.push(crate::runtime::freshness::sources_key(package, None)?);
+                }
+                SnippetKind::CargoBinary { package, binary } => {
+                    parts.push(crate::runtime::freshness::sources_key(
+                        package,
+                        Some(binary),
+                    )?);
+                }
+                SnippetKind::Block {
+                    code,
+                    first_code_line,
+                    check,
+                    page,
+                    ..
+                } => {
+                    parts.push(code.clone());
+                    parts.push(first_code_line.to_string());
+                    parts.push(match check {
+                        BlockCheck::Run => "run".to_string(),
+                        BlockCheck::CompileOnly => "compile".to_string(),
+                        BlockCheck::CompileFail(code) => format!("compile_fail {code:?}"),
+                    });
+                    let fence = snippet.source.line.unwrap_or(*first_code_line);
+                    for setup in page.setups_before(snippet.language, fence) {
+                        parts.push(format!("setup {} {}", setup.first_line, setup.code));
+                    }
+                    parts.extend(Installed::page_requirements(snippet));
+                    if snippet.language == crate::observation::Language::Rust {
+                        let document = snippet.source.path.display().to_string();
+                        parts.push(crate::runtime::page_crates::for_page(page, &document).text);
+                    }
+                }
+            }
+        }
+        Some(key_of(&parts))
+    }
+
+    /// The unit's runs, when they are in the cache: identity fields (name, place, runtime)
+    /// are taken from `fresh`, the observations as they would be now.
+    pub fn get(&self, key: &str, fresh: &[Observation]) -> Option<Hit> {
+        let bytes = std::fs::read(self.entry(key)).ok()?;
+        let entry: Entry = serde_json::from_slice(&bytes).ok()?;
+        if entry.layout != LAYOUT || entry.runs.len() != fresh.len() {
+            return None;
+        }
+        Some(
+            entry
+                .runs
+                .into_iter()
+                .zip(fresh)
+                .map(|((mut run, holds), now)| {
+                    run.id = now.id.clone();
+                    run.name = now.name.clone();
+                    run.group = now.group.clone();
+                    run.source = now.source.clone();
+                    run.runtime = now.runtime.clone();
+                    run.isolation = now.isolation;
+                    run.cached = Some(Cached {
+                        obtained_at: entry.obtained_at.clone(),
+                    });
+                    (run, holds)
+                })
+                .collect(),
+        )
+    }
+
+    /// Stores a unit's runs (best effort: an entry that cannot be written costs a run next
+    /// time), unless one of them says more about the moment than about the code.
+    pub fn put(&self, key: &str, runs: &[(&Observation, bool)]) {
+        let unstable = |run: &Observation| {
+            matches!(
+                run.status,
+                Status::Interrupted | Status::TimedOut | Status::Error
+            ) || run.cached.is_some()
+        };
+        if runs.iter().any(|(run, _)| unstable(run)) {
+            return;
+        }
+        let entry = Entry {
+            layout: LAYOUT,
+            obtained_at: now_utc(),
+            runs: runs
+                .iter()
+                .map(|(run, holds)| ((*run).clone(), *holds))
+                .collect(),
+        };
+        let Ok(bytes) = serde_json::to_vec(&entry) else {
+            return;
+        };
+        let _ = std::fs::create_dir_all(&self.directory);
+        let _ = crate::ground::files::write_bytes_atomically(&self.entry(key), &bytes);
+    }
+
+    fn entry(&self, key: &str) -> PathBuf {
+        self.directory.join(format!("{key}.json"))
+    }
+}
+
+fn key_of(parts: &[String]) -> String {
+    let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+    // Two FNV hashes of different orders make a 128-bit key: collisions between the cache's
+    // entries are out of reach.
+    let forward = crate::runtime::blocks::content_key(&parts);
+    let mut reversed = parts.clone();
+    reversed.reverse();
+    format!(
+        "{forward}{}",
+        crate::runtime::blocks::content_key(&reversed)
+    )
+}
+
+/// Now, RFC 3339 in UTC, to the second (`2026-11-30T17:40:12Z`).
+fn now_utc() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        now.year(),
+        u8::from(now.month()),
+        now.day(),
+        now.hour(),
+        now.minute(),
+        now.second()
+    )
+}
+
+fn file_stamp(path: &Path) -> String {
+    match std::fs::metadata(path) {
+        Ok(metadata) => {
+            let modified = metadata
+                .modified()
+                .ok()
+                .and_then(|time| time.duration_since(std::time::UNIX_EPOCH).ok())
+                .map(|since| since.as_nanos())
+                .unwrap_or_default();
+            format!("{} {} {modified}", path.display(), metadata.len())
+        }
+        Err(_) => format!("{} absent", path.display()),
+    }
+}
+
+fn collect_files(directory: &Path, files: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(directory) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        match entry.file_type() {
+            Ok(kind) if kind.is_dir() => collect_files(&path, files),
+            Ok(_) => files.push(path),
+            Err(_) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_whole_seconds_in_utc() {
+        let now = now_utc();
+        assert!(now.ends_with('Z'), "{now}");
+        assert!(!now.contains('.'), "{now}");
+        assert_eq!(now.len(), "2026-11-30T17:40:12Z".len(), "{now}");
+    }
+
+    #[test]
+    fn keys_differ_with_any_part_and_its_order() {
+        let a = key_of(&["a".into(), "b".into()]);
+        assert_eq!(a, key_of(&["a".into(), "b".into()]));
+        assert_ne!(a, key_of(&["b".into(), "a".into()]));
+        assert_ne!(a, key_of(&["a".into(), "c".into()]));
+        assert_eq!(a.len(), 32);
+    }
+}
