@@ -10,6 +10,7 @@
 
 pub mod args;
 pub mod bench;
+pub mod changed;
 pub mod claims;
 pub mod compare;
 pub mod error;
@@ -21,11 +22,13 @@ pub mod launcher;
 pub mod list;
 pub mod mock;
 pub mod observation;
+pub mod partition;
 pub mod paths;
 pub mod report;
 pub mod results;
 pub mod runner;
 pub mod runtime;
+pub mod selection;
 pub mod shutdown;
 pub mod snippet;
 pub mod verify;

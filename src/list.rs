@@ -37,7 +37,17 @@ pub struct Listed {
 /// Everything found under the paths, in the order `verify` reports it, and the problems.
 /// `cache` is where runtimes keep what they provision (as for `verify`).
 pub fn list(paths: &[PathBuf], cache: &Path) -> (Vec<Listed>, Vec<Problem>) {
-    let discovery = discover(paths);
+    list_selected(paths, cache, &crate::selection::Selection::default())
+}
+
+/// [`list`] of what `selection` keeps (`--changed-since`, `--partition`), as `verify` keeps it.
+pub fn list_selected(
+    paths: &[PathBuf],
+    cache: &Path,
+    selection: &crate::selection::Selection,
+) -> (Vec<Listed>, Vec<Problem>) {
+    let mut discovery = discover(paths);
+    selection.apply(&mut discovery, String::new);
     let mut typescript: BTreeMap<bool, Result<RuntimeId, String>> = BTreeMap::new();
     let mut listed: Vec<Listed> = discovery
         .snippets

@@ -111,6 +111,12 @@ enum Command {
         /// a type error fails its block at DOC:LINE. Needs Deno (`npm install -g deno`).
         #[arg(long)]
         typecheck: bool,
+        #[command(flatten)]
+        selection: cli::SelectionArguments,
+        /// When the paths hold no snippet to run: `fail` (exit status 2) or `pass` (exit 0, an
+        /// empty results document), for a pre-commit hook given only pages without code.
+        #[arg(long, value_enum, value_name = "WHAT", default_value = "fail")]
+        no_snippets: cli::NoSnippets,
         /// Rerun every block, ignoring the verdict cache (by default a block whose code, setup,
         /// dependencies, runtime, mock and settings did not change reuses its last run, shown
         /// as cached). CI runs on a fresh machine do not need it; use it when something the
@@ -141,6 +147,15 @@ enum Command {
         /// Exit 1 when a figure regressed by more than PCT percent (needs --baseline).
         #[arg(long, value_name = "PCT", value_parser = sidebyside::args::percent)]
         fail_on_regression: Option<f64>,
+        /// Also write results.json, report.md, report.html and junit.xml into this folder: of
+        /// one document, or of the shares of one `verify --partition` run merged into one.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Exit 1 when the documents make one `verify` run (one document, or the shares of one
+        /// `verify --partition` run) in which a block failed, timed out, erred or was
+        /// interrupted, as `verify` would have; for the merge job of a CI matrix.
+        #[arg(long)]
+        fail_on_failure: bool,
     },
     /// Check the article's claims by running small probe programs on each runtime.
     Claims(cli::claims::ClaimsArguments),
@@ -167,6 +182,12 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value = "table")]
         format: ListFormat,
+        /// Folder of WireMock-format mappings, for --changed-since. Default: the project's
+        /// mock-server/.
+        #[arg(long, value_name = "DIR")]
+        mock: Option<PathBuf>,
+        #[command(flatten)]
+        selection: cli::SelectionArguments,
     },
     /// Measure the scenarios of snippets/bench/scenarios.json on every runtime, after checking
     /// that each program does the work (see docs/bench.md).
@@ -281,7 +302,17 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     match cli.command {
-        Command::List { paths, format } => {
+        Command::List {
+            paths,
+            format,
+            mock,
+            selection,
+        } => {
+            let mock = mock.unwrap_or_else(sidebyside::paths::default_mock_dir);
+            let selection = match selection.resolve(&mock) {
+                Ok(selection) => selection,
+                Err(status) => return status.into(),
+            };
             // As in verify: a missing path is said once, first; the table lists the other
             // problems, the JSON document all of them.
             let given = !paths.is_empty();
@@ -294,8 +325,11 @@ fn main() -> ExitCode {
             } else {
                 paths
             };
-            let (listed, mut problems) =
-                sidebyside::list::list(&paths, &sidebyside::paths::cache_dir());
+            let (listed, mut problems) = sidebyside::list::list_selected(
+                &paths,
+                &sidebyside::paths::cache_dir(),
+                &selection,
+            );
             match format {
                 ListFormat::Table => print!("{}", sidebyside::list::table(&listed, &problems)),
                 ListFormat::Json => {
@@ -363,6 +397,8 @@ fn main() -> ExitCode {
             update,
             session,
             typecheck,
+            selection,
+            no_snippets,
             no_cache,
             watch,
         } => verify(VerifyArguments {
@@ -388,6 +424,8 @@ fn main() -> ExitCode {
             update,
             session,
             typecheck,
+            selection,
+            no_snippets,
             no_cache,
             watch,
         })
@@ -398,17 +436,23 @@ fn main() -> ExitCode {
             format,
             output,
             fail_on_regression,
-        } => report(&sidebyside::report::ReportOptions {
-            documents,
-            baseline,
-            format,
-            output,
-            fail_on_regression,
-        }),
+            out,
+            fail_on_failure,
+        } => report(
+            &sidebyside::report::ReportOptions {
+                documents,
+                baseline,
+                format,
+                output,
+                fail_on_regression,
+                out,
+            },
+            fail_on_failure,
+        ),
     }
 }
 
-fn report(options: &sidebyside::report::ReportOptions) -> ExitCode {
+fn report(options: &sidebyside::report::ReportOptions, fail_on_failure: bool) -> ExitCode {
     match sidebyside::report::report(options) {
         Ok(rendered) => {
             if let Some(text) = rendered.text {
@@ -424,7 +468,18 @@ fn report(options: &sidebyside::report::ReportOptions) -> ExitCode {
                     row.change.describe()
                 );
             }
-            if rendered.regressions.is_empty() {
+            if fail_on_failure && rendered.verify_passed.is_none() {
+                return cli::usage(
+                    "--fail-on-failure needs the documents of one verify run: one results \
+                     document, or the shares of one `verify --partition` run",
+                )
+                .into();
+            }
+            let failed = fail_on_failure && rendered.verify_passed == Some(false);
+            if failed {
+                eprintln!("sidebyside: a block failed, timed out, erred or was interrupted");
+            }
+            if rendered.regressions.is_empty() && !failed {
                 ExitStatus::Passed
             } else {
                 ExitStatus::Failed
@@ -467,6 +522,8 @@ struct VerifyArguments {
     update: bool,
     session: bool,
     typecheck: bool,
+    selection: cli::SelectionArguments,
+    no_snippets: cli::NoSnippets,
     no_cache: bool,
     watch: bool,
 }
@@ -519,6 +576,14 @@ fn verify(arguments: VerifyArguments) -> ExitStatus {
     if let Err(status) = cli::check_out(arguments.out.as_deref()) {
         return status;
     }
+    if arguments.watch
+        && (arguments.selection.partition.is_some() || arguments.selection.changed_since.is_some())
+    {
+        return cli::usage(
+            "--watch verifies the pages as they are saved; it takes no --partition or \
+             --changed-since (leave them out, or verify without --watch)",
+        );
+    }
     if arguments.watch {
         if arguments.format != Format::Table {
             return cli::usage(
@@ -528,6 +593,11 @@ fn verify(arguments: VerifyArguments) -> ExitStatus {
         }
         return cli::watch::watch(options, arguments.out);
     }
+    let mut selection = match arguments.selection.resolve(&options.harness.mock_dir) {
+        Ok(selection) => selection,
+        Err(status) => return status,
+    };
+    selection.allow_empty = arguments.no_snippets == cli::NoSnippets::Pass;
     let runtime = match cli::async_runtime() {
         Ok(runtime) => runtime,
         Err(status) => return status,
@@ -538,7 +608,7 @@ fn verify(arguments: VerifyArguments) -> ExitStatus {
             Shutdown::listen(StopPolicy::AbortRuns, reporter.clone()).map_err(|error| {
                 sidebyside::error::Error::Other(format!("cannot listen for Ctrl-C: {error}"))
             })?;
-        sidebyside::verify::verify(&options, shutdown, reporter.clone()).await
+        sidebyside::verify::verify_selected(&options, &selection, shutdown, reporter.clone()).await
     });
     reporter.finish();
     let mut results = match outcome {
@@ -546,6 +616,18 @@ fn verify(arguments: VerifyArguments) -> ExitStatus {
         Err(error) => return cli::failed(&error),
     };
     results.environment.label = arguments.label;
+    if let Some(share) = &results.partition {
+        let partition = selection
+            .partition
+            .map(|p| p.to_string())
+            .unwrap_or_default();
+        eprintln!(
+            "sidebyside: share {partition} (run {}): {} of the run's {} snippets",
+            share.run,
+            results.runs.len(),
+            share.snippets.len()
+        );
+    }
     cli::advise_verify_limits(
         &mut results,
         &cli::VerifyLimits {

@@ -60,6 +60,10 @@ pub struct Results {
     /// Blocks `verify --update` rewrote with what their code really printed or returned.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub updated: Vec<Updated>,
+    /// The share of a run split with `verify --partition` that this document holds; absent in
+    /// a whole run's document (and in the document `report` merges from the shares).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<crate::partition::PartitionInfo>,
 }
 
 /// A block of a page that `verify --update` rewrote.

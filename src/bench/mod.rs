@@ -272,6 +272,7 @@ pub async fn bench(
         claims: None,
         interrupted,
         updated: vec![],
+        partition: None,
     };
     std::fs::create_dir_all(&options.out)
         .map_err(|error| Error::io(format!("cannot create {}", options.out.display()), error))?;

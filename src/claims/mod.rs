@@ -170,6 +170,7 @@ pub async fn check_claims(
         claims: Some(results),
         interrupted,
         updated: vec![],
+        partition: None,
     })
 }
 

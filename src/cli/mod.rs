@@ -196,3 +196,57 @@ pub fn advise_verify_limits(results: &mut Results, limits: &VerifyLimits) {
         }
     }
 }
+
+/// `--partition` and `--changed-since`, shared by `verify` and `list`.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct SelectionArguments {
+    /// Verify only share K of N of the snippets, to split one run across N CI jobs (as
+    /// `cargo nextest --partition`): `slice:K/N` deals the groups out round-robin, `hash:K/N`
+    /// by a stable hash of each group's name. A group, and a session page, stay in one share.
+    /// Merge the N results documents with `sidebyside report` (see docs/ci.md).
+    #[arg(long, value_name = "slice:K/N|hash:K/N", value_parser = sidebyside::partition::parse)]
+    pub partition: Option<sidebyside::partition::Partition>,
+    /// Only the documents and snippet files changed since this git ref (its merge base with
+    /// HEAD, plus uncommitted and untracked files), and those naming a URL path of a mapping
+    /// that changed; with the rest of their groups.
+    #[arg(long, value_name = "REF")]
+    pub changed_since: Option<String>,
+}
+
+impl SelectionArguments {
+    /// What to keep, asking git what changed; a git error is a usage error, said here.
+    pub fn resolve(&self, mock_dir: &Path) -> Result<sidebyside::verify::Selection, ExitStatus> {
+        let changed = match &self.changed_since {
+            None => None,
+            Some(reference) => {
+                let here = std::env::current_dir()
+                    .map_err(|error| usage(&format!("cannot read the current folder: {error}")))?;
+                let changed = sidebyside::changed::Changed::since(reference, &here, mock_dir)
+                    .map_err(|message| usage(&message))?;
+                eprintln!(
+                    "sidebyside: {} changed since {reference} (merge base with HEAD, uncommitted and untracked files)",
+                    match changed.files.len() {
+                        1 => "1 file".to_string(),
+                        count => format!("{count} files"),
+                    }
+                );
+                Some(changed)
+            }
+        };
+        Ok(sidebyside::verify::Selection {
+            changed,
+            partition: self.partition,
+            allow_empty: false,
+        })
+    }
+}
+
+/// `verify --no-snippets`: what paths holding no snippet to run mean.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum NoSnippets {
+    /// A usage error (exit status 2): the paths were probably not the ones meant.
+    Fail,
+    /// Nothing to verify, nothing failed (exit status 0), as for a pre-commit hook given only
+    /// pages without code.
+    Pass,
+}

@@ -64,6 +64,9 @@ pub struct ReportOptions {
     pub output: Option<PathBuf>,
     /// Regressions larger than this many percent are returned in [`Rendered::regressions`].
     pub fail_on_regression: Option<f64>,
+    /// Also write results.json, report.md, report.html and junit.xml of the one document the
+    /// documents make (one document, or the shares of one partitioned run) into this folder.
+    pub out: Option<PathBuf>,
 }
 
 /// What `report` produced.
@@ -72,6 +75,10 @@ pub struct Rendered {
     pub text: Option<String>,
     /// Regressions larger than `--fail-on-regression`, which make the command exit 1.
     pub regressions: Vec<ChangeRow>,
+    /// When the documents make one `verify` run (one document, or the shares of one
+    /// partitioned run): whether every block passed (nothing failed, timed out, erred or was
+    /// interrupted), for `--fail-on-failure`.
+    pub verify_passed: Option<bool>,
 }
 
 /// Writes a report atomically, readable by others like any file a command writes (the
@@ -142,8 +149,25 @@ pub fn report(options: &ReportOptions) -> Result<Rendered, ReportError> {
     let documents = options
         .documents
         .iter()
-        .map(|path| read_document(path))
-        .collect::<Result<Vec<_>, _>>()?;
+        .map(|path| Ok((path.clone(), read_document(path)?)))
+        .collect::<Result<Vec<_>, ReportError>>()?;
+    // The shares of a run split with `verify --partition` become the one document of the run.
+    let documents = crate::partition::merge(documents).map_err(ReportError::Usage)?;
+    if let Some(directory) = &options.out {
+        match documents.as_slice() {
+            [one] => {
+                write_all(directory, one)?;
+            }
+            _ => {
+                return Err(ReportError::Usage(format!(
+                    "--out {} writes one run's files, and these {} documents are not one run: \
+                     give one results document, or the shares of one `verify --partition` run",
+                    directory.display(),
+                    documents.len()
+                )))
+            }
+        }
+    }
     let baseline = options.baseline.as_deref().map(read_document).transpose()?;
     let report = Report::new(documents.iter().collect(), baseline.as_ref());
     let regressions = options
@@ -157,7 +181,15 @@ pub fn report(options: &ReportOptions) -> Result<Rendered, ReportError> {
         }
         None => Some(options.format.renderer().render(&report)),
     };
-    Ok(Rendered { text, regressions })
+    let verify_passed = match documents.as_slice() {
+        [one] if one.command == "verify" => Some(one.summary.all_passed() && !one.interrupted),
+        _ => None,
+    };
+    Ok(Rendered {
+        text,
+        regressions,
+        verify_passed,
+    })
 }
 
 /// The files [`write_all`] writes, by format.

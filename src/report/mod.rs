@@ -9,6 +9,7 @@ pub mod baseline;
 pub mod cells;
 pub mod command;
 pub mod excerpt;
+pub mod github;
 pub mod html;
 pub mod json;
 pub mod junit;
@@ -44,6 +45,8 @@ pub enum Format {
     Html,
     /// JUnit XML: every snippet a test case, for CI systems.
     Junit,
+    /// GitHub Actions annotations: one `::error file=...,line=...::` line per failed block.
+    Github,
 }
 
 impl Format {
@@ -67,6 +70,7 @@ impl Format {
             Format::Md => Box::new(markdown::Markdown),
             Format::Html => Box::new(html::Html),
             Format::Junit => Box::new(junit::Junit),
+            Format::Github => Box::new(github::Github),
         }
     }
 }

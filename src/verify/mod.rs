@@ -15,6 +15,7 @@ mod transcript;
 mod typescript;
 mod update;
 
+pub use crate::selection::Selection;
 pub use groups::group_status;
 
 use crate::error::{Error, Result};
@@ -54,13 +55,24 @@ pub async fn verify(
     shutdown: Arc<Shutdown>,
     reporter: Arc<dyn Reporter>,
 ) -> Result<Results> {
+    verify_selected(options, &Selection::default(), shutdown, reporter).await
+}
+
+/// [`verify`], of the snippets `selection` keeps (`--changed-since`, `--partition`).
+pub async fn verify_selected(
+    options: &VerifyOptions,
+    selection: &Selection,
+    shutdown: Arc<Shutdown>,
+    reporter: Arc<dyn Reporter>,
+) -> Result<Results> {
     let mut discovery = snippet::discover(&options.paths);
     if options.sessions {
         session::every_page_a_session(&mut discovery.snippets);
     }
-    if discovery.snippets.is_empty() {
+    if discovery.snippets.is_empty() && !selection.allow_empty {
         return Err(Error::Usage(nothing_to_run(options, &discovery)));
     }
+    let partition = selection.apply(&mut discovery, || settings_of(options));
     let planned = plan(&discovery.snippets, &options.runtimes);
     let (planned, cannot_start) = typescript::place(
         planned,
@@ -259,6 +271,7 @@ pub async fn verify(
         claims: None,
         interrupted,
         updated,
+        partition,
     })
 }
 
@@ -529,4 +542,25 @@ fn member_of(plan: &Planned) -> groups::Member {
             }
         ),
     }
+}
+
+/// The settings that change verdicts, for the fingerprint of a partitioned run: shares verified
+/// with different settings are not merged.
+fn settings_of(options: &VerifyOptions) -> String {
+    let harness = &options.harness;
+    format!(
+        "runtimes {:?}; require_check {}; update {}; session {}; mappings {}; \
+         isolation {:?}; timeout {:?}; output cap {}; limits {:?}; templating {}; typecheck {}",
+        options.runtimes,
+        options.require_check,
+        options.update,
+        options.sessions,
+        crate::partition::folder_fingerprint(&harness.mock_dir),
+        harness.isolation,
+        harness.timeout,
+        harness.output_cap_bytes,
+        harness.limits,
+        harness.global_templating,
+        harness.typecheck,
+    )
 }
