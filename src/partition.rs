@@ -485,6 +485,7 @@ mod tests {
                 by_heading: true,
                 page: page.clone(),
                 expected_output: None,
+                shape: None,
             },
             expect_failure: false,
         }
