@@ -211,3 +211,41 @@ fn a_changed_mapping_reruns_the_blocks_and_every_format_says_what_was_reused() {
         "{third:#}"
     );
 }
+
+#[test]
+fn a_session_page_is_one_unit_an_edit_to_any_block_reruns_it_all() {
+    let directory = tempfile::tempdir().unwrap();
+    let page = directory.path().join("session.md");
+    let text = "<!-- sidebyside: session -->\n\n# A session\n\n```python\nbase = 40\n```\n\n\
+                ```python\nprint(base + 2)\n```\n\n```text\n42\n```\n";
+    std::fs::write(&page, text).unwrap();
+    let mock = own_mock("session");
+    let all_cached = |document: &Value| {
+        document["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|run| run["cached"].is_object())
+            .collect::<Vec<bool>>()
+    };
+
+    let (code, first) = verify_cached(&page, mock.path(), &[]);
+    assert_eq!(code, 0, "{first:#}");
+    assert_eq!(all_cached(&first), [false, false], "{first:#}");
+    let (code, second) = verify_cached(&page, mock.path(), &[]);
+    assert_eq!(code, 0, "{second:#}");
+    assert_eq!(all_cached(&second), [true, true], "{second:#}");
+
+    // The first block changes what the second prints: the whole session runs again.
+    std::fs::write(&page, text.replace("base = 40", "base = 41")).unwrap();
+    let (code, third) = verify_cached(&page, mock.path(), &[]);
+    assert_eq!(code, 1, "{third:#}");
+    assert_eq!(all_cached(&third), [false, false], "{third:#}");
+    assert!(
+        third["runs"][1]["diff"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("43"),
+        "{third:#}"
+    );
+}
