@@ -8,6 +8,31 @@
 use serde::Serialize;
 use std::path::Path;
 
+/// A file's identity as caches key it: size, modification time (nanoseconds) and inode, or
+/// `None` when it cannot be read. A file replaced in place (an upgrade, a rebuild, a
+/// write-and-rename save) gets another stamp.
+pub fn stamp(path: &Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let metadata = std::fs::metadata(path).ok()?;
+    let modified = metadata
+        .modified()
+        .ok()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_nanos();
+    Some(format!("{} {modified} {}", metadata.len(), metadata.ino()))
+}
+
+/// [`stamp`] with the path in front, and `absent` for a file that cannot be read (its
+/// appearance changes a key too).
+pub fn named_stamp(path: &Path) -> String {
+    format!(
+        "{} {}",
+        path.display(),
+        stamp(path).as_deref().unwrap_or("absent")
+    )
+}
+
 /// Writes JSON to a temporary file beside `path` and renames it into place.
 pub fn write_atomically<T: Serialize>(path: &Path, value: &T) -> std::io::Result<()> {
     let bytes = serde_json::to_vec_pretty(value).map_err(std::io::Error::other)?;

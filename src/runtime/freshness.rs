@@ -15,9 +15,9 @@
 //! build can read files outside it (a `path` dependency, or a workspace above it) has no
 //! fingerprint: cargo decides every time.
 
+use crate::ground::files;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
-use std::time::UNIX_EPOCH;
 
 /// Variables cargo or rustc read that change what a build produces.
 const BUILD_VARIABLES: &[&str] = &[
@@ -47,7 +47,7 @@ pub(crate) fn fingerprint(
     let mut parts: Vec<String> = vec![
         env!("CARGO_PKG_VERSION").to_string(),
         toolchain.to_string(),
-        file_stamp(cargo).unwrap_or_default(),
+        files::stamp(cargo).unwrap_or_default(),
         bin.unwrap_or("*").to_string(),
     ];
     for name in BUILD_VARIABLES {
@@ -97,7 +97,7 @@ struct Stamp {
 struct Binary {
     name: String,
     path: PathBuf,
-    /// Size and modification time as cargo left the file.
+    /// The file as cargo left it ([`files::stamp`]).
     stamp: String,
 }
 
@@ -112,7 +112,7 @@ pub(crate) fn fresh(stamp: &Path, fingerprint: &str) -> Option<Vec<(String, Path
         .binaries
         .into_iter()
         .map(|binary| {
-            (file_stamp(&binary.path)? == binary.stamp).then_some((binary.name, binary.path))
+            (files::stamp(&binary.path)? == binary.stamp).then_some((binary.name, binary.path))
         })
         .collect()
 }
@@ -125,7 +125,7 @@ pub(crate) fn record(stamp: &Path, fingerprint: &str, built: &[(String, PathBuf)
             Some(Binary {
                 name: name.clone(),
                 path: path.clone(),
-                stamp: file_stamp(path)?,
+                stamp: files::stamp(path)?,
             })
         })
         .collect();
@@ -196,18 +196,6 @@ fn collect(package: &Path, directory: &Path, bin: Option<&str>, files: &mut Vec<
             Err(_) => {}
         }
     }
-}
-
-/// Size and modification time of a file, or `None` when it cannot be read.
-fn file_stamp(path: &Path) -> Option<String> {
-    let metadata = std::fs::metadata(path).ok()?;
-    let modified = metadata
-        .modified()
-        .ok()?
-        .duration_since(UNIX_EPOCH)
-        .ok()?
-        .as_nanos();
-    Some(format!("{} {modified}", metadata.len()))
 }
 
 #[cfg(test)]

@@ -18,8 +18,8 @@
 //! Only successful answers are kept; a failing probe runs again next time. Entries are small
 //! files under `CACHE/probes/`, written atomically; a corrupt or unreadable one is a miss.
 
+use crate::ground::files::named_stamp;
 use std::path::{Path, PathBuf};
-use std::time::UNIX_EPOCH;
 
 /// Environment variables that change which executable a shim runs or what it reports.
 const SELECTING_VARIABLES: &[&str] = &[
@@ -79,9 +79,9 @@ const HEADER: &str = "sidebyside probe 1\n";
 /// The key of a probe: a hash of everything listed in the module's documentation.
 fn key(program: &Path, args: &[&str]) -> String {
     let mut parts: Vec<String> = vec![env!("CARGO_PKG_VERSION").to_string()];
-    parts.push(stamp(program));
+    parts.push(named_stamp(program));
     if let Ok(resolved) = std::fs::canonicalize(program) {
-        parts.push(stamp(&resolved));
+        parts.push(named_stamp(&resolved));
     }
     parts.extend(args.iter().map(|arg| arg.to_string()));
     for name in SELECTING_VARIABLES {
@@ -103,12 +103,12 @@ fn key(program: &Path, args: &[&str]) -> String {
         }
     }
     for state in manager_state() {
-        parts.push(stamp(&state));
+        parts.push(named_stamp(&state));
         if state.is_dir() && state.ends_with("update-hashes") {
             if let Ok(entries) = std::fs::read_dir(&state) {
                 let mut files: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
                 files.sort();
-                parts.extend(files.iter().map(|file| stamp(file)));
+                parts.extend(files.iter().map(|file| named_stamp(file)));
             }
         }
     }
@@ -133,30 +133,6 @@ fn manager_state() -> Vec<PathBuf> {
         rustup.join("toolchains"),
         rustup.join("update-hashes"),
     ]
-}
-
-/// A file's identity as far as a probe cares: path, size, modification time, inode. A file
-/// that does not exist is stamped as such (its appearance changes the key).
-fn stamp(path: &Path) -> String {
-    use std::os::unix::fs::MetadataExt;
-    match std::fs::metadata(path) {
-        Ok(metadata) => {
-            let modified = metadata
-                .modified()
-                .ok()
-                .and_then(|time| time.duration_since(UNIX_EPOCH).ok())
-                .map(|since| since.as_nanos())
-                .unwrap_or_default();
-            format!(
-                "{} {} {} {}",
-                path.display(),
-                metadata.len(),
-                modified,
-                metadata.ino()
-            )
-        }
-        Err(_) => format!("{} absent", path.display()),
-    }
 }
 
 #[cfg(test)]

@@ -24,6 +24,7 @@
 //! stored: they say more about the moment than about the code. Entries are JSON files under
 //! `CACHE/verdicts/`, written atomically; an unreadable entry is a miss.
 
+use crate::ground::files::named_stamp;
 use crate::harness::{HarnessOptions, Planned};
 use crate::observation::{Cached, IsolationMode, Observation, Status};
 use crate::runtime::Installed;
@@ -60,7 +61,7 @@ impl VerdictCache {
     pub fn open(options: &HarnessOptions, mode: IsolationMode, enabled: bool) -> Self {
         let executable = std::env::current_exe()
             .ok()
-            .map(|path| file_stamp(&path))
+            .map(|path| named_stamp(&path))
             .unwrap_or_default();
         let mut parts = vec![
             format!("layout {LAYOUT}"),
@@ -116,7 +117,7 @@ impl VerdictCache {
                         let mut beside: Vec<String> = std::fs::read_dir(directory)
                             .ok()?
                             .flatten()
-                            .map(|entry| file_stamp(&entry.path()))
+                            .map(|entry| named_stamp(&entry.path()))
                             .collect();
                         beside.sort();
                         parts.extend(beside);
@@ -246,21 +247,6 @@ fn now_utc() -> String {
         now.minute(),
         now.second()
     )
-}
-
-fn file_stamp(path: &Path) -> String {
-    match std::fs::metadata(path) {
-        Ok(metadata) => {
-            let modified = metadata
-                .modified()
-                .ok()
-                .and_then(|time| time.duration_since(std::time::UNIX_EPOCH).ok())
-                .map(|since| since.as_nanos())
-                .unwrap_or_default();
-            format!("{} {} {modified}", path.display(), metadata.len())
-        }
-        Err(_) => format!("{} absent", path.display()),
-    }
 }
 
 fn collect_files(directory: &Path, files: &mut Vec<PathBuf>) {
