@@ -161,25 +161,32 @@ impl VerdictCache {
         Some(key_of(&parts))
     }
 
-    /// The unit's runs, when they are in the cache: identity fields (name, place, runtime)
-    /// are taken from `fresh`, the observations as they would be now.
-    pub fn get(&self, key: &str, fresh: &[Observation]) -> Option<Hit> {
+    /// The unit's runs (`members` of them), when they are in the cache: identity fields (name,
+    /// place, runtime) are taken from `now(position)`, the member's observation as it would be
+    /// made today.
+    pub fn get(
+        &self,
+        key: &str,
+        members: usize,
+        now: &dyn Fn(usize) -> Observation,
+    ) -> Option<Hit> {
         let bytes = std::fs::read(self.entry(key)).ok()?;
         let entry: Entry = serde_json::from_slice(&bytes).ok()?;
-        if entry.layout != LAYOUT || entry.runs.len() != fresh.len() {
+        if entry.layout != LAYOUT || entry.runs.len() != members {
             return None;
         }
         Some(
             entry
                 .runs
                 .into_iter()
-                .zip(fresh)
-                .map(|((mut run, holds), now)| {
-                    run.id = now.id.clone();
-                    run.name = now.name.clone();
-                    run.group = now.group.clone();
-                    run.source = now.source.clone();
-                    run.runtime = now.runtime.clone();
+                .enumerate()
+                .map(|(position, (mut run, holds))| {
+                    let now = now(position);
+                    run.id = now.id;
+                    run.name = now.name;
+                    run.group = now.group;
+                    run.source = now.source;
+                    run.runtime = now.runtime;
                     run.isolation = now.isolation;
                     run.cached = Some(Cached {
                         obtained_at: entry.obtained_at.clone(),

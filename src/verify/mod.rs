@@ -118,11 +118,12 @@ pub async fn verify_selected(
                  holds: &mut Vec<bool>|
      -> Option<Option<String>> {
         let key = verdicts.key(&planned, members, &harness.installed);
-        let fresh: Vec<Observation> = members
-            .iter()
-            .map(|&index| observe(index, Err(String::new())))
-            .collect();
-        match key.as_deref().and_then(|key| verdicts.get(key, &fresh)) {
+        // What each member's run would be called now, asked only for an entry found.
+        let now = |position: usize| observe(members[position], Err(String::new()));
+        match key
+            .as_deref()
+            .and_then(|key| verdicts.get(key, members.len(), &now))
+        {
             Some(hit) => {
                 for (&index, (run, holding)) in members.iter().zip(hit) {
                     slots[index] = Some(run);
