@@ -26,6 +26,7 @@ fn harness(runtime: &tokio::runtime::Runtime, isolation: IsolationChoice) -> Opt
         timeout: Duration::from_secs(30),
         output_cap_bytes: 1 << 20,
         keep_temp: false,
+        outputs_dir: None,
         cache_dir: sidebyside::paths::cache_dir(),
         limits: sidebyside::launcher::Limits::default(),
         typecheck: false,

@@ -39,6 +39,10 @@ pub struct HarnessOptions {
     pub timeout: Duration,
     pub output_cap_bytes: u64,
     pub keep_temp: bool,
+    /// Where the whole output of runs that printed more than a results document holds is kept
+    /// when the command ends (`--out DIR` gives `DIR/output`); without it, it goes with the run
+    /// directories.
+    pub outputs_dir: Option<PathBuf>,
     pub cache_dir: PathBuf,
     pub limits: crate::launcher::Limits,
     /// Every mapping's response is a template (`--global-templating`, WireMock's
@@ -80,6 +84,7 @@ pub struct Harness {
     pub mode: IsolationMode,
     root: tempfile::TempDir,
     keep_temp: bool,
+    outputs_dir: Option<PathBuf>,
     typecheck: bool,
     next_run: AtomicUsize,
     shutdown: Arc<Shutdown>,
@@ -147,6 +152,7 @@ impl Harness {
             mode,
             root,
             keep_temp: options.keep_temp,
+            outputs_dir: options.outputs_dir.clone(),
             typecheck: options.typecheck,
             next_run: AtomicUsize::new(0),
             shutdown,
@@ -347,6 +353,53 @@ impl Harness {
         environment(self.installed.versions())
     }
 
+    /// Gives each run's left-out output a home that outlives the run directories: a copy under
+    /// [`HarnessOptions::outputs_dir`] (named in the run's `whole`, relative to `--out DIR`), the
+    /// kept run directory with `--keep-temp`, else none (`whole` cleared; the results document
+    /// says how much was left out). Call before [`finish`](Self::finish).
+    pub fn keep_whole_outputs(&self, runs: &mut [Observation]) {
+        let mut written = std::collections::BTreeSet::new();
+        for (position, run) in runs.iter_mut().enumerate() {
+            let stem = format!("{:04}-{}", position + 1, file_name_of(&run.id));
+            for (stream, output) in [("stdout", &mut run.stdout), ("stderr", &mut run.stderr)] {
+                let Some(path) = output.whole.take() else {
+                    continue;
+                };
+                if let Some(directory) = &self.outputs_dir {
+                    let name = format!("{stem}.{stream}");
+                    let kept = std::fs::create_dir_all(directory).and_then(|()| {
+                        let bytes = std::fs::read(&path)?;
+                        crate::ground::files::write_bytes_atomically(&directory.join(&name), &bytes)
+                    });
+                    match kept {
+                        Ok(()) => {
+                            let parent = directory.file_name().unwrap_or_default();
+                            output.whole = Some(std::path::Path::new(parent).join(&name));
+                            written.insert(name);
+                        }
+                        Err(error) => self.reporter.event(Event::Note(&format!(
+                            "could not keep the whole {stream} of {} in {}: {error}",
+                            run.id,
+                            directory.display()
+                        ))),
+                    }
+                } else if self.keep_temp {
+                    output.whole = Some(path);
+                }
+            }
+        }
+        // The folder holds this run's outputs only: an earlier run's are not mixed in.
+        if let Some(Ok(entries)) = self.outputs_dir.as_ref().map(std::fs::read_dir) {
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let ours = name.ends_with(".stdout") || name.ends_with(".stderr");
+                if ours && !written.contains(&name) {
+                    let _ = std::fs::remove_file(entry.path());
+                }
+            }
+        }
+    }
+
     /// Removes the run directories, or keeps them (and says where) with `--keep-temp`.
     /// Removal is retried for a moment (a launcher still finishing after an interrupt may add
     /// a file while the folder is being removed), and a folder that could not be removed is
@@ -432,7 +485,7 @@ pub fn observe(
         }
     };
     let report = &outcome.report;
-    let (result, origin) = read_result(&outcome.events, &outcome.stdout);
+    let (result, origin) = read_result(&outcome.all_events(), &outcome.stdout);
     observation.result = result;
     observation.result_origin = origin;
     observation.exit = report.exit;
@@ -606,4 +659,17 @@ fn environment(runtimes: std::collections::BTreeMap<String, String>) -> Environm
             .filter(|name| !name.is_empty()),
         label: None,
     }
+}
+
+/// A run's id as a file name: letters, digits, `.`, `-` and `_` kept, anything else `_`.
+fn file_name_of(id: &str) -> String {
+    id.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }

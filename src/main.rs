@@ -567,6 +567,7 @@ fn verify(arguments: VerifyArguments) -> ExitStatus {
             timeout,
             output_cap_bytes: arguments.max_output,
             keep_temp: arguments.keep_temp,
+            outputs_dir: arguments.out.as_ref().map(|out| out.join("output")),
             cache_dir: sidebyside::paths::cache_dir(),
             limits: arguments.limits,
             typecheck: arguments.typecheck,
@@ -653,7 +654,12 @@ fn verify(arguments: VerifyArguments) -> ExitStatus {
     };
     print!(
         "{}",
-        sidebyside::report::render_for_stdout(arguments.format, &results, Some(whole_output))
+        sidebyside::report::render_for_stdout(
+            arguments.format,
+            &results,
+            Some(whole_output),
+            arguments.out.as_deref()
+        )
     );
     // Other formats leave standard output to the document: problems found while verifying are
     // said on stderr too (each once).

@@ -215,12 +215,141 @@ impl std::fmt::Display for Exit {
 }
 
 /// Captured output of one stream, capped.
+///
+/// A run's output is captured to a file of its run directory, up to `--max-output`. What is held
+/// here (and written to results documents) is at most [`Output::KEPT_HEAD`] bytes from the start
+/// and [`Output::KEPT_TAIL`] from the end, so the harness's memory and the results document do not
+/// grow with how much the blocks print; the middle is counted in `elided_bytes`, and `whole`
+/// says where the whole captured stream is (the run directory's file while the command runs;
+/// `output/...` under `--out DIR` afterwards).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Output {
     pub text: String,
     /// Bytes the stream produced in total; larger than `text.len()` when capped.
     pub total_bytes: u64,
     pub truncated: bool,
+    /// Bytes of the captured output's middle that `text` leaves out (0: `text` is all of it).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub elided_bytes: u64,
+    /// Where the whole captured stream is, when `text` leaves part of it out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub whole: Option<PathBuf>,
+}
+
+fn is_zero(value: &u64) -> bool {
+    *value == 0
+}
+
+impl Output {
+    /// Bytes from the start of a stream held in memory and written to results documents.
+    pub const KEPT_HEAD: usize = 32 << 10;
+    /// Bytes from the end of a stream held in memory and written to results documents.
+    pub const KEPT_TAIL: usize = 32 << 10;
+
+    /// Reads a captured stream from `path`: all of it when it is small, else its head and tail
+    /// around a line saying how much is left out (the file stays the whole). `total_bytes` is
+    /// what the stream produced (more than the file holds when it was capped).
+    pub fn read(path: &std::path::Path, total_bytes: u64) -> Output {
+        use std::io::{Read, Seek, SeekFrom};
+        let Ok(mut file) = std::fs::File::open(path) else {
+            return Output {
+                total_bytes,
+                truncated: total_bytes > 0,
+                ..Output::default()
+            };
+        };
+        let size = file.metadata().map(|metadata| metadata.len()).unwrap_or(0);
+        let truncated = total_bytes > size;
+        let kept = (Self::KEPT_HEAD + Self::KEPT_TAIL) as u64;
+        if size <= kept {
+            let mut bytes = Vec::with_capacity(size as usize);
+            let _ = file.read_to_end(&mut bytes);
+            return Output {
+                text: String::from_utf8_lossy(&bytes).into_owned(),
+                total_bytes,
+                truncated,
+                ..Output::default()
+            };
+        }
+        let mut head = vec![0; Self::KEPT_HEAD];
+        let mut tail = vec![0; Self::KEPT_TAIL];
+        let read = file.read_exact(&mut head).and_then(|()| {
+            file.seek(SeekFrom::End(-(Self::KEPT_TAIL as i64)))?;
+            file.read_exact(&mut tail)
+        });
+        if read.is_err() {
+            return Output {
+                total_bytes,
+                truncated,
+                ..Output::default()
+            };
+        }
+        // Cut at characters, not inside one.
+        let head_end = char_boundary_back(&head);
+        let tail_start = char_boundary_forward(&tail);
+        let elided = size - head_end as u64 - (tail.len() - tail_start) as u64;
+        let mut text = String::from_utf8_lossy(&head[..head_end]).into_owned();
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text.push_str(&format!(
+            "[... {} of output left out here ...]\n",
+            crate::ground::units::human_bytes(elided)
+        ));
+        text.push_str(&String::from_utf8_lossy(&tail[tail_start..]));
+        Output {
+            text,
+            total_bytes,
+            truncated,
+            elided_bytes: elided,
+            whole: Some(path.to_path_buf()),
+        }
+    }
+
+    /// The whole captured stream: `text` when nothing is left out, else the file it was read
+    /// from while that file is there (`text` when it is gone).
+    pub fn whole_text(&self) -> std::borrow::Cow<'_, str> {
+        if self.elided_bytes == 0 {
+            return std::borrow::Cow::Borrowed(&self.text);
+        }
+        match self.whole.as_deref().map(std::fs::read) {
+            Some(Ok(bytes)) => {
+                std::borrow::Cow::Owned(String::from_utf8_lossy(&bytes).into_owned())
+            }
+            _ => std::borrow::Cow::Borrowed(&self.text),
+        }
+    }
+}
+
+/// The end of the longest prefix of `bytes` that does not cut a UTF-8 character.
+fn char_boundary_back(bytes: &[u8]) -> usize {
+    let mut end = bytes.len();
+    // At most three continuation bytes, and the lead byte of a character they do not complete.
+    for back in 1..=4.min(bytes.len()) {
+        let byte = bytes[bytes.len() - back];
+        if byte & 0b1100_0000 != 0b1000_0000 {
+            let width = match byte {
+                0x00..=0x7f => 1,
+                0xc0..=0xdf => 2,
+                0xe0..=0xef => 3,
+                _ => 4,
+            };
+            if width > back {
+                end = bytes.len() - back;
+            }
+            break;
+        }
+    }
+    end
+}
+
+/// The start of the longest suffix of `bytes` that does not begin inside a UTF-8 character.
+fn char_boundary_forward(bytes: &[u8]) -> usize {
+    bytes
+        .iter()
+        .take(4)
+        .position(|byte| byte & 0b1100_0000 != 0b1000_0000)
+        .unwrap_or(0)
 }
 
 /// What the run produced as its result, and how sidebyside read it.
@@ -355,4 +484,51 @@ pub struct PromptOutput {
     /// Its traceback as the REPL prints it, without the runner's frames.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub traceback: Option<String>,
+}
+
+#[cfg(test)]
+mod output_tests {
+    use super::Output;
+
+    #[test]
+    fn a_small_stream_is_read_whole() {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), "a\nb\n").unwrap();
+        let output = Output::read(file.path(), 4);
+        assert_eq!(output.text, "a\nb\n");
+        assert_eq!(output.elided_bytes, 0);
+        assert_eq!(output.whole, None);
+        assert!(!output.truncated);
+    }
+
+    #[test]
+    fn a_large_stream_keeps_head_and_tail_whole_characters_and_says_what_is_left_out() {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        // Three-byte characters, so the head and tail cuts fall inside one unless moved.
+        let text = format!("start\n{}\nend\n", "é€".repeat(40_000));
+        std::fs::write(file.path(), &text).unwrap();
+        let output = Output::read(file.path(), text.len() as u64 + 10);
+        assert!(output.truncated, "more was produced than captured");
+        assert!(output.text.starts_with("start\n"));
+        assert!(output.text.ends_with("\nend\n"));
+        assert!(!output.text.contains('\u{fffd}'), "a character was cut");
+        assert!(output.text.contains("of output left out here ...]"));
+        assert!(output.text.len() <= Output::KEPT_HEAD + Output::KEPT_TAIL + 64);
+        // Head, tail and the left-out middle are the whole file, byte for byte.
+        let marker = output.text.find("\n[... ").unwrap() + 1;
+        let after = output.text[marker..].find('\n').unwrap() + marker + 1;
+        let shown = output.text[..marker].len() - 1 + output.text[after..].len();
+        assert_eq!(shown as u64 + output.elided_bytes, text.len() as u64);
+        assert_eq!(output.whole_text(), text);
+    }
+
+    #[test]
+    fn the_whole_falls_back_to_the_excerpt_once_the_file_is_gone() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("stdout");
+        std::fs::write(&path, "x".repeat(200_000)).unwrap();
+        let output = Output::read(&path, 200_000);
+        drop(directory);
+        assert_eq!(output.whole_text(), output.text);
+    }
 }

@@ -41,7 +41,11 @@ pub struct RunOutcome {
     pub report: LaunchReport,
     pub stdout: Output,
     pub stderr: Output,
+    /// The hook events held in memory: all of them, or (when `events_file` is set) all but the
+    /// logged values.
     pub events: Vec<Value>,
+    /// The events file and how much of it to read, when `events` leaves the logged values out.
+    pub events_file: Option<(PathBuf, u64)>,
     pub requests: Vec<RecordedRequest>,
     /// The connections the mock accepted (empty in the counts-only journal mode).
     pub connections: Vec<crate::wire::Connection>,
@@ -317,18 +321,19 @@ impl Session {
             })?;
 
         let mut outcome = RunOutcome {
-            stdout: read_output(&spec.stdout_path, report.stdout_bytes),
-            stderr: read_output(&spec.stderr_path, report.stderr_bytes),
-            // What the hooks logged is the run's output again (as values): read no more of it
-            // than of the output itself, so a noisy run is not held twice over.
-            events: read_events(
-                &events_path,
-                self.settings.output_cap_bytes.clamp(1 << 20, 64 << 20),
-            ),
+            stdout: Output::read(&spec.stdout_path, report.stdout_bytes),
+            stderr: Output::read(&spec.stderr_path, report.stderr_bytes),
+            events: vec![],
             report,
             interrupted,
             ..RunOutcome::default()
         };
+        // What the hooks logged is the run's output again (as values): read no more of it
+        // than of the output itself, and hold a noisy run's logged values only on disk.
+        outcome.read_events(
+            &events_path,
+            self.settings.output_cap_bytes.clamp(1 << 20, 64 << 20),
+        );
         let mut unmocked: Vec<String> = outcome
             .events
             .iter()
@@ -555,24 +560,44 @@ fn host_of(target: &str) -> String {
         .to_string()
 }
 
-fn read_output(path: &Path, total_bytes: u64) -> Output {
-    let bytes = std::fs::read(path).unwrap_or_default();
-    Output {
-        truncated: total_bytes > bytes.len() as u64,
-        text: String::from_utf8_lossy(&bytes).into_owned(),
-        total_bytes,
-    }
-}
-
-/// Reads the hook events, one JSON object a line; at most `limit` bytes are read.
-fn read_events(path: &Path, limit: u64) -> Vec<Value> {
-    use std::io::Read;
+/// Reads the hook events, one JSON object a line, at most `limit` bytes, keeping those `keep`
+/// accepts.
+fn read_events(path: &Path, limit: u64, keep: impl Fn(&Value) -> bool) -> Vec<Value> {
+    use std::io::{BufRead, Read};
     let Ok(file) = std::fs::File::open(path) else {
         return vec![];
     };
-    let mut text = String::new();
-    let _ = file.take(limit).read_to_string(&mut text);
-    text.lines()
-        .filter_map(|line| serde_json::from_str(line).ok())
+    std::io::BufReader::new(file.take(limit))
+        .lines()
+        .map_while(Result::ok)
+        .filter_map(|line| serde_json::from_str::<Value>(&line).ok())
+        .filter(|event| keep(event))
         .collect()
+}
+
+impl RunOutcome {
+    /// Bytes of hook events held in memory whole; past them, the logged values stay in the
+    /// events file and are read again when needed ([`all_events`](Self::all_events)).
+    pub const EVENTS_KEPT: u64 = 64 << 10;
+
+    fn read_events(&mut self, path: &Path, limit: u64) {
+        let size = std::fs::metadata(path)
+            .map(|metadata| metadata.len())
+            .unwrap_or(0);
+        if size <= Self::EVENTS_KEPT {
+            self.events = read_events(path, limit, |_| true);
+        } else {
+            self.events = read_events(path, limit, |event| event["kind"] != "log");
+            self.events_file = Some((path.to_path_buf(), limit));
+        }
+    }
+
+    /// Every hook event of the run, the logged values included (read again from the run's
+    /// events file when a noisy run's are not held in memory).
+    pub fn all_events(&self) -> std::borrow::Cow<'_, [Value]> {
+        match &self.events_file {
+            Some((path, limit)) => std::borrow::Cow::Owned(read_events(path, *limit, |_| true)),
+            None => std::borrow::Cow::Borrowed(&self.events),
+        }
+    }
 }

@@ -47,7 +47,19 @@ fn a_snippet_that_breaks_a_limit_is_reported_with_that_limit() {
     let flood = run(&document, "flood.py");
     assert_eq!(flood["stdout"]["total_bytes"], 1u64 << 30);
     assert_eq!(flood["stdout"]["truncated"], true);
-    assert_eq!(flood["stdout"]["text"].as_str().unwrap().len(), 1_000_000);
+    // The 1,000,000 bytes captured are held as their head and tail; the middle is counted.
+    let kept = flood["stdout"]["text"].as_str().unwrap();
+    assert!(kept.len() < 70_000, "{} bytes held", kept.len());
+    let marker = kept
+        .lines()
+        .find(|line| line.contains("left out here"))
+        .unwrap();
+    let elided = flood["stdout"]["elided_bytes"].as_u64().unwrap();
+    assert_eq!(
+        (kept.len() - marker.len() - 1) as u64 + elided,
+        1_000_000,
+        "{marker}"
+    );
     assert!(
         flood["reasons"].to_string().contains("output cap"),
         "{flood:#}"

@@ -281,3 +281,59 @@ impl Drop for SmallDisk {
             .status();
     }
 }
+
+/// A block that prints more than a results document holds: the document keeps its head and tail
+/// and says how much is left out, `--out DIR/output/` keeps the whole, and the page's expected
+/// output is still compared with everything it printed.
+#[test]
+fn a_noisy_block_is_kept_in_part_in_the_results_and_whole_under_out() {
+    let pages = tempfile::tempdir().unwrap();
+    std::fs::write(
+        pages.path().join("noisy.md"),
+        "# Noisy\n\n```python\nfor i in range(100_000):\n    print(f\"line {i}\")\n```\n\n\
+         ```text\nline 0\nline 1\n...\nline 99999\n```\n",
+    )
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let output = sidebyside()
+        .args(["verify", "--format", "json"])
+        .arg(pages.path())
+        .arg("--out")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let document: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let run = &document["runs"][0];
+    assert_eq!(run["status"], "passed", "{run:#}");
+    assert!(
+        run["checked"].to_string().contains("it printed what"),
+        "the expected output was compared with the whole: {run:#}"
+    );
+    let stdout = &run["stdout"];
+    let text = stdout["text"].as_str().unwrap();
+    assert!(text.starts_with("line 0\nline 1\n"), "{}", &text[..40]);
+    assert!(text.ends_with("line 99999\n"));
+    assert!(text.contains("of output left out here ...]"));
+    assert!(text.len() < 100 << 10, "{} bytes kept", text.len());
+    let printed: String = (0..100_000).map(|i| format!("line {i}\n")).collect();
+    assert_eq!(stdout["total_bytes"], printed.len());
+    assert!(
+        stdout["elided_bytes"].as_u64().unwrap() > 500_000,
+        "{stdout:#}"
+    );
+    // Many printed lines, left out in part, are output and not a result.
+    assert_eq!(run["result"], serde_json::Value::Null);
+    let whole = stdout["whole"].as_str().unwrap();
+    assert!(whole.starts_with("output/"), "{whole}");
+    assert_eq!(
+        std::fs::read_to_string(out.path().join(whole)).unwrap(),
+        printed
+    );
+    // The written document is the one printed.
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("results.json")).unwrap())
+            .unwrap();
+    assert_eq!(written["runs"][0]["stdout"], *stdout);
+}

@@ -153,6 +153,7 @@ pub async fn bench(
         }),
         output_cap_bytes: options.output_cap_bytes,
         keep_temp: options.keep_temp,
+        outputs_dir: None,
         cache_dir: options.cache_dir.clone(),
         limits: crate::launcher::Limits::default(),
         typecheck: false,

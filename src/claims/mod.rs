@@ -152,6 +152,7 @@ pub async fn check_claims(
     let environment = harness.environment();
     let mode = harness.mode;
     let interrupted = harness.interrupted();
+    harness.keep_whole_outputs(&mut runs);
     harness.finish();
     let summary = Summary::of(&runs);
     Ok(Results {

@@ -274,6 +274,7 @@ mod tests {
                 text: stderr.into(),
                 total_bytes: stderr.len() as u64,
                 truncated: false,
+                ..Output::default()
             },
             events: events.clone(),
             ..Default::default()

@@ -78,6 +78,7 @@ pub fn run(arguments: ClaimsArguments) -> ExitStatus {
             timeout,
             output_cap_bytes: 8 << 20,
             keep_temp: arguments.keep_temp,
+            outputs_dir: arguments.out.as_ref().map(|out| out.join("output")),
             cache_dir: sidebyside::paths::cache_dir(),
             limits: sidebyside::launcher::Limits::standard(),
             typecheck: false,

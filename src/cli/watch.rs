@@ -119,7 +119,12 @@ async fn rounds(options: VerifyOptions, out: Option<PathBuf>) -> ExitStatus {
             Ok(results) => {
                 print!(
                     "{}",
-                    sidebyside::report::render_for_stdout(Format::Table, &results, None)
+                    sidebyside::report::render_for_stdout(
+                        Format::Table,
+                        &results,
+                        None,
+                        out.as_deref()
+                    )
                 );
                 if let Some(directory) = &out {
                     let _ = super::write_out(directory, &results, &[]);

@@ -66,19 +66,30 @@ fn cut_line(line: &str) -> (String, bool) {
 
 /// How big an output is, for the line above its excerpt: `8.0 MiB, 1 line` or, when the
 /// output cap dropped the rest, `8.0 MiB kept of 1.2 GiB printed, 1 line`.
+///
+/// An output whose middle the results document leaves out counts the captured bytes, and its
+/// lines are not all known: `8.0 MiB, 1.4 MiB of it not in the results`.
 pub fn size(output: &Output, total_lines: usize) -> String {
-    let lines = format!(
-        "{total_lines} line{}",
-        if total_lines == 1 { "" } else { "s" }
-    );
+    let lines = if output.elided_bytes > 0 {
+        format!(
+            "{} of it not in the results",
+            human_bytes(output.elided_bytes)
+        )
+    } else {
+        format!(
+            "{total_lines} line{}",
+            if total_lines == 1 { "" } else { "s" }
+        )
+    };
+    let captured = output.text.len() as u64 + output.elided_bytes;
     if output.truncated {
         format!(
             "{} kept of {} printed, {lines}",
-            human_bytes(output.text.len() as u64),
+            human_bytes(captured),
             human_bytes(output.total_bytes)
         )
     } else {
-        format!("{}, {lines}", human_bytes(output.text.len() as u64))
+        format!("{}, {lines}", human_bytes(captured))
     }
 }
 
@@ -131,12 +142,14 @@ mod tests {
             text: "x".repeat(2048),
             total_bytes: 5 << 20,
             truncated: true,
+            ..Output::default()
         };
         assert_eq!(size(&output, 1), "2.0 KiB kept of 5.0 MiB printed, 1 line");
         let whole = Output {
             text: "a\nb\n".to_string(),
             total_bytes: 4,
             truncated: false,
+            ..Output::default()
         };
         assert_eq!(size(&whole, 2), "4 B, 2 lines");
     }

@@ -65,6 +65,7 @@ impl Format {
             Format::Table => Box::new(terminal::Terminal {
                 colour: false,
                 whole_output: None,
+                out_dir: None,
             }),
             Format::Json => Box::new(json::Json),
             Format::Md => Box::new(markdown::Markdown),
@@ -77,21 +78,24 @@ impl Format {
 
 /// Renders one results document in a format (for standard output).
 pub fn render(format: Format, results: &Results) -> String {
-    render_for_stdout(format, results, None)
+    render_for_stdout(format, results, None, None)
 }
 
 /// [`render`], telling the table where the whole output of each run is kept, for the runs it
-/// shows in part (`whole_output`: "the whole is in out/results.json").
+/// shows in part (`whole_output`: "the whole is in out/results.json"), and the `--out` folder the
+/// outputs too large for the results document were kept in (`out_dir`).
 pub fn render_for_stdout(
     format: Format,
     results: &Results,
     whole_output: Option<String>,
+    out_dir: Option<&std::path::Path>,
 ) -> String {
     let report = Report::single(results);
     match format {
         Format::Table => {
             let mut terminal = terminal::Terminal::for_stdout();
             terminal.whole_output = whole_output;
+            terminal.out_dir = out_dir.map(std::path::Path::to_path_buf);
             terminal.render(&report)
         }
         other => other.renderer().render(&report),

@@ -87,12 +87,24 @@ pub fn read_result(events: &[Value], stdout: &Output) -> (Option<Value>, ResultO
             }
         })
         .collect();
+    // A run that printed more than is held in memory: one value (logged once, or the whole
+    // output as JSON) is its result; many logged calls or lines of text are output, not a result
+    // (held once, as output, and not again as a value many times its size).
+    let noisy = stdout.elided_bytes > 0;
     match calls.len() {
         0 => {}
         1 => return (calls.into_iter().next(), ResultOrigin::Logged),
+        _ if noisy => return (None, ResultOrigin::None),
         _ => return (Some(Value::Array(calls)), ResultOrigin::Logged),
     }
-    read_stdout(&stdout.text)
+    let whole = stdout.whole_text();
+    if noisy {
+        return match serde_json::from_str::<Value>(whole.trim()) {
+            Ok(value) => (Some(value), ResultOrigin::Stdout),
+            Err(_) => (None, ResultOrigin::None),
+        };
+    }
+    read_stdout(&whole)
 }
 
 fn read_stdout(stdout: &str) -> (Option<Value>, ResultOrigin) {
@@ -208,6 +220,7 @@ mod tests {
             text: text.to_string(),
             total_bytes: text.len() as u64,
             truncated: false,
+            ..Output::default()
         }
     }
 
@@ -273,6 +286,7 @@ mod tests {
             text: "[1, 2]\n".to_string(),
             total_bytes: 1 << 30,
             truncated: true,
+            ..Output::default()
         };
         let logged = [json!({"kind": "log", "values": ["x"]})];
         assert_eq!(read_result(&logged, &cut), (None, ResultOrigin::None));

@@ -21,7 +21,9 @@
 //! editing an expected-output block reruns nothing, and is still checked.
 //!
 //! Interrupted runs, runs that timed out and runs that could not start (`error`) are never
-//! stored: they say more about the moment than about the code. Entries are JSON files under
+//! stored: they say more about the moment than about the code. Nor are runs that printed more
+//! than a results document holds (their whole output is kept only for the command's own use, or
+//! under `--out`). Entries are JSON files under
 //! `CACHE/verdicts/`, written atomically; an unreadable entry is a miss.
 
 use crate::ground::files::named_stamp;
@@ -205,6 +207,9 @@ impl VerdictCache {
                 run.status,
                 Status::Interrupted | Status::TimedOut | Status::Error
             ) || run.cached.is_some()
+                // Its whole output lives only as long as this command's run directories.
+                || run.stdout.elided_bytes > 0
+                || run.stderr.elided_bytes > 0
         };
         if runs.iter().any(|(run, _)| unstable(run)) {
             return;

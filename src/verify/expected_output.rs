@@ -35,7 +35,8 @@ pub fn check(run: &mut Observation, snippet: &Snippet) -> Option<bool> {
         return None;
     }
     let document = snippet.source.path.display().to_string();
-    if matches(&expected.text, &run.stdout.text) {
+    let printed = run.stdout.whole_text().into_owned();
+    if matches(&expected.text, &printed) {
         run.checked.push(format!(
             "it printed what {document}:{} shows",
             expected.line
@@ -51,7 +52,7 @@ pub fn check(run: &mut Observation, snippet: &Snippet) -> Option<bool> {
         &expected.text,
         expected.first_line,
         &document,
-        &run.stdout.text,
+        &printed,
     ));
     Some(false)
 }

@@ -254,6 +254,7 @@ pub async fn verify_selected(
     let environment = harness.environment();
     let mode = harness.mode;
     let interrupted = harness.interrupted();
+    harness.keep_whole_outputs(&mut runs);
     harness.finish();
     let summary = Summary::of(&runs);
     Ok(Results {

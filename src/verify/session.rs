@@ -307,7 +307,10 @@ pub fn split(
     let mut events: BTreeMap<usize, Vec<Value>> = BTreeMap::new();
     let mut ends: BTreeMap<usize, Value> = BTreeMap::new();
     let mut current: Option<usize> = None;
-    for event in std::mem::take(&mut outcome.events) {
+    let all = outcome.all_events().into_owned();
+    outcome.events.clear();
+    outcome.events_file = None;
+    for event in all {
         if event["kind"] == "block" {
             let line = event["line"].as_u64().unwrap_or(0) as usize;
             if event["phase"] == "start" {
@@ -421,5 +424,6 @@ fn output(text: String) -> Output {
         total_bytes: text.len() as u64,
         text,
         truncated: false,
+        ..Output::default()
     }
 }

@@ -66,7 +66,7 @@ pub fn write_back(
         let source = &plan.snippet.source;
         want(
             (source.path.clone(), expected.line),
-            expected_output::updated(&expected.text, &runs[index].stdout.text),
+            expected_output::updated(&expected.text, &runs[index].stdout.whole_text()),
             format!("what {source} printed"),
             index,
         );

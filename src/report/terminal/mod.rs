@@ -23,6 +23,9 @@ pub struct Terminal {
     /// Where the whole output of each run is kept, said under an output that is shown in part
     /// (`the whole is in out/results.json`); the command that renders knows it.
     pub whole_output: Option<String>,
+    /// The `--out` folder of the command that renders: an output too large for the results
+    /// document is kept whole under it (`Output::whole` is relative to it).
+    pub out_dir: Option<std::path::PathBuf>,
 }
 
 /// Lines of a run's printed output shown from its start and from its end.
@@ -40,6 +43,7 @@ impl Terminal {
             colour: anstream::AutoStream::choice(&std::io::stdout())
                 != anstream::ColorChoice::Never,
             whole_output: None,
+            out_dir: None,
         }
     }
 
@@ -48,6 +52,21 @@ impl Terminal {
         self.whole_output
             .as_deref()
             .unwrap_or("the whole is in the results document")
+    }
+
+    /// Where the whole of `output` is, when it is shown in part.
+    fn whole_of(&self, output: &crate::observation::Output) -> String {
+        match (&output.whole, &self.out_dir) {
+            (Some(whole), Some(directory)) if whole.is_relative() => {
+                format!("the whole is in {}", directory.join(whole).display())
+            }
+            (Some(whole), _) => format!("the whole is in {}", whole.display()),
+            (None, _) if output.elided_bytes > 0 => format!(
+                "the middle {} was not kept: --out DIR keeps the whole in DIR/output/",
+                human_bytes(output.elided_bytes)
+            ),
+            (None, _) => self.whole_output().to_string(),
+        }
     }
 
     /// `text` in `style` when colour is on.
@@ -349,7 +368,7 @@ impl Terminal {
                     "   printed ({}; first {OUTPUT_HEAD_LINES} and last {OUTPUT_TAIL_LINES} lines shown, each up to {} characters; {}):",
                     excerpt::size(&run.stdout, printed.total_lines),
                     excerpt::LINE_CHARACTERS,
-                    self.whole_output()
+                    self.whole_of(&run.stdout)
                 );
             } else {
                 let _ = writeln!(out, "   printed:");
@@ -420,7 +439,7 @@ impl Terminal {
                     out,
                     "  stderr (last {shown} lines of {}; {}):",
                     excerpt::size(&run.stderr, stderr.total_lines),
-                    self.whole_output()
+                    self.whole_of(&run.stderr)
                 );
             } else {
                 let _ = writeln!(out, "  stderr (last {shown} lines):");
