@@ -65,9 +65,11 @@ impl CertificateAuthority {
         let authority_certificate = authority_params.self_signed(&authority_key)?;
 
         // One certificate per mocked host, chosen by the name the client asks for (SNI): a
-        // single certificate naming thousands of hosts grows past what clients will parse. They
-        // are all signed here, up front (about 30 µs each), so that the authority's key can
-        // still be dropped at the end of this function. They share one key pair.
+        // single certificate naming thousands of hosts grows past what clients will parse. Each
+        // is signed when a client first asks for it (about 30 µs), so thousands of mocked hosts
+        // cost nothing at start; they share one key pair. The authority's key stays in this
+        // process's memory for the mock's lifetime (snippets never see it: they get the
+        // authority's certificate only).
         let leaf_key = KeyPair::generate()?;
         let signing_key = rustls::crypto::ring::sign::any_supported_type(&PrivateKeyDer::Pkcs8(
             PrivatePkcs8KeyDer::from(leaf_key.serialize_der()),
@@ -83,24 +85,21 @@ impl CertificateAuthority {
                 .map(str::to_string)
                 .to_vec(),
         )?;
-        let mut by_name = HashMap::new();
+        // A name no certificate can hold is refused now, not at a client's first handshake.
+        let mut listed = std::collections::HashSet::new();
         for host in hosts {
-            if let std::collections::hash_map::Entry::Vacant(entry) =
-                by_name.entry(normalized(host))
-            {
-                let certified = signer.issue(vec![entry.key().clone()])?;
-                entry.insert(certified);
-            }
+            let name = normalized(host);
+            CertificateParams::new(vec![name.clone()])?;
+            listed.insert(name);
         }
-        // The authority's key outlives this function only when names cannot be known now.
-        let on_demand = any_host.then(|| OnDemand {
-            signer,
-            issued: Mutex::new(HashMap::new()),
-        });
         let resolver = ByServerName {
-            by_name,
+            listed,
+            any_host,
             local,
-            on_demand,
+            on_demand: OnDemand {
+                signer,
+                issued: Mutex::new(HashMap::new()),
+            },
         };
 
         let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -169,20 +168,20 @@ impl Signer {
     }
 }
 
-/// Certificates for names nobody listed, signed when a client first asks for one (a mapping
-/// without `host` answers every host).
+/// Server certificates, signed when a client first asks for a name.
 struct OnDemand {
     signer: Signer,
-    /// Names already signed; at most [`ON_DEMAND_KEPT`] are kept (later ones are signed again
-    /// on each handshake, so a client naming endless hosts cannot grow the mock).
+    /// Names already signed: every mocked host's, and up to [`ON_DEMAND_KEPT`] others (later
+    /// ones are signed again on each handshake, so a client naming endless hosts of a mapping
+    /// that answers any host cannot grow the mock).
     issued: Mutex<HashMap<String, Arc<CertifiedKey>>>,
 }
 
-/// How many certificates signed on demand are kept for reuse.
+/// How many certificates for names nobody listed are kept for reuse.
 const ON_DEMAND_KEPT: usize = 10_000;
 
 impl OnDemand {
-    fn certificate_for(&self, name: &str) -> Option<Arc<CertifiedKey>> {
+    fn certificate_for(&self, name: &str, listed: bool) -> Option<Arc<CertifiedKey>> {
         let mut issued = self.issued.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(certified) = issued.get(name) {
             return Some(Arc::clone(certified));
@@ -190,28 +189,29 @@ impl OnDemand {
         // A name rcgen cannot put in a certificate gets the local one (the client then says
         // why it does not trust it).
         let certified = self.signer.issue(vec![name.to_string()]).ok()?;
-        if issued.len() < ON_DEMAND_KEPT {
+        if listed || issued.len() < ON_DEMAND_KEPT {
             issued.insert(name.to_string(), Arc::clone(&certified));
         }
         Some(certified)
     }
 }
 
-/// The certificate for the name a client asked for (SNI): the mocked host's own, else (when a
-/// mapping answers any host) one signed for that name now, else (no SNI, an address, or a host
-/// nobody mocked) the one for localhost, 127.0.0.1 and ::1.
+/// The certificate for the name a client asked for (SNI): a mocked host's own (or, when a
+/// mapping answers any host, any name's), signed on first use; else (no SNI, an address, or a
+/// host nobody mocked) the one for localhost, 127.0.0.1 and ::1.
 struct ByServerName {
-    by_name: HashMap<String, Arc<CertifiedKey>>,
+    listed: std::collections::HashSet<String>,
+    any_host: bool,
     local: Arc<CertifiedKey>,
-    on_demand: Option<OnDemand>,
+    on_demand: OnDemand,
 }
 
 impl std::fmt::Debug for ByServerName {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         formatter
             .debug_struct("ByServerName")
-            .field("names", &self.by_name.len())
-            .field("on_demand", &self.on_demand.is_some())
+            .field("names", &self.listed.len())
+            .field("any_host", &self.any_host)
             .finish()
     }
 }
@@ -221,13 +221,10 @@ impl ResolvesServerCert for ByServerName {
         let Some(name) = client_hello.server_name().map(normalized) else {
             return Some(Arc::clone(&self.local));
         };
-        if let Some(certified) = self.by_name.get(&name) {
-            return Some(Arc::clone(certified));
-        }
-        let signed = self
-            .on_demand
-            .as_ref()
-            .and_then(|on_demand| on_demand.certificate_for(&name));
+        let listed = self.listed.contains(&name);
+        let signed = (listed || self.any_host)
+            .then(|| self.on_demand.certificate_for(&name, listed))
+            .flatten();
         Some(signed.unwrap_or_else(|| Arc::clone(&self.local)))
     }
 }
