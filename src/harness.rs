@@ -114,7 +114,8 @@ impl Harness {
         }
         // The isolation probe and the runtimes' discovery, side by side.
         let choice = options.isolation;
-        let mode = tokio::task::spawn_blocking(move || isolation::resolve(choice));
+        let cache = options.cache_dir.clone();
+        let mode = tokio::task::spawn_blocking(move || isolation::resolve(choice, &cache));
         let cache = options.cache_dir.clone();
         let wanted = runtimes.to_vec();
         let notes = reporter.clone();

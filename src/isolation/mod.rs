@@ -29,16 +29,63 @@ pub enum IsolationChoice {
 }
 
 /// Resolves `auto` by probing. An explicit `namespace` that the kernel refuses is an error
-/// naming the reason and the alternative.
-pub fn resolve(choice: IsolationChoice) -> Result<IsolationMode, String> {
+/// naming the reason and the alternative. A probe that succeeded is remembered in `cache`
+/// ([`probe_remembered`]).
+pub fn resolve(choice: IsolationChoice, cache: &Path) -> Result<IsolationMode, String> {
     match choice {
         IsolationChoice::Preload => Ok(IsolationMode::Preload),
-        IsolationChoice::Namespace => probe().map(|()| IsolationMode::Namespace),
-        IsolationChoice::Auto => Ok(match probe() {
+        IsolationChoice::Namespace => probe_remembered(cache).map(|()| IsolationMode::Namespace),
+        IsolationChoice::Auto => Ok(match probe_remembered(cache) {
             Ok(()) => IsolationMode::Namespace,
             Err(_) => IsolationMode::Preload,
         }),
     }
+}
+
+/// [`probe`], once per boot: a success is kept under `CACHE/probes/`, keyed by what could
+/// change the answer (the boot, the kernel, the user, the sidebyside executable, the sysctls
+/// that allow or forbid unprivileged namespaces, and the process's seccomp mode). A failure
+/// is never kept: the probe runs again next time (it is what `auto` falls back on).
+pub fn probe_remembered(cache: &Path) -> Result<(), String> {
+    let entry = cache
+        .join("probes")
+        .join(format!("namespace-{}.ok", namespace_key()));
+    if entry.exists() {
+        return Ok(());
+    }
+    probe()?;
+    if let Some(folder) = entry.parent() {
+        let _ = std::fs::create_dir_all(folder);
+    }
+    let _ = crate::ground::files::write_bytes_atomically(&entry, b"namespaces work here\n");
+    Ok(())
+}
+
+fn namespace_key() -> String {
+    let read = |path: &str| std::fs::read_to_string(path).unwrap_or_else(|_| "absent".into());
+    let seccomp = read("/proc/self/status")
+        .lines()
+        .filter(|line| line.starts_with("Seccomp") || line.starts_with("NoNewPrivs"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let executable = std::env::current_exe()
+        .map(|path| crate::ground::files::named_stamp(&path))
+        .unwrap_or_default();
+    let parts = [
+        env!("CARGO_PKG_VERSION").to_string(),
+        executable,
+        read("/proc/sys/kernel/random/boot_id"),
+        read("/proc/sys/kernel/osrelease"),
+        format!("{} {}", nix::unistd::getuid(), nix::unistd::geteuid()),
+        read("/proc/sys/user/max_user_namespaces"),
+        read("/proc/sys/user/max_net_namespaces"),
+        read("/proc/sys/user/max_mnt_namespaces"),
+        read("/proc/sys/kernel/unprivileged_userns_clone"),
+        read("/proc/sys/kernel/apparmor_restrict_unprivileged_userns"),
+        seccomp,
+    ];
+    let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+    crate::runtime::blocks::content_key(&parts)
 }
 
 /// Checks, in a child process, that namespaces can be created and set up here.
