@@ -18,6 +18,7 @@ pub(crate) mod freshness;
 pub mod installed;
 pub mod node;
 pub mod page_crates;
+pub mod page_npm;
 pub mod page_packages;
 mod probes;
 pub mod provision;

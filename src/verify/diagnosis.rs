@@ -317,8 +317,10 @@ impl Block<'_> {
                 let package = captures.get(1).or(captures.get(2))?.as_str();
                 let package = npm_package_name(package);
                 Some(format!(
-                    "it imports the npm package `{package}`, which is not \
-                     installed where sidebyside runs blocks (Node's built-in modules only)"
+                    "it imports the npm package `{package}`, which the page does not declare \
+                     (blocks get Node's built-in modules and the npm packages their page \
+                     declares); declare it on the page: a shell block with \
+                     `npm install {package}`, or front matter `sidebyside: {{ node: [{package}] }}`"
                 ))
             }
             Language::Rust => {
