@@ -264,6 +264,10 @@ impl Installed {
                 let document = snippet.source.path.display().to_string();
                 page_npm::added(&page_npm::declared(page, &document))
             }
+            (SnippetKind::Block { page, .. }, Language::Rust) => {
+                let document = snippet.source.path.display().to_string();
+                super::page_crates::for_page(page, &document).summary
+            }
             _ => Vec::new(),
         }
     }
@@ -348,6 +352,17 @@ impl Installed {
         let added = Self::page_requirements(snippet);
         if added.is_empty() {
             return Vec::new();
+        }
+        if let (Language::Rust, SnippetKind::Block { page, .. }) = (snippet.language, &snippet.kind)
+        {
+            let document = snippet.source.path.display().to_string();
+            let manifest = super::page_crates::for_page(page, &document);
+            let package = if manifest.own {
+                self.cache.join(manifest.package_name())
+            } else {
+                self.cache.join("rust-blocks")
+            };
+            return super::page_crates::read_lock(&package.join("Cargo.lock"));
         }
         if snippet.language == Language::Javascript {
             let folders = self
