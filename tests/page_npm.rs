@@ -120,3 +120,31 @@ fn list_shows_the_npm_packages_a_page_adds() {
         .collect();
     assert_eq!(runtimes, ["node + axios"], "{listing:#}");
 }
+
+#[test]
+fn every_report_format_shows_the_environment_and_its_lock() {
+    let (code, document, output) = verify_json(&[&page("page-npm.md")]);
+    assert_eq!(code, 0, "{document:#}");
+    let directory = tempfile::tempdir().unwrap();
+    let results = directory.path().join("results.json");
+    std::fs::write(&results, &output.stdout).unwrap();
+    let axios = lock_of(&document["runs"][0])
+        .into_iter()
+        .find(|line| line.starts_with("axios@"))
+        .unwrap();
+    for format in ["table", "md", "html", "junit"] {
+        let rendered = sidebyside()
+            .args(["report", "--format", format])
+            .arg(&results)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        assert!(rendered.status.success(), "{format}: {rendered:?}");
+        let text = String::from_utf8_lossy(&rendered.stdout);
+        assert!(
+            text.contains(&axios) && text.contains("follow-redirects@"),
+            "{format} does not show the lock:\n{text}"
+        );
+        assert!(text.contains("+ axios"), "{format}:\n{text}");
+    }
+}

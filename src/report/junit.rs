@@ -32,6 +32,9 @@ struct Case {
     outcome: Outcome,
     system_out: Option<String>,
     system_err: Option<String>,
+    /// The case's own properties (a block's runtime and the lock of the environment its page
+    /// declares).
+    properties: Vec<(String, String)>,
 }
 
 enum Outcome {
@@ -124,6 +127,7 @@ impl Render for Junit {
                         },
                         system_out: None,
                         system_err: None,
+                        properties: Vec::new(),
                     })
                     .collect();
                 inputs.extend(document.problems.iter().map(|problem| Case {
@@ -138,6 +142,7 @@ impl Render for Junit {
                     },
                     system_out: None,
                     system_err: None,
+                    properties: Vec::new(),
                 }));
                 if !inputs.is_empty() {
                     suites.push(Suite {
@@ -190,6 +195,7 @@ impl Render for Junit {
                         },
                         system_out: Some(verdict.evidence.clone()),
                         system_err: None,
+                        properties: Vec::new(),
                     })
                 })
                 .collect();
@@ -293,6 +299,14 @@ fn snippet_case(run: &Observation, classname: &str) -> Case {
         // A failure's body already ends with the tail of stderr.
         system_err: Some(stderr_tail)
             .filter(|text| !text.is_empty() && run.status == Status::Passed),
+        properties: if run.packages.is_empty() {
+            Vec::new()
+        } else {
+            vec![
+                ("runtime".to_string(), run.runtime.clone()),
+                ("packages".to_string(), run.packages.join(" ")),
+            ]
+        },
     }
 }
 
@@ -432,6 +446,22 @@ fn write_case(writer: &mut Writer<Vec<u8>>, case: &Case) -> std::io::Result<()> 
             .map(|(name, value)| (*name, value.as_str())),
     );
     element.write_inner_content(|writer| {
+        if !case.properties.is_empty() {
+            writer
+                .create_element("properties")
+                .write_inner_content(|writer| {
+                    for (name, value) in &case.properties {
+                        writer
+                            .create_element("property")
+                            .with_attributes([
+                                ("name", xml_text(name).as_str()),
+                                ("value", xml_text(value).as_str()),
+                            ])
+                            .write_empty()?;
+                    }
+                    Ok::<(), std::io::Error>(())
+                })?;
+        }
         match &case.outcome {
             Outcome::Passed => {}
             Outcome::Failure {

@@ -205,6 +205,39 @@ fn verify(out: &mut String, report: &Report<'_>) {
     table(out, &header, &body);
 
     for machine in &report.machines {
+        let environments = cells::page_environments(machine.runs());
+        if !environments.is_empty() {
+            let on = if several {
+                format!(" on {}", cell(&machine.label))
+            } else {
+                String::new()
+            };
+            let _ = writeln!(
+                out,
+                "**Environments the pages declare{on}** (exact versions):\n"
+            );
+            for environment in &environments {
+                let places: Vec<String> = environment
+                    .runs
+                    .iter()
+                    .map(|place| format!("`{}`", cell(place)))
+                    .collect();
+                let _ = writeln!(
+                    out,
+                    "- {} ({}): <details><summary>{}</summary>{}</details>",
+                    cell(environment.runtime),
+                    places.join(", "),
+                    cells::packages_count(environment.packages),
+                    environment
+                        .packages
+                        .iter()
+                        .map(|package| format!("`{}`", cell(package)))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                );
+            }
+            out.push('\n');
+        }
         let Some(document) = machine.verify() else {
             continue;
         };
