@@ -148,3 +148,30 @@ fn every_report_format_shows_the_environment_and_its_lock() {
         assert!(text.contains("+ axios"), "{format}:\n{text}");
     }
 }
+
+#[test]
+fn declarations_that_resolve_alike_share_one_folder() {
+    let (code, first, _) = verify_json(&[&page("page-npm.md")]);
+    assert_eq!(code, 0, "{first:#}");
+    let directory = tempfile::tempdir().unwrap();
+    let pinned = directory.path().join("pinned.md");
+    std::fs::write(
+        &pinned,
+        "# Pinned\n\n```sh\nnpm install --save axios@1\n```\n\n```javascript\nimport axios from \"axios\";\nconsole.log((await axios.get(\"https://api.example.com/data\")).data.owner.name);\n```\n",
+    )
+    .unwrap();
+    let (code, document, output) = verify_json(&[pinned.to_str().unwrap()]);
+    assert_eq!(code, 0, "{document:#}");
+    let run = &document["runs"][0];
+    assert_eq!(run["status"], "passed", "{run:#}");
+    assert!(
+        run["runtime"].as_str().unwrap().ends_with("+ axios@1"),
+        "{run:#}"
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !stderr.contains("installing the npm packages"),
+        "a declaration resolving to the same lock installed a folder of its own: {stderr}"
+    );
+    assert_eq!(lock_of(run), lock_of(&first["runs"][0]));
+}

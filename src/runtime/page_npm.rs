@@ -9,11 +9,15 @@
 //!   from a folder or file (`./pkg`, `file:`) is not read;
 //! - or, for a page that says nothing, its YAML front matter `sidebyside: { node: [axios] }`.
 //!
-//! The declared set, sorted, names a folder of the cache (`node-packages/KEY`) with a
-//! `package.json`, npm's `package-lock.json` and `node_modules`, installed with
-//! `npm install --ignore-scripts` (no package's install script ever runs). Pages with the same
-//! needs share it and a second run installs nothing. The page's blocks are written inside that
-//! folder (`node-packages/KEY/blocks/...`), so Node, which looks for a bare import in the
+//! The declared set, sorted, is resolved once (`npm install --package-lock-only`: the
+//! registry's metadata, no package downloaded) and the folder is named by the resolved set,
+//! every package with its exact version (`node-packages/KEY`, with a `package.json`, npm's
+//! `package-lock.json` and `node_modules`, installed from that lock with
+//! `npm ci --ignore-scripts`: no package's install script ever runs). So pages whose
+//! declarations differ but resolve alike (`axios` and `axios@1`) share one folder. What each
+//! declaration resolved to is recorded (`node-packages/declared-KEY`), so a second run neither
+//! resolves nor installs. The page's blocks are written inside the folder
+//! (`node-packages/KEY/blocks/...`), so Node, which looks for a bare import in the
 //! `node_modules` folders above the importing file (ES modules ignore `NODE_PATH`), finds them;
 //! nothing is needed from the run directory, and the sandbox, which shows the cache read-only,
 //! shows them too.
@@ -31,7 +35,7 @@ use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
 /// How package folders are made (bumped when that changes).
-const LAYOUT: &str = "npm-ignore-scripts-1";
+const LAYOUT: &str = "npm-resolved-ignore-scripts-2";
 /// Written last into a complete folder.
 const COMPLETE: &str = ".sidebyside-complete";
 
@@ -129,19 +133,28 @@ pub struct NodePackages {
 }
 
 impl NodePackages {
-    /// The folder of `added` (sorted), installed on first use with npm; a second run finds it
-    /// and installs nothing. What is worth a user's attention goes to `notes`.
+    /// The folder of `added` (sorted). On first use the declared set is resolved
+    /// (`npm install --package-lock-only`: versions only, nothing downloaded), and the folder is
+    /// the one of that lock: made with `npm ci` if no page resolved to the same lock before.
+    /// What a declaration resolved to is recorded, so a second run resolves and installs
+    /// nothing. What is worth a user's attention goes to `notes`.
     pub fn provision(cache: &Path, added: &[String], notes: &dyn Fn(&str)) -> Result<Self> {
         let directory = cache.join("node-packages");
         std::fs::create_dir_all(&directory)
             .map_err(|error| Error::io(format!("cannot create {}", directory.display()), error))?;
-        let key = folder_key(added);
-        let folder = directory.join(&key);
-        let packages = NodePackages {
-            folder: folder.clone(),
-            added: added.to_vec(),
+        let declared = declared_key(added);
+        let record = directory.join(format!("declared-{declared}"));
+        let found = |record: &Path| -> Option<NodePackages> {
+            let key = std::fs::read_to_string(record).ok()?;
+            let key = key.trim();
+            let valid = key.len() == 16 && key.chars().all(|c| c.is_ascii_hexdigit());
+            let folder = directory.join(key);
+            (valid && folder.join(COMPLETE).is_file()).then(|| NodePackages {
+                folder,
+                added: added.to_vec(),
+            })
         };
-        if folder.join(COMPLETE).is_file() {
+        if let Some(packages) = found(&record) {
             return Ok(packages);
         }
         let npm = which::which("npm").map_err(|_| Error::MissingRuntime {
@@ -154,34 +167,15 @@ impl NodePackages {
                       package) and make sure `npm` is on PATH"
                 .to_string(),
         })?;
-        let lock_path = directory.join(format!("{key}.lock"));
-        let lock = std::fs::File::create(&lock_path)
-            .map_err(|error| Error::io(format!("cannot create {}", lock_path.display()), error))?;
-        provision::lock_interruptibly(
-            &lock,
-            "waiting for another sidebyside to finish installing the page's npm packages",
-            notes,
-        )?;
-        // Another run may have finished it while we waited; leftovers go under the lock.
-        if folder.join(COMPLETE).is_file() {
+        let _declared_lock = take_lock(&directory, &format!("declared-{declared}"), notes)?;
+        // Another run may have finished it while we waited.
+        if let Some(packages) = found(&record) {
             return Ok(packages);
         }
-        for entry in std::fs::read_dir(&directory)
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if name.starts_with(&format!("{key}.partial-"))
-                || name.starts_with(&format!("{key}.old-"))
-            {
-                let _ = provision::remove_tree(&entry.path());
-            }
-        }
+        remove_leftovers(&directory, &declared);
         notes(&format!(
-            "installing the npm packages the page declares ({}) in {} (first run only)...",
-            added.join(", "),
-            folder.display()
+            "resolving the npm packages the page declares ({})...",
+            added.join(", ")
         ));
         let unique = format!(
             "{}-{}",
@@ -190,30 +184,47 @@ impl NodePackages {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |elapsed| elapsed.as_nanos())
         );
-        let partial = directory.join(format!("{key}.partial-{unique}"));
-        let made = install(&npm, &partial, added).and_then(|()| {
-            if folder.exists() {
-                let old = directory.join(format!("{key}.old-{unique}"));
-                std::fs::rename(&folder, &old).map_err(|error| {
-                    Error::io(format!("cannot move {} aside", folder.display()), error)
+        let partial = directory.join(format!("{declared}.partial-{unique}"));
+        let made = (|| {
+            resolve(&npm, &partial, added)?;
+            let key = lock_key(&read_lock(&partial.join("package-lock.json")));
+            let folder = directory.join(&key);
+            let _lock = take_lock(&directory, &key, notes)?;
+            if !folder.join(COMPLETE).is_file() {
+                notes(&format!(
+                    "installing the npm packages the page declares ({}) in {} (first run \
+                     only)...",
+                    added.join(", "),
+                    folder.display()
+                ));
+                install(&npm, &partial, added)?;
+                if folder.exists() {
+                    let old = directory.join(format!("{key}.old-{unique}"));
+                    std::fs::rename(&folder, &old).map_err(|error| {
+                        Error::io(format!("cannot move {} aside", folder.display()), error)
+                    })?;
+                    let _ = provision::remove_tree(&old);
+                }
+                std::fs::rename(&partial, &folder).map_err(|error| {
+                    Error::io(
+                        format!(
+                            "cannot rename {} to {}",
+                            partial.display(),
+                            folder.display()
+                        ),
+                        error,
+                    )
                 })?;
-                let _ = provision::remove_tree(&old);
             }
-            std::fs::rename(&partial, &folder).map_err(|error| {
-                Error::io(
-                    format!(
-                        "cannot rename {} to {}",
-                        partial.display(),
-                        folder.display()
-                    ),
-                    error,
-                )
+            crate::ground::files::write_bytes_atomically(&record, key.as_bytes())
+                .map_err(|error| Error::io(format!("cannot write {}", record.display()), error))?;
+            Ok(NodePackages {
+                folder,
+                added: added.to_vec(),
             })
-        });
-        if made.is_err() {
-            let _ = provision::remove_tree(&partial);
-        }
-        made.map(|()| packages)
+        })();
+        let _ = provision::remove_tree(&partial);
+        made
     }
 
     /// Every package of the folder with its exact version (`axios@1.7.9`), from npm's
@@ -223,15 +234,47 @@ impl NodePackages {
     }
 }
 
-/// The folder's name: the layout and the declared set.
-fn folder_key(added: &[String]) -> String {
+/// Takes the lock file `NAME.lock` of the folder, waiting for another run that holds it.
+fn take_lock(directory: &Path, name: &str, notes: &dyn Fn(&str)) -> Result<std::fs::File> {
+    let path = directory.join(format!("{name}.lock"));
+    let lock = std::fs::File::create(&path)
+        .map_err(|error| Error::io(format!("cannot create {}", path.display()), error))?;
+    provision::lock_interruptibly(
+        &lock,
+        "waiting for another sidebyside to finish installing the page's npm packages",
+        notes,
+    )?;
+    Ok(lock)
+}
+
+/// Removes what an interrupted set-up of this declaration left (under its lock).
+fn remove_leftovers(directory: &Path, declared: &str) {
+    let partial = format!("{declared}.partial-");
+    for entry in std::fs::read_dir(directory).into_iter().flatten().flatten() {
+        if entry.file_name().to_string_lossy().starts_with(&partial) {
+            let _ = provision::remove_tree(&entry.path());
+        }
+    }
+}
+
+/// The key of a declaration: the layout and the declared set.
+fn declared_key(added: &[String]) -> String {
     let mut parts = vec![LAYOUT];
     parts.extend(added.iter().map(String::as_str));
     super::blocks::content_key(&parts)
 }
 
-/// Installs `added` into `folder` (created) with npm, without running any package's scripts.
-fn install(npm: &Path, folder: &Path, added: &[String]) -> Result<()> {
+/// The name of a package folder: the layout and the resolved set (every package with its
+/// exact version), so declarations that resolve alike share one.
+fn lock_key(lock: &[String]) -> String {
+    let mut parts = vec![LAYOUT, "resolved"];
+    parts.extend(lock.iter().map(String::as_str));
+    super::blocks::content_key(&parts)
+}
+
+/// Resolves `added` into `folder` (created): a `package.json` and npm's `package-lock.json`,
+/// nothing downloaded but the registry's metadata.
+fn resolve(npm: &Path, folder: &Path, added: &[String]) -> Result<()> {
     std::fs::create_dir_all(folder)
         .map_err(|error| Error::io(format!("cannot create {}", folder.display()), error))?;
     let manifest = folder.join("package.json");
@@ -240,10 +283,36 @@ fn install(npm: &Path, folder: &Path, added: &[String]) -> Result<()> {
         "{\n  \"name\": \"sidebyside-page-packages\",\n  \"private\": true\n}\n",
     )
     .map_err(|error| Error::io(format!("cannot write {}", manifest.display()), error))?;
+    npm_step(
+        npm,
+        folder,
+        &["install", "--package-lock-only"],
+        added,
+        "resolving",
+    )?;
+    if read_lock(&folder.join("package-lock.json")).is_empty() {
+        return Err(Error::Other(format!(
+            "npm reported success but wrote no package-lock.json with packages in {}",
+            folder.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Installs exactly the resolved lock of `folder` (`npm ci`), without running any package's
+/// scripts, and marks the folder complete.
+fn install(npm: &Path, folder: &Path, added: &[String]) -> Result<()> {
+    npm_step(npm, folder, &["ci"], &[], "installing")?;
+    let complete = folder.join(COMPLETE);
+    std::fs::write(&complete, added.join("\n"))
+        .map_err(|error| Error::io(format!("cannot write {}", complete.display()), error))
+}
+
+fn npm_step(npm: &Path, folder: &Path, step: &[&str], added: &[String], what: &str) -> Result<()> {
     let mut command = std::process::Command::new(npm);
     command
+        .args(step)
         .args([
-            "install",
             "--ignore-scripts",
             "--no-audit",
             "--no-fund",
@@ -253,24 +322,17 @@ fn install(npm: &Path, folder: &Path, added: &[String]) -> Result<()> {
         .args(added)
         .current_dir(folder);
     let output = provision::output(&command)?;
-    if !output.status.success() {
-        return Err(Error::Other(format!(
-            "npm install {} failed ({}): {}\nCheck the names and versions the page declares, \
-             and that the npm registry can be reached.",
-            added.join(" "),
-            output.status,
-            String::from_utf8_lossy(&output.stderr).trim()
-        )));
+    if output.status.success() {
+        return Ok(());
     }
-    if read_lock(&folder.join("package-lock.json")).is_empty() {
-        return Err(Error::Other(format!(
-            "npm reported success but wrote no package-lock.json with packages in {}",
-            folder.display()
-        )));
-    }
-    let complete = folder.join(COMPLETE);
-    std::fs::write(&complete, added.join("\n"))
-        .map_err(|error| Error::io(format!("cannot write {}", complete.display()), error))
+    Err(Error::Other(format!(
+        "{what} the npm packages {} failed (npm {} exited with {}): {}\nCheck the names and \
+         versions the page declares, and that the npm registry can be reached.",
+        added.join(" "),
+        step.join(" "),
+        output.status,
+        String::from_utf8_lossy(&output.stderr).trim()
+    )))
 }
 
 /// `name@version` for every installed package of an npm lock file (version 2 or 3), sorted.
@@ -389,8 +451,8 @@ mod tests {
             "b.md",
         ));
         assert_eq!(one, ["axios", "zod"]);
-        assert_eq!(folder_key(&one), folder_key(&other));
-        assert_ne!(folder_key(&one), folder_key(&["axios".to_string()]));
+        assert_eq!(declared_key(&one), declared_key(&other));
+        assert_ne!(declared_key(&one), declared_key(&["axios".to_string()]));
     }
 
     #[test]
