@@ -27,6 +27,7 @@ pub mod registry;
 pub mod rust;
 pub mod transcript;
 pub mod typescript;
+pub mod uv;
 
 pub use installed::Installed;
 pub use registry::{CommandContext, Runtime, RuntimeId, Unavailable};

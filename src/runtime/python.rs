@@ -191,7 +191,19 @@ impl Python {
                                 venv.display()
                             ));
                         }
-                        create_venv(&base, &directory, &key, &venv, &requirements, notes)?
+                        // A page's venv is made with uv where it can be installed.
+                        let installer =
+                            (!added.is_empty()).then(|| super::uv::installer(cache, &base));
+                        if let Some(super::uv::Installer::Pip(Some(why))) = &installer {
+                            notes(&format!(
+                                "making the page's Python environment with pip: {why}"
+                            ));
+                        }
+                        let uv = match &installer {
+                            Some(super::uv::Installer::Uv(program)) => Some(program.as_path()),
+                            _ => None,
+                        };
+                        create_venv(&base, &directory, &key, &venv, &requirements, uv, notes)?
                     }
                 }
             }
@@ -545,11 +557,13 @@ fn create_venv(
     key: &str,
     venv: &Path,
     requirements: &str,
+    uv: Option<&Path>,
     notes: &dyn Fn(&str),
 ) -> Result<Manifest> {
     notes(&format!(
-        "setting up the Python environment in {} (first run only)...",
-        venv.display()
+        "setting up the Python environment in {} with {} (first run only)...",
+        venv.display(),
+        if uv.is_some() { "uv" } else { "pip" }
     ));
     let unique = format!(
         "{}-{}",
@@ -559,7 +573,7 @@ fn create_venv(
             .map_or(0, |elapsed| elapsed.as_nanos())
     );
     let partial = directory.join(format!("venv-{key}.partial-{unique}"));
-    let made = build_venv(base, &partial, requirements).and_then(|manifest| {
+    let made = build_venv(base, &partial, requirements, uv).and_then(|manifest| {
         if venv.exists() {
             // A venv cannot be renamed over a non-empty directory: move the old one aside.
             let old = directory.join(format!("venv-{key}.old-{unique}"));
@@ -582,7 +596,12 @@ fn create_venv(
     made
 }
 
-fn build_venv(base: &Path, partial: &Path, requirements_text: &str) -> Result<Manifest> {
+fn build_venv(
+    base: &Path,
+    partial: &Path,
+    requirements_text: &str,
+    uv: Option<&Path>,
+) -> Result<Manifest> {
     let step = |command: &mut std::process::Command, what: &str| -> Result<()> {
         let output = provision::output(command.stdin(std::process::Stdio::null()))?;
         if output.status.success() {
@@ -595,6 +614,24 @@ fn build_venv(base: &Path, partial: &Path, requirements_text: &str) -> Result<Ma
             String::from_utf8_lossy(&output.stderr).trim()
         )))
     };
+    if let Some(uv) = uv {
+        // The requirements beside the partial venv: uv makes the venv's directory itself.
+        let name = partial
+            .file_name()
+            .map(|name| {
+                name.to_string_lossy()
+                    .replace(".partial-", ".requirements-")
+            })
+            .unwrap_or_default();
+        let requirements = partial.with_file_name(format!("{name}.txt"));
+        std::fs::write(&requirements, requirements_text).map_err(|error| {
+            Error::io(format!("cannot write {}", requirements.display()), error)
+        })?;
+        let made = super::uv::make_venv(uv, base, partial, &requirements);
+        let _ = std::fs::remove_file(&requirements);
+        made?;
+        return finish_venv(partial);
+    }
     step(
         std::process::Command::new(base)
             .args(["-I", "-m", "venv"])
@@ -620,6 +657,11 @@ fn build_venv(base: &Path, partial: &Path, requirements_text: &str) -> Result<Ma
             .arg(&requirements),
         "installing the pinned Python packages (pip install -r requirements.txt)",
     )?;
+    finish_venv(partial)
+}
+
+/// Installs the hook into a venv whose packages are installed and records its manifest.
+fn finish_venv(partial: &Path) -> Result<Manifest> {
     let lib = partial.join("lib");
     let found: Vec<PathBuf> = std::fs::read_dir(&lib)
         .map_err(|error| Error::io(format!("cannot read {}", lib.display()), error))?
