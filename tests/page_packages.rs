@@ -141,3 +141,30 @@ fn a_page_venv_is_made_with_uv_which_is_installed_into_the_cache() {
         "{version:?}"
     );
 }
+
+#[test]
+fn python_declarations_that_resolve_alike_share_one_venv() {
+    let (code, first, _) = verify_json(&[&page("page-packages.md")]);
+    assert_eq!(code, 0, "{first:#}");
+    let directory = tempfile::tempdir().unwrap();
+    let ranged = directory.path().join("ranged.md");
+    std::fs::write(
+        &ranged,
+        "# Ranged\n\n```sh\npip install \"requests>=2\"\n```\n\n```python\nimport requests\nprint(requests.get(\"https://api.example.com/data\", timeout=10).json()[\"owner\"][\"name\"])\n```\n\n```text\nAda Lovelace\n```\n",
+    )
+    .unwrap();
+    let (code, document, output) = verify_json(&[ranged.to_str().unwrap()]);
+    assert_eq!(code, 0, "{document:#}");
+    let run = &document["runs"][0];
+    assert_eq!(run["status"], "passed", "{run:#}");
+    assert!(
+        run["runtime"].as_str().unwrap().ends_with("+ requests>=2"),
+        "{run:#}"
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !stderr.contains("setting up the Python environment"),
+        "a declaration resolving like another made a venv of its own: {stderr}"
+    );
+    assert_eq!(run["packages"], first["runs"][0]["packages"]);
+}

@@ -159,6 +159,21 @@ impl Python {
         let directory = cache.join("python");
         std::fs::create_dir_all(&directory)
             .map_err(|error| Error::io(format!("cannot create {}", directory.display()), error))?;
+        // A page's venv is named by what its declaration resolves to, where uv can resolve it.
+        let (key, requirements) = if added.is_empty() {
+            (key, requirements)
+        } else {
+            let identity = format!("{LAYOUT}\n{HOOK}\n{HOOK_PTH}\n{version}\n{base_prefix}");
+            resolved(
+                cache,
+                &directory,
+                &base,
+                &identity,
+                key,
+                requirements,
+                notes,
+            )?
+        };
         let venv = directory.join(format!("venv-{key}"));
         let manifest = match check(&venv) {
             Check::Good(manifest) => {
@@ -247,6 +262,60 @@ impl Python {
     pub fn package_version(&self, distribution: &str) -> Option<String> {
         package_version(&self.site_packages, distribution)
     }
+}
+
+/// The key and requirements of a page's venv: by what the declaration resolves to
+/// (`uv pip compile`: every distribution pinned), so declarations that differ but resolve alike
+/// (`requests` and `requests>=2`) share one venv; what a declaration resolved to is recorded
+/// (`python/declared-KEY`), so a second run resolves nothing. Without uv, the declared key and
+/// requirements as they are.
+fn resolved(
+    cache: &Path,
+    directory: &Path,
+    base: &Path,
+    identity: &str,
+    declared: String,
+    requirements: String,
+    notes: &dyn Fn(&str),
+) -> Result<(String, String)> {
+    let record = directory.join(format!("declared-{declared}"));
+    let recorded = || -> Option<String> {
+        let key = std::fs::read_to_string(&record).ok()?.trim().to_string();
+        let valid = key.len() == 16 && key.chars().all(|c| c.is_ascii_hexdigit());
+        let venv = directory.join(format!("venv-{key}"));
+        (valid && matches!(check(&venv), Check::Good(_))).then_some(key)
+    };
+    if let Some(key) = recorded() {
+        return Ok((key, requirements));
+    }
+    let super::uv::Installer::Uv(uv) = super::uv::installer(cache, base) else {
+        return Ok((declared, requirements));
+    };
+    let lock = open_lock(directory, &format!("declared-{declared}"))?;
+    provision::lock_interruptibly(
+        &lock,
+        "waiting for another sidebyside to finish resolving the page's Python packages",
+        notes,
+    )?;
+    if let Some(key) = recorded() {
+        return Ok((key, requirements));
+    }
+    notes("resolving the Python packages the page declares...");
+    let input = directory.join(format!("declared-{declared}.in"));
+    std::fs::write(&input, &requirements)
+        .map_err(|error| Error::io(format!("cannot write {}", input.display()), error))?;
+    let pinned = super::uv::compile(&uv, base, &input);
+    let _ = std::fs::remove_file(&input);
+    let pinned = pinned?;
+    let key = {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        ("resolved", identity, &pinned).hash(&mut hasher);
+        format!("{:016x}", hasher.finish())
+    };
+    crate::ground::files::write_bytes_atomically(&record, key.as_bytes())
+        .map_err(|error| Error::io(format!("cannot write {}", record.display()), error))?;
+    Ok((key, pinned))
 }
 
 /// Runs a Python file as `__main__` on uvloop's event loop, as `python FILE` would run it.

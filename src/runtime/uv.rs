@@ -170,6 +170,47 @@ pub fn make_venv(uv: &Path, base: &Path, partial: &Path, requirements: &Path) ->
     )
 }
 
+/// Resolves the requirements file `input` for the interpreter `base`: every distribution pinned
+/// (`name==version` lines, sorted, without comments), nothing installed.
+pub fn compile(uv: &Path, base: &Path, input: &Path) -> Result<String> {
+    let mut command = Command::new(uv);
+    command
+        .args([
+            "pip",
+            "compile",
+            "--quiet",
+            "--no-header",
+            "--no-annotate",
+            "--python",
+        ])
+        .arg(base)
+        .arg(input)
+        .env("UV_PYTHON_DOWNLOADS", "never")
+        .stdin(std::process::Stdio::null());
+    let output = provision::output(&command)?;
+    if !output.status.success() {
+        return Err(Error::Other(format!(
+            "resolving the Python packages with uv (uv pip compile) failed ({}): {}\nCheck the \
+             names and versions the page declares, and that PyPI can be reached.",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        )));
+    }
+    let mut pinned: Vec<String> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .map(str::to_string)
+        .collect();
+    pinned.sort_by_key(|line| line.to_ascii_lowercase());
+    if pinned.is_empty() {
+        return Err(Error::Other(
+            "uv pip compile resolved the page's Python packages to nothing".to_string(),
+        ));
+    }
+    Ok(pinned.join("\n") + "\n")
+}
+
 fn run(command: &mut Command, what: &str) -> Result<()> {
     let output = provision::output(command.stdin(std::process::Stdio::null()))?;
     if output.status.success() {
