@@ -18,6 +18,13 @@ pub struct Markdown;
 const STDERR_TAIL_LINES: usize = 12;
 
 /// A table cell: no pipes or line breaks that would end it, no stray HTML.
+/// `text` with HTML's special characters escaped.
+fn html_text(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
 fn cell(text: &str) -> String {
     text.replace('|', "\\|")
         .replace('<', "&lt;")
@@ -231,7 +238,9 @@ fn verify(out: &mut String, report: &Report<'_>) {
                     environment
                         .packages
                         .iter()
-                        .map(|package| format!("`{}`", cell(package)))
+                        // HTML, not Markdown: GitHub does not read Markdown inside a
+                        // one-line `<details>`.
+                        .map(|package| format!("<code>{}</code>", html_text(package)))
                         .collect::<Vec<_>>()
                         .join(" ")
                 );
