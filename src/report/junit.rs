@@ -32,9 +32,6 @@ struct Case {
     outcome: Outcome,
     system_out: Option<String>,
     system_err: Option<String>,
-    /// The case's own properties (a block's runtime and the lock of the environment its page
-    /// declares).
-    properties: Vec<(String, String)>,
 }
 
 enum Outcome {
@@ -104,10 +101,21 @@ impl Render for Junit {
                     .push(snippet_case(run, &format!("{prefix}{}", run.group)));
             }
             for (group, cases) in groups {
+                // The environment each block's page declares, and its lock: suite properties
+                // named by the case (junit-10.xsd has no properties on a test case).
+                let mut properties = properties.clone();
+                for run in machine
+                    .runs()
+                    .iter()
+                    .filter(|run| run.group == group && !run.packages.is_empty())
+                {
+                    properties.push((format!("runtime.{}", run.name), run.runtime.clone()));
+                    properties.push((format!("packages.{}", run.name), run.packages.join(" ")));
+                }
                 suites.push(Suite {
                     name: format!("{prefix}{group}"),
                     cases,
-                    properties: properties.clone(),
+                    properties,
                 });
             }
             // Blocks deliberately not run are skipped cases; unusable inputs are errors, so a
@@ -127,7 +135,6 @@ impl Render for Junit {
                         },
                         system_out: None,
                         system_err: None,
-                        properties: Vec::new(),
                     })
                     .collect();
                 inputs.extend(document.problems.iter().map(|problem| Case {
@@ -142,7 +149,6 @@ impl Render for Junit {
                     },
                     system_out: None,
                     system_err: None,
-                    properties: Vec::new(),
                 }));
                 if !inputs.is_empty() {
                     suites.push(Suite {
@@ -195,7 +201,6 @@ impl Render for Junit {
                         },
                         system_out: Some(verdict.evidence.clone()),
                         system_err: None,
-                        properties: Vec::new(),
                     })
                 })
                 .collect();
@@ -299,14 +304,6 @@ fn snippet_case(run: &Observation, classname: &str) -> Case {
         // A failure's body already ends with the tail of stderr.
         system_err: Some(stderr_tail)
             .filter(|text| !text.is_empty() && run.status == Status::Passed),
-        properties: if run.packages.is_empty() {
-            Vec::new()
-        } else {
-            vec![
-                ("runtime".to_string(), run.runtime.clone()),
-                ("packages".to_string(), run.packages.join(" ")),
-            ]
-        },
     }
 }
 
@@ -446,22 +443,6 @@ fn write_case(writer: &mut Writer<Vec<u8>>, case: &Case) -> std::io::Result<()> 
             .map(|(name, value)| (*name, value.as_str())),
     );
     element.write_inner_content(|writer| {
-        if !case.properties.is_empty() {
-            writer
-                .create_element("properties")
-                .write_inner_content(|writer| {
-                    for (name, value) in &case.properties {
-                        writer
-                            .create_element("property")
-                            .with_attributes([
-                                ("name", xml_text(name).as_str()),
-                                ("value", xml_text(value).as_str()),
-                            ])
-                            .write_empty()?;
-                    }
-                    Ok::<(), std::io::Error>(())
-                })?;
-        }
         match &case.outcome {
             Outcome::Passed => {}
             Outcome::Failure {
