@@ -462,3 +462,34 @@ fn verify_out_writes_every_format_and_names_the_machine() {
     )
     .unwrap();
 }
+
+#[test]
+fn the_environment_a_page_declares_is_in_every_format_and_junit_still_validates() {
+    let mut results = document("verify-failures.json");
+    let lock = vec![
+        "axios@1.7.9".to_string(),
+        "follow-redirects@1.15.9".to_string(),
+    ];
+    {
+        let run = &mut results.runs[0];
+        run.packages = lock.clone();
+        run.runtime = format!("{} + axios", run.runtime);
+    }
+    let name = results.runs[0].name.clone();
+    for format in [Format::Table, Format::Md, Format::Html, Format::Junit] {
+        let text = render(format, &[&results], None);
+        assert!(
+            text.contains("axios@1.7.9") && text.contains("follow-redirects@1.15.9"),
+            "{format:?}:\n{text}"
+        );
+        assert!(text.contains(" + axios"), "{format:?}:\n{text}");
+    }
+    let xml = render(Format::Junit, &[&results], None);
+    assert!(
+        xml.contains(&format!(
+            r#"<property name="packages.{name}" value="axios@1.7.9 follow-redirects@1.15.9"/>"#
+        )),
+        "{xml}"
+    );
+    validate_junit(&xml);
+}

@@ -83,6 +83,46 @@ pub fn environment_rows(report: &Report<'_>) -> Vec<(String, Vec<String>)> {
     rows
 }
 
+/// One environment a page's blocks ran in (a venv, an npm package folder, a cargo package with
+/// what the page declares) and its lock, with the runs that had it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PageEnvironment<'a> {
+    /// The runs' runtime as they show it (`node v22.12.0 + axios`).
+    pub runtime: &'a str,
+    /// Where the runs are (`docs/http.md:12`), in report order.
+    pub runs: Vec<String>,
+    /// The lock: every package with its exact version.
+    pub packages: &'a [String],
+}
+
+/// The environments of the runs whose page declares packages, each once, in report order.
+pub fn page_environments(runs: &[Observation]) -> Vec<PageEnvironment<'_>> {
+    let mut found: Vec<PageEnvironment<'_>> = Vec::new();
+    for run in runs.iter().filter(|run| !run.packages.is_empty()) {
+        let label = source_label(&run.source);
+        match found
+            .iter_mut()
+            .find(|known| known.runtime == run.runtime && known.packages == run.packages.as_slice())
+        {
+            Some(known) => known.runs.push(label),
+            None => found.push(PageEnvironment {
+                runtime: &run.runtime,
+                runs: vec![label],
+                packages: &run.packages,
+            }),
+        }
+    }
+    found
+}
+
+/// `30 packages` / `1 package`.
+pub fn packages_count(packages: &[String]) -> String {
+    match packages.len() {
+        1 => "1 package".to_string(),
+        count => format!("{count} packages"),
+    }
+}
+
 pub fn isolation_label(mode: IsolationMode) -> &'static str {
     match mode {
         IsolationMode::Namespace => "namespace (own network namespace: only loopback)",

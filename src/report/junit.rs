@@ -101,10 +101,21 @@ impl Render for Junit {
                     .push(snippet_case(run, &format!("{prefix}{}", run.group)));
             }
             for (group, cases) in groups {
+                // The environment each block's page declares, and its lock: suite properties
+                // named by the case (junit-10.xsd has no properties on a test case).
+                let mut properties = properties.clone();
+                for run in machine
+                    .runs()
+                    .iter()
+                    .filter(|run| run.group == group && !run.packages.is_empty())
+                {
+                    properties.push((format!("runtime.{}", run.name), run.runtime.clone()));
+                    properties.push((format!("packages.{}", run.name), run.packages.join(" ")));
+                }
                 suites.push(Suite {
                     name: format!("{prefix}{group}"),
                     cases,
-                    properties: properties.clone(),
+                    properties,
                 });
             }
             // Blocks deliberately not run are skipped cases; unusable inputs are errors, so a

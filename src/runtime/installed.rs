@@ -2,8 +2,9 @@
 //! ([`Installed::find`]), or the note that says why it cannot be used here. `find_one` is the
 //! one place that knows which file implements which runtime of the [registry](super::registry).
 
+use super::page_npm::NodePackages;
 use super::registry::{CommandContext, Runtime, RuntimeId, Unavailable};
-use super::{blocks, page_packages, transcript, typescript, PreparedCommand};
+use super::{blocks, page_npm, page_packages, transcript, typescript, PreparedCommand};
 use crate::error::{Error, Result};
 use crate::observation::{IsolationMode, Language};
 use crate::snippet::{Snippet, SnippetKind};
@@ -19,9 +20,13 @@ pub struct Installed {
     found: BTreeMap<RuntimeId, std::result::Result<Arc<dyn Runtime>, String>>,
     /// The venvs of pages that declare Python packages, by what they add, made on first use.
     page_venvs: std::sync::Mutex<PageVenvs>,
+    /// The npm package folders of pages that declare npm packages, by what they add, made on
+    /// first use.
+    page_node_folders: std::sync::Mutex<PageNodeFolders>,
 }
 
 type PageVenvs = BTreeMap<Vec<String>, std::result::Result<Arc<super::python::Python>, String>>;
+type PageNodeFolders = BTreeMap<Vec<String>, std::result::Result<Arc<NodePackages>, String>>;
 
 impl Installed {
     /// Finds and provisions each runtime asked for, once (blocking: it may make the Python venv).
@@ -75,6 +80,7 @@ impl Installed {
             cache: cache.to_path_buf(),
             found,
             page_venvs: Default::default(),
+            page_node_folders: Default::default(),
         }
     }
 
@@ -178,8 +184,15 @@ impl Installed {
                 let prompts = transcript::parse(code, *first_code_line);
                 transcript::program(&snippet.source.path.display().to_string(), &prompts)
             });
+            // A page's npm packages: its blocks are written inside their folder, where Node
+            // finds them.
+            let node_packages = self.page_node_packages(snippet, context)?;
+            let blocks_root = match &node_packages {
+                Some(packages) => packages.folder.clone(),
+                None => self.cache.clone(),
+            };
             let (path, line_map) = blocks::write_block_file(
-                &self.cache,
+                &blocks_root,
                 &snippet.source.path,
                 snippet.source.line.unwrap_or(*first_code_line),
                 *first_code_line,
@@ -239,15 +252,60 @@ impl Installed {
     }
 
     /// What a Python block's page adds to the project's venv (`pip install requests` in a shell
-    /// block, or its front matter); empty for any other snippet.
+    /// block, or its front matter), or the npm packages a JavaScript block's page declares
+    /// (`npm install axios`); empty for any other snippet.
     pub fn page_requirements(snippet: &Snippet) -> Vec<String> {
         match (&snippet.kind, snippet.language) {
             (SnippetKind::Block { page, .. }, Language::Python) => {
                 let document = snippet.source.path.display().to_string();
                 page_packages::added(&page_packages::declared(page, &document))
             }
+            (SnippetKind::Block { page, .. }, Language::Javascript) => {
+                let document = snippet.source.path.display().to_string();
+                page_npm::added(&page_npm::declared(page, &document))
+            }
+            (SnippetKind::Block { page, .. }, Language::Rust) => {
+                let document = snippet.source.path.display().to_string();
+                super::page_crates::for_page(page, &document).summary
+            }
             _ => Vec::new(),
         }
+    }
+
+    /// The npm package folder of a JavaScript block's page, installed on first use, when the
+    /// page declares npm packages; `None` when it declares none.
+    fn page_node_packages(
+        &self,
+        snippet: &Snippet,
+        context: &CommandContext<'_>,
+    ) -> std::result::Result<Option<Arc<NodePackages>>, Unavailable> {
+        if snippet.language != Language::Javascript {
+            return Ok(None);
+        }
+        let added = Self::page_requirements(snippet);
+        if added.is_empty() {
+            return Ok(None);
+        }
+        let mut folders = self
+            .page_node_folders
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        folders
+            .entry(added.clone())
+            .or_insert_with(|| {
+                let notes = |text: &str| (context.notes)(text);
+                NodePackages::provision(&self.cache, &added, &notes)
+                    .map(Arc::new)
+                    .map_err(|error| {
+                        format!(
+                            "cannot install the npm packages the page declares ({}): {error}",
+                            added.join(", ")
+                        )
+                    })
+            })
+            .clone()
+            .map(Some)
+            .map_err(Unavailable::Failed)
     }
 
     /// The Python runtime on the venv of a block's page, made on first use, when the page adds
@@ -259,7 +317,7 @@ impl Installed {
         context: &CommandContext<'_>,
     ) -> std::result::Result<Option<super::python::PythonRuntime>, Unavailable> {
         let added = Self::page_requirements(snippet);
-        if added.is_empty() {
+        if added.is_empty() || snippet.language != Language::Python {
             return Ok(None);
         }
         let python = {
@@ -288,12 +346,33 @@ impl Installed {
             .map_err(Unavailable::Skipped)
     }
 
-    /// The lock of the venv a block ran in, when its page declares packages: every
-    /// distribution with its exact version.
+    /// The lock of the venv or npm package folder a block ran in, when its page declares
+    /// packages: every distribution or package with its exact version.
     pub fn packages_for(&self, snippet: &Snippet) -> Vec<String> {
         let added = Self::page_requirements(snippet);
         if added.is_empty() {
             return Vec::new();
+        }
+        if let (Language::Rust, SnippetKind::Block { page, .. }) = (snippet.language, &snippet.kind)
+        {
+            let document = snippet.source.path.display().to_string();
+            let manifest = super::page_crates::for_page(page, &document);
+            let package = if manifest.own {
+                self.cache.join(manifest.package_name())
+            } else {
+                self.cache.join("rust-blocks")
+            };
+            return super::page_crates::read_lock(&package.join("Cargo.lock"));
+        }
+        if snippet.language == Language::Javascript {
+            let folders = self
+                .page_node_folders
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            return match folders.get(&added) {
+                Some(Ok(packages)) => packages.lock(),
+                _ => Vec::new(),
+            };
         }
         let venvs = self
             .page_venvs

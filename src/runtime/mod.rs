@@ -18,6 +18,7 @@ pub(crate) mod freshness;
 pub mod installed;
 pub mod node;
 pub mod page_crates;
+pub mod page_npm;
 pub mod page_packages;
 mod probes;
 pub mod provision;
@@ -26,6 +27,7 @@ pub mod registry;
 pub mod rust;
 pub mod transcript;
 pub mod typescript;
+pub mod uv;
 
 pub use installed::Installed;
 pub use registry::{CommandContext, Runtime, RuntimeId, Unavailable};

@@ -3,7 +3,11 @@
 //! READMEs tell their reader what to put in `Cargo.toml`.
 //!
 //! A `toml` block counts when it has a `[dependencies]` table, or when every key of it looks
-//! like a dependency line (`tokio = { version = "1", features = ["full"] }`). A crate
+//! like a dependency line (`tokio = { version = "1", features = ["full"] }`). So does a
+//! `cargo add` line in a shell block (`cargo add reqwest --features blocking,json`,
+//! `cargo add serde -F derive`, `cargo add tokio@1 serde_json`: a version after `@`, features
+//! for the one crate of the line or qualified `crate/feature`, `--no-default-features`; a crate
+//! without a version gets the newest, as `cargo add` picks it). A crate
 //! sidebyside already has keeps its version and gains the features the page names; a crate it
 //! does not have is added as the page writes it (a `path` dependency cannot be, and is named
 //! in a note). Pages that declare nothing new build in the shared blocks package; the others in
@@ -24,6 +28,9 @@ pub struct PageManifest {
     pub added: Vec<String>,
     /// What the page declares that could not be used, and why.
     pub notes: Vec<String>,
+    /// What the page adds, short, for a run's runtime and `list`: `reqwest[blocking]`,
+    /// `mini-redis`, sorted.
+    pub summary: Vec<String>,
 }
 
 impl PageManifest {
@@ -33,8 +40,110 @@ impl PageManifest {
     }
 }
 
-/// The dependency tables the page's `toml` blocks declare, with their fence lines.
+/// The dependency tables the page's `toml` blocks declare, with their fence lines, then its
+/// `cargo add` lines, each with its own line.
 fn declared(page: &Page) -> Vec<(usize, Table)> {
+    let mut found = toml_blocks(page);
+    found.extend(cargo_add_lines(page));
+    found
+}
+
+/// The `cargo add` lines of the page's shell blocks, each as the dependency table it adds.
+fn cargo_add_lines(page: &Page) -> Vec<(usize, Table)> {
+    static CARGO_ADD: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"^\s*(?:[$%>]\s*)?cargo\s+add\s+(.+)$").expect("a valid pattern")
+    });
+    let mut found = Vec::new();
+    for (fence, word, code) in &page.blocks {
+        if !super::page_packages::SHELLS.contains(&word.as_str()) {
+            continue;
+        }
+        for (index, line) in code.lines().enumerate() {
+            let Some(captures) = CARGO_ADD.captures(line) else {
+                continue;
+            };
+            let arguments = captures[1].split(" #").next().unwrap_or_default();
+            let words = shell_words::split(arguments).unwrap_or_default();
+            let mut crates: Vec<(String, Option<String>)> = Vec::new();
+            let mut features: Vec<String> = Vec::new();
+            let mut no_default = false;
+            let mut path = None;
+            let mut git = None;
+            let mut words = words.into_iter();
+            while let Some(word) = words.next() {
+                if matches!(word.as_str(), "&&" | ";" | "|" | "||") {
+                    break;
+                }
+                let (option, inline) = match word.split_once('=') {
+                    Some((option, value)) if word.starts_with('-') => {
+                        (option.to_string(), Some(value.to_string()))
+                    }
+                    _ => (word.clone(), None),
+                };
+                let mut value = || inline.clone().or_else(|| words.next());
+                match option.as_str() {
+                    "-F" | "--features" => features.extend(
+                        value()
+                            .unwrap_or_default()
+                            .split([',', ' '])
+                            .filter(|feature| !feature.is_empty())
+                            .map(str::to_string),
+                    ),
+                    "--no-default-features" => no_default = true,
+                    "--path" => path = value(),
+                    "--git" => git = value(),
+                    "--branch" | "--tag" | "--rev" | "--rename" | "--registry" | "-p"
+                    | "--package" | "--manifest-path" | "--target" => {
+                        value();
+                    }
+                    _ if option.starts_with('-') => {}
+                    _ => {
+                        let (name, version) = match word.split_once('@') {
+                            Some((name, version)) => (name.to_string(), Some(version.to_string())),
+                            None => (word.clone(), None),
+                        };
+                        crates.push((name, version));
+                    }
+                }
+            }
+            let mut table = Table::new();
+            let single = crates.len() == 1;
+            for (name, version) in &crates {
+                let mut spec = Table::new();
+                if let Some(path) = &path {
+                    spec.insert("path".into(), Value::String(path.clone()));
+                } else if let Some(git) = &git {
+                    spec.insert("git".into(), Value::String(git.clone()));
+                } else {
+                    let version = version.clone().unwrap_or_else(|| "*".to_string());
+                    spec.insert("version".into(), Value::String(version));
+                }
+                let mine: Vec<Value> = features
+                    .iter()
+                    .filter_map(|feature| match feature.split_once('/') {
+                        Some((owner, feature)) => (owner == name).then(|| feature.to_string()),
+                        None => single.then(|| feature.clone()),
+                    })
+                    .map(Value::String)
+                    .collect();
+                if !mine.is_empty() {
+                    spec.insert("features".into(), Value::Array(mine));
+                }
+                if no_default {
+                    spec.insert("default-features".into(), Value::Boolean(false));
+                }
+                table.insert(name.clone(), Value::Table(spec));
+            }
+            if !table.is_empty() {
+                found.push((fence + 1 + index, table));
+            }
+        }
+    }
+    found
+}
+
+/// The dependency tables the page's `toml` blocks declare, with their fence lines.
+fn toml_blocks(page: &Page) -> Vec<(usize, Table)> {
     page.blocks
         .iter()
         .filter(|(_, language, _)| language == "toml")
@@ -66,6 +175,7 @@ pub fn for_page(page: &Page, document: &str) -> PageManifest {
         .expect("the blocks manifest is TOML");
     let mut added = Vec::new();
     let mut notes = Vec::new();
+    let mut summary: std::collections::BTreeMap<String, Vec<String>> = Default::default();
     let base = manifest
         .get_mut("dependencies")
         .and_then(Value::as_table_mut)
@@ -104,6 +214,10 @@ pub fn for_page(page: &Page, document: &str) -> PageManifest {
                         let value = Value::String(feature.clone());
                         if !known.contains(&value) {
                             known.push(value);
+                            summary
+                                .entry(key.clone())
+                                .or_default()
+                                .push(feature.clone());
                             added.push(format!(
                                 "the `{feature}` feature of {key} ({document}:{line})"
                             ));
@@ -113,16 +227,25 @@ pub fn for_page(page: &Page, document: &str) -> PageManifest {
                 None => {
                     base.insert(name.clone(), spec.clone());
                     added.push(format!("{name} ({document}:{line})"));
+                    summary.entry(name.clone()).or_default().extend(features);
                 }
             }
         }
     }
+    let summary = summary
+        .into_iter()
+        .map(|(name, features)| match features.as_slice() {
+            [] => name,
+            _ => format!("{name}[{}]", features.join(",")),
+        })
+        .collect();
     if added.is_empty() {
         return PageManifest {
             text: BLOCKS_MANIFEST.to_string(),
             own: false,
             added,
             notes,
+            summary,
         };
     }
     let mut text = String::from(
@@ -134,7 +257,34 @@ pub fn for_page(page: &Page, document: &str) -> PageManifest {
         own: true,
         added,
         notes,
+        summary,
     }
+}
+
+/// `name@version` for every package of a `Cargo.lock` but the blocks package itself, sorted:
+/// the exact versions a page's Rust blocks were built with.
+pub fn read_lock(path: &std::path::Path) -> Vec<String> {
+    let Some(lock) = std::fs::read_to_string(path)
+        .ok()
+        .and_then(|text| text.parse::<Table>().ok())
+    else {
+        return Vec::new();
+    };
+    let mut found: Vec<String> = lock
+        .get("package")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|package| package.get("source").is_some())
+        .filter_map(|package| {
+            let name = package.get("name")?.as_str()?;
+            let version = package.get("version")?.as_str()?;
+            Some(format!("{name}@{version}"))
+        })
+        .collect();
+    found.sort();
+    found.dedup();
+    found
 }
 
 fn features_of(spec: &Value) -> Vec<String> {
@@ -230,6 +380,75 @@ mod tests {
             "other.md",
         );
         assert_eq!(again.package_name(), manifest.package_name());
+    }
+
+    #[test]
+    fn cargo_add_lines_declare_crates_versions_and_features() {
+        let manifest = for_page(
+            &page(&[
+                ("bash", "$ cargo add reqwest --features blocking,cookies\n"),
+                (
+                    "sh",
+                    "cargo add serde -F derive\ncargo add anyhow@1 thiserror -F thiserror/std\n",
+                ),
+                (
+                    "console",
+                    "cargo add tokio --no-default-features --features=rt\n",
+                ),
+                ("rust", "cargo add not-a-shell\n"),
+                ("shell", "cargo add --path ../local local\n"),
+            ]),
+            "page.md",
+        );
+        assert!(manifest.own);
+        assert_eq!(
+            manifest.summary,
+            [
+                "anyhow",
+                "reqwest[blocking,cookies]",
+                "thiserror[std]",
+                "tokio[rt]"
+            ]
+        );
+        assert_eq!(
+            manifest.added,
+            [
+                "the `blocking` feature of reqwest (page.md:2)",
+                "the `cookies` feature of reqwest (page.md:2)",
+                "anyhow (page.md:13)",
+                "thiserror (page.md:13)",
+                "the `rt` feature of tokio (page.md:22)",
+            ]
+        );
+        assert!(
+            manifest.notes[0].contains("`local`"),
+            "{:?}",
+            manifest.notes
+        );
+        let parsed: Table = manifest.text.parse().unwrap();
+        let dependencies = &parsed["dependencies"];
+        assert_eq!(dependencies["anyhow"]["version"].as_str(), Some("1"));
+        assert_eq!(dependencies["thiserror"]["version"].as_str(), Some("*"));
+        assert_eq!(
+            dependencies["thiserror"]["features"].as_array().unwrap(),
+            &[Value::String("std".into())]
+        );
+        // A crate sidebyside has keeps its version and its own default features.
+        assert_eq!(dependencies["tokio"]["version"].as_str(), Some("1"));
+        // The same needs in a toml block name the same package.
+        let toml = for_page(
+            &page(&[(
+                "toml",
+                "[dependencies]\nreqwest = { version = \"0.12\", features = [\"blocking\", \"cookies\"] }\n",
+            )]),
+            "other.md",
+        );
+        let by_line = for_page(
+            &page(&[("bash", "cargo add reqwest -F blocking -F cookies\n")]),
+            "third.md",
+        );
+        assert_eq!(toml.package_name(), by_line.package_name());
+        assert_eq!(by_line.summary, ["reqwest[blocking,cookies]"]);
     }
 
     #[test]

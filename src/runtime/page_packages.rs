@@ -21,7 +21,7 @@ use regex::Regex;
 use std::sync::LazyLock;
 
 /// The shell languages whose `pip install` lines count.
-const SHELLS: &[&str] = &[
+pub(crate) const SHELLS: &[&str] = &[
     "bash",
     "sh",
     "shell",
@@ -116,7 +116,7 @@ pub fn declared(page: &Page, document: &str) -> Vec<Declared> {
             }
         }
     }
-    found.extend(front_matter(&page.text, document));
+    found.extend(front_matter(&page.text, document, "python"));
     found
 }
 
@@ -136,8 +136,10 @@ fn installs_from_files(arguments: &str) -> bool {
     })
 }
 
-/// `sidebyside: { python: [a, b] }` in the YAML front matter (flow or block lists).
-fn front_matter(text: &str, document: &str) -> Vec<Declared> {
+/// `sidebyside: { KEY: [a, b] }` in the YAML front matter (flow or block lists), `KEY` being
+/// `python` or `node`.
+pub(crate) fn front_matter(text: &str, document: &str, key: &str) -> Vec<Declared> {
+    let key = format!("{key}:");
     let mut lines = text.lines().enumerate();
     if lines.next().map(|(_, line)| line.trim_end()) != Some("---") {
         return Vec::new();
@@ -156,19 +158,24 @@ fn front_matter(text: &str, document: &str) -> Vec<Declared> {
     };
     let mut found = Vec::new();
     let mut in_sidebyside = false;
-    let mut in_python = false;
+    let mut in_list = false;
     for (index, line) in body {
         let at = format!("{document}:{}", index + 1);
         let trimmed = line.trim();
         let indented = line.starts_with([' ', '\t']);
         if !indented {
-            in_python = false;
+            in_list = false;
             in_sidebyside = false;
             if let Some(rest) = trimmed.strip_prefix("sidebyside:") {
                 in_sidebyside = true;
                 // The flow form: `sidebyside: { python: [a, b] }`.
-                if let Some(list) = rest.split_once("python:").map(|(_, list)| list) {
+                if let Some(list) = rest.split_once(key.as_str()).map(|(_, list)| list) {
                     let list = list.trim().trim_end_matches('}').trim();
+                    // Up to the list's end: another key may follow (`{ node: [a], python: [b] }`).
+                    let list = match list.find(']') {
+                        Some(end) if list.starts_with('[') => &list[..=end],
+                        _ => list,
+                    };
                     for item in items(list) {
                         found.push(Declared {
                             requirement: item,
@@ -182,21 +189,21 @@ fn front_matter(text: &str, document: &str) -> Vec<Declared> {
         if !in_sidebyside {
             continue;
         }
-        if let Some(list) = trimmed.strip_prefix("python:") {
-            in_python = true;
+        if let Some(list) = trimmed.strip_prefix(key.as_str()) {
+            in_list = true;
             for item in items(list) {
                 found.push(Declared {
                     requirement: item,
                     source: at.clone(),
                 });
             }
-        } else if let (true, Some(item)) = (in_python, trimmed.strip_prefix("- ")) {
+        } else if let (true, Some(item)) = (in_list, trimmed.strip_prefix("- ")) {
             found.push(Declared {
                 requirement: item.trim().trim_matches(['"', '\'']).to_string(),
                 source: at,
             });
         } else {
-            in_python = false;
+            in_list = false;
         }
     }
     found

@@ -159,6 +159,21 @@ impl Python {
         let directory = cache.join("python");
         std::fs::create_dir_all(&directory)
             .map_err(|error| Error::io(format!("cannot create {}", directory.display()), error))?;
+        // A page's venv is named by what its declaration resolves to, where uv can resolve it.
+        let (key, requirements) = if added.is_empty() {
+            (key, requirements)
+        } else {
+            let identity = format!("{LAYOUT}\n{HOOK}\n{HOOK_PTH}\n{version}\n{base_prefix}");
+            resolved(
+                cache,
+                &directory,
+                &base,
+                &identity,
+                key,
+                requirements,
+                notes,
+            )?
+        };
         let venv = directory.join(format!("venv-{key}"));
         let manifest = match check(&venv) {
             Check::Good(manifest) => {
@@ -191,7 +206,19 @@ impl Python {
                                 venv.display()
                             ));
                         }
-                        create_venv(&base, &directory, &key, &venv, &requirements, notes)?
+                        // A page's venv is made with uv where it can be installed.
+                        let installer =
+                            (!added.is_empty()).then(|| super::uv::installer(cache, &base));
+                        if let Some(super::uv::Installer::Pip(Some(why))) = &installer {
+                            notes(&format!(
+                                "making the page's Python environment with pip: {why}"
+                            ));
+                        }
+                        let uv = match &installer {
+                            Some(super::uv::Installer::Uv(program)) => Some(program.as_path()),
+                            _ => None,
+                        };
+                        create_venv(&base, &directory, &key, &venv, &requirements, uv, notes)?
                     }
                 }
             }
@@ -235,6 +262,60 @@ impl Python {
     pub fn package_version(&self, distribution: &str) -> Option<String> {
         package_version(&self.site_packages, distribution)
     }
+}
+
+/// The key and requirements of a page's venv: by what the declaration resolves to
+/// (`uv pip compile`: every distribution pinned), so declarations that differ but resolve alike
+/// (`requests` and `requests>=2`) share one venv; what a declaration resolved to is recorded
+/// (`python/declared-KEY`), so a second run resolves nothing. Without uv, the declared key and
+/// requirements as they are.
+fn resolved(
+    cache: &Path,
+    directory: &Path,
+    base: &Path,
+    identity: &str,
+    declared: String,
+    requirements: String,
+    notes: &dyn Fn(&str),
+) -> Result<(String, String)> {
+    let record = directory.join(format!("declared-{declared}"));
+    let recorded = || -> Option<String> {
+        let key = std::fs::read_to_string(&record).ok()?.trim().to_string();
+        let valid = key.len() == 16 && key.chars().all(|c| c.is_ascii_hexdigit());
+        let venv = directory.join(format!("venv-{key}"));
+        (valid && matches!(check(&venv), Check::Good(_))).then_some(key)
+    };
+    if let Some(key) = recorded() {
+        return Ok((key, requirements));
+    }
+    let super::uv::Installer::Uv(uv) = super::uv::installer(cache, base) else {
+        return Ok((declared, requirements));
+    };
+    let lock = open_lock(directory, &format!("declared-{declared}"))?;
+    provision::lock_interruptibly(
+        &lock,
+        "waiting for another sidebyside to finish resolving the page's Python packages",
+        notes,
+    )?;
+    if let Some(key) = recorded() {
+        return Ok((key, requirements));
+    }
+    notes("resolving the Python packages the page declares...");
+    let input = directory.join(format!("declared-{declared}.in"));
+    std::fs::write(&input, &requirements)
+        .map_err(|error| Error::io(format!("cannot write {}", input.display()), error))?;
+    let pinned = super::uv::compile(&uv, base, &input);
+    let _ = std::fs::remove_file(&input);
+    let pinned = pinned?;
+    let key = {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        ("resolved", identity, &pinned).hash(&mut hasher);
+        format!("{:016x}", hasher.finish())
+    };
+    crate::ground::files::write_bytes_atomically(&record, key.as_bytes())
+        .map_err(|error| Error::io(format!("cannot write {}", record.display()), error))?;
+    Ok((key, pinned))
 }
 
 /// Runs a Python file as `__main__` on uvloop's event loop, as `python FILE` would run it.
@@ -545,11 +626,13 @@ fn create_venv(
     key: &str,
     venv: &Path,
     requirements: &str,
+    uv: Option<&Path>,
     notes: &dyn Fn(&str),
 ) -> Result<Manifest> {
     notes(&format!(
-        "setting up the Python environment in {} (first run only)...",
-        venv.display()
+        "setting up the Python environment in {} with {} (first run only)...",
+        venv.display(),
+        if uv.is_some() { "uv" } else { "pip" }
     ));
     let unique = format!(
         "{}-{}",
@@ -559,7 +642,7 @@ fn create_venv(
             .map_or(0, |elapsed| elapsed.as_nanos())
     );
     let partial = directory.join(format!("venv-{key}.partial-{unique}"));
-    let made = build_venv(base, &partial, requirements).and_then(|manifest| {
+    let made = build_venv(base, &partial, requirements, uv).and_then(|manifest| {
         if venv.exists() {
             // A venv cannot be renamed over a non-empty directory: move the old one aside.
             let old = directory.join(format!("venv-{key}.old-{unique}"));
@@ -582,7 +665,12 @@ fn create_venv(
     made
 }
 
-fn build_venv(base: &Path, partial: &Path, requirements_text: &str) -> Result<Manifest> {
+fn build_venv(
+    base: &Path,
+    partial: &Path,
+    requirements_text: &str,
+    uv: Option<&Path>,
+) -> Result<Manifest> {
     let step = |command: &mut std::process::Command, what: &str| -> Result<()> {
         let output = provision::output(command.stdin(std::process::Stdio::null()))?;
         if output.status.success() {
@@ -595,6 +683,24 @@ fn build_venv(base: &Path, partial: &Path, requirements_text: &str) -> Result<Ma
             String::from_utf8_lossy(&output.stderr).trim()
         )))
     };
+    if let Some(uv) = uv {
+        // The requirements beside the partial venv: uv makes the venv's directory itself.
+        let name = partial
+            .file_name()
+            .map(|name| {
+                name.to_string_lossy()
+                    .replace(".partial-", ".requirements-")
+            })
+            .unwrap_or_default();
+        let requirements = partial.with_file_name(format!("{name}.txt"));
+        std::fs::write(&requirements, requirements_text).map_err(|error| {
+            Error::io(format!("cannot write {}", requirements.display()), error)
+        })?;
+        let made = super::uv::make_venv(uv, base, partial, &requirements);
+        let _ = std::fs::remove_file(&requirements);
+        made?;
+        return finish_venv(partial);
+    }
     step(
         std::process::Command::new(base)
             .args(["-I", "-m", "venv"])
@@ -620,6 +726,11 @@ fn build_venv(base: &Path, partial: &Path, requirements_text: &str) -> Result<Ma
             .arg(&requirements),
         "installing the pinned Python packages (pip install -r requirements.txt)",
     )?;
+    finish_venv(partial)
+}
+
+/// Installs the hook into a venv whose packages are installed and records its manifest.
+fn finish_venv(partial: &Path) -> Result<Manifest> {
     let lib = partial.join("lib");
     let found: Vec<PathBuf> = std::fs::read_dir(&lib)
         .map_err(|error| Error::io(format!("cannot read {}", lib.display()), error))?

@@ -317,8 +317,10 @@ impl Block<'_> {
                 let package = captures.get(1).or(captures.get(2))?.as_str();
                 let package = npm_package_name(package);
                 Some(format!(
-                    "it imports the npm package `{package}`, which is not \
-                     installed where sidebyside runs blocks (Node's built-in modules only)"
+                    "it imports the npm package `{package}`, which the page does not declare \
+                     (blocks get Node's built-in modules and the npm packages their page \
+                     declares); declare it on the page: a shell block with \
+                     `npm install {package}`, or front matter `sidebyside: {{ node: [{package}] }}`"
                 ))
             }
             Language::Rust => {
@@ -333,7 +335,8 @@ impl Block<'_> {
                 Some(format!(
                     "it needs the crate `{name}`, which sidebyside's package \
                      for Rust blocks does not have (it has reqwest, serde, serde_json and \
-                     tokio)"
+                     tokio); declare it on the page: a shell block with `cargo add {name}`, or \
+                     a `toml` block with `[dependencies]`"
                 ))
             }
         }
@@ -562,6 +565,37 @@ mod tests {
             document: "page.md".to_string(),
             language,
         }
+    }
+
+    #[test]
+    fn a_missing_package_says_how_to_declare_it_in_each_language() {
+        let page = Page::default();
+        let javascript = block("import x from 'axios'\n", Language::Javascript, &page)
+            .missing_package(
+                "Error [ERR_MODULE_NOT_FOUND]: Cannot find package 'axios' imported from /c/b.mjs",
+                &[],
+            )
+            .unwrap();
+        assert!(
+            javascript.contains("`npm install axios`")
+                && javascript.contains("sidebyside: { node: [axios] }"),
+            "{javascript}"
+        );
+        let scoped = block("", Language::Javascript, &page)
+            .missing_package("Error: Cannot find module '@scope/pkg/sub'", &[])
+            .unwrap();
+        assert!(scoped.contains("`npm install @scope/pkg`"), "{scoped}");
+        let python = block("import requests\n", Language::Python, &page)
+            .missing_package("ModuleNotFoundError: No module named 'requests'", &[])
+            .unwrap();
+        assert!(python.contains("`pip install PACKAGE`"), "{python}");
+        let rust = block("use mini_redis::client;\n", Language::Rust, &page)
+            .missing_package(
+                "",
+                &["error[E0433]: failed to resolve: use of unresolved module or unlinked crate `mini_redis`".to_string()],
+            )
+            .unwrap();
+        assert!(rust.contains("`cargo add mini_redis`"), "{rust}");
     }
 
     #[test]

@@ -344,6 +344,26 @@ fn verify(page: &Page<'_, '_>) -> Markup {
             })) }
             (on_the_wire(page))
             @for machine in &report.machines {
+                @let environments = cells::page_environments(machine.runs());
+                @if !environments.is_empty() {
+                    h3 { "Environments the pages declare" @if several { " on " (machine.label) } }
+                    ul.environments {
+                        @for environment in &environments {
+                            li {
+                                (environment.runtime) " ("
+                                @for (index, place) in environment.runs.iter().enumerate() {
+                                    @if index > 0 { ", " }
+                                    code { (place) }
+                                }
+                                ")"
+                                details {
+                                    summary { (cells::packages_count(environment.packages)) ", exact versions" }
+                                    p.lock { @for package in environment.packages { code { (package) } " " } }
+                                }
+                            }
+                        }
+                    }
+                }
                 @if let Some(document) = machine.verify() {
                     @if !document.problems.is_empty() {
                         h3 { "Problems" @if several { " on " (machine.label) } }

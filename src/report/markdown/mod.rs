@@ -18,6 +18,13 @@ pub struct Markdown;
 const STDERR_TAIL_LINES: usize = 12;
 
 /// A table cell: no pipes or line breaks that would end it, no stray HTML.
+/// `text` with HTML's special characters escaped.
+fn html_text(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
 fn cell(text: &str) -> String {
     text.replace('|', "\\|")
         .replace('<', "&lt;")
@@ -205,6 +212,41 @@ fn verify(out: &mut String, report: &Report<'_>) {
     table(out, &header, &body);
 
     for machine in &report.machines {
+        let environments = cells::page_environments(machine.runs());
+        if !environments.is_empty() {
+            let on = if several {
+                format!(" on {}", cell(&machine.label))
+            } else {
+                String::new()
+            };
+            let _ = writeln!(
+                out,
+                "**Environments the pages declare{on}** (exact versions):\n"
+            );
+            for environment in &environments {
+                let places: Vec<String> = environment
+                    .runs
+                    .iter()
+                    .map(|place| format!("`{}`", cell(place)))
+                    .collect();
+                let _ = writeln!(
+                    out,
+                    "- {} ({}): <details><summary>{}</summary>{}</details>",
+                    cell(environment.runtime),
+                    places.join(", "),
+                    cells::packages_count(environment.packages),
+                    environment
+                        .packages
+                        .iter()
+                        // HTML, not Markdown: GitHub does not read Markdown inside a
+                        // one-line `<details>`.
+                        .map(|package| format!("<code>{}</code>", html_text(package)))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                );
+            }
+            out.push('\n');
+        }
         let Some(document) = machine.verify() else {
             continue;
         };

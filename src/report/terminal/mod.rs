@@ -240,6 +240,30 @@ impl Terminal {
         {
             self.failure_section(out, run, "");
         }
+        let environments = cells::page_environments(runs);
+        if !environments.is_empty() {
+            let _ = writeln!(out, "environments the pages declare (exact versions):");
+            for environment in &environments {
+                let _ = writeln!(
+                    out,
+                    "  {} ({}): {}",
+                    environment.runtime,
+                    environment.runs.join(", "),
+                    cells::packages_count(environment.packages)
+                );
+                let mut line = String::from("   ");
+                for package in environment.packages {
+                    if line.len() + package.len() + 1 > 100 && line.len() > 3 {
+                        let _ = writeln!(out, "{line}");
+                        line = String::from("   ");
+                    }
+                    line.push(' ');
+                    line.push_str(package);
+                }
+                let _ = writeln!(out, "{line}");
+            }
+            out.push('\n');
+        }
         if let Some(document) = machine.verify() {
             if !document.not_run.is_empty() {
                 let _ = writeln!(out, "not run:");
