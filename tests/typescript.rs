@@ -181,3 +181,45 @@ fn list_shows_the_runtime_a_typescript_block_will_get() {
     };
     assert_eq!(block["runtime"], expected, "{listing:#}");
 }
+
+/// On a Node that strips types (22.6 and newer: `scripts/test` installs Node 22 from npm into
+/// `target/js-tools/node22`), a TypeScript block runs on Node, and the report says so.
+#[test]
+fn on_a_node_that_strips_types_a_typescript_block_runs_on_node() {
+    let node22 = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target/js-tools/node22/node_modules/.bin");
+    assert!(
+        node22.join("node").is_file(),
+        "no Node 22 in {}: scripts/test installs it (npm install --prefix target/js-tools/node22 node@22)",
+        node22.display()
+    );
+    let path = format!(
+        "{}:{}",
+        node22.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let output = sidebyside()
+        .env("PATH", path)
+        .args(["verify", &page(), "--format", "json"])
+        .output()
+        .unwrap();
+    let document: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let run = run_at(&document, 5);
+    assert_eq!(
+        run["status"],
+        "passed",
+        "{run:#}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let runtime = run["runtime"].as_str().unwrap();
+    assert!(
+        runtime.starts_with("node v22.") && runtime.ends_with("(TypeScript)"),
+        "{runtime}"
+    );
+    assert_eq!(
+        run["result"],
+        json!({"name": "Quarterly sales report", "tags": 3})
+    );
+    // Types are stripped, not checked: the block with a wrong type runs as it is.
+    assert_eq!(run_at(&document, 25)["status"], "nothing_to_check");
+}
