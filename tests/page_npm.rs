@@ -119,6 +119,11 @@ fn list_shows_the_npm_packages_a_page_adds() {
         .filter_map(|entry| entry["runtime"].as_str())
         .collect();
     assert_eq!(runtimes, ["node + axios"], "{listing:#}");
+    // The shell block is not run, and the listing says what it is for.
+    let shell = listing
+        .to_string()
+        .contains("a shell block (not run): its install line declares npm packages");
+    assert!(shell, "{listing:#}");
 }
 
 #[test]

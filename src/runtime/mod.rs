@@ -147,6 +147,28 @@ fn json_in_string(value: Value) -> Value {
     value
 }
 
+/// What a shell block's install lines declare for the page (`Python packages`, `npm
+/// packages`, `crates`, joined), or `None` when it is no shell block or installs nothing.
+pub fn installs_for(language_word: &str, code: &str) -> Option<String> {
+    if !page_packages::SHELLS.contains(&language_word) {
+        return None;
+    }
+    let mut kinds = Vec::new();
+    for (kind, installs) in [
+        (
+            "Python packages",
+            page_packages::installs as fn(&str) -> bool,
+        ),
+        ("npm packages", page_npm::installs),
+        ("crates", page_crates::installs),
+    ] {
+        if code.lines().any(installs) {
+            kinds.push(kind);
+        }
+    }
+    (!kinds.is_empty()).then(|| kinds.join(" and "))
+}
+
 /// Runs a short command and returns its trimmed standard output, or why it failed.
 pub(crate) fn output_of(program: &Path, args: &[&str]) -> std::result::Result<String, String> {
     let output = std::process::Command::new(program)

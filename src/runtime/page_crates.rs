@@ -48,11 +48,17 @@ fn declared(page: &Page) -> Vec<(usize, Table)> {
     found
 }
 
+static CARGO_ADD: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r"^\s*(?:[$%>]\s*)?cargo\s+add\s+(.+)$").expect("a valid pattern")
+});
+
+/// Whether a shell line adds crates (`cargo add ...`, what the page's Rust blocks get).
+pub(crate) fn installs(line: &str) -> bool {
+    CARGO_ADD.is_match(line)
+}
+
 /// The `cargo add` lines of the page's shell blocks, each as the dependency table it adds.
 fn cargo_add_lines(page: &Page) -> Vec<(usize, Table)> {
-    static CARGO_ADD: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(r"^\s*(?:[$%>]\s*)?cargo\s+add\s+(.+)$").expect("a valid pattern")
-    });
     let mut found = Vec::new();
     for (fence, word, code) in &page.blocks {
         if !super::page_packages::SHELLS.contains(&word.as_str()) {

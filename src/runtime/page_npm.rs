@@ -32,21 +32,26 @@ use crate::error::{Error, Result};
 use crate::snippet::Page;
 use regex::Regex;
 use std::path::{Path, PathBuf};
-use std::sync::LazyLock;
 
 /// How package folders are made (bumped when that changes).
 const LAYOUT: &str = "npm-resolved-ignore-scripts-2";
 /// Written last into a complete folder.
 const COMPLETE: &str = ".sidebyside-complete";
 
+static INSTALL: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    Regex::new(
+        r"^\s*(?:[$%>]\s*)?(?:sudo\s+)?(?:npm\s+(?:install|i|add|in|isntall)|yarn\s+add|pnpm\s+(?:add|install|i)|bun\s+(?:add|install|i))\s+(.+)$",
+    )
+    .expect("a valid pattern")
+});
+
+/// Whether a shell line installs packages this way (what [`declared`] reads).
+pub(crate) fn installs(line: &str) -> bool {
+    INSTALL.is_match(line)
+}
+
 /// What the page declares, in document order.
 pub fn declared(page: &Page, document: &str) -> Vec<Declared> {
-    static INSTALL: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(
-            r"^\s*(?:[$%>]\s*)?(?:sudo\s+)?(?:npm\s+(?:install|i|add|in|isntall)|yarn\s+add|pnpm\s+(?:add|install|i)|bun\s+(?:add|install|i))\s+(.+)$",
-        )
-        .expect("a valid pattern")
-    });
     let mut found = Vec::new();
     for (fence, word, code) in &page.blocks {
         if !SHELLS.contains(&word.as_str()) {

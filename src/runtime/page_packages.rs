@@ -18,7 +18,6 @@
 use super::python::REQUIREMENTS;
 use crate::snippet::Page;
 use regex::Regex;
-use std::sync::LazyLock;
 
 /// The shell languages whose `pip install` lines count.
 pub(crate) const SHELLS: &[&str] = &[
@@ -61,14 +60,20 @@ fn base_names() -> Vec<String> {
         .collect()
 }
 
+static PIP: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    Regex::new(
+        r"^\s*(?:[$%>]\s*)?(?:sudo\s+)?(?:(?:python3?|py)\s+-m\s+pip|pip3?|uv\s+pip|uv)\s+(?:install|add)\s+(.+)$",
+    )
+    .expect("a valid pattern")
+});
+
+/// Whether a shell line installs packages this way (what [`declared`] reads).
+pub(crate) fn installs(line: &str) -> bool {
+    PIP.is_match(line)
+}
+
 /// What the page declares, in document order.
 pub fn declared(page: &Page, document: &str) -> Vec<Declared> {
-    static PIP: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(
-            r"^\s*(?:[$%>]\s*)?(?:sudo\s+)?(?:(?:python3?|py)\s+-m\s+pip|pip3?|uv\s+pip|uv)\s+(?:install|add)\s+(.+)$",
-        )
-        .expect("a valid pattern")
-    });
     let mut found = Vec::new();
     for (fence, word, code) in &page.blocks {
         if !SHELLS.contains(&word.as_str()) {

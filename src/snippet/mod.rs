@@ -397,6 +397,10 @@ fn document(path: &Path, discovery: &mut Discovery) {
         let Some(language) = language_of_block(&block.language) else {
             not_run(if block.indented {
                 "an indented code block has no language: use a fenced block".to_string()
+            } else if let Some(what) = crate::runtime::installs_for(&block.language, &block.code) {
+                format!(
+                    "a shell block (not run): its install line declares {what} for the page's blocks"
+                )
             } else {
                 format!("`{language_word}` is not a language sidebyside runs")
             });
