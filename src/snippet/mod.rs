@@ -80,7 +80,8 @@ pub struct Page {
     /// The page's Python blocks run as one session, sharing their names
     /// (`<!-- sidebyside: session -->`, or `sidebyside: { session: true }` in front matter).
     pub session: bool,
-    /// Hidden setup code (`<!-- sidebyside: setup python ... -->`), in document order.
+    /// Hidden setup and teardown code (`<!-- sidebyside: setup python ... -->`,
+    /// `<!-- sidebyside: teardown python ... -->`), in document order.
     pub setups: Vec<markdown::Setup>,
 }
 
@@ -89,14 +90,42 @@ impl Page {
     pub fn setups_before(&self, language: Language, line: usize) -> Vec<&markdown::Setup> {
         self.setups
             .iter()
-            .filter(|setup| setup.first_line < line)
+            .filter(|setup| !setup.teardown && setup.first_line < line)
             .filter(|setup| language_of_block(&setup.language) == Some(language))
             .collect()
     }
 
-    /// A block's code with the hidden setup above it placed at their own lines of the page (the
-    /// rest blank), so the program's line numbers are the page's; `None` when there is no
-    /// setup for it.
+    /// The hidden teardown code for `language` that stands below the fence `line`, in page
+    /// order.
+    pub fn teardowns_after(&self, language: Language, line: usize) -> Vec<&markdown::Setup> {
+        self.setups
+            .iter()
+            .filter(|setup| setup.teardown && setup.first_line > line)
+            .filter(|setup| language_of_block(&setup.language) == Some(language))
+            .collect()
+    }
+
+    /// The hidden code a block at the fence `line` runs with, alone: the setups above it and
+    /// the teardowns below it, in page order.
+    pub fn hidden_for(&self, language: Language, line: usize) -> Vec<&markdown::Setup> {
+        let mut hidden = self.setups_before(language, line);
+        hidden.extend(self.teardowns_after(language, line));
+        hidden
+    }
+
+    /// The hidden code (setup or teardown) for `language` whose lines hold the page line
+    /// `line`, if any.
+    pub fn hidden_at(&self, language: Language, line: usize) -> Option<&markdown::Setup> {
+        self.setups.iter().find(|setup| {
+            language_of_block(&setup.language) == Some(language)
+                && (setup.first_line..setup.first_line + setup.code.lines().count().max(1))
+                    .contains(&line)
+        })
+    }
+
+    /// A block's code with the hidden setup above it and the hidden teardown below it placed
+    /// at their own lines of the page (the rest blank), so the program's line numbers are the
+    /// page's; `None` when there is no hidden code for it.
     pub fn with_setup(
         &self,
         language: Language,
@@ -104,19 +133,23 @@ impl Page {
         first_code_line: usize,
         code: &str,
     ) -> Option<String> {
-        let setups = self.setups_before(language, line);
-        if setups.is_empty() {
+        let hidden = self.hidden_for(language, line);
+        if hidden.is_empty() {
             return None;
         }
         let mut lines: Vec<&str> = vec![""; first_code_line - 1];
-        for setup in setups {
+        lines.extend(code.lines());
+        for setup in hidden {
+            let needed = setup.first_line - 1 + setup.code.lines().count();
+            if lines.len() < needed {
+                lines.resize(needed, "");
+            }
             for (offset, text) in setup.code.lines().enumerate() {
                 if let Some(slot) = lines.get_mut(setup.first_line - 1 + offset) {
                     *slot = text;
                 }
             }
         }
-        lines.extend(code.lines());
         Some(lines.join("\n") + "\n")
     }
 

@@ -9,6 +9,7 @@ mod cache;
 mod diagnosis;
 pub mod expected_output;
 mod groups;
+mod hidden;
 mod session;
 mod shape;
 mod transcript;
@@ -207,6 +208,7 @@ pub async fn verify_selected(
             apply_expected_failure(run);
         }
         diagnosis::diagnose(run, &plan.snippet);
+        hidden::explain(run, &plan.snippet);
         output_mismatched.push(expected_output::check(run, &plan.snippet) == Some(false));
         shape::check(run, &plan.snippet);
     }

@@ -129,21 +129,16 @@ fn driver(
             _ => None,
         })
         .collect();
-    // Hidden setup code runs where it stands in the page, without events of its own.
-    if let SnippetKind::Block { page, .. } = &planned[members[members.len() - 1]].snippet.kind {
-        let last = planned[members[members.len() - 1]]
-            .snippet
-            .source
-            .line
-            .unwrap_or(0);
-        for setup in page.setups_before(Language::Python, last) {
-            blocks.push(json!({
-                "line": setup.first_line,
-                "first_code_line": setup.first_line,
-                "code": setup.code,
-                "hidden": true,
-            }));
-        }
+    // Hidden setup and teardown code runs where it stands in the page, without events of its
+    // own unless it fails.
+    for setup in hidden_of(planned, members, Language::Python) {
+        blocks.push(json!({
+            "line": setup.first_line,
+            "first_code_line": setup.first_line,
+            "code": setup.code,
+            "hidden": true,
+            "teardown": setup.teardown,
+        }));
     }
     blocks.sort_by_key(|block| block["line"].as_u64());
     let spec = json!({ "document": document.display().to_string(), "blocks": blocks });
@@ -179,6 +174,30 @@ fn driver(
     })
 }
 
+/// The hidden code a session of `members` runs: the setups above its last block and the
+/// teardowns below its first, in page order.
+fn hidden_of(
+    planned: &[Planned],
+    members: &[usize],
+    language: Language,
+) -> Vec<crate::snippet::markdown::Setup> {
+    let line = |index: usize| planned[index].snippet.source.line.unwrap_or(0);
+    let (Some(&first), Some(&last)) = (members.first(), members.last()) else {
+        return Vec::new();
+    };
+    let SnippetKind::Block { page, .. } = &planned[first].snippet.kind else {
+        return Vec::new();
+    };
+    let mut hidden: Vec<crate::snippet::markdown::Setup> = page
+        .setups_before(language, line(last))
+        .into_iter()
+        .chain(page.teardowns_after(language, line(first)))
+        .cloned()
+        .collect();
+    hidden.sort_by_key(|setup| setup.first_line);
+    hidden
+}
+
 /// The JavaScript blocks at their own lines of one ES module, each fence line above a block
 /// marking where it starts (`assets/javascript_session.mjs`), and the run that starts it.
 /// Written as a block of the page starting at line 1, so the line map of stack traces is the
@@ -196,7 +215,7 @@ fn module(
         crate::runtime::node::absolute(&marks).display()
     );
     let mut lines: Vec<String> = vec![format!(
-        "import {{ mark as __sidebysideMark }} from {};",
+        "import {{ mark as __sidebysideMark, hidden as __sidebysideHidden }} from {};",
         Value::String(url)
     )];
     let mut page = None;
@@ -231,17 +250,24 @@ fn module(
         }
     }
     let page = page.ok_or_else(|| std::io::Error::other("no JavaScript block"))?;
-    // Hidden setup code at its own lines: it runs where it stands in the page.
-    let last = planned[members[members.len() - 1]]
-        .snippet
-        .source
-        .line
-        .unwrap_or(0);
-    for setup in page.setups_before(Language::Javascript, last) {
+    // Hidden setup and teardown code at its own lines: it runs where it stands in the page,
+    // after a call on its comment's first line that ends the block before it.
+    for setup in hidden_of(planned, members, Language::Javascript) {
+        let needed = setup.first_line - 1 + setup.code.lines().count();
+        if lines.len() < needed {
+            lines.resize(needed, String::new());
+        }
+        let comment = (setup.first_line - 1).max(1);
+        let marker = &mut lines[comment - 1];
+        if !marker.is_empty() {
+            marker.push(' ');
+        }
+        marker.push_str(&format!(
+            "__sidebysideHidden({}, {});",
+            setup.first_line, setup.teardown
+        ));
         for (offset, text) in setup.code.lines().enumerate() {
-            if let Some(slot) = lines.get_mut(setup.first_line - 1 + offset) {
-                *slot = text.to_string();
-            }
+            lines[setup.first_line - 1 + offset] = text.to_string();
         }
     }
     let first = &planned[members[0]];
@@ -307,7 +333,12 @@ pub fn split(
     let mut events: BTreeMap<usize, Vec<Value>> = BTreeMap::new();
     let mut ends: BTreeMap<usize, Value> = BTreeMap::new();
     let mut current: Option<usize> = None;
+    let mut hidden_failure: Option<Value> = None;
     for event in std::mem::take(&mut outcome.events) {
+        if event["kind"] == "hidden" {
+            hidden_failure.get_or_insert(event);
+            continue;
+        }
         if event["kind"] == "block" {
             let line = event["line"].as_u64().unwrap_or(0) as usize;
             if event["phase"] == "start" {
@@ -338,15 +369,42 @@ pub fn split(
         .copied()
         .rfind(|&index| started.contains(&line_of(index)))
         .unwrap_or(session.members[0]);
-    let stopped_at = session
-        .members
-        .iter()
-        .copied()
-        .find(|&index| {
-            ends.get(&line_of(index))
-                .is_none_or(|end| end["failed"] == true)
-        })
-        .map(line_of);
+    // Failed hidden code is the block's it runs for: a teardown's, the last block above it that
+    // finished; a setup's, the first block below it (which then never started). That block
+    // fails with the hidden code's error at its own lines (see `super::hidden`).
+    let hidden_target = hidden_failure.as_ref().and_then(|event| {
+        let at = event["line"].as_u64().unwrap_or(0) as usize;
+        let target = if event["teardown"] == true {
+            session
+                .members
+                .iter()
+                .copied()
+                .rfind(|&index| line_of(index) < at && ends.contains_key(&line_of(index)))
+        } else {
+            session
+                .members
+                .iter()
+                .copied()
+                .find(|&index| line_of(index) > at)
+        }?;
+        let stderr = match event["stderr"].as_str() {
+            Some(text) => text.to_string(),
+            None => std::mem::take(&mut outcome.stderr).text,
+        };
+        Some((target, stderr))
+    });
+    let stopped_at = match &hidden_target {
+        Some((target, _)) => Some(line_of(*target)),
+        None => session
+            .members
+            .iter()
+            .copied()
+            .find(|&index| {
+                ends.get(&line_of(index))
+                    .is_none_or(|end| end["failed"] == true)
+            })
+            .map(line_of),
+    };
     let mut shares = Vec::new();
     for &index in &session.members {
         let line = line_of(index);
@@ -384,6 +442,30 @@ pub fn split(
                     protections: outcome.report.protections.clone(),
                     ..LaunchReport::default()
                 };
+                if let Some((_, stderr)) = hidden_target.as_ref().filter(|(at, _)| *at == index) {
+                    // Its teardown failed after it: the error, at the teardown's lines.
+                    share.stderr = output(format!("{}{stderr}", share.stderr.text));
+                    share.report.exit = Some(Exit {
+                        code: Some(1),
+                        signal: None,
+                    });
+                }
+            }
+            None if hidden_target.as_ref().is_some_and(|(at, _)| *at == index) => {
+                // Its setup failed before it: the setup's error is its own.
+                let stderr = hidden_target.as_ref().map(|(_, stderr)| stderr.clone());
+                share.stderr = output(stderr.unwrap_or_default());
+                share.report = LaunchReport {
+                    exit: Some(Exit {
+                        code: Some(1),
+                        signal: None,
+                    }),
+                    protections: outcome.report.protections.clone(),
+                    ..LaunchReport::default()
+                };
+                if index == last {
+                    share.stdout = std::mem::take(&mut outcome.stdout);
+                }
             }
             None if index == last => {
                 // Stopped in this block (a timeout, a limit, Ctrl-C), or the driver never got

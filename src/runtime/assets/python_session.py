@@ -12,7 +12,12 @@ would. Around each block this driver appends to the events file (SIDEBYSIDE_EVEN
 and what the block printed goes both to the process's own stdout and stderr and to those
 fields. A block that raises ends the session: its traceback is its stderr, and the blocks
 after it are not run. The blocks come from the JSON file beside this one; those marked
-"hidden" are the page's setup code, run where they stand without events.
+"hidden" are the page's setup and teardown code, run where they stand without events of their
+own unless they raise:
+
+  {"kind":"hidden","line":FIRST_LINE,"teardown":true,"failed":true,"stderr":"Traceback ..."}
+
+and then the session ends.
 """
 
 import builtins
@@ -64,12 +69,29 @@ def main():
         # The block's code at its own lines of the page.
         source = "\n" * (block["first_code_line"] - 1) + block["code"]
         if block.get("hidden"):
-            # Hidden setup code of the page: no events; an error ends the session.
+            # Hidden setup or teardown code of the page: an error ends the session.
+            err = _Tee(real_stderr)
+            sys.stderr = err
             try:
-                exec(compile(source, document, "exec"), shared)
+                exec(compile(source, block.get("file", document), "exec"), shared)
             except BaseException:  # noqa: B036
                 kind, value, trace = sys.exc_info()
                 traceback.print_exception(kind, value, trace.tb_next if trace else None)
+                failed = not (kind is SystemExit and value.code in (None, 0))
+            else:
+                failed = False
+            finally:
+                sys.stderr = real_stderr
+            if failed:
+                _event(
+                    {
+                        "kind": "hidden",
+                        "line": block["line"],
+                        "teardown": bool(block.get("teardown")),
+                        "failed": True,
+                        "stderr": "".join(err.kept),
+                    }
+                )
                 return 1
             continue
         _event({"kind": "block", "phase": "start", "line": block["line"]})
