@@ -208,3 +208,106 @@ fn a_failing_teardown_fails_its_block_at_the_teardown_s_line_saying_so() {
         }
     }
 }
+
+/// A copy of the `setup-files` fixture folder (a page and the hidden files beside it).
+fn setup_files_copy() -> tempfile::TempDir {
+    let directory = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(fixture("docs/setup-files")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), directory.path().join(entry.file_name())).unwrap();
+    }
+    directory
+}
+
+#[test]
+fn files_beside_a_page_run_before_and_after_its_blocks_without_an_edit_to_it() {
+    let copy = setup_files_copy();
+    let folder = copy.path().to_str().unwrap();
+    let page = copy.path().join("greeting.md");
+    let path = page.to_str().unwrap();
+    for session in [false, true] {
+        let mut args = vec![folder];
+        if session {
+            args.push("--session");
+        }
+        let (code, document, output) = verify_json(&args);
+        assert_eq!(
+            code,
+            0,
+            "{document:#}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        for (block, shown) in [(7, 13), (17, 21)] {
+            let run = run_at(&document, block);
+            assert_eq!(run["status"], "passed", "{run:#}");
+            assert_eq!(
+                run["checked"][0],
+                format!("it printed what {path}:{shown} shows")
+            );
+        }
+        // The files are listed as what they are, never run as snippets of their own.
+        let not_run: Vec<&str> = document["not_run"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|entry| entry["reason"].as_str())
+            .filter(|reason| reason.starts_with("the hidden"))
+            .collect();
+        assert_eq!(not_run.len(), 3, "{document:#}");
+        assert_eq!(document["runs"].as_array().unwrap().len(), 2);
+    }
+
+    // The teardown file runs after the Python block: with nothing in the log it raises.
+    std::fs::write(
+        &page,
+        std::fs::read_to_string(&page).unwrap().replace(
+            "log.append(greet(CUSTOMER))\nprint(log[-1])",
+            "print(greet(CUSTOMER))",
+        ),
+    )
+    .unwrap();
+    // The JavaScript setup file throws before the block.
+    let setup = copy.path().join("greeting.setup.mjs");
+    std::fs::write(
+        &setup,
+        "throw new Error(\"no customer today\");\nexport const customer = \"\";\n",
+    )
+    .unwrap();
+    let teardown = copy
+        .path()
+        .join("greeting.teardown.py")
+        .display()
+        .to_string();
+    let setup = setup.display().to_string();
+    for session in [false, true] {
+        let mut args = vec![path];
+        if session {
+            args.push("--session");
+        }
+        let (code, document, _) = verify_json(&args);
+        assert_eq!(code, 1, "{document:#}");
+        let python = run_at(&document, 7);
+        assert_eq!(python["status"], "failed", "{python:#}");
+        assert_eq!(
+            python["reasons"][0],
+            format!(
+                "the hidden teardown file {teardown} (run after this block) failed at \
+                 {teardown}:2: RuntimeError: the block wrote nothing to the log; the block's \
+                 own code had finished"
+            ),
+            "{python:#}"
+        );
+        assert_eq!(python["stdout"]["text"], "Hello, Ada Lovelace!\n");
+        // One line shorter above it now.
+        let javascript = run_at(&document, 16);
+        assert_eq!(javascript["status"], "failed", "{javascript:#}");
+        assert_eq!(
+            javascript["reasons"][0],
+            format!(
+                "the hidden setup file {setup} (run before this block) failed at {setup}:1: \
+                 Error: no customer today, so the block's own code did not run"
+            ),
+            "{javascript:#}"
+        );
+    }
+}

@@ -157,6 +157,7 @@ mod tests {
         Page {
             session: false,
             setups: vec![],
+            files: vec![],
             text: String::new(),
             blocks: blocks
                 .iter()

@@ -151,6 +151,18 @@ impl VerdictCache {
                         let kind = if setup.teardown { "teardown" } else { "setup" };
                         parts.push(format!("{kind} {} {}", setup.first_line, setup.code));
                     }
+                    for file in page
+                        .files
+                        .iter()
+                        .filter(|file| file.language == snippet.language)
+                    {
+                        parts.push(format!(
+                            "file {} {} {}",
+                            file.teardown,
+                            file.path.display(),
+                            file.code
+                        ));
+                    }
                     parts.extend(Installed::page_requirements(snippet));
                     if snippet.language == crate::observation::Language::Rust {
                         let document = snippet.source.path.display().to_string();

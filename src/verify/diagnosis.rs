@@ -569,6 +569,7 @@ mod tests {
         let page = Page {
             session: false,
             setups: vec![],
+            files: vec![],
             text: "intro\n".repeat(20),
             blocks: vec![
                 (3, "js".into(), "import got from 'got'\n".into()),
@@ -588,6 +589,7 @@ mod tests {
         let page = Page {
             session: false,
             setups: vec![],
+            files: vec![],
             text: format!(
                 "# Title\n\nSome words.\n{}```js\n{code}```\n",
                 "\n".repeat(6)
@@ -602,6 +604,7 @@ mod tests {
         let page = Page {
             session: false,
             setups: vec![],
+            files: vec![],
             text: format!("# Title\n{}```js\n{code}```\n", "\n".repeat(8)),
             blocks: vec![(10, "js".into(), code.into())],
         };

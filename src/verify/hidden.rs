@@ -5,7 +5,9 @@
 //! block's run failing, at the hidden code's own `DOC:LINE`. The block fails: a page whose
 //! teardown raises does not run cleanly. What this adds is the account of it: the first reason
 //! says that the hidden setup before the block (or teardown after it) failed, where it stands,
-//! and whether the block's own code ran, so the verdict never changes without saying why.
+//! and whether the block's own code ran, so the verdict never changes without saying why. A
+//! setup or teardown file beside the page ([`crate::snippet::HiddenFile`]) is told alike, by
+//! the place in it that its runtime names.
 
 use crate::observation::{Language, Observation, Status};
 use crate::snippet::{Snippet, SnippetKind};
@@ -15,14 +17,55 @@ pub fn explain(run: &mut Observation, snippet: &Snippet) {
     if !matches!(run.status, Status::Failed | Status::CannotRun) {
         return;
     }
-    let SnippetKind::Block { page, .. } = &snippet.kind else {
+    let SnippetKind::Block {
+        page,
+        code,
+        first_code_line,
+        ..
+    } = &snippet.kind
+    else {
         return;
     };
-    if page.setups.is_empty() {
+    if page.setups.is_empty() && page.files.is_empty() {
         return;
     }
     let document = snippet.source.path.display().to_string();
-    let Some(line) = outermost_line(&run.stderr.text, &document, snippet.language) else {
+    let outermost = outermost_line(&run.stderr.text, &document, snippet.language);
+    let own = *first_code_line..*first_code_line + code.lines().count();
+    if outermost
+        .is_none_or(|line| !own.contains(&line) && page.hidden_at(snippet.language, line).is_none())
+    {
+        // Not the block's own statement, nor hidden code in the page: a file beside it?
+        for file in page
+            .files
+            .iter()
+            .filter(|file| file.language == snippet.language)
+        {
+            let path = file.path.display().to_string();
+            let Some(at) = outermost_line(&run.stderr.text, &path, snippet.language) else {
+                continue;
+            };
+            let error = error_line(&run.stderr.text)
+                .map(|error| format!(": {error}"))
+                .unwrap_or_default();
+            run.reasons.insert(
+                0,
+                if file.teardown {
+                    format!(
+                        "the hidden teardown file {path} (run after this block) failed at \
+                         {path}:{at}{error}; the block's own code had finished"
+                    )
+                } else {
+                    format!(
+                        "the hidden setup file {path} (run before this block) failed at \
+                         {path}:{at}{error}, so the block's own code did not run"
+                    )
+                },
+            );
+            return;
+        }
+    }
+    let Some(line) = outermost else {
         return;
     };
     let Some(hidden) = page.hidden_at(snippet.language, line) else {
@@ -43,6 +86,15 @@ pub fn explain(run: &mut Observation, snippet: &Snippet) {
         )
     };
     run.reasons.insert(0, reason);
+}
+
+/// The last line of a runtime's error message (`RuntimeError: no token`).
+fn error_line(stderr: &str) -> Option<String> {
+    let pattern = regex::Regex::new(r"^\s*(?:[\w.]+\.)?\w*(?:Error|Exception)\b.*$").ok()?;
+    stderr
+        .lines()
+        .rfind(|line| pattern.is_match(line))
+        .map(|line| line.trim().to_string())
 }
 
 /// The page line of the top-level statement that was running when the run failed: Python's

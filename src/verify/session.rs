@@ -62,6 +62,7 @@ pub fn every_page_a_session(snippets: &mut [Snippet]) {
                         text: page.text.clone(),
                         blocks: page.blocks.clone(),
                         setups: page.setups.clone(),
+                        files: page.files.clone(),
                     })
                 })
                 .clone();
@@ -139,6 +140,22 @@ fn driver(
             "hidden": true,
             "teardown": setup.teardown,
         }));
+    }
+    // The files beside the page: the setups before everything, the teardowns after it.
+    if let SnippetKind::Block { page, .. } = &planned[members[0]].snippet.kind {
+        let end = page.text.lines().count() + 1;
+        for teardown in [false, true] {
+            for file in page.files_for(Language::Python, teardown) {
+                blocks.push(json!({
+                    "line": if teardown { end } else { 0 },
+                    "first_code_line": 1,
+                    "code": file.code,
+                    "file": file.path.display().to_string(),
+                    "hidden": true,
+                    "teardown": teardown,
+                }));
+            }
+        }
     }
     blocks.sort_by_key(|block| block["line"].as_u64());
     let spec = json!({ "document": document.display().to_string(), "blocks": blocks });
@@ -250,6 +267,18 @@ fn module(
         }
     }
     let page = page.ok_or_else(|| std::io::Error::other("no JavaScript block"))?;
+    // The files beside the page: the setups on the first line, before every block; the
+    // teardowns on a line after the last.
+    let setup_files = page.files_for(Language::Javascript, false);
+    if !setup_files.is_empty() {
+        lines[0].push_str(" __sidebysideHidden(0, false);");
+        for file in setup_files {
+            lines[0].push(' ');
+            let copy =
+                crate::runtime::blocks::hidden_copy(cache, file).map_err(std::io::Error::other)?;
+            lines[0].push_str(&file.loader(&copy));
+        }
+    }
     // Hidden setup and teardown code at its own lines: it runs where it stands in the page,
     // after a call on its comment's first line that ends the block before it.
     for setup in hidden_of(planned, members, Language::Javascript) {
@@ -269,6 +298,21 @@ fn module(
         for (offset, text) in setup.code.lines().enumerate() {
             lines[setup.first_line - 1 + offset] = text.to_string();
         }
+    }
+    let teardown_files = page.files_for(Language::Javascript, true);
+    if !teardown_files.is_empty() {
+        let end = page.text.lines().count() + 1;
+        if lines.len() < end {
+            lines.resize(end, String::new());
+        }
+        let mut line = format!("__sidebysideHidden({end}, true);");
+        for file in teardown_files {
+            line.push(' ');
+            let copy =
+                crate::runtime::blocks::hidden_copy(cache, file).map_err(std::io::Error::other)?;
+            line.push_str(&file.loader(&copy));
+        }
+        lines.push(line);
     }
     let first = &planned[members[0]];
     let file_name = document
