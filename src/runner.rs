@@ -45,6 +45,9 @@ pub struct RunOutcome {
     pub requests: Vec<RecordedRequest>,
     /// The connections the mock accepted (empty in the counts-only journal mode).
     pub connections: Vec<crate::wire::Connection>,
+    /// The origin of the journal's times on the machine's monotonic clock, in seconds (see
+    /// `RunningMock::monotonic_origin_s`).
+    pub mock_origin_monotonic_s: Option<f64>,
     pub unmocked_hosts: Vec<String>,
     /// Requests the mock answered, per mapping (kept in every journal mode).
     pub mock_counts: MockCounts,
@@ -338,6 +341,7 @@ impl Session {
         if let Some((mock, proxy)) = preload {
             outcome.requests = mock.journal();
             outcome.connections = mock.connections();
+            outcome.mock_origin_monotonic_s = Some(mock.monotonic_origin_s());
             outcome.mock_counts = mock.counts();
             unmocked.extend(proxy.refused().into_iter().map(|target| host_of(&target)));
             mock.shutdown().await;
@@ -345,6 +349,7 @@ impl Session {
         if let Some((mock, dns)) = namespace_services {
             outcome.requests = mock.journal();
             outcome.connections = mock.connections();
+            outcome.mock_origin_monotonic_s = Some(mock.monotonic_origin_s());
             outcome.mock_counts = mock.counts();
             unmocked.extend(dns.queried());
             mock.shutdown().await;

@@ -174,3 +174,82 @@ fn a_javascript_error_in_a_session_points_at_its_line_and_stops_the_blocks_after
         "{after:#}"
     );
 }
+
+/// A mapping answering `GET https://api.example.com/items/N`, a moment late so that requests
+/// made at once overlap.
+const ITEMS: &str = r#"{
+  "name": "get-item",
+  "request": { "method": "GET", "urlPathPattern": "/items/[0-9]+" },
+  "response": { "status": 200, "fixedDelayMilliseconds": 50, "jsonBody": { "ok": true } }
+}"#;
+
+/// The paths of the requests a run holds, sorted.
+fn paths_of(run: &Value) -> Vec<String> {
+    let mut paths: Vec<String> = run["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|request| {
+            let url = request["url"].as_str().unwrap();
+            url.trim_start_matches("https://api.example.com")
+                .to_string()
+        })
+        .collect();
+    paths.sort();
+    paths
+}
+
+#[test]
+fn each_block_of_a_session_holds_the_requests_it_made() {
+    let mock = mock_with(&[("items.json", ITEMS)]);
+    let directory = tempfile::tempdir().unwrap();
+    let python = directory.path().join("python.md");
+    // Lines: the blocks' fences are on 5, 20 and 24.
+    std::fs::write(
+        &python,
+        "<!-- sidebyside: session -->\n\n# Items\n\n```python\nimport asyncio\n\nimport aiohttp\n\n\
+         async def get(path):\n    async with aiohttp.ClientSession() as client:\n        \
+         async with client.get(f\"https://api.example.com{path}\") as response:\n            \
+         return await response.json()\n\nreport = asyncio.run(get(\"/data\"))\n```\n\n\
+         Nothing is fetched here:\n\n```python\nprint(report[\"name\"])\n```\n\n```python\n\
+         async def both():\n    return await asyncio.gather(get(\"/items/1\"), get(\"/items/2\"))\n\n\
+         print(asyncio.run(both()))\n```\n",
+    )
+    .unwrap();
+    let javascript = directory.path().join("javascript.md");
+    // Lines: the blocks' fences are on 5, 10 and 14.
+    std::fs::write(
+        &javascript,
+        "<!-- sidebyside: session -->\n\n# Items\n\n```js\nconst get = async (path) => (await fetch(`https://api.example.com${path}`)).json();\n\
+         const report = await get(\"/data\");\n```\n\n```js\nconsole.log(report.name);\n```\n\n\
+         ```js\nconsole.log(await Promise.all([get(\"/items/1\"), get(\"/items/2\")]));\n```\n",
+    )
+    .unwrap();
+    for (page, blocks) in [(&python, [5, 20, 24]), (&javascript, [5, 10, 14])] {
+        let (code, document, output) = verify_json(&[
+            page.to_str().unwrap(),
+            "--mock",
+            mock.path().to_str().unwrap(),
+        ]);
+        assert_eq!(
+            code,
+            0,
+            "{document:#}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let [first, second, third] = blocks.map(|line| run_at(&document, line));
+        assert_eq!(paths_of(first), ["/data"], "{first:#}");
+        assert_eq!(paths_of(second), Vec::<String>::new(), "{second:#}");
+        assert_eq!(paths_of(third), ["/items/1", "/items/2"], "{third:#}");
+        // The two made at once overlapped, on the block's own timeline.
+        assert_eq!(third["network"]["max_in_flight"], 2, "{third:#}");
+        assert_eq!(
+            third["checked"][0], "2 requests were answered by the mock's mappings (get-item)",
+            "{third:#}"
+        );
+        assert_eq!(
+            first["checked"][0], "1 request was answered by the mock's mappings (get-data)",
+            "{first:#}"
+        );
+    }
+}

@@ -21,12 +21,27 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
+/// The machine's monotonic clock (`CLOCK_MONOTONIC`) now, in seconds.
+fn monotonic_now_s() -> f64 {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `now` is a valid timespec for the call to fill.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
+    now.tv_sec as f64 + now.tv_nsec as f64 / 1e9
+}
+
 /// Nanoseconds after the origin; `UNSET` until a moment has come.
 const UNSET: u64 = u64::MAX;
 
 /// The clock of one running mock and the connections it accepted.
 pub(super) struct Wire {
     origin: Instant,
+    /// The origin on the machine's monotonic clock (`CLOCK_MONOTONIC`, which `Instant`, Python's
+    /// `time.monotonic` and Node's `process.hrtime` read), in seconds: what a program's own
+    /// readings of that clock are laid against.
+    origin_monotonic_s: f64,
     /// Off in the counts-only journal mode: nothing is timed.
     on: bool,
     next_connection: AtomicU64,
@@ -35,12 +50,19 @@ pub(super) struct Wire {
 
 impl Wire {
     pub(super) fn new(on: bool) -> Self {
+        let origin = Instant::now();
         Wire {
-            origin: Instant::now(),
+            origin,
+            origin_monotonic_s: monotonic_now_s() - origin.elapsed().as_secs_f64(),
             on,
             next_connection: AtomicU64::new(0),
             connections: Mutex::new(Vec::new()),
         }
+    }
+
+    /// The origin on the machine's monotonic clock, in seconds.
+    pub(super) fn origin_monotonic_s(&self) -> f64 {
+        self.origin_monotonic_s
     }
 
     fn nanos(&self, instant: Instant) -> u64 {

@@ -173,8 +173,8 @@ pub async fn verify_selected(
     for ((plan, key), outcome) in session_keys.iter().zip(outcomes) {
         let mut shares = Vec::new();
         for share in session::split(plan, &planned, outcome) {
+            let holds = share.holds_session_requests;
             let mut run = observe(share.index, share.outcome);
-            let holds = plan.members.len() > 1 && !run.requests.is_empty();
             if let Some(reason) = share.not_reached {
                 run.status = Status::CannotRun;
                 run.reasons = vec![reason];
@@ -231,7 +231,7 @@ pub async fn verify_selected(
     for ((run, plan), holds) in runs.iter_mut().zip(&planned).zip(&holds_session_requests) {
         settle(run);
         if *holds {
-            // The journal does not say which block of the session sent a request.
+            // Requests the journal could not place in time: the session's, held by this block.
             for checked in run.checked.iter_mut() {
                 if checked.contains("answered by the mock's mappings") {
                     *checked = format!(

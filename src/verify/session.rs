@@ -16,10 +16,10 @@
 //! an identity line map), and the fence line above each block calls the `mark` of
 //! `assets/javascript_session.mjs`, which writes the same start and end events.
 //!
-//! What one process shares cannot always be told apart: the peak memory is the session's, and
-//! the requests the mock received are given to the block the session ended with (the journal
-//! does not say which block sent them). A block that raises ends the session; the blocks after
-//! it cannot run, and say so.
+//! Each block's start event carries the moment on the machine's monotonic clock, the clock the
+//! mock times the journal on, so each request goes to the block that was running when it
+//! reached the mock (see [`split`]). The peak memory is the session's: one process cannot
+//! split it. A block that raises ends the session; the blocks after it cannot run, and say so.
 
 use crate::harness::Planned;
 use crate::launcher::LaunchReport;
@@ -349,6 +349,9 @@ pub struct Share {
     pub index: usize,
     pub outcome: std::result::Result<RunOutcome, String>,
     pub not_reached: Option<String>,
+    /// It holds requests of the session that could not be told apart by time (the mock timed
+    /// nothing, or the driver gave no start times): they are the session's, listed here.
+    pub holds_session_requests: bool,
 }
 
 /// Turns the session's one run into one outcome per block (see the module's words on what is
@@ -368,6 +371,7 @@ pub fn split(
                     index,
                     outcome: Err(error.clone()),
                     not_reached: None,
+                    holds_session_requests: false,
                 })
                 .collect()
         }
@@ -378,6 +382,7 @@ pub fn split(
     let mut ends: BTreeMap<usize, Value> = BTreeMap::new();
     let mut current: Option<usize> = None;
     let mut hidden_failure: Option<Value> = None;
+    let mut start_at: BTreeMap<usize, f64> = BTreeMap::new();
     for event in std::mem::take(&mut outcome.events) {
         if event["kind"] == "hidden" {
             hidden_failure.get_or_insert(event);
@@ -387,6 +392,9 @@ pub fn split(
             let line = event["line"].as_u64().unwrap_or(0) as usize;
             if event["phase"] == "start" {
                 started.push(line);
+                if let Some(at) = event["at"].as_f64() {
+                    start_at.insert(line, at);
+                }
                 current = Some(line);
             } else {
                 ends.insert(line, event);
@@ -413,6 +421,50 @@ pub fn split(
         .copied()
         .rfind(|&index| started.contains(&line_of(index)))
         .unwrap_or(session.members[0]);
+    // Each request goes to the block that was running when its head reached the mock: the
+    // mock's journal and the driver's start marks read one clock (CLOCK_MONOTONIC). Blocks run
+    // one after another, so this is exact for what a block awaits; a request a block started
+    // and left running goes to the block running when it arrived. A request before every
+    // block's start (hidden setup code) goes to the first block. Without times (the driver or
+    // the mock timed nothing), the session's requests go to the block it ended with.
+    let mut timed_starts: Vec<(f64, usize)> = session
+        .members
+        .iter()
+        .filter_map(|&index| start_at.get(&line_of(index)).map(|&at| (at, index)))
+        .collect();
+    timed_starts.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut by_block: BTreeMap<usize, Vec<crate::observation::RecordedRequest>> = BTreeMap::new();
+    let mut unplaced = Vec::new();
+    for request in std::mem::take(&mut outcome.requests) {
+        let at = outcome
+            .mock_origin_monotonic_s
+            .zip(request.timing.as_ref())
+            .map(|(origin, timing)| origin + timing.head_s);
+        let owner = at.and_then(|at| {
+            timed_starts
+                .iter()
+                .rev()
+                .find(|(start, _)| *start <= at)
+                .or(timed_starts.first())
+                .map(|(_, index)| *index)
+        });
+        match owner {
+            Some(index) => by_block.entry(index).or_default().push(request),
+            None => unplaced.push(request),
+        }
+    }
+    let connections = std::mem::take(&mut outcome.connections);
+    let connections_of = |requests: &[crate::observation::RecordedRequest]| {
+        let used: Vec<u64> = requests
+            .iter()
+            .filter_map(|request| request.timing.map(|timing| timing.connection))
+            .collect();
+        connections
+            .iter()
+            .filter(|connection| used.contains(&connection.id))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
     // Failed hidden code is the block's it runs for: a teardown's, the last block above it that
     // finished; a setup's, the first block below it (which then never started). That block
     // fails with the hidden code's error at its own lines (see `super::hidden`).
@@ -456,10 +508,14 @@ pub fn split(
             events: events.remove(&line).unwrap_or_default(),
             ..RunOutcome::default()
         };
+        share.requests = by_block.remove(&index).unwrap_or_default();
+        let holds_session_requests =
+            index == last && !unplaced.is_empty() && session.members.len() > 1;
         if index == last {
-            share.requests = std::mem::take(&mut outcome.requests);
+            share.requests.append(&mut unplaced);
             share.unmocked_hosts = std::mem::take(&mut outcome.unmocked_hosts);
         }
+        share.connections = connections_of(&share.requests);
         match ends.get(&line) {
             Some(end) => {
                 let text = |field: &str| end[field].as_str().unwrap_or_default().to_string();
@@ -524,6 +580,7 @@ pub fn split(
                 shares.push(Share {
                     index,
                     outcome: Ok(share),
+                    holds_session_requests,
                     not_reached: Some(format!(
                         "a step of the page's session that was never reached: the session \
                          stopped at {document}:{at}, which did not finish cleanly (see its \
@@ -537,6 +594,7 @@ pub fn split(
             index,
             outcome: Ok(share),
             not_reached: None,
+            holds_session_requests,
         });
     }
     shares

@@ -6,7 +6,7 @@
 // fence line above each block calls `mark(FENCE)`. Around each block this appends to the events
 // file (SIDEBYSIDE_EVENTS):
 //
-//   {"kind":"block","phase":"start","line":FENCE}
+//   {"kind":"block","phase":"start","line":FENCE,"at":MONOTONIC_SECONDS}
 //   {"kind":"block","phase":"end","line":FENCE,"stdout":"...","stderr":"...","failed":false,
 //    "wall_s":0.1,"cpu_s":0.05}
 //
@@ -84,5 +84,7 @@ export function mark(line) {
   current = line;
   started = performance.now();
   cpu = process.cpuUsage();
-  emit({ kind: "block", phase: "start", line });
+  // `at` is on the machine's monotonic clock (process.hrtime reads CLOCK_MONOTONIC), which the
+  // mock's journal is laid against to give each block the requests it made.
+  emit({ kind: "block", phase: "start", line, at: Number(process.hrtime.bigint()) / 1e9 });
 }

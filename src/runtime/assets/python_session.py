@@ -5,7 +5,7 @@ lines, so a traceback names the page and the line (`File "docs/tour.md", line 14
 share one globals dict, as a reader typing them one after the other into one interpreter
 would. Around each block this driver appends to the events file (SIDEBYSIDE_EVENTS):
 
-  {"kind":"block","phase":"start","line":FENCE}
+  {"kind":"block","phase":"start","line":FENCE,"at":MONOTONIC_SECONDS}
   {"kind":"block","phase":"end","line":FENCE,"stdout":"...","stderr":"...","failed":false,
    "wall_s":0.1,"cpu_s":0.05}
 
@@ -94,7 +94,9 @@ def main():
                 )
                 return 1
             continue
-        _event({"kind": "block", "phase": "start", "line": block["line"]})
+        # `at` is on the machine's monotonic clock, which the mock's journal is laid against to
+        # give each block the requests that reached the mock while it ran.
+        _event({"kind": "block", "phase": "start", "line": block["line"], "at": time.monotonic()})
         out, err = _Tee(real_stdout), _Tee(real_stderr)
         sys.stdout, sys.stderr = out, err
         started, cpu = time.perf_counter(), time.process_time()
