@@ -253,3 +253,36 @@ fn each_block_of_a_session_holds_the_requests_it_made() {
         );
     }
 }
+
+#[test]
+fn a_javascript_block_that_declares_a_name_again_starts_a_new_session() {
+    let directory = tempfile::tempdir().unwrap();
+    let page = directory.path().join("versions.md");
+    // Fences: 3, 7 (output 11), 17, 21 (output 25), 31, 36 (output 41).
+    std::fs::write(
+        &page,
+        "# Two versions\n\n```js\nconst basket = [\"apple\"];\n```\n\n```js\nconsole.log(basket.length);\n```\n\n\
+         ```text\n1\n```\n\nThe same, with two fruits:\n\n```js\nconst basket = [\"apple\", \"pear\"];\n```\n\n\
+         ```js\nconsole.log(basket.length);\n```\n\n```text\n2\n```\n\nWith CommonJS:\n\n\
+         ```js\nconst { EventEmitter } = require(\"node:events\");\nconst door = new EventEmitter();\n```\n\n\
+         ```js\ndoor.on(\"open\", () => console.log(`opened with ${basket.length} fruits`));\ndoor.emit(\"open\");\n```\n\n\
+         ```text\nopened with 2 fruits\n```\n",
+    )
+    .unwrap();
+    let path = page.to_str().unwrap();
+    let (code, document, output) = verify_json(&[path, "--session"]);
+    assert_eq!(
+        code,
+        0,
+        "{document:#}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for (block, shown) in [(7, 11), (21, 25), (36, 41)] {
+        let run = run_at(&document, block);
+        assert_eq!(run["status"], "passed", "{run:#}");
+        assert_eq!(
+            run["checked"][0],
+            format!("it printed what {path}:{shown} shows")
+        );
+    }
+}

@@ -95,17 +95,96 @@ pub fn plan(planned: &[Planned], to_run: &[usize], cache: &Path) -> (Vec<usize>,
     let mut sessions = Vec::new();
     for ((document, _), mut members) in pages {
         members.sort_by_key(|&index| planned[index].snippet.source.line);
-        let made = if planned[members[0]].snippet.language == Language::Python {
-            driver(planned, &members, &document, cache)
+        let python = planned[members[0]].snippet.language == Language::Python;
+        let parts = if python {
+            vec![members]
         } else {
-            module(planned, &members, &document, cache)
+            javascript_parts(planned, members)
         };
-        match made {
-            Ok(driver) => sessions.push(SessionPlan { members, driver }),
-            Err(_) => alone.extend(members),
+        for members in parts {
+            let made = if python {
+                driver(planned, &members, &document, cache)
+            } else {
+                module(planned, &members, &document, cache)
+            };
+            match made {
+                Ok(driver) => sessions.push(SessionPlan { members, driver }),
+                Err(_) => alone.extend(members),
+            }
         }
     }
     (alone, sessions)
+}
+
+/// A page's JavaScript blocks as consecutive sessions: one ES module cannot declare a name
+/// twice, so a block that declares again a top-level name an earlier block of its session
+/// declared (a second version of the same example: before and after, `require` and `import`)
+/// starts a new session, whose blocks share their names with each other and not with the
+/// blocks before it.
+fn javascript_parts(planned: &[Planned], members: Vec<usize>) -> Vec<Vec<usize>> {
+    let mut parts: Vec<Vec<usize>> = Vec::new();
+    let mut declared: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    for index in members {
+        let names = match &planned[index].snippet.kind {
+            SnippetKind::Block { code, .. } => top_level_declarations(code),
+            _ => Vec::new(),
+        };
+        if parts.is_empty() || names.iter().any(|name| declared.contains(name)) {
+            parts.push(Vec::new());
+            declared.clear();
+        }
+        declared.extend(names);
+        if let Some(part) = parts.last_mut() {
+            part.push(index);
+        }
+    }
+    parts
+}
+
+/// The names a JavaScript block declares at its top level (lines not indented) with `const`,
+/// `let`, `class`, `function` or `import`, which an ES module may declare once.
+fn top_level_declarations(code: &str) -> Vec<String> {
+    static DECLARATION: std::sync::LazyLock<(regex::Regex, regex::Regex, regex::Regex)> =
+        std::sync::LazyLock::new(|| {
+            (
+                regex::Regex::new(
+                    r"^(?:export\s+(?:default\s+)?)?(?:const|let|class|(?:async\s+)?function\s*\*?)\s*([A-Za-z_$][\w$]*)",
+                )
+                .expect("valid"),
+                regex::Regex::new(r"^(?:export\s+)?(?:const|let)\s*[{\[](.*)[}\]]\s*=")
+                    .expect("valid"),
+                regex::Regex::new(r#"^import\s+(.*?)\s+from\s+['"]"#).expect("valid"),
+            )
+        });
+    let (simple, destructured, import) = &*DECLARATION;
+    let identifier = |text: &str| {
+        let name = text.trim();
+        (!name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '_' || c == '$'))
+        .then(|| name.to_string())
+    };
+    let mut names = Vec::new();
+    for line in code.lines() {
+        if let Some(captures) = simple.captures(line) {
+            names.push(captures[1].to_string());
+        } else if let Some(captures) = destructured.captures(line) {
+            for part in captures[1].split(',') {
+                // `{ a, b: c, d = 1 }`: the name bound is after `:`, before `=`.
+                let bound = part.rsplit(':').next().unwrap_or(part);
+                names.extend(identifier(bound.split('=').next().unwrap_or(bound)));
+            }
+        } else if let Some(captures) = import.captures(line) {
+            let clause = captures[1].replace(['{', '}'], ",");
+            for part in clause.split(',') {
+                let part = part.trim().trim_start_matches("type ");
+                let bound = part.rsplit(" as ").next().unwrap_or(part);
+                names.extend(identifier(bound.trim_start_matches("* ")));
+            }
+        }
+    }
+    names
 }
 
 /// Writes the driver and its blocks into the cache and returns the run that starts it.
@@ -267,6 +346,28 @@ fn module(
         }
     }
     let page = page.ok_or_else(|| std::io::Error::other("no JavaScript block"))?;
+    // A block that calls `require` (CommonJS) gets Node's own, made for the module.
+    let codes: Vec<&str> = members
+        .iter()
+        .filter_map(|&index| match &planned[index].snippet.kind {
+            SnippetKind::Block { code, .. } => Some(code.as_str()),
+            _ => None,
+        })
+        .collect();
+    let calls_require = codes
+        .iter()
+        .any(|code| code.contains("require(") || code.contains("require ("));
+    let declares_require = codes.iter().any(|code| {
+        top_level_declarations(code)
+            .iter()
+            .any(|name| name == "require")
+    });
+    if calls_require && !declares_require {
+        lines[0].push_str(
+            " import { createRequire as __sidebysideCreateRequire } from \"node:module\"; \
+             const require = __sidebysideCreateRequire(import.meta.url);",
+        );
+    }
     // The files beside the page: the setups on the first line, before every block; the
     // teardowns on a line after the last.
     let setup_files = page.files_for(Language::Javascript, false);
@@ -605,5 +706,21 @@ fn output(text: String) -> Output {
         total_bytes: text.len() as u64,
         text,
         truncated: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::top_level_declarations;
+
+    #[test]
+    fn top_level_declarations_are_read_as_a_module_would_bind_them() {
+        let code = "import EventEmitter from 'node:events';\nimport { a, b as c } from 'x';\n\
+                    import * as fs from 'node:fs';\nconst { d, e: f, g = 1 } = obj;\n\
+                    let h = 1;\nasync function i() {\n  const inner = 1;\n}\nclass J {}\nvar k = 1;\n";
+        assert_eq!(
+            top_level_declarations(code),
+            ["EventEmitter", "a", "c", "fs", "d", "f", "g", "h", "i", "J"]
+        );
     }
 }
