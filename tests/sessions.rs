@@ -78,13 +78,14 @@ fn without_the_setting_the_same_steps_cannot_run_alone() {
 }
 
 #[test]
-fn an_error_in_a_session_points_at_its_line_and_stops_the_blocks_after_it() {
+fn an_error_in_a_python_session_points_at_its_line_and_the_session_goes_on() {
     let directory = tempfile::tempdir().unwrap();
     let page = directory.path().join("broken.md");
     std::fs::write(
         &page,
         "<!-- sidebyside: session -->\n\n# Dividing\n\n```python\nparts = 0\n```\n\n\
-         ```python\nprint(\"dividing\")\nshare = 10 / parts\n```\n\n```python\nprint(share)\n```\n",
+         ```python\nprint(\"dividing\")\nshare = 10 / parts\n```\n\n```python\nprint(share)\n```\n\n\
+         ```python\nprint(f\"{parts} parts\")\n```\n\n```text\n0 parts\n```\n",
     )
     .unwrap();
     let path = page.to_str().unwrap();
@@ -103,15 +104,21 @@ fn an_error_in_a_session_points_at_its_line_and_stops_the_blocks_after_it() {
         stderr.contains(&format!("File \"{path}\", line 11")),
         "{stderr}"
     );
+    // As in an interpreter, the next blocks still run: one misses `share` and says why first,
     let after = run_at(&document, 14);
-    assert_eq!(after["status"], "cannot_run", "{after:#}");
-    assert!(
-        after["reasons"][0]
-            .as_str()
-            .unwrap()
-            .contains(&format!("the session stopped at {path}:9")),
+    assert_ne!(after["status"], "passed", "{after:#}");
+    assert_eq!(
+        after["reasons"][0],
+        format!(
+            "an earlier block of the page's session failed ({path}:9); this block ran after \
+             it and may miss what that block did not make"
+        ),
         "{after:#}"
     );
+    // the other uses only what the first block made, and passes.
+    let independent = run_at(&document, 18);
+    assert_eq!(independent["status"], "passed", "{independent:#}");
+    assert_eq!(independent["stdout"]["text"], "0 parts\n");
 }
 
 #[test]

@@ -112,6 +112,8 @@ pub async fn verify_selected(
     let mut slots: Vec<Option<Observation>> = planned.iter().map(|_| None).collect();
     // The block of each session that was given the session's requests.
     let mut holds_session_requests = vec![false; planned.len()];
+    // A note for a session block that ran after an earlier block of its session failed.
+    let mut earlier_failures: Vec<Option<String>> = vec![None; planned.len()];
     // Units whose inputs did not change take their runs from the verdict cache.
     let verdicts = cache::VerdictCache::open(&options.harness, harness.mode, options.cache);
     let reuse = |members: &[usize],
@@ -174,6 +176,7 @@ pub async fn verify_selected(
         let mut shares = Vec::new();
         for share in session::split(plan, &planned, outcome) {
             let holds = share.holds_session_requests;
+            earlier_failures[share.index] = share.earlier_failure;
             let mut run = observe(share.index, share.outcome);
             if let Some(reason) = share.not_reached {
                 run.status = Status::CannotRun;
@@ -201,7 +204,7 @@ pub async fn verify_selected(
     }
     let mut runs: Vec<Observation> = slots.into_iter().flatten().collect();
     let mut output_mismatched = Vec::with_capacity(runs.len());
-    for (run, plan) in runs.iter_mut().zip(&planned) {
+    for ((run, plan), earlier) in runs.iter_mut().zip(&planned).zip(&earlier_failures) {
         unclean_exit(run);
         transcript::judge(run, &plan.snippet);
         if plan.snippet.expect_failure {
@@ -209,6 +212,14 @@ pub async fn verify_selected(
         }
         diagnosis::diagnose(run, &plan.snippet);
         hidden::explain(run, &plan.snippet);
+        if let Some(note) = earlier.as_ref().filter(|_| {
+            matches!(
+                run.status,
+                Status::Failed | Status::CannotRun | Status::TimedOut
+            )
+        }) {
+            run.reasons.insert(0, note.clone());
+        }
         output_mismatched.push(expected_output::check(run, &plan.snippet) == Some(false));
         shape::check(run, &plan.snippet);
     }

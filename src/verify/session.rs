@@ -19,7 +19,9 @@
 //! Each block's start event carries the moment on the machine's monotonic clock, the clock the
 //! mock times the journal on, so each request goes to the block that was running when it
 //! reached the mock (see [`split`]). The peak memory is the session's: one process cannot
-//! split it. A block that raises ends the session; the blocks after it cannot run, and say so.
+//! split it. A Python block that raises fails and the session goes on, as an interpreter does
+//! (a later block that fails too says that an earlier one failed); a JavaScript block that
+//! throws ends its module, and the blocks after it cannot run, and say so.
 
 use crate::harness::Planned;
 use crate::launcher::LaunchReport;
@@ -453,6 +455,9 @@ pub struct Share {
     /// It holds requests of the session that could not be told apart by time (the mock timed
     /// nothing, or the driver gave no start times): they are the session's, listed here.
     pub holds_session_requests: bool,
+    /// An earlier block of the session failed (a Python session goes on after it): said when
+    /// this block does not pass either.
+    pub earlier_failure: Option<String>,
 }
 
 /// Turns the session's one run into one outcome per block (see the module's words on what is
@@ -473,6 +478,7 @@ pub fn split(
                     outcome: Err(error.clone()),
                     not_reached: None,
                     holds_session_requests: false,
+                    earlier_failure: None,
                 })
                 .collect()
         }
@@ -590,18 +596,15 @@ pub fn split(
         };
         Some((target, stderr))
     });
+    // Where the session ended: a failed hidden code's block, else the last block started (a
+    // JavaScript block that threw, a block that hung).
     let stopped_at = match &hidden_target {
         Some((target, _)) => Some(line_of(*target)),
-        None => session
-            .members
-            .iter()
-            .copied()
-            .find(|&index| {
-                ends.get(&line_of(index))
-                    .is_none_or(|end| end["failed"] == true)
-            })
-            .map(line_of),
+        None => Some(line_of(last)),
     };
+    // A Python block after one that raised still runs (as in an interpreter), with a note for
+    // its verdict: it may miss what the failed block did not make.
+    let mut failed_before: Option<usize> = None;
     let mut shares = Vec::new();
     for &index in &session.members {
         let line = line_of(index);
@@ -617,10 +620,19 @@ pub fn split(
             share.unmocked_hosts = std::mem::take(&mut outcome.unmocked_hosts);
         }
         share.connections = connections_of(&share.requests);
+        let earlier_failure = failed_before.map(|at| {
+            format!(
+                "an earlier block of the page's session failed ({document}:{at}); this block \
+                 ran after it and may miss what that block did not make"
+            )
+        });
         match ends.get(&line) {
             Some(end) => {
                 let text = |field: &str| end[field].as_str().unwrap_or_default().to_string();
                 let failed = end["failed"] == true;
+                if failed && failed_before.is_none() {
+                    failed_before = Some(line);
+                }
                 share.stdout = output(text("stdout"));
                 // Node prints an uncaught error itself, past the streams the marks watch: the
                 // failing block's error is in the session's own stderr (with the page's lines).
@@ -682,6 +694,7 @@ pub fn split(
                     index,
                     outcome: Ok(share),
                     holds_session_requests,
+                    earlier_failure: None,
                     not_reached: Some(format!(
                         "a step of the page's session that was never reached: the session \
                          stopped at {document}:{at}, which did not finish cleanly (see its \
@@ -696,6 +709,7 @@ pub fn split(
             outcome: Ok(share),
             not_reached: None,
             holds_session_requests,
+            earlier_failure,
         });
     }
     shares

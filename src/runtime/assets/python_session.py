@@ -10,8 +10,8 @@ would. Around each block this driver appends to the events file (SIDEBYSIDE_EVEN
    "wall_s":0.1,"cpu_s":0.05}
 
 and what the block printed goes both to the process's own stdout and stderr and to those
-fields. A block that raises ends the session: its traceback is its stderr, and the blocks
-after it are not run. The blocks come from the JSON file beside this one; those marked
+fields. A block that raises fails (its traceback is its stderr) and the session goes on with
+the next block, as an interpreter does after an error; the driver then exits with status 1. The blocks come from the JSON file beside this one; those marked
 "hidden" are the page's setup and teardown code, run where they stand without events of their
 own unless they raise:
 
@@ -65,6 +65,7 @@ def main():
     document = spec["document"]
     shared = {"__name__": "__main__", "__builtins__": builtins, "__file__": document}
     real_stdout, real_stderr = sys.stdout, sys.stderr
+    any_failed = False
     for block in spec["blocks"]:
         # The block's code at its own lines of the page.
         source = "\n" * (block["first_code_line"] - 1) + block["code"]
@@ -131,9 +132,8 @@ def main():
                 "cpu_s": time.process_time() - cpu,
             }
         )
-        if failed:
-            return 1
-    return 0
+        any_failed = any_failed or failed
+    return 1 if any_failed else 0
 
 
 if __name__ == "__main__":
