@@ -104,11 +104,20 @@ fn an_error_in_a_python_session_points_at_its_line_and_the_session_goes_on() {
         stderr.contains(&format!("File \"{path}\", line 11")),
         "{stderr}"
     );
-    // As in an interpreter, the next blocks still run: one misses `share` and says why first,
+    // As in an interpreter, the next blocks still run: one misses `share`, its own error first
+    // and last that an earlier block failed,
     let after = run_at(&document, 14);
     assert_ne!(after["status"], "passed", "{after:#}");
+    let reasons = after["reasons"].as_array().unwrap();
+    assert!(
+        reasons.iter().any(|reason| reason
+            == &Value::String(format!(
+                "exit status 1: error at {path}:15: NameError: name 'share' is not defined"
+            ))),
+        "{after:#}"
+    );
     assert_eq!(
-        after["reasons"][0],
+        reasons.last().unwrap().as_str().unwrap(),
         format!(
             "an earlier block of the page's session failed ({path}:9); this block ran after \
              it and may miss what that block did not make"

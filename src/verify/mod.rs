@@ -218,7 +218,8 @@ pub async fn verify_selected(
                 Status::Failed | Status::CannotRun | Status::TimedOut
             )
         }) {
-            run.reasons.insert(0, note.clone());
+            // Last: the block's own error comes first, this only says what may explain it.
+            run.reasons.push(note.clone());
         }
         output_mismatched.push(expected_output::check(run, &plan.snippet) == Some(false));
         shape::check(run, &plan.snippet);
