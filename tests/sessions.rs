@@ -157,14 +157,15 @@ fn javascript_blocks_of_a_session_page_share_their_bindings() {
 }
 
 #[test]
-fn a_javascript_error_in_a_session_points_at_its_line_and_stops_the_blocks_after_it() {
+fn a_javascript_error_in_a_session_points_at_its_line_and_the_blocks_after_it_go_on() {
     let directory = tempfile::tempdir().unwrap();
     let page = directory.path().join("broken.md");
+    // Fences: 3, 7, 12 (output 16), 20.
     std::fs::write(
         &page,
         "<!-- sidebyside: session -->\n\n```js\nconst limits = { max: 2 };\n```\n\n\
          ```js\nconsole.log(\"checking\");\nif (limits.max < 3) throw new RangeError(\"too small\");\n```\n\n\
-         ```js\nconsole.log(limits);\n```\n",
+         ```js\nconsole.log(`${6 * 7}`);\n```\n\n```text\n42\n```\n\n```js\nconsole.log(limits);\n```\n",
     )
     .unwrap();
     let path = page.to_str().unwrap();
@@ -180,13 +181,31 @@ fn a_javascript_error_in_a_session_points_at_its_line_and_stops_the_blocks_after
     );
     assert!(reason.contains("RangeError: too small"), "{reason}");
     assert_eq!(broken["stdout"]["text"], "checking\n");
-    let after = run_at(&document, 12);
-    assert_eq!(after["status"], "cannot_run", "{after:#}");
+    // The throw ended the module; the blocks after it run in a new one: one that needs nothing
+    // from before passes,
+    let independent = run_at(&document, 12);
+    assert_eq!(independent["status"], "passed", "{independent:#}");
+    assert_eq!(
+        independent["checked"][0],
+        format!("it printed what {path}:16 shows")
+    );
+    // one that uses what the first module made does not, and says why last.
+    let after = run_at(&document, 20);
+    assert_ne!(after["status"], "passed", "{after:#}");
+    let reasons = after["reasons"].as_array().unwrap();
     assert!(
-        after["reasons"][0]
+        reasons.iter().any(|reason| reason
             .as_str()
             .unwrap()
-            .contains(&format!("the session stopped at {path}:7")),
+            .contains("ReferenceError: limits is not defined")),
+        "{after:#}"
+    );
+    assert_eq!(
+        reasons.last().unwrap().as_str().unwrap(),
+        format!(
+            "an earlier block of the page's session failed ({path}:7) and ended its module; \
+             this block ran in a new one after it and may miss what the blocks before it made"
+        ),
         "{after:#}"
     );
 }

@@ -172,18 +172,69 @@ pub async fn verify_selected(
         }
         slots[*index] = Some(run);
     }
-    for ((plan, key), outcome) in session_keys.iter().zip(outcomes) {
-        let mut shares = Vec::new();
-        for share in session::split(plan, &planned, outcome) {
-            let holds = share.holds_session_requests;
-            earlier_failures[share.index] = share.earlier_failure;
-            let mut run = observe(share.index, share.outcome);
-            if let Some(reason) = share.not_reached {
-                run.status = Status::CannotRun;
-                run.reasons = vec![reason];
+    // Each session's shares, gathered over rounds: a JavaScript session that stopped at a
+    // block that failed goes on, in a new module, with the blocks after it (see
+    // `session::resume`), as a Python session goes on in its one process.
+    let mut gathered: Vec<Vec<(usize, Observation, bool)>> = vec![Vec::new(); session_keys.len()];
+    let mut round: Vec<(usize, session::SessionPlan)> = session_keys
+        .iter()
+        .enumerate()
+        .map(|(position, (plan, _))| (position, (*plan).clone()))
+        .collect();
+    let mut round_outcomes: Vec<_> = outcomes.collect();
+    loop {
+        let mut next = Vec::new();
+        for ((position, plan), outcome) in round.iter().zip(round_outcomes) {
+            let mut shares = Vec::new();
+            let mut unreached = Vec::new();
+            for share in session::split(plan, &planned, outcome) {
+                let holds = share.holds_session_requests;
+                if let Some(note) = share.earlier_failure {
+                    earlier_failures[share.index] = Some(note);
+                }
+                let mut run = observe(share.index, share.outcome);
+                if let Some(reason) = share.not_reached {
+                    run.status = Status::CannotRun;
+                    run.reasons = vec![reason];
+                    unreached.push(share.index);
+                }
+                shares.push((share.index, run, holds));
             }
-            shares.push((share.index, run, holds));
+            // Where it stopped: a block that failed (not a timeout, a limit or Ctrl-C).
+            let stopped = shares
+                .iter()
+                .rfind(|(index, _, _)| !unreached.contains(index))
+                .filter(|(_, run, _)| run.status == Status::Failed && run.limit_exceeded.is_none())
+                .map(|(index, _, _)| planned[*index].snippet.source.to_string());
+            let resumed = match stopped {
+                Some(at) if !unreached.is_empty() && !harness.interrupted() => {
+                    session::resume(&planned, &unreached, &options.harness.cache_dir)
+                        .map(|plan| (at, plan))
+                }
+                _ => None,
+            };
+            if let Some((at, resumed)) = resumed {
+                shares.retain(|(index, _, _)| !unreached.contains(index));
+                for &index in &unreached {
+                    earlier_failures[index] = Some(format!(
+                        "an earlier block of the page's session failed ({at}) and ended its \
+                         module; this block ran in a new one after it and may miss what the \
+                         blocks before it made"
+                    ));
+                }
+                next.push((*position, resumed));
+            }
+            gathered[*position].extend(shares);
         }
+        if next.is_empty() {
+            break;
+        }
+        let drivers: Vec<Planned> = next.iter().map(|(_, plan)| plan.driver.clone()).collect();
+        round_outcomes = harness.run_all(&drivers, options.jobs).await?;
+        round = next;
+    }
+    for ((plan, key), mut shares) in session_keys.iter().zip(gathered) {
+        shares.sort_by_key(|(index, _, _)| plan.members.iter().position(|member| member == index));
         if let Some(key) = key {
             let runs: Vec<(&Observation, bool)> =
                 shares.iter().map(|(_, run, holds)| (run, *holds)).collect();

@@ -21,7 +21,7 @@
 //! reached the mock (see [`split`]). The peak memory is the session's: one process cannot
 //! split it. A Python block that raises fails and the session goes on, as an interpreter does
 //! (a later block that fails too says that an earlier one failed); a JavaScript block that
-//! throws ends its module, and the blocks after it cannot run, and say so.
+//! throws ends its module, and the blocks after it run as a new session ([`resume`]).
 
 use crate::harness::Planned;
 use crate::launcher::LaunchReport;
@@ -116,6 +116,21 @@ pub fn plan(planned: &[Planned], to_run: &[usize], cache: &Path) -> (Vec<usize>,
         }
     }
     (alone, sessions)
+}
+
+/// A JavaScript session of the blocks `members` (in page order) after a block of an earlier
+/// session threw and ended its module: one module of those blocks, run next. `None` for Python
+/// (its session goes on in its own process) or when the module cannot be written.
+pub fn resume(planned: &[Planned], members: &[usize], cache: &Path) -> Option<SessionPlan> {
+    let first = *members.first()?;
+    if planned[first].snippet.language != Language::Javascript {
+        return None;
+    }
+    let mut members = members.to_vec();
+    members.sort_by_key(|&index| planned[index].snippet.source.line);
+    let document = planned[first].snippet.source.path.clone();
+    let driver = module(planned, &members, &document, cache).ok()?;
+    Some(SessionPlan { members, driver })
 }
 
 /// A page's JavaScript blocks as consecutive sessions: one ES module cannot declare a name
