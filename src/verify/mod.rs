@@ -112,8 +112,6 @@ pub async fn verify_selected(
     let mut slots: Vec<Option<Observation>> = planned.iter().map(|_| None).collect();
     // The block of each session that was given the session's requests.
     let mut holds_session_requests = vec![false; planned.len()];
-    // A note for a session block that ran after an earlier block of its session failed.
-    let mut earlier_failures: Vec<Option<String>> = vec![None; planned.len()];
     // Units whose inputs did not change take their runs from the verdict cache.
     let verdicts = cache::VerdictCache::open(&options.harness, harness.mode, options.cache);
     let reuse = |members: &[usize],
@@ -189,9 +187,6 @@ pub async fn verify_selected(
             let mut unreached = Vec::new();
             for share in session::split(plan, &planned, outcome) {
                 let holds = share.holds_session_requests;
-                if let Some(note) = share.earlier_failure {
-                    earlier_failures[share.index] = Some(note);
-                }
                 let mut run = observe(share.index, share.outcome);
                 if let Some(reason) = share.not_reached {
                     run.status = Status::CannotRun;
@@ -204,24 +199,14 @@ pub async fn verify_selected(
             let stopped = shares
                 .iter()
                 .rfind(|(index, _, _)| !unreached.contains(index))
-                .filter(|(_, run, _)| run.status == Status::Failed && run.limit_exceeded.is_none())
-                .map(|(index, _, _)| planned[*index].snippet.source.to_string());
-            let resumed = match stopped {
-                Some(at) if !unreached.is_empty() && !harness.interrupted() => {
-                    session::resume(&planned, &unreached, &options.harness.cache_dir)
-                        .map(|plan| (at, plan))
-                }
-                _ => None,
-            };
-            if let Some((at, resumed)) = resumed {
+                .is_some_and(|(_, run, _)| {
+                    run.status == Status::Failed && run.limit_exceeded.is_none()
+                });
+            let resumed = (stopped && !unreached.is_empty() && !harness.interrupted())
+                .then(|| session::resume(&planned, &unreached, &options.harness.cache_dir))
+                .flatten();
+            if let Some(resumed) = resumed {
                 shares.retain(|(index, _, _)| !unreached.contains(index));
-                for &index in &unreached {
-                    earlier_failures[index] = Some(format!(
-                        "an earlier block of the page's session failed ({at}) and ended its \
-                         module; this block ran in a new one after it and may miss what the \
-                         blocks before it made"
-                    ));
-                }
                 next.push((*position, resumed));
             }
             gathered[*position].extend(shares);
@@ -252,6 +237,22 @@ pub async fn verify_selected(
             verdicts.put(&key, &[(&run, false)]);
         }
         slots[index] = Some(run);
+    }
+    // A note for a session block that ran after an earlier block of its session failed (made
+    // from the runs, so a session reused from the verdict cache reads alike).
+    let mut earlier_failures: Vec<Option<String>> = vec![None; planned.len()];
+    for plan in &sessions {
+        let mut failed_at: Option<&Planned> = None;
+        for &index in &plan.members {
+            if let Some(failed) = failed_at {
+                earlier_failures[index] = Some(session::earlier_failure_note(failed));
+            } else if slots[index]
+                .as_ref()
+                .is_some_and(|run| run.exit.is_some_and(|exit| !exit.success()))
+            {
+                failed_at = Some(&planned[index]);
+            }
+        }
     }
     let mut runs: Vec<Observation> = slots.into_iter().flatten().collect();
     let mut output_mismatched = Vec::with_capacity(runs.len());

@@ -118,6 +118,24 @@ pub fn plan(planned: &[Planned], to_run: &[usize], cache: &Path) -> (Vec<usize>,
     (alone, sessions)
 }
 
+/// What a block of a session says, when it does not pass either, about an earlier block of
+/// its session that failed (`failed`): a Python session went on in its process; a JavaScript
+/// block that threw ended its module, and the blocks after it ran in a new one.
+pub fn earlier_failure_note(failed: &Planned) -> String {
+    let at = &failed.snippet.source;
+    if failed.snippet.language == Language::Javascript {
+        format!(
+            "an earlier block of the page's session failed ({at}) and ended its module; this \
+             block ran in a new one after it and may miss what the blocks before it made"
+        )
+    } else {
+        format!(
+            "an earlier block of the page's session failed ({at}); this block ran after it and \
+             may miss what that block did not make"
+        )
+    }
+}
+
 /// A JavaScript session of the blocks `members` (in page order) after a block of an earlier
 /// session threw and ended its module: one module of those blocks, run next. `None` for Python
 /// (its session goes on in its own process) or when the module cannot be written.
@@ -470,9 +488,6 @@ pub struct Share {
     /// It holds requests of the session that could not be told apart by time (the mock timed
     /// nothing, or the driver gave no start times): they are the session's, listed here.
     pub holds_session_requests: bool,
-    /// An earlier block of the session failed (a Python session goes on after it): said when
-    /// this block does not pass either.
-    pub earlier_failure: Option<String>,
 }
 
 /// Turns the session's one run into one outcome per block (see the module's words on what is
@@ -493,7 +508,6 @@ pub fn split(
                     outcome: Err(error.clone()),
                     not_reached: None,
                     holds_session_requests: false,
-                    earlier_failure: None,
                 })
                 .collect()
         }
@@ -617,9 +631,7 @@ pub fn split(
         Some((target, _)) => Some(line_of(*target)),
         None => Some(line_of(last)),
     };
-    // A Python block after one that raised still runs (as in an interpreter), with a note for
-    // its verdict: it may miss what the failed block did not make.
-    let mut failed_before: Option<usize> = None;
+
     let mut shares = Vec::new();
     for &index in &session.members {
         let line = line_of(index);
@@ -635,19 +647,11 @@ pub fn split(
             share.unmocked_hosts = std::mem::take(&mut outcome.unmocked_hosts);
         }
         share.connections = connections_of(&share.requests);
-        let earlier_failure = failed_before.map(|at| {
-            format!(
-                "an earlier block of the page's session failed ({document}:{at}); this block \
-                 ran after it and may miss what that block did not make"
-            )
-        });
         match ends.get(&line) {
             Some(end) => {
                 let text = |field: &str| end[field].as_str().unwrap_or_default().to_string();
                 let failed = end["failed"] == true;
-                if failed && failed_before.is_none() {
-                    failed_before = Some(line);
-                }
+
                 share.stdout = output(text("stdout"));
                 // Node prints an uncaught error itself, past the streams the marks watch: the
                 // failing block's error is in the session's own stderr (with the page's lines).
@@ -709,7 +713,6 @@ pub fn split(
                     index,
                     outcome: Ok(share),
                     holds_session_requests,
-                    earlier_failure: None,
                     not_reached: Some(format!(
                         "a step of the page's session that was never reached: the session \
                          stopped at {document}:{at}, which did not finish cleanly (see its \
@@ -724,7 +727,6 @@ pub fn split(
             outcome: Ok(share),
             not_reached: None,
             holds_session_requests,
-            earlier_failure,
         });
     }
     shares
