@@ -321,3 +321,39 @@ fn a_javascript_block_that_declares_a_name_again_starts_a_new_session() {
         );
     }
 }
+
+#[test]
+fn a_host_nobody_mocked_is_held_by_the_block_that_reached_for_it() {
+    let directory = tempfile::tempdir().unwrap();
+    let page = directory.path().join("hosts.md");
+    // Fences: 3 (python, reaches for a host nobody mocked), 14 (python), 18 (js, reaches), 26
+    // (js).
+    std::fs::write(
+        &page,
+        "# Hosts\n\n```python\nimport urllib.request\n\ntry:\n    urllib.request.urlopen(\"https://nobody-mocked.example.org/\", timeout=5)\n\
+         except OSError as error:\n    print(\"refused\")\n```\n\nThen:\n\n```python\nprint(\"later\")\n```\n\n\
+         ```js\ntry {\n  await fetch(\"https://also-nobody.example.org/\");\n} catch {\n  console.log(\"refused\");\n}\n```\n\n\
+         ```js\nconsole.log(\"later\");\n```\n",
+    )
+    .unwrap();
+    let path = page.to_str().unwrap();
+    for isolation in ISOLATIONS {
+        let (_, document, output) = verify_json(&[path, "--session", "--isolation", isolation]);
+        for (reached, later, host) in [
+            (3, 14, "nobody-mocked.example.org"),
+            (18, 26, "also-nobody.example.org"),
+        ] {
+            let run = run_at(&document, reached);
+            assert_eq!(run["status"], "failed", "{isolation}: {run:#}");
+            assert_eq!(run["unmocked_hosts"][0], host, "{isolation}: {run:#}");
+            let later = run_at(&document, later);
+            assert_eq!(
+                later["unmocked_hosts"].as_array().map(Vec::len),
+                Some(0),
+                "{isolation}: {later:#}\n{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            assert_ne!(later["status"], "failed", "{isolation}: {later:#}");
+        }
+    }
+}

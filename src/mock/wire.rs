@@ -21,17 +21,6 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-/// The machine's monotonic clock (`CLOCK_MONOTONIC`) now, in seconds.
-fn monotonic_now_s() -> f64 {
-    let mut now = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `now` is a valid timespec for the call to fill.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
-    now.tv_sec as f64 + now.tv_nsec as f64 / 1e9
-}
-
 /// Nanoseconds after the origin; `UNSET` until a moment has come.
 const UNSET: u64 = u64::MAX;
 
@@ -53,7 +42,7 @@ impl Wire {
         let origin = Instant::now();
         Wire {
             origin,
-            origin_monotonic_s: monotonic_now_s() - origin.elapsed().as_secs_f64(),
+            origin_monotonic_s: crate::wire::monotonic_now_s() - origin.elapsed().as_secs_f64(),
             on,
             next_connection: AtomicU64::new(0),
             connections: Mutex::new(Vec::new()),

@@ -589,6 +589,46 @@ pub fn split(
             None => unplaced.push(request),
         }
     }
+    // Hosts nobody mocked, by the block that reached for them: a hook's refusal is an event of
+    // the block it happened in; a DNS lookup goes to the block running when it was asked. The
+    // rest (a refusal no time or event places) stay with the block the session ended with.
+    let unmocked = std::mem::take(&mut outcome.unmocked_hosts);
+    let mut unmocked_of: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+    for &index in &session.members {
+        for event in events.get(&line_of(index)).into_iter().flatten() {
+            if let Some(host) = event["host"]
+                .as_str()
+                .filter(|_| event["kind"] == "refused")
+            {
+                unmocked_of
+                    .entry(index)
+                    .or_default()
+                    .push(host.to_lowercase());
+            }
+        }
+    }
+    for (name, at) in &outcome.names_asked_at {
+        let owner = timed_starts
+            .iter()
+            .rev()
+            .find(|(start, _)| start <= at)
+            .or(timed_starts.first())
+            .map(|(_, index)| *index);
+        if let Some(index) = owner {
+            unmocked_of.entry(index).or_default().push(name.clone());
+        }
+    }
+    for hosts in unmocked_of.values_mut() {
+        hosts.retain(|host| unmocked.contains(host));
+        hosts.sort();
+        hosts.dedup();
+    }
+    let placed: Vec<&String> = unmocked_of.values().flatten().collect();
+    let mut unplaced_hosts: Vec<String> = unmocked
+        .iter()
+        .filter(|host| !placed.contains(host))
+        .cloned()
+        .collect();
     let connections = std::mem::take(&mut outcome.connections);
     let connections_of = |requests: &[crate::observation::RecordedRequest]| {
         let used: Vec<u64> = requests
@@ -642,9 +682,10 @@ pub fn split(
         share.requests = by_block.remove(&index).unwrap_or_default();
         let holds_session_requests =
             index == last && !unplaced.is_empty() && session.members.len() > 1;
+        share.unmocked_hosts = unmocked_of.remove(&index).unwrap_or_default();
         if index == last {
             share.requests.append(&mut unplaced);
-            share.unmocked_hosts = std::mem::take(&mut outcome.unmocked_hosts);
+            share.unmocked_hosts.append(&mut unplaced_hosts);
         }
         share.connections = connections_of(&share.requests);
         match ends.get(&line) {
