@@ -357,3 +357,38 @@ fn a_host_nobody_mocked_is_held_by_the_block_that_reached_for_it() {
         }
     }
 }
+
+#[test]
+fn a_rust_block_of_a_session_page_is_compiled_with_the_items_above_it() {
+    let page = fixture("docs/rust-session.md");
+    let path = page.to_str().unwrap();
+    let (code, document, output) = verify_json(&[path]);
+    assert_eq!(
+        code,
+        0,
+        "{document:#}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // Line 23 uses the `Point` of line 7, and prints what line 28 shows.
+    let run = run_at(&document, 23);
+    assert_eq!(run["status"], "passed", "{run:#}");
+    assert_eq!(
+        run["checked"][0],
+        format!("it printed what {path}:28 shows")
+    );
+    // Not a session: the block has no `Point`.
+    let directory = tempfile::tempdir().unwrap();
+    let alone = directory.path().join("alone.md");
+    std::fs::write(
+        &alone,
+        std::fs::read_to_string(&page).unwrap().replacen(
+            "<!-- sidebyside: session -->",
+            "<!-- not a session -->",
+            1,
+        ),
+    )
+    .unwrap();
+    let (_, document, _) = verify_json(&[alone.to_str().unwrap()]);
+    let run = run_at(&document, 23);
+    assert_ne!(run["status"], "passed", "{run:#}");
+}

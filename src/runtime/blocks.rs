@@ -214,7 +214,7 @@ pub fn wrap_rust(code: &str) -> (String, usize) {
 /// hidden `# fn wrapper() {` around a visible `#[tokio::main]`, so the page compiles it and
 /// never runs it) does not count. Braces are counted outside strings, chars and comments,
 /// roughly: enough for the code of a documentation block.
-fn has_top_level_main(code: &str) -> bool {
+pub fn has_top_level_main(code: &str) -> bool {
     let Ok(main) = Regex::new(r"\bfn\s+main\s*\(") else {
         return false;
     };

@@ -70,6 +70,7 @@ pub async fn verify_selected(
     if options.sessions {
         session::every_page_a_session(&mut discovery.snippets);
     }
+    session::rust_items(&mut discovery.snippets);
     if discovery.snippets.is_empty() && !selection.allow_empty {
         return Err(Error::Usage(nothing_to_run(options, &discovery)));
     }

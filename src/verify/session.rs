@@ -118,6 +118,135 @@ pub fn plan(planned: &[Planned], to_run: &[usize], cache: &Path) -> (Vec<usize>,
     (alone, sessions)
 }
 
+/// Rust on a session page: a Rust block is compiled with the items (structs, functions,
+/// `impl`s, `use` lines) that the Rust blocks above it define, as a reader building up one
+/// program would. An earlier block counts when it holds only items (no `fn main`, no
+/// statements at its top level) and is compiled by rustdoc's reading (not `ignore` or
+/// `compile_fail`); its code goes after the block's own (Rust items may stand anywhere, so the
+/// block's lines stay where they are), less the `use` lines the block has itself. A block that
+/// defines a name an earlier one defined (a second version) takes the later definition only:
+/// the earlier block is left out.
+pub fn rust_items(snippets: &mut [Snippet]) {
+    for snippet in snippets.iter_mut() {
+        if snippet.language != Language::Rust {
+            continue;
+        }
+        let fence = snippet.source.line.unwrap_or(0);
+        let SnippetKind::Block { code, page, .. } = &mut snippet.kind else {
+            continue;
+        };
+        if !page.session {
+            continue;
+        }
+        let own_names = rust_item_names(code);
+        let own_uses: Vec<&str> = code
+            .lines()
+            .map(str::trim)
+            .filter(|line| line.starts_with("use "))
+            .collect();
+        let lines: Vec<&str> = page.text.lines().collect();
+        let mut taken: Vec<&str> = Vec::new();
+        let mut names: Vec<String> = own_names.clone();
+        // From the nearest block up: a later definition wins over an earlier one.
+        for (line, language, earlier) in page
+            .blocks_before(fence)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+        {
+            let info = lines
+                .get(line.saturating_sub(1))
+                .copied()
+                .unwrap_or_default();
+            if crate::snippet::language_of_block(language) != Some(Language::Rust)
+                || info.contains("ignore")
+                || info.contains("compile_fail")
+                || !only_items(earlier)
+                || crate::runtime::blocks::has_top_level_main(earlier)
+            {
+                continue;
+            }
+            let defined = rust_item_names(earlier);
+            if defined.iter().any(|name| names.contains(name)) {
+                continue;
+            }
+            names.extend(defined);
+            taken.push(earlier);
+        }
+        if taken.is_empty() {
+            continue;
+        }
+        let mut whole = code.clone();
+        if !whole.ends_with('\n') {
+            whole.push('\n');
+        }
+        for earlier in taken.into_iter().rev() {
+            for line in earlier.lines() {
+                if own_uses.contains(&line.trim()) {
+                    continue;
+                }
+                whole.push_str(line);
+                whole.push('\n');
+            }
+        }
+        *code = whole;
+    }
+}
+
+/// Whether a Rust block holds only items at its top level (lines that start at the margin are
+/// items, attributes, comments or closing braces).
+fn only_items(code: &str) -> bool {
+    const ITEMS: &[&str] = &[
+        "use ",
+        "pub ",
+        "pub(",
+        "fn ",
+        "async fn ",
+        "const ",
+        "static ",
+        "struct ",
+        "enum ",
+        "impl ",
+        "impl<",
+        "trait ",
+        "mod ",
+        "type ",
+        "extern ",
+        "macro_rules!",
+        "unsafe ",
+        "#[",
+        "#!",
+        "//",
+        "}",
+        ")",
+        "]",
+    ];
+    let mut any = false;
+    for line in code.lines() {
+        if line.trim().is_empty() || line.starts_with([' ', '\t']) {
+            continue;
+        }
+        if !ITEMS.iter().any(|item| line.starts_with(item)) {
+            return false;
+        }
+        any |= !line.starts_with("//");
+    }
+    any
+}
+
+/// The names a Rust block defines at its top level (`struct Point`, `fn area`, ...).
+fn rust_item_names(code: &str) -> Vec<String> {
+    static ITEM: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"^(?:pub(?:\([^)]*\))?\s+)?(?:async\s+)?(?:unsafe\s+)?(?:fn|struct|enum|trait|mod|type|const|static)\s+([A-Za-z_]\w*)",
+        )
+        .expect("valid")
+    });
+    code.lines()
+        .filter_map(|line| ITEM.captures(line).map(|captures| captures[1].to_string()))
+        .collect()
+}
+
 /// What a block of a session says, when it does not pass either, about an earlier block of
 /// its session that failed (`failed`): a Python session went on in its process; a JavaScript
 /// block that threw ended its module, and the blocks after it ran in a new one.
@@ -784,6 +913,21 @@ fn output(text: String) -> Output {
 #[cfg(test)]
 mod tests {
     use super::top_level_declarations;
+
+    #[test]
+    fn rust_blocks_of_items_are_told_from_programs() {
+        assert!(super::only_items(
+            "use std::fmt;\n\n#[derive(Debug)]\nstruct Point {\n    x: i32,\n}\n\nimpl Point {\n    fn new() -> Self { Point { x: 0 } }\n}\n"
+        ));
+        assert!(!super::only_items(
+            "let p = Point::new();\nprintln!(\"{p:?}\");\n"
+        ));
+        assert!(!super::only_items("// only a comment\n"));
+        assert_eq!(
+            super::rust_item_names("pub struct Point;\nfn area() {}\nimpl Point {}\n"),
+            ["Point", "area"]
+        );
+    }
 
     #[test]
     fn top_level_declarations_are_read_as_a_module_would_bind_them() {
