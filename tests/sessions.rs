@@ -392,3 +392,36 @@ fn a_rust_block_of_a_session_page_is_compiled_with_the_items_above_it() {
     let run = run_at(&document, 23);
     assert_ne!(run["status"], "passed", "{run:#}");
 }
+
+#[test]
+fn update_restores_an_edited_output_of_a_session_page_byte_for_byte() {
+    let directory = tempfile::tempdir().unwrap();
+    for (name, shown, block) in [
+        ("python-session.md", 35, 30),
+        ("javascript-session.md", 25, 20),
+    ] {
+        let original = std::fs::read(fixture(&format!("docs/{name}"))).unwrap();
+        let copy = directory.path().join(name);
+        let text = String::from_utf8(original.clone()).unwrap();
+        std::fs::write(
+            &copy,
+            text.replacen(
+                "\nQuarterly sales report\n",
+                "\nQuarterly sales reprot\n",
+                1,
+            ),
+        )
+        .unwrap();
+        let path = copy.to_str().unwrap();
+        let (code, document, _) = verify_json(&[path]);
+        assert_eq!(code, 1, "{document:#}");
+        let (code, document, _) = verify_json(&[path, "--update"]);
+        assert_eq!(code, 0, "{document:#}");
+        assert_eq!(std::fs::read(&copy).unwrap(), original, "{name}");
+        assert_eq!(
+            document["updated"][0]["what"],
+            format!("what {path}:{block} printed")
+        );
+        assert_eq!(document["updated"][0]["source"]["line"], shown);
+    }
+}
