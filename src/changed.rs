@@ -4,7 +4,8 @@
 //! work tree (commits since the branch left REF, staged and unstaged edits), and the untracked
 //! files git does not ignore. A snippet is kept when
 //!
-//! - its file or document changed (a page's hidden setup blocks are part of the page), or
+//! - its file or document changed (a page's hidden setup blocks are part of the page), or a
+//!   hidden setup or teardown file beside its page (`tour.setup.py`) changed, or
 //! - a mapping of the mock folder that changed (added, edited or deleted) answers a URL path its
 //!   code or page names: the literal part of the mapping's `url`, `urlPath`, `urlPattern`,
 //!   `urlPathPattern` or `urlPathTemplate`, before or after the change. A changed mapping with no
@@ -154,6 +155,12 @@ impl Changed {
     pub fn touches(&self, snippet: &Snippet) -> bool {
         if self.is_changed(&snippet.source.path) {
             return true;
+        }
+        // A hidden setup or teardown file beside its page runs with the page's blocks.
+        if let SnippetKind::Block { page, .. } = &snippet.kind {
+            if page.files.iter().any(|file| self.is_changed(&file.path)) {
+                return true;
+            }
         }
         if self.every_snippet {
             return true;

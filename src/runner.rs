@@ -49,6 +49,13 @@ pub struct RunOutcome {
     pub requests: Vec<RecordedRequest>,
     /// The connections the mock accepted (empty in the counts-only journal mode).
     pub connections: Vec<crate::wire::Connection>,
+    /// The origin of the journal's times on the machine's monotonic clock, in seconds (see
+    /// `RunningMock::monotonic_origin_s`).
+    pub mock_origin_monotonic_s: Option<f64>,
+    /// Names the snippet's DNS lookups asked for (namespace isolation), or the hosts the routing
+    /// proxy refused (preload isolation), each with the moment on the machine's monotonic clock
+    /// it was first asked: which block of a session asked.
+    pub names_asked_at: Vec<(String, f64)>,
     pub unmocked_hosts: Vec<String>,
     /// Requests the mock answered, per mapping (kept in every journal mode).
     pub mock_counts: MockCounts,
@@ -343,14 +350,22 @@ impl Session {
         if let Some((mock, proxy)) = preload {
             outcome.requests = mock.journal();
             outcome.connections = mock.connections();
+            outcome.mock_origin_monotonic_s = Some(mock.monotonic_origin_s());
             outcome.mock_counts = mock.counts();
+            outcome.names_asked_at = proxy
+                .refused_at()
+                .into_iter()
+                .map(|(target, at)| (host_of(&target).to_lowercase(), at))
+                .collect();
             unmocked.extend(proxy.refused().into_iter().map(|target| host_of(&target)));
             mock.shutdown().await;
         }
         if let Some((mock, dns)) = namespace_services {
             outcome.requests = mock.journal();
             outcome.connections = mock.connections();
+            outcome.mock_origin_monotonic_s = Some(mock.monotonic_origin_s());
             outcome.mock_counts = mock.counts();
+            outcome.names_asked_at = dns.queried_at();
             unmocked.extend(dns.queried());
             mock.shutdown().await;
         }

@@ -10,6 +10,19 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The machine's monotonic clock (`CLOCK_MONOTONIC`, which `Instant`, Python's
+/// `time.monotonic` and Node's `process.hrtime` read) now, in seconds: the one clock the mock,
+/// the DNS responder and a session's blocks can be laid against each other on.
+pub fn monotonic_now_s() -> f64 {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `now` is a valid timespec for the call to fill.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
+    now.tv_sec as f64 + now.tv_nsec as f64 / 1e9
+}
+
 /// When one request was seen and answered, as the mock saw it.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct RequestTiming {

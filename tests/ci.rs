@@ -566,3 +566,41 @@ fn pages_without_code_pass_with_no_snippets_pass() {
     // The block found is still listed as not run: nothing is silently skipped.
     assert_eq!(document["not_run"][0]["language"], "bash");
 }
+
+#[test]
+fn changed_since_keeps_a_page_whose_hidden_setup_file_changed() {
+    let directory = tempfile::tempdir().unwrap();
+    let repository = directory.path().join("site");
+    let docs = repository.join("docs");
+    std::fs::create_dir_all(&docs).unwrap();
+    let block = |code: &str| format!("# Page\n\n```python\n{code}\n```\n");
+    std::fs::write(docs.join("tour.md"), block("print(GREETING)")).unwrap();
+    std::fs::write(docs.join("other.md"), block("print(2)")).unwrap();
+    std::fs::write(docs.join("tour.setup.py"), "GREETING = 'hello'\n").unwrap();
+    git(&repository, &["init", "-q"]);
+    git(&repository, &["add", "."]);
+    git(&repository, &["commit", "-qm", "pages"]);
+    std::fs::write(docs.join("tour.setup.py"), "GREETING = 'hi'\n").unwrap();
+    let output = sidebyside()
+        .current_dir(&repository)
+        .args([
+            "list",
+            "docs",
+            "--format",
+            "json",
+            "--changed-since",
+            "HEAD",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", said(&output));
+    let document: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let pages: Vec<&str> = document["snippets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|entry| entry["runs"] == true)
+        .map(|entry| entry["source"]["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(pages, ["docs/tour.md"]);
+}

@@ -160,3 +160,60 @@ fn update_restores_an_edited_copy_byte_for_byte_and_reports_each_block() {
     assert_eq!(document.get("updated"), None, "{document:#}");
     assert_eq!(std::fs::read(&copy).unwrap(), original);
 }
+
+/// A loose snippet's `.expected.json`: `--update` writes the result its group produced, in the
+/// file's own style (indented as it was, its final newline kept), and only when it differs.
+#[test]
+fn update_writes_a_loose_snippet_s_expected_json_file_in_its_style() {
+    let directory = tempfile::tempdir().unwrap();
+    let folder = directory.path();
+    std::fs::write(
+        folder.join("total.py"),
+        "import json\nprint(json.dumps({\"total\": 6, \"items\": [1, 2, 3]}))\n",
+    )
+    .unwrap();
+    std::fs::write(
+        folder.join("total.js"),
+        "console.log({ total: 6, items: [1, 2, 3] });\n",
+    )
+    .unwrap();
+    let expected = folder.join("total.expected.json");
+    let right = "{\n    \"total\": 6,\n    \"items\": [1, 2, 3]\n}\n";
+    std::fs::write(&expected, right.replace('6', "7")).unwrap();
+    let path = folder.to_str().unwrap();
+
+    let (code, _, _) = verify_json(&[path]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        std::fs::read_to_string(&expected).unwrap(),
+        right.replace('6', "7"),
+        "no --update, no change"
+    );
+    let (code, document, _) = verify_json(&[path, "--update"]);
+    assert_eq!(code, 0, "{document:#}");
+    assert_eq!(std::fs::read_to_string(&expected).unwrap(), right);
+    let shown = expected.display().to_string();
+    assert_eq!(document["updated"][0]["source"]["path"], shown.as_str());
+    assert_eq!(document["updated"].as_array().unwrap().len(), 1);
+    for name in ["total.py", "total.js"] {
+        let run = run(&document, name);
+        assert_eq!(run["status"], "passed", "{run:#}");
+        assert_eq!(
+            run["checked"].as_array().unwrap().last().unwrap(),
+            &Value::String(format!("--update wrote its result into {shown}"))
+        );
+    }
+    // Nothing left to write: the file is not touched again.
+    let (code, document, _) = verify_json(&[path, "--update"]);
+    assert_eq!(code, 0);
+    assert!(document["updated"].as_array().is_none_or(Vec::is_empty));
+
+    // One line, no final newline: kept so.
+    std::fs::write(&expected, "{\"total\": 5, \"items\": [1, 2, 3]}").unwrap();
+    let (code, _, _) = verify_json(&[path, "--update"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        std::fs::read_to_string(&expected).unwrap(),
+        "{\"total\": 6, \"items\": [1, 2, 3]}"
+    );
+}

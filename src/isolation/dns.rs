@@ -49,7 +49,8 @@ pub enum Answers {
 
 /// A running responder. Dropping it stops serving (the socket is closed).
 pub struct DnsResponder {
-    queried: Arc<Mutex<Vec<String>>>,
+    /// Each name asked for, with when it was first asked (`crate::wire::monotonic_now_s`).
+    queried: Arc<Mutex<Vec<(String, f64)>>>,
     serve_task: JoinHandle<()>,
 }
 
@@ -76,6 +77,15 @@ impl DnsResponder {
     /// Names asked for (lowercased, without trailing dot), in order, deduplicated. Queries for
     /// the root name are not listed.
     pub fn queried(&self) -> Vec<String> {
+        self.queried_at()
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect()
+    }
+
+    /// [`queried`](Self::queried), each name with the moment it was first asked for, on the
+    /// machine's monotonic clock (seconds), to tell which block of a session asked.
+    pub fn queried_at(&self) -> Vec<(String, f64)> {
         self.queried
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -89,7 +99,7 @@ impl Drop for DnsResponder {
     }
 }
 
-async fn serve(socket: UdpSocket, answers: Answers, queried: Arc<Mutex<Vec<String>>>) {
+async fn serve(socket: UdpSocket, answers: Answers, queried: Arc<Mutex<Vec<(String, f64)>>>) {
     let mut datagram = vec![0_u8; DATAGRAM_LIMIT];
     loop {
         let (length, sender) = match socket.recv_from(&mut datagram).await {
@@ -107,8 +117,8 @@ async fn serve(socket: UdpSocket, answers: Answers, queried: Arc<Mutex<Vec<Strin
         };
         if let Some(name) = reply.queried_name {
             let mut queried = queried.lock().unwrap_or_else(PoisonError::into_inner);
-            if !queried.contains(&name) {
-                queried.push(name);
+            if !queried.iter().any(|(known, _)| *known == name) {
+                queried.push((name, crate::wire::monotonic_now_s()));
             }
         }
         // A lost reply is what UDP allows; the resolver retries.

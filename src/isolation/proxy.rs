@@ -63,7 +63,8 @@ struct Shared {
     /// Where every other host name goes, when a route [`ANY_HOST`] is given.
     any_host: Option<SocketAddr>,
     /// Refused "host:port" targets in order, without repeats.
-    refused: Mutex<Vec<String>>,
+    /// Each refused "host:port", with when it was first refused (`crate::wire::monotonic_now_s`).
+    refused: Mutex<Vec<(String, f64)>>,
 }
 
 impl RoutingProxy {
@@ -109,6 +110,15 @@ impl RoutingProxy {
 
     /// "host:port" targets that were refused because nobody mocked them, in order, deduplicated.
     pub fn refused(&self) -> Vec<String> {
+        self.refused_at()
+            .into_iter()
+            .map(|(target, _)| target)
+            .collect()
+    }
+
+    /// [`refused`](Self::refused), each with the moment it was first refused, on the machine's
+    /// monotonic clock (seconds), to tell which block of a session reached for it.
+    pub fn refused_at(&self) -> Vec<(String, f64)> {
         self.shared
             .refused
             .lock()
@@ -306,8 +316,8 @@ fn record_refusal(shared: &Shared, key: &str) {
         .refused
         .lock()
         .unwrap_or_else(PoisonError::into_inner);
-    if !refused.iter().any(|known| known == key) {
-        refused.push(key.to_string());
+    if !refused.iter().any(|(known, _)| known == key) {
+        refused.push((key.to_string(), crate::wire::monotonic_now_s()));
     }
 }
 

@@ -141,6 +141,13 @@ impl RunningMock {
         self.shared.wire.connections()
     }
 
+    /// When the clock of the journal's times started, on the machine's monotonic clock
+    /// (`CLOCK_MONOTONIC`), in seconds: a request's `head_s` plus this is the moment its head
+    /// arrived, comparable with a program's own `time.monotonic()` or `process.hrtime`.
+    pub fn monotonic_origin_s(&self) -> f64 {
+        self.shared.wire.origin_monotonic_s()
+    }
+
     /// How many client connections are open.
     pub fn open_connections(&self) -> usize {
         self.shared.connections.open()

@@ -27,6 +27,10 @@ const UNSET: u64 = u64::MAX;
 /// The clock of one running mock and the connections it accepted.
 pub(super) struct Wire {
     origin: Instant,
+    /// The origin on the machine's monotonic clock (`CLOCK_MONOTONIC`, which `Instant`, Python's
+    /// `time.monotonic` and Node's `process.hrtime` read), in seconds: what a program's own
+    /// readings of that clock are laid against.
+    origin_monotonic_s: f64,
     /// Off in the counts-only journal mode: nothing is timed.
     on: bool,
     next_connection: AtomicU64,
@@ -35,12 +39,19 @@ pub(super) struct Wire {
 
 impl Wire {
     pub(super) fn new(on: bool) -> Self {
+        let origin = Instant::now();
         Wire {
-            origin: Instant::now(),
+            origin,
+            origin_monotonic_s: crate::wire::monotonic_now_s() - origin.elapsed().as_secs_f64(),
             on,
             next_connection: AtomicU64::new(0),
             connections: Mutex::new(Vec::new()),
         }
+    }
+
+    /// The origin on the machine's monotonic clock, in seconds.
+    pub(super) fn origin_monotonic_s(&self) -> f64 {
+        self.origin_monotonic_s
     }
 
     fn nanos(&self, instant: Instant) -> u64 {

@@ -26,6 +26,9 @@ pub struct LineMap {
     pub first_line: usize,
     /// Lines the generated file has above the block's code (a wrapper).
     pub offset: usize,
+    /// Other files named as they are in messages (a hidden file's copy in the cache, and the
+    /// file beside the page it was copied from), whose lines are their own.
+    pub renamed: Vec<(String, String)>,
 }
 
 impl LineMap {
@@ -41,6 +44,9 @@ impl LineMap {
     pub fn rewrite(&self, text: &str) -> String {
         let document = self.document.display().to_string();
         let mut text = text.to_string();
+        for (copy, original) in &self.renamed {
+            text = text.replace(copy.as_str(), original);
+        }
         for generated in &self.generated {
             let escaped = regex::escape(generated);
             let patterns = [
@@ -68,6 +74,31 @@ impl LineMap {
         }
         text
     }
+}
+
+/// Writes a copy of a hidden file beside a page into the cache (a snippet's sandbox may not
+/// see the page's folder: a private `/tmp`) and returns its path, named by its content.
+pub fn hidden_copy(cache: &Path, file: &crate::snippet::HiddenFile) -> Result<PathBuf> {
+    let original = file.path.display().to_string();
+    let directory = cache
+        .join("hidden")
+        .join(content_key(&[&original, &file.code]));
+    std::fs::create_dir_all(&directory)
+        .map_err(|error| Error::io(format!("cannot create {}", directory.display()), error))?;
+    let name = file
+        .path
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "hidden".to_string());
+    let path = directory.join(name);
+    if std::fs::read_to_string(&path).ok().as_deref() != Some(file.code.as_str()) {
+        crate::ground::files::write_bytes_atomically(&path, file.code.as_bytes())
+            .map_err(|error| Error::io(format!("cannot write {}", path.display()), error))?;
+    } else {
+        crate::ground::files::ensure_readable(&path)
+            .map_err(|error| Error::io(format!("cannot read {}", path.display()), error))?;
+    }
+    Ok(path)
 }
 
 /// Writes a JavaScript or Python block to the cache and returns its path and line map.
@@ -102,6 +133,7 @@ pub fn write_block_file(
             document: document.to_path_buf(),
             first_line: first_code_line,
             offset: 0,
+            renamed: Vec::new(),
         },
     ))
 }
@@ -182,7 +214,7 @@ pub fn wrap_rust(code: &str) -> (String, usize) {
 /// hidden `# fn wrapper() {` around a visible `#[tokio::main]`, so the page compiles it and
 /// never runs it) does not count. Braces are counted outside strings, chars and comments,
 /// roughly: enough for the code of a documentation block.
-fn has_top_level_main(code: &str) -> bool {
+pub fn has_top_level_main(code: &str) -> bool {
     let Ok(main) = Regex::new(r"\bfn\s+main\s*\(") else {
         return false;
     };
@@ -264,6 +296,7 @@ mod tests {
             document: "docs/page.md".into(),
             first_line: 11,
             offset: 0,
+            renamed: Vec::new(),
         };
         let node = "file:///cache/blocks/k/page.md-L10.mjs:4\n  foo(;\nSyntaxError: x";
         assert_eq!(
@@ -278,6 +311,7 @@ mod tests {
         let rust = LineMap {
             generated: vec!["src/bin/block_1.rs".into()],
             offset: 3,
+            renamed: Vec::new(),
             ..map
         };
         assert_eq!(

@@ -174,6 +174,7 @@ mod tests {
             document: "docs/page.md".into(),
             first_line: 96,
             offset: 2,
+            renamed: Vec::new(),
         };
         let failure = "cargo build failed for /cache/rust-blocks/Cargo.toml:
     Blocking waiting for file lock on artifact directory

@@ -164,9 +164,28 @@ impl Installed {
             },
         ) = (snippet.language, &snippet.kind)
         {
-            // Hidden setup code above the block runs first, at its own lines of the page.
-            let fence = snippet.source.line.unwrap_or(*first_code_line);
-            let with_setup = page.with_setup(snippet.language, fence, *first_code_line, code);
+            // Hidden setup code above the block runs first, at its own lines of the page, and
+            // the teardown code below it after it (a session's program, which has no line of its
+            // own, holds its hidden code already).
+            let mut renamed = Vec::new();
+            for file in page
+                .files
+                .iter()
+                .filter(|file| file.language == snippet.language)
+            {
+                let copy = blocks::hidden_copy(&self.cache, file)
+                    .map_err(|error| Unavailable::Failed(error.to_string()))?;
+                renamed.push((copy.display().to_string(), file.path.display().to_string()));
+            }
+            let copy_of = |file: &crate::snippet::HiddenFile| {
+                renamed
+                    .iter()
+                    .find(|(_, original)| *original == file.path.display().to_string())
+                    .map_or_else(|| file.path.clone(), |(copy, _)| PathBuf::from(copy))
+            };
+            let with_setup = snippet.source.line.and_then(|fence| {
+                page.with_setup(snippet.language, fence, *first_code_line, code, &copy_of)
+            });
             let (code, first_code_line) = match &with_setup {
                 Some(whole) => (whole, &1),
                 None => (code, first_code_line),
@@ -191,7 +210,7 @@ impl Installed {
                 Some(packages) => packages.folder.clone(),
                 None => self.cache.clone(),
             };
-            let (path, line_map) = blocks::write_block_file(
+            let (path, mut line_map) = blocks::write_block_file(
                 &blocks_root,
                 &snippet.source.path,
                 snippet.source.line.unwrap_or(*first_code_line),
@@ -204,6 +223,7 @@ impl Installed {
                 ..snippet.clone()
             };
             let mut command = found.command(&file_snippet, context)?;
+            line_map.renamed = renamed;
             command.line_map = transcript.is_none().then_some(line_map);
             return Ok(command);
         }

@@ -313,6 +313,7 @@ mod tests {
         Page {
             session: false,
             setups: vec![],
+            files: vec![],
             text: String::new(),
             blocks: blocks
                 .iter()

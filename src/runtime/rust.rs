@@ -92,6 +92,7 @@ impl Rust {
             document: snippet.source.path.clone(),
             first_line: first_code_line,
             offset,
+            renamed: Vec::new(),
         };
         let program = self
             .build(package, Some(&name), announce)

@@ -16,7 +16,8 @@
 //! `<!-- sidebyside: session -->` before the first block (or `sidebyside: { session: true }`
 //! in the front matter) speaks for the whole page: its Python blocks run as one session.
 //! `<!-- sidebyside: setup python` followed by lines of code and `-->` is hidden setup code,
-//! run before the blocks of that language below it ([`Setup`]).
+//! run before the blocks of that language below it; `<!-- sidebyside: teardown python ...`
+//! is hidden teardown code, run after the blocks of that language above it ([`Setup`]).
 
 use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
 
@@ -73,10 +74,13 @@ pub struct DocumentProblem {
     pub message: String,
 }
 
-/// Code a page runs before its blocks of one language without showing it: an HTML comment
-/// `<!-- sidebyside: setup python` whose following lines, up to `-->`, are the code.
+/// Code a page runs before (or after) its blocks of one language without showing it: an HTML
+/// comment `<!-- sidebyside: setup python` (or `teardown python`) whose following lines, up to
+/// `-->`, are the code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Setup {
+    /// `teardown`: it runs after the blocks above it, not before the blocks below it.
+    pub teardown: bool,
     /// The language word after `setup` (`python`, `js`), lowercase.
     pub language: String,
     /// The code, one line per document line.
@@ -89,7 +93,8 @@ pub struct Setup {
 pub struct ParsedDocument {
     pub blocks: Vec<Block>,
     pub problems: Vec<DocumentProblem>,
-    /// Hidden setup code, in document order; each runs before the blocks below it.
+    /// Hidden setup and teardown code, in document order; a setup runs before the blocks below
+    /// it, a teardown after the blocks above it.
     pub setups: Vec<Setup>,
     /// The page asks for its Python blocks to run as one session, sharing their names: by
     /// `<!-- sidebyside: session -->` before its first block, or `sidebyside: { session: true }`
@@ -277,8 +282,8 @@ fn clear_pending(pending: &mut Option<(usize, Directives)>, document: &mut Parse
     }
 }
 
-/// Reads `<!-- sidebyside: setup LANGUAGE` followed by lines of code and `-->`, the comment
-/// starting on document line `line`. `None` for any other HTML.
+/// Reads `<!-- sidebyside: setup LANGUAGE` (or `teardown LANGUAGE`) followed by lines of code
+/// and `-->`, the comment starting on document line `line`. `None` for any other HTML.
 fn parse_setup(html: &str, line: usize) -> Option<Result<Setup, String>> {
     let html = html.trim_end();
     let rest = html.trim_start().strip_prefix("<!--")?.trim_start();
@@ -288,9 +293,12 @@ fn parse_setup(html: &str, line: usize) -> Option<Result<Setup, String>> {
         .strip_prefix(':')?;
     let (head, code) = rest.split_once('\n').unwrap_or((rest, ""));
     let mut words = head.split_whitespace();
-    if words.next() != Some("setup") {
+    let word = words.next();
+    let teardown = word == Some("teardown");
+    if word != Some("setup") && !teardown {
         return None;
     }
+    let kind = if teardown { "teardown" } else { "setup" };
     let language = words.next().unwrap_or_default().to_lowercase();
     let code = code.strip_suffix("-->").unwrap_or(code);
     let one_line = !rest.contains('\n');
@@ -300,13 +308,13 @@ fn parse_setup(html: &str, line: usize) -> Option<Result<Setup, String>> {
         || words.next().is_some()
         || !html.ends_with("-->")
     {
-        return Some(Err(
-            "a setup comment is `<!-- sidebyside: setup python` (or js) on its own line, then \
-             the code, then `-->`"
-                .to_string(),
-        ));
+        return Some(Err(format!(
+            "a {kind} comment is `<!-- sidebyside: {kind} python` (or js) on its own line, \
+             then the code, then `-->`"
+        )));
     }
     Some(Ok(Setup {
+        teardown,
         language,
         code: code.trim_end().to_string() + "\n",
         first_line: line + 1,
@@ -643,6 +651,7 @@ mod tests {
         assert_eq!(
             parsed.setups,
             [Setup {
+                teardown: false,
                 language: "python".into(),
                 code: "import os\nos.environ['K'] = '1'\n".into(),
                 first_line: 4,
@@ -651,6 +660,19 @@ mod tests {
         assert_eq!(parsed.blocks[0].directives, Directives::default());
         let parsed = parse("<!-- sidebyside: setup -->\n```py\nx\n```\n");
         assert_eq!(parsed.problems.len(), 1);
+        let parsed = parse("```py\nx = 1\n```\n\n<!-- sidebyside: teardown js\nclose()\n-->\n");
+        assert!(parsed.problems.is_empty(), "{:?}", parsed.problems);
+        assert_eq!(
+            parsed.setups,
+            [Setup {
+                teardown: true,
+                language: "js".into(),
+                code: "close()\n".into(),
+                first_line: 6,
+            }]
+        );
+        let parsed = parse("<!-- sidebyside: teardown -->\n```py\nx\n```\n");
+        assert!(parsed.problems[0].message.contains("a teardown comment"));
     }
 
     #[test]

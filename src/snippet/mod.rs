@@ -80,43 +80,171 @@ pub struct Page {
     /// The page's Python blocks run as one session, sharing their names
     /// (`<!-- sidebyside: session -->`, or `sidebyside: { session: true }` in front matter).
     pub session: bool,
-    /// Hidden setup code (`<!-- sidebyside: setup python ... -->`), in document order.
+    /// Hidden setup and teardown code (`<!-- sidebyside: setup python ... -->`,
+    /// `<!-- sidebyside: teardown python ... -->`), in document order.
     pub setups: Vec<markdown::Setup>,
+    /// Hidden setup and teardown files beside the page ([`HiddenFile`]), in the order they run.
+    pub files: Vec<HiddenFile>,
 }
+
+/// A setup or teardown file beside a page, run before (after) each of its blocks of one
+/// language without the page saying so: `tour.setup.py`, `tour.teardown.py`, `tour.setup.mjs`,
+/// `tour.teardown.mjs` beside `tour.md`, and `sidebyside.setup.py` (...) for every page of the
+/// folder. The folder's setup runs before the page's, the page's teardown before the folder's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HiddenFile {
+    pub language: Language,
+    pub teardown: bool,
+    /// Absolute, so a program anywhere (the cache, a sandbox) finds it.
+    pub path: PathBuf,
+    /// Its text when the page was read (part of what the verdict cache keys a block on).
+    pub code: String,
+}
+
+impl HiddenFile {
+    /// Whether a file name is one of the hidden files' names (for the page `stem`, or the
+    /// folder's), so discovery does not take it for a snippet.
+    pub fn named(file_name: &str) -> Option<(&str, Language, bool)> {
+        for (suffix, language, teardown) in HIDDEN_FILE_SUFFIXES {
+            if let Some(stem) = file_name.strip_suffix(suffix) {
+                return Some((stem, *language, *teardown));
+            }
+        }
+        None
+    }
+
+    /// The line that runs it from a program of its language: Python `exec`s its code in the
+    /// program's globals (its names are the block's, and the block's are its); a JavaScript
+    /// file is an ES module of its own whose exports become global names.
+    /// `copy` is where the program reads it (its copy in the cache); Python compiles it under
+    /// its own path, so a traceback names the file beside the page.
+    pub fn loader(&self, copy: &Path) -> String {
+        let path = copy.display().to_string();
+        match (self.language, self.teardown) {
+            (Language::Python, _) => format!(
+                "exec(compile(open({}, encoding=\"utf-8\").read(), {}, \"exec\"))",
+                Value::String(path),
+                Value::String(self.path.display().to_string())
+            ),
+            (_, false) => format!(
+                "await import({}).then((exports) => Object.assign(globalThis, exports));",
+                Value::String(format!("file://{path}"))
+            ),
+            (_, true) => format!("await import({});", Value::String(format!("file://{path}"))),
+        }
+    }
+}
+
+/// The endings of hidden files' names: language and whether it is a teardown.
+const HIDDEN_FILE_SUFFIXES: &[(&str, Language, bool)] = &[
+    (".setup.py", Language::Python, false),
+    (".teardown.py", Language::Python, true),
+    (".setup.mjs", Language::Javascript, false),
+    (".teardown.mjs", Language::Javascript, true),
+];
+
+/// The stem of the folder-wide hidden files (`sidebyside.setup.py`).
+pub const FOLDER_HIDDEN_STEM: &str = "sidebyside";
 
 impl Page {
     /// The hidden setup code for `language` that stands above the fence `line`, in page order.
     pub fn setups_before(&self, language: Language, line: usize) -> Vec<&markdown::Setup> {
         self.setups
             .iter()
-            .filter(|setup| setup.first_line < line)
+            .filter(|setup| !setup.teardown && setup.first_line < line)
             .filter(|setup| language_of_block(&setup.language) == Some(language))
             .collect()
     }
 
-    /// A block's code with the hidden setup above it placed at their own lines of the page (the
-    /// rest blank), so the program's line numbers are the page's; `None` when there is no
-    /// setup for it.
+    /// The hidden teardown code for `language` that stands below the fence `line`, in page
+    /// order.
+    pub fn teardowns_after(&self, language: Language, line: usize) -> Vec<&markdown::Setup> {
+        self.setups
+            .iter()
+            .filter(|setup| setup.teardown && setup.first_line > line)
+            .filter(|setup| language_of_block(&setup.language) == Some(language))
+            .collect()
+    }
+
+    /// The hidden code a block at the fence `line` runs with, alone: the setups above it and
+    /// the teardowns below it, in page order.
+    pub fn hidden_for(&self, language: Language, line: usize) -> Vec<&markdown::Setup> {
+        let mut hidden = self.setups_before(language, line);
+        hidden.extend(self.teardowns_after(language, line));
+        hidden
+    }
+
+    /// The hidden files beside the page for `language` that run before (`teardown` false) or
+    /// after each block, in the order they run.
+    pub fn files_for(&self, language: Language, teardown: bool) -> Vec<&HiddenFile> {
+        self.files
+            .iter()
+            .filter(|file| file.language == language && file.teardown == teardown)
+            .collect()
+    }
+
+    /// The hidden code (setup or teardown) for `language` whose lines hold the page line
+    /// `line`, if any.
+    pub fn hidden_at(&self, language: Language, line: usize) -> Option<&markdown::Setup> {
+        self.setups.iter().find(|setup| {
+            language_of_block(&setup.language) == Some(language)
+                && (setup.first_line..setup.first_line + setup.code.lines().count().max(1))
+                    .contains(&line)
+        })
+    }
+
+    /// A block's code with the hidden setup above it and the hidden teardown below it placed
+    /// at their own lines of the page (the rest blank), so the program's line numbers are the
+    /// page's; `None` when there is no hidden code for it.
     pub fn with_setup(
         &self,
         language: Language,
         line: usize,
         first_code_line: usize,
         code: &str,
+        copy_of: &dyn Fn(&HiddenFile) -> PathBuf,
     ) -> Option<String> {
-        let setups = self.setups_before(language, line);
-        if setups.is_empty() {
+        let hidden = self.hidden_for(language, line);
+        let (setup_files, teardown_files) = (
+            self.files_for(language, false),
+            self.files_for(language, true),
+        );
+        if hidden.is_empty() && setup_files.is_empty() && teardown_files.is_empty() {
             return None;
         }
         let mut lines: Vec<&str> = vec![""; first_code_line - 1];
-        for setup in setups {
+        lines.extend(code.lines());
+        for setup in hidden {
+            let needed = setup.first_line - 1 + setup.code.lines().count();
+            if lines.len() < needed {
+                lines.resize(needed, "");
+            }
             for (offset, text) in setup.code.lines().enumerate() {
                 if let Some(slot) = lines.get_mut(setup.first_line - 1 + offset) {
                     *slot = text;
                 }
             }
         }
-        lines.extend(code.lines());
+        let mut lines: Vec<String> = lines.into_iter().map(str::to_string).collect();
+        // The setup files on the program's first line (never a line of code: a fence or a
+        // comment's opening stands there at least), the teardown files on a line after the rest.
+        let loaders = |files: &[&HiddenFile]| {
+            files
+                .iter()
+                .map(|file| file.loader(&copy_of(file)))
+                .collect::<Vec<_>>()
+                .join(if language == Language::Python {
+                    "; "
+                } else {
+                    " "
+                })
+        };
+        if !setup_files.is_empty() {
+            lines[0] = loaders(&setup_files);
+        }
+        if !teardown_files.is_empty() {
+            lines.push(loaders(&teardown_files));
+        }
         Some(lines.join("\n") + "\n")
     }
 
@@ -315,6 +443,7 @@ fn document(path: &Path, discovery: &mut Discovery) {
         text,
         session: parsed.session,
         setups: parsed.setups.clone(),
+        files: hidden_files(path, discovery),
     });
     let (output_of, output_problems) = expected_output::find(&parsed.blocks, &page.text);
     for problem in parsed.problems.into_iter().chain(output_problems) {
@@ -450,6 +579,57 @@ fn document(path: &Path, discovery: &mut Discovery) {
     }
 }
 
+/// The hidden files that run with the blocks of the page at `path` ([`HiddenFile`]); one that
+/// cannot be read is a problem, and the page's blocks of its language are not run without it.
+fn hidden_files(path: &Path, discovery: &mut Discovery) -> Vec<HiddenFile> {
+    let (Some(folder), Some(stem)) = (path.parent(), path.file_stem().and_then(|s| s.to_str()))
+    else {
+        return Vec::new();
+    };
+    let folder = if folder.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        folder
+    };
+    let mut files = Vec::new();
+    for teardown in [false, true] {
+        let mut stems = [FOLDER_HIDDEN_STEM, stem];
+        if teardown {
+            stems.reverse();
+        }
+        for stem in stems {
+            for (suffix, language, is_teardown) in HIDDEN_FILE_SUFFIXES {
+                if *is_teardown != teardown {
+                    continue;
+                }
+                let file = folder.join(format!("{stem}{suffix}"));
+                if !file.is_file() {
+                    continue;
+                }
+                let absolute = std::path::absolute(&file).unwrap_or(file.clone());
+                match std::fs::read_to_string(&file) {
+                    Ok(code) => files.push(HiddenFile {
+                        language: *language,
+                        teardown,
+                        path: absolute,
+                        code,
+                    }),
+                    Err(error) => discovery.problem(
+                        &file,
+                        None,
+                        format!(
+                            "cannot read this hidden {} file of {}: {error}",
+                            if teardown { "teardown" } else { "setup" },
+                            path.display()
+                        ),
+                    ),
+                }
+            }
+        }
+    }
+    files
+}
+
 /// A heading as a group name: lowercase words joined by `-`.
 fn slug(heading: &str) -> String {
     let mut slug = String::new();
@@ -529,6 +709,31 @@ fn walk(directory: &Path, discovery: &mut Discovery) {
             continue;
         } else if let Some(stem) = name.strip_suffix(".expected.json") {
             load_expectation(&entry, stem, discovery);
+        } else if let Some((stem, language, teardown)) =
+            HiddenFile::named(name).filter(|(stem, _, _)| {
+                *stem == FOLDER_HIDDEN_STEM
+                    || ["md", "markdown"]
+                        .iter()
+                        .any(|extension| directory.join(format!("{stem}.{extension}")).is_file())
+            })
+        {
+            // Run with the page's blocks, not as a snippet of its own.
+            let of = if stem == FOLDER_HIDDEN_STEM {
+                "every page of this folder".to_string()
+            } else {
+                format!("{stem}.md")
+            };
+            discovery.not_run.push(NotRun {
+                source: Source {
+                    path: entry.clone(),
+                    line: None,
+                },
+                language: language.to_string(),
+                reason: format!(
+                    "the hidden {} file of {of}, run with its {language} blocks",
+                    if teardown { "teardown" } else { "setup" }
+                ),
+            });
         } else if is_document(&entry) {
             document(&entry, discovery);
         } else if let Some(snippet) = file_snippet(&entry) {

@@ -149,8 +149,21 @@ impl VerdictCache {
                         BlockCheck::CompileFail(code) => format!("compile_fail {code:?}"),
                     });
                     let fence = snippet.source.line.unwrap_or(*first_code_line);
-                    for setup in page.setups_before(snippet.language, fence) {
-                        parts.push(format!("setup {} {}", setup.first_line, setup.code));
+                    for setup in page.hidden_for(snippet.language, fence) {
+                        let kind = if setup.teardown { "teardown" } else { "setup" };
+                        parts.push(format!("{kind} {} {}", setup.first_line, setup.code));
+                    }
+                    for file in page
+                        .files
+                        .iter()
+                        .filter(|file| file.language == snippet.language)
+                    {
+                        parts.push(format!(
+                            "file {} {} {}",
+                            file.teardown,
+                            file.path.display(),
+                            file.code
+                        ));
                     }
                     parts.extend(Installed::page_requirements(snippet));
                     if snippet.language == crate::observation::Language::Rust {

@@ -603,6 +603,7 @@ mod tests {
         let page = Page {
             session: false,
             setups: vec![],
+            files: vec![],
             text: "intro\n".repeat(20),
             blocks: vec![
                 (3, "js".into(), "import got from 'got'\n".into()),
@@ -622,6 +623,7 @@ mod tests {
         let page = Page {
             session: false,
             setups: vec![],
+            files: vec![],
             text: format!(
                 "# Title\n\nSome words.\n{}```js\n{code}```\n",
                 "\n".repeat(6)
@@ -636,6 +638,7 @@ mod tests {
         let page = Page {
             session: false,
             setups: vec![],
+            files: vec![],
             text: format!("# Title\n{}```js\n{code}```\n", "\n".repeat(8)),
             blocks: vec![(10, "js".into(), code.into())],
         };

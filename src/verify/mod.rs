@@ -9,6 +9,7 @@ mod cache;
 mod diagnosis;
 pub mod expected_output;
 mod groups;
+mod hidden;
 mod session;
 mod shape;
 mod transcript;
@@ -69,6 +70,7 @@ pub async fn verify_selected(
     if options.sessions {
         session::every_page_a_session(&mut discovery.snippets);
     }
+    session::rust_items(&mut discovery.snippets);
     if discovery.snippets.is_empty() && !selection.allow_empty {
         return Err(Error::Usage(nothing_to_run(options, &discovery)));
     }
@@ -169,17 +171,56 @@ pub async fn verify_selected(
         }
         slots[*index] = Some(run);
     }
-    for ((plan, key), outcome) in session_keys.iter().zip(outcomes) {
-        let mut shares = Vec::new();
-        for share in session::split(plan, &planned, outcome) {
-            let mut run = observe(share.index, share.outcome);
-            let holds = plan.members.len() > 1 && !run.requests.is_empty();
-            if let Some(reason) = share.not_reached {
-                run.status = Status::CannotRun;
-                run.reasons = vec![reason];
+    // Each session's shares, gathered over rounds: a JavaScript session that stopped at a
+    // block that failed goes on, in a new module, with the blocks after it (see
+    // `session::resume`), as a Python session goes on in its one process.
+    let mut gathered: Vec<Vec<(usize, Observation, bool)>> = vec![Vec::new(); session_keys.len()];
+    let mut round: Vec<(usize, session::SessionPlan)> = session_keys
+        .iter()
+        .enumerate()
+        .map(|(position, (plan, _))| (position, (*plan).clone()))
+        .collect();
+    let mut round_outcomes: Vec<_> = outcomes.collect();
+    loop {
+        let mut next = Vec::new();
+        for ((position, plan), outcome) in round.iter().zip(round_outcomes) {
+            let mut shares = Vec::new();
+            let mut unreached = Vec::new();
+            for share in session::split(plan, &planned, outcome) {
+                let holds = share.holds_session_requests;
+                let mut run = observe(share.index, share.outcome);
+                if let Some(reason) = share.not_reached {
+                    run.status = Status::CannotRun;
+                    run.reasons = vec![reason];
+                    unreached.push(share.index);
+                }
+                shares.push((share.index, run, holds));
             }
-            shares.push((share.index, run, holds));
+            // Where it stopped: a block that failed (not a timeout, a limit or Ctrl-C).
+            let stopped = shares
+                .iter()
+                .rfind(|(index, _, _)| !unreached.contains(index))
+                .is_some_and(|(_, run, _)| {
+                    run.status == Status::Failed && run.limit_exceeded.is_none()
+                });
+            let resumed = (stopped && !unreached.is_empty() && !harness.interrupted())
+                .then(|| session::resume(&planned, &unreached, &options.harness.cache_dir))
+                .flatten();
+            if let Some(resumed) = resumed {
+                shares.retain(|(index, _, _)| !unreached.contains(index));
+                next.push((*position, resumed));
+            }
+            gathered[*position].extend(shares);
         }
+        if next.is_empty() {
+            break;
+        }
+        let drivers: Vec<Planned> = next.iter().map(|(_, plan)| plan.driver.clone()).collect();
+        round_outcomes = harness.run_all(&drivers, options.jobs).await?;
+        round = next;
+    }
+    for ((plan, key), mut shares) in session_keys.iter().zip(gathered) {
+        shares.sort_by_key(|(index, _, _)| plan.members.iter().position(|member| member == index));
         if let Some(key) = key {
             let runs: Vec<(&Observation, bool)> =
                 shares.iter().map(|(_, run, holds)| (run, *holds)).collect();
@@ -198,15 +239,41 @@ pub async fn verify_selected(
         }
         slots[index] = Some(run);
     }
+    // A note for a session block that ran after an earlier block of its session failed (made
+    // from the runs, so a session reused from the verdict cache reads alike).
+    let mut earlier_failures: Vec<Option<String>> = vec![None; planned.len()];
+    for plan in &sessions {
+        let mut failed_at: Option<&Planned> = None;
+        for &index in &plan.members {
+            if let Some(failed) = failed_at {
+                earlier_failures[index] = Some(session::earlier_failure_note(failed));
+            } else if slots[index]
+                .as_ref()
+                .is_some_and(|run| run.exit.is_some_and(|exit| !exit.success()))
+            {
+                failed_at = Some(&planned[index]);
+            }
+        }
+    }
     let mut runs: Vec<Observation> = slots.into_iter().flatten().collect();
     let mut output_mismatched = Vec::with_capacity(runs.len());
-    for (run, plan) in runs.iter_mut().zip(&planned) {
+    for ((run, plan), earlier) in runs.iter_mut().zip(&planned).zip(&earlier_failures) {
         unclean_exit(run);
         transcript::judge(run, &plan.snippet);
         if plan.snippet.expect_failure {
             apply_expected_failure(run);
         }
         diagnosis::diagnose(run, &plan.snippet);
+        hidden::explain(run, &plan.snippet);
+        if let Some(note) = earlier.as_ref().filter(|_| {
+            matches!(
+                run.status,
+                Status::Failed | Status::CannotRun | Status::TimedOut
+            )
+        }) {
+            // Last: the block's own error comes first, this only says what may explain it.
+            run.reasons.push(note.clone());
+        }
         output_mismatched.push(expected_output::check(run, &plan.snippet) == Some(false));
         shape::check(run, &plan.snippet);
     }
@@ -229,7 +296,7 @@ pub async fn verify_selected(
     for ((run, plan), holds) in runs.iter_mut().zip(&planned).zip(&holds_session_requests) {
         settle(run);
         if *holds {
-            // The journal does not say which block of the session sent a request.
+            // Requests the journal could not place in time: the session's, held by this block.
             for checked in run.checked.iter_mut() {
                 if checked.contains("answered by the mock's mappings") {
                     *checked = format!(

@@ -6,7 +6,9 @@
 //! they still match), and an `<!-- sidebyside: expected -->` block gets
 //! the result of the runs it held (pretty JSON, or the text itself when the block held text).
 //! Only blocks whose check failed are written; the page is edited by
-//! [`crate::snippet::update`], which keeps every other byte. When the runs one block holds
+//! [`crate::snippet::update`], which keeps every other byte. A `<stem>.expected.json` file
+//! (the expected result of loose snippet files) is written whole, in its own style (one line,
+//! or indented as it was; its final newline kept or not), to a temporary file renamed over it. When the runs one block holds
 //! disagree (a group of alternatives that print different things), nothing is written into it:
 //! which of them is right is for the author to say.
 
@@ -79,8 +81,27 @@ pub fn write_back(
         let Some(expectation) = expectations.get(&run.group) else {
             continue;
         };
-        // A `.expected.json` file holds a group across files; only blocks of pages are written.
+        // A `.expected.json` file holds a group across files: written whole (line 0).
         let Some(line) = expectation.line else {
+            // JSON always: a string result is written quoted, not as the text itself.
+            let as_json = match &expectation.value {
+                Value::String(_) => Value::Null,
+                value => value.clone(),
+            };
+            let Some(mut content) =
+                result_as_block(&as_json, &expectation.text, run.result.as_ref())
+            else {
+                continue;
+            };
+            if !expectation.text.ends_with('\n') {
+                content.pop();
+            }
+            want(
+                (expectation.source.clone(), 0),
+                content,
+                format!("the result of {}", run.source),
+                index,
+            );
             continue;
         };
         let Some(path) = expectation
@@ -123,6 +144,13 @@ pub fn write_back(
         by_page.entry(path).or_default().push((line, entry));
     }
     for (path, entries) in by_page {
+        if let [(0, _)] = entries.as_slice() {
+            let Some((_, entry)) = entries.into_iter().next() else {
+                continue;
+            };
+            write_expected_file(&path, entry, runs, &mut updated, &mut problems);
+            continue;
+        }
         let edits: Vec<Edit> = entries
             .iter()
             .map(|(line, entry)| Edit {
@@ -158,6 +186,44 @@ pub fn write_back(
         }
     }
     (updated, problems)
+}
+
+/// Writes a `.expected.json` file's new content (when it differs), settling the runs it holds.
+fn write_expected_file(
+    path: &std::path::Path,
+    entry: Pending,
+    runs: &mut [Observation],
+    updated: &mut Vec<Updated>,
+    problems: &mut Vec<Problem>,
+) {
+    let source = Source {
+        path: path.to_path_buf(),
+        line: None,
+    };
+    let unchanged = std::fs::read_to_string(path).is_ok_and(|now| now == entry.content);
+    let written = if unchanged {
+        Ok(())
+    } else {
+        crate::ground::files::replace_keeping_permissions(path, entry.content.as_bytes())
+    };
+    match written {
+        Ok(()) => {
+            let place = path.display().to_string();
+            for &index in &entry.runs {
+                settle(&mut runs[index], &place);
+            }
+            if !unchanged {
+                updated.push(Updated {
+                    source,
+                    what: entry.what,
+                });
+            }
+        }
+        Err(error) => problems.push(Problem {
+            source,
+            message: format!("--update could not write the expected result: {error}"),
+        }),
+    }
 }
 
 /// What an `expected` block holding `expected` (written as `written`) should say for the

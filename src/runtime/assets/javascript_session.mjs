@@ -6,13 +6,19 @@
 // fence line above each block calls `mark(FENCE)`. Around each block this appends to the events
 // file (SIDEBYSIDE_EVENTS):
 //
-//   {"kind":"block","phase":"start","line":FENCE}
+//   {"kind":"block","phase":"start","line":FENCE,"at":MONOTONIC_SECONDS}
 //   {"kind":"block","phase":"end","line":FENCE,"stdout":"...","stderr":"...","failed":false,
 //    "wall_s":0.1,"cpu_s":0.05}
 //
 // A block ends where the next one starts; the last one when the process exits (so what its
 // promises print later is its own), failed when the process exits with a non-zero status. An
 // error thrown by a block ends the module, so the blocks after it never start.
+//
+// The page's hidden setup and teardown code stands at its own lines too, after a call to
+// `hidden(LINE, TEARDOWN)` on its comment's first line: it ends the block before it, and when
+// the process exits with a non-zero status while hidden code runs, this appends
+//
+//   {"kind":"hidden","line":LINE,"teardown":true,"failed":true}
 
 import * as fs from "node:fs";
 
@@ -56,14 +62,29 @@ const end = (failed) => {
   current = null;
 };
 
-process.on("exit", (code) => end(code !== 0));
+let hiddenAt = null;
+
+process.on("exit", (code) => {
+  if (hiddenAt !== null && code !== 0) {
+    emit({ kind: "hidden", line: hiddenAt.line, teardown: hiddenAt.teardown, failed: true });
+  }
+  end(code !== 0);
+});
+
+export function hidden(line, teardown) {
+  end(false);
+  hiddenAt = { line, teardown };
+}
 
 export function mark(line) {
   end(false);
+  hiddenAt = null;
   out.length = 0;
   err.length = 0;
   current = line;
   started = performance.now();
   cpu = process.cpuUsage();
-  emit({ kind: "block", phase: "start", line });
+  // `at` is on the machine's monotonic clock (process.hrtime reads CLOCK_MONOTONIC), which the
+  // mock's journal is laid against to give each block the requests it made.
+  emit({ kind: "block", phase: "start", line, at: Number(process.hrtime.bigint()) / 1e9 });
 }

@@ -5,14 +5,19 @@ lines, so a traceback names the page and the line (`File "docs/tour.md", line 14
 share one globals dict, as a reader typing them one after the other into one interpreter
 would. Around each block this driver appends to the events file (SIDEBYSIDE_EVENTS):
 
-  {"kind":"block","phase":"start","line":FENCE}
+  {"kind":"block","phase":"start","line":FENCE,"at":MONOTONIC_SECONDS}
   {"kind":"block","phase":"end","line":FENCE,"stdout":"...","stderr":"...","failed":false,
    "wall_s":0.1,"cpu_s":0.05}
 
 and what the block printed goes both to the process's own stdout and stderr and to those
-fields. A block that raises ends the session: its traceback is its stderr, and the blocks
-after it are not run. The blocks come from the JSON file beside this one; those marked
-"hidden" are the page's setup code, run where they stand without events.
+fields. A block that raises fails (its traceback is its stderr) and the session goes on with
+the next block, as an interpreter does after an error; the driver then exits with status 1. The blocks come from the JSON file beside this one; those marked
+"hidden" are the page's setup and teardown code, run where they stand without events of their
+own unless they raise:
+
+  {"kind":"hidden","line":FIRST_LINE,"teardown":true,"failed":true,"stderr":"Traceback ..."}
+
+and then the session ends.
 """
 
 import builtins
@@ -60,19 +65,39 @@ def main():
     document = spec["document"]
     shared = {"__name__": "__main__", "__builtins__": builtins, "__file__": document}
     real_stdout, real_stderr = sys.stdout, sys.stderr
+    any_failed = False
     for block in spec["blocks"]:
         # The block's code at its own lines of the page.
         source = "\n" * (block["first_code_line"] - 1) + block["code"]
         if block.get("hidden"):
-            # Hidden setup code of the page: no events; an error ends the session.
+            # Hidden setup or teardown code of the page: an error ends the session.
+            err = _Tee(real_stderr)
+            sys.stderr = err
             try:
-                exec(compile(source, document, "exec"), shared)
+                exec(compile(source, block.get("file", document), "exec"), shared)
             except BaseException:  # noqa: B036
                 kind, value, trace = sys.exc_info()
                 traceback.print_exception(kind, value, trace.tb_next if trace else None)
+                failed = not (kind is SystemExit and value.code in (None, 0))
+            else:
+                failed = False
+            finally:
+                sys.stderr = real_stderr
+            if failed:
+                _event(
+                    {
+                        "kind": "hidden",
+                        "line": block["line"],
+                        "teardown": bool(block.get("teardown")),
+                        "failed": True,
+                        "stderr": "".join(err.kept),
+                    }
+                )
                 return 1
             continue
-        _event({"kind": "block", "phase": "start", "line": block["line"]})
+        # `at` is on the machine's monotonic clock, which the mock's journal is laid against to
+        # give each block the requests that reached the mock while it ran.
+        _event({"kind": "block", "phase": "start", "line": block["line"], "at": time.monotonic()})
         out, err = _Tee(real_stdout), _Tee(real_stderr)
         sys.stdout, sys.stderr = out, err
         started, cpu = time.perf_counter(), time.process_time()
@@ -107,9 +132,8 @@ def main():
                 "cpu_s": time.process_time() - cpu,
             }
         )
-        if failed:
-            return 1
-    return 0
+        any_failed = any_failed or failed
+    return 1 if any_failed else 0
 
 
 if __name__ == "__main__":
