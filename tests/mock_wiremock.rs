@@ -85,8 +85,8 @@ fn the_mock_command_lists_every_problem_of_every_file_and_exits_2() {
          not supported yet (WireMock's XML matchers;",
         "mappings/a-several.json: $.mappings[0].response.chunkedDribbleDelay: not supported yet \
          (WireMock's chunked dribble delay",
-        "mappings/a-several.json: $.mappings[1].response.proxyBaseUrl: not supported yet \
-         (WireMock's proxying to a real upstream;",
+        "mappings/a-several.json: $.mappings[1].response.proxyBaseUrl: proxies to upstream.invalid, \
+         which is not this machine: what a snippet sends never leaves it.",
         "mappings/b-broken.json:3:3: invalid JSON: expected `,` or `}`",
         "mappings/d-status.json: $.response.status: expected a whole number from 100 to 999",
     ];
@@ -308,6 +308,7 @@ async fn braces_in_a_mapping_that_is_not_templated_warn_and_global_templating_re
 
     let options = LoadOptions {
         global_templating: true,
+        ..LoadOptions::default()
     };
     let global = MockDefinition::load_with(&folder, options).expect("loads");
     assert!(global.warnings().is_empty(), "{:?}", global.warnings());
@@ -720,4 +721,306 @@ async fn has_exactly_and_includes_match_repeated_parameters_and_headers() {
     );
     assert_eq!(multi("id=1&id=1", &["blue"]).await.unwrap().status(), 404);
     assert_eq!(multi("id=1&id=2", &["red"]).await.unwrap().status(), 404);
+}
+
+/// A folder with one mapping file holding `mapping`.
+fn folder_with(mapping: serde_json::Value) -> tempfile::TempDir {
+    let folder = tempfile::tempdir().expect("temporary folder");
+    std::fs::create_dir(folder.path().join("mappings")).expect("mappings folder");
+    std::fs::write(
+        folder.path().join("mappings/proxy.json"),
+        serde_json::to_string_pretty(&mapping).unwrap(),
+    )
+    .expect("write mapping");
+    folder
+}
+
+#[tokio::test]
+async fn a_proxying_mapping_forwards_to_a_loopback_upstream_and_answers_with_its_answer() {
+    use wiremock::matchers::{method, path};
+    let upstream = wiremock::MockServer::start().await;
+    wiremock::Mock::given(method("POST"))
+        .and(path("/api/users/7"))
+        .respond_with(
+            wiremock::ResponseTemplate::new(201)
+                .insert_header("X-Upstream", "yes")
+                .set_body_string("made by the upstream"),
+        )
+        .mount(&upstream)
+        .await;
+    let folder = folder_with(serde_json::json!({
+        "name": "to-upstream",
+        "request": { "urlPathPattern": "/proxied/.*" },
+        "response": {
+            "proxyBaseUrl": format!("{}/api", upstream.uri()),
+            "proxyUrlPrefixToRemove": "/proxied",
+            "additionalProxyRequestHeaders": { "X-Added": "by the mapping" },
+            "removeProxyRequestHeaders": ["x-secret"]
+        }
+    }));
+    let served = Served::start_loaded(MockDefinition::load(folder.path()).expect("loads")).await;
+    let response = served
+        .client
+        .post(served.url("/proxied/users/7?page=2"))
+        .header("X-Secret", "not for the upstream")
+        .header("X-Kept", "along")
+        .body("the request body")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 201);
+    assert_eq!(response.headers()["x-upstream"], "yes");
+    assert_eq!(response.text().await.unwrap(), "made by the upstream");
+
+    let received = upstream.received_requests().await.expect("recorded");
+    assert_eq!(received.len(), 1);
+    let forwarded = &received[0];
+    assert_eq!(forwarded.url.path(), "/api/users/7");
+    assert_eq!(forwarded.url.query(), Some("page=2"));
+    assert_eq!(forwarded.body, b"the request body");
+    let header = |name: &str| {
+        forwarded
+            .headers
+            .get(name)
+            .map(|value| value.to_str().unwrap().to_string())
+    };
+    assert_eq!(header("x-added").as_deref(), Some("by the mapping"));
+    assert_eq!(header("x-kept").as_deref(), Some("along"));
+    assert_eq!(header("x-secret"), None);
+    assert_eq!(
+        header("host"),
+        Some(upstream.uri().trim_start_matches("http://").to_string())
+    );
+    // Journaled with the upstream's status, under the mapping that proxied it.
+    let journal = served.mock.journal();
+    assert_eq!(journal.len(), 1);
+    assert_eq!(journal[0].status, 201);
+    assert_eq!(journal[0].mapping.as_deref(), Some("to-upstream"));
+
+    // An upstream that is not there: a 500 saying where the request was going and why.
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let folder = folder_with(serde_json::json!({
+        "name": "to-nowhere",
+        "request": { "urlPath": "/gone" },
+        "response": { "proxyBaseUrl": format!("http://{closed}") }
+    }));
+    let served = Served::start_loaded(MockDefinition::load(folder.path()).expect("loads")).await;
+    let (status, body) = served.get("/gone").await;
+    assert_eq!(status, 500);
+    assert!(
+        body.starts_with(&format!(
+            "sidebyside mock: mapping \"to-nowhere\" (mappings/proxy.json#0): proxying to http://{closed}/gone: cannot connect to {closed}:"
+        )),
+        "{body}"
+    );
+    assert_eq!(served.mock.journal()[0].status, 500);
+}
+
+#[test]
+fn a_mapping_proxying_off_this_machine_is_refused_unless_remote_upstreams_are_allowed() {
+    let folder = folder_with(serde_json::json!({
+        "request": { "urlPath": "/data" },
+        "response": { "proxyBaseUrl": "http://api.example.com", "body": "ignored" }
+    }));
+    let error = MockDefinition::load(folder.path()).expect_err("refused");
+    let message = without_folder(&error.to_string(), folder.path());
+    assert_eq!(
+        message,
+        "mappings/proxy.json: $.response.proxyBaseUrl: proxies to api.example.com, which is not \
+         this machine: what a snippet sends never leaves it. Point proxyBaseUrl at an upstream on \
+         loopback (127.0.0.1, ::1, localhost), or record the upstream's answers once with \
+         `sidebyside record --upstream http://api.example.com --out DIR` and serve those mappings \
+         (`sidebyside mock --allow-remote-upstream` serves this one as is)"
+    );
+    // The mock command refuses it the same way, and serves it with the flag (a body beside
+    // proxyBaseUrl is not used, as in WireMock: a warning says so).
+    let output = common::sidebyside()
+        .args([
+            "mock",
+            "--mock",
+            folder.path().to_str().unwrap(),
+            "--port",
+            "0",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run sidebyside mock");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("which is not this machine"));
+    let allowed = LoadOptions {
+        remote_upstreams: true,
+        ..LoadOptions::default()
+    };
+    let definition = MockDefinition::load_with(folder.path(), allowed).expect("loads");
+    let warnings = definition.warnings().join("\n");
+    assert!(
+        warnings
+            .contains("$.response.body: not used: a proxying mapping answers with the upstream's"),
+        "{warnings}"
+    );
+}
+
+/// `sidebyside record` on a free port; killed on drop if still running.
+struct Recording {
+    child: std::process::Child,
+    port: u16,
+    output: std::sync::mpsc::Receiver<String>,
+}
+
+impl Recording {
+    fn start(upstream: &str, out: &Path) -> Recording {
+        use std::io::BufRead;
+        let mut child = common::sidebyside()
+            .args(["record", "--upstream", upstream, "--port", "0", "--out"])
+            .arg(out)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start sidebyside record");
+        let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut banner = String::new();
+        while !banner.contains("Ctrl-C stops") {
+            let mut line = String::new();
+            assert_ne!(stdout.read_line(&mut line).unwrap(), 0, "{banner}");
+            banner.push_str(&line);
+        }
+        let port = banner
+            .split("127.0.0.1:")
+            .nth(1)
+            .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+            .and_then(|digits| digits.parse().ok())
+            .unwrap_or_else(|| panic!("no port in:\n{banner}"));
+        let (sender, output) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut rest = String::new();
+            let _ = std::io::Read::read_to_string(&mut stdout, &mut rest);
+            let _ = sender.send(rest);
+        });
+        Recording {
+            child,
+            port,
+            output,
+        }
+    }
+
+    /// Stops it as Ctrl-C would; its exit code and what it printed after the banner.
+    fn stop(mut self) -> (Option<i32>, String) {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).expect("signal");
+        let status = self.child.wait().expect("wait");
+        (status.code(), self.output.recv().unwrap_or_default())
+    }
+}
+
+impl Drop for Recording {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn record_writes_a_mapping_per_distinct_request_that_the_mock_serves_back() {
+    use wiremock::matchers::{body_json, method, path};
+    let upstream = wiremock::MockServer::start().await;
+    wiremock::Mock::given(method("GET"))
+        .and(path("/users/7"))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200)
+                .set_body_raw(r#"{"id":7,"name":"Ada"}"#, "application/json"),
+        )
+        .mount(&upstream)
+        .await;
+    wiremock::Mock::given(method("POST"))
+        .and(path("/users"))
+        .and(body_json(serde_json::json!({"name": "Grace"})))
+        .respond_with(wiremock::ResponseTemplate::new(201).set_body_string("created"))
+        .mount(&upstream)
+        .await;
+    let out = tempfile::tempdir().expect("temporary folder");
+    let recording = Recording::start(&upstream.uri(), out.path());
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{}", recording.port);
+    for _ in 0..2 {
+        let response = client.get(format!("{base}/users/7")).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.text().await.unwrap(), r#"{"id":7,"name":"Ada"}"#);
+    }
+    let response = client
+        .post(format!("{base}/users"))
+        .body(r#"{"name":"Grace"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let missing = client.get(format!("{base}/nowhere")).send().await.unwrap();
+    assert_eq!(missing.status(), 404);
+    let (code, printed) = recording.stop();
+    assert_eq!(code, Some(0), "{printed}");
+    assert!(
+        printed.contains("recorded 3 mappings in"),
+        "the repeated GET is written once:\n{printed}"
+    );
+
+    let mut files: Vec<String> = std::fs::read_dir(out.path().join("mappings"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(
+        files,
+        ["get-nowhere.json", "get-users-7.json", "post-users.json"]
+    );
+    let recorded: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.path().join("mappings/post-users.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        recorded["request"],
+        serde_json::json!({
+            "method": "POST",
+            "url": "/users",
+            "bodyPatterns": [{
+                "equalToJson": {"name": "Grace"},
+                "ignoreArrayOrder": false,
+                "ignoreExtraElements": false
+            }]
+        })
+    );
+
+    // Without the upstream, the recorded folder answers the same requests the same way.
+    drop(upstream);
+    let served = Served::start_loaded(MockDefinition::load(out.path()).expect("loads")).await;
+    let response = served
+        .client
+        .get(served.url("/users/7"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    assert_eq!(response.text().await.unwrap(), r#"{"id":7,"name":"Ada"}"#);
+    let created = served
+        .client
+        .post(served.url("/users"))
+        .body(r#"{ "name": "Grace" }"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    assert_eq!(created.text().await.unwrap(), "created");
+    assert_eq!(served.get("/nowhere").await.0, 404);
+    // A body it never saw is not what was recorded.
+    let other = served
+        .client
+        .post(served.url("/users"))
+        .body(r#"{"name":"Edsger"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 404);
 }

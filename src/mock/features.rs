@@ -21,8 +21,8 @@ pub(super) fn wiremock_feature(field: &str) -> Option<Feature> {
     let (what, advice) = match field {
         "proxyBaseUrl" | "proxyUrlPrefixToRemove" | "additionalProxyRequestHeaders"
         | "removeProxyRequestHeaders" => (
-            "WireMock's proxying to a real upstream",
-            "a verify run never reaches the network; replace it with canned responses (recorded once with a real WireMock)",
+            "WireMock's proxying (a field of response)",
+            ELSEWHERE,
         ),
         "fromConfiguredStub" => ("WireMock's proxy fall-through to another stub", REWRITE),
         "transformerParameters" => (

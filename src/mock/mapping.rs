@@ -30,6 +30,10 @@ pub struct LoadOptions {
     /// Every response is a template, as with WireMock's `--global-response-templating`
     /// (else only those with `"transformers": ["response-template"]`).
     pub global_templating: bool,
+    /// Mappings may proxy (`proxyBaseUrl`) to upstreams off this machine. Off by default: a
+    /// mapping proxying anywhere but loopback is then refused when loading, so that nothing a
+    /// snippet sends leaves the machine (`verify` never turns it on).
+    pub remote_upstreams: bool,
 }
 
 /// One stub mapping: what requests it answers and how.
@@ -145,6 +149,7 @@ impl MockDefinition {
                 file: &file,
                 problems: &problems,
                 global_templating: options.global_templating,
+                remote_upstreams: options.remote_upstreams,
             };
             load_file(context, &source_name, &text, &files_dir, &mut mappings);
         }
@@ -169,6 +174,22 @@ impl MockDefinition {
             hosts,
             warnings,
         })
+    }
+
+    /// A definition of mappings made in code (e.g. `sidebyside record`'s proxy to everything).
+    pub(super) fn from_mappings(dir: &Path, mappings: Vec<Mapping>) -> Self {
+        let mut hosts: Vec<String> = mappings
+            .iter()
+            .filter_map(|mapping| mapping.host().map(str::to_string))
+            .collect();
+        hosts.sort();
+        hosts.dedup();
+        MockDefinition {
+            dir: dir.to_path_buf(),
+            mappings: mappings.into(),
+            hosts,
+            warnings: Vec::new(),
+        }
     }
 
     /// What loaded but may not answer as its author expects, each naming the file and the JSON
@@ -213,13 +234,24 @@ impl Mapping {
         text: &str,
         files_dir: &Path,
     ) -> Result<Vec<Mapping>, MockError> {
+        Self::parse_with(file, text, files_dir, LoadOptions::default())
+    }
+
+    /// [`parse_file`](Self::parse_file) with load options.
+    pub(super) fn parse_with(
+        file: &Path,
+        text: &str,
+        files_dir: &Path,
+        options: LoadOptions,
+    ) -> Result<Vec<Mapping>, MockError> {
         let source_name = file.to_string_lossy().replace('\\', "/");
         let problems = Problems::default();
         let mut mappings = Vec::new();
         let context = FileContext {
             file,
             problems: &problems,
-            global_templating: false,
+            global_templating: options.global_templating,
+            remote_upstreams: options.remote_upstreams,
         };
         load_file(context, &source_name, text, files_dir, &mut mappings);
         let (errors, _) = problems.into_parts();

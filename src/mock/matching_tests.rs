@@ -12,6 +12,7 @@ fn pattern(request: Value) -> Result<RequestPattern, MockError> {
         file: Path::new("mappings/test.json"),
         problems: &problems,
         global_templating: false,
+        remote_upstreams: false,
     };
     let parsed = RequestPattern::parse(ObjectReader::new(
         context,

@@ -7,6 +7,7 @@
 
 use super::delay::Delay;
 use super::fault::Fault;
+use super::proxy::{ProxySpec, PROXY_FIELDS};
 use super::reader::{describe, FileContext, JsonPath, ObjectReader};
 use super::response_template::{warn_if_template, Rendered, ResponseTemplate, TemplateBuilder};
 use super::MockError;
@@ -29,9 +30,11 @@ pub(super) struct ResponseSpec {
     template: Option<ResponseTemplate>,
     /// `statusMessage`: the reason phrase of an HTTP/1.1 status line (HTTP/2 has none).
     reason: Option<hyper::ext::ReasonPhrase>,
+    /// `proxyBaseUrl`: the answer is the upstream's (`proxy`).
+    proxy: Option<ProxySpec>,
 }
 
-const RESPONSE_FIELDS: [&str; 12] = [
+const RESPONSE_FIELDS: [&str; 16] = [
     "status",
     "headers",
     "body",
@@ -44,15 +47,12 @@ const RESPONSE_FIELDS: [&str; 12] = [
     "transformers",
     "transformerParameters",
     "statusMessage",
+    PROXY_FIELDS[0],
+    PROXY_FIELDS[1],
+    PROXY_FIELDS[2],
+    PROXY_FIELDS[3],
 ];
-const UNSUPPORTED_RESPONSE_FIELDS: [&str; 6] = [
-    "additionalProxyRequestHeaders",
-    "removeProxyRequestHeaders",
-    "chunkedDribbleDelay",
-    "fromConfiguredStub",
-    "proxyBaseUrl",
-    "proxyUrlPrefixToRemove",
-];
+const UNSUPPORTED_RESPONSE_FIELDS: [&str; 2] = ["chunkedDribbleDelay", "fromConfiguredStub"];
 /// WireMock's name for its Handlebars response transformer.
 const RESPONSE_TEMPLATE: &str = "response-template";
 const BODY_FIELDS: [&str; 4] = ["body", "jsonBody", "base64Body", "bodyFileName"];
@@ -86,6 +86,21 @@ impl ResponseSpec {
             Some(name) => Some(Fault::parse(name, context, &path.key("fault"))?),
             None => None,
         };
+        let proxy = ProxySpec::parse(&reader)?;
+        if proxy.is_some() {
+            // WireMock answers with the upstream's status, headers and body.
+            for field in ["status", "statusMessage", "headers"]
+                .into_iter()
+                .chain(BODY_FIELDS)
+            {
+                if reader.contains(field) {
+                    context.warn(
+                        &path.key(field),
+                        "not used: a proxying mapping answers with the upstream's status, headers and body (as in WireMock); remove it",
+                    );
+                }
+            }
+        }
         let templated = parse_transformers(&reader)? || context.global_templating;
         let parameters = reader
             .value("transformerParameters")
@@ -166,6 +181,7 @@ impl ResponseSpec {
                         fault,
                         template: builder.finish(parameters),
                         reason,
+                        proxy,
                     });
                 }
                 let bytes = read_body_file(name, files_dir, context, &name_path)?;
@@ -190,7 +206,13 @@ impl ResponseSpec {
             fault,
             template,
             reason,
+            proxy,
         })
+    }
+
+    /// Where the request is forwarded, for a proxying mapping.
+    pub(super) fn proxy(&self) -> Option<&ProxySpec> {
+        self.proxy.as_ref()
     }
 
     pub(super) fn template(&self) -> Option<&ResponseTemplate> {
