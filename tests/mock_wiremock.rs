@@ -82,7 +82,7 @@ fn the_mock_command_lists_every_problem_of_every_file_and_exits_2() {
         "mappings/a-several.json: $.mappings[0].request.headers.Accept.equalToo: unknown field \
          (expected one of: equalTo, caseInsensitive, contains, doesNotContain, matches, doesNotMatch, absent, equalToJson, ignoreArrayOrder, ignoreExtraElements, before, after, equalToDateTime, actualFormat, expectedOffset, expectedOffsetUnit, and, or, not, hasExactly, includes)",
         "mappings/a-several.json: $.mappings[0].request.bodyPatterns[0].matchesJsonPath.equalToXml: \
-         not supported yet (WireMock's XML matchers;",
+         not supported yet (WireMock's XML matchers (sidebyside has them in bodyPatterns only);",
         "mappings/a-several.json: $.mappings[0].response.chunkedDribbleDelay: not supported yet \
          (WireMock's chunked dribble delay",
         "mappings/a-several.json: $.mappings[1].response.proxyBaseUrl: proxies to upstream.invalid, \
@@ -1023,4 +1023,126 @@ async fn record_writes_a_mapping_per_distinct_request_that_the_mock_serves_back(
         .await
         .unwrap();
     assert_eq!(other.status(), 404);
+}
+
+/// A POST (or other method) with a body; the status and the answer's text.
+async fn send_body(
+    served: &Served,
+    method: reqwest::Method,
+    path: &str,
+    body: impl Into<reqwest::Body>,
+) -> (u16, String) {
+    let response = served
+        .client
+        .request(method, served.url(path))
+        .body(body)
+        .send()
+        .await
+        .expect("request");
+    let status = response.status().as_u16();
+    (status, response.text().await.expect("body"))
+}
+
+#[tokio::test]
+async fn binary_json_schema_and_xml_body_matchers_answer_as_in_wiremock() {
+    use reqwest::Method;
+    let served = Served::start("mocks/wiremock-bodies").await;
+    // binaryEqualTo: exactly the bytes 00 01 02 ff.
+    assert_eq!(
+        send_body(&served, Method::PUT, "/blob", vec![0u8, 1, 2, 255])
+            .await
+            .0,
+        204
+    );
+    assert_eq!(
+        send_body(&served, Method::PUT, "/blob", vec![0u8, 1, 2])
+            .await
+            .0,
+        404
+    );
+    // matchesJsonSchema (draft 7).
+    let pet = |body: &'static str| send_body(&served, Method::POST, "/pets", body);
+    assert_eq!(
+        pet(r#"{"name": "Rex", "legs": 4}"#).await,
+        (201, "pet accepted".into())
+    );
+    let (status, near_miss) = pet(r#"{"name": "Rex", "legs": -1}"#).await;
+    assert_eq!(status, 404);
+    assert!(
+        near_miss.contains("bodyPatterns: expected JSON valid against the schema"),
+        "{near_miss}"
+    );
+    assert_eq!(pet(r#"{"name": "Rex"}"#).await.0, 404);
+    assert_eq!(pet("not json").await.0, 404);
+    // equalToXml: another prefix, attribute order, layout and a comment do not count; the
+    // placeholder accepts any id.
+    let order = |body: &'static str| send_body(&served, Method::POST, "/order", body);
+    assert_eq!(
+        order("<order xmlns=\"urn:example:shop\" id=\"A-17\">\n  <!-- gift -->\n  <item qty=\"2\">tea</item>\n</order>").await,
+        (200, "same order".into())
+    );
+    assert_eq!(
+        order("<order xmlns=\"urn:example:shop\" id=\"A-17\"><item qty=\"3\">tea</item></order>")
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        order("<order xmlns=\"urn:other\" id=\"A-17\"><item qty=\"2\">tea</item></order>")
+            .await
+            .0,
+        404
+    );
+    // matchesXPath: found, or not.
+    let search = |body: &'static str| send_body(&served, Method::POST, "/search", body);
+    assert_eq!(
+        search("<query><term lang=\"en\">owl</term></query>").await,
+        (200, "english search".into())
+    );
+    assert_eq!(
+        search("<query><term lang=\"fr\">hibou</term></query>")
+            .await
+            .0,
+        404
+    );
+    // matchesXPath with a namespace prefix and a matcher for the text found.
+    let books = |body: &'static str| send_body(&served, Method::POST, "/ns", body);
+    assert_eq!(
+        books("<list xmlns=\"urn:example:books\"><title>Go</title><title>Programming Rust</title></list>").await,
+        (200, "a Rust book".into())
+    );
+    assert_eq!(
+        books("<list xmlns=\"urn:example:books\"><title>Go</title></list>")
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        books("<list xmlns=\"urn:other\"><title>Programming Rust</title></list>")
+            .await
+            .0,
+        404
+    );
+}
+
+#[test]
+fn bad_schemas_xml_and_xpath_are_load_errors_naming_their_path() {
+    let folder = folder_with(serde_json::json!({ "mappings": [
+        { "request": { "bodyPatterns": [ { "matchesJsonSchema": { "type": "no-such-type" } } ] } },
+        { "request": { "bodyPatterns": [ { "equalToXml": "<a><b></a>" } ] } },
+        { "request": { "bodyPatterns": [ { "matchesXPath": "//a[" } ] } },
+        { "request": { "bodyPatterns": [ { "binaryEqualTo": "not base64!" } ] } },
+        { "request": { "bodyPatterns": [ { "matchesJsonSchema": { "$ref": "http://schemas.example/x.json" } } ] } }
+    ] }));
+    let error = MockDefinition::load(folder.path()).expect_err("refused");
+    let message = without_folder(&error.to_string(), folder.path());
+    for expected in [
+        "mappings/proxy.json: $.mappings[0].request.bodyPatterns[0].matchesJsonSchema: not a usable JSON Schema:",
+        "mappings/proxy.json: $.mappings[1].request.bodyPatterns[0].equalToXml: not well-formed XML:",
+        "mappings/proxy.json: $.mappings[2].request.bodyPatterns[0].matchesXPath: invalid XPath 1.0 expression \"//a[\"",
+        "mappings/proxy.json: $.mappings[3].request.bodyPatterns[0].binaryEqualTo: invalid base64:",
+        "mappings/proxy.json: $.mappings[4].request.bodyPatterns[0].matchesJsonSchema: not a usable JSON Schema:",
+    ] {
+        assert!(message.contains(expected), "missing {expected:?} in:\n{message}");
+    }
 }

@@ -51,18 +51,25 @@ pub(super) fn wiremock_feature(field: &str) -> Option<Feature> {
             "match the body with bodyPatterns contains/matches instead",
         ),
         "matchesJsonSchema" | "schemaVersion" => (
-            "WireMock's JSON Schema matcher",
-            "use matchesJsonPath or equalToJson with ignoreExtraElements",
+            "WireMock's JSON Schema matcher (sidebyside has it in bodyPatterns only)",
+            MATCHER,
         ),
         "equalToXml" | "matchesXPath" | "namespaces" | "xPathNamespaces"
-        | "enablePlaceholders" | "placeholderOpeningDelimiterRegex"
-        | "placeholderClosingDelimiterRegex" | "exemptedComparisons" => (
-            "WireMock's XML matchers",
-            "match the body with contains/matches instead",
+        | "enablePlaceholders" => (
+            "WireMock's XML matchers (sidebyside has them in bodyPatterns only)",
+            MATCHER,
+        ),
+        "placeholderOpeningDelimiterRegex" | "placeholderClosingDelimiterRegex" => (
+            "WireMock's custom placeholder delimiters of equalToXml",
+            "write placeholders as ${xmlunit.ignore}, the default delimiters",
+        ),
+        "exemptedComparisons" => (
+            "WireMock's exempted XMLUnit comparisons of equalToXml",
+            "remove it; equalToXml already ignores prefixes, attribute order, comments and whitespace",
         ),
         "binaryEqualTo" => (
-            "WireMock's binary body matcher",
-            "match the body as text with equalTo or matches",
+            "WireMock's binary body matcher (sidebyside has it in bodyPatterns only)",
+            MATCHER,
         ),
         "valuePattern" | "expressionType" => ("a field of WireMock's XPath matcher", REWRITE),
         // Supported where WireMock has them: found here, they are misplaced.

@@ -236,7 +236,7 @@ fn errors_name_the_file_and_the_json_path() {
     assert!(
         error(json!({"headers": {"User-Agent": {"binaryEqualTo": "eA=="}}})).starts_with(
             "mappings/test.json: $.request.headers['User-Agent'].binaryEqualTo: not supported \
-             yet (WireMock's binary body matcher;"
+             yet (WireMock's binary body matcher (sidebyside has it in bodyPatterns only);"
         )
     );
     assert!(error(json!({"urlPattern": "/api/(\\d+"}))
@@ -355,6 +355,8 @@ fn body_pattern_errors_name_the_entry() {
         error(json!({"bodyPatterns": [{"equalToJson": {}, "ignoreOrder": true}]}))
             .contains("$.request.bodyPatterns[0].ignoreOrder: unknown field")
     );
-    assert!(error(json!({"bodyPatterns": [{"matchesJsonSchema": {}}]}))
-        .contains("$.request.bodyPatterns[0].matchesJsonSchema: not supported yet"));
+    assert!(
+        error(json!({"bodyPatterns": [{"matchesJsonSchema": {}, "schemaVersion": "V3"}]}))
+            .contains("$.request.bodyPatterns[0].schemaVersion: expected one of V4, V6, V7")
+    );
 }
