@@ -77,8 +77,8 @@ fn the_mock_command_lists_every_problem_of_every_file_and_exits_2() {
     let stderr = without_folder(&String::from_utf8_lossy(&output.stderr), &folder);
     let expected = [
         "7 problems in the mappings (nothing is served until all are fixed):",
-        "mappings/a-several.json: $.mappings[0].request.multipartPatterns: not supported yet \
-         (WireMock's multipart body matching;",
+        "mappings/a-several.json: $.mappings[0].request.multipartPatterns[0].matchingType: \
+         expected \"ANY\" or \"ALL\", found \"SOME\"",
         "mappings/a-several.json: $.mappings[0].request.headers.Accept.equalToo: unknown field \
          (expected one of: equalTo, caseInsensitive, contains, doesNotContain, matches, doesNotMatch, absent, equalToJson, ignoreArrayOrder, ignoreExtraElements, before, after, equalToDateTime, actualFormat, expectedOffset, expectedOffsetUnit, and, or, not, hasExactly, includes)",
         "mappings/a-several.json: $.mappings[0].request.bodyPatterns[0].matchesJsonPath.equalToXml: \
@@ -1145,4 +1145,73 @@ fn bad_schemas_xml_and_xpath_are_load_errors_naming_their_path() {
     ] {
         assert!(message.contains(expected), "missing {expected:?} in:\n{message}");
     }
+}
+
+#[tokio::test]
+async fn multipart_patterns_match_a_part_or_every_part_by_headers_and_body() {
+    let folder = folder_with(serde_json::json!({ "mappings": [
+        { "name": "upload",
+          "request": { "method": "POST", "urlPath": "/upload",
+            "multipartPatterns": [
+              { "matchingType": "ANY",
+                "headers": { "Content-Disposition": { "contains": "name=\"meta\"" } },
+                "bodyPatterns": [ { "matchesJsonPath": "$.title" } ] },
+              { "headers": { "Content-Disposition": { "contains": "filename=\"notes.txt\"" } },
+                "bodyPatterns": [ { "contains": "remember" } ] }
+            ] },
+          "response": { "status": 201, "body": "uploaded" } },
+        { "name": "all-text",
+          "request": { "method": "POST", "urlPath": "/texts",
+            "multipartPatterns": [ { "matchingType": "ALL",
+              "headers": { "Content-Type": { "equalTo": "text/plain" } } } ] },
+          "response": { "status": 200, "body": "all text" } }
+    ] }));
+    let served = Served::start_loaded(MockDefinition::load(folder.path()).expect("loads")).await;
+    let multipart = |path: &str, form: reqwest::multipart::Form| {
+        served.client.post(served.url(path)).multipart(form).send()
+    };
+    let meta = || {
+        reqwest::multipart::Part::text(r#"{"title": "trip"}"#)
+            .mime_str("application/json")
+            .unwrap()
+    };
+    let notes = |text: &'static str| {
+        reqwest::multipart::Part::text(text)
+            .file_name("notes.txt")
+            .mime_str("text/plain")
+            .unwrap()
+    };
+    let form = reqwest::multipart::Form::new()
+        .part("meta", meta())
+        .part("file", notes("remember the tickets"));
+    let response = multipart("/upload", form).await.unwrap();
+    assert_eq!(response.status(), 201);
+    assert_eq!(response.text().await.unwrap(), "uploaded");
+    // The file part does not say "remember": the second pattern is not met by any part.
+    let form = reqwest::multipart::Form::new()
+        .part("meta", meta())
+        .part("file", notes("nothing to see"));
+    let response = multipart("/upload", form).await.unwrap();
+    assert_eq!(response.status(), 404);
+    let near_miss = response.text().await.unwrap();
+    assert!(
+        near_miss.contains("multipartPatterns: expected a part with Content-Disposition contains \"filename=\\\"notes.txt\\\"\" and a body that is contains \"remember\", got 2 parts, none as expected"),
+        "{near_miss}"
+    );
+    // Not multipart at all.
+    let (status, near_miss) = send_body(&served, reqwest::Method::POST, "/upload", "plain").await;
+    assert_eq!(status, 404);
+    assert!(
+        near_miss.contains("got a body that is not multipart"),
+        "{near_miss}"
+    );
+    // ALL: every part must be text/plain.
+    let texts = || {
+        reqwest::multipart::Form::new()
+            .part("a", notes("one"))
+            .part("b", notes("two"))
+    };
+    assert_eq!(multipart("/texts", texts()).await.unwrap().status(), 200);
+    let mixed = texts().part("c", meta());
+    assert_eq!(multipart("/texts", mixed).await.unwrap().status(), 404);
 }

@@ -430,7 +430,7 @@ impl BodyPattern {
     }
 
     /// What a body meeting this pattern is, in words.
-    fn expected(&self) -> String {
+    pub(super) fn expected(&self) -> String {
         let list = |patterns: &[BodyPattern], joint: &str| {
             let parts: Vec<String> = patterns.iter().map(BodyPattern::expected).collect();
             format!("({})", parts.join(joint))

@@ -46,10 +46,6 @@ pub(super) fn wiremock_feature(field: &str) -> Option<Feature> {
             "use urlPathPattern with a regex for the parameter",
         ),
         "customMatcher" => ("WireMock's custom matcher extension", REWRITE),
-        "multipartPatterns" => (
-            "WireMock's multipart body matching",
-            "match the body with bodyPatterns contains/matches instead",
-        ),
         "matchesJsonSchema" | "schemaVersion" => (
             "WireMock's JSON Schema matcher (sidebyside has it in bodyPatterns only)",
             MATCHER,

@@ -221,12 +221,13 @@ fn errors_name_the_file_and_the_json_path() {
         error(json!({"urlPatern": "/x"})),
         "mappings/test.json: $.request.urlPatern: unknown field (expected one of: method, url, \
          urlPath, urlPattern, urlPathPattern, urlPathTemplate, pathParameters, scheme, host, \
-         headers, queryParameters, cookies, formParameters, basicAuthCredentials, bodyPatterns)"
+         headers, queryParameters, cookies, formParameters, basicAuthCredentials, bodyPatterns, \
+         multipartPatterns)"
     );
     assert_eq!(
-        error(json!({"multipartPatterns": []})),
-        "mappings/test.json: $.request.multipartPatterns: not supported yet (WireMock's \
-         multipart body matching; match the body with bodyPatterns contains/matches instead)"
+        error(json!({"multipartPatterns": [{"matchingType": "ANY", "header": {}}]})),
+        "mappings/test.json: $.request.multipartPatterns[0].header: unknown field (expected one \
+         of: matchingType, headers, bodyPatterns, name)"
     );
     assert_eq!(
         error(json!({"headers": {"Accept": {"equalTO": "x"}}})),

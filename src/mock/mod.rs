@@ -10,7 +10,7 @@
 //!
 //! Inside: `reader` walks the JSON while tracking paths and keeping every problem found, and
 //! `features` names the WireMock feature of a field sidebyside lacks; `matching`, `request_view`,
-//! `value_pattern`, `body_pattern` (with `xml_pattern`), `date_pattern`, `json_path` (Jayway's dialect) and
+//! `value_pattern`, `body_pattern` (with `xml_pattern`), `multipart`, `date_pattern`, `json_path` (Jayway's dialect) and
 //! `url_template` hold the request criteria, `near_miss` explains a request nothing matched,
 //! `scenario` holds WireMock's state machines; `response`, `response_template` (with
 //! `template_helpers` and `dates`), `delay` and `fault` hold the answers, `proxy` forwards a request to an upstream; `service` answers one
@@ -33,6 +33,7 @@ mod json_path;
 mod limits;
 mod mapping;
 mod matching;
+mod multipart;
 mod near_miss;
 mod proxy;
 mod reader;
