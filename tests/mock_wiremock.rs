@@ -1215,3 +1215,29 @@ async fn multipart_patterns_match_a_part_or_every_part_by_headers_and_body() {
     let mixed = texts().part("c", meta());
     assert_eq!(multipart("/texts", mixed).await.unwrap().status(), 404);
 }
+
+#[tokio::test]
+async fn jayway_filter_operators_in_matches_json_path_answer_over_http() {
+    let folder = folder_with(serde_json::json!({
+        "name": "sale-basket",
+        "request": { "method": "POST", "urlPath": "/basket", "bodyPatterns": [
+            { "matchesJsonPath": "$.items[?(@.tags contains 'sale' && @.sku in ['A1', 'B2'])]" },
+            { "matchesJsonPath": { "expression": "$.items[?(@.tags noneof ['recalled'])].sku",
+                                   "hasExactly": [ { "equalTo": "A1" }, { "equalTo": "C3" } ] } }
+        ] },
+        "response": { "status": 200, "body": "discount" }
+    }));
+    let served = Served::start_loaded(MockDefinition::load(folder.path()).expect("loads")).await;
+    let basket = |body: &'static str| send_body(&served, reqwest::Method::POST, "/basket", body);
+    assert_eq!(
+        basket(r#"{"items": [{"sku": "A1", "tags": ["sale"]}, {"sku": "B2", "tags": ["recalled"]}, {"sku": "C3", "tags": []}]}"#).await,
+        (200, "discount".into())
+    );
+    // Nothing on sale among A1 and B2.
+    assert_eq!(
+        basket(r#"{"items": [{"sku": "A1", "tags": []}, {"sku": "C3", "tags": ["sale"]}]}"#)
+            .await
+            .0,
+        404
+    );
+}
