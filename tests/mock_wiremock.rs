@@ -83,8 +83,8 @@ fn the_mock_command_lists_every_problem_of_every_file_and_exits_2() {
          (expected one of: equalTo, caseInsensitive, contains, doesNotContain, matches, doesNotMatch, absent, equalToJson, ignoreArrayOrder, ignoreExtraElements, before, after, equalToDateTime, actualFormat, expectedOffset, expectedOffsetUnit, and, or, not, hasExactly, includes)",
         "mappings/a-several.json: $.mappings[0].request.bodyPatterns[0].matchesJsonPath.equalToXml: \
          not supported yet (WireMock's XML matchers (sidebyside has them in bodyPatterns only);",
-        "mappings/a-several.json: $.mappings[0].response.chunkedDribbleDelay: not supported yet \
-         (WireMock's chunked dribble delay",
+        "mappings/a-several.json: $.mappings[0].response.chunkedDribbleDelay.numberOfChunks: \
+         expected a whole number from 1 to 100000",
         "mappings/a-several.json: $.mappings[1].response.proxyBaseUrl: proxies to upstream.invalid, \
          which is not this machine: what a snippet sends never leaves it.",
         "mappings/b-broken.json:3:3: invalid JSON: expected `,` or `}`",
@@ -1240,4 +1240,21 @@ async fn jayway_filter_operators_in_matches_json_path_answer_over_http() {
             .0,
         404
     );
+}
+
+#[tokio::test]
+async fn a_chunked_dribble_delay_sends_the_body_in_that_many_pieces() {
+    let folder = folder_with(serde_json::json!({
+        "request": { "urlPath": "/slow" },
+        "response": { "body": "abcdefgh", "chunkedDribbleDelay": { "numberOfChunks": 3, "totalDuration": 900 } }
+    }));
+    let served = Served::start_loaded(MockDefinition::load(folder.path()).expect("loads")).await;
+    let mut response = served.client.get(served.url("/slow")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    // The pieces come a third of the duration apart, so each arrives on its own.
+    let mut pieces = Vec::new();
+    while let Some(piece) = response.chunk().await.unwrap() {
+        pieces.push(String::from_utf8(piece.to_vec()).unwrap());
+    }
+    assert_eq!(pieces, ["abc", "def", "gh"]);
 }

@@ -29,10 +29,6 @@ pub(super) fn wiremock_feature(field: &str) -> Option<Feature> {
             "WireMock's parameters for response transformers",
             "sidebyside's response templating takes no parameters; remove it",
         ),
-        "chunkedDribbleDelay" => (
-            "WireMock's chunked dribble delay (a body sent in timed chunks)",
-            "use fixedDelayMilliseconds or delayDistribution for the whole answer",
-        ),
         "postServeActions" | "serveEventListeners" => (
             "WireMock's post-serve actions (webhooks and listeners)",
             "sidebyside runs no action after answering; remove it",

@@ -32,9 +32,11 @@ pub(super) struct ResponseSpec {
     reason: Option<hyper::ext::ReasonPhrase>,
     /// `proxyBaseUrl`: the answer is the upstream's (`proxy`).
     proxy: Option<ProxySpec>,
+    /// `chunkedDribbleDelay`: the body sent in this many chunks over this long.
+    dribble: Option<(u32, std::time::Duration)>,
 }
 
-const RESPONSE_FIELDS: [&str; 16] = [
+const RESPONSE_FIELDS: [&str; 17] = [
     "status",
     "headers",
     "body",
@@ -51,8 +53,9 @@ const RESPONSE_FIELDS: [&str; 16] = [
     PROXY_FIELDS[1],
     PROXY_FIELDS[2],
     PROXY_FIELDS[3],
+    "chunkedDribbleDelay",
 ];
-const UNSUPPORTED_RESPONSE_FIELDS: [&str; 2] = ["chunkedDribbleDelay", "fromConfiguredStub"];
+const UNSUPPORTED_RESPONSE_FIELDS: [&str; 1] = ["fromConfiguredStub"];
 /// WireMock's name for its Handlebars response transformer.
 const RESPONSE_TEMPLATE: &str = "response-template";
 const BODY_FIELDS: [&str; 4] = ["body", "jsonBody", "base64Body", "bodyFileName"];
@@ -87,6 +90,7 @@ impl ResponseSpec {
             None => None,
         };
         let proxy = ProxySpec::parse(&reader)?;
+        let dribble = parse_dribble(&reader)?;
         if proxy.is_some() {
             // WireMock answers with the upstream's status, headers and body.
             for field in ["status", "statusMessage", "headers"]
@@ -182,6 +186,7 @@ impl ResponseSpec {
                         template: builder.finish(parameters),
                         reason,
                         proxy,
+                        dribble,
                     });
                 }
                 let bytes = read_body_file(name, files_dir, context, &name_path)?;
@@ -207,7 +212,13 @@ impl ResponseSpec {
             template,
             reason,
             proxy,
+            dribble,
         })
+    }
+
+    /// `chunkedDribbleDelay`: how many chunks, over how long.
+    pub(super) fn dribble(&self) -> Option<(u32, std::time::Duration)> {
+        self.dribble
     }
 
     /// Where the request is forwarded, for a proxying mapping.
@@ -269,6 +280,32 @@ impl ResponseSpec {
             response.extensions_mut().insert(reason.clone());
         }
         response
+    }
+}
+
+/// `{"numberOfChunks": N, "totalDuration": ms}`.
+fn parse_dribble(reader: &ObjectReader) -> Result<Option<(u32, std::time::Duration)>, MockError> {
+    let Some(value) = reader.value("chunkedDribbleDelay") else {
+        return Ok(None);
+    };
+    let context = reader.context;
+    let path = reader.path().key("chunkedDribbleDelay");
+    let dribble = ObjectReader::new(
+        context,
+        &path,
+        value,
+        "{\"numberOfChunks\": 5, \"totalDuration\": 1000}",
+    )?;
+    dribble.check_fields(&["numberOfChunks", "totalDuration"], &[]);
+    let chunks = dribble.integer("numberOfChunks", 1, 100_000)?;
+    let total = dribble.integer("totalDuration", 0, 600_000)?;
+    match (chunks, total) {
+        (Some(chunks), Some(total)) => Ok(Some((
+            u32::try_from(chunks).unwrap_or(1),
+            std::time::Duration::from_millis(total),
+        ))),
+        (None, _) => Err(context.invalid(&path.key("numberOfChunks"), "missing")),
+        (_, None) => Err(context.invalid(&path.key("totalDuration"), "missing (milliseconds)")),
     }
 }
 

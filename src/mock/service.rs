@@ -277,7 +277,7 @@ pub(super) async fn answer(
         if !response.delay().is_zero() {
             tokio::time::sleep(response.delay().sample()).await;
         }
-        return answered(answer);
+        return answered(dribbled(answer, response.dribble()));
     }
     // A templated response is rendered now, while the request is at hand.
     let rendered = match (fault, response.template()) {
@@ -308,8 +308,11 @@ pub(super) async fn answer(
         return std::future::pending().await;
     }
     match rendered {
-        None => answered(response.to_response()),
-        Some(Ok(rendered)) => answered(response.to_rendered_response(rendered)),
+        None => answered(dribbled(response.to_response(), response.dribble())),
+        Some(Ok(rendered)) => answered(dribbled(
+            response.to_rendered_response(rendered),
+            response.dribble(),
+        )),
         Some(Err(message)) => answered(plain_text(
             http::StatusCode::INTERNAL_SERVER_ERROR,
             format!(
@@ -317,6 +320,17 @@ pub(super) async fn answer(
                 mapping.description()
             ),
         )),
+    }
+}
+
+/// The answer, its body sent in timed chunks when the mapping asks for it.
+fn dribbled(
+    response: http::Response<ResponseBody>,
+    dribble: Option<(u32, std::time::Duration)>,
+) -> http::Response<ResponseBody> {
+    match dribble {
+        None => response,
+        Some((chunks, total)) => response.map(|body| body.dribbled(chunks, total)),
     }
 }
 
