@@ -171,8 +171,8 @@ enum Command {
         /// (else only responses with "transformers": ["response-template"]).
         #[arg(long)]
         global_templating: bool,
-        /// Let mappings proxy (proxyBaseUrl) to upstreams off this machine; without it, only
-        /// loopback upstreams load (as in verify, which never allows others).
+        /// Let mappings proxy (proxyBaseUrl) and send webhooks to hosts off this machine;
+        /// without it, only loopback ones load (as in verify, which never allows others).
         #[arg(long)]
         allow_remote_upstream: bool,
         #[command(flatten)]

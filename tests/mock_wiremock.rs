@@ -1258,3 +1258,108 @@ async fn a_chunked_dribble_delay_sends_the_body_in_that_many_pieces() {
     }
     assert_eq!(pieces, ["abc", "def", "gh"]);
 }
+
+/// The requests `server` received, once there are `count` (waiting up to 10 s for them).
+async fn wait_for_requests(server: &wiremock::MockServer, count: usize) -> Vec<wiremock::Request> {
+    for _ in 0..200 {
+        let received = server.received_requests().await.expect("recorded");
+        if received.len() >= count {
+            return received;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("fewer than {count} requests reached the webhook's target");
+}
+
+#[tokio::test]
+async fn webhooks_are_sent_after_answering_with_templates_of_the_original_request() {
+    use wiremock::matchers::any;
+    let target = wiremock::MockServer::start().await;
+    wiremock::Mock::given(any())
+        .respond_with(wiremock::ResponseTemplate::new(202))
+        .mount(&target)
+        .await;
+    let folder = folder_with(serde_json::json!({ "mappings": [
+        { "name": "order",
+          "request": { "method": "POST", "urlPath": "/orders" },
+          "response": { "status": 201, "body": "accepted" },
+          "serveEventListeners": [ { "name": "webhook", "parameters": {
+              "method": "POST",
+              "url": format!("{}/callbacks/{{{{jsonPath originalRequest.body '$.id'}}}}", target.uri()),
+              "headers": { "Content-Type": "application/json", "X-Trace": "{{originalRequest.headers.X-Trace}}" },
+              "body": "{\"order\": \"{{jsonPath originalRequest.body '$.id'}}\", \"status\": \"shipped\"}",
+              "delay": { "type": "fixed", "milliseconds": 20 }
+          } } ] },
+        { "name": "legacy",
+          "request": { "method": "DELETE", "urlPathPattern": "/orders/.*" },
+          "response": { "status": 204 },
+          "postServeActions": { "webhook": {
+              "method": "DELETE",
+              "url": format!("{}/mirror{{{{originalRequest.path}}}}", target.uri())
+          } } }
+    ] }));
+    let served = Served::start_loaded(MockDefinition::load(folder.path()).expect("loads")).await;
+    let response = served
+        .client
+        .post(served.url("/orders"))
+        .header("X-Trace", "trace-9")
+        .body(r#"{"id": "A-42"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let received = wait_for_requests(&target, 1).await;
+    let callback = &received[0];
+    assert_eq!(callback.method.as_str(), "POST");
+    assert_eq!(callback.url.path(), "/callbacks/A-42");
+    assert_eq!(callback.headers.get("x-trace").unwrap(), "trace-9");
+    assert_eq!(
+        callback.headers.get("content-type").unwrap(),
+        "application/json"
+    );
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&callback.body).unwrap(),
+        serde_json::json!({"order": "A-42", "status": "shipped"})
+    );
+    let response = served
+        .client
+        .delete(served.url("/orders/A-42"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+    let received = wait_for_requests(&target, 2).await;
+    assert_eq!(received[1].method.as_str(), "DELETE");
+    assert_eq!(received[1].url.path(), "/mirror/orders/A-42");
+}
+
+#[test]
+fn a_webhook_to_another_machine_is_refused_when_loading() {
+    let folder = folder_with(serde_json::json!({
+        "request": { "urlPath": "/x" },
+        "serveEventListeners": [
+            { "name": "webhook", "parameters": { "url": "http://hooks.example.com/notify" } },
+            { "name": "slack-notifier", "parameters": {} }
+        ]
+    }));
+    let error = MockDefinition::load(folder.path()).expect_err("refused");
+    let message = without_folder(&error.to_string(), folder.path());
+    assert!(
+        message.contains(
+            "mappings/proxy.json: $.serveEventListeners[0].parameters.url: calls hooks.example.com, \
+             which is not this machine: what a snippet triggers never leaves it."
+        ) && message.contains("$.serveEventListeners[1].name: not supported yet"),
+        "both are reported: {message}"
+    );
+    let allowed = LoadOptions {
+        remote_upstreams: true,
+        ..LoadOptions::default()
+    };
+    let error = MockDefinition::load_with(folder.path(), allowed).expect_err("refused");
+    let message = without_folder(&error.to_string(), folder.path());
+    assert_eq!(
+        message,
+        "mappings/proxy.json: $.serveEventListeners[1].name: not supported yet (the WireMock \
+         extension listener \"slack-notifier\"; sidebyside has only \"webhook\")"
+    );
+}

@@ -29,9 +29,9 @@ pub(super) fn wiremock_feature(field: &str) -> Option<Feature> {
             "WireMock's parameters for response transformers",
             "sidebyside's response templating takes no parameters; remove it",
         ),
-        "postServeActions" | "serveEventListeners" => (
-            "WireMock's post-serve actions (webhooks and listeners)",
-            "sidebyside runs no action after answering; remove it",
+        "requestPhases" => (
+            "WireMock's request phases of a serve event listener",
+            "remove it: a webhook is sent once the mapping has answered",
         ),
         "port" => (
             "WireMock's port matcher",
@@ -87,8 +87,8 @@ pub(super) fn wiremock_feature(field: &str) -> Option<Feature> {
         | "statusMessage" | "scenarioName" | "requiredScenarioState" | "newScenarioState"
         | "transformers" => ("a WireMock field that does not belong at this place", ELSEWHERE),
         "webhook" | "webhooks" => (
-            "WireMock's webhooks",
-            "sidebyside calls nothing back; remove it",
+            "WireMock's webhooks (a field of the mapping: serveEventListeners)",
+            ELSEWHERE,
         ),
         _ => return None,
     };

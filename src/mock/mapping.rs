@@ -10,6 +10,7 @@ use super::matching::RequestPattern;
 use super::reader::{strip_comments, FileContext, JsonPath, ObjectReader, Problems};
 use super::response::ResponseSpec;
 use super::scenario::ScenarioStep;
+use super::webhook::Webhook;
 use super::MockError;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -46,9 +47,11 @@ pub struct Mapping {
     request: RequestPattern,
     response: ResponseSpec,
     scenario: Option<ScenarioStep>,
+    /// Requests sent once it has answered (`serveEventListeners`, `postServeActions`).
+    webhooks: Vec<Webhook>,
 }
 
-const MAPPING_FIELDS: [&str; 12] = [
+const MAPPING_FIELDS: [&str; 14] = [
     "id",
     "uuid",
     "name",
@@ -61,8 +64,9 @@ const MAPPING_FIELDS: [&str; 12] = [
     "scenarioName",
     "requiredScenarioState",
     "newScenarioState",
+    "serveEventListeners",
+    "postServeActions",
 ];
-const UNSUPPORTED_MAPPING_FIELDS: [&str; 2] = ["postServeActions", "serveEventListeners"];
 
 /// WireMock's default priority.
 const DEFAULT_PRIORITY: u64 = 5;
@@ -302,6 +306,11 @@ impl Mapping {
         &self.response
     }
 
+    /// The webhooks it sends once it has answered.
+    pub(super) fn webhooks(&self) -> &[Webhook] {
+        &self.webhooks
+    }
+
     /// Its part in a WireMock scenario, if any.
     pub(super) fn scenario(&self) -> Option<&ScenarioStep> {
         self.scenario.as_ref()
@@ -425,7 +434,7 @@ fn load_file(
 fn parse_mapping(reader: ObjectReader, files_dir: &Path, source: String) -> Option<Mapping> {
     let context = reader.context;
     let problems_before = context.problems.error_count();
-    reader.check_fields(&MAPPING_FIELDS, &UNSUPPORTED_MAPPING_FIELDS);
+    reader.check_fields(&MAPPING_FIELDS, &[]);
     let path = reader.path();
     let name = context.kept(reader.string("name")).flatten();
     let id = context.kept(reader.string("id")).flatten();
@@ -437,6 +446,9 @@ fn parse_mapping(reader: ObjectReader, files_dir: &Path, source: String) -> Opti
     context.kept(reader.boolean("persistent"));
     context.kept(reader.integer("insertionIndex", 0, u64::MAX));
     let scenario = context.kept(ScenarioStep::parse(&reader)).flatten();
+    let webhooks = context
+        .kept(super::webhook::parse_webhooks(&reader))
+        .unwrap_or_default();
 
     let request_path = path.key("request");
     let request = match reader.value("request") {
@@ -476,6 +488,7 @@ fn parse_mapping(reader: ObjectReader, files_dir: &Path, source: String) -> Opti
         request: request?,
         response: response?,
         scenario,
+        webhooks,
     })
 }
 

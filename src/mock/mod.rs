@@ -13,7 +13,7 @@
 //! `value_pattern`, `body_pattern` (with `xml_pattern`), `multipart`, `date_pattern`, `json_path` (Jayway's dialect) and
 //! `url_template` hold the request criteria, `near_miss` explains a request nothing matched,
 //! `scenario` holds WireMock's state machines; `response`, `response_template` (with
-//! `template_helpers` and `dates`), `delay` and `fault` hold the answers, `proxy` forwards a request to an upstream; `service` answers one
+//! `template_helpers` and `dates`), `delay` and `fault` hold the answers, `proxy` forwards a request to an upstream, `webhook` sends one after answering; `service` answers one
 //! request from the match table, `journal` records it and `wire` times it; `connection` serves
 //! one client connection (TLS, HTTP/1.1 or HTTP/2, faults) and `server` the listeners; `tls` makes the
 //! certificates; `command` is `sidebyside mock`, the mappings served on their own for a person
@@ -48,6 +48,7 @@ mod template_helpers;
 mod tls;
 mod url_template;
 mod value_pattern;
+mod webhook;
 mod wire;
 mod xml_pattern;
 

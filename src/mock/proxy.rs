@@ -66,7 +66,7 @@ pub(super) struct ProxySpec {
 }
 
 /// Whether a host, as written in a URL, is this machine's loopback.
-fn is_loopback_host(host: &str) -> bool {
+pub(super) fn is_loopback_host(host: &str) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
     host.eq_ignore_ascii_case("localhost")
         || host
@@ -220,66 +220,78 @@ impl ProxySpec {
         for (name, value) in &self.additional {
             headers.insert(name.clone(), value.clone());
         }
-        let exchange = async {
-            let stream = self.connect().await?;
-            let (mut sender, connection) =
-                hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-                    .await
-                    .map_err(|error| format!("HTTP handshake failed: {error}"))?;
-            let driver = tokio::spawn(connection);
-            let response = sender
-                .send_request(request)
-                .await
-                .map_err(|error| format!("no answer: {error}"))?;
-            let (mut parts, incoming) = response.into_parts();
-            let body = Limited::new(incoming, MAX_UPSTREAM_BODY)
-                .collect()
-                .await
-                .map_err(|error| format!("its answer could not be read: {error}"))?
-                .to_bytes();
-            driver.abort();
-            strip_hop_by_hop(&mut parts.headers);
-            Ok::<_, String>(http::Response::from_parts(parts, body))
-        };
-        match tokio::time::timeout(UPSTREAM_TIMEOUT, exchange).await {
-            Ok(result) => result,
-            Err(_) => Err(format!(
-                "no whole answer within {} s",
-                UPSTREAM_TIMEOUT.as_secs()
-            )),
-        }
-        .map_err(|reason| format!("proxying to {}{target}: {reason}", self.origin()))
+        exchange(&self.host, self.port, self.remote, request)
+            .await
+            .map_err(|reason| format!("proxying to {}{target}: {reason}", self.origin()))
     }
 
     fn origin(&self) -> String {
         format!("http://{}", self.authority)
     }
+}
 
-    /// A connection to the upstream; without remote upstreams, only to loopback addresses.
-    async fn connect(&self) -> Result<tokio::net::TcpStream, String> {
-        let addresses: Vec<SocketAddr> = tokio::net::lookup_host((self.host.as_str(), self.port))
+/// Sends `request` to `host:port` over a new connection and returns the whole answer (less its
+/// hop-by-hop headers), or why there is none. Without `remote`, only loopback addresses are
+/// connected to.
+pub(super) async fn exchange(
+    host: &str,
+    port: u16,
+    remote: bool,
+    request: http::Request<Full<Bytes>>,
+) -> Result<http::Response<Bytes>, String> {
+    let exchange = async {
+        let stream = connect(host, port, remote).await?;
+        let (mut sender, connection) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                .await
+                .map_err(|error| format!("HTTP handshake failed: {error}"))?;
+        let driver = tokio::spawn(connection);
+        let response = sender
+            .send_request(request)
             .await
-            .map_err(|error| format!("cannot resolve {}: {error}", self.host))?
-            .filter(|address| self.remote || address.ip().is_loopback())
-            .collect();
-        if addresses.is_empty() {
-            return Err(format!(
-                "{} resolves to no loopback address, and the mock proxies only to this machine",
-                self.host
-            ));
-        }
-        let mut last_error = None;
-        for address in addresses {
-            match tokio::net::TcpStream::connect(address).await {
-                Ok(stream) => {
-                    let _ = stream.set_nodelay(true);
-                    return Ok(stream);
-                }
-                Err(error) => last_error = Some(format!("cannot connect to {address}: {error}")),
-            }
-        }
-        Err(last_error.unwrap_or_default())
+            .map_err(|error| format!("no answer: {error}"))?;
+        let (mut parts, incoming) = response.into_parts();
+        let body = Limited::new(incoming, MAX_UPSTREAM_BODY)
+            .collect()
+            .await
+            .map_err(|error| format!("its answer could not be read: {error}"))?
+            .to_bytes();
+        driver.abort();
+        strip_hop_by_hop(&mut parts.headers);
+        Ok::<_, String>(http::Response::from_parts(parts, body))
+    };
+    match tokio::time::timeout(UPSTREAM_TIMEOUT, exchange).await {
+        Ok(result) => result,
+        Err(_) => Err(format!(
+            "no whole answer within {} s",
+            UPSTREAM_TIMEOUT.as_secs()
+        )),
     }
+}
+
+/// A connection to `host:port`; without `remote`, only to loopback addresses.
+async fn connect(host: &str, port: u16, remote: bool) -> Result<tokio::net::TcpStream, String> {
+    let addresses: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
+        .await
+        .map_err(|error| format!("cannot resolve {host}: {error}"))?
+        .filter(|address| remote || address.ip().is_loopback())
+        .collect();
+    if addresses.is_empty() {
+        return Err(format!(
+            "{host} resolves to no loopback address, and the mock sends requests only to this machine"
+        ));
+    }
+    let mut last_error = None;
+    for address in addresses {
+        match tokio::net::TcpStream::connect(address).await {
+            Ok(stream) => {
+                let _ = stream.set_nodelay(true);
+                return Ok(stream);
+            }
+            Err(error) => last_error = Some(format!("cannot connect to {address}: {error}")),
+        }
+    }
+    Err(last_error.unwrap_or_default())
 }
 
 fn strip_hop_by_hop(headers: &mut HeaderMap) {

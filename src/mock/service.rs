@@ -248,6 +248,9 @@ pub(super) async fn answer(
         });
         return answered(plain_text(http::StatusCode::NOT_FOUND, explanation));
     };
+    if !mapping.webhooks().is_empty() {
+        fire_webhooks(mapping, &view);
+    }
     let response = mapping.response();
     let fault = response.fault();
     if let (None, Some(proxy)) = (fault, response.proxy()) {
@@ -320,6 +323,26 @@ pub(super) async fn answer(
                 mapping.description()
             ),
         )),
+    }
+}
+
+/// Renders the mapping's webhooks for this request and sends each from a task of its own
+/// (after its delay); a webhook that cannot be sent says why on standard error.
+fn fire_webhooks(mapping: &Mapping, view: &RequestView) {
+    for webhook in mapping.webhooks() {
+        let label = mapping.description();
+        match webhook.prepare(view, mapping.request().path_parameters(view)) {
+            Ok(prepared) => {
+                tokio::spawn(async move {
+                    if let Err(reason) = prepared.send().await {
+                        eprintln!("sidebyside mock: the webhook of mapping {label} was not delivered: {reason}");
+                    }
+                });
+            }
+            Err(reason) => {
+                eprintln!("sidebyside mock: the webhook of mapping {label} was not sent: {reason}")
+            }
+        }
     }
 }
 
