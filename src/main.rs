@@ -181,7 +181,8 @@ enum Command {
     /// Proxy every request to an upstream and write a WireMock mapping file per distinct
     /// request into OUT/mappings/, to serve later with `sidebyside mock --mock OUT`.
     Record {
-        /// The upstream's base URL, e.g. http://127.0.0.1:9000 (plain HTTP).
+        /// The upstream's base URL, e.g. http://127.0.0.1:9000 or https://api.example.com
+        /// (its certificate checked against the system's roots; SSL_CERT_FILE is honoured).
         #[arg(long, value_name = "URL")]
         upstream: String,
         /// The folder to write the mappings into (OUT/mappings/, created if needed).

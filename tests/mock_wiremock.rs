@@ -872,10 +872,15 @@ struct Recording {
 
 impl Recording {
     fn start(upstream: &str, out: &Path) -> Recording {
+        Self::start_with(upstream, out, &[])
+    }
+
+    fn start_with(upstream: &str, out: &Path, environment: &[(&str, &Path)]) -> Recording {
         use std::io::BufRead;
         let mut child = common::sidebyside()
             .args(["record", "--upstream", upstream, "--port", "0", "--out"])
             .arg(out)
+            .envs(environment.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -1362,4 +1367,44 @@ fn a_webhook_to_another_machine_is_refused_when_loading() {
         "mappings/proxy.json: $.serveEventListeners[1].name: not supported yet (the WireMock \
          extension listener \"slack-notifier\"; sidebyside has only \"webhook\")"
     );
+}
+
+#[tokio::test]
+async fn record_proxies_to_an_https_upstream_trusting_the_system_roots() {
+    // The upstream: the mock itself over HTTPS on loopback, with a certificate authority that
+    // the recorder is told to trust through SSL_CERT_FILE, as any system root.
+    let authority = CertificateAuthority::generate(&[]).expect("certificates");
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().unwrap().port();
+    let definition = MockDefinition::load(&common::fixture("mocks/wiremock")).expect("loads");
+    let listeners = MockListeners {
+        http: Vec::new(),
+        https: vec![listener],
+        either: Vec::new(),
+    };
+    let upstream = RunningMock::start(&definition, &authority, listeners)
+        .await
+        .expect("upstream starts");
+    let trust = tempfile::tempdir().expect("temporary folder");
+    let ca = trust.path().join("ca.pem");
+    std::fs::write(&ca, authority.certificate_pem()).unwrap();
+    let out = tempfile::tempdir().expect("temporary folder");
+    let recording = Recording::start_with(
+        &format!("https://localhost:{port}"),
+        out.path(),
+        &[("SSL_CERT_FILE", &ca)],
+    );
+    let response = reqwest::get(format!("http://127.0.0.1:{}/text", recording.port))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.text().await.unwrap(),
+        "a // is kept inside a string /* and this */"
+    );
+    let (code, printed) = recording.stop();
+    assert_eq!(code, Some(0), "{printed}");
+    assert!(printed.contains("recorded 1 mappings in"), "{printed}");
+    assert_eq!(upstream.journal().len(), 1);
+    assert!(out.path().join("mappings/get-text.json").is_file());
 }

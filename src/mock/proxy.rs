@@ -5,6 +5,8 @@
 //! (less `proxyUrlPrefixToRemove` at its start); the request's headers go along, less the
 //! hop-by-hop ones, `Host` (set to the upstream's) and `removeProxyRequestHeaders`, plus
 //! `additionalProxyRequestHeaders`. The mapping's delay applies after the upstream answered.
+//! An `https://` upstream's certificate is checked against the system's root certificates
+//! (`SSL_CERT_FILE` and `SSL_CERT_DIR` honoured).
 //!
 //! What a snippet sends never leaves the machine: unless the load allows remote upstreams
 //! (`sidebyside mock --allow-remote-upstream`, `sidebyside record`), a `proxyBaseUrl` whose host
@@ -56,6 +58,8 @@ pub(super) struct ProxySpec {
     authority: String,
     host: String,
     port: u16,
+    /// An `https://` upstream (its certificate checked against the system's roots).
+    tls: bool,
     /// The base URL's path without its trailing `/` ("" for none).
     base_path: String,
     prefix_to_remove: Option<String>,
@@ -104,21 +108,16 @@ impl ProxySpec {
                 format!("not a URL ({error}); expected e.g. \"http://127.0.0.1:8081\""),
             )
         })?;
-        match uri.scheme_str() {
-            Some("http") => {}
-            Some("https") => {
-                return Err(context.unsupported(
-                    &url_path,
-                    Some("proxying to an https:// upstream; proxy to its plain http:// address"),
-                ))
-            }
+        let tls = match uri.scheme_str() {
+            Some("http") => false,
+            Some("https") => true,
             _ => {
                 return Err(context.invalid(
                     &url_path,
-                    format!("expected an http:// URL, found {base_url:?}"),
+                    format!("expected an http:// or https:// URL, found {base_url:?}"),
                 ))
             }
-        }
+        };
         let Some(authority) = uri.authority() else {
             return Err(context.invalid(&url_path, "the URL names no host"));
         };
@@ -160,7 +159,8 @@ impl ProxySpec {
                 .trim_start_matches('[')
                 .trim_end_matches(']')
                 .to_string(),
-            port: authority.port_u16().unwrap_or(80),
+            port: authority.port_u16().unwrap_or(if tls { 443 } else { 80 }),
+            tls,
             base_path: uri.path().trim_end_matches('/').to_string(),
             prefix_to_remove,
             additional,
@@ -220,43 +220,92 @@ impl ProxySpec {
         for (name, value) in &self.additional {
             headers.insert(name.clone(), value.clone());
         }
-        exchange(&self.host, self.port, self.remote, request)
+        exchange(&self.host, self.port, self.remote, self.tls, request)
             .await
             .map_err(|reason| format!("proxying to {}{target}: {reason}", self.origin()))
     }
 
     fn origin(&self) -> String {
-        format!("http://{}", self.authority)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.authority)
     }
 }
 
-/// Sends `request` to `host:port` over a new connection and returns the whole answer (less its
-/// hop-by-hop headers), or why there is none. Without `remote`, only loopback addresses are
-/// connected to.
+/// The TLS settings of connections to `https://` upstreams: the system's root certificates
+/// (`SSL_CERT_FILE` and `SSL_CERT_DIR` are honoured), HTTP/1.1.
+fn client_tls() -> Result<std::sync::Arc<rustls::ClientConfig>, String> {
+    static CONFIG: std::sync::OnceLock<Result<std::sync::Arc<rustls::ClientConfig>, String>> =
+        std::sync::OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            let mut roots = rustls::RootCertStore::empty();
+            for certificate in rustls_native_certs::load_native_certs().certs {
+                let _ = roots.add(certificate);
+            }
+            if roots.is_empty() {
+                return Err("no root certificate found on this machine (set SSL_CERT_FILE)".into());
+            }
+            let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+            let mut config = rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .map_err(|error| error.to_string())?
+                .with_root_certificates(roots)
+                .with_no_client_auth();
+            config.alpn_protocols = vec![b"http/1.1".to_vec()];
+            Ok(std::sync::Arc::new(config))
+        })
+        .clone()
+}
+
+/// Sends `request` on one HTTP/1.1 connection and returns the answer's head and its body.
+async fn send_on<S>(
+    stream: S,
+    request: http::Request<Full<Bytes>>,
+) -> Result<http::Response<hyper::body::Incoming>, String>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .map_err(|error| format!("HTTP handshake failed: {error}"))?;
+    tokio::spawn(connection);
+    sender
+        .send_request(request)
+        .await
+        .map_err(|error| format!("no answer: {error}"))
+}
+
+/// Sends `request` to `host:port` (over TLS with `tls`) on a new connection and returns the
+/// whole answer (less its hop-by-hop headers), or why there is none. Without `remote`, only
+/// loopback addresses are connected to.
 pub(super) async fn exchange(
     host: &str,
     port: u16,
     remote: bool,
+    tls: bool,
     request: http::Request<Full<Bytes>>,
 ) -> Result<http::Response<Bytes>, String> {
     let exchange = async {
         let stream = connect(host, port, remote).await?;
-        let (mut sender, connection) =
-            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+        let response = if tls {
+            let name = rustls::pki_types::ServerName::try_from(host.to_string())
+                .map_err(|_| format!("{host} is not a name a certificate can be checked for"))?;
+            let connector = tokio_rustls::TlsConnector::from(client_tls()?);
+            let stream = connector
+                .connect(name, stream)
                 .await
-                .map_err(|error| format!("HTTP handshake failed: {error}"))?;
-        let driver = tokio::spawn(connection);
-        let response = sender
-            .send_request(request)
-            .await
-            .map_err(|error| format!("no answer: {error}"))?;
+                .map_err(|error| format!("TLS handshake failed: {error}"))?;
+            send_on(stream, request).await?
+        } else {
+            send_on(stream, request).await?
+        };
         let (mut parts, incoming) = response.into_parts();
         let body = Limited::new(incoming, MAX_UPSTREAM_BODY)
             .collect()
             .await
             .map_err(|error| format!("its answer could not be read: {error}"))?
             .to_bytes();
-        driver.abort();
         strip_hop_by_hop(&mut parts.headers);
         Ok::<_, String>(http::Response::from_parts(parts, body))
     };

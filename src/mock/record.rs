@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 /// What `sidebyside record` proxies and where it writes.
 #[derive(Debug, Clone)]
 pub struct RecordOptions {
-    /// The upstream's base URL (`http://host:port`, optionally with a path).
+    /// The upstream's base URL (`http://host:port` or `https://...`, optionally with a path).
     pub upstream: String,
     /// The folder written: `OUT/mappings/*.json`.
     pub out: PathBuf,

@@ -339,11 +339,11 @@ impl Prepared {
         let uri: http::Uri = url
             .parse()
             .map_err(|error| format!("its URL {url:?} is not a URL: {error}"))?;
-        if uri.scheme_str() != Some("http") {
-            return Err(format!(
-                "its URL {url:?} is not http:// (the only scheme webhooks are sent over)"
-            ));
-        }
+        let tls = match uri.scheme_str() {
+            Some("http") => false,
+            Some("https") => true,
+            _ => return Err(format!("its URL {url:?} is not http:// or https://")),
+        };
         let host = uri.host().unwrap_or_default().to_string();
         if !self.remote && !is_loopback_host(&host) {
             return Err(format!(
@@ -354,7 +354,7 @@ impl Prepared {
             .trim_start_matches('[')
             .trim_end_matches(']')
             .to_string();
-        let port = uri.port_u16().unwrap_or(80);
+        let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
         let authority = uri
             .authority()
             .map(|authority| authority.as_str().to_string())
@@ -388,7 +388,7 @@ impl Prepared {
                 HeaderValue::from(self.body.len()),
             );
         }
-        let answer = exchange(&host, port, self.remote, request)
+        let answer = exchange(&host, port, self.remote, tls, request)
             .await
             .map_err(|reason| format!("{} {url}: {reason}", self.method.trim()))?;
         Ok(answer.status().as_u16())
