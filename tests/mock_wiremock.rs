@@ -1408,3 +1408,31 @@ async fn record_proxies_to_an_https_upstream_trusting_the_system_roots() {
     assert_eq!(upstream.journal().len(), 1);
     assert!(out.path().join("mappings/get-text.json").is_file());
 }
+
+#[test]
+fn verify_refuses_mappings_that_would_send_a_snippets_traffic_off_this_machine() {
+    let folder = folder_with(serde_json::json!({ "mappings": [
+        { "request": { "urlPath": "/a" }, "response": { "proxyBaseUrl": "https://api.example.com" } },
+        { "request": { "urlPath": "/b" },
+          "serveEventListeners": [ { "name": "webhook", "parameters": { "url": "http://10.1.2.3/hook" } } ] }
+    ] }));
+    let snippets = common::fixture("snippets/multi-host");
+    let output = common::sidebyside()
+        .args(["verify", "--mock", folder.path().to_str().unwrap()])
+        .arg(&snippets)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run sidebyside verify");
+    let stderr = without_folder(&String::from_utf8_lossy(&output.stderr), folder.path());
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("2 problems in the mappings")
+            && stderr.contains(
+                "mappings/proxy.json: $.mappings[0].response.proxyBaseUrl: proxies to api.example.com, which is not this machine"
+            )
+            && stderr.contains(
+                "mappings/proxy.json: $.mappings[1].serveEventListeners[0].parameters.url: calls 10.1.2.3, which is not this machine"
+            ),
+        "{stderr}"
+    );
+}
