@@ -962,12 +962,19 @@ async fn record_writes_a_mapping_per_distinct_request_that_the_mock_serves_back(
         .await
         .unwrap();
     assert_eq!(response.status(), 201);
+    let binary = client
+        .put(format!("{base}/blob"))
+        .body(vec![0xffu8, 0x00, 0xfe])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(binary.status(), 404);
     let missing = client.get(format!("{base}/nowhere")).send().await.unwrap();
     assert_eq!(missing.status(), 404);
     let (code, printed) = recording.stop();
     assert_eq!(code, Some(0), "{printed}");
     assert!(
-        printed.contains("recorded 3 mappings in"),
+        printed.contains("recorded 4 mappings in"),
         "the repeated GET is written once:\n{printed}"
     );
 
@@ -978,7 +985,12 @@ async fn record_writes_a_mapping_per_distinct_request_that_the_mock_serves_back(
     files.sort();
     assert_eq!(
         files,
-        ["get-nowhere.json", "get-users-7.json", "post-users.json"]
+        [
+            "get-nowhere.json",
+            "get-users-7.json",
+            "post-users.json",
+            "put-blob.json"
+        ]
     );
     let recorded: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(out.path().join("mappings/post-users.json")).unwrap(),
@@ -1019,6 +1031,15 @@ async fn record_writes_a_mapping_per_distinct_request_that_the_mock_serves_back(
     assert_eq!(created.status(), 201);
     assert_eq!(created.text().await.unwrap(), "created");
     assert_eq!(served.get("/nowhere").await.0, 404);
+    let blob = |bytes: Vec<u8>| send_body(&served, reqwest::Method::PUT, "/blob", bytes);
+    // The upstream answered 404 to the bytes recorded; other bytes match nothing recorded,
+    // which the mock also answers 404, with its near miss naming the recorded mapping.
+    let (status, text) = blob(vec![0xff, 0x00, 0xfe]).await;
+    assert_eq!(status, 404);
+    assert!(!text.contains("No mapping matched"), "{text}");
+    let (status, text) = blob(vec![0xff, 0x00]).await;
+    assert_eq!(status, 404);
+    assert!(text.contains("binaryEqualTo"), "{text}");
     // A body it never saw is not what was recorded.
     let other = served
         .client

@@ -165,7 +165,8 @@ fn file_stem(method: &str, path: &str) -> String {
 }
 
 /// The mapping that answers this request with this answer, in WireMock's format: the request
-/// by method, URL (path and query) and body (`equalToJson` for a JSON body, else `equalTo`);
+/// by method, URL (path and query) and body (`equalToJson` for a JSON body, `equalTo` for other
+/// text, `binaryEqualTo` for bytes that are not UTF-8);
 /// the response by status, headers and body (`body` for text, else `base64Body`).
 fn mapping_json(view: &RequestView, answer: &http::Response<Bytes>) -> Value {
     let mut request = Map::new();
@@ -182,13 +183,11 @@ fn mapping_json(view: &RequestView, answer: &http::Response<Bytes>) -> Value {
                 "ignoreExtraElements": false,
             }),
             (_, Ok(text)) => json!({ "equalTo": text }),
-            // A binary body: no text pattern can match it, so the request matches on method
-            // and URL alone.
-            (_, Err(_)) => Value::Null,
+            (_, Err(_)) => json!({
+                "binaryEqualTo": base64::engine::general_purpose::STANDARD.encode(view.body)
+            }),
         };
-        if !pattern.is_null() {
-            request.insert("bodyPatterns".into(), json!([pattern]));
-        }
+        request.insert("bodyPatterns".into(), json!([pattern]));
     }
     let mut response = Map::new();
     response.insert("status".into(), json!(answer.status().as_u16()));
