@@ -107,6 +107,8 @@ impl Harness {
             &options.mock_dir,
             crate::mock::LoadOptions {
                 global_templating: options.global_templating,
+                // What a snippet sends never leaves the machine: proxying only to loopback.
+                remote_upstreams: false,
             },
         )?);
         for warning in definition.warnings() {

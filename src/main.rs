@@ -171,6 +171,26 @@ enum Command {
         /// (else only responses with "transformers": ["response-template"]).
         #[arg(long)]
         global_templating: bool,
+        /// Let mappings proxy (proxyBaseUrl) and send webhooks to hosts off this machine;
+        /// without it, only loopback ones load (as in verify, which never allows others).
+        #[arg(long)]
+        allow_remote_upstream: bool,
+        #[command(flatten)]
+        serving: sidebyside::mock::ServingArguments,
+    },
+    /// Proxy every request to an upstream and write a WireMock mapping file per distinct
+    /// request into OUT/mappings/, to serve later with `sidebyside mock --mock OUT`.
+    Record {
+        /// The upstream's base URL, e.g. http://127.0.0.1:9000 or https://api.example.com
+        /// (its certificate checked against the system's roots; SSL_CERT_FILE is honoured).
+        #[arg(long, value_name = "URL")]
+        upstream: String,
+        /// The folder to write the mappings into (OUT/mappings/, created if needed).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Port on 127.0.0.1 to send requests to; 0 picks a free one.
+        #[arg(long, value_name = "N", default_value_t = 8080)]
+        port: u16,
         #[command(flatten)]
         serving: sidebyside::mock::ServingArguments,
     },
@@ -356,12 +376,14 @@ fn main() -> ExitCode {
             mock,
             port,
             global_templating,
+            allow_remote_upstream,
             serving,
         } => {
             let options = sidebyside::mock::InteractiveOptions {
                 mock_dir: mock.unwrap_or_else(sidebyside::paths::default_mock_dir),
                 port,
                 global_templating,
+                remote_upstreams: allow_remote_upstream,
                 serving,
             };
             let runtime = match cli::async_runtime() {
@@ -371,6 +393,30 @@ fn main() -> ExitCode {
             match runtime.block_on(sidebyside::mock::serve_interactively(&options)) {
                 Ok(()) => ExitStatus::Passed,
                 // The mock cannot serve what it was given (a mapping, a port): configuration.
+                Err(error) => cli::usage(&error.to_string()),
+            }
+            .into()
+        }
+        Command::Record {
+            upstream,
+            out,
+            port,
+            serving,
+        } => {
+            let options = sidebyside::mock::RecordOptions {
+                upstream,
+                out,
+                port,
+                serving,
+            };
+            let runtime = match cli::async_runtime() {
+                Ok(runtime) => runtime,
+                Err(status) => return status.into(),
+            };
+            match runtime.block_on(sidebyside::mock::record_interactively(&options)) {
+                Ok((_, 0)) => ExitStatus::Passed,
+                // Some answers could not be written: the recording is incomplete.
+                Ok(_) => ExitStatus::Failed,
                 Err(error) => cli::usage(&error.to_string()),
             }
             .into()

@@ -77,16 +77,16 @@ fn the_mock_command_lists_every_problem_of_every_file_and_exits_2() {
     let stderr = without_folder(&String::from_utf8_lossy(&output.stderr), &folder);
     let expected = [
         "7 problems in the mappings (nothing is served until all are fixed):",
-        "mappings/a-several.json: $.mappings[0].request.multipartPatterns: not supported yet \
-         (WireMock's multipart body matching;",
+        "mappings/a-several.json: $.mappings[0].request.multipartPatterns[0].matchingType: \
+         expected \"ANY\" or \"ALL\", found \"SOME\"",
         "mappings/a-several.json: $.mappings[0].request.headers.Accept.equalToo: unknown field \
          (expected one of: equalTo, caseInsensitive, contains, doesNotContain, matches, doesNotMatch, absent, equalToJson, ignoreArrayOrder, ignoreExtraElements, before, after, equalToDateTime, actualFormat, expectedOffset, expectedOffsetUnit, and, or, not, hasExactly, includes)",
         "mappings/a-several.json: $.mappings[0].request.bodyPatterns[0].matchesJsonPath.equalToXml: \
-         not supported yet (WireMock's XML matchers;",
-        "mappings/a-several.json: $.mappings[0].response.chunkedDribbleDelay: not supported yet \
-         (WireMock's chunked dribble delay",
-        "mappings/a-several.json: $.mappings[1].response.proxyBaseUrl: not supported yet \
-         (WireMock's proxying to a real upstream;",
+         not supported yet (WireMock's XML matchers (sidebyside has them in bodyPatterns only);",
+        "mappings/a-several.json: $.mappings[0].response.chunkedDribbleDelay.numberOfChunks: \
+         expected a whole number from 1 to 100000",
+        "mappings/a-several.json: $.mappings[1].response.proxyBaseUrl: proxies to upstream.invalid, \
+         which is not this machine: what a snippet sends never leaves it.",
         "mappings/b-broken.json:3:3: invalid JSON: expected `,` or `}`",
         "mappings/d-status.json: $.response.status: expected a whole number from 100 to 999",
     ];
@@ -308,6 +308,7 @@ async fn braces_in_a_mapping_that_is_not_templated_warn_and_global_templating_re
 
     let options = LoadOptions {
         global_templating: true,
+        ..LoadOptions::default()
     };
     let global = MockDefinition::load_with(&folder, options).expect("loads");
     assert!(global.warnings().is_empty(), "{:?}", global.warnings());
@@ -720,4 +721,739 @@ async fn has_exactly_and_includes_match_repeated_parameters_and_headers() {
     );
     assert_eq!(multi("id=1&id=1", &["blue"]).await.unwrap().status(), 404);
     assert_eq!(multi("id=1&id=2", &["red"]).await.unwrap().status(), 404);
+}
+
+/// A folder with one mapping file holding `mapping`.
+fn folder_with(mapping: serde_json::Value) -> tempfile::TempDir {
+    let folder = tempfile::tempdir().expect("temporary folder");
+    std::fs::create_dir(folder.path().join("mappings")).expect("mappings folder");
+    std::fs::write(
+        folder.path().join("mappings/proxy.json"),
+        serde_json::to_string_pretty(&mapping).unwrap(),
+    )
+    .expect("write mapping");
+    folder
+}
+
+#[tokio::test]
+async fn a_proxying_mapping_forwards_to_a_loopback_upstream_and_answers_with_its_answer() {
+    use wiremock::matchers::{method, path};
+    let upstream = wiremock::MockServer::start().await;
+    wiremock::Mock::given(method("POST"))
+        .and(path("/api/users/7"))
+        .respond_with(
+            wiremock::ResponseTemplate::new(201)
+                .insert_header("X-Upstream", "yes")
+                .set_body_string("made by the upstream"),
+        )
+        .mount(&upstream)
+        .await;
+    let folder = folder_with(serde_json::json!({
+        "name": "to-upstream",
+        "request": { "urlPathPattern": "/proxied/.*" },
+        "response": {
+            "proxyBaseUrl": format!("{}/api", upstream.uri()),
+            "proxyUrlPrefixToRemove": "/proxied",
+            "additionalProxyRequestHeaders": { "X-Added": "by the mapping" },
+            "removeProxyRequestHeaders": ["x-secret"]
+        }
+    }));
+    let served = Served::start_loaded(MockDefinition::load(folder.path()).expect("loads")).await;
+    let response = served
+        .client
+        .post(served.url("/proxied/users/7?page=2"))
+        .header("X-Secret", "not for the upstream")
+        .header("X-Kept", "along")
+        .body("the request body")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 201);
+    assert_eq!(response.headers()["x-upstream"], "yes");
+    assert_eq!(response.text().await.unwrap(), "made by the upstream");
+
+    let received = upstream.received_requests().await.expect("recorded");
+    assert_eq!(received.len(), 1);
+    let forwarded = &received[0];
+    assert_eq!(forwarded.url.path(), "/api/users/7");
+    assert_eq!(forwarded.url.query(), Some("page=2"));
+    assert_eq!(forwarded.body, b"the request body");
+    let header = |name: &str| {
+        forwarded
+            .headers
+            .get(name)
+            .map(|value| value.to_str().unwrap().to_string())
+    };
+    assert_eq!(header("x-added").as_deref(), Some("by the mapping"));
+    assert_eq!(header("x-kept").as_deref(), Some("along"));
+    assert_eq!(header("x-secret"), None);
+    assert_eq!(
+        header("host"),
+        Some(upstream.uri().trim_start_matches("http://").to_string())
+    );
+    // Journaled with the upstream's status, under the mapping that proxied it.
+    let journal = served.mock.journal();
+    assert_eq!(journal.len(), 1);
+    assert_eq!(journal[0].status, 201);
+    assert_eq!(journal[0].mapping.as_deref(), Some("to-upstream"));
+
+    // An upstream that is not there: a 500 saying where the request was going and why.
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let folder = folder_with(serde_json::json!({
+        "name": "to-nowhere",
+        "request": { "urlPath": "/gone" },
+        "response": { "proxyBaseUrl": format!("http://{closed}") }
+    }));
+    let served = Served::start_loaded(MockDefinition::load(folder.path()).expect("loads")).await;
+    let (status, body) = served.get("/gone").await;
+    assert_eq!(status, 500);
+    assert!(
+        body.starts_with(&format!(
+            "sidebyside mock: mapping \"to-nowhere\" (mappings/proxy.json#0): proxying to http://{closed}/gone: cannot connect to {closed}:"
+        )),
+        "{body}"
+    );
+    assert_eq!(served.mock.journal()[0].status, 500);
+}
+
+#[test]
+fn a_mapping_proxying_off_this_machine_is_refused_unless_remote_upstreams_are_allowed() {
+    let folder = folder_with(serde_json::json!({
+        "request": { "urlPath": "/data" },
+        "response": { "proxyBaseUrl": "http://api.example.com", "body": "ignored" }
+    }));
+    let error = MockDefinition::load(folder.path()).expect_err("refused");
+    let message = without_folder(&error.to_string(), folder.path());
+    assert_eq!(
+        message,
+        "mappings/proxy.json: $.response.proxyBaseUrl: proxies to api.example.com, which is not \
+         this machine: what a snippet sends never leaves it. Point proxyBaseUrl at an upstream on \
+         loopback (127.0.0.1, ::1, localhost), or record the upstream's answers once with \
+         `sidebyside record --upstream http://api.example.com --out DIR` and serve those mappings \
+         (`sidebyside mock --allow-remote-upstream` serves this one as is)"
+    );
+    // The mock command refuses it the same way, and serves it with the flag (a body beside
+    // proxyBaseUrl is not used, as in WireMock: a warning says so).
+    let output = common::sidebyside()
+        .args([
+            "mock",
+            "--mock",
+            folder.path().to_str().unwrap(),
+            "--port",
+            "0",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run sidebyside mock");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("which is not this machine"));
+    let allowed = LoadOptions {
+        remote_upstreams: true,
+        ..LoadOptions::default()
+    };
+    let definition = MockDefinition::load_with(folder.path(), allowed).expect("loads");
+    let warnings = definition.warnings().join("\n");
+    assert!(
+        warnings
+            .contains("$.response.body: not used: a proxying mapping answers with the upstream's"),
+        "{warnings}"
+    );
+}
+
+/// `sidebyside record` on a free port; killed on drop if still running.
+struct Recording {
+    child: std::process::Child,
+    port: u16,
+    output: std::sync::mpsc::Receiver<String>,
+}
+
+impl Recording {
+    fn start(upstream: &str, out: &Path) -> Recording {
+        Self::start_with(upstream, out, &[])
+    }
+
+    fn start_with(upstream: &str, out: &Path, environment: &[(&str, &Path)]) -> Recording {
+        use std::io::BufRead;
+        let mut child = common::sidebyside()
+            .args(["record", "--upstream", upstream, "--port", "0", "--out"])
+            .arg(out)
+            .envs(environment.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start sidebyside record");
+        let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut banner = String::new();
+        while !banner.contains("Ctrl-C stops") {
+            let mut line = String::new();
+            assert_ne!(stdout.read_line(&mut line).unwrap(), 0, "{banner}");
+            banner.push_str(&line);
+        }
+        let port = banner
+            .split("127.0.0.1:")
+            .nth(1)
+            .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+            .and_then(|digits| digits.parse().ok())
+            .unwrap_or_else(|| panic!("no port in:\n{banner}"));
+        let (sender, output) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut rest = String::new();
+            let _ = std::io::Read::read_to_string(&mut stdout, &mut rest);
+            let _ = sender.send(rest);
+        });
+        Recording {
+            child,
+            port,
+            output,
+        }
+    }
+
+    /// Stops it as Ctrl-C would; its exit code and what it printed after the banner.
+    fn stop(mut self) -> (Option<i32>, String) {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).expect("signal");
+        let status = self.child.wait().expect("wait");
+        (status.code(), self.output.recv().unwrap_or_default())
+    }
+}
+
+impl Drop for Recording {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn record_writes_a_mapping_per_distinct_request_that_the_mock_serves_back() {
+    use wiremock::matchers::{body_json, method, path};
+    let upstream = wiremock::MockServer::start().await;
+    wiremock::Mock::given(method("GET"))
+        .and(path("/users/7"))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200)
+                .set_body_raw(r#"{"id":7,"name":"Ada"}"#, "application/json"),
+        )
+        .mount(&upstream)
+        .await;
+    wiremock::Mock::given(method("POST"))
+        .and(path("/users"))
+        .and(body_json(serde_json::json!({"name": "Grace"})))
+        .respond_with(wiremock::ResponseTemplate::new(201).set_body_string("created"))
+        .mount(&upstream)
+        .await;
+    let out = tempfile::tempdir().expect("temporary folder");
+    let recording = Recording::start(&upstream.uri(), out.path());
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{}", recording.port);
+    for _ in 0..2 {
+        let response = client.get(format!("{base}/users/7")).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.text().await.unwrap(), r#"{"id":7,"name":"Ada"}"#);
+    }
+    let response = client
+        .post(format!("{base}/users"))
+        .body(r#"{"name":"Grace"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let binary = client
+        .put(format!("{base}/blob"))
+        .body(vec![0xffu8, 0x00, 0xfe])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(binary.status(), 404);
+    let missing = client.get(format!("{base}/nowhere")).send().await.unwrap();
+    assert_eq!(missing.status(), 404);
+    let (code, printed) = recording.stop();
+    assert_eq!(code, Some(0), "{printed}");
+    assert!(
+        printed.contains("recorded 4 mappings in"),
+        "the repeated GET is written once:\n{printed}"
+    );
+
+    let mut files: Vec<String> = std::fs::read_dir(out.path().join("mappings"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(
+        files,
+        [
+            "get-nowhere.json",
+            "get-users-7.json",
+            "post-users.json",
+            "put-blob.json"
+        ]
+    );
+    let recorded: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.path().join("mappings/post-users.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        recorded["request"],
+        serde_json::json!({
+            "method": "POST",
+            "url": "/users",
+            "bodyPatterns": [{
+                "equalToJson": {"name": "Grace"},
+                "ignoreArrayOrder": false,
+                "ignoreExtraElements": false
+            }]
+        })
+    );
+
+    // Without the upstream, the recorded folder answers the same requests the same way.
+    drop(upstream);
+    let served = Served::start_loaded(MockDefinition::load(out.path()).expect("loads")).await;
+    let response = served
+        .client
+        .get(served.url("/users/7"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    assert_eq!(response.text().await.unwrap(), r#"{"id":7,"name":"Ada"}"#);
+    let created = served
+        .client
+        .post(served.url("/users"))
+        .body(r#"{ "name": "Grace" }"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    assert_eq!(created.text().await.unwrap(), "created");
+    assert_eq!(served.get("/nowhere").await.0, 404);
+    let blob = |bytes: Vec<u8>| send_body(&served, reqwest::Method::PUT, "/blob", bytes);
+    // The upstream answered 404 to the bytes recorded; other bytes match nothing recorded,
+    // which the mock also answers 404, with its near miss naming the recorded mapping.
+    let (status, text) = blob(vec![0xff, 0x00, 0xfe]).await;
+    assert_eq!(status, 404);
+    assert!(!text.contains("No mapping matched"), "{text}");
+    let (status, text) = blob(vec![0xff, 0x00]).await;
+    assert_eq!(status, 404);
+    assert!(text.contains("binaryEqualTo"), "{text}");
+    // A body it never saw is not what was recorded.
+    let other = served
+        .client
+        .post(served.url("/users"))
+        .body(r#"{"name":"Edsger"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 404);
+}
+
+/// A POST (or other method) with a body; the status and the answer's text.
+async fn send_body(
+    served: &Served,
+    method: reqwest::Method,
+    path: &str,
+    body: impl Into<reqwest::Body>,
+) -> (u16, String) {
+    let response = served
+        .client
+        .request(method, served.url(path))
+        .body(body)
+        .send()
+        .await
+        .expect("request");
+    let status = response.status().as_u16();
+    (status, response.text().await.expect("body"))
+}
+
+#[tokio::test]
+async fn binary_json_schema_and_xml_body_matchers_answer_as_in_wiremock() {
+    use reqwest::Method;
+    let served = Served::start("mocks/wiremock-bodies").await;
+    // binaryEqualTo: exactly the bytes 00 01 02 ff.
+    assert_eq!(
+        send_body(&served, Method::PUT, "/blob", vec![0u8, 1, 2, 255])
+            .await
+            .0,
+        204
+    );
+    assert_eq!(
+        send_body(&served, Method::PUT, "/blob", vec![0u8, 1, 2])
+            .await
+            .0,
+        404
+    );
+    // matchesJsonSchema (draft 7).
+    let pet = |body: &'static str| send_body(&served, Method::POST, "/pets", body);
+    assert_eq!(
+        pet(r#"{"name": "Rex", "legs": 4}"#).await,
+        (201, "pet accepted".into())
+    );
+    let (status, near_miss) = pet(r#"{"name": "Rex", "legs": -1}"#).await;
+    assert_eq!(status, 404);
+    assert!(
+        near_miss.contains("bodyPatterns: expected JSON valid against the schema"),
+        "{near_miss}"
+    );
+    assert_eq!(pet(r#"{"name": "Rex"}"#).await.0, 404);
+    assert_eq!(pet("not json").await.0, 404);
+    // equalToXml: another prefix, attribute order, layout and a comment do not count; the
+    // placeholder accepts any id.
+    let order = |body: &'static str| send_body(&served, Method::POST, "/order", body);
+    assert_eq!(
+        order("<order xmlns=\"urn:example:shop\" id=\"A-17\">\n  <!-- gift -->\n  <item qty=\"2\">tea</item>\n</order>").await,
+        (200, "same order".into())
+    );
+    assert_eq!(
+        order("<order xmlns=\"urn:example:shop\" id=\"A-17\"><item qty=\"3\">tea</item></order>")
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        order("<order xmlns=\"urn:other\" id=\"A-17\"><item qty=\"2\">tea</item></order>")
+            .await
+            .0,
+        404
+    );
+    // matchesXPath: found, or not.
+    let search = |body: &'static str| send_body(&served, Method::POST, "/search", body);
+    assert_eq!(
+        search("<query><term lang=\"en\">owl</term></query>").await,
+        (200, "english search".into())
+    );
+    assert_eq!(
+        search("<query><term lang=\"fr\">hibou</term></query>")
+            .await
+            .0,
+        404
+    );
+    // matchesXPath with a namespace prefix and a matcher for the text found.
+    let books = |body: &'static str| send_body(&served, Method::POST, "/ns", body);
+    assert_eq!(
+        books("<list xmlns=\"urn:example:books\"><title>Go</title><title>Programming Rust</title></list>").await,
+        (200, "a Rust book".into())
+    );
+    assert_eq!(
+        books("<list xmlns=\"urn:example:books\"><title>Go</title></list>")
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        books("<list xmlns=\"urn:other\"><title>Programming Rust</title></list>")
+            .await
+            .0,
+        404
+    );
+}
+
+#[test]
+fn bad_schemas_xml_and_xpath_are_load_errors_naming_their_path() {
+    let folder = folder_with(serde_json::json!({ "mappings": [
+        { "request": { "bodyPatterns": [ { "matchesJsonSchema": { "type": "no-such-type" } } ] } },
+        { "request": { "bodyPatterns": [ { "equalToXml": "<a><b></a>" } ] } },
+        { "request": { "bodyPatterns": [ { "matchesXPath": "//a[" } ] } },
+        { "request": { "bodyPatterns": [ { "binaryEqualTo": "not base64!" } ] } },
+        { "request": { "bodyPatterns": [ { "matchesJsonSchema": { "$ref": "http://schemas.example/x.json" } } ] } }
+    ] }));
+    let error = MockDefinition::load(folder.path()).expect_err("refused");
+    let message = without_folder(&error.to_string(), folder.path());
+    for expected in [
+        "mappings/proxy.json: $.mappings[0].request.bodyPatterns[0].matchesJsonSchema: not a usable JSON Schema:",
+        "mappings/proxy.json: $.mappings[1].request.bodyPatterns[0].equalToXml: not well-formed XML:",
+        "mappings/proxy.json: $.mappings[2].request.bodyPatterns[0].matchesXPath: invalid XPath 1.0 expression \"//a[\"",
+        "mappings/proxy.json: $.mappings[3].request.bodyPatterns[0].binaryEqualTo: invalid base64:",
+        "mappings/proxy.json: $.mappings[4].request.bodyPatterns[0].matchesJsonSchema: not a usable JSON Schema:",
+    ] {
+        assert!(message.contains(expected), "missing {expected:?} in:\n{message}");
+    }
+}
+
+#[tokio::test]
+async fn multipart_patterns_match_a_part_or_every_part_by_headers_and_body() {
+    let folder = folder_with(serde_json::json!({ "mappings": [
+        { "name": "upload",
+          "request": { "method": "POST", "urlPath": "/upload",
+            "multipartPatterns": [
+              { "matchingType": "ANY",
+                "headers": { "Content-Disposition": { "contains": "name=\"meta\"" } },
+                "bodyPatterns": [ { "matchesJsonPath": "$.title" } ] },
+              { "headers": { "Content-Disposition": { "contains": "filename=\"notes.txt\"" } },
+                "bodyPatterns": [ { "contains": "remember" } ] }
+            ] },
+          "response": { "status": 201, "body": "uploaded" } },
+        { "name": "all-text",
+          "request": { "method": "POST", "urlPath": "/texts",
+            "multipartPatterns": [ { "matchingType": "ALL",
+              "headers": { "Content-Type": { "equalTo": "text/plain" } } } ] },
+          "response": { "status": 200, "body": "all text" } }
+    ] }));
+    let served = Served::start_loaded(MockDefinition::load(folder.path()).expect("loads")).await;
+    let multipart = |path: &str, form: reqwest::multipart::Form| {
+        served.client.post(served.url(path)).multipart(form).send()
+    };
+    let meta = || {
+        reqwest::multipart::Part::text(r#"{"title": "trip"}"#)
+            .mime_str("application/json")
+            .unwrap()
+    };
+    let notes = |text: &'static str| {
+        reqwest::multipart::Part::text(text)
+            .file_name("notes.txt")
+            .mime_str("text/plain")
+            .unwrap()
+    };
+    let form = reqwest::multipart::Form::new()
+        .part("meta", meta())
+        .part("file", notes("remember the tickets"));
+    let response = multipart("/upload", form).await.unwrap();
+    assert_eq!(response.status(), 201);
+    assert_eq!(response.text().await.unwrap(), "uploaded");
+    // The file part does not say "remember": the second pattern is not met by any part.
+    let form = reqwest::multipart::Form::new()
+        .part("meta", meta())
+        .part("file", notes("nothing to see"));
+    let response = multipart("/upload", form).await.unwrap();
+    assert_eq!(response.status(), 404);
+    let near_miss = response.text().await.unwrap();
+    assert!(
+        near_miss.contains("multipartPatterns: expected a part with Content-Disposition contains \"filename=\\\"notes.txt\\\"\" and a body that is contains \"remember\", got 2 parts, none as expected"),
+        "{near_miss}"
+    );
+    // Not multipart at all.
+    let (status, near_miss) = send_body(&served, reqwest::Method::POST, "/upload", "plain").await;
+    assert_eq!(status, 404);
+    assert!(
+        near_miss.contains("got a body that is not multipart"),
+        "{near_miss}"
+    );
+    // ALL: every part must be text/plain.
+    let texts = || {
+        reqwest::multipart::Form::new()
+            .part("a", notes("one"))
+            .part("b", notes("two"))
+    };
+    assert_eq!(multipart("/texts", texts()).await.unwrap().status(), 200);
+    let mixed = texts().part("c", meta());
+    assert_eq!(multipart("/texts", mixed).await.unwrap().status(), 404);
+}
+
+#[tokio::test]
+async fn jayway_filter_operators_in_matches_json_path_answer_over_http() {
+    let folder = folder_with(serde_json::json!({
+        "name": "sale-basket",
+        "request": { "method": "POST", "urlPath": "/basket", "bodyPatterns": [
+            { "matchesJsonPath": "$.items[?(@.tags contains 'sale' && @.sku in ['A1', 'B2'])]" },
+            { "matchesJsonPath": { "expression": "$.items[?(@.tags noneof ['recalled'])].sku",
+                                   "hasExactly": [ { "equalTo": "A1" }, { "equalTo": "C3" } ] } }
+        ] },
+        "response": { "status": 200, "body": "discount" }
+    }));
+    let served = Served::start_loaded(MockDefinition::load(folder.path()).expect("loads")).await;
+    let basket = |body: &'static str| send_body(&served, reqwest::Method::POST, "/basket", body);
+    assert_eq!(
+        basket(r#"{"items": [{"sku": "A1", "tags": ["sale"]}, {"sku": "B2", "tags": ["recalled"]}, {"sku": "C3", "tags": []}]}"#).await,
+        (200, "discount".into())
+    );
+    // Nothing on sale among A1 and B2.
+    assert_eq!(
+        basket(r#"{"items": [{"sku": "A1", "tags": []}, {"sku": "C3", "tags": ["sale"]}]}"#)
+            .await
+            .0,
+        404
+    );
+}
+
+#[tokio::test]
+async fn a_chunked_dribble_delay_sends_the_body_in_that_many_pieces() {
+    let folder = folder_with(serde_json::json!({
+        "request": { "urlPath": "/slow" },
+        "response": { "body": "abcdefgh", "chunkedDribbleDelay": { "numberOfChunks": 3, "totalDuration": 900 } }
+    }));
+    let served = Served::start_loaded(MockDefinition::load(folder.path()).expect("loads")).await;
+    let mut response = served.client.get(served.url("/slow")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    // The pieces come a third of the duration apart, so each arrives on its own.
+    let mut pieces = Vec::new();
+    while let Some(piece) = response.chunk().await.unwrap() {
+        pieces.push(String::from_utf8(piece.to_vec()).unwrap());
+    }
+    assert_eq!(pieces, ["abc", "def", "gh"]);
+}
+
+/// The requests `server` received, once there are `count` (waiting up to 10 s for them).
+async fn wait_for_requests(server: &wiremock::MockServer, count: usize) -> Vec<wiremock::Request> {
+    for _ in 0..200 {
+        let received = server.received_requests().await.expect("recorded");
+        if received.len() >= count {
+            return received;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("fewer than {count} requests reached the webhook's target");
+}
+
+#[tokio::test]
+async fn webhooks_are_sent_after_answering_with_templates_of_the_original_request() {
+    use wiremock::matchers::any;
+    let target = wiremock::MockServer::start().await;
+    wiremock::Mock::given(any())
+        .respond_with(wiremock::ResponseTemplate::new(202))
+        .mount(&target)
+        .await;
+    let folder = folder_with(serde_json::json!({ "mappings": [
+        { "name": "order",
+          "request": { "method": "POST", "urlPath": "/orders" },
+          "response": { "status": 201, "body": "accepted" },
+          "serveEventListeners": [ { "name": "webhook", "parameters": {
+              "method": "POST",
+              "url": format!("{}/callbacks/{{{{jsonPath originalRequest.body '$.id'}}}}", target.uri()),
+              "headers": { "Content-Type": "application/json", "X-Trace": "{{originalRequest.headers.X-Trace}}" },
+              "body": "{\"order\": \"{{jsonPath originalRequest.body '$.id'}}\", \"status\": \"shipped\"}",
+              "delay": { "type": "fixed", "milliseconds": 20 }
+          } } ] },
+        { "name": "legacy",
+          "request": { "method": "DELETE", "urlPathPattern": "/orders/.*" },
+          "response": { "status": 204 },
+          "postServeActions": { "webhook": {
+              "method": "DELETE",
+              "url": format!("{}/mirror{{{{originalRequest.path}}}}", target.uri())
+          } } }
+    ] }));
+    let served = Served::start_loaded(MockDefinition::load(folder.path()).expect("loads")).await;
+    let response = served
+        .client
+        .post(served.url("/orders"))
+        .header("X-Trace", "trace-9")
+        .body(r#"{"id": "A-42"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let received = wait_for_requests(&target, 1).await;
+    let callback = &received[0];
+    assert_eq!(callback.method.as_str(), "POST");
+    assert_eq!(callback.url.path(), "/callbacks/A-42");
+    assert_eq!(callback.headers.get("x-trace").unwrap(), "trace-9");
+    assert_eq!(
+        callback.headers.get("content-type").unwrap(),
+        "application/json"
+    );
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&callback.body).unwrap(),
+        serde_json::json!({"order": "A-42", "status": "shipped"})
+    );
+    let response = served
+        .client
+        .delete(served.url("/orders/A-42"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+    let received = wait_for_requests(&target, 2).await;
+    assert_eq!(received[1].method.as_str(), "DELETE");
+    assert_eq!(received[1].url.path(), "/mirror/orders/A-42");
+}
+
+#[test]
+fn a_webhook_to_another_machine_is_refused_when_loading() {
+    let folder = folder_with(serde_json::json!({
+        "request": { "urlPath": "/x" },
+        "serveEventListeners": [
+            { "name": "webhook", "parameters": { "url": "http://hooks.example.com/notify" } },
+            { "name": "slack-notifier", "parameters": {} }
+        ]
+    }));
+    let error = MockDefinition::load(folder.path()).expect_err("refused");
+    let message = without_folder(&error.to_string(), folder.path());
+    assert!(
+        message.contains(
+            "mappings/proxy.json: $.serveEventListeners[0].parameters.url: calls hooks.example.com, \
+             which is not this machine: what a snippet triggers never leaves it."
+        ) && message.contains("$.serveEventListeners[1].name: not supported yet"),
+        "both are reported: {message}"
+    );
+    let allowed = LoadOptions {
+        remote_upstreams: true,
+        ..LoadOptions::default()
+    };
+    let error = MockDefinition::load_with(folder.path(), allowed).expect_err("refused");
+    let message = without_folder(&error.to_string(), folder.path());
+    assert_eq!(
+        message,
+        "mappings/proxy.json: $.serveEventListeners[1].name: not supported yet (the WireMock \
+         extension listener \"slack-notifier\"; sidebyside has only \"webhook\")"
+    );
+}
+
+#[tokio::test]
+async fn record_proxies_to_an_https_upstream_trusting_the_system_roots() {
+    // The upstream: the mock itself over HTTPS on loopback, with a certificate authority that
+    // the recorder is told to trust through SSL_CERT_FILE, as any system root.
+    let authority = CertificateAuthority::generate(&[]).expect("certificates");
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().unwrap().port();
+    let definition = MockDefinition::load(&common::fixture("mocks/wiremock")).expect("loads");
+    let listeners = MockListeners {
+        http: Vec::new(),
+        https: vec![listener],
+        either: Vec::new(),
+    };
+    let upstream = RunningMock::start(&definition, &authority, listeners)
+        .await
+        .expect("upstream starts");
+    let trust = tempfile::tempdir().expect("temporary folder");
+    let ca = trust.path().join("ca.pem");
+    std::fs::write(&ca, authority.certificate_pem()).unwrap();
+    let out = tempfile::tempdir().expect("temporary folder");
+    let recording = Recording::start_with(
+        &format!("https://localhost:{port}"),
+        out.path(),
+        &[("SSL_CERT_FILE", &ca)],
+    );
+    let response = reqwest::get(format!("http://127.0.0.1:{}/text", recording.port))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.text().await.unwrap(),
+        "a // is kept inside a string /* and this */"
+    );
+    let (code, printed) = recording.stop();
+    assert_eq!(code, Some(0), "{printed}");
+    assert!(printed.contains("recorded 1 mappings in"), "{printed}");
+    assert_eq!(upstream.journal().len(), 1);
+    assert!(out.path().join("mappings/get-text.json").is_file());
+}
+
+#[test]
+fn verify_refuses_mappings_that_would_send_a_snippets_traffic_off_this_machine() {
+    let folder = folder_with(serde_json::json!({ "mappings": [
+        { "request": { "urlPath": "/a" }, "response": { "proxyBaseUrl": "https://api.example.com" } },
+        { "request": { "urlPath": "/b" },
+          "serveEventListeners": [ { "name": "webhook", "parameters": { "url": "http://10.1.2.3/hook" } } ] }
+    ] }));
+    let snippets = common::fixture("snippets/multi-host");
+    let output = common::sidebyside()
+        .args(["verify", "--mock", folder.path().to_str().unwrap()])
+        .arg(&snippets)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run sidebyside verify");
+    let stderr = without_folder(&String::from_utf8_lossy(&output.stderr), folder.path());
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("2 problems in the mappings")
+            && stderr.contains(
+                "mappings/proxy.json: $.mappings[0].response.proxyBaseUrl: proxies to api.example.com, which is not this machine"
+            )
+            && stderr.contains(
+                "mappings/proxy.json: $.mappings[1].serveEventListeners[0].parameters.url: calls 10.1.2.3, which is not this machine"
+            ),
+        "{stderr}"
+    );
 }

@@ -28,6 +28,8 @@ pub struct InteractiveOptions {
     pub port: u16,
     /// Every response is a template (WireMock's global response templating).
     pub global_templating: bool,
+    /// Mappings may proxy to upstreams off this machine (`--allow-remote-upstream`).
+    pub remote_upstreams: bool,
     /// Connection limits and what the journal keeps.
     pub serving: ServingArguments,
 }
@@ -96,6 +98,7 @@ impl ServingArguments {
 pub async fn serve_interactively(options: &InteractiveOptions) -> Result<(), MockError> {
     let load_options = LoadOptions {
         global_templating: options.global_templating,
+        remote_upstreams: options.remote_upstreams,
     };
     let definition = MockDefinition::load_with(&options.mock_dir, load_options)?;
     for warning in definition.warnings() {
@@ -141,7 +144,7 @@ pub async fn serve_interactively(options: &InteractiveOptions) -> Result<(), Moc
 }
 
 /// Ctrl-C, or SIGTERM (what `kill` and service managers send).
-async fn wait_for_stop_signal() {
+pub(super) async fn wait_for_stop_signal() {
     use tokio::signal::unix::{signal, SignalKind};
     match signal(SignalKind::terminate()) {
         Ok(mut terminate) => {
@@ -156,7 +159,7 @@ async fn wait_for_stop_signal() {
     }
 }
 
-fn print_and_flush(text: &str) {
+pub(super) fn print_and_flush(text: &str) {
     let mut stdout = std::io::stdout().lock();
     // A closed stdout (the person's pipe went away) must not stop the server.
     let _ = stdout.write_all(text.as_bytes());
@@ -164,7 +167,7 @@ fn print_and_flush(text: &str) {
 }
 
 /// `GET https://api.example.com:8080/data → 200 (mapping "get-data")`, plus the near miss.
-fn request_lines(request: &RecordedRequest) -> String {
+pub(super) fn request_lines(request: &RecordedRequest) -> String {
     let answer = match (&request.fault, &request.mapping) {
         (Some(fault), Some(mapping)) => format!("fault {fault} (mapping {mapping:?})"),
         (None, Some(mapping)) => format!("{} (mapping {mapping:?})", request.status),

@@ -145,6 +145,7 @@ mod tests {
             file: Path::new("mappings/test.json"),
             problems: &problems,
             global_templating: false,
+            remote_upstreams: false,
         };
         let parsed = Delay::parse(&ObjectReader::new(context, &path, &response, "a response")?);
         let (mut errors, _) = problems.into_parts();

@@ -21,21 +21,17 @@ pub(super) fn wiremock_feature(field: &str) -> Option<Feature> {
     let (what, advice) = match field {
         "proxyBaseUrl" | "proxyUrlPrefixToRemove" | "additionalProxyRequestHeaders"
         | "removeProxyRequestHeaders" => (
-            "WireMock's proxying to a real upstream",
-            "a verify run never reaches the network; replace it with canned responses (recorded once with a real WireMock)",
+            "WireMock's proxying (a field of response)",
+            ELSEWHERE,
         ),
         "fromConfiguredStub" => ("WireMock's proxy fall-through to another stub", REWRITE),
         "transformerParameters" => (
             "WireMock's parameters for response transformers",
             "sidebyside's response templating takes no parameters; remove it",
         ),
-        "chunkedDribbleDelay" => (
-            "WireMock's chunked dribble delay (a body sent in timed chunks)",
-            "use fixedDelayMilliseconds or delayDistribution for the whole answer",
-        ),
-        "postServeActions" | "serveEventListeners" => (
-            "WireMock's post-serve actions (webhooks and listeners)",
-            "sidebyside runs no action after answering; remove it",
+        "requestPhases" => (
+            "WireMock's request phases of a serve event listener",
+            "remove it: a webhook is sent once the mapping has answered",
         ),
         "port" => (
             "WireMock's port matcher",
@@ -46,23 +42,26 @@ pub(super) fn wiremock_feature(field: &str) -> Option<Feature> {
             "use urlPathPattern with a regex for the parameter",
         ),
         "customMatcher" => ("WireMock's custom matcher extension", REWRITE),
-        "multipartPatterns" => (
-            "WireMock's multipart body matching",
-            "match the body with bodyPatterns contains/matches instead",
-        ),
         "matchesJsonSchema" | "schemaVersion" => (
-            "WireMock's JSON Schema matcher",
-            "use matchesJsonPath or equalToJson with ignoreExtraElements",
+            "WireMock's JSON Schema matcher (sidebyside has it in bodyPatterns only)",
+            MATCHER,
         ),
         "equalToXml" | "matchesXPath" | "namespaces" | "xPathNamespaces"
-        | "enablePlaceholders" | "placeholderOpeningDelimiterRegex"
-        | "placeholderClosingDelimiterRegex" | "exemptedComparisons" => (
-            "WireMock's XML matchers",
-            "match the body with contains/matches instead",
+        | "enablePlaceholders" => (
+            "WireMock's XML matchers (sidebyside has them in bodyPatterns only)",
+            MATCHER,
+        ),
+        "placeholderOpeningDelimiterRegex" | "placeholderClosingDelimiterRegex" => (
+            "WireMock's custom placeholder delimiters of equalToXml",
+            "write placeholders as ${xmlunit.ignore}, the default delimiters",
+        ),
+        "exemptedComparisons" => (
+            "WireMock's exempted XMLUnit comparisons of equalToXml",
+            "remove it; equalToXml already ignores prefixes, attribute order, comments and whitespace",
         ),
         "binaryEqualTo" => (
-            "WireMock's binary body matcher",
-            "match the body as text with equalTo or matches",
+            "WireMock's binary body matcher (sidebyside has it in bodyPatterns only)",
+            MATCHER,
         ),
         "valuePattern" | "expressionType" => ("a field of WireMock's XPath matcher", REWRITE),
         // Supported where WireMock has them: found here, they are misplaced.
@@ -88,8 +87,8 @@ pub(super) fn wiremock_feature(field: &str) -> Option<Feature> {
         | "statusMessage" | "scenarioName" | "requiredScenarioState" | "newScenarioState"
         | "transformers" => ("a WireMock field that does not belong at this place", ELSEWHERE),
         "webhook" | "webhooks" => (
-            "WireMock's webhooks",
-            "sidebyside calls nothing back; remove it",
+            "WireMock's webhooks (a field of the mapping: serveEventListeners)",
+            ELSEWHERE,
         ),
         _ => return None,
     };

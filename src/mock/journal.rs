@@ -51,6 +51,9 @@ pub struct MockOptions {
     /// one such body at a time may finish from room for one body of the largest size kept
     /// for it.
     pub body_budget_bytes: usize,
+    /// Writes a mapping file for each distinct request a proxying mapping forwarded
+    /// (`sidebyside record`).
+    pub recorder: Option<std::sync::Arc<super::record::Recorder>>,
 }
 
 impl MockOptions {
@@ -74,6 +77,7 @@ impl Default for MockOptions {
             journal_body_bytes: Self::DEFAULT_JOURNAL_BODY_BYTES,
             max_body_bytes: Self::DEFAULT_MAX_BODY_BYTES,
             body_budget_bytes: Self::DEFAULT_BODY_BUDGET_BYTES,
+            recorder: None,
         }
     }
 }
@@ -88,6 +92,7 @@ impl std::fmt::Debug for MockOptions {
             .field("journal_body_bytes", &self.journal_body_bytes)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("body_budget_bytes", &self.body_budget_bytes)
+            .field("recorder", &self.recorder)
             .finish()
     }
 }

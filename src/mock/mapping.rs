@@ -10,6 +10,7 @@ use super::matching::RequestPattern;
 use super::reader::{strip_comments, FileContext, JsonPath, ObjectReader, Problems};
 use super::response::ResponseSpec;
 use super::scenario::ScenarioStep;
+use super::webhook::Webhook;
 use super::MockError;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -30,6 +31,10 @@ pub struct LoadOptions {
     /// Every response is a template, as with WireMock's `--global-response-templating`
     /// (else only those with `"transformers": ["response-template"]`).
     pub global_templating: bool,
+    /// Mappings may proxy (`proxyBaseUrl`) to upstreams off this machine. Off by default: a
+    /// mapping proxying anywhere but loopback is then refused when loading, so that nothing a
+    /// snippet sends leaves the machine (`verify` never turns it on).
+    pub remote_upstreams: bool,
 }
 
 /// One stub mapping: what requests it answers and how.
@@ -42,9 +47,11 @@ pub struct Mapping {
     request: RequestPattern,
     response: ResponseSpec,
     scenario: Option<ScenarioStep>,
+    /// Requests sent once it has answered (`serveEventListeners`, `postServeActions`).
+    webhooks: Vec<Webhook>,
 }
 
-const MAPPING_FIELDS: [&str; 12] = [
+const MAPPING_FIELDS: [&str; 14] = [
     "id",
     "uuid",
     "name",
@@ -57,8 +64,9 @@ const MAPPING_FIELDS: [&str; 12] = [
     "scenarioName",
     "requiredScenarioState",
     "newScenarioState",
+    "serveEventListeners",
+    "postServeActions",
 ];
-const UNSUPPORTED_MAPPING_FIELDS: [&str; 2] = ["postServeActions", "serveEventListeners"];
 
 /// WireMock's default priority.
 const DEFAULT_PRIORITY: u64 = 5;
@@ -145,6 +153,7 @@ impl MockDefinition {
                 file: &file,
                 problems: &problems,
                 global_templating: options.global_templating,
+                remote_upstreams: options.remote_upstreams,
             };
             load_file(context, &source_name, &text, &files_dir, &mut mappings);
         }
@@ -169,6 +178,22 @@ impl MockDefinition {
             hosts,
             warnings,
         })
+    }
+
+    /// A definition of mappings made in code (e.g. `sidebyside record`'s proxy to everything).
+    pub(super) fn from_mappings(dir: &Path, mappings: Vec<Mapping>) -> Self {
+        let mut hosts: Vec<String> = mappings
+            .iter()
+            .filter_map(|mapping| mapping.host().map(str::to_string))
+            .collect();
+        hosts.sort();
+        hosts.dedup();
+        MockDefinition {
+            dir: dir.to_path_buf(),
+            mappings: mappings.into(),
+            hosts,
+            warnings: Vec::new(),
+        }
     }
 
     /// What loaded but may not answer as its author expects, each naming the file and the JSON
@@ -213,13 +238,24 @@ impl Mapping {
         text: &str,
         files_dir: &Path,
     ) -> Result<Vec<Mapping>, MockError> {
+        Self::parse_with(file, text, files_dir, LoadOptions::default())
+    }
+
+    /// [`parse_file`](Self::parse_file) with load options.
+    pub(super) fn parse_with(
+        file: &Path,
+        text: &str,
+        files_dir: &Path,
+        options: LoadOptions,
+    ) -> Result<Vec<Mapping>, MockError> {
         let source_name = file.to_string_lossy().replace('\\', "/");
         let problems = Problems::default();
         let mut mappings = Vec::new();
         let context = FileContext {
             file,
             problems: &problems,
-            global_templating: false,
+            global_templating: options.global_templating,
+            remote_upstreams: options.remote_upstreams,
         };
         load_file(context, &source_name, text, files_dir, &mut mappings);
         let (errors, _) = problems.into_parts();
@@ -268,6 +304,11 @@ impl Mapping {
 
     pub(super) fn response(&self) -> &ResponseSpec {
         &self.response
+    }
+
+    /// The webhooks it sends once it has answered.
+    pub(super) fn webhooks(&self) -> &[Webhook] {
+        &self.webhooks
     }
 
     /// Its part in a WireMock scenario, if any.
@@ -393,7 +434,7 @@ fn load_file(
 fn parse_mapping(reader: ObjectReader, files_dir: &Path, source: String) -> Option<Mapping> {
     let context = reader.context;
     let problems_before = context.problems.error_count();
-    reader.check_fields(&MAPPING_FIELDS, &UNSUPPORTED_MAPPING_FIELDS);
+    reader.check_fields(&MAPPING_FIELDS, &[]);
     let path = reader.path();
     let name = context.kept(reader.string("name")).flatten();
     let id = context.kept(reader.string("id")).flatten();
@@ -405,6 +446,9 @@ fn parse_mapping(reader: ObjectReader, files_dir: &Path, source: String) -> Opti
     context.kept(reader.boolean("persistent"));
     context.kept(reader.integer("insertionIndex", 0, u64::MAX));
     let scenario = context.kept(ScenarioStep::parse(&reader)).flatten();
+    let webhooks = context
+        .kept(super::webhook::parse_webhooks(&reader))
+        .unwrap_or_default();
 
     let request_path = path.key("request");
     let request = match reader.value("request") {
@@ -444,6 +488,7 @@ fn parse_mapping(reader: ObjectReader, files_dir: &Path, source: String) -> Opti
         request: request?,
         response: response?,
         scenario,
+        webhooks,
     })
 }
 

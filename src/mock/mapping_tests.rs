@@ -99,8 +99,8 @@ fn mapping_errors_name_file_and_path() {
     let cases: [(&str, &str); 12] = [
         (r#"{"mappings": [{"request": {"urlPatern": "/x"}, "response": {}}]}"#,
          "mappings/m.json: $.mappings[0].request.urlPatern: unknown field (expected one of:"),
-        (r#"{"request": {}, "response": {}, "postServeActions": []}"#,
-         "mappings/m.json: $.postServeActions: not supported yet (WireMock's post-serve actions"),
+        (r#"{"request": {}, "response": {}, "postServeActions": [{"name": "log"}]}"#,
+         "mappings/m.json: $.postServeActions[0].name: not supported yet (the WireMock extension listener \"log\""),
         (r#"{"request": {}, "response": {"fault": "EMPTY"}}"#,
          "mappings/m.json: $.response.fault: unknown fault \"EMPTY\" (expected one of: CONNECTION_RESET_BY_PEER, EMPTY_RESPONSE, MALFORMED_RESPONSE_CHUNK, RANDOM_DATA_THEN_CLOSE)"),
         (r#"{"request": {}, "response": {"delayDistribution": {}}}"#,

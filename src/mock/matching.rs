@@ -7,6 +7,7 @@
 //! client named. Regexes must match the whole value, as in WireMock.
 
 use super::body_pattern::BodyPattern;
+use super::multipart::MultipartPattern;
 use super::reader::{FileContext, JsonPath, ObjectReader};
 pub(super) use super::request_view::{RequestView, Scheme};
 use super::url_template::UrlPathTemplate;
@@ -52,9 +53,10 @@ pub(super) struct RequestPattern {
     /// `basicAuthCredentials`: the user name and password.
     basic_auth: Option<(String, String)>,
     body_patterns: Vec<BodyPattern>,
+    multipart_patterns: Vec<MultipartPattern>,
 }
 
-const REQUEST_FIELDS: [&str; 15] = [
+const REQUEST_FIELDS: [&str; 16] = [
     "method",
     "url",
     "urlPath",
@@ -70,8 +72,9 @@ const REQUEST_FIELDS: [&str; 15] = [
     "formParameters",
     "basicAuthCredentials",
     "bodyPatterns",
+    "multipartPatterns",
 ];
-const UNSUPPORTED_REQUEST_FIELDS: [&str; 3] = ["port", "customMatcher", "multipartPatterns"];
+const UNSUPPORTED_REQUEST_FIELDS: [&str; 2] = ["port", "customMatcher"];
 
 impl RequestPattern {
     pub(super) fn parse(reader: ObjectReader) -> Result<Self, MockError> {
@@ -150,6 +153,14 @@ impl RequestPattern {
             )),
             None => Some(Vec::new()),
         };
+        let multipart_patterns = match reader.value("multipartPatterns") {
+            Some(value) => context.kept(MultipartPattern::parse_list(
+                value,
+                &path.key("multipartPatterns"),
+                context,
+            )),
+            None => Some(Vec::new()),
+        };
         let cookies = context.kept(parse_value_patterns(&reader, "cookies"));
         let form_parameters = context.kept(parse_value_patterns(&reader, "formParameters"));
         let path_parameters = context.kept(parse_value_patterns(&reader, "pathParameters"));
@@ -162,6 +173,7 @@ impl RequestPattern {
             Some(form_parameters),
             Some(path_parameters),
             Some(basic_auth),
+            Some(multipart_patterns),
         ) = (
             headers,
             query_parameters,
@@ -170,6 +182,7 @@ impl RequestPattern {
             form_parameters,
             path_parameters,
             basic_auth,
+            multipart_patterns,
         )
         else {
             return Err(context.already_reported());
@@ -193,6 +206,7 @@ impl RequestPattern {
         pattern.form_parameters = form_parameters;
         pattern.path_parameters = path_parameters;
         pattern.basic_auth = basic_auth;
+        pattern.multipart_patterns = multipart_patterns;
         Ok(pattern)
     }
 
@@ -280,6 +294,7 @@ impl RequestPattern {
             .iter()
             .map(|(name, value)| Criterion::Query(name, value));
         let body = self.body_patterns.iter().map(Criterion::Body);
+        let multipart = self.multipart_patterns.iter().map(Criterion::Multipart);
         let path_parameters = self
             .path_parameters
             .iter()
@@ -308,6 +323,7 @@ impl RequestPattern {
             .chain(basic_auth)
             .chain(form)
             .chain(body)
+            .chain(multipart)
     }
 }
 
@@ -407,6 +423,7 @@ pub(super) enum Criterion<'p> {
     BasicAuth(&'p str, &'p str),
     Form(&'p str, &'p ValuePattern),
     Body(&'p BodyPattern),
+    Multipart(&'p MultipartPattern),
 }
 
 impl Criterion<'_> {
@@ -436,6 +453,7 @@ impl Criterion<'_> {
             }
             Criterion::Form(name, pattern) => pattern.is_met(&view.form_values(name)),
             Criterion::Body(pattern) => pattern.is_met(view),
+            Criterion::Multipart(pattern) => pattern.is_met(view),
         }
     }
 }

@@ -12,6 +12,7 @@ fn pattern(request: Value) -> Result<RequestPattern, MockError> {
         file: Path::new("mappings/test.json"),
         problems: &problems,
         global_templating: false,
+        remote_upstreams: false,
     };
     let parsed = RequestPattern::parse(ObjectReader::new(
         context,
@@ -220,12 +221,13 @@ fn errors_name_the_file_and_the_json_path() {
         error(json!({"urlPatern": "/x"})),
         "mappings/test.json: $.request.urlPatern: unknown field (expected one of: method, url, \
          urlPath, urlPattern, urlPathPattern, urlPathTemplate, pathParameters, scheme, host, \
-         headers, queryParameters, cookies, formParameters, basicAuthCredentials, bodyPatterns)"
+         headers, queryParameters, cookies, formParameters, basicAuthCredentials, bodyPatterns, \
+         multipartPatterns)"
     );
     assert_eq!(
-        error(json!({"multipartPatterns": []})),
-        "mappings/test.json: $.request.multipartPatterns: not supported yet (WireMock's \
-         multipart body matching; match the body with bodyPatterns contains/matches instead)"
+        error(json!({"multipartPatterns": [{"matchingType": "ANY", "header": {}}]})),
+        "mappings/test.json: $.request.multipartPatterns[0].header: unknown field (expected one \
+         of: matchingType, headers, bodyPatterns, name)"
     );
     assert_eq!(
         error(json!({"headers": {"Accept": {"equalTO": "x"}}})),
@@ -235,7 +237,7 @@ fn errors_name_the_file_and_the_json_path() {
     assert!(
         error(json!({"headers": {"User-Agent": {"binaryEqualTo": "eA=="}}})).starts_with(
             "mappings/test.json: $.request.headers['User-Agent'].binaryEqualTo: not supported \
-             yet (WireMock's binary body matcher;"
+             yet (WireMock's binary body matcher (sidebyside has it in bodyPatterns only);"
         )
     );
     assert!(error(json!({"urlPattern": "/api/(\\d+"}))
@@ -354,6 +356,8 @@ fn body_pattern_errors_name_the_entry() {
         error(json!({"bodyPatterns": [{"equalToJson": {}, "ignoreOrder": true}]}))
             .contains("$.request.bodyPatterns[0].ignoreOrder: unknown field")
     );
-    assert!(error(json!({"bodyPatterns": [{"matchesJsonSchema": {}}]}))
-        .contains("$.request.bodyPatterns[0].matchesJsonSchema: not supported yet"));
+    assert!(
+        error(json!({"bodyPatterns": [{"matchesJsonSchema": {}, "schemaVersion": "V3"}]}))
+            .contains("$.request.bodyPatterns[0].schemaVersion: expected one of V4, V6, V7")
+    );
 }

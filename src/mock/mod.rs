@@ -10,14 +10,14 @@
 //!
 //! Inside: `reader` walks the JSON while tracking paths and keeping every problem found, and
 //! `features` names the WireMock feature of a field sidebyside lacks; `matching`, `request_view`,
-//! `value_pattern`, `body_pattern`, `date_pattern`, `json_path` (Jayway's dialect) and
+//! `value_pattern`, `body_pattern` (with `xml_pattern`), `multipart`, `date_pattern`, `json_path` (Jayway's dialect) and
 //! `url_template` hold the request criteria, `near_miss` explains a request nothing matched,
 //! `scenario` holds WireMock's state machines; `response`, `response_template` (with
-//! `template_helpers` and `dates`), `delay` and `fault` hold the answers; `service` answers one
+//! `template_helpers` and `dates`), `delay` and `fault` hold the answers, `proxy` forwards a request to an upstream, `webhook` sends one after answering; `service` answers one
 //! request from the match table, `journal` records it and `wire` times it; `connection` serves
 //! one client connection (TLS, HTTP/1.1 or HTTP/2, faults) and `server` the listeners; `tls` makes the
 //! certificates; `command` is `sidebyside mock`, the mappings served on their own for a person
-//! to try.
+//! to try, and `record` is `sidebyside record`, an upstream's answers written as mappings.
 
 mod body_pattern;
 mod client_stream;
@@ -33,8 +33,11 @@ mod json_path;
 mod limits;
 mod mapping;
 mod matching;
+mod multipart;
 mod near_miss;
+mod proxy;
 mod reader;
+mod record;
 mod request_view;
 mod response;
 mod response_template;
@@ -45,7 +48,9 @@ mod template_helpers;
 mod tls;
 mod url_template;
 mod value_pattern;
+mod webhook;
 mod wire;
+mod xml_pattern;
 
 pub use command::{serve_interactively, InteractiveOptions, ServingArguments};
 pub use fault::Fault;
@@ -54,6 +59,7 @@ pub use limits::ConnectionLimits;
 pub use mapping::{
     LoadOptions, Mapping, MockDefinition, MAX_MAPPINGS_BYTES, MAX_MAPPING_FILE_BYTES,
 };
+pub use record::{record_interactively, RecordOptions, Recorder};
 pub use server::{MockListeners, RunningMock};
 pub use tls::CertificateAuthority;
 

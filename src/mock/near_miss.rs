@@ -83,6 +83,7 @@ impl Criterion<'_> {
                 describe_values(&view.query_values(name), "no such parameter")
             ),
             Criterion::Body(body) => body.difference(view),
+            Criterion::Multipart(pattern) => pattern.difference(view),
         }
     }
 }

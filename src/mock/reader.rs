@@ -80,6 +80,8 @@ pub(super) struct FileContext<'a> {
     pub(super) problems: &'a Problems,
     /// Every response is a template (WireMock's global response templating).
     pub(super) global_templating: bool,
+    /// Mappings may proxy to upstreams off this machine (else only to loopback).
+    pub(super) remote_upstreams: bool,
 }
 
 impl FileContext<'_> {

@@ -7,6 +7,7 @@
 
 use super::delay::Delay;
 use super::fault::Fault;
+use super::proxy::{ProxySpec, PROXY_FIELDS};
 use super::reader::{describe, FileContext, JsonPath, ObjectReader};
 use super::response_template::{warn_if_template, Rendered, ResponseTemplate, TemplateBuilder};
 use super::MockError;
@@ -29,9 +30,13 @@ pub(super) struct ResponseSpec {
     template: Option<ResponseTemplate>,
     /// `statusMessage`: the reason phrase of an HTTP/1.1 status line (HTTP/2 has none).
     reason: Option<hyper::ext::ReasonPhrase>,
+    /// `proxyBaseUrl`: the answer is the upstream's (`proxy`).
+    proxy: Option<ProxySpec>,
+    /// `chunkedDribbleDelay`: the body sent in this many chunks over this long.
+    dribble: Option<(u32, std::time::Duration)>,
 }
 
-const RESPONSE_FIELDS: [&str; 12] = [
+const RESPONSE_FIELDS: [&str; 17] = [
     "status",
     "headers",
     "body",
@@ -44,15 +49,13 @@ const RESPONSE_FIELDS: [&str; 12] = [
     "transformers",
     "transformerParameters",
     "statusMessage",
-];
-const UNSUPPORTED_RESPONSE_FIELDS: [&str; 6] = [
-    "additionalProxyRequestHeaders",
-    "removeProxyRequestHeaders",
+    PROXY_FIELDS[0],
+    PROXY_FIELDS[1],
+    PROXY_FIELDS[2],
+    PROXY_FIELDS[3],
     "chunkedDribbleDelay",
-    "fromConfiguredStub",
-    "proxyBaseUrl",
-    "proxyUrlPrefixToRemove",
 ];
+const UNSUPPORTED_RESPONSE_FIELDS: [&str; 1] = ["fromConfiguredStub"];
 /// WireMock's name for its Handlebars response transformer.
 const RESPONSE_TEMPLATE: &str = "response-template";
 const BODY_FIELDS: [&str; 4] = ["body", "jsonBody", "base64Body", "bodyFileName"];
@@ -86,6 +89,22 @@ impl ResponseSpec {
             Some(name) => Some(Fault::parse(name, context, &path.key("fault"))?),
             None => None,
         };
+        let proxy = ProxySpec::parse(&reader)?;
+        let dribble = parse_dribble(&reader)?;
+        if proxy.is_some() {
+            // WireMock answers with the upstream's status, headers and body.
+            for field in ["status", "statusMessage", "headers"]
+                .into_iter()
+                .chain(BODY_FIELDS)
+            {
+                if reader.contains(field) {
+                    context.warn(
+                        &path.key(field),
+                        "not used: a proxying mapping answers with the upstream's status, headers and body (as in WireMock); remove it",
+                    );
+                }
+            }
+        }
         let templated = parse_transformers(&reader)? || context.global_templating;
         let parameters = reader
             .value("transformerParameters")
@@ -166,6 +185,8 @@ impl ResponseSpec {
                         fault,
                         template: builder.finish(parameters),
                         reason,
+                        proxy,
+                        dribble,
                     });
                 }
                 let bytes = read_body_file(name, files_dir, context, &name_path)?;
@@ -190,7 +211,19 @@ impl ResponseSpec {
             fault,
             template,
             reason,
+            proxy,
+            dribble,
         })
+    }
+
+    /// `chunkedDribbleDelay`: how many chunks, over how long.
+    pub(super) fn dribble(&self) -> Option<(u32, std::time::Duration)> {
+        self.dribble
+    }
+
+    /// Where the request is forwarded, for a proxying mapping.
+    pub(super) fn proxy(&self) -> Option<&ProxySpec> {
+        self.proxy.as_ref()
     }
 
     pub(super) fn template(&self) -> Option<&ResponseTemplate> {
@@ -247,6 +280,32 @@ impl ResponseSpec {
             response.extensions_mut().insert(reason.clone());
         }
         response
+    }
+}
+
+/// `{"numberOfChunks": N, "totalDuration": ms}`.
+fn parse_dribble(reader: &ObjectReader) -> Result<Option<(u32, std::time::Duration)>, MockError> {
+    let Some(value) = reader.value("chunkedDribbleDelay") else {
+        return Ok(None);
+    };
+    let context = reader.context;
+    let path = reader.path().key("chunkedDribbleDelay");
+    let dribble = ObjectReader::new(
+        context,
+        &path,
+        value,
+        "{\"numberOfChunks\": 5, \"totalDuration\": 1000}",
+    )?;
+    dribble.check_fields(&["numberOfChunks", "totalDuration"], &[]);
+    let chunks = dribble.integer("numberOfChunks", 1, 100_000)?;
+    let total = dribble.integer("totalDuration", 0, 600_000)?;
+    match (chunks, total) {
+        (Some(chunks), Some(total)) => Ok(Some((
+            u32::try_from(chunks).unwrap_or(1),
+            std::time::Duration::from_millis(total),
+        ))),
+        (None, _) => Err(context.invalid(&path.key("numberOfChunks"), "missing")),
+        (_, None) => Err(context.invalid(&path.key("totalDuration"), "missing (milliseconds)")),
     }
 }
 

@@ -134,6 +134,29 @@ impl<'a> TemplateBuilder<'a> {
             })
     }
 
+    /// Compiles `source` as the template `name`, rendered with [`ResponseTemplate::render_named`]
+    /// (a webhook's URL, method, headers and body).
+    pub(super) fn named(
+        &mut self,
+        name: &str,
+        source: &str,
+        path: &JsonPath,
+    ) -> Result<(), MockError> {
+        self.compile(name, source, path)
+    }
+
+    /// The templates compiled with [`named`](Self::named).
+    pub(super) fn finish_named(self) -> ResponseTemplate {
+        ResponseTemplate {
+            registry: std::sync::Arc::new(self.registry),
+            body: false,
+            body_file: None,
+            headers: Vec::new(),
+            header_names: self.header_names,
+            parameters: Value::Object(Map::new()),
+        }
+    }
+
     /// The templates, or `None` when nothing in the response is templated.
     pub(super) fn finish(self, parameters: Value) -> Option<ResponseTemplate> {
         if !self.body && self.body_file.is_none() && self.headers.is_empty() {
@@ -223,6 +246,26 @@ impl ResponseTemplate {
             headers.push((name.clone(), value));
         }
         Ok(Rendered { body, headers })
+    }
+
+    /// Renders the templates compiled with [`TemplateBuilder::named`], in the order given.
+    pub(super) fn render_named(
+        &self,
+        names: &[&str],
+        view: &RequestView,
+        path_parameters: Map<String, Value>,
+    ) -> Result<Vec<String>, String> {
+        let model = serde_json::json!({
+            "request": request_model(view, &self.header_names, path_parameters),
+        });
+        names
+            .iter()
+            .map(|name| {
+                self.registry
+                    .render(name, &model)
+                    .map_err(|error| format!("the template of {name} failed: {error}"))
+            })
+            .collect()
     }
 
     fn render_one(&self, name: &str, model: &Value) -> Result<String, String> {

@@ -13,6 +13,7 @@ use super::limits::{Activity, Connections};
 use super::mapping::{Mapping, MockDefinition};
 use super::matching::{RequestView, Scheme};
 use super::near_miss::near_miss;
+use super::record::Recorder;
 use super::scenario::ScenarioStates;
 use super::wire::{TimedBody, Wire};
 use bytes::Bytes;
@@ -37,6 +38,8 @@ pub(super) struct Shared {
     max_body_bytes: usize,
     /// Bytes of request bodies held at once, across connections.
     body_budget: BodyBudget,
+    /// Writes a mapping for each distinct request a proxying mapping forwarded (`record`).
+    recorder: Option<Arc<Recorder>>,
 }
 
 /// Bytes of request bodies held at once, across connections, in two parts.
@@ -125,6 +128,7 @@ impl Shared {
             .any(|mapping| mapping.scenario().is_some())
             .then(ScenarioStates::default);
         Shared {
+            recorder: options.recorder.clone(),
             scenarios,
             connections: Arc::new(Connections::new(options.limits)),
             max_body_bytes: options.max_body_bytes,
@@ -244,8 +248,40 @@ pub(super) async fn answer(
         });
         return answered(plain_text(http::StatusCode::NOT_FOUND, explanation));
     };
+    if !mapping.webhooks().is_empty() {
+        fire_webhooks(mapping, &view);
+    }
     let response = mapping.response();
     let fault = response.fault();
+    if let (None, Some(proxy)) = (fault, response.proxy()) {
+        // The upstream's answer, journaled with its status once it is known.
+        let answer = match proxy.forward(&view, body.clone()).await {
+            Ok(answer) => {
+                if let Some(recorder) = &shared.recorder {
+                    recorder.record(&view, &answer);
+                }
+                answer.map(TimedBody::from)
+            }
+            Err(reason) => plain_text(
+                http::StatusCode::INTERNAL_SERVER_ERROR,
+                format!(
+                    "sidebyside mock: mapping {}: {reason}\n",
+                    mapping.description()
+                ),
+            ),
+        };
+        let status = answer.status().as_u16();
+        shared.journal.record(arrival, Some(index), false, || {
+            RawEntry::new(&view, status, Some(index), None, None).timed(clock.clone())
+        });
+        drop(view);
+        drop(body);
+        drop(room);
+        if !response.delay().is_zero() {
+            tokio::time::sleep(response.delay().sample()).await;
+        }
+        return answered(dribbled(answer, response.dribble()));
+    }
     // A templated response is rendered now, while the request is at hand.
     let rendered = match (fault, response.template()) {
         (None, Some(template)) => {
@@ -275,8 +311,11 @@ pub(super) async fn answer(
         return std::future::pending().await;
     }
     match rendered {
-        None => answered(response.to_response()),
-        Some(Ok(rendered)) => answered(response.to_rendered_response(rendered)),
+        None => answered(dribbled(response.to_response(), response.dribble())),
+        Some(Ok(rendered)) => answered(dribbled(
+            response.to_rendered_response(rendered),
+            response.dribble(),
+        )),
         Some(Err(message)) => answered(plain_text(
             http::StatusCode::INTERNAL_SERVER_ERROR,
             format!(
@@ -284,6 +323,37 @@ pub(super) async fn answer(
                 mapping.description()
             ),
         )),
+    }
+}
+
+/// Renders the mapping's webhooks for this request and sends each from a task of its own
+/// (after its delay); a webhook that cannot be sent says why on standard error.
+fn fire_webhooks(mapping: &Mapping, view: &RequestView) {
+    for webhook in mapping.webhooks() {
+        let label = mapping.description();
+        match webhook.prepare(view, mapping.request().path_parameters(view)) {
+            Ok(prepared) => {
+                tokio::spawn(async move {
+                    if let Err(reason) = prepared.send().await {
+                        eprintln!("sidebyside mock: the webhook of mapping {label} was not delivered: {reason}");
+                    }
+                });
+            }
+            Err(reason) => {
+                eprintln!("sidebyside mock: the webhook of mapping {label} was not sent: {reason}")
+            }
+        }
+    }
+}
+
+/// The answer, its body sent in timed chunks when the mapping asks for it.
+fn dribbled(
+    response: http::Response<ResponseBody>,
+    dribble: Option<(u32, std::time::Duration)>,
+) -> http::Response<ResponseBody> {
+    match dribble {
+        None => response,
+        Some((chunks, total)) => response.map(|body| body.dribbled(chunks, total)),
     }
 }
 

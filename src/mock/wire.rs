@@ -12,9 +12,9 @@
 
 use crate::wire::{Connection, Handshake, RequestTiming};
 use bytes::Bytes;
-use http_body_util::Full;
 use hyper::body::{Body, Frame, SizeHint};
 use std::convert::Infallible;
+use std::future::Future as _;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -163,9 +163,20 @@ impl RequestClock {
 }
 
 /// A response body that marks its request's end when hyper drops it, having written it all.
+/// Sent whole, or (WireMock's `chunkedDribbleDelay`) in chunks spaced in time.
 pub(super) struct TimedBody {
-    body: Full<Bytes>,
+    /// What is left to send whole (`None` once sent).
+    body: Option<Bytes>,
+    dribble: Option<Box<Dribble>>,
     clock: Option<Arc<RequestClock>>,
+}
+
+/// Chunks still to send, one per interval: each chunk, then a pause, so that the last pause
+/// ends the body after the whole duration.
+struct Dribble {
+    chunks: std::collections::VecDeque<Bytes>,
+    interval: std::time::Duration,
+    pause: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 impl TimedBody {
@@ -173,12 +184,34 @@ impl TimedBody {
         self.clock = clock;
         self
     }
+
+    /// The body sent as `chunks` pieces of about equal size over `total` (the first at once,
+    /// each next after `total / chunks`, the body's end after `total`).
+    pub(super) fn dribbled(mut self, chunks: u32, total: std::time::Duration) -> Self {
+        let bytes = self.body.take().unwrap_or_default();
+        let count = (chunks.max(1) as usize).min(bytes.len().max(1));
+        let size = bytes.len().div_ceil(count).max(1);
+        let mut pieces = std::collections::VecDeque::with_capacity(count);
+        let mut start = 0;
+        while start < bytes.len() {
+            let end = (start + size).min(bytes.len());
+            pieces.push_back(bytes.slice(start..end));
+            start = end;
+        }
+        self.dribble = Some(Box::new(Dribble {
+            chunks: pieces,
+            interval: total / chunks.max(1),
+            pause: None,
+        }));
+        self
+    }
 }
 
 impl From<Bytes> for TimedBody {
     fn from(bytes: Bytes) -> Self {
         TimedBody {
-            body: Full::new(bytes),
+            body: (!bytes.is_empty()).then_some(bytes),
+            dribble: None,
             clock: None,
         }
     }
@@ -200,14 +233,36 @@ impl Body for TimedBody {
         mut self: Pin<&mut Self>,
         context: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        Pin::new(&mut self.body).poll_frame(context)
+        let Some(dribble) = self.dribble.as_mut() else {
+            return Poll::Ready(self.body.take().map(|bytes| Ok(Frame::data(bytes))));
+        };
+        if let Some(pause) = dribble.pause.as_mut() {
+            if pause.as_mut().poll(context).is_pending() {
+                return Poll::Pending;
+            }
+            dribble.pause = None;
+        }
+        match dribble.chunks.pop_front() {
+            Some(chunk) => {
+                dribble.pause = Some(Box::pin(tokio::time::sleep(dribble.interval)));
+                Poll::Ready(Some(Ok(Frame::data(chunk))))
+            }
+            None => Poll::Ready(None),
+        }
     }
 
     fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
+        match &self.dribble {
+            None => self.body.is_none(),
+            Some(dribble) => dribble.chunks.is_empty() && dribble.pause.is_none(),
+        }
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.body.size_hint()
+        let left = match &self.dribble {
+            None => self.body.as_ref().map_or(0, Bytes::len),
+            Some(dribble) => dribble.chunks.iter().map(Bytes::len).sum(),
+        };
+        SizeHint::with_exact(left as u64)
     }
 }
