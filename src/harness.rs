@@ -542,6 +542,14 @@ pub fn observe(
         observation.reasons.push(
             "did not finish within the timeout: killed with its whole process group".to_string(),
         );
+        // A client retrying a host nobody mocked is a common reason for running out of time.
+        if !observation.unmocked_hosts.is_empty() {
+            observation.reasons.push(format!(
+                "called a host nobody mocked: {} (a client retrying it may be why it ran out \
+                 of time)",
+                observation.unmocked_hosts.join(", ")
+            ));
+        }
         return observation;
     }
     let mut reasons = Vec::new();

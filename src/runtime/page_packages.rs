@@ -222,7 +222,8 @@ pub fn added(declared: &[Declared]) -> Vec<String> {
         .iter()
         .map(|declared| declared.requirement.clone())
         .filter(|requirement| {
-            let versioned = requirement.contains(['=', '<', '>', '~', '!', '@']);
+            // A pinned version or extras (`httpx[http2]`) ask for more than the venv has.
+            let versioned = requirement.contains(['=', '<', '>', '~', '!', '@', '[']);
             versioned || !base.contains(&name_of(requirement))
         })
         .collect();
@@ -305,13 +306,23 @@ mod tests {
 
     #[test]
     fn what_the_project_venv_has_adds_nothing_unless_pinned() {
-        let declared: Vec<Declared> = ["httpx", "requests", "aiohttp==3.9.0", "requests"]
-            .into_iter()
-            .map(|requirement| Declared {
-                requirement: requirement.to_string(),
-                source: String::new(),
-            })
-            .collect();
-        assert_eq!(added(&declared), ["aiohttp==3.9.0", "requests"]);
+        let declared: Vec<Declared> = [
+            "httpx",
+            "requests",
+            "aiohttp==3.9.0",
+            "requests",
+            "httpx[http2]",
+        ]
+        .into_iter()
+        .map(|requirement| Declared {
+            requirement: requirement.to_string(),
+            source: String::new(),
+        })
+        .collect();
+        // Extras ask for more than the venv's httpx has.
+        assert_eq!(
+            added(&declared),
+            ["aiohttp==3.9.0", "httpx[http2]", "requests"]
+        );
     }
 }

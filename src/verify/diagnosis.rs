@@ -256,6 +256,15 @@ impl Block<'_> {
     }
 
     fn elided(&self, stderr: &str) -> Option<String> {
+        // In Python `...` is a value (Ellipsis): `client.get(...)` runs, and fails on it.
+        if self.language == Language::Python && regex(r"(?i)\bellipsis\b").is_match(stderr) {
+            let argument = regex(r"\(\s*(?:\.\.\.|…)\s*\)|,\s*(?:\.\.\.|…)\s*\)");
+            if let Some(at) = self.line_of(&argument) {
+                return Some(format!(
+                    "an elided fragment: the `...` at {at} stands for arguments the page leaves out"
+                ));
+            }
+        }
         if !self.syntax_error(stderr) {
             return None;
         }
@@ -310,11 +319,13 @@ impl Block<'_> {
                 ))
             }
             Language::Javascript => {
+                // Node (`Cannot find package 'x'`), Bun (`Cannot find package "x"`) and Deno
+                // (`Import "x" not a dependency`, `Relative import path "x" not prefixed`).
                 let captures = regex(
-                    r"(?:Cannot find (?:package|module) '([^'./][^']*)'|Cannot find module '([^'./][^']*)')",
+                    r#"(?:Cannot find (?:package|module) '([^'./][^']*)'|Cannot find (?:package|module) "([^"./][^"]*)"|Import "([^"./][^"]*)" not a dependency|Relative import path "([^"./][^"]*)" not prefixed)"#,
                 )
                 .captures(stderr)?;
-                let package = captures.get(1).or(captures.get(2))?.as_str();
+                let package = (1..=4).find_map(|group| captures.get(group))?.as_str();
                 let package = npm_package_name(package);
                 Some(format!(
                     "it imports the npm package `{package}`, which the page does not declare \
@@ -418,6 +429,27 @@ impl Block<'_> {
             r#"ENOENT: no such file or directory, (?:open|stat|scandir) '([^']+)'|FileNotFoundError: \[Errno 2\] No such file or directory: '([^']+)'"#,
         );
         let opened = regex(r#"openAsBlob\(\s*['"]([^'"]+)['"]"#);
+        // A module the block imports from a relative path the page does not give (Node:
+        // `Cannot find module '/abs/x' imported from`; Deno: `Module not found "file:///abs/x"`).
+        let imported = regex(
+            r#"Cannot find module '(/[^']+)' imported from|Module not found "file://(/[^"]+)""#,
+        );
+        if let Some(captures) = imported.captures(stderr) {
+            let path = captures.get(1).or(captures.get(2))?.as_str();
+            let stem = std::path::Path::new(path)
+                .file_stem()
+                .map(|stem| stem.to_string_lossy().to_string())?;
+            let import = regex(&format!(
+                r#"['"](\.\.?/[^'"]*{}[^'"]*)['"]"#,
+                regex::escape(&stem)
+            ));
+            if let Some(found) = import.captures(self.code) {
+                return Some(format!(
+                    "it imports `{}`, a file the page does not provide",
+                    &found[1]
+                ));
+            }
+        }
         let file = match named.captures(stderr) {
             Some(captures) => captures.get(1).or(captures.get(2))?.as_str().to_string(),
             None if stderr.contains("Unable to open file as blob") => {
@@ -596,6 +628,61 @@ mod tests {
             )
             .unwrap();
         assert!(rust.contains("`cargo add mini_redis`"), "{rust}");
+    }
+
+    #[test]
+    fn deno_and_bun_name_a_missing_package_their_own_way_and_get_the_same_advice() {
+        let page = Page::default();
+        for stderr in [
+            "error: Import \"zod\" not a dependency and not in import map from \"file:///w/b.ts\"",
+            "error: Relative import path \"zod\" not prefixed with / or ./ or ../",
+            "error: Cannot find package \"zod\" from \"/w/b.ts\"",
+        ] {
+            let cause = block("import { z } from 'zod'\n", Language::Javascript, &page)
+                .missing_package(stderr, &[])
+                .unwrap_or_else(|| panic!("not recognised: {stderr}"));
+            assert!(cause.contains("`npm install zod`"), "{cause}");
+        }
+    }
+
+    #[test]
+    fn a_relative_import_the_page_does_not_give_is_a_missing_file() {
+        let page = Page::default();
+        let code = "import './fetch-polyfill.js'\nawait fetch('https://api.example.com/data')\n";
+        for stderr in [
+            "Error [ERR_MODULE_NOT_FOUND]: Cannot find module '/run/work/fetch-polyfill.js' imported from /run/work/b.mjs",
+            "error: Module not found \"file:///run/work/fetch-polyfill.js\".",
+        ] {
+            let cause = block(code, Language::Javascript, &page)
+                .missing_file(stderr)
+                .unwrap_or_else(|| panic!("not recognised: {stderr}"));
+            assert_eq!(
+                cause,
+                "it imports `./fetch-polyfill.js`, a file the page does not provide"
+            );
+        }
+        // A package the block names is not a file.
+        assert_eq!(
+            block("import x from 'axios'\n", Language::Javascript, &page).missing_file(
+                "Error [ERR_MODULE_NOT_FOUND]: Cannot find module '/run/work/other.js' imported from /run/work/b.mjs"
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn a_python_call_given_an_ellipsis_is_an_elided_fragment() {
+        let page = Page::default();
+        let code = "import httpx\nr = httpx.get(...)\n";
+        let cause = block(code, Language::Python, &page)
+            .elided("TypeError: Invalid type for url.  Expected str or httpx.URL, got <class 'ellipsis'>: Ellipsis")
+            .unwrap();
+        assert!(cause.contains("page.md:12"), "{cause}");
+        // Another error of a block with an ellipsis argument is not excused.
+        assert_eq!(
+            block(code, Language::Python, &page).elided("NameError: name 'r2' is not defined"),
+            None
+        );
     }
 
     #[test]
