@@ -49,6 +49,16 @@ pub fn browser_only(run: &mut Observation, snippet: &Snippet) {
 /// Looks at a failed run of a document's block and, when the page implies it cannot run
 /// here, makes it [`Status::CannotRun`] with the cause first among its reasons.
 pub fn diagnose(run: &mut Observation, snippet: &Snippet) {
+    let Some(block) = Block::of(snippet) else {
+        return;
+    };
+    if run.status == Status::Passed && !run.expect_failure {
+        if let Some(cause) = block.caught_step(&run.stderr.text) {
+            run.status = Status::CannotRun;
+            run.reasons.insert(0, cause);
+        }
+        return;
+    }
     let judged = matches!(
         run.status,
         Status::Failed | Status::TimedOut | Status::Error
@@ -56,9 +66,6 @@ pub fn diagnose(run: &mut Observation, snippet: &Snippet) {
     if !judged || run.expect_failure || run.limit_exceeded.is_some() {
         return;
     }
-    let Some(block) = Block::of(snippet) else {
-        return;
-    };
     let examined = format!(
         "{}\n{}",
         run.stderr.text,
@@ -361,22 +368,18 @@ impl Block<'_> {
         }
         .captures(stderr)?;
         let name = captures[1].to_string();
-        let word = regex(&format!(r"(?:^|[^\w$.]){}\b", regex::escape(&name)));
-        // In a session the earlier blocks ran first and their names were there to use.
-        let shared = self.page.session && self.language != Language::Rust;
-        if let Some((line, _, _)) = (!shared)
-            .then(|| self.page.blocks_before(self.fence_line))
-            .into_iter()
-            .flatten()
-            .filter(|(_, language, _)| same_language(language, self.language))
-            .filter(|(_, _, code)| word.is_match(code))
-            .last()
-        {
-            return Some(format!(
-                "a step of the page: it uses `{name}`, which the block at \
-                 {}:{line} introduces; run alone it has no `{name}`",
-                self.document
-            ));
+        // A name the block itself assigns is missing because an earlier line of the block
+        // failed (a transcript's `r = httpx.get(...)` that could not connect): that failure is
+        // the cause, not a fragment.
+        let assigned = regex(&format!(
+            r"(?m)^\s*(?:>>>\s*)?(?:(?:const|let|var)\s+)?{name}\s*(?::[^=]*)?=[^=]|\b(?:def|class|import|as|for)\s+{name}\b",
+            name = regex::escape(&name)
+        ));
+        if assigned.is_match(self.code) {
+            return None;
+        }
+        if let Some(step) = self.step(&name) {
+            return Some(step);
         }
         let mentioned = regex(&format!(r"(?:^|[^\w$]){}\b", regex::escape(&name)));
         let own_end = self.first_code_line + self.code.lines().count();
@@ -401,6 +404,37 @@ impl Block<'_> {
             "a fragment: it uses `{name}`, which nothing on the page defines: a placeholder \
              for the reader's own value"
         ))
+    }
+
+    /// Why a block that uses `name` is a step of its page: the block before it of its
+    /// language that introduces `name` (never in a session, where that block ran first).
+    fn step(&self, name: &str) -> Option<String> {
+        let word = regex(&format!(r"(?:^|[^\w$.]){}\b", regex::escape(name)));
+        let shared = self.page.session && self.language != Language::Rust;
+        let (line, _, _) = (!shared)
+            .then(|| self.page.blocks_before(self.fence_line))
+            .into_iter()
+            .flatten()
+            .filter(|(_, language, _)| same_language(language, self.language))
+            .filter(|(_, _, code)| word.is_match(code))
+            .last()?;
+        Some(format!(
+            "a step of the page: it uses `{name}`, which the block at \
+             {}:{line} introduces; run alone it has no `{name}`",
+            self.document
+        ))
+    }
+
+    /// A block that ran to its end but printed that a name an earlier block introduces is not
+    /// defined (it caught the error and printed it): a step of the page, not a clean run.
+    fn caught_step(&self, stderr: &str) -> Option<String> {
+        let captures = match self.language {
+            Language::Javascript => regex(r"ReferenceError: ([A-Za-z_$][\w$]*) is not defined"),
+            Language::Python => regex(r"NameError: name '([A-Za-z_]\w*)' is not defined"),
+            Language::Rust => return None,
+        }
+        .captures(stderr)?;
+        self.step(&captures[1])
     }
 
     /// A different identifier of the page within two edits of `name`: what a typo of it
@@ -681,6 +715,53 @@ mod tests {
         // Another error of a block with an ellipsis argument is not excused.
         assert_eq!(
             block(code, Language::Python, &page).elided("NameError: name 'r2' is not defined"),
+            None
+        );
+    }
+
+    #[test]
+    fn a_name_the_block_assigns_itself_is_no_fragment_its_earlier_failure_is_the_cause() {
+        let page = Page {
+            text: "The response `r` has a status.\n".to_string(),
+            ..Page::default()
+        };
+        let transcript = ">>> import httpx\n>>> r = httpx.get('https://www.example.org/')\n>>> r.status_code\n200\n";
+        assert_eq!(
+            block(transcript, Language::Python, &page)
+                .undefined_name("NameError: name 'r' is not defined"),
+            None
+        );
+    }
+
+    #[test]
+    fn a_caught_reference_error_for_an_earlier_blocks_name_makes_a_step() {
+        let page = Page {
+            session: false,
+            setups: vec![],
+            files: vec![],
+            text: "intro\n".repeat(20),
+            blocks: vec![
+                (
+                    3,
+                    "js".into(),
+                    "const url = 'https://api.example.com/data'\n".into(),
+                ),
+                (
+                    10,
+                    "js".into(),
+                    "try { await fetch(url) } catch (e) { console.error(e) }\n".into(),
+                ),
+            ],
+        };
+        let code = "try { await fetch(url) } catch (e) { console.error(e) }\n";
+        let cause = block(code, Language::Javascript, &page)
+            .caught_step("ReferenceError: url is not defined\n    at file:///w/b.mjs:1:20")
+            .unwrap();
+        assert!(cause.contains("page.md:3"), "{cause}");
+        // A name no earlier block introduces (a lesson about ReferenceError) is left alone.
+        assert_eq!(
+            block(code, Language::Javascript, &page)
+                .caught_step("ReferenceError: nothing is not defined"),
             None
         );
     }
