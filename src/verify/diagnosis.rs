@@ -78,6 +78,7 @@ pub fn diagnose(run: &mut Observation, snippet: &Snippet) {
         _ => block
             .browser(stderr)
             .or_else(|| block.site_markup(stderr))
+            .or_else(|| block.page_relative_url(stderr))
             .or_else(|| block.transcript(stderr).filter(|_| !is_transcript(snippet)))
             .or_else(|| block.url_import(stderr))
             .or_else(|| block.function_body(stderr))
@@ -163,6 +164,23 @@ impl Block<'_> {
 
     fn syntax_error(&self, stderr: &str) -> bool {
         stderr.contains("SyntaxError") || stderr.contains("IndentationError")
+    }
+
+    /// A URL relative to a web page (`fetch('/api/user')`): a browser completes it with the
+    /// page's address; a program has none (Node: `Failed to parse URL from /api/user`, Deno:
+    /// `Invalid URL: '/api/user'`).
+    fn page_relative_url(&self, stderr: &str) -> Option<String> {
+        if self.language != Language::Javascript {
+            return None;
+        }
+        let failed =
+            regex(r#"Failed to parse URL from (/\S*)|Invalid URL: '(/[^']*)'"#).captures(stderr)?;
+        let url = failed.get(1).or(failed.get(2))?.as_str();
+        let at = self.line_of(&regex(&format!(r#"['"`]{}['"`]"#, regex::escape(url))))?;
+        Some(format!(
+            "written for a browser: `{url}` at {at} is a URL relative to the web page the \
+             script runs on, which a program run here does not have"
+        ))
     }
 
     fn browser(&self, stderr: &str) -> Option<String> {
@@ -717,6 +735,21 @@ mod tests {
             block(code, Language::Python, &page).elided("NameError: name 'r2' is not defined"),
             None
         );
+    }
+
+    #[test]
+    fn a_url_relative_to_the_web_page_is_written_for_a_browser() {
+        let page = Page::default();
+        let code = "import ky from 'ky';\nconst user = await ky('/api/user').json();\n";
+        for stderr in [
+            "TypeError: Failed to parse URL from /api/user\n    at new Request",
+            "error: Uncaught (in promise) TypeError: Invalid URL: '/api/user'",
+        ] {
+            let cause = block(code, Language::Javascript, &page)
+                .page_relative_url(stderr)
+                .unwrap_or_else(|| panic!("not recognised: {stderr}"));
+            assert!(cause.contains("`/api/user` at page.md:12"), "{cause}");
+        }
     }
 
     #[test]
