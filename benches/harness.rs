@@ -30,6 +30,7 @@ fn harness(runtime: &tokio::runtime::Runtime, isolation: IsolationChoice) -> Opt
         cache_dir: sidebyside::paths::cache_dir(),
         limits: sidebyside::launcher::Limits::default(),
         typecheck: false,
+        recording: None,
     };
     let shutdown = sidebyside::shutdown::Shutdown::new(sidebyside::events::StopPolicy::AbortRuns);
     let reporter = std::sync::Arc::new(sidebyside::events::Silent);

@@ -50,6 +50,9 @@ pub struct HarnessOptions {
     pub global_templating: bool,
     /// `verify --typecheck`: TypeScript programs have their types checked before they run.
     pub typecheck: bool,
+    /// `record --upstream URL PAGE...`: the runs' mock proxies every request to this loopback
+    /// upstream and writes a mapping per distinct request (instead of serving `mock_dir`).
+    pub recording: Option<Recording>,
 }
 
 /// What a command does about a runtime it asked for that is not installed.
@@ -59,6 +62,14 @@ pub enum Missing {
     Refuse,
     /// The runtime is skipped with its note (`bench`).
     Skip,
+}
+
+/// What a recording run proxies to and where it writes.
+#[derive(Debug, Clone)]
+pub struct Recording {
+    pub upstream: String,
+    pub out: PathBuf,
+    pub recorder: Arc<crate::mock::Recorder>,
 }
 
 /// A program to run once, on one runtime.
@@ -103,14 +114,20 @@ impl Harness {
         shutdown: Arc<Shutdown>,
         reporter: Arc<dyn Reporter>,
     ) -> Result<Self> {
-        let definition = Arc::new(MockDefinition::load_with(
-            &options.mock_dir,
-            crate::mock::LoadOptions {
-                global_templating: options.global_templating,
-                // What a snippet sends never leaves the machine: proxying only to loopback.
-                remote_upstreams: false,
-            },
-        )?);
+        let definition = Arc::new(match &options.recording {
+            Some(recording) => {
+                crate::mock::recording_definition(&recording.upstream, &recording.out, false)?
+            }
+            None => MockDefinition::load_with(
+                &options.mock_dir,
+                crate::mock::LoadOptions {
+                    global_templating: options.global_templating,
+                    // What a snippet sends never leaves the machine: proxying only to loopback.
+                    remote_upstreams: false,
+                    preserve_host_header: false,
+                },
+            )?,
+        });
         for warning in definition.warnings() {
             reporter.event(Event::Note(&format!("mock: warning: {warning}")));
         }
@@ -148,6 +165,10 @@ impl Harness {
         let mut session =
             Session::new(definition, settings, root.path().to_path_buf()).map_err(Error::Other)?;
         session.reachable = vec![options.cache_dir.clone()];
+        session.recorder = options
+            .recording
+            .as_ref()
+            .map(|recording| recording.recorder.clone());
         let session = Arc::new(session);
         Ok(Harness {
             installed,

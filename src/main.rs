@@ -179,8 +179,13 @@ enum Command {
         serving: sidebyside::mock::ServingArguments,
     },
     /// Proxy every request to an upstream and write a WireMock mapping file per distinct
-    /// request into OUT/mappings/, to serve later with `sidebyside mock --mock OUT`.
+    /// request into OUT/mappings/, to serve later with `sidebyside mock --mock OUT`. Given
+    /// pages, runs their blocks once with every request they make proxied to the upstream
+    /// (which must then be on loopback: a snippet's traffic never leaves the machine);
+    /// without, proxies requests sent to 127.0.0.1:PORT until Ctrl-C.
     Record {
+        /// Markdown pages or snippet files whose blocks make the requests to record.
+        paths: Vec<PathBuf>,
         /// The upstream's base URL, e.g. http://127.0.0.1:9000 or https://api.example.com
         /// (its certificate checked against the system's roots; SSL_CERT_FILE is honoured).
         #[arg(long, value_name = "URL")]
@@ -398,6 +403,14 @@ fn main() -> ExitCode {
             .into()
         }
         Command::Record {
+            paths,
+            upstream,
+            out,
+            port: _,
+            serving: _,
+        } if !paths.is_empty() => record_pages(paths, upstream, out).into(),
+        Command::Record {
+            paths: _,
             upstream,
             out,
             port,
@@ -574,6 +587,94 @@ struct VerifyArguments {
     watch: bool,
 }
 
+/// `record --upstream URL --out DIR PAGE...`: the pages' blocks run once, each request they
+/// make proxied to the (loopback) upstream and written as a mapping into DIR/mappings/.
+fn record_pages(paths: Vec<PathBuf>, upstream: String, out: PathBuf) -> ExitStatus {
+    let reporter = progress::for_stderr(true);
+    let notes = reporter.clone();
+    let recorder = match sidebyside::mock::Recorder::new(&out, move |line| {
+        notes.event(sidebyside::events::Event::Note(line.trim()))
+    }) {
+        Ok(recorder) => std::sync::Arc::new(recorder),
+        Err(error) => return cli::usage(&error.to_string()),
+    };
+    let options = VerifyOptions {
+        paths: paths.clone(),
+        jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        runtimes: vec![],
+        require_check: false,
+        update: false,
+        sessions: false,
+        // Every block runs: a cached verdict makes no request.
+        cache: false,
+        harness: HarnessOptions {
+            global_templating: false,
+            mock_dir: out.clone(),
+            isolation: IsolationChoice::Auto,
+            timeout: std::time::Duration::from_secs(30),
+            output_cap_bytes: 8 << 20,
+            keep_temp: false,
+            outputs_dir: None,
+            cache_dir: sidebyside::paths::cache_dir(),
+            limits: Limits::standard(),
+            typecheck: false,
+            recording: Some(sidebyside::harness::Recording {
+                upstream: upstream.clone(),
+                out: out.clone(),
+                recorder: recorder.clone(),
+            }),
+        },
+    };
+    let runtime = match cli::async_runtime() {
+        Ok(runtime) => runtime,
+        Err(status) => return status,
+    };
+    let outcome = runtime.block_on(async {
+        let shutdown =
+            Shutdown::listen(StopPolicy::AbortRuns, reporter.clone()).map_err(|error| {
+                sidebyside::error::Error::Other(format!("cannot listen for Ctrl-C: {error}"))
+            })?;
+        sidebyside::verify::verify(&options, shutdown, reporter.clone()).await
+    });
+    reporter.finish();
+    let results = match outcome {
+        Ok(results) => results,
+        Err(error) => {
+            eprintln!("sidebyside: {error}");
+            return if error.is_interrupted() {
+                ExitStatus::Interrupted
+            } else {
+                ExitStatus::Usage
+            };
+        }
+    };
+    print!(
+        "{}",
+        sidebyside::report::render_for_stdout(Format::Table, &results, None, None)
+    );
+    let (written, failed) = recorder.counts();
+    let pages: Vec<String> = paths
+        .iter()
+        .map(|path| path.display().to_string())
+        .collect();
+    eprintln!(
+        "sidebyside: recorded {written} mappings in {}{}; verify the pages against them: \
+         sidebyside verify --mock {} {}",
+        out.join("mappings").display(),
+        if failed > 0 {
+            format!(" ({failed} could not be written)")
+        } else {
+            String::new()
+        },
+        out.display(),
+        pages.join(" ")
+    );
+    if failed > 0 {
+        return ExitStatus::Failed;
+    }
+    cli::status_of_verify(&results)
+}
+
 fn verify(arguments: VerifyArguments) -> ExitStatus {
     let timeout = match cli::positive_seconds("--timeout", arguments.timeout) {
         Ok(timeout) => timeout,
@@ -617,6 +718,7 @@ fn verify(arguments: VerifyArguments) -> ExitStatus {
             cache_dir: sidebyside::paths::cache_dir(),
             limits: arguments.limits,
             typecheck: arguments.typecheck,
+            recording: None,
         },
     };
     // --out is checked before anything runs.

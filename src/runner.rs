@@ -79,6 +79,8 @@ pub struct Session {
     /// Folders snippets read besides what their commands name (the cache): kept reachable in
     /// the namespace sandbox when the snippet runs as another user.
     pub reachable: Vec<PathBuf>,
+    /// Writes a mapping per distinct request the runs' mocks proxy (`record PAGE...`).
+    pub recorder: Option<Arc<crate::mock::Recorder>>,
 }
 
 impl Session {
@@ -102,6 +104,7 @@ impl Session {
             ca_file,
             nsswitch: isolation::nsswitch_file(Path::new("/etc/nsswitch.conf")),
             reachable: vec![],
+            recorder: None,
         })
     }
 
@@ -387,6 +390,7 @@ impl Session {
     fn mock_options(&self) -> MockOptions {
         MockOptions {
             journal: self.journal,
+            recorder: self.recorder.clone(),
             ..MockOptions::default()
         }
     }

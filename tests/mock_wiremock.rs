@@ -1457,3 +1457,89 @@ fn verify_refuses_mappings_that_would_send_a_snippets_traffic_off_this_machine()
         "{stderr}"
     );
 }
+
+/// `sidebyside record --upstream URL --out DIR PAGE`: the page's blocks run once against a
+/// loopback upstream standing in for the hosts they call (the client's `Host` kept), a mapping
+/// is written per distinct request with the upstream's credentials scrubbed, and the page then
+/// verifies against the recorded folder alone, with the same results.
+#[tokio::test]
+async fn record_runs_a_pages_blocks_against_a_loopback_upstream_and_the_page_verifies_against_the_recording(
+) {
+    use wiremock::matchers::{header, method, path};
+    let upstream = wiremock::MockServer::start().await;
+    wiremock::Mock::given(method("GET"))
+        .and(path("/orders/42"))
+        .and(header("host", "orders.example.test"))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200)
+                .insert_header("set-cookie", "session=secret")
+                .set_body_raw(r#"{"id":42,"items":3}"#, "application/json"),
+        )
+        .mount(&upstream)
+        .await;
+    let out = tempfile::tempdir().expect("temporary folder");
+    let page = common::fixture("record/orders.md");
+    let (uri, folder, document) = (upstream.uri(), out.path().to_path_buf(), page.clone());
+    let recorded = tokio::task::spawn_blocking(move || {
+        common::sidebyside()
+            .args(["record", "--upstream", &uri, "--out"])
+            .arg(&folder)
+            .arg(&document)
+            .output()
+            .expect("sidebyside record runs")
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&recorded.stderr);
+    assert_eq!(recorded.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("recorded 1 mappings in"), "{stderr}");
+    // Both blocks made the same request: one mapping, without the upstream's cookie.
+    let files: Vec<_> = std::fs::read_dir(out.path().join("mappings"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let mapping: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&files[0]).unwrap()).unwrap();
+    assert_eq!(mapping["request"]["url"], "/orders/42");
+    assert_eq!(mapping["response"]["status"], 200);
+    assert!(
+        mapping["response"]["headers"].get("set-cookie").is_none(),
+        "{mapping:#}"
+    );
+    // The page verifies against the recording alone, and both blocks read the order.
+    let (folder, document) = (out.path().to_path_buf(), page.clone());
+    let verified = tokio::task::spawn_blocking(move || {
+        common::sidebyside()
+            .args(["verify", "--format", "json", "--mock"])
+            .arg(&folder)
+            .arg(&document)
+            .output()
+            .expect("sidebyside verify runs")
+    })
+    .await
+    .unwrap();
+    let document: serde_json::Value = serde_json::from_slice(&verified.stdout).unwrap();
+    assert_eq!(verified.status.code(), Some(0), "{document:#}");
+    assert_eq!(document["runs"].as_array().unwrap().len(), 2, "{document:#}");
+    for run in document["runs"].as_array().unwrap() {
+        assert_eq!(run["status"], "passed", "{run:#}");
+        assert_eq!(run["result"], serde_json::json!({"id": 42, "items": 3}));
+    }
+}
+
+/// Recording a page never lets its snippets' traffic leave the machine: an upstream off
+/// loopback is refused before anything runs.
+#[test]
+fn record_refuses_an_upstream_off_loopback_for_a_pages_blocks() {
+    let out = tempfile::tempdir().expect("temporary folder");
+    let output = common::sidebyside()
+        .args(["record", "--upstream", "https://api.example.com", "--out"])
+        .arg(out.path())
+        .arg(common::fixture("record/orders.md"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("which is not this machine"), "{stderr}");
+}

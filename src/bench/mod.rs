@@ -157,6 +157,7 @@ pub async fn bench(
         cache_dir: options.cache_dir.clone(),
         limits: crate::launcher::Limits::default(),
         typecheck: false,
+        recording: None,
     };
     let harness = Harness::start(
         &harness_options,

@@ -82,6 +82,7 @@ pub fn run(arguments: ClaimsArguments) -> ExitStatus {
             cache_dir: sidebyside::paths::cache_dir(),
             limits: sidebyside::launcher::Limits::standard(),
             typecheck: false,
+            recording: None,
         },
     };
     // --out is checked before anything runs.

@@ -99,6 +99,7 @@ pub async fn serve_interactively(options: &InteractiveOptions) -> Result<(), Moc
     let load_options = LoadOptions {
         global_templating: options.global_templating,
         remote_upstreams: options.remote_upstreams,
+        ..LoadOptions::default()
     };
     let definition = MockDefinition::load_with(&options.mock_dir, load_options)?;
     for warning in definition.warnings() {

@@ -146,6 +146,7 @@ mod tests {
             problems: &problems,
             global_templating: false,
             remote_upstreams: false,
+            preserve_host_header: false,
         };
         let parsed = Delay::parse(&ObjectReader::new(context, &path, &response, "a response")?);
         let (mut errors, _) = problems.into_parts();

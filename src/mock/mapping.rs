@@ -35,6 +35,9 @@ pub struct LoadOptions {
     /// mapping proxying anywhere but loopback is then refused when loading, so that nothing a
     /// snippet sends leaves the machine (`verify` never turns it on).
     pub remote_upstreams: bool,
+    /// Proxied requests keep the `Host` the client sent (WireMock's `--preserve-host-header`),
+    /// instead of the upstream's.
+    pub preserve_host_header: bool,
 }
 
 /// One stub mapping: what requests it answers and how.
@@ -154,6 +157,7 @@ impl MockDefinition {
                 problems: &problems,
                 global_templating: options.global_templating,
                 remote_upstreams: options.remote_upstreams,
+                preserve_host_header: options.preserve_host_header,
             };
             load_file(context, &source_name, &text, &files_dir, &mut mappings);
         }
@@ -256,6 +260,7 @@ impl Mapping {
             problems: &problems,
             global_templating: options.global_templating,
             remote_upstreams: options.remote_upstreams,
+            preserve_host_header: options.preserve_host_header,
         };
         load_file(context, &source_name, text, files_dir, &mut mappings);
         let (errors, _) = problems.into_parts();

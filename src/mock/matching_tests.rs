@@ -13,6 +13,7 @@ fn pattern(request: Value) -> Result<RequestPattern, MockError> {
         problems: &problems,
         global_templating: false,
         remote_upstreams: false,
+        preserve_host_header: false,
     };
     let parsed = RequestPattern::parse(ObjectReader::new(
         context,

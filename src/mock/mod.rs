@@ -59,7 +59,7 @@ pub use limits::ConnectionLimits;
 pub use mapping::{
     LoadOptions, Mapping, MockDefinition, MAX_MAPPINGS_BYTES, MAX_MAPPING_FILE_BYTES,
 };
-pub use record::{record_interactively, RecordOptions, Recorder};
+pub use record::{record_interactively, recording_definition, RecordOptions, Recorder};
 pub use server::{MockListeners, RunningMock};
 pub use tls::CertificateAuthority;
 

@@ -67,6 +67,8 @@ pub(super) struct ProxySpec {
     remove: Vec<HeaderName>,
     /// Whether the upstream may be off this machine (else its addresses must be loopback).
     remote: bool,
+    /// Keep the client's `Host` header rather than the upstream's.
+    preserve_host: bool,
 }
 
 /// Whether a host, as written in a URL, is this machine's loopback.
@@ -166,6 +168,7 @@ impl ProxySpec {
             additional,
             remove,
             remote: context.remote_upstreams,
+            preserve_host: context.preserve_host_header,
         }))
     }
 
@@ -209,11 +212,18 @@ impl ProxySpec {
             }
             headers.append(name.clone(), value.clone());
         }
-        headers.insert(
-            http::header::HOST,
-            HeaderValue::from_str(&self.authority)
-                .map_err(|_| format!("the upstream {:?} is not a host", self.authority))?,
-        );
+        match view.headers.get(http::header::HOST) {
+            Some(host) if self.preserve_host => {
+                headers.insert(http::header::HOST, host.clone());
+            }
+            _ => {
+                headers.insert(
+                    http::header::HOST,
+                    HeaderValue::from_str(&self.authority)
+                        .map_err(|_| format!("the upstream {:?} is not a host", self.authority))?,
+                );
+            }
+        }
         if !body.is_empty() || view.headers.contains_key(http::header::CONTENT_LENGTH) {
             headers.insert(http::header::CONTENT_LENGTH, HeaderValue::from(body.len()));
         }

@@ -82,6 +82,8 @@ pub(super) struct FileContext<'a> {
     pub(super) global_templating: bool,
     /// Mappings may proxy to upstreams off this machine (else only to loopback).
     pub(super) remote_upstreams: bool,
+    /// Proxied requests keep the client's `Host` header.
+    pub(super) preserve_host_header: bool,
 }
 
 impl FileContext<'_> {

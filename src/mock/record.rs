@@ -164,6 +164,20 @@ fn file_stem(method: &str, path: &str) -> String {
     stem
 }
 
+/// Response headers a recorded mapping leaves out: credentials (a recording is meant to be
+/// committed) and headers about the upstream's own connection.
+const SCRUBBED_HEADERS: &[&str] = &[
+    "set-cookie",
+    "authorization",
+    "proxy-authorization",
+    "www-authenticate",
+    "proxy-authenticate",
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "date",
+];
+
 /// The mapping that answers this request with this answer, in WireMock's format: the request
 /// by method, URL (path and query) and body (`equalToJson` for a JSON body, `equalTo` for other
 /// text, `binaryEqualTo` for bytes that are not UTF-8);
@@ -193,6 +207,10 @@ fn mapping_json(view: &RequestView, answer: &http::Response<Bytes>) -> Value {
     response.insert("status".into(), json!(answer.status().as_u16()));
     let mut headers = Map::new();
     for name in answer.headers().keys() {
+        // Credentials and per-connection headers are not part of a reusable answer.
+        if SCRUBBED_HEADERS.contains(&name.as_str()) {
+            continue;
+        }
         let values: Vec<Value> = answer
             .headers()
             .get_all(name)
@@ -222,24 +240,36 @@ fn mapping_json(view: &RequestView, answer: &http::Response<Bytes>) -> Value {
     json!({ "request": Value::Object(request), "response": Value::Object(response) })
 }
 
+/// The definition a recording serves: one mapping, answering every request to any host by
+/// proxying it to `upstream`. `remote`: whether an upstream off loopback is allowed (never for
+/// the runs of a page: a snippet's traffic only ever reaches loopback).
+pub fn recording_definition(
+    upstream: &str,
+    out: &Path,
+    remote: bool,
+) -> Result<MockDefinition, MockError> {
+    let text = json!({
+        "name": "record",
+        "request": { "urlPattern": ".*" },
+        "response": { "proxyBaseUrl": upstream.trim_end_matches('/') },
+    })
+    .to_string();
+    let load = LoadOptions {
+        remote_upstreams: remote,
+        // A page's runs call the hosts the page names; the upstream stands in for them.
+        preserve_host_header: !remote,
+        ..LoadOptions::default()
+    };
+    let mappings = Mapping::parse_with(Path::new("--upstream"), &text, &out.join("__files"), load)?;
+    Ok(MockDefinition::from_mappings(out, mappings))
+}
+
 /// Proxies every request that reaches 127.0.0.1:PORT to the upstream and records the answers,
 /// until Ctrl-C or SIGTERM. Must be called inside a tokio runtime. Returns how many files were
 /// written and how many could not be.
 pub async fn record_interactively(options: &RecordOptions) -> Result<(usize, usize), MockError> {
     let upstream = options.upstream.trim_end_matches('/');
-    let text = json!({
-        "name": "record",
-        "request": { "urlPattern": ".*" },
-        "response": { "proxyBaseUrl": upstream },
-    })
-    .to_string();
-    let source = Path::new("--upstream");
-    let load = LoadOptions {
-        remote_upstreams: true,
-        ..LoadOptions::default()
-    };
-    let mappings = Mapping::parse_with(source, &text, &options.out.join("__files"), load)?;
-    let definition = MockDefinition::from_mappings(&options.out, mappings);
+    let definition = recording_definition(upstream, &options.out, true)?;
     let authority = CertificateAuthority::for_definition(&definition)?;
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, options.port)).map_err(|error| {
         MockError::Listener(std::io::Error::new(
