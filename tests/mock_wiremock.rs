@@ -1521,7 +1521,11 @@ async fn record_runs_a_pages_blocks_against_a_loopback_upstream_and_the_page_ver
     .unwrap();
     let document: serde_json::Value = serde_json::from_slice(&verified.stdout).unwrap();
     assert_eq!(verified.status.code(), Some(0), "{document:#}");
-    assert_eq!(document["runs"].as_array().unwrap().len(), 2, "{document:#}");
+    assert_eq!(
+        document["runs"].as_array().unwrap().len(),
+        2,
+        "{document:#}"
+    );
     for run in document["runs"].as_array().unwrap() {
         assert_eq!(run["status"], "passed", "{run:#}");
         assert_eq!(run["result"], serde_json::json!({"id": 42, "items": 3}));

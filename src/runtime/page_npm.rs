@@ -106,14 +106,28 @@ pub fn declared(page: &Page, document: &str) -> Vec<Declared> {
 }
 
 /// The packages the page adds, sorted and each once (`axios`, `zod@3`).
+///
+/// A package declared twice with different versions (`npm install node-fetch`, and further down
+/// `npm install node-fetch@2` for readers who need the older line) gets the first declaration:
+/// the page's main path, which its blocks follow; one folder cannot hold both.
 pub fn added(declared: &[Declared]) -> Vec<String> {
+    let mut seen = std::collections::BTreeSet::new();
     let mut added: Vec<String> = declared
         .iter()
         .map(|declared| declared.requirement.clone())
+        .filter(|requirement| seen.insert(name_of_requirement(requirement).to_string()))
         .collect();
     added.sort();
-    added.dedup();
     added
+}
+
+/// The package a requirement names: `axios@1` -> `axios`, `@scope/pkg@2` -> `@scope/pkg`.
+fn name_of_requirement(requirement: &str) -> &str {
+    let start = usize::from(requirement.starts_with('@'));
+    match requirement[start..].find('@') {
+        Some(at) => &requirement[..start + at],
+        None => requirement,
+    }
 }
 
 /// The npm package of a module specifier: `axios/lib/x` -> `axios`, `@scope/pkg/x` ->
@@ -366,6 +380,24 @@ fn read_lock(path: &Path) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_package_declared_twice_with_other_versions_keeps_the_first() {
+        let declared: Vec<Declared> = [
+            "node-fetch",
+            "@scope/pkg@2",
+            "node-fetch@2",
+            "@scope/pkg@3",
+            "ky",
+        ]
+        .into_iter()
+        .map(|requirement| Declared {
+            requirement: requirement.to_string(),
+            source: String::new(),
+        })
+        .collect();
+        assert_eq!(added(&declared), ["@scope/pkg@2", "ky", "node-fetch"]);
+    }
 
     fn page(text: &str, blocks: &[(usize, &str, &str)]) -> Page {
         Page {
