@@ -362,3 +362,25 @@ fn body_pattern_errors_name_the_entry() {
             .contains("$.request.bodyPatterns[0].schemaVersion: expected one of V4, V6, V7")
     );
 }
+
+#[test]
+fn a_missing_header_meets_the_negative_matchers_as_in_wiremock() {
+    let without = request("GET", "/x", &[]);
+    let tagged = request("GET", "/x", &[("Etag", "abc-1")]);
+    for matcher in [
+        json!({"doesNotMatch": "abc.*"}),
+        json!({"doesNotContain": "abc"}),
+        json!({"not": {"equalTo": "abc-1"}}),
+    ] {
+        let pattern = json!({"method": "GET", "headers": {"Etag": matcher}});
+        assert!(matches(&pattern, &without), "{pattern} and no Etag");
+        assert!(!matches(&pattern, &tagged), "{pattern} and Etag abc-1");
+    }
+    // The positive matchers still need the header.
+    let positive = json!({"method": "GET", "headers": {"Etag": {"matches": ".*"}}});
+    assert!(!matches(&positive, &without));
+    // `not: absent` still needs it there.
+    let present = json!({"method": "GET", "headers": {"Etag": {"not": {"absent": true}}}});
+    assert!(!matches(&present, &without));
+    assert!(matches(&present, &tagged));
+}

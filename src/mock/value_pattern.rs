@@ -254,7 +254,8 @@ impl ValuePattern {
 
     /// For a header, parameter or cookie that may be missing or repeated: absent matches no value
     /// at all; `and` and `or` combine their matchers on the same values (so `or` with `absent`
-    /// accepts a missing one); the others need a value, and match when any value does.
+    /// accepts a missing one); the negative matchers accept a missing one; the others need a
+    /// value, and match when any value does.
     pub(super) fn is_met(&self, values: &[String]) -> bool {
         match self {
             ValuePattern::Absent => values.is_empty(),
@@ -276,6 +277,14 @@ impl ValuePattern {
             ValuePattern::Not(inner) if matches!(**inner, ValuePattern::Absent) => {
                 !values.is_empty()
             }
+            // As WireMock: a missing value does not match a pattern, so it meets the negative
+            // matchers (`doesNotMatch`, `doesNotContain`, `not`).
+            ValuePattern::DoesNotMatch(_) | ValuePattern::DoesNotContain(_)
+                if values.is_empty() =>
+            {
+                true
+            }
+            ValuePattern::Not(inner) if values.is_empty() => !inner.is_met(values),
             _ => values.iter().any(|value| self.matches_one(value)),
         }
     }
