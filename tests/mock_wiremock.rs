@@ -150,6 +150,15 @@ async fn templated_responses_see_the_request_path_query_headers_and_method() {
 }
 
 #[tokio::test]
+async fn range_gives_the_numbers_between_its_bounds_in_either_direction() {
+    let served = Served::start("mocks/templating").await;
+    assert_eq!(
+        served.get("/pages").await,
+        (200, "page 1;page 2;page 3; 2,1,0,-1,".to_string())
+    );
+}
+
+#[tokio::test]
 async fn json_body_templates_read_the_request_body_with_json_path_and_helpers() {
     let served = Served::start("mocks/templating").await;
     let response = served

@@ -60,7 +60,7 @@ impl HelperDef for Function {
 }
 
 pub(super) fn register_helpers(registry: &mut Handlebars<'static>) {
-    let helpers: [(&str, HelperFunction); 25] = [
+    let helpers: [(&str, HelperFunction); 26] = [
         ("jsonPath", json_path),
         ("randomValue", random_value),
         ("randomInt", random_int),
@@ -98,6 +98,7 @@ pub(super) fn register_helpers(registry: &mut Handlebars<'static>) {
         ("val", val),
         ("base64", base64_helper),
         ("urlEncode", url_encode),
+        ("range", range),
     ];
     for (name, function) in helpers {
         registry.register_helper(name, Box::new(Function(function)));
@@ -221,6 +222,38 @@ fn random_int(helper: &Helper<'_>) -> Result<Value, RenderError> {
     }
     Ok(Value::from(rand::rng().random_range(lower..upper)))
 }
+
+/// `{{range 1 5}}`: the whole numbers from the first to the second, both included (counting
+/// down when the second is smaller), as WireMock's `range`; at most [`RANGE_LIMIT`] of them.
+fn range(helper: &Helper<'_>) -> Result<Value, RenderError> {
+    let bound = |index: usize| {
+        helper
+            .param(index)
+            .and_then(|param| {
+                let value = param.value();
+                value
+                    .as_i64()
+                    .or_else(|| value.as_str().and_then(|text| text.trim().parse().ok()))
+            })
+            .ok_or_else(|| failure(helper, "needs two whole numbers: {{range FROM TO}}"))
+    };
+    let (from, to) = (bound(0)?, bound(1)?);
+    if from.abs_diff(to) >= RANGE_LIMIT {
+        return Err(failure(
+            helper,
+            format!("{from} to {to} is more than {RANGE_LIMIT} numbers"),
+        ));
+    }
+    let numbers: Vec<Value> = if from <= to {
+        (from..=to).map(Value::from).collect()
+    } else {
+        (to..=from).rev().map(Value::from).collect()
+    };
+    Ok(Value::Array(numbers))
+}
+
+/// The most numbers `range` gives.
+const RANGE_LIMIT: u64 = 10_000;
 
 /// `{{pickRandom 'a' 'b' 'c'}}` or `{{pickRandom (array ...)}}`.
 fn pick_random(helper: &Helper<'_>) -> Result<Value, RenderError> {
