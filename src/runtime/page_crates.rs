@@ -60,89 +60,80 @@ pub(crate) fn installs(line: &str) -> bool {
 /// The `cargo add` lines of the page's shell blocks, each as the dependency table it adds.
 fn cargo_add_lines(page: &Page) -> Vec<(usize, Table)> {
     let mut found = Vec::new();
-    for (fence, word, code) in &page.blocks {
-        if !super::page_packages::SHELLS.contains(&word.as_str()) {
-            continue;
-        }
-        for (index, line) in code.lines().enumerate() {
-            let Some(captures) = CARGO_ADD.captures(line) else {
-                continue;
+    for (line, arguments) in super::page_packages::install_lines(page, &CARGO_ADD) {
+        let words = super::page_packages::argument_words(&arguments);
+        let mut crates: Vec<(String, Option<String>)> = Vec::new();
+        let mut features: Vec<String> = Vec::new();
+        let mut no_default = false;
+        let mut path = None;
+        let mut git = None;
+        let mut words = words.into_iter();
+        while let Some(word) = words.next() {
+            if matches!(word.as_str(), "&&" | ";" | "|" | "||") {
+                break;
+            }
+            let (option, inline) = match word.split_once('=') {
+                Some((option, value)) if word.starts_with('-') => {
+                    (option.to_string(), Some(value.to_string()))
+                }
+                _ => (word.clone(), None),
             };
-            let arguments = captures[1].split(" #").next().unwrap_or_default();
-            let words = shell_words::split(arguments).unwrap_or_default();
-            let mut crates: Vec<(String, Option<String>)> = Vec::new();
-            let mut features: Vec<String> = Vec::new();
-            let mut no_default = false;
-            let mut path = None;
-            let mut git = None;
-            let mut words = words.into_iter();
-            while let Some(word) = words.next() {
-                if matches!(word.as_str(), "&&" | ";" | "|" | "||") {
-                    break;
+            let mut value = || inline.clone().or_else(|| words.next());
+            match option.as_str() {
+                "-F" | "--features" => features.extend(
+                    value()
+                        .unwrap_or_default()
+                        .split([',', ' '])
+                        .filter(|feature| !feature.is_empty())
+                        .map(str::to_string),
+                ),
+                "--no-default-features" => no_default = true,
+                "--path" => path = value(),
+                "--git" => git = value(),
+                "--branch" | "--tag" | "--rev" | "--rename" | "--registry" | "-p" | "--package"
+                | "--manifest-path" | "--target" => {
+                    value();
                 }
-                let (option, inline) = match word.split_once('=') {
-                    Some((option, value)) if word.starts_with('-') => {
-                        (option.to_string(), Some(value.to_string()))
-                    }
-                    _ => (word.clone(), None),
-                };
-                let mut value = || inline.clone().or_else(|| words.next());
-                match option.as_str() {
-                    "-F" | "--features" => features.extend(
-                        value()
-                            .unwrap_or_default()
-                            .split([',', ' '])
-                            .filter(|feature| !feature.is_empty())
-                            .map(str::to_string),
-                    ),
-                    "--no-default-features" => no_default = true,
-                    "--path" => path = value(),
-                    "--git" => git = value(),
-                    "--branch" | "--tag" | "--rev" | "--rename" | "--registry" | "-p"
-                    | "--package" | "--manifest-path" | "--target" => {
-                        value();
-                    }
-                    _ if option.starts_with('-') => {}
-                    _ => {
-                        let (name, version) = match word.split_once('@') {
-                            Some((name, version)) => (name.to_string(), Some(version.to_string())),
-                            None => (word.clone(), None),
-                        };
-                        crates.push((name, version));
-                    }
+                _ if option.starts_with('-') => {}
+                _ => {
+                    let (name, version) = match word.split_once('@') {
+                        Some((name, version)) => (name.to_string(), Some(version.to_string())),
+                        None => (word.clone(), None),
+                    };
+                    crates.push((name, version));
                 }
             }
-            let mut table = Table::new();
-            let single = crates.len() == 1;
-            for (name, version) in &crates {
-                let mut spec = Table::new();
-                if let Some(path) = &path {
-                    spec.insert("path".into(), Value::String(path.clone()));
-                } else if let Some(git) = &git {
-                    spec.insert("git".into(), Value::String(git.clone()));
-                } else {
-                    let version = version.clone().unwrap_or_else(|| "*".to_string());
-                    spec.insert("version".into(), Value::String(version));
-                }
-                let mine: Vec<Value> = features
-                    .iter()
-                    .filter_map(|feature| match feature.split_once('/') {
-                        Some((owner, feature)) => (owner == name).then(|| feature.to_string()),
-                        None => single.then(|| feature.clone()),
-                    })
-                    .map(Value::String)
-                    .collect();
-                if !mine.is_empty() {
-                    spec.insert("features".into(), Value::Array(mine));
-                }
-                if no_default {
-                    spec.insert("default-features".into(), Value::Boolean(false));
-                }
-                table.insert(name.clone(), Value::Table(spec));
+        }
+        let mut table = Table::new();
+        let single = crates.len() == 1;
+        for (name, version) in &crates {
+            let mut spec = Table::new();
+            if let Some(path) = &path {
+                spec.insert("path".into(), Value::String(path.clone()));
+            } else if let Some(git) = &git {
+                spec.insert("git".into(), Value::String(git.clone()));
+            } else {
+                let version = version.clone().unwrap_or_else(|| "*".to_string());
+                spec.insert("version".into(), Value::String(version));
             }
-            if !table.is_empty() {
-                found.push((fence + 1 + index, table));
+            let mine: Vec<Value> = features
+                .iter()
+                .filter_map(|feature| match feature.split_once('/') {
+                    Some((owner, feature)) => (owner == name).then(|| feature.to_string()),
+                    None => single.then(|| feature.clone()),
+                })
+                .map(Value::String)
+                .collect();
+            if !mine.is_empty() {
+                spec.insert("features".into(), Value::Array(mine));
             }
+            if no_default {
+                spec.insert("default-features".into(), Value::Boolean(false));
+            }
+            table.insert(name.clone(), Value::Table(spec));
+        }
+        if !table.is_empty() {
+            found.push((line, table));
         }
     }
     found

@@ -26,7 +26,7 @@
 //! when complete (it holds no absolute path: npm's `.bin` links are relative), under a lock, so
 //! concurrent runs never see a half-made one.
 
-use super::page_packages::{front_matter, Declared, SHELLS};
+use super::page_packages::{argument_words, front_matter, install_lines, Declared};
 use super::provision;
 use crate::error::{Error, Result};
 use crate::snippet::Page;
@@ -53,52 +53,43 @@ pub(crate) fn installs(line: &str) -> bool {
 /// What the page declares, in document order.
 pub fn declared(page: &Page, document: &str) -> Vec<Declared> {
     let mut found = Vec::new();
-    for (fence, word, code) in &page.blocks {
-        if !SHELLS.contains(&word.as_str()) {
-            continue;
-        }
-        for (index, line) in code.lines().enumerate() {
-            let Some(captures) = INSTALL.captures(line) else {
+    for (line, arguments) in install_lines(page, &INSTALL) {
+        let words = argument_words(&arguments);
+        let mut on_line = Vec::new();
+        let mut skip_value = false;
+        let mut not_for_the_page = false;
+        for word in words {
+            if skip_value {
+                skip_value = false;
                 continue;
-            };
-            let arguments = captures[1].split(" #").next().unwrap_or_default();
-            let words = shell_words::split(arguments).unwrap_or_default();
-            let mut on_line = Vec::new();
-            let mut skip_value = false;
-            let mut not_for_the_page = false;
-            for word in words {
-                if skip_value {
-                    skip_value = false;
-                    continue;
-                }
-                if matches!(word.as_str(), "&&" | ";" | "|" | "||") {
-                    break;
-                }
-                if matches!(word.as_str(), "-g" | "--global" | "--location=global") {
-                    not_for_the_page = true;
-                }
-                if word.starts_with('-') {
-                    skip_value = matches!(
-                        word.as_str(),
-                        "--registry" | "--prefix" | "-C" | "--cwd" | "--workspace" | "-w"
-                    );
-                    continue;
-                }
-                let from_files = word.starts_with(['.', '/', '~'])
-                    || word.starts_with("file:")
-                    || word.starts_with("link:")
-                    || word.ends_with(".tgz");
-                if from_files {
-                    not_for_the_page = true;
-                }
-                on_line.push(Declared {
-                    requirement: word,
-                    source: format!("{document}:{}", fence + 1 + index),
-                });
             }
-            if !not_for_the_page {
-                found.extend(on_line);
+            if matches!(word.as_str(), "&&" | ";" | "|" | "||") {
+                break;
             }
+            if matches!(word.as_str(), "-g" | "--global" | "--location=global") {
+                not_for_the_page = true;
+            }
+            if word.starts_with('-') {
+                skip_value = matches!(
+                    word.as_str(),
+                    "--registry" | "--prefix" | "-C" | "--cwd" | "--workspace" | "-w"
+                );
+                continue;
+            }
+            let from_files = word.starts_with(['.', '/', '~'])
+                || word.starts_with("file:")
+                || word.starts_with("link:")
+                || word.ends_with(".tgz");
+            if from_files {
+                not_for_the_page = true;
+            }
+            on_line.push(Declared {
+                requirement: word,
+                source: format!("{document}:{line}"),
+            });
+        }
+        if !not_for_the_page {
+            found.extend(on_line);
         }
     }
     found.extend(front_matter(&page.text, document, "node"));

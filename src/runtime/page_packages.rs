@@ -72,53 +72,67 @@ pub(crate) fn installs(line: &str) -> bool {
     PIP.is_match(line)
 }
 
-/// What the page declares, in document order.
-pub fn declared(page: &Page, document: &str) -> Vec<Declared> {
+/// The lines of the page's shell blocks that `command` recognises as installing something, in
+/// document order: each line's number on the page and what follows the command (the pattern's
+/// first group). Python's, npm's and cargo's install lines are all read this way.
+pub(crate) fn install_lines(page: &Page, command: &Regex) -> Vec<(usize, String)> {
     let mut found = Vec::new();
     for (fence, word, code) in &page.blocks {
         if !SHELLS.contains(&word.as_str()) {
             continue;
         }
         for (index, line) in code.lines().enumerate() {
-            let Some(captures) = PIP.captures(line) else {
+            if let Some(captures) = command.captures(line) {
+                found.push((fence + 1 + index, captures[1].to_string()));
+            }
+        }
+    }
+    found
+}
+
+/// An install line's arguments as the shell splits them, a trailing ` #` comment left out.
+pub(crate) fn argument_words(arguments: &str) -> Vec<String> {
+    shell_words::split(arguments.split(" #").next().unwrap_or_default()).unwrap_or_default()
+}
+
+/// What the page declares, in document order.
+pub fn declared(page: &Page, document: &str) -> Vec<Declared> {
+    let mut found = Vec::new();
+    for (line, arguments) in install_lines(page, &PIP) {
+        let words = argument_words(&arguments);
+        let mut on_line = Vec::new();
+        let mut skip_value = false;
+        for word in words {
+            if skip_value {
+                skip_value = false;
                 continue;
-            };
-            let words = shell_words::split(captures[1].split(" #").next().unwrap_or_default())
-                .unwrap_or_default();
-            let mut on_line = Vec::new();
-            let mut skip_value = false;
-            for word in words {
-                if skip_value {
-                    skip_value = false;
-                    continue;
-                }
-                if word.starts_with('-') {
-                    // Options that take a value as the next word.
-                    skip_value = matches!(
-                        word.as_str(),
-                        "-i" | "--index-url"
-                            | "--extra-index-url"
-                            | "-c"
-                            | "--constraint"
-                            | "--target"
-                            | "-t"
-                            | "--python"
-                    );
-                    continue;
-                }
-                if word == "&&" || word == ";" || word == "|" {
-                    break;
-                }
-                on_line.push(Declared {
-                    requirement: word,
-                    source: format!("{document}:{}", fence + 1 + index),
-                });
             }
-            // Installing from a file, a folder or a repository is the page's own set-up.
-            let from_files = installs_from_files(&captures[1]);
-            if !from_files {
-                found.extend(on_line);
+            if word.starts_with('-') {
+                // Options that take a value as the next word.
+                skip_value = matches!(
+                    word.as_str(),
+                    "-i" | "--index-url"
+                        | "--extra-index-url"
+                        | "-c"
+                        | "--constraint"
+                        | "--target"
+                        | "-t"
+                        | "--python"
+                );
+                continue;
             }
+            if word == "&&" || word == ";" || word == "|" {
+                break;
+            }
+            on_line.push(Declared {
+                requirement: word,
+                source: format!("{document}:{line}"),
+            });
+        }
+        // Installing from a file, a folder or a repository is the page's own set-up.
+        let from_files = installs_from_files(&arguments);
+        if !from_files {
+            found.extend(on_line);
         }
     }
     found.extend(front_matter(&page.text, document, "python"));
