@@ -154,7 +154,7 @@ impl Harness {
         }
         let root = tempfile::Builder::new()
             .prefix("sidebyside-")
-            .tempdir()
+            .tempdir_in(crate::paths::run_root_parent())
             .map_err(|error| Error::io("cannot create a temporary directory", error))?;
         let settings = RunSettings {
             isolation: mode,
@@ -237,7 +237,12 @@ impl Harness {
         let (mut order, later): (Vec<usize>, Vec<usize>) =
             (0..planned.len()).partition(|position| !builds(position));
         order.extend(later);
-        for position in order {
+        // Runs take their turn in that order, whichever task the runtime happens to poll first
+        // (with `--jobs 1` the order is the order they run in): each waits until the one before
+        // it holds its permit.
+        let (turn_sender, turn) = tokio::sync::watch::channel(0usize);
+        let turn_sender = Arc::new(turn_sender);
+        for (rank, position) in order.into_iter().enumerate() {
             // Stopped: nothing more is built or started, the rest is interrupted.
             if self.shutdown.requested() {
                 break;
@@ -248,8 +253,12 @@ impl Harness {
             let semaphore = semaphore.clone();
             let shutdown = self.shutdown.clone();
             let index = self.next_run.fetch_add(1, Ordering::SeqCst);
+            let mut turn = turn.clone();
+            let turn_sender = turn_sender.clone();
             tasks.spawn(async move {
+                let _ = turn.wait_for(|next| *next == rank).await;
                 let _permit = semaphore.acquire_owned().await;
+                turn_sender.send_replace(rank + 1);
                 if shutdown.requested() {
                     return (position, Err(INTERRUPTED.to_string()));
                 }

@@ -325,6 +325,12 @@ fn main() -> ExitCode {
     {
         return launch(&arguments[2..]);
     }
+    if arguments
+        .get(1)
+        .is_some_and(|argument| argument == "__zygote")
+    {
+        return ExitCode::from(sidebyside::launcher::zygote::main() as u8);
+    }
     let cli = Cli::parse();
     match cli.command {
         Command::List {

@@ -81,6 +81,8 @@ pub struct Session {
     pub reachable: Vec<PathBuf>,
     /// Writes a mapping per distinct request the runs' mocks proxy (`record PAGE...`).
     pub recorder: Option<Arc<crate::mock::Recorder>>,
+    /// The process that forks each run's launcher, started at the first run.
+    zygote: std::sync::OnceLock<Result<crate::launcher::zygote::Zygote, String>>,
 }
 
 impl Session {
@@ -105,6 +107,7 @@ impl Session {
             nsswitch: isolation::nsswitch_file(Path::new("/etc/nsswitch.conf")),
             reachable: vec![],
             recorder: None,
+            zygote: std::sync::OnceLock::new(),
         })
     }
 
@@ -229,24 +232,11 @@ impl Session {
             cpus: crate::launcher::program_cpus(),
         };
         let spec_path = directory.join("launch.json");
-        crate::ground::files::write_atomically(&spec_path, &spec)
+        crate::ground::files::write_run_file(&spec_path, &spec)
             .map_err(|error| format!("cannot write {}: {error}", spec_path.display()))?;
 
-        let executable = std::env::current_exe()
-            .map_err(|error| format!("cannot find the sidebyside executable: {error}"))?;
-        let handle = duct::cmd(executable, ["__launch".into(), spec_path.into_os_string()])
-            .stdin_null()
-            .stdout_capture()
-            .stderr_capture()
-            .unchecked()
-            .start()
-            .map_err(|error| format!("cannot start the launcher: {error}"))?;
-        let handle = Arc::new(handle);
-        let mut launcher_exit = {
-            let handle = handle.clone();
-            tokio::task::spawn_blocking(move || handle.wait().cloned())
-        };
-
+        let launcher = self.start_launcher(&spec_path, &directory.join("launcher.stderr"))?;
+        let mut launcher_exit = launcher.end();
         let stream = tokio::select! {
             accepted = control.accept() => accepted
                 .map_err(|error| format!("the launcher did not connect: {error}"))?.0,
@@ -254,7 +244,7 @@ impl Session {
                 return Err(launcher_failure("the launcher exited before it started the snippet", exited));
             }
             () = tokio::time::sleep(Duration::from_secs(30)) => {
-                let _ = handle.kill();
+                launcher.kill();
                 return Err("the launcher did not start within 30 s".to_string());
             }
         };
@@ -306,7 +296,7 @@ impl Session {
         let exited = match finished {
             Ok(exited) => exited,
             Err(_) => {
-                let _ = handle.kill();
+                launcher.kill();
                 return Err(format!(
                     "the launcher did not finish within {} s after the timeout",
                     backstop.as_secs()
@@ -314,21 +304,11 @@ impl Session {
             }
         };
         drop(control);
-        let launcher_output = match exited {
-            Ok(Ok(output)) => output,
-            other => return Err(launcher_failure("the launcher failed", other)),
-        };
-
+        let launcher_end = exited.map_err(|error| format!("the launcher failed: {error}"))?;
         let report: LaunchReport = std::fs::read(&spec.report_path)
             .ok()
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-            .ok_or_else(|| {
-                format!(
-                    "the launcher wrote no report ({}): {}",
-                    launcher_output.status,
-                    String::from_utf8_lossy(&launcher_output.stderr).trim()
-                )
-            })?;
+            .ok_or_else(|| launcher_end.describe("the launcher wrote no report"))?;
 
         let mut outcome = RunOutcome {
             stdout: Output::read(&spec.stdout_path, report.stdout_bytes),
@@ -385,6 +365,40 @@ impl Session {
             .filter(|host| seen.insert(host.clone()))
             .collect();
         Ok(outcome)
+    }
+
+    /// Starts the run's launcher: forked by the session's zygote (started at the first run),
+    /// or executed afresh when the zygote cannot be had or `SIDEBYSIDE_LAUNCHER=exec` asks for
+    /// it (to measure one against the other).
+    fn start_launcher(&self, spec_path: &Path, stderr_path: &Path) -> Result<Launcher, String> {
+        let executable = std::env::current_exe()
+            .map_err(|error| format!("cannot find the sidebyside executable: {error}"))?;
+        let wanted = std::env::var_os("SIDEBYSIDE_LAUNCHER").is_none_or(|value| value != "exec");
+        if wanted {
+            let zygote = self.zygote.get_or_init(|| {
+                crate::launcher::zygote::Zygote::start(&executable)
+                    .map_err(|error| format!("cannot start the launcher zygote: {error}"))
+            });
+            if let Ok(zygote) = zygote {
+                if let Ok(launched) = zygote.launch(spec_path, stderr_path) {
+                    return Ok(Launcher::Forked {
+                        launched: Arc::new(launched),
+                        stderr_path: stderr_path.to_path_buf(),
+                    });
+                }
+            }
+        }
+        let handle = duct::cmd(
+            executable,
+            ["__launch".into(), spec_path.as_os_str().to_owned()],
+        )
+        .stdin_null()
+        .stdout_capture()
+        .stderr_capture()
+        .unchecked()
+        .start()
+        .map_err(|error| format!("cannot start the launcher: {error}"))?;
+        Ok(Launcher::Executed(Arc::new(handle)))
     }
 
     fn mock_options(&self) -> MockOptions {
@@ -555,18 +569,92 @@ fn base_environment(temporary: &Path, home: &Path) -> Vec<(String, String)> {
     env
 }
 
-fn launcher_failure(
-    what: &str,
-    exited: Result<std::io::Result<std::process::Output>, tokio::task::JoinError>,
-) -> String {
+fn launcher_failure(what: &str, exited: Result<LauncherEnd, String>) -> String {
     match exited {
-        Ok(Ok(output)) => format!(
-            "{what} ({}): {}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr).trim()
-        ),
-        Ok(Err(error)) => format!("{what}: {error}"),
+        Ok(end) => end.describe(what),
         Err(error) => format!("{what}: {error}"),
+    }
+}
+
+/// A run's launcher: forked by the session's zygote, or (when there is none) started as
+/// `sidebyside __launch SPEC` of its own.
+enum Launcher {
+    Forked {
+        launched: Arc<crate::launcher::zygote::Launched>,
+        stderr_path: PathBuf,
+    },
+    Executed(Arc<duct::Handle>),
+}
+
+/// How a launcher ended: its exit status when known (a forked launcher is the zygote's child,
+/// whose status sidebyside does not see) and what it wrote on standard error.
+struct LauncherEnd {
+    status: Option<String>,
+    stderr: String,
+}
+
+impl LauncherEnd {
+    fn describe(&self, what: &str) -> String {
+        let stderr = self.stderr.trim();
+        let stderr = if stderr.is_empty() {
+            "it said nothing"
+        } else {
+            stderr
+        };
+        match &self.status {
+            Some(status) => format!("{what} ({status}): {stderr}"),
+            None => format!("{what}: {stderr}"),
+        }
+    }
+}
+
+type LauncherEndFuture =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<LauncherEnd, String>> + Send>>;
+
+impl Launcher {
+    /// Resolves when the launcher has ended.
+    fn end(&self) -> LauncherEndFuture {
+        match self {
+            Launcher::Forked {
+                launched,
+                stderr_path,
+            } => {
+                let launched = launched.clone();
+                let stderr_path = stderr_path.clone();
+                Box::pin(async move {
+                    launched
+                        .exited()
+                        .await
+                        .map_err(|error| format!("cannot watch the launcher: {error}"))?;
+                    Ok(LauncherEnd {
+                        status: None,
+                        stderr: std::fs::read_to_string(&stderr_path).unwrap_or_default(),
+                    })
+                })
+            }
+            Launcher::Executed(handle) => {
+                let handle = handle.clone();
+                Box::pin(async move {
+                    let output = tokio::task::spawn_blocking(move || handle.wait().cloned())
+                        .await
+                        .map_err(|error| error.to_string())?
+                        .map_err(|error| error.to_string())?;
+                    Ok(LauncherEnd {
+                        status: Some(output.status.to_string()),
+                        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+                    })
+                })
+            }
+        }
+    }
+
+    fn kill(&self) {
+        match self {
+            Launcher::Forked { launched, .. } => launched.kill(),
+            Launcher::Executed(handle) => {
+                let _ = handle.kill();
+            }
+        }
     }
 }
 

@@ -349,3 +349,46 @@ fn the_javascript_snippet_runs_on_node_bun_and_deno_side_by_side() {
     assert!(document["environment"]["runtimes"]["bun"].is_string());
     assert!(document["environment"]["runtimes"]["deno"].is_string());
 }
+
+#[test]
+fn a_launcher_started_afresh_runs_snippets_as_one_forked_by_the_zygote() {
+    // Every run's launcher is forked by the session's zygote; `SIDEBYSIDE_LAUNCHER=exec`
+    // starts each one as a program of its own (the way to measure one against the other).
+    // Both see the same snippets do the same things.
+    let snippets = project().join("snippets/javascript");
+    let verdicts = |launcher: Option<&str>| {
+        let mut command = sidebyside();
+        if let Some(launcher) = launcher {
+            command.env("SIDEBYSIDE_LAUNCHER", launcher);
+        }
+        let output = command
+            .arg("verify")
+            .arg(&snippets)
+            .args(["--format", "json"])
+            .output()
+            .unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{launcher:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let document: Value = serde_json::from_slice(&output.stdout).unwrap();
+        let runs = document["runs"].as_array().unwrap().clone();
+        assert!(!runs.is_empty(), "{document:#}");
+        runs.iter()
+            .map(|run| {
+                assert!(
+                    run["wall_s"].as_f64().is_some_and(|wall| wall > 0.0),
+                    "{run:#}"
+                );
+                (
+                    run["id"].clone(),
+                    run["status"].clone(),
+                    run["result"].clone(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(verdicts(None), verdicts(Some("exec")));
+}

@@ -55,6 +55,23 @@ pub fn write_bytes_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> 
     Ok(())
 }
 
+/// Writes a file that lives only as long as one run (the launch spec, the launcher's report):
+/// compact JSON to a temporary file renamed into place, as [`write_atomically`] does, but
+/// without `fsync`, which protects nothing here (the run directory does not outlive a crash)
+/// and cost a disk flush per run.
+pub fn write_run_file<T: Serialize>(path: &Path, value: &T) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
+    let bytes = serde_json::to_vec(value).map_err(std::io::Error::other)?;
+    let directory = path.parent().unwrap_or(Path::new("."));
+    let mut file = tempfile::NamedTempFile::new_in(directory)?;
+    file.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    file.write_all(&bytes)?;
+    file.persist(path).map_err(|error| error.error)?;
+    Ok(())
+}
+
 /// Makes a file the cache already holds readable by everyone, as [`write_bytes_atomically`]
 /// writes new ones (older versions wrote 0600 files, which the sandbox user cannot read).
 pub fn ensure_readable(path: &Path) -> std::io::Result<()> {

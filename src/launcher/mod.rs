@@ -20,8 +20,9 @@ pub mod monitor;
 pub mod namespace;
 pub mod process;
 pub mod sandbox;
+pub mod zygote;
 
-use crate::ground::files::write_atomically;
+use crate::ground::files::write_run_file;
 use crate::observation::{Exit, Protection, Usage};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -194,7 +195,7 @@ pub fn main(spec_path: &Path) -> i32 {
         // Written by the first process of the run's PID namespace.
         return 0;
     };
-    match write_atomically(&spec.report_path, &report) {
+    match write_run_file(&spec.report_path, &report) {
         Ok(()) => 0,
         Err(error) => {
             eprintln!(

@@ -73,6 +73,9 @@ pub fn kill_all(pids: &[libc::pid_t]) {
 
 /// Every live descendant of the calling process (children first).
 pub fn descendants_of_self() -> Vec<libc::pid_t> {
+    if let Some(everyone_else) = others_in_own_pid_namespace() {
+        return everyone_else;
+    }
     let mut tree = children_of_self();
     let mut index = 0;
     while index < tree.len() && tree.len() < 100_000 {
@@ -80,6 +83,29 @@ pub fn descendants_of_self() -> Vec<libc::pid_t> {
         index += 1;
     }
     tree
+}
+
+/// In the run's own PID namespace, where the caller is its init (pid 1) and `/proc` is that
+/// namespace's, every process of the namespace but the caller descends from it: one listing of
+/// `/proc` finds them all, where walking `/proc/PID/task/TID/children` reads a file per thread
+/// (a dozen for one Node process), 20 times a second. `None` anywhere else, and when `/proc` is
+/// not the namespace's (its `self` is not 1): then `/proc` would list the machine's processes.
+fn others_in_own_pid_namespace() -> Option<Vec<libc::pid_t>> {
+    // SAFETY: getpid has no preconditions.
+    if unsafe { libc::getpid() } != 1 {
+        return None;
+    }
+    if std::fs::read_link("/proc/self").ok()? != std::path::Path::new("1") {
+        return None;
+    }
+    let entries = std::fs::read_dir("/proc").ok()?;
+    Some(
+        entries
+            .flatten()
+            .filter_map(|entry| entry.file_name().to_str()?.parse::<libc::pid_t>().ok())
+            .filter(|&pid| pid != 1)
+            .collect(),
+    )
 }
 
 fn children_of(pid: libc::pid_t) -> Vec<libc::pid_t> {

@@ -144,7 +144,7 @@ fn in_pid_namespace(
                         Some(format!("cannot build the sandbox for the snippet: {error}"));
                 }
             }
-            let code = match crate::ground::files::write_atomically(&spec.report_path, &report) {
+            let code = match crate::ground::files::write_run_file(&spec.report_path, &report) {
                 Ok(()) => 0,
                 Err(error) => {
                     eprintln!(

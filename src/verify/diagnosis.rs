@@ -379,13 +379,7 @@ impl Block<'_> {
     }
 
     fn undefined_name(&self, stderr: &str) -> Option<String> {
-        let captures = match self.language {
-            Language::Javascript => regex(r"ReferenceError: ([A-Za-z_$][\w$]*) is not defined"),
-            Language::Python => regex(r"NameError: name '([A-Za-z_]\w*)' is not defined"),
-            Language::Rust => return None,
-        }
-        .captures(stderr)?;
-        let name = captures[1].to_string();
+        let name = self.name_not_defined(stderr)?.to_string();
         // A name the block itself assigns is missing because an earlier line of the block
         // failed (a transcript's `r = httpx.get(...)` that could not connect): that failure is
         // the cause, not a fragment.
@@ -446,13 +440,27 @@ impl Block<'_> {
     /// A block that ran to its end but printed that a name an earlier block introduces is not
     /// defined (it caught the error and printed it): a step of the page, not a clean run.
     fn caught_step(&self, stderr: &str) -> Option<String> {
-        let captures = match self.language {
-            Language::Javascript => regex(r"ReferenceError: ([A-Za-z_$][\w$]*) is not defined"),
-            Language::Python => regex(r"NameError: name '([A-Za-z_]\w*)' is not defined"),
-            Language::Rust => return None,
+        let name = self.name_not_defined(stderr)?;
+        self.step(name)
+    }
+
+    /// The name of the first `ReferenceError: NAME is not defined` (JavaScript) or `NameError:
+    /// name 'NAME' is not defined` (Python) in `stderr`. Asked of every passing run, so the
+    /// patterns are compiled once and only looked for when the words are there.
+    fn name_not_defined<'s>(&self, stderr: &'s str) -> Option<&'s str> {
+        static JAVASCRIPT: LazyLock<Regex> =
+            LazyLock::new(|| regex(r"ReferenceError: ([A-Za-z_$][\w$]*) is not defined"));
+        static PYTHON: LazyLock<Regex> =
+            LazyLock::new(|| regex(r"NameError: name '([A-Za-z_]\w*)' is not defined"));
+        if !stderr.contains("is not defined") {
+            return None;
         }
-        .captures(stderr)?;
-        self.step(&captures[1])
+        let pattern = match self.language {
+            Language::Javascript => &*JAVASCRIPT,
+            Language::Python => &*PYTHON,
+            Language::Rust => return None,
+        };
+        Some(pattern.captures(stderr)?.get(1)?.as_str())
     }
 
     /// A different identifier of the page within two edits of `name`: what a typo of it
