@@ -56,11 +56,11 @@ printf '   ratio: %.2fx\n' "$(echo "$seed / $alone" | bc -l)"
 echo
 echo "2. harness CPU per run: $load_pages pages x 3 blocks, --no-cache, --jobs 2"
 benches/load/make-docs.sh "$work/load" "$load_pages" >/dev/null
-: >"$work/harness"
-for _ in 1 2 3; do
-    /usr/bin/time -f '%U %S' -o "$work/time" "$bin" verify "$work/load" --no-cache --jobs 2 \
-        --format json >"$work/load.json" 2>/dev/null || true
-    python3 - "$work/load.json" "$work/time" >>"$work/harness" <<'PY'
+: >"$work/harness" ; : >"$work/harness-exec"
+harness_cpu() { # LAUNCHER OUTPUT: one verify of the load tree, its harness CPU per run appended
+    SIDEBYSIDE_LAUNCHER=$1 /usr/bin/time -f '%U %S' -o "$work/time" "$bin" verify "$work/load" \
+        --no-cache --jobs 2 --format json >"$work/load.json" 2>/dev/null || true
+    python3 - "$work/load.json" "$work/time" >>"$2" <<'PY'
 import json, sys
 document = json.load(open(sys.argv[1]))
 user, system = map(float, open(sys.argv[2]).read().split()[-2:])
@@ -68,10 +68,22 @@ runs = document["runs"]
 own = sum(run["cpu_s"] for run in runs)
 print(f"{(user + system - own) / len(runs) * 1000:.2f} {user + system:.2f} {own:.2f} {len(runs)}")
 PY
+}
+# Alternated: each run's launcher forked by the session's zygote (the default) and, for
+# comparison, started afresh as its own program (SIDEBYSIDE_LAUNCHER=exec).
+for _ in 1 2 3; do
+    harness_cpu zygote "$work/harness"
+    harness_cpu exec "$work/harness-exec"
 done
 sort -g "$work/harness" | awk '{print "   run: harness " $1 " ms/run (whole tree " $2 " s CPU, snippets " $3 " s, " $4 " runs)"}'
 printf '   median harness CPU per run: %s ms\n' "$(cut -d' ' -f1 "$work/harness" | median)"
+printf '   the same, each launcher started afresh (SIDEBYSIDE_LAUNCHER=exec): %s ms\n' \
+    "$(cut -d' ' -f1 "$work/harness-exec" | median)"
 
+if [ "$edit_pages" -eq 0 ]; then
+    echo; echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+    exit 0
+fi
 echo
 echo "3. one-line edit in a tree of $((edit_pages * 3)) blocks: with the cache vs --no-cache"
 benches/load/make-docs.sh "$work/tree" "$edit_pages" >/dev/null

@@ -6,8 +6,9 @@
 Writes a load tree (benches/load/make-docs.sh, three blocks a page), fills the verdict cache with
 one `verify`, starts `verify --watch TREE --out OUT`, then EDITS times: edits one line of one
 block (a comment, so the block still passes), notes the moment the file was saved, and waits for
-the watch's next round line on its standard output. For each edit it prints the time from the
-save to that line, the edited block's own run time (its `wall_s` in OUT/results.json), and the
+the first line of the watch's next round on its standard output (the verdicts come first; the
+reports of --out are written after them). For each edit it prints the time from the save to that
+line, the edited block's own run time (its `wall_s` in OUT/results.json), and the
 difference: what the watch adds to the block's own run.
 
 Uses target/release/sidebyside (build it first: cargo build --release), or $SIDEBYSIDE. Prints
@@ -55,8 +56,8 @@ def main() -> int:
                 edited = text.replace(marker, f"{marker} // edit {edit} at {time.time()}", 1)
                 time.sleep(0.3)  # the last round's output is all read; the machine settles
                 saved = write_and_time(page, edited)
-                wait_for_round(watch)
-                shown = time.monotonic()
+                shown = wait_for_verdicts(watch)
+                wait_for_round(watch)  # the round's end; --out is written by then
                 wall = block_wall(out / "results.json", page)
                 rows.append((shown - saved, wall))
                 print(f"   edit {edit}: verdict shown {1000 * (shown - saved):.0f} ms after the save; "
@@ -81,6 +82,14 @@ def write_and_time(path: pathlib.Path, text: str) -> float:
     temporary = path.with_name(path.name + ".saving")
     temporary.write_text(text)
     os.replace(temporary, path)
+    return time.monotonic()
+
+
+def wait_for_verdicts(watch: subprocess.Popen) -> float:
+    """The monotonic moment the round's first line (its verdicts come first) arrived."""
+    line = watch.stdout.readline()
+    if not line:
+        raise SystemExit("the watch ended before it showed a round")
     return time.monotonic()
 
 

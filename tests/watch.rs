@@ -55,7 +55,16 @@ fn row<'a>(round: &'a str, name: &str) -> &'a str {
 fn a_saved_edit_reruns_only_the_edited_block_and_ctrl_c_ends_the_watch() {
     let directory = tempfile::tempdir().unwrap();
     let page = directory.path().join("page.md");
-    std::fs::write(&page, PAGE).unwrap();
+    // Blocks of this test process's own, so that the first round runs them (another test
+    // run's verdicts in the cache do not count).
+    let marker = format!("run {}", std::process::id());
+    let page_text = PAGE
+        .replace("answer: 1 }));", &format!("answer: 1 }})); // {marker}"))
+        .replace(
+            "print(\"unchanged\")",
+            &format!("print(\"unchanged\")  # {marker}"),
+        );
+    std::fs::write(&page, &page_text).unwrap();
     let mock = mock_with(&[(
         "watch-marker.json",
         &format!(
@@ -93,22 +102,31 @@ fn a_saved_edit_reruns_only_the_edited_block_and_ctrl_c_ends_the_watch() {
 
     // An editor's save: a new file renamed over the page.
     let saved = directory.path().join(".page.md.tmp");
-    std::fs::write(&saved, PAGE.replace("answer: 1", "answer: 2")).unwrap();
+    std::fs::write(&saved, page_text.replace("answer: 1", "answer: 2")).unwrap();
     std::fs::rename(&saved, &page).unwrap();
     let second = next_round(&lines);
     assert!(second.contains("page.md"), "{second}");
     let javascript = row(&second, "page.md:5");
     assert!(!javascript.contains("cached"), "{second}");
     assert!(second.contains("{\"answer\":2}"), "{second}");
+    // The unchanged block passed as before: counted, not shown again.
     assert!(
-        row(&second, "page.md:11").contains("passed (cached)"),
+        !second
+            .lines()
+            .any(|line| line.starts_with('│') && line.contains("page.md:11")),
+        "{second}"
+    );
+    assert!(
+        second.contains("1 unchanged block passed as before (reused from the verdict cache"),
         "{second}"
     );
 
     // Only the expected output changes: nothing runs, and the verdict follows the page.
     std::fs::write(
         &page,
-        PAGE.replace("```text\nunchanged", "```text\nchanged"),
+        page_text
+            .replace("answer: 1", "answer: 2")
+            .replace("```text\nunchanged", "```text\nchanged"),
     )
     .unwrap();
     let third = next_round(&lines);

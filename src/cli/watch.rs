@@ -13,7 +13,6 @@
 use super::{progress, ExitStatus};
 use notify::{RecursiveMode, Watcher};
 use sidebyside::events::StopPolicy;
-use sidebyside::report::Format;
 use sidebyside::shutdown::Shutdown;
 use sidebyside::verify::VerifyOptions;
 use std::io::IsTerminal;
@@ -117,15 +116,13 @@ async fn rounds(options: VerifyOptions, out: Option<PathBuf>) -> ExitStatus {
         }
         let status = match outcome {
             Ok(results) => {
+                // The verdicts first; the reports of `--out` (megabytes for a large tree) are
+                // written once they are on the screen.
                 print!(
                     "{}",
-                    sidebyside::report::render_for_stdout(
-                        Format::Table,
-                        &results,
-                        None,
-                        out.as_deref()
-                    )
+                    sidebyside::report::render_watch_round(&results, out.as_deref())
                 );
+                let _ = std::io::Write::flush(&mut std::io::stdout());
                 if let Some(directory) = &out {
                     let _ = super::write_out(directory, &results, &[]);
                 }

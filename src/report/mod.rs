@@ -66,6 +66,7 @@ impl Format {
                 colour: false,
                 whole_output: None,
                 out_dir: None,
+                unchanged_in_brief: false,
             }),
             Format::Json => Box::new(json::Json),
             Format::Md => Box::new(markdown::Markdown),
@@ -84,6 +85,16 @@ pub fn render(format: Format, results: &Results) -> String {
 /// [`render`], telling the table where the whole output of each run is kept, for the runs it
 /// shows in part (`whole_output`: "the whole is in out/results.json"), and the `--out` folder the
 /// outputs too large for the results document were kept in (`out_dir`).
+/// A `verify --watch` round for the screen: the table format, with the blocks reused from the
+/// verdict cache that passed counted on one line rather than shown one by one.
+pub fn render_watch_round(results: &Results, out_dir: Option<&std::path::Path>) -> String {
+    let report = Report::single(results);
+    let mut terminal = terminal::Terminal::for_stdout();
+    terminal.out_dir = out_dir.map(std::path::Path::to_path_buf);
+    terminal.unchanged_in_brief = true;
+    terminal.render(&report)
+}
+
 pub fn render_for_stdout(
     format: Format,
     results: &Results,

@@ -26,6 +26,9 @@ pub struct Terminal {
     /// The `--out` folder of the command that renders: an output too large for the results
     /// document is kept whole under it (`Output::whole` is relative to it).
     pub out_dir: Option<std::path::PathBuf>,
+    /// Runs reused from the verdict cache that passed are counted on one line, not shown one
+    /// by one (`verify --watch`: a round shows what the change re-ran, and what fails).
+    pub unchanged_in_brief: bool,
 }
 
 /// Lines of a run's printed output shown from its start and from its end.
@@ -44,6 +47,7 @@ impl Terminal {
                 != anstream::ColorChoice::Never,
             whole_output: None,
             out_dir: None,
+            unchanged_in_brief: false,
         }
     }
 
@@ -199,7 +203,23 @@ impl Terminal {
     /// One machine's runs: each run's section, the table, the failures, the verdict.
     fn runs(&self, out: &mut String, report: &Report<'_>) {
         let machine = &report.machines[0];
-        let runs = machine.runs();
+        let all = machine.runs();
+        let in_brief = |run: &&Observation| {
+            self.unchanged_in_brief
+                && run.cached.is_some()
+                && matches!(run.status, Status::Passed | Status::Compiled)
+        };
+        let unchanged = all.iter().filter(in_brief).count();
+        let shown: std::borrow::Cow<'_, [Observation]> = if unchanged == 0 {
+            std::borrow::Cow::Borrowed(all)
+        } else {
+            all.iter()
+                .filter(|run| !in_brief(run))
+                .cloned()
+                .collect::<Vec<_>>()
+                .into()
+        };
+        let runs: &[Observation] = &shown;
         // What each snippet printed belongs to `verify`'s own report; a bench's verification
         // runs are summed up by the table.
         if machine
@@ -233,6 +253,14 @@ impl Terminal {
         }
         if !runs.is_empty() {
             let _ = writeln!(out, "{table}");
+        }
+        if unchanged > 0 {
+            let _ = writeln!(
+                out,
+                "{unchanged} unchanged block{} passed as before (reused from the verdict cache, \
+                 not shown)",
+                if unchanged == 1 { "" } else { "s" }
+            );
         }
         for run in runs
             .iter()
