@@ -368,13 +368,12 @@ impl Session {
     }
 
     /// Starts the run's launcher: forked by the session's zygote (started at the first run),
-    /// or executed afresh when the zygote cannot be had or `SIDEBYSIDE_LAUNCHER=exec` asks for
-    /// it (to measure one against the other).
+    /// or executed afresh when the zygote cannot be had or is not wanted
+    /// ([`crate::launcher::launchers_executed`]).
     fn start_launcher(&self, spec_path: &Path, stderr_path: &Path) -> Result<Launcher, String> {
         let executable = std::env::current_exe()
             .map_err(|error| format!("cannot find the sidebyside executable: {error}"))?;
-        let wanted = std::env::var_os("SIDEBYSIDE_LAUNCHER").is_none_or(|value| value != "exec");
-        if wanted {
+        if !crate::launcher::launchers_executed() {
             let zygote = self.zygote.get_or_init(|| {
                 crate::launcher::zygote::Zygote::start(&executable)
                     .map_err(|error| format!("cannot start the launcher zygote: {error}"))

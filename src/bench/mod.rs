@@ -135,6 +135,7 @@ pub async fn bench(
     // launchers they start inherit the cores.
     let mut guard = noise::Guard::start(options.pin);
     crate::launcher::set_program_cpus(guard.program_cpus().unwrap_or_default());
+    crate::launcher::set_executed_launchers(true);
     let harness_options = HarnessOptions {
         global_templating: false,
         mock_dir: options
@@ -196,6 +197,7 @@ pub async fn bench(
     // narrowed until now.
     let noise = guard.finish();
     crate::launcher::set_program_cpus(Vec::new());
+    crate::launcher::set_executed_launchers(false);
 
     let mut environment = harness.environment();
     let tokio_versions = selection.tokio_versions();

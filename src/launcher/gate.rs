@@ -1,8 +1,10 @@
 //! Starting the snippet with nothing of the start-up inside the measured window: the launcher
 //! forks the snippet's process *before* the clock starts, the child sets itself up (standard
 //! streams, working directory, process group, signals, confinement) and then waits at a gate
-//! (a blocking read on a pipe). Once the child has said it is ready, the launcher takes the time
-//! and opens the gate; the child's next system call is `execve`.
+//! (a blocking read on a pipe). Once the child has said it is ready, the launcher opens the
+//! gate; the child, woken, tells the launcher the time on its status pipe (the clock's start)
+//! and its next system call is `execve`. The clock stops when the launcher's `wait4`
+//! returns.
 //!
 //! Why not `vfork` (or `posix_spawn`, which is `clone(CLONE_VM|CLONE_VFORK)`), which is what
 //! makes hyperfine's spawn cheap: a `vfork`ed child has its parent's address space until it
@@ -10,9 +12,9 @@
 //! leaves at `execve` into its `ru_maxrss`, so every peak-memory figure would start at the
 //! launcher's whole resident size (about 5 MiB) rather than at the copy a `fork` makes of its
 //! private pages (about 1 MiB, what `/bin/true` uses anyway). With the gate, the fork, its
-//! copy-on-write faults and the child's set-up all happen before the clock starts, and the
-//! window holds what hyperfine's holds past its cheap spawn: the wake-up at the gate, `execve`,
-//! the program, its exit and `wait4`'s return.
+//! copy-on-write faults, the child's set-up and its wake-up at the gate all happen before the
+//! clock starts, and the window holds what hyperfine's holds past its spawn: `execve`, the
+//! program, its exit and `wait4`'s return.
 //!
 //! Everything the child touches is built before the fork (the launcher has threads by then, so
 //! the child may only make async-signal-safe system calls and must not allocate).
@@ -30,6 +32,10 @@ const STAGE_CWD: u32 = 2;
 const STAGE_GROUP: u32 = 3;
 const STAGE_CONFINE: u32 = 4;
 const STAGE_EXEC: u32 = 5;
+/// Not a failure: the child passed the gate, at the moment the message carries.
+const PASSED: u32 = 6;
+/// Every message on the status pipe: stage, errno, and a moment on the monotonic clock.
+const MESSAGE: usize = 16;
 
 fn stage_name(stage: u32) -> &'static str {
     match stage {
@@ -126,6 +132,14 @@ pub struct GatedChild {
     status: OwnedFd,
 }
 
+/// The machine's monotonic clock in nanoseconds (`CLOCK_MONOTONIC`, which `Instant` reads too).
+pub fn monotonic_ns() -> u64 {
+    // SAFETY: clock_gettime fills the timespec on our stack.
+    let mut now: libc::timespec = unsafe { std::mem::zeroed() };
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
+    now.tv_sec as u64 * 1_000_000_000 + now.tv_nsec as u64
+}
+
 fn pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
     let mut fds = [0; 2];
     // SAFETY: pipe2 fills two descriptors, which we then own.
@@ -138,9 +152,9 @@ fn pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
 
 /// Writes a stage report and ends the child. Async-signal-safe.
 fn fail(status: RawFd, stage: u32, errno: i32) -> ! {
-    let mut message = [0u8; 8];
+    let mut message = [0u8; MESSAGE];
     message[..4].copy_from_slice(&stage.to_ne_bytes());
-    message[4..].copy_from_slice(&errno.to_ne_bytes());
+    message[4..8].copy_from_slice(&errno.to_ne_bytes());
     // SAFETY: write and _exit are async-signal-safe; the buffer is on our stack.
     unsafe {
         libc::write(status, message.as_ptr().cast(), message.len());
@@ -224,7 +238,7 @@ impl GatedChild {
                         fail(status, STAGE_CONFINE, error.raw_os_error().unwrap_or(0));
                     }
                 }
-                let ready = [0u8; 8];
+                let ready = [0u8; MESSAGE];
                 libc::write(status, ready.as_ptr().cast(), ready.len());
                 let mut byte = 0u8;
                 loop {
@@ -238,6 +252,19 @@ impl GatedChild {
                     // The launcher gave up on the run.
                     libc::_exit(127);
                 }
+                // The start of the measured window, told on the status pipe: waking a process
+                // blocked at the gate takes the scheduler from a few microseconds to a few
+                // hundred (another core may have to be woken from idle, on a virtual machine
+                // an exit to the hypervisor), and hyperfine's `vfork`ed child has no such
+                // wake-up, so the clock starts after it. (Not a page shared with the launcher:
+                // the child's first write to one added about 190 KiB to its peak memory.)
+                let mut now: libc::timespec = std::mem::zeroed();
+                libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now);
+                let passed = now.tv_sec as u64 * 1_000_000_000 + now.tv_nsec as u64;
+                let mut message = [0u8; MESSAGE];
+                message[..4].copy_from_slice(&PASSED.to_ne_bytes());
+                message[8..].copy_from_slice(&passed.to_ne_bytes());
+                libc::write(status, message.as_ptr().cast(), message.len());
                 libc::execve(
                     program.path.as_ptr(),
                     program.argv.as_ptr(),
@@ -254,8 +281,8 @@ impl GatedChild {
             status: status_read,
         };
         match child.read_status() {
-            Some((READY, _)) => Ok(child),
-            Some((stage, errno)) => {
+            Some((READY, _, _)) => Ok(child),
+            Some((stage, errno, _)) => {
                 child.reap();
                 Err(format!(
                     "{}: {}",
@@ -279,18 +306,28 @@ impl GatedChild {
         }
     }
 
-    /// After the child ended: why `execve` failed, if it did (`None` once it executed).
-    pub fn exec_error(&self) -> Option<String> {
-        let (stage, errno) = self.read_status()?;
-        Some(format!(
-            "{}: {}",
-            stage_name(stage),
-            std::io::Error::from_raw_os_error(errno)
-        ))
+    /// After the child ended: when it passed the gate, on the monotonic clock in nanoseconds
+    /// (the start of the measured window; `None` if it never did), and why `execve` failed, if
+    /// it did (`None` once it executed).
+    pub fn after_end(&self) -> (Option<u64>, Option<String>) {
+        let mut passed = None;
+        while let Some((stage, errno, moment)) = self.read_status() {
+            if stage == PASSED {
+                passed = Some(moment);
+                continue;
+            }
+            let error = format!(
+                "{}: {}",
+                stage_name(stage),
+                std::io::Error::from_raw_os_error(errno)
+            );
+            return (passed, Some(error));
+        }
+        (passed, None)
     }
 
-    fn read_status(&self) -> Option<(u32, i32)> {
-        let mut message = [0u8; 8];
+    fn read_status(&self) -> Option<(u32, i32, u64)> {
+        let mut message = [0u8; MESSAGE];
         let mut filled = 0;
         while filled < message.len() {
             // SAFETY: reading into the rest of our buffer from a pipe we own.
@@ -310,8 +347,9 @@ impl GatedChild {
             filled += read as usize;
         }
         let stage = u32::from_ne_bytes(message[..4].try_into().ok()?);
-        let errno = i32::from_ne_bytes(message[4..].try_into().ok()?);
-        Some((stage, errno))
+        let errno = i32::from_ne_bytes(message[4..8].try_into().ok()?);
+        let moment = u64::from_ne_bytes(message[8..].try_into().ok()?);
+        Some((stage, errno, moment))
     }
 
     fn reap(&mut self) {

@@ -64,6 +64,28 @@ pub fn set_program_cpus(cpus: Vec<usize>) {
     }
 }
 
+/// Whether runs start their launcher afresh (`sidebyside __launch SPEC`) rather than forking
+/// it from the session's [`zygote`]. `bench` asks for it: a forked launcher carries the
+/// zygote's private pages, which the snippet's process, forked from the launcher, carries in
+/// turn into its peak memory (about 0.1 to 0.2 MiB more than an executed launcher's on
+/// `/bin/true`); verify, where the harness's CPU per run matters more, forks.
+static EXECUTED_LAUNCHERS: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+pub fn set_executed_launchers(executed: bool) {
+    EXECUTED_LAUNCHERS.store(executed, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// How this run's launcher starts: `SIDEBYSIDE_LAUNCHER=exec` or `=zygote` decides (to measure
+/// one against the other), else [`set_executed_launchers`].
+pub fn launchers_executed() -> bool {
+    match std::env::var("SIDEBYSIDE_LAUNCHER").as_deref() {
+        Ok("exec") => true,
+        Ok("zygote") => false,
+        _ => EXECUTED_LAUNCHERS.load(std::sync::atomic::Ordering::SeqCst),
+    }
+}
+
 pub fn program_cpus() -> Vec<usize> {
     PROGRAM_CPUS
         .lock()

@@ -366,7 +366,7 @@ fn run_snippet(
     let _ = control_start.send(pid);
     // Let the watchers take their pid and block again before the clock starts.
     std::thread::yield_now();
-    let started = Instant::now();
+    let gate_opened = super::gate::monotonic_ns();
     child.go();
 
     let (status, usage) = match wait_for(pid) {
@@ -377,9 +377,16 @@ fn run_snippet(
             return;
         }
     };
-    report.usage.wall_s = started.elapsed().as_secs_f64();
+    let ended = super::gate::monotonic_ns();
+    let (passed_gate, exec_error) = child.after_end();
+    // The window starts when the child passed the gate, just before its execve (the gate's
+    // opening if it never said).
+    let began = passed_gate
+        .filter(|&began| (gate_opened..=ended).contains(&began))
+        .unwrap_or(gate_opened);
+    report.usage.wall_s = ended.saturating_sub(began) as f64 / 1e9;
     drop(finished);
-    if let Some(error) = child.exec_error() {
+    if let Some(error) = exec_error {
         report.setup_error = Some(format!("cannot start {}: {error}", spec.program.display()));
         reap_strays(pid, report);
         return;
