@@ -16,8 +16,10 @@
 //! clock starts, and the window holds what hyperfine's holds past its spawn: `execve`, the
 //! program, its exit and `wait4`'s return.
 //!
-//! Everything the child touches is built before the fork (the launcher has threads by then, so
-//! the child may only make async-signal-safe system calls and must not allocate).
+//! Everything the child touches is built before the fork, and the child makes only
+//! async-signal-safe system calls and never allocates, as a child of a multi-threaded process
+//! must (the launcher forks it before starting its own threads, so that the copy of the
+//! launcher the child leaves at `execve`, inside the window, is small; the rule still holds).
 
 use super::confine;
 use std::ffi::CString;

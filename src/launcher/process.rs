@@ -217,21 +217,6 @@ fn run_snippet(
             return;
         }
     };
-    // Each thread says when it is set up and about to block: the clock starts only then, so
-    // their start-up does not compete with the snippet's for the CPU.
-    let (ready, all_ready) = mpsc::channel::<()>();
-    let stdout = capture(
-        stdout_reader,
-        spec.stdout_path.clone(),
-        spec.output_cap_bytes,
-        ready.clone(),
-    );
-    let stderr = capture(
-        stderr_reader,
-        spec.stderr_path.clone(),
-        spec.output_cap_bytes,
-        ready.clone(),
-    );
     // Landlock, seccomp and capabilities: built here, applied between fork and exec (the
     // launcher itself must stay free to signal, wait for and watch the snippet).
     let confinement = spec.confine.as_ref().map(confine::prepare);
@@ -274,6 +259,43 @@ fn run_snippet(
             return;
         }
     };
+    // The snippet's process is forked and set up, and waits at the gate: the clock starts
+    // when it passes the gate, so neither the fork nor the set-up is part of the measured
+    // window ([`super::gate`]). Forked before the launcher starts its threads: the copy of the
+    // launcher it leaves at `execve` (inside the window) then holds no thread stacks nor
+    // their malloc arenas, and its pages are the floor of the snippet's peak memory.
+    let started_child = super::gate::GatedChild::start(
+        &program,
+        stdout_writer.as_raw_fd(),
+        stderr_writer.as_raw_fd(),
+        confinement.as_ref(),
+    );
+    // The launcher's copies of the pipes' write ends: closed, so the capture threads see end of
+    // file once the snippet's tree is done with its output.
+    drop(stdout_writer);
+    drop(stderr_writer);
+    let mut child = match started_child {
+        Ok(child) => child,
+        Err(error) => {
+            report.setup_error = Some(format!("cannot start {}: {error}", spec.program.display()));
+            return;
+        }
+    };
+    // Each thread says when it is set up and about to block: the clock starts only then, so
+    // their start-up does not compete with the snippet's for the CPU.
+    let (ready, all_ready) = mpsc::channel::<()>();
+    let stdout = capture(
+        stdout_reader,
+        spec.stdout_path.clone(),
+        spec.output_cap_bytes,
+        ready.clone(),
+    );
+    let stderr = capture(
+        stderr_reader,
+        spec.stderr_path.clone(),
+        spec.output_cap_bytes,
+        ready.clone(),
+    );
     // The watchers wait for the snippet's pid (and start time); if the spawn fails, their
     // channel closes and they return.
     let timed_out = Arc::new(AtomicBool::new(false));
@@ -341,26 +363,6 @@ fn run_snippet(
             break;
         }
     }
-    // The snippet's process is forked and set up, and waits at the gate: the clock starts
-    // when the gate opens, so neither the fork nor the set-up is part of the measured window
-    // ([`super::gate`]).
-    let started_child = super::gate::GatedChild::start(
-        &program,
-        stdout_writer.as_raw_fd(),
-        stderr_writer.as_raw_fd(),
-        confinement.as_ref(),
-    );
-    // The launcher's copies of the pipes' write ends: closed, so the capture threads see end of
-    // file once the snippet's tree is done with its output.
-    drop(stdout_writer);
-    drop(stderr_writer);
-    let mut child = match started_child {
-        Ok(child) => child,
-        Err(error) => {
-            report.setup_error = Some(format!("cannot start {}: {error}", spec.program.display()));
-            return;
-        }
-    };
     let pid = child.pid;
     let _ = monitor_start.send((pid, Instant::now()));
     let _ = control_start.send(pid);
