@@ -135,6 +135,7 @@ pub struct GatedChild {
 }
 
 /// The machine's monotonic clock in nanoseconds (`CLOCK_MONOTONIC`, which `Instant` reads too).
+/// Async-signal-safe (the gated child calls it).
 pub fn monotonic_ns() -> u64 {
     // SAFETY: clock_gettime fills the timespec on our stack.
     let mut now: libc::timespec = unsafe { std::mem::zeroed() };
@@ -152,16 +153,22 @@ fn pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
     Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
 }
 
-/// Writes a stage report and ends the child. Async-signal-safe.
-fn fail(status: RawFd, stage: u32, errno: i32) -> ! {
+/// Writes one message on the status pipe (what [`GatedChild::read_status`] reads).
+/// Async-signal-safe.
+fn tell(status: RawFd, stage: u32, errno: i32, moment: u64) {
     let mut message = [0u8; MESSAGE];
     message[..4].copy_from_slice(&stage.to_ne_bytes());
     message[4..8].copy_from_slice(&errno.to_ne_bytes());
-    // SAFETY: write and _exit are async-signal-safe; the buffer is on our stack.
-    unsafe {
-        libc::write(status, message.as_ptr().cast(), message.len());
-        libc::_exit(127)
-    }
+    message[8..].copy_from_slice(&moment.to_ne_bytes());
+    // SAFETY: write is async-signal-safe; the buffer is on our stack.
+    unsafe { libc::write(status, message.as_ptr().cast(), message.len()) };
+}
+
+/// Writes a stage report and ends the child. Async-signal-safe.
+fn fail(status: RawFd, stage: u32, errno: i32) -> ! {
+    tell(status, stage, errno, 0);
+    // SAFETY: _exit is async-signal-safe.
+    unsafe { libc::_exit(127) }
 }
 
 fn errno() -> i32 {
@@ -240,8 +247,7 @@ impl GatedChild {
                         fail(status, STAGE_CONFINE, error.raw_os_error().unwrap_or(0));
                     }
                 }
-                let ready = [0u8; MESSAGE];
-                libc::write(status, ready.as_ptr().cast(), ready.len());
+                tell(status, READY, 0, 0);
                 let mut byte = 0u8;
                 loop {
                     let read = libc::read(go_read.as_raw_fd(), (&mut byte as *mut u8).cast(), 1);
@@ -260,13 +266,7 @@ impl GatedChild {
                 // an exit to the hypervisor), and hyperfine's `vfork`ed child has no such
                 // wake-up, so the clock starts after it. (Not a page shared with the launcher:
                 // the child's first write to one added about 190 KiB to its peak memory.)
-                let mut now: libc::timespec = std::mem::zeroed();
-                libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now);
-                let passed = now.tv_sec as u64 * 1_000_000_000 + now.tv_nsec as u64;
-                let mut message = [0u8; MESSAGE];
-                message[..4].copy_from_slice(&PASSED.to_ne_bytes());
-                message[8..].copy_from_slice(&passed.to_ne_bytes());
-                libc::write(status, message.as_ptr().cast(), message.len());
+                tell(status, PASSED, 0, monotonic_ns());
                 libc::execve(
                     program.path.as_ptr(),
                     program.argv.as_ptr(),

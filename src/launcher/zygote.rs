@@ -39,13 +39,13 @@ pub fn main() -> i32 {
     // SAFETY: sidebyside started us with the socket as standard input; nothing else owns it.
     let socket = unsafe { UnixStream::from_raw_fd(0) };
     loop {
-        reap_finished();
+        reap(false);
         let Some((spec, stderr)) = read_request(&socket) else {
             // sidebyside hung up: the launchers still running end with their runs (their
             // control sockets are closed too). Waiting for them passes their CPU time, and
             // their snippets', on to whoever waits for the zygote, as a launcher of its own
             // would have.
-            reap_all();
+            reap(true);
             return 0;
         };
         // SAFETY: the zygote is single-threaded, so the child may run any code.
@@ -96,25 +96,18 @@ fn become_launcher(socket: UnixStream, spec: &Path, stderr: &Path) -> ! {
     std::process::exit(code);
 }
 
-/// Reaps launchers that have ended (sidebyside learns of their end from its pidfd).
-fn reap_finished() {
+/// Reaps launchers: those that have ended, or (`until_none_is_left`) all of them, waiting for
+/// each. sidebyside learns of a launcher's end from its pidfd; reaping passes the launcher's CPU
+/// time, and its snippet's, on to whoever waits for the zygote.
+fn reap(until_none_is_left: bool) {
+    let flags = if until_none_is_left { 0 } else { libc::WNOHANG };
     loop {
         let mut status = 0;
         // SAFETY: waitpid with a valid out-pointer.
-        let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
-        if pid <= 0 {
-            return;
-        }
-    }
-}
-
-/// Waits for every launcher to end.
-fn reap_all() {
-    loop {
-        let mut status = 0;
-        // SAFETY: waitpid with a valid out-pointer.
-        let pid = unsafe { libc::waitpid(-1, &mut status, 0) };
-        if pid < 0 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+        let pid = unsafe { libc::waitpid(-1, &mut status, flags) };
+        let interrupted =
+            pid < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted;
+        if pid <= 0 && !interrupted {
             return;
         }
     }

@@ -251,14 +251,7 @@ mod tests {
     use super::*;
 
     fn page(text: &str, blocks: &[(usize, &str, &str)]) -> Page {
-        Page {
-            text: text.to_string(),
-            blocks: blocks
-                .iter()
-                .map(|(line, word, code)| (*line, word.to_string(), code.to_string()))
-                .collect(),
-            ..Page::default()
-        }
+        Page::with_blocks(text, blocks)
     }
 
     #[test]

@@ -87,6 +87,21 @@ pub struct Page {
     pub files: Vec<HiddenFile>,
 }
 
+#[cfg(test)]
+impl Page {
+    /// A page of `text` with these blocks (fence line, language word, code), for tests.
+    pub fn with_blocks(text: &str, blocks: &[(usize, &str, &str)]) -> Page {
+        Page {
+            text: text.to_string(),
+            blocks: blocks
+                .iter()
+                .map(|(line, word, code)| (*line, word.to_string(), code.to_string()))
+                .collect(),
+            ..Page::default()
+        }
+    }
+}
+
 /// A setup or teardown file beside a page, run before (after) each of its blocks of one
 /// language without the page saying so: `tour.setup.py`, `tour.teardown.py`, `tour.setup.mjs`,
 /// `tour.teardown.mjs` beside `tour.md`, and `sidebyside.setup.py` (...) for every page of the
