@@ -131,6 +131,11 @@ impl Harness {
         for warning in definition.warnings() {
             reporter.event(Event::Note(&format!("mock: warning: {warning}")));
         }
+        // The launcher zygote starts now, so that its first launchers are ready (their cgroups
+        // made) by the time the first snippet runs.
+        if !crate::launcher::launchers_executed() {
+            let _ = crate::launcher::zygote::shared();
+        }
         // The isolation probe and the runtimes' discovery, side by side.
         let choice = options.isolation;
         let cache = options.cache_dir.clone();

@@ -332,6 +332,14 @@ fn main() -> ExitCode {
         return ExitCode::from(sidebyside::launcher::zygote::main() as u8);
     }
     let cli = Cli::parse();
+    let code = run(cli);
+    // The launcher zygote, if a command started one, waits for its launchers before this
+    // process ends: their CPU time is counted as this process's children's.
+    sidebyside::launcher::zygote::finish();
+    code
+}
+
+fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::List {
             paths,

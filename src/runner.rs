@@ -81,8 +81,6 @@ pub struct Session {
     pub reachable: Vec<PathBuf>,
     /// Writes a mapping per distinct request the runs' mocks proxy (`record PAGE...`).
     pub recorder: Option<Arc<crate::mock::Recorder>>,
-    /// The process that forks each run's launcher, started at the first run.
-    zygote: std::sync::OnceLock<Result<crate::launcher::zygote::Zygote, String>>,
 }
 
 impl Session {
@@ -107,7 +105,6 @@ impl Session {
             nsswitch: isolation::nsswitch_file(Path::new("/etc/nsswitch.conf")),
             reachable: vec![],
             recorder: None,
-            zygote: std::sync::OnceLock::new(),
         })
     }
 
@@ -367,18 +364,14 @@ impl Session {
         Ok(outcome)
     }
 
-    /// Starts the run's launcher: forked by the session's zygote (started at the first run),
+    /// Starts the run's launcher: forked by the process's zygote ([`zygote::shared`](crate::launcher::zygote::shared)),
     /// or executed afresh when the zygote cannot be had or is not wanted
     /// ([`crate::launcher::launchers_executed`]).
     fn start_launcher(&self, spec_path: &Path, stderr_path: &Path) -> Result<Launcher, String> {
         let executable = std::env::current_exe()
             .map_err(|error| format!("cannot find the sidebyside executable: {error}"))?;
         if !crate::launcher::launchers_executed() {
-            let zygote = self.zygote.get_or_init(|| {
-                crate::launcher::zygote::Zygote::start(&executable)
-                    .map_err(|error| format!("cannot start the launcher zygote: {error}"))
-            });
-            if let Ok(zygote) = zygote {
+            if let Ok(zygote) = crate::launcher::zygote::shared() {
                 if let Ok(launched) = zygote.launch(spec_path, stderr_path) {
                     return Ok(Launcher::Forked {
                         launched: Arc::new(launched),

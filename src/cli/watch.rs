@@ -4,7 +4,9 @@
 //! runs: an edited block, the blocks of its session or group whose inputs changed, every block
 //! when a mapping changed (the mock is in every key). Events from the file system (the `notify`
 //! crate: inotify on Linux) are debounced: a save that writes several files, or an editor that
-//! writes a temporary file and renames it, starts one round, [`QUIET`] after the last event.
+//! writes a temporary file and renames it, starts one round, [`QUIET`] after the last event,
+//! or only [`SETTLE`] after it when that event ends a save (a file closed after writing, or
+//! renamed into place): a save's events come together, so the round need not wait for more.
 //! A change that comes while a round runs starts another when it ends. The screen is redrawn
 //! with the verdicts after each round. Ctrl-C while waiting ends the watch with the last round's
 //! exit status (0 when all was good); Ctrl-C during a round kills its runs, as in `verify`, and
@@ -21,6 +23,20 @@ use std::time::{Duration, Instant};
 
 /// How long the file system must be quiet after a change before a round starts.
 const QUIET: Duration = Duration::from_millis(30);
+
+/// The same, after an event that ends a save: long enough for the rest of the save's events,
+/// which the kernel queues together (the rename after the temporary file's close).
+const SETTLE: Duration = Duration::from_millis(5);
+
+/// Whether an event ends a save: a file closed after writing, or renamed into place.
+fn ends_a_save(kind: &notify::EventKind) -> bool {
+    use notify::event::{AccessKind, AccessMode, ModifyKind, RenameMode};
+    matches!(
+        kind,
+        notify::EventKind::Access(AccessKind::Close(AccessMode::Write))
+            | notify::EventKind::Modify(ModifyKind::Name(RenameMode::To | RenameMode::Both))
+    )
+}
 
 /// Watches the documents, snippets and mock folder of `options`; runs until Ctrl-C.
 pub fn watch(options: VerifyOptions, out: Option<PathBuf>) -> ExitStatus {
@@ -40,7 +56,8 @@ async fn rounds(options: VerifyOptions, out: Option<PathBuf>) -> ExitStatus {
             return ExitStatus::Failed;
         }
     };
-    let (sender, mut changes) = tokio::sync::mpsc::unbounded_channel::<PathBuf>();
+    // Each changed path, and whether its event ended a save.
+    let (sender, mut changes) = tokio::sync::mpsc::unbounded_channel::<(PathBuf, bool)>();
     let ignored = ignored_folders(&options);
     // Absolute paths, as the events name them. A file is watched through its folder: an
     // editor that saves by writing a new file and renaming it over the old one replaces the
@@ -57,7 +74,8 @@ async fn rounds(options: VerifyOptions, out: Option<PathBuf>) -> ExitStatus {
     let mut watcher =
         match notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
             if let Ok(event) = event {
-                if matches!(event.kind, notify::EventKind::Access(_)) {
+                let ends = ends_a_save(&event.kind);
+                if matches!(event.kind, notify::EventKind::Access(_)) && !ends {
                     return;
                 }
                 for path in event.paths {
@@ -69,7 +87,7 @@ async fn rounds(options: VerifyOptions, out: Option<PathBuf>) -> ExitStatus {
                         }
                     });
                     if concerned && !is_noise(&path, &ignored, &roots) {
-                        let _ = sender.send(path);
+                        let _ = sender.send((path, ends));
                     }
                 }
             }
@@ -167,24 +185,28 @@ async fn rounds(options: VerifyOptions, out: Option<PathBuf>) -> ExitStatus {
         );
         // Wait for a change, then for the file system to be quiet.
         changed.clear();
-        tokio::select! {
-            path = changes.recv() => match path {
-                Some(path) => changed.push(path),
+        let mut saved = tokio::select! {
+            change = changes.recv() => match change {
+                Some((path, ends)) => {
+                    changed.push(path);
+                    ends
+                }
                 None => return ExitStatus::Failed,
             },
             () = shutdown.abort() => return status,
-        }
+        };
         loop {
             tokio::select! {
-                path = changes.recv() => match path {
-                    Some(path) => {
+                change = changes.recv() => match change {
+                    Some((path, ends)) => {
                         if !changed.contains(&path) {
                             changed.push(path);
                         }
+                        saved = ends;
                     }
                     None => return ExitStatus::Failed,
                 },
-                () = tokio::time::sleep(QUIET) => break,
+                () = tokio::time::sleep(if saved { SETTLE } else { QUIET }) => break,
                 () = shutdown.abort() => return status,
             }
         }
@@ -242,6 +264,33 @@ fn clock() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_close_after_writing_or_a_rename_into_place_ends_a_save() {
+        use notify::event::{
+            AccessKind, AccessMode, CreateKind, DataChange, ModifyKind, RenameMode,
+        };
+        use notify::EventKind;
+        assert!(ends_a_save(&EventKind::Access(AccessKind::Close(
+            AccessMode::Write
+        ))));
+        assert!(ends_a_save(&EventKind::Modify(ModifyKind::Name(
+            RenameMode::To
+        ))));
+        assert!(ends_a_save(&EventKind::Modify(ModifyKind::Name(
+            RenameMode::Both
+        ))));
+        assert!(!ends_a_save(&EventKind::Modify(ModifyKind::Name(
+            RenameMode::From
+        ))));
+        assert!(!ends_a_save(&EventKind::Modify(ModifyKind::Data(
+            DataChange::Any
+        ))));
+        assert!(!ends_a_save(&EventKind::Create(CreateKind::File)));
+        assert!(!ends_a_save(&EventKind::Access(AccessKind::Close(
+            AccessMode::Read
+        ))));
+    }
 
     #[test]
     fn editor_files_hidden_folders_and_build_output_are_noise() {

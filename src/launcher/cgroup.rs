@@ -19,49 +19,100 @@ const LAUNCHER_ALLOWANCE: u64 = 64 << 20;
 
 const MEMORY_ROOT: &str = "/sys/fs/cgroup/memory";
 
-/// The run's memory cgroup. The launcher that made it removes it ([`RunCgroup::remove`]).
+/// The run's memory cgroup. The launcher that made it removes it ([`RunCgroup::remove`]),
+/// unless the session's zygote made it ahead of the run ([`RunCgroup::ahead_of_the_run`]): the
+/// zygote removes those once the launcher has ended.
 #[derive(Debug)]
 pub struct RunCgroup {
     directory: PathBuf,
     parent: PathBuf,
+    removed_by_launcher: bool,
+}
+
+/// The name of the cgroup made for the process `pid`, in its parent's memory cgroup.
+pub fn name_for(pid: i32) -> String {
+    format!("sidebyside-run-{pid}")
+}
+
+/// The calling process's own memory cgroup, where runs' cgroups are made. `Err` says why none
+/// can be made (not root, no cgroup v1 memory controller).
+pub fn own_memory_cgroup() -> Result<PathBuf, String> {
+    if !nix::unistd::geteuid().is_root() {
+        return Err("not root: no cgroup of its own".to_string());
+    }
+    let root = Path::new(MEMORY_ROOT);
+    if !root.join("memory.limit_in_bytes").is_file() {
+        return Err("no cgroup v1 memory controller".to_string());
+    }
+    let own = std::fs::read_to_string("/proc/self/cgroup")
+        .map_err(|error| format!("cannot read /proc/self/cgroup: {error}"))?;
+    let relative = own
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.splitn(3, ':').skip(1);
+            fields.next().zip(fields.next())
+        })
+        .find(|(controllers, _)| controllers.split(',').any(|name| name == "memory"))
+        .map(|(_, path)| path.trim_start_matches('/').to_string())
+        .ok_or("the memory controller is not in /proc/self/cgroup")?;
+    Ok(root.join(relative))
 }
 
 impl RunCgroup {
-    /// Makes the cgroup and moves the calling process into it. `Err` says why none was made.
+    /// Makes the cgroup with the given limit and moves the calling process into it. `Err` says
+    /// why none was made.
     pub fn enter(memory_bytes: u64) -> Result<RunCgroup, String> {
-        if !nix::unistd::geteuid().is_root() {
-            return Err("not root: no cgroup of its own".to_string());
-        }
-        let root = Path::new(MEMORY_ROOT);
-        if !root.join("memory.limit_in_bytes").is_file() {
-            return Err("no cgroup v1 memory controller".to_string());
-        }
-        let own = std::fs::read_to_string("/proc/self/cgroup")
-            .map_err(|error| format!("cannot read /proc/self/cgroup: {error}"))?;
-        let relative = own
-            .lines()
-            .filter_map(|line| {
-                let mut fields = line.splitn(3, ':').skip(1);
-                fields.next().zip(fields.next())
-            })
-            .find(|(controllers, _)| controllers.split(',').any(|name| name == "memory"))
-            .map(|(_, path)| path.trim_start_matches('/').to_string())
-            .ok_or("the memory controller is not in /proc/self/cgroup")?;
-        let parent = root.join(relative);
+        let cgroup = Self::make_and_enter(true)?;
+        cgroup.limit(memory_bytes)
+    }
+
+    /// Makes a cgroup without a limit yet and moves the calling process into it, for a launcher
+    /// that the zygote keeps ready before its run is known. Moving a process into a cgroup
+    /// waits for an RCU grace period (cgroup v1 takes `cgroup_threadgroup_rwsem` for writing),
+    /// 5-25 ms on this project's machines: paid here, while the process waits for a run, it is
+    /// not in the run's start-up. The zygote removes the cgroup when the process has ended, so
+    /// the launcher does not wait for a second grace period to leave it at the end.
+    pub fn ahead_of_the_run() -> Result<RunCgroup, String> {
+        Self::make_and_enter(false)
+    }
+
+    fn make_and_enter(removed_by_launcher: bool) -> Result<RunCgroup, String> {
+        let parent = own_memory_cgroup()?;
         // SAFETY: getpid has no preconditions.
-        let directory = parent.join(format!("sidebyside-run-{}", unsafe { libc::getpid() }));
-        std::fs::create_dir(&directory)
-            .map_err(|error| format!("cannot create {}: {error}", directory.display()))?;
-        let cgroup = RunCgroup { directory, parent };
-        let limit = memory_bytes.saturating_add(LAUNCHER_ALLOWANCE);
-        if let Err(error) = cgroup
-            .write("memory.limit_in_bytes", &limit.to_string())
-            .and_then(|()| cgroup.write("cgroup.procs", "0"))
-        {
-            cgroup.remove();
+        let directory = parent.join(name_for(unsafe { libc::getpid() }));
+        if let Err(error) = std::fs::create_dir(&directory) {
+            // Left by a process of the same pid that ended without removing it: an empty
+            // cgroup (a populated one cannot be removed) is no one's.
+            if error.kind() != std::io::ErrorKind::AlreadyExists
+                || std::fs::remove_dir(&directory)
+                    .and_then(|()| std::fs::create_dir(&directory))
+                    .is_err()
+            {
+                return Err(format!("cannot create {}: {error}", directory.display()));
+            }
+        }
+        let cgroup = RunCgroup {
+            directory,
+            parent,
+            removed_by_launcher,
+        };
+        if let Err(error) = cgroup.write("cgroup.procs", "0") {
+            let _ = std::fs::remove_dir(&cgroup.directory);
             return Err(error);
         }
         Ok(cgroup)
+    }
+
+    /// Sets the run's limit (its memory limit plus the launcher's allowance).
+    pub fn limit(self, memory_bytes: u64) -> Result<RunCgroup, String> {
+        let limit = memory_bytes.saturating_add(LAUNCHER_ALLOWANCE);
+        match self.write("memory.limit_in_bytes", &limit.to_string()) {
+            Ok(()) => Ok(self),
+            Err(error) => {
+                self.remove();
+                Err(error)
+            }
+        }
     }
 
     fn write(&self, file: &str, value: &str) -> Result<(), String> {
@@ -83,8 +134,12 @@ impl RunCgroup {
     }
 
     /// Moves the calling process back to its parent cgroup and removes the run's (retrying
-    /// while the last processes of the run are being reaped).
+    /// while the last processes of the run are being reaped). Nothing, for a cgroup the zygote
+    /// made: the zygote removes it.
     pub fn remove(&self) {
+        if !self.removed_by_launcher {
+            return;
+        }
         let _ = std::fs::write(self.parent.join("cgroup.procs"), "0");
         for _ in 0..100 {
             match std::fs::remove_dir(&self.directory) {

@@ -186,6 +186,12 @@ pub struct LaunchReport {
 /// Entry point of `sidebyside __launch SPEC`. Returns the launcher's exit status: 0 when a
 /// report was written (whatever the snippet did), 3 otherwise.
 pub fn main(spec_path: &Path) -> i32 {
+    main_in(spec_path, None)
+}
+
+/// [`main`], in a memory cgroup the zygote's process already made and entered
+/// ([`cgroup::RunCgroup::ahead_of_the_run`]; `Err` says why it could not).
+pub fn main_in(spec_path: &Path, ahead: Option<Result<cgroup::RunCgroup, String>>) -> i32 {
     // A process group of its own: a Ctrl-C typed at the terminal reaches sidebyside alone, which
     // decides what becomes of the run (`bench` lets it finish; `verify` exits, closing the
     // control socket, and the launcher then kills the snippet).
@@ -213,7 +219,7 @@ pub fn main(spec_path: &Path) -> i32 {
             );
         }
     }
-    let Some(report) = process::supervise(&spec) else {
+    let Some(report) = process::supervise(&spec, ahead) else {
         // Written by the first process of the run's PID namespace.
         return 0;
     };

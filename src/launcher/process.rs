@@ -21,7 +21,10 @@ use std::time::{Duration, Instant};
 
 /// Runs the whole launch and returns what was observed, or `None` when the first process of
 /// the run's PID namespace already wrote the report. Never panics on a snippet's behaviour.
-pub fn supervise(spec: &LaunchSpec) -> Option<LaunchReport> {
+pub fn supervise(
+    spec: &LaunchSpec,
+    ahead: Option<Result<RunCgroup, String>>,
+) -> Option<LaunchReport> {
     let mut report = LaunchReport::default();
     // SAFETY: prctl and signal with constant arguments. Ctrl-C at a terminal reaches sidebyside
     // and its launchers alike; sidebyside decides, and hangs up the control socket to stop us.
@@ -41,11 +44,13 @@ pub fn supervise(spec: &LaunchSpec) -> Option<LaunchReport> {
         }
     };
     // The run's memory cgroup, made while the launcher may still make one (before it enters
-    // its namespaces or gives up root): everything the run starts is charged to it.
-    let cgroup = spec
-        .limits
-        .memory_bytes
-        .map(super::cgroup::RunCgroup::enter);
+    // its namespaces or gives up root): everything the run starts is charged to it. A launcher
+    // the zygote kept ready is in one already; it only needs the run's limit. (Without a limit,
+    // such a launcher stays in its cgroup, which then limits nothing, and the zygote removes it.)
+    let cgroup = spec.limits.memory_bytes.map(|bytes| match ahead {
+        Some(Ok(made)) => made.limit(bytes),
+        _ => RunCgroup::enter(bytes),
+    });
     let mut message = ControlMessage {
         tcp_ports: vec![],
         dns: false,

@@ -38,43 +38,229 @@ pub fn main() -> i32 {
     }
     // SAFETY: sidebyside started us with the socket as standard input; nothing else owns it.
     let socket = unsafe { UnixStream::from_raw_fd(0) };
+    let mut children = Children::new(socket.as_raw_fd());
+    let wanted = spares_wanted();
+    children.keep_spares(wanted);
+    children.sweep_stale_cgroups();
     loop {
-        reap(false);
+        children.reap(false);
         let Some((spec, stderr)) = read_request(&socket) else {
             // sidebyside hung up: the launchers still running end with their runs (their
             // control sockets are closed too). Waiting for them passes their CPU time, and
             // their snippets', on to whoever waits for the zygote, as a launcher of its own
             // would have.
-            reap(true);
+            children.end();
             return 0;
         };
+        let reply = children.launch(&spec, &stderr);
+        if reply.send(&socket).is_err() {
+            children.end();
+            return 0;
+        }
+        // The next run's launcher, made ready while this one runs.
+        children.keep_spares(wanted);
+    }
+}
+
+/// How many launchers the zygote keeps ready: as many as runs usually start together.
+fn spares_wanted() -> usize {
+    std::thread::available_parallelism()
+        .map(|cores| cores.get())
+        .unwrap_or(2)
+        .clamp(1, 4)
+}
+
+/// A launcher forked ahead of its run: in a memory cgroup of its own already (when one can be
+/// made), waiting on a pipe for its run's two paths.
+struct Spare {
+    pid: i32,
+    requests: OwnedFd,
+}
+
+/// The zygote's children: the launchers kept ready, and the memory cgroups of launchers that
+/// have ended, which the zygote removes.
+struct Children {
+    socket: RawFd,
+    spares: std::collections::VecDeque<Spare>,
+    /// Where launchers make their cgroups (the zygote's own memory cgroup), if they can.
+    cgroups: Option<PathBuf>,
+    /// Cgroups of ended launchers not removed yet (their last processes were still exiting).
+    ended: Vec<PathBuf>,
+}
+
+impl Children {
+    fn new(socket: RawFd) -> Children {
+        Children {
+            socket,
+            spares: Default::default(),
+            cgroups: super::cgroup::own_memory_cgroup().ok(),
+            ended: Vec::new(),
+        }
+    }
+
+    /// Forks launchers until `wanted` are ready.
+    fn keep_spares(&mut self, wanted: usize) {
+        while self.spares.len() < wanted {
+            let Ok((requests_in, requests)) = pipe() else {
+                return;
+            };
+            // SAFETY: the zygote is single-threaded, so the child may run any code.
+            let pid = unsafe { libc::fork() };
+            if pid == 0 {
+                drop(requests);
+                self.close_in_child();
+                become_spare(requests_in);
+            }
+            if pid < 0 {
+                return;
+            }
+            self.spares.push_back(Spare { pid, requests });
+        }
+    }
+
+    /// In a forked child: closes what is the zygote's alone (its socket, the other spares'
+    /// pipes), so that only the zygote's hanging up ends a spare.
+    fn close_in_child(&self) {
+        // SAFETY: closing descriptors this process inherited and will not use; the zygote's
+        // copies stay open in the zygote.
+        unsafe {
+            libc::close(self.socket);
+            for spare in &self.spares {
+                libc::close(spare.requests.as_raw_fd());
+            }
+        }
+    }
+
+    /// A launcher for the run: a spare if one is ready, otherwise one forked now.
+    fn launch(&mut self, spec: &Path, stderr: &Path) -> Reply {
+        let request = encode_request(spec, stderr);
+        while let Some(spare) = self.spares.pop_front() {
+            let mut pipe = std::fs::File::from(spare.requests);
+            if pipe.write_all(&request).is_ok() {
+                return Reply::for_child(spare.pid);
+            }
+            // It is gone (its end of the pipe closed): reaped like any other.
+            // SAFETY: our own child, not reaped yet, so the pid is still its.
+            unsafe { libc::kill(spare.pid, libc::SIGKILL) };
+        }
         // SAFETY: the zygote is single-threaded, so the child may run any code.
         let pid = unsafe { libc::fork() };
         if pid == 0 {
-            become_launcher(socket, &spec, &stderr);
+            self.close_in_child();
+            become_launcher(spec, stderr, None);
         }
-        let reply = if pid < 0 {
-            Reply::failed(std::io::Error::last_os_error())
-        } else {
-            match pidfd_open(pid) {
-                Ok(pidfd) => Reply::started(pid, pidfd),
-                Err(error) => {
-                    // SAFETY: our own child, which must not run unwatched.
-                    unsafe { libc::kill(pid, libc::SIGKILL) };
-                    Reply::failed(error)
+        if pid < 0 {
+            return Reply::failed(std::io::Error::last_os_error());
+        }
+        Reply::for_child(pid)
+    }
+
+    /// Reaps launchers: those that have ended, or (`until_none_is_left`) all of them, waiting
+    /// for each, and removes their cgroups. sidebyside learns of a launcher's end from its
+    /// pidfd; reaping passes the launcher's CPU time, and its snippet's, on to whoever waits
+    /// for the zygote.
+    fn reap(&mut self, until_none_is_left: bool) {
+        let flags = if until_none_is_left { 0 } else { libc::WNOHANG };
+        loop {
+            let mut status = 0;
+            // SAFETY: waitpid with a valid out-pointer.
+            let pid = unsafe { libc::waitpid(-1, &mut status, flags) };
+            let interrupted = pid < 0
+                && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted;
+            if pid > 0 {
+                if let Some(cgroups) = &self.cgroups {
+                    self.ended.push(cgroups.join(super::cgroup::name_for(pid)));
                 }
+            } else if !interrupted {
+                break;
             }
+        }
+        // A cgroup is removed once empty; one the launcher removed itself is already gone.
+        self.ended
+            .retain(|directory| match std::fs::remove_dir(directory) {
+                Ok(()) => false,
+                Err(error) => error.kind() != std::io::ErrorKind::NotFound,
+            });
+    }
+
+    /// At sidebyside's hanging up: the spares are ended, every launcher waited for, and their
+    /// cgroups removed (waiting up to 2 s for the last processes of a run to exit).
+    fn end(&mut self) {
+        for spare in self.spares.drain(..) {
+            // SAFETY: our own child, not reaped yet, so the pid is still its.
+            unsafe { libc::kill(spare.pid, libc::SIGKILL) };
+        }
+        self.reap(true);
+        for _ in 0..200 {
+            if self.ended.is_empty() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+            self.reap(false);
+        }
+    }
+
+    /// Removes the empty cgroups of launchers that no longer exist (left when a zygote was
+    /// killed before it could remove them).
+    fn sweep_stale_cgroups(&self) {
+        let Some(cgroups) = &self.cgroups else {
+            return;
         };
-        if reply.send(&socket).is_err() {
-            return 0;
+        let Ok(entries) = std::fs::read_dir(cgroups) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(pid) = name
+                .to_str()
+                .and_then(|name| name.strip_prefix("sidebyside-run-"))
+                .and_then(|pid| pid.parse::<i32>().ok())
+            else {
+                continue;
+            };
+            // SAFETY: kill with signal 0 only asks whether the process exists.
+            let gone = unsafe { libc::kill(pid, 0) } < 0
+                && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+            if gone {
+                // Fails, harmlessly, on a cgroup that still has processes.
+                let _ = std::fs::remove_dir(entry.path());
+            }
         }
     }
 }
 
+/// A new pipe, both ends close-on-exec: (read end, write end).
+fn pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0 as RawFd; 2];
+    // SAFETY: pipe2 with a valid array of two descriptors.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: the kernel just made these two descriptors for us.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// In a spare: its cgroup made and entered (the slow part of a launcher's start, done before
+/// its run), then the run's paths read from the zygote, then the launcher proper. The end of
+/// the pipe without a request means the session ended: the spare exits.
+fn become_spare(requests: OwnedFd) -> ! {
+    // SAFETY: signal with constant arguments; the launcher sets the dispositions it needs.
+    unsafe { libc::signal(libc::SIGINT, libc::SIG_DFL) };
+    let ahead = super::cgroup::RunCgroup::ahead_of_the_run();
+    let request = read_request(&std::fs::File::from(requests));
+    match request {
+        Some((spec, stderr)) => become_launcher(&spec, &stderr, Some(ahead)),
+        None => std::process::exit(0),
+    }
+}
+
 /// In the forked child: standard input from /dev/null, standard error to the run's file, the
-/// zygote's socket closed and its SIGINT disposition undone; then the launcher proper.
-fn become_launcher(socket: UnixStream, spec: &Path, stderr: &Path) -> ! {
-    drop(socket);
+/// zygote's SIGINT disposition undone; then the launcher proper.
+fn become_launcher(
+    spec: &Path,
+    stderr: &Path,
+    ahead: Option<Result<super::cgroup::RunCgroup, String>>,
+) -> ! {
     // SAFETY: signal with constant arguments; the launcher sets the dispositions it needs.
     unsafe { libc::signal(libc::SIGINT, libc::SIG_DFL) };
     let null = std::fs::File::open("/dev/null");
@@ -92,38 +278,31 @@ fn become_launcher(socket: UnixStream, spec: &Path, stderr: &Path) -> ! {
         unsafe { libc::dup2(errors.as_raw_fd(), 2) };
     }
     drop((null, errors));
-    let code = super::main(spec);
+    let code = super::main_in(spec, ahead);
     std::process::exit(code);
 }
 
-/// Reaps launchers: those that have ended, or (`until_none_is_left`) all of them, waiting for
-/// each. sidebyside learns of a launcher's end from its pidfd; reaping passes the launcher's CPU
-/// time, and its snippet's, on to whoever waits for the zygote.
-fn reap(until_none_is_left: bool) {
-    let flags = if until_none_is_left { 0 } else { libc::WNOHANG };
-    loop {
-        let mut status = 0;
-        // SAFETY: waitpid with a valid out-pointer.
-        let pid = unsafe { libc::waitpid(-1, &mut status, flags) };
-        let interrupted =
-            pid < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted;
-        if pid <= 0 && !interrupted {
-            return;
-        }
+fn encode_request(spec: &Path, stderr: &Path) -> Vec<u8> {
+    let mut request = Vec::new();
+    for path in [spec, stderr] {
+        let bytes = path.as_os_str().as_bytes();
+        request.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+        request.extend_from_slice(bytes);
     }
+    request
 }
 
 /// A request: two paths, each as a 4-byte length and its bytes. `None` at end of file.
-fn read_request(mut socket: &UnixStream) -> Option<(PathBuf, PathBuf)> {
+fn read_request(mut source: impl Read) -> Option<(PathBuf, PathBuf)> {
     let mut read_path = || -> Option<PathBuf> {
         let mut length = [0u8; 4];
-        socket.read_exact(&mut length).ok()?;
+        source.read_exact(&mut length).ok()?;
         let length = u32::from_le_bytes(length) as usize;
         if length > MAX_PATH_BYTES {
             return None;
         }
         let mut bytes = vec![0u8; length];
-        socket.read_exact(&mut bytes).ok()?;
+        source.read_exact(&mut bytes).ok()?;
         Some(PathBuf::from(std::ffi::OsStr::from_bytes(&bytes)))
     };
     let spec = read_path()?;
@@ -144,6 +323,19 @@ impl Reply {
             pid,
             errno: 0,
             pidfd: Some(pidfd),
+        }
+    }
+
+    /// For a child of the zygote: its pid and pidfd, or why no pidfd could be had (the child,
+    /// which must not run unwatched, is then killed).
+    fn for_child(pid: i32) -> Reply {
+        match pidfd_open(pid) {
+            Ok(pidfd) => Reply::started(pid, pidfd),
+            Err(error) => {
+                // SAFETY: our own child, not reaped yet, so the pid is still its.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+                Reply::failed(error)
+            }
         }
     }
 
@@ -222,10 +414,36 @@ fn pidfd_open(pid: i32) -> std::io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
 }
 
+/// The process's zygote, started at the first call with sidebyside's own executable and
+/// shared by every session of the process (a `--watch` round starts where the last left off,
+/// with launchers ready). [`finish`] ends it.
+pub fn shared() -> Result<&'static Zygote, &'static str> {
+    SHARED
+        .get_or_init(|| {
+            let executable = std::env::current_exe()
+                .map_err(|error| format!("cannot find the sidebyside executable: {error}"))?;
+            Zygote::start(&executable)
+                .map_err(|error| format!("cannot start the launcher zygote: {error}"))
+        })
+        .as_ref()
+        .map_err(String::as_str)
+}
+
+static SHARED: std::sync::OnceLock<Result<Zygote, String>> = std::sync::OnceLock::new();
+
+/// Ends the shared zygote, if one was started: hangs up, and, if it launched anything, waits
+/// for it (it waits for its launchers), so that their CPU time is this process's children's.
+pub fn finish() {
+    if let Some(Ok(zygote)) = SHARED.get() {
+        zygote.hang_up();
+    }
+}
+
 /// sidebyside's side: the session's zygote process and the socket to it.
 pub struct Zygote {
     socket: Mutex<UnixStream>,
     child: Mutex<Option<std::process::Child>>,
+    launched: std::sync::atomic::AtomicBool,
 }
 
 /// A launcher the zygote started for one run.
@@ -251,6 +469,7 @@ impl Zygote {
         Ok(Zygote {
             socket: Mutex::new(ours),
             child: Mutex::new(Some(child)),
+            launched: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -260,13 +479,9 @@ impl Zygote {
             .socket
             .lock()
             .map_err(|_| std::io::Error::other("the launcher zygote's socket is poisoned"))?;
-        let mut request = Vec::new();
-        for path in [spec, stderr] {
-            let bytes = path.as_os_str().as_bytes();
-            request.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
-            request.extend_from_slice(bytes);
-        }
-        (&*socket).write_all(&request)?;
+        self.launched
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        (&*socket).write_all(&encode_request(spec, stderr))?;
         let reply = Reply::receive(&socket)?;
         if reply.errno != 0 {
             return Err(std::io::Error::from_raw_os_error(reply.errno));
@@ -281,13 +496,16 @@ impl Zygote {
     }
 }
 
-impl Drop for Zygote {
-    fn drop(&mut self) {
+impl Zygote {
+    /// Hangs up; then, if it launched anything, waits for the zygote, which waits for its
+    /// launchers (which end with their runs). Should one hang, this does not wait for ever.
+    fn hang_up(&self) {
         if let Ok(socket) = self.socket.lock() {
             let _ = socket.shutdown(std::net::Shutdown::Both);
         }
-        // The zygote waits for its launchers, which end with their runs; should one hang, the
-        // session does not wait for it for ever.
+        if !self.launched.load(std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
         if let Ok(mut child) = self.child.lock() {
             if let Some(mut child) = child.take() {
                 let deadline = std::time::Instant::now() + Duration::from_secs(15);

@@ -53,6 +53,23 @@ struct Entry {
     runs: Vec<(Observation, bool)>,
 }
 
+/// The entries this process has read or written, by file: a `--watch` round takes an unchanged
+/// unit's runs from memory rather than reading and parsing its file again. An entry's key names
+/// everything its runs depend on, so a remembered entry is as good as its file.
+static REMEMBERED: std::sync::LazyLock<
+    std::sync::Mutex<std::collections::HashMap<PathBuf, std::sync::Arc<Entry>>>,
+> = std::sync::LazyLock::new(Default::default);
+
+fn remembered(path: &Path) -> Option<std::sync::Arc<Entry>> {
+    REMEMBERED.lock().ok()?.get(path).cloned()
+}
+
+fn remember(path: PathBuf, entry: std::sync::Arc<Entry>) {
+    if let Ok(mut remembered) = REMEMBERED.lock() {
+        remembered.insert(path, entry);
+    }
+}
+
 /// A unit found in the cache: each member's observation (marked as cached) and whether it
 /// holds its session's requests.
 pub type Hit = Vec<(Observation, bool)>;
@@ -185,15 +202,25 @@ impl VerdictCache {
         members: usize,
         now: &dyn Fn(usize) -> Observation,
     ) -> Option<Hit> {
-        let bytes = std::fs::read(self.entry(key)).ok()?;
-        let entry: Entry = serde_json::from_slice(&bytes).ok()?;
+        let path = self.entry(key);
+        let entry = match remembered(&path) {
+            Some(entry) => entry,
+            None => {
+                let bytes = std::fs::read(&path).ok()?;
+                let entry: std::sync::Arc<Entry> =
+                    std::sync::Arc::new(serde_json::from_slice(&bytes).ok()?);
+                remember(path, entry.clone());
+                entry
+            }
+        };
         if entry.layout != LAYOUT || entry.runs.len() != members {
             return None;
         }
         Some(
             entry
                 .runs
-                .into_iter()
+                .iter()
+                .cloned()
                 .enumerate()
                 .map(|(position, (mut run, holds))| {
                     let now = now(position);
@@ -239,7 +266,10 @@ impl VerdictCache {
             return;
         };
         let _ = std::fs::create_dir_all(&self.directory);
-        let _ = crate::ground::files::write_bytes_atomically(&self.entry(key), &bytes);
+        let path = self.entry(key);
+        if crate::ground::files::write_bytes_atomically(&path, &bytes).is_ok() {
+            remember(path, std::sync::Arc::new(entry));
+        }
     }
 
     fn entry(&self, key: &str) -> PathBuf {
