@@ -134,12 +134,17 @@ impl RunCgroup {
     }
 
     /// Moves the calling process back to its parent cgroup and removes the run's (retrying
-    /// while the last processes of the run are being reaped). Nothing, for a cgroup the zygote
-    /// made: the zygote removes it.
+    /// while the last processes of the run are being reaped). Nothing, for a cgroup made ahead
+    /// of the run: the zygote removes it once the launcher has ended.
     pub fn remove(&self) {
-        if !self.removed_by_launcher {
-            return;
+        if self.removed_by_launcher {
+            self.leave_and_remove();
         }
+    }
+
+    /// [`remove`](Self::remove), whoever made the cgroup: for a launcher made ahead of a run
+    /// that never came.
+    pub fn leave_and_remove(&self) {
         let _ = std::fs::write(self.parent.join("cgroup.procs"), "0");
         for _ in 0..100 {
             match std::fs::remove_dir(&self.directory) {

@@ -1,15 +1,22 @@
-//! One launcher process per session, forked for each run.
+//! One launcher process per command, forked for each run.
 //!
 //! A run's launcher used to be a fresh `sidebyside __launch SPEC`: the dynamic loader and its
 //! relocations, glibc's CPU-feature probing (`cpuid`, which traps to the hypervisor on a virtual
 //! machine) and the page faults of a 24 MB binary, about 2 ms of CPU per run on this project's
-//! 2-core machine, a fifth of what the harness spent around each snippet. Now a session starts
-//! `sidebyside __zygote` once; for each run it sends the path of the run's launch spec, and the
-//! zygote forks a child that runs exactly what `__launch SPEC` runs ([`super::main`]), with its
-//! standard error in a file of the run's directory. The zygote is single-threaded, so its
-//! children may do anything a freshly started process may (start threads, enter namespaces),
-//! holds nothing of the session but its socket, and exits when sidebyside hangs up, which it
-//! does when the session ends or when sidebyside dies.
+//! 2-core machine, a fifth of what the harness spent around each snippet. Now the command starts
+//! `sidebyside __zygote` once ([`shared`]; every session of the command, every `--watch` round,
+//! uses it); for each run it sends the path of the run's launch spec, and the zygote hands it to
+//! a child that runs exactly what `__launch SPEC` runs ([`super::main`]), with its standard error
+//! in a file of the run's directory. The zygote is single-threaded, so its children may do
+//! anything a freshly started process may (start threads, enter namespaces), holds nothing of a
+//! session but its socket, and exits when sidebyside hangs up ([`finish`]), or dies.
+//!
+//! The children are forked ahead of their runs ("spares", as many as the machine has cores, up
+//! to 4): each makes its run's memory cgroup and moves into it while it waits for a run. On
+//! cgroup v1 that move waits for an RCU grace period, 5-25 ms on this project's machines,
+//! which a run would otherwise wait for at its start; and since the zygote removes an ended
+//! launcher's cgroup, the launcher no longer moves out of it (a second grace period) before it
+//! ends.
 //!
 //! sidebyside gets each launcher back as a pidfd (`pidfd_open`, passed over the socket): it
 //! waits for the launcher's end by polling it and kills it with `pidfd_send_signal`, with no
@@ -43,7 +50,7 @@ pub fn main() -> i32 {
     children.keep_spares(wanted);
     children.sweep_stale_cgroups();
     loop {
-        children.reap(false);
+        children.reap();
         let Some((spec, stderr)) = read_request(&socket) else {
             // sidebyside hung up: the launchers still running end with their runs (their
             // control sockets are closed too). Waiting for them passes their CPU time, and
@@ -86,6 +93,8 @@ struct Children {
     cgroups: Option<PathBuf>,
     /// Cgroups of ended launchers not removed yet (their last processes were still exiting).
     ended: Vec<PathBuf>,
+    /// Launchers handed a run and not reaped yet.
+    running: Vec<i32>,
 }
 
 impl Children {
@@ -95,6 +104,7 @@ impl Children {
             spares: Default::default(),
             cgroups: super::cgroup::own_memory_cgroup().ok(),
             ended: Vec::new(),
+            running: Vec::new(),
         }
     }
 
@@ -137,6 +147,7 @@ impl Children {
         while let Some(spare) = self.spares.pop_front() {
             let mut pipe = std::fs::File::from(spare.requests);
             if pipe.write_all(&request).is_ok() {
+                self.running.push(spare.pid);
                 return Reply::for_child(spare.pid);
             }
             // It is gone (its end of the pipe closed): reaped like any other.
@@ -152,30 +163,38 @@ impl Children {
         if pid < 0 {
             return Reply::failed(std::io::Error::last_os_error());
         }
+        self.running.push(pid);
         Reply::for_child(pid)
     }
 
-    /// Reaps launchers: those that have ended, or (`until_none_is_left`) all of them, waiting
-    /// for each, and removes their cgroups. sidebyside learns of a launcher's end from its
-    /// pidfd; reaping passes the launcher's CPU time, and its snippet's, on to whoever waits
-    /// for the zygote.
-    fn reap(&mut self, until_none_is_left: bool) {
-        let flags = if until_none_is_left { 0 } else { libc::WNOHANG };
+    /// Reaps the children that have ended and removes their cgroups. sidebyside learns of a
+    /// launcher's end from its pidfd; reaping passes the launcher's CPU time, and its
+    /// snippet's, on to whoever waits for the zygote.
+    fn reap(&mut self) {
         loop {
             let mut status = 0;
             // SAFETY: waitpid with a valid out-pointer.
-            let pid = unsafe { libc::waitpid(-1, &mut status, flags) };
+            let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
             let interrupted = pid < 0
                 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted;
             if pid > 0 {
-                if let Some(cgroups) = &self.cgroups {
-                    self.ended.push(cgroups.join(super::cgroup::name_for(pid)));
-                }
+                self.reaped(pid);
             } else if !interrupted {
                 break;
             }
         }
-        // A cgroup is removed once empty; one the launcher removed itself is already gone.
+        self.remove_ended_cgroups();
+    }
+
+    fn reaped(&mut self, pid: i32) {
+        self.running.retain(|&running| running != pid);
+        if let Some(cgroups) = &self.cgroups {
+            self.ended.push(cgroups.join(super::cgroup::name_for(pid)));
+        }
+    }
+
+    /// A cgroup is removed once empty; one the launcher removed itself is already gone.
+    fn remove_ended_cgroups(&mut self) {
         self.ended
             .retain(|directory| match std::fs::remove_dir(directory) {
                 Ok(()) => false,
@@ -183,20 +202,30 @@ impl Children {
             });
     }
 
-    /// At sidebyside's hanging up: the spares are ended, every launcher waited for, and their
-    /// cgroups removed (waiting up to 2 s for the last processes of a run to exit).
+    /// At sidebyside's hanging up: every launcher that has a run is waited for, and their
+    /// cgroups removed (waiting up to 2 s for the last processes of a run to exit). The spares
+    /// are not: their pipes closed, each leaves and removes its own cgroup and exits, in the
+    /// background (one still moving into its cgroup would otherwise hold the command up to the
+    /// end of a grace period).
     fn end(&mut self) {
-        for spare in self.spares.drain(..) {
-            // SAFETY: our own child, not reaped yet, so the pid is still its.
-            unsafe { libc::kill(spare.pid, libc::SIGKILL) };
+        self.spares.clear();
+        while let Some(&pid) = self.running.first() {
+            let mut status = 0;
+            // SAFETY: waitpid on our own child, with a valid out-pointer.
+            let waited = unsafe { libc::waitpid(pid, &mut status, 0) };
+            if waited == pid
+                || std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted
+            {
+                self.reaped(pid);
+            }
         }
-        self.reap(true);
+        self.reap();
         for _ in 0..200 {
             if self.ended.is_empty() {
                 return;
             }
             std::thread::sleep(Duration::from_millis(10));
-            self.reap(false);
+            self.remove_ended_cgroups();
         }
     }
 
@@ -250,7 +279,12 @@ fn become_spare(requests: OwnedFd) -> ! {
     let request = read_request(&std::fs::File::from(requests));
     match request {
         Some((spec, stderr)) => become_launcher(&spec, &stderr, Some(ahead)),
-        None => std::process::exit(0),
+        None => {
+            if let Ok(made) = ahead {
+                made.leave_and_remove();
+            }
+            std::process::exit(0)
+        }
     }
 }
 
