@@ -1,8 +1,9 @@
 //! Watching a running snippet: its timeout, and the memory and process-count limits of its
 //! whole process tree.
 //!
-//! Every 20 ms the monitor walks every descendant of the launcher through
-//! `/proc/PID/task/TID/children`, sums the resident memory of those processes and counts them.
+//! Every 20 ms the monitor finds every descendant of the launcher (in the run's PID namespace,
+//! one listing of its `/proc`; elsewhere through `/proc/PID/task/TID/children`), sums the
+//! resident memory of those processes and counts them.
 //! The launcher is the child subreaper of the run (in namespace mode, the init of its PID
 //! namespace), so this covers everything the snippet started: a child that left the process
 //! group, and an orphan of a double fork, which the kernel re-parents to the launcher. A breach is returned to the
@@ -34,6 +35,7 @@ impl Watch {
     /// rule, and says which, with the processes to kill. The caller records the breach before
     /// killing, so the report never sees the death without its cause.
     pub fn run(&self, finished: &mpsc::Receiver<()>) -> Option<(Breach, Vec<libc::pid_t>)> {
+        let mut scanner = Scanner::new();
         loop {
             let left = self.timeout.saturating_sub(self.started.elapsed());
             if left.is_zero() {
@@ -46,7 +48,7 @@ impl Watch {
             if self.memory_bytes.is_none() && self.processes.is_none() {
                 continue;
             }
-            let tree = descendants_of_self();
+            let tree = scanner.processes();
             if let Some(limit) = self.processes {
                 if tree.len() > limit as usize {
                     let breach = Breach::Limit(super::LimitBreach::Processes { count: limit });
@@ -54,13 +56,89 @@ impl Watch {
                 }
             }
             if let Some(limit) = self.memory_bytes {
-                let resident: u64 = tree.iter().map(|&pid| resident_bytes(pid)).sum();
+                let resident: u64 = tree.iter().map(|&pid| scanner.resident_bytes(pid)).sum();
                 if resident > limit {
                     let breach = Breach::Limit(super::LimitBreach::Memory { bytes: limit });
                     return Some((breach, tree));
                 }
             }
         }
+    }
+}
+
+/// The watch's readings of the run's processes, keeping open what it reads every 20 ms: in the
+/// run's PID namespace, `/proc` (rewound for each listing) and each process's `statm` (read
+/// again at offset 0). A Node run of 200 ms is read ten times; opening and closing those files
+/// each time was most of the watch's cost.
+struct Scanner {
+    /// `/proc` of the run's own PID namespace, where the watch is its init.
+    own_namespace: Option<nix::dir::Dir>,
+    statm: std::collections::HashMap<libc::pid_t, std::fs::File>,
+    page: u64,
+}
+
+impl Scanner {
+    fn new() -> Scanner {
+        let own_namespace = in_own_pid_namespace()
+            .then(|| {
+                nix::dir::Dir::open(
+                    "/proc",
+                    nix::fcntl::OFlag::O_RDONLY
+                        | nix::fcntl::OFlag::O_DIRECTORY
+                        | nix::fcntl::OFlag::O_CLOEXEC,
+                    nix::sys::stat::Mode::empty(),
+                )
+                .ok()
+            })
+            .flatten();
+        Scanner {
+            own_namespace,
+            statm: Default::default(),
+            // SAFETY: sysconf has no preconditions.
+            page: unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(4096) as u64,
+        }
+    }
+
+    /// Every process of the run but the watch's own ([`descendants_of_self`]).
+    fn processes(&mut self) -> Vec<libc::pid_t> {
+        let tree = match &mut self.own_namespace {
+            // The iterator rewinds the directory when dropped: the next listing is a new one.
+            Some(proc) => proc
+                .iter()
+                .flatten()
+                .filter_map(|entry| entry.file_name().to_str().ok()?.parse::<libc::pid_t>().ok())
+                .filter(|&pid| pid != 1)
+                .collect(),
+            None => descendants_of_self(),
+        };
+        self.statm.retain(|pid, _| tree.contains(pid));
+        tree
+    }
+
+    /// Resident memory of one process, from `/proc/PID/statm` (pages); 0 once it is gone.
+    fn resident_bytes(&mut self, pid: libc::pid_t) -> u64 {
+        use std::os::unix::fs::FileExt;
+        let mut buffer = [0u8; 256];
+        let mut read = |file: &std::fs::File| -> Option<u64> {
+            let length = file
+                .read_at(&mut buffer, 0)
+                .ok()
+                .filter(|&length| length > 0)?;
+            let text = std::str::from_utf8(&buffer[..length]).ok()?;
+            text.split_whitespace().nth(1)?.parse::<u64>().ok()
+        };
+        // A file kept open reads its own process's figures, or fails once that process has
+        // ended (a new process with the same pid gets the file opened again).
+        if let Some(pages) = self.statm.get(&pid).and_then(&mut read) {
+            return pages * self.page;
+        }
+        let Ok(file) = std::fs::File::open(format!("/proc/{pid}/statm")) else {
+            self.statm.remove(&pid);
+            return 0;
+        };
+        let pages = read(&file);
+        self.statm.insert(pid, file);
+        pages.map_or(0, |pages| pages * self.page)
     }
 }
 
@@ -91,11 +169,7 @@ pub fn descendants_of_self() -> Vec<libc::pid_t> {
 /// (a dozen for one Node process), 20 times a second. `None` anywhere else, and when `/proc` is
 /// not the namespace's (its `self` is not 1): then `/proc` would list the machine's processes.
 fn others_in_own_pid_namespace() -> Option<Vec<libc::pid_t>> {
-    // SAFETY: getpid has no preconditions.
-    if unsafe { libc::getpid() } != 1 {
-        return None;
-    }
-    if std::fs::read_link("/proc/self").ok()? != std::path::Path::new("1") {
+    if !in_own_pid_namespace() {
         return None;
     }
     let entries = std::fs::read_dir("/proc").ok()?;
@@ -106,6 +180,14 @@ fn others_in_own_pid_namespace() -> Option<Vec<libc::pid_t>> {
             .filter(|&pid| pid != 1)
             .collect(),
     )
+}
+
+/// Whether the caller is the init of its PID namespace and `/proc` is that namespace's.
+fn in_own_pid_namespace() -> bool {
+    // SAFETY: getpid has no preconditions.
+    let pid = unsafe { libc::getpid() };
+    pid == 1
+        && std::fs::read_link("/proc/self").is_ok_and(|target| target == std::path::Path::new("1"))
 }
 
 fn children_of(pid: libc::pid_t) -> Vec<libc::pid_t> {
@@ -121,16 +203,6 @@ fn children_of(pid: libc::pid_t) -> Vec<libc::pid_t> {
         }
     }
     children
-}
-
-/// Resident memory of one process, from `/proc/PID/statm` (pages).
-fn resident_bytes(pid: libc::pid_t) -> u64 {
-    // SAFETY: sysconf has no preconditions.
-    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(4096) as u64;
-    std::fs::read_to_string(format!("/proc/{pid}/statm"))
-        .ok()
-        .and_then(|text| text.split_whitespace().nth(1)?.parse::<u64>().ok())
-        .map_or(0, |pages| pages * page)
 }
 
 /// Our direct children, from `/proc/self/task/*/children`, or a scan of `/proc` where the
@@ -179,4 +251,38 @@ pub fn children_of_self() -> Vec<libc::pid_t> {
         }
     }
     children
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Scanner;
+
+    #[test]
+    fn a_kept_statm_file_reads_the_process_anew_and_an_ended_process_reads_zero() {
+        let mut scanner = Scanner::new();
+        // SAFETY: getpid has no preconditions.
+        let me = unsafe { libc::getpid() };
+        let before = scanner.resident_bytes(me);
+        assert!(before > 0, "{before}");
+        let grown = std::hint::black_box(vec![1u8; 32 << 20]);
+        let after = scanner.resident_bytes(me);
+        assert!(
+            after >= before + (24 << 20),
+            "read again through the kept file: {before} then {after} bytes"
+        );
+        drop(grown);
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let pid = child.id() as libc::pid_t;
+        assert!(scanner.resident_bytes(pid) > 0);
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert_eq!(
+            scanner.resident_bytes(pid),
+            0,
+            "its kept file after it ended"
+        );
+    }
 }
