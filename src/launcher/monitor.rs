@@ -106,8 +106,7 @@ impl Scanner {
             Some(proc) => proc
                 .iter()
                 .flatten()
-                .filter_map(|entry| entry.file_name().to_str().ok()?.parse::<libc::pid_t>().ok())
-                .filter(|&pid| pid != 1)
+                .filter_map(|entry| other_than_init(entry.file_name().to_str().ok()?))
                 .collect(),
             None => descendants_of_self(),
         };
@@ -176,10 +175,14 @@ fn others_in_own_pid_namespace() -> Option<Vec<libc::pid_t>> {
     Some(
         entries
             .flatten()
-            .filter_map(|entry| entry.file_name().to_str()?.parse::<libc::pid_t>().ok())
-            .filter(|&pid| pid != 1)
+            .filter_map(|entry| other_than_init(entry.file_name().to_str()?))
             .collect(),
     )
+}
+
+/// The pid a `/proc` entry names, unless it is the namespace's init (the caller) or no pid.
+fn other_than_init(name: &str) -> Option<libc::pid_t> {
+    name.parse::<libc::pid_t>().ok().filter(|&pid| pid != 1)
 }
 
 /// Whether the caller is the init of its PID namespace and `/proc` is that namespace's.

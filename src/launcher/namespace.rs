@@ -13,7 +13,7 @@
 use super::{ControlMessage, NamespaceSpec};
 use nix::sched::CloneFlags;
 use std::io::IoSlice;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 
@@ -101,9 +101,30 @@ pub fn send(
     message: &ControlMessage,
     sockets: &[OwnedFd],
 ) -> Result<(), String> {
-    use nix::sys::socket::{sendmsg, ControlMessage as Cmsg, MsgFlags, UnixAddr};
     let payload = serde_json::to_vec(message).map_err(|error| error.to_string())?;
-    let fds: Vec<i32> = sockets.iter().map(|fd| fd.as_raw_fd()).collect();
+    let descriptors: Vec<BorrowedFd> = sockets.iter().map(|fd| fd.as_fd()).collect();
+    send_with_descriptors(stream, &payload, &descriptors)
+        .map_err(|error| format!("cannot send the sockets to sidebyside: {error}"))
+}
+
+/// Receives a control message and its sockets (harness side).
+pub fn receive(stream: &UnixStream) -> std::io::Result<(ControlMessage, Vec<OwnedFd>)> {
+    let mut buffer = vec![0u8; 64 * 1024];
+    let (length, fds) = receive_with_descriptors(stream, &mut buffer)?;
+    let control: ControlMessage = serde_json::from_slice(&buffer[..length])
+        .map_err(|error| std::io::Error::new(std::io::ErrorKind::InvalidData, error))?;
+    Ok((control, fds))
+}
+
+/// Sends `payload` in one message over a Unix socket, with `descriptors` attached
+/// (`SCM_RIGHTS`).
+pub fn send_with_descriptors(
+    stream: &UnixStream,
+    payload: &[u8],
+    descriptors: &[BorrowedFd],
+) -> std::io::Result<()> {
+    use nix::sys::socket::{sendmsg, ControlMessage as Cmsg, MsgFlags, UnixAddr};
+    let fds: Vec<i32> = descriptors.iter().map(|fd| fd.as_raw_fd()).collect();
     let cmsgs = if fds.is_empty() {
         vec![]
     } else {
@@ -111,23 +132,26 @@ pub fn send(
     };
     sendmsg::<UnixAddr>(
         stream.as_raw_fd(),
-        &[IoSlice::new(&payload)],
+        &[IoSlice::new(payload)],
         &cmsgs,
         MsgFlags::empty(),
         None,
     )
-    .map_err(|errno| format!("cannot send the sockets to sidebyside: {errno}"))?;
+    .map_err(std::io::Error::from)?;
     Ok(())
 }
 
-/// Receives a control message and its sockets (harness side).
-pub fn receive(stream: &UnixStream) -> std::io::Result<(ControlMessage, Vec<OwnedFd>)> {
+/// Receives one message of at most `buffer`'s length and the descriptors attached to it (up to
+/// 16, close-on-exec): the message's length and the descriptors, which are ours.
+pub fn receive_with_descriptors(
+    stream: &UnixStream,
+    buffer: &mut [u8],
+) -> std::io::Result<(usize, Vec<OwnedFd>)> {
     use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags, UnixAddr};
     use std::io::IoSliceMut;
     use std::os::fd::FromRawFd;
-    let mut buffer = vec![0u8; 64 * 1024];
     let mut cmsg_space = nix::cmsg_space!([std::os::fd::RawFd; 16]);
-    let mut iov = [IoSliceMut::new(&mut buffer)];
+    let mut iov = [IoSliceMut::new(buffer)];
     let message = recvmsg::<UnixAddr>(
         stream.as_raw_fd(),
         &mut iov,
@@ -145,10 +169,7 @@ pub fn receive(stream: &UnixStream) -> std::io::Result<(ControlMessage, Vec<Owne
             }
         }
     }
-    let length = message.bytes;
-    let control: ControlMessage = serde_json::from_slice(&buffer[..length])
-        .map_err(|error| std::io::Error::new(std::io::ErrorKind::InvalidData, error))?;
-    Ok((control, fds))
+    Ok((message.bytes, fds))
 }
 
 fn write_proc(path: &str, content: &str) -> Result<(), String> {

@@ -443,41 +443,32 @@ fn capture(
 ) -> std::thread::JoinHandle<[std::io::Result<u64>; 2]> {
     std::thread::spawn(move || {
         let [(first, first_path), (second, second_path)] = pipes;
-        let mut files = [
-            std::fs::File::create(&first_path),
-            std::fs::File::create(&second_path),
-        ];
+        let mut errors: [Option<std::io::Error>; 2] = [None, None];
+        let mut files = [&first_path, &second_path].map(std::fs::File::create);
         let mut buffer = vec![0u8; 64 * 1024];
         let _ = ready.send(());
         drop(ready);
-        let mut readers = [first, second];
+        let readers = [first, second];
         let mut totals = [0u64; 2];
-        let mut errors: [Option<std::io::Error>; 2] = [None, None];
         let mut open = [true, true];
         while open.iter().any(|&open| open) {
-            let mut polled: Vec<libc::pollfd> = (0..2)
-                .map(|index| libc::pollfd {
-                    fd: if open[index] {
-                        readers[index].as_raw_fd()
-                    } else {
-                        -1
-                    },
-                    events: libc::POLLIN,
-                    revents: 0,
-                })
-                .collect();
+            let mut polled = [0, 1].map(|index| libc::pollfd {
+                fd: if open[index] {
+                    readers[index].as_raw_fd()
+                } else {
+                    -1
+                },
+                events: libc::POLLIN,
+                revents: 0,
+            });
             // SAFETY: poll on an array of two pollfd structs we own; -1 entries are ignored.
-            let ready = unsafe { libc::poll(polled.as_mut_ptr(), 2, -1) };
-            if ready < 0 {
+            if unsafe { libc::poll(polled.as_mut_ptr(), 2, -1) } < 0 {
                 let error = std::io::Error::last_os_error();
                 if error.kind() == std::io::ErrorKind::Interrupted {
                     continue;
                 }
-                for index in 0..2 {
-                    if open[index] {
-                        errors[index] = Some(std::io::Error::new(error.kind(), error.to_string()));
-                        open[index] = false;
-                    }
+                for index in (0..2).filter(|&index| open[index]) {
+                    errors[index] = Some(std::io::Error::new(error.kind(), error.to_string()));
                 }
                 break;
             }
@@ -485,22 +476,21 @@ fn capture(
                 if !open[index] || polled[index].revents == 0 {
                     continue;
                 }
-                let read = match readers[index].read(&mut buffer) {
-                    Ok(0) => {
-                        open[index] = false;
-                        continue;
-                    }
+                let read = match (&readers[index]).read(&mut buffer) {
                     Ok(read) => read,
                     Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
                     Err(error) => {
-                        errors[index] = Some(error);
-                        open[index] = false;
-                        continue;
+                        errors[index].get_or_insert(error);
+                        0
                     }
                 };
-                let room = cap.saturating_sub(totals[index]) as usize;
+                if read == 0 {
+                    open[index] = false;
+                    continue;
+                }
                 // After a failed write, the pipe is still drained (the program must not block on
                 // a full pipe), and the error reported.
+                let room = cap.saturating_sub(totals[index]) as usize;
                 if room > 0 && errors[index].is_none() {
                     if let Ok(file) = &mut files[index] {
                         if let Err(error) = file.write_all(&buffer[..read.min(room)]) {
@@ -511,15 +501,11 @@ fn capture(
                 totals[index] += read as u64;
             }
         }
-        let mut results = [Ok(0), Ok(0)];
-        for (index, result) in results.iter_mut().enumerate() {
-            *result = match (&mut files[index], errors[index].take()) {
-                (Err(error), _) => Err(std::io::Error::new(error.kind(), error.to_string())),
-                (_, Some(error)) => Err(error),
-                (Ok(file), None) => file.flush().map(|()| totals[index]),
-            };
-        }
-        results
+        [0, 1].map(|index| match (&mut files[index], errors[index].take()) {
+            (Err(error), _) => Err(std::io::Error::new(error.kind(), error.to_string())),
+            (_, Some(error)) => Err(error),
+            (Ok(file), None) => file.flush().map(|()| totals[index]),
+        })
     })
 }
 

@@ -22,7 +22,7 @@
 //! waits for the launcher's end by polling it and kills it with `pidfd_send_signal`, with no
 //! race against a reused pid, although the launcher is the zygote's child and not its own.
 
-use std::io::{IoSlice, IoSliceMut, Read, Write};
+use std::io::{Read, Write};
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::UnixStream;
@@ -382,50 +382,17 @@ impl Reply {
     }
 
     fn send(&self, socket: &UnixStream) -> std::io::Result<()> {
-        use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags, UnixAddr};
         let mut payload = [0u8; 8];
         payload[..4].copy_from_slice(&self.pid.to_le_bytes());
         payload[4..].copy_from_slice(&self.errno.to_le_bytes());
-        let fds: Vec<RawFd> = self.pidfd.iter().map(|fd| fd.as_raw_fd()).collect();
-        let cmsgs = if fds.is_empty() {
-            vec![]
-        } else {
-            vec![ControlMessage::ScmRights(&fds)]
-        };
-        sendmsg::<UnixAddr>(
-            socket.as_raw_fd(),
-            &[IoSlice::new(&payload)],
-            &cmsgs,
-            MsgFlags::empty(),
-            None,
-        )
-        .map_err(std::io::Error::from)?;
-        Ok(())
+        let pidfd: Vec<std::os::fd::BorrowedFd> = self.pidfd.iter().map(|fd| fd.as_fd()).collect();
+        super::namespace::send_with_descriptors(socket, &payload, &pidfd)
     }
 
     fn receive(socket: &UnixStream) -> std::io::Result<Reply> {
-        use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags, UnixAddr};
         let mut payload = [0u8; 8];
-        let mut cmsg_space = nix::cmsg_space!([RawFd; 1]);
-        let mut iov = [IoSliceMut::new(&mut payload)];
-        let message = recvmsg::<UnixAddr>(
-            socket.as_raw_fd(),
-            &mut iov,
-            Some(&mut cmsg_space),
-            MsgFlags::MSG_CMSG_CLOEXEC,
-        )
-        .map_err(std::io::Error::from)?;
-        let bytes = message.bytes;
-        let mut pidfd = None;
-        for cmsg in message.cmsgs().map_err(std::io::Error::from)? {
-            if let ControlMessageOwned::ScmRights(received) = cmsg {
-                for fd in received {
-                    // SAFETY: the kernel just installed this descriptor for us; we own it.
-                    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-                    pidfd.get_or_insert(fd);
-                }
-            }
-        }
+        let (bytes, descriptors) =
+            super::namespace::receive_with_descriptors(socket, &mut payload)?;
         if bytes != payload.len() {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::UnexpectedEof,
@@ -434,7 +401,11 @@ impl Reply {
         }
         let pid = i32::from_le_bytes(payload[..4].try_into().expect("4 bytes"));
         let errno = i32::from_le_bytes(payload[4..].try_into().expect("4 bytes"));
-        Ok(Reply { pid, errno, pidfd })
+        Ok(Reply {
+            pid,
+            errno,
+            pidfd: descriptors.into_iter().next(),
+        })
     }
 }
 
