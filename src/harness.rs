@@ -134,7 +134,7 @@ impl Harness {
         // The launcher zygote starts now, so that its first launchers are ready (their cgroups
         // made) by the time the first snippet runs.
         if !crate::launcher::launchers_executed() {
-            let _ = crate::launcher::zygote::shared();
+            let _ = crate::launcher::zygote::shared(options.isolation != IsolationChoice::Preload);
         }
         // The isolation probe and the runtimes' discovery, side by side.
         let choice = options.isolation;

@@ -329,7 +329,10 @@ fn main() -> ExitCode {
         .get(1)
         .is_some_and(|argument| argument == "__zygote")
     {
-        return ExitCode::from(sidebyside::launcher::zygote::main() as u8);
+        let pid_namespaces = arguments
+            .get(2)
+            .is_some_and(|argument| argument == "pid-namespaces");
+        return ExitCode::from(sidebyside::launcher::zygote::main(pid_namespaces) as u8);
     }
     let cli = Cli::parse();
     let code = run(cli);

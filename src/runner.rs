@@ -371,8 +371,9 @@ impl Session {
         let executable = std::env::current_exe()
             .map_err(|error| format!("cannot find the sidebyside executable: {error}"))?;
         if !crate::launcher::launchers_executed() {
-            if let Ok(zygote) = crate::launcher::zygote::shared() {
-                if let Ok(launched) = zygote.launch(spec_path, stderr_path) {
+            let namespace = self.settings.isolation == IsolationMode::Namespace;
+            if let Ok(zygote) = crate::launcher::zygote::shared(namespace) {
+                if let Ok(launched) = zygote.launch(spec_path, stderr_path, namespace) {
                     return Ok(Launcher::Forked {
                         launched: Arc::new(launched),
                         stderr_path: stderr_path.to_path_buf(),

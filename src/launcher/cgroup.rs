@@ -34,6 +34,21 @@ pub fn name_for(pid: i32) -> String {
     format!("sidebyside-run-{pid}")
 }
 
+/// The calling process's pid as the machine sees it, which names its cgroup. A launcher the
+/// zygote started as the first process of a PID namespace of its own is pid 1 there; `/proc`,
+/// still the machine's while the cgroup is made, gives its pid outside.
+fn own_host_pid() -> i32 {
+    // SAFETY: getpid has no preconditions.
+    let pid = unsafe { libc::getpid() };
+    if pid != 1 {
+        return pid;
+    }
+    std::fs::read_link("/proc/self")
+        .ok()
+        .and_then(|target| target.to_str()?.parse().ok())
+        .unwrap_or(pid)
+}
+
 /// The calling process's own memory cgroup, where runs' cgroups are made. `Err` says why none
 /// can be made (not root, no cgroup v1 memory controller).
 pub fn own_memory_cgroup() -> Result<PathBuf, String> {
@@ -78,8 +93,7 @@ impl RunCgroup {
 
     fn make_and_enter(removed_by_launcher: bool) -> Result<RunCgroup, String> {
         let parent = own_memory_cgroup()?;
-        // SAFETY: getpid has no preconditions.
-        let directory = parent.join(name_for(unsafe { libc::getpid() }));
+        let directory = parent.join(name_for(own_host_pid()));
         if let Err(error) = std::fs::create_dir(&directory) {
             // Left by a process of the same pid that ended without removing it: an empty
             // cgroup (a populated one cannot be removed) is no one's.
@@ -121,6 +135,11 @@ impl RunCgroup {
             .map_err(|error| format!("cannot write {value} to {}: {error}", path.display()))
     }
 
+    /// The cgroup's `memory.usage_in_bytes`, opened for [`usage`] to read again and again.
+    pub fn usage_file(&self) -> Option<std::fs::File> {
+        std::fs::File::open(self.directory.join("memory.usage_in_bytes")).ok()
+    }
+
     /// How many processes the kernel killed for the cgroup's limit.
     pub fn oom_kills(&self) -> u64 {
         std::fs::read_to_string(self.directory.join("memory.oom_control"))
@@ -154,4 +173,22 @@ impl RunCgroup {
             }
         }
     }
+}
+
+/// What a kept `memory.usage_in_bytes` ([`RunCgroup::usage_file`]) says now: the memory charged
+/// to the run (its processes' own pages and the page cache they brought in), in bytes.
+pub fn usage(file: &std::fs::File) -> Option<u64> {
+    read_number_at_start(file)
+}
+
+/// A file holding one decimal number, read again from its start (`pread` at 0).
+pub fn read_number_at_start(file: &std::fs::File) -> Option<u64> {
+    use std::os::unix::fs::FileExt;
+    let mut buffer = [0u8; 32];
+    let length = file.read_at(&mut buffer, 0).ok()?;
+    std::str::from_utf8(&buffer[..length])
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }

@@ -186,12 +186,23 @@ pub struct LaunchReport {
 /// Entry point of `sidebyside __launch SPEC`. Returns the launcher's exit status: 0 when a
 /// report was written (whatever the snippet did), 3 otherwise.
 pub fn main(spec_path: &Path) -> i32 {
-    main_in(spec_path, None)
+    main_in(spec_path, Ahead::default())
 }
 
-/// [`main`], in a memory cgroup the zygote's process already made and entered
-/// ([`cgroup::RunCgroup::ahead_of_the_run`]; `Err` says why it could not).
-pub fn main_in(spec_path: &Path, ahead: Option<Result<cgroup::RunCgroup, String>>) -> i32 {
+/// What the [`zygote`] did for a launcher before its run was known.
+#[derive(Debug, Default)]
+pub struct Ahead {
+    /// The run's memory cgroup, made and entered ([`cgroup::RunCgroup::ahead_of_the_run`];
+    /// `Err` says why it could not be).
+    pub cgroup: Option<Result<cgroup::RunCgroup, String>>,
+    /// The launcher was started as the first process of a PID namespace of its own
+    /// (`clone(CLONE_NEWPID)`): for a run in a namespace, it is the run's init itself, rather
+    /// than forking one ([`process::supervise`]).
+    pub pid_namespace: bool,
+}
+
+/// [`main`], for a launcher the zygote started ([`Ahead`]).
+pub fn main_in(spec_path: &Path, ahead: Ahead) -> i32 {
     // A process group of its own: a Ctrl-C typed at the terminal reaches sidebyside alone, which
     // decides what becomes of the run (`bench` lets it finish; `verify` exits, closing the
     // control socket, and the launcher then kills the snippet).

@@ -19,8 +19,13 @@ use std::path::Path;
 
 /// Enters the namespaces and returns the sockets bound inside them, TCP in the order of
 /// `spec.tcp_ports`, then the UDP DNS socket when asked for. Must run while the process is
-/// single-threaded.
-pub fn enter(spec: &NamespaceSpec, warnings: &mut Vec<String>) -> Result<Vec<OwnedFd>, String> {
+/// single-threaded. `in_own_pid_namespace`: the caller is the init of a PID namespace made for
+/// the run already (the zygote started it so), which it keeps.
+pub fn enter(
+    spec: &NamespaceSpec,
+    in_own_pid_namespace: bool,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<OwnedFd>, String> {
     let uid = nix::unistd::getuid();
     let gid = nix::unistd::getgid();
     // Root needs no user namespace (and must not use one: it would map root to root). Its
@@ -30,10 +35,10 @@ pub fn enter(spec: &NamespaceSpec, warnings: &mut Vec<String>) -> Result<Vec<Own
     let as_root = nix::unistd::geteuid().is_root();
     // The PID namespace applies to the children of this process: the first one becomes its
     // init, whose end ends every process of the run (see `process::supervise`).
-    let mut flags = CloneFlags::CLONE_NEWNET
-        | CloneFlags::CLONE_NEWNS
-        | CloneFlags::CLONE_NEWPID
-        | CloneFlags::CLONE_NEWIPC;
+    let mut flags = CloneFlags::CLONE_NEWNET | CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWIPC;
+    if !in_own_pid_namespace {
+        flags |= CloneFlags::CLONE_NEWPID;
+    }
     if !as_root {
         flags |= CloneFlags::CLONE_NEWUSER;
     }
@@ -339,12 +344,12 @@ fn probe_in(directory: &Path) -> Result<(), String> {
         reachable: vec![],
         sandbox_user,
     };
-    enter(&spec, &mut warnings)?;
+    enter(&spec, false, &mut warnings)?;
     // The sandbox itself is built by the first process of the PID namespace.
     // SAFETY: this process is single-threaded: the child may run any code.
     match unsafe { nix::unistd::fork() } {
         Ok(nix::unistd::ForkResult::Child) => {
-            let built = super::sandbox::lock_down(&spec, &[])
+            let built = super::sandbox::lock_down(&spec, &[], true)
                 .map_err(|error| format!("cannot build the sandbox in the namespace: {error}"))
                 .and_then(|_| {
                     drop_capabilities(sandbox_user)

@@ -21,10 +21,7 @@ use std::time::{Duration, Instant};
 
 /// Runs the whole launch and returns what was observed, or `None` when the first process of
 /// the run's PID namespace already wrote the report. Never panics on a snippet's behaviour.
-pub fn supervise(
-    spec: &LaunchSpec,
-    ahead: Option<Result<RunCgroup, String>>,
-) -> Option<LaunchReport> {
+pub fn supervise(spec: &LaunchSpec, ahead: super::Ahead) -> Option<LaunchReport> {
     let mut report = LaunchReport::default();
     // SAFETY: prctl and signal with constant arguments. Ctrl-C at a terminal reaches sidebyside
     // and its launchers alike; sidebyside decides, and hangs up the control socket to stop us.
@@ -47,10 +44,13 @@ pub fn supervise(
     // its namespaces or gives up root): everything the run starts is charged to it. A launcher
     // the zygote kept ready is in one already; it only needs the run's limit. (Without a limit,
     // such a launcher stays in its cgroup, which then limits nothing, and the zygote removes it.)
-    let cgroup = spec.limits.memory_bytes.map(|bytes| match ahead {
+    let cgroup = spec.limits.memory_bytes.map(|bytes| match ahead.cgroup {
         Some(Ok(made)) => made.limit(bytes),
         _ => RunCgroup::enter(bytes),
     });
+    // Started as the init of a PID namespace of its own, for a run in a namespace: the
+    // launcher is the run's init ([`in_pid_namespace`]).
+    let own_pid_namespace = ahead.pid_namespace && spec.namespace.is_some();
     let mut message = ControlMessage {
         tcp_ports: vec![],
         dns: false,
@@ -58,7 +58,7 @@ pub fn supervise(
     };
     let mut sockets = Vec::new();
     if let Some(namespace_spec) = &spec.namespace {
-        match namespace::enter(namespace_spec, &mut report.warnings) {
+        match namespace::enter(namespace_spec, own_pid_namespace, &mut report.warnings) {
             Ok(bound) => {
                 sockets = bound;
                 message.tcp_ports = namespace_spec.tcp_ports.clone();
@@ -85,6 +85,14 @@ pub fn supervise(
             start_when_told(spec, control, &mut report, &cgroup);
             Some(report)
         }
+        Some(namespace_spec) if own_pid_namespace => Some(as_init(
+            spec,
+            namespace_spec,
+            control,
+            report,
+            &cgroup,
+            false,
+        )),
         Some(namespace_spec) => in_pid_namespace(spec, namespace_spec, control, report, &cgroup),
     };
     if let Some(made) = run_cgroup {
@@ -112,18 +120,24 @@ fn start_when_told(
     run_snippet(spec, control, report, cgroup);
 }
 
-/// Namespace mode: the launcher forks the init of the run's PID namespace, which builds the
-/// sandbox, runs and supervises the snippet, and writes the report. When that init ends, the
-/// kernel kills every process left in the namespace, so nothing the snippet started can
-/// outlive the run; a snippet cannot signal its init (the kernel drops signals to a namespace's
-/// init that it has no handler for, SIGKILL and SIGSTOP included) nor see this process.
-fn in_pid_namespace(
+/// The init of the run's PID namespace: builds the sandbox, then runs and supervises the
+/// snippet. When it ends, the kernel kills every process left in the namespace, so nothing the
+/// snippet started can outlive the run; a snippet cannot signal its init (the kernel drops
+/// signals to a namespace's init that it has no handler for, SIGKILL and SIGSTOP included) nor
+/// see any process outside the namespace.
+///
+/// A launcher the zygote started as the first process of a PID namespace of its own is that
+/// init (one process for the run); any other forks one ([`in_pid_namespace`]), which builds the
+/// sandbox in a mount namespace of its own (`own_mount_namespace`) so that the launcher keeps
+/// the machine's view.
+fn as_init(
     spec: &LaunchSpec,
     namespace_spec: &super::NamespaceSpec,
     control: UnixStream,
     mut report: LaunchReport,
     cgroup: &Option<Result<RunCgroup, String>>,
-) -> Option<LaunchReport> {
+    own_mount_namespace: bool,
+) -> LaunchReport {
     // Paths the run needs, resolved before the sandbox hides anything.
     let reachable = super::sandbox::reachable_paths(
         &spec.program,
@@ -131,6 +145,27 @@ fn in_pid_namespace(
         &spec.env,
         &namespace_spec.reachable,
     );
+    match super::sandbox::lock_down(namespace_spec, &reachable, own_mount_namespace) {
+        Ok(built) => {
+            report.warnings.extend(built.warnings);
+            start_when_told(spec, control, &mut report, cgroup);
+        }
+        Err(error) => {
+            report.setup_error = Some(format!("cannot build the sandbox for the snippet: {error}"));
+        }
+    }
+    report
+}
+
+/// Namespace mode, for a launcher that is not the init of a PID namespace of its own: it forks
+/// the init of the run's PID namespace ([`as_init`]), which writes the report, and waits for it.
+fn in_pid_namespace(
+    spec: &LaunchSpec,
+    namespace_spec: &super::NamespaceSpec,
+    control: UnixStream,
+    mut report: LaunchReport,
+    cgroup: &Option<Result<RunCgroup, String>>,
+) -> Option<LaunchReport> {
     // SAFETY: the launcher is single-threaded here (no thread has been started yet), so the
     // child may run any code.
     match unsafe { nix::unistd::fork() } {
@@ -139,16 +174,7 @@ fn in_pid_namespace(
             // it the whole namespace.
             // SAFETY: prctl with constant arguments.
             unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
-            match super::sandbox::lock_down(namespace_spec, &reachable) {
-                Ok(built) => {
-                    report.warnings.extend(built.warnings);
-                    start_when_told(spec, control, &mut report, cgroup);
-                }
-                Err(error) => {
-                    report.setup_error =
-                        Some(format!("cannot build the sandbox for the snippet: {error}"));
-                }
-            }
+            let report = as_init(spec, namespace_spec, control, report, cgroup, true);
             let code = match crate::ground::files::write_run_file(&spec.report_path, &report) {
                 Ok(()) => 0,
                 Err(error) => {
@@ -307,6 +333,10 @@ fn run_snippet(
         let timeout = Duration::from_millis(spec.timeout_ms);
         let memory_bytes = spec.limits.memory_bytes;
         let processes = spec.limits.processes;
+        let cgroup_usage = match cgroup {
+            Some(Ok(made)) => made.usage_file(),
+            _ => None,
+        };
         let timed_out = timed_out.clone();
         let limit_exceeded = limit_exceeded.clone();
         let ready = ready.clone();
@@ -321,6 +351,7 @@ fn run_snippet(
                 timeout,
                 memory_bytes,
                 processes,
+                cgroup_usage,
             };
             let Some((breach, tree)) = watch.run(&finished_signal) else {
                 return;

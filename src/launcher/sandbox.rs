@@ -3,8 +3,9 @@
 //!
 //! The launcher enters its namespaces ([`super::namespace::enter`]: as root, network, mount,
 //! PID and IPC namespaces with real privileges; as anyone else, the same inside a user
-//! namespace that maps only their own identity), then its first child, the init of the new PID
-//! namespace, builds the sandbox and gives up every privilege before the snippet starts:
+//! namespace that maps only their own identity), then the init of the new PID namespace (the
+//! launcher itself when the zygote started it as one, else its first child) builds the sandbox
+//! and gives up every privilege before the snippet starts:
 //!
 //! 1. [`lock_down`]: every mount the snippet inherits becomes read-only and `nosuid` at once
 //!    (`mount_setattr(AT_RECURSIVE)`), `/tmp`, `/var/tmp` and `/dev/shm` become private tmpfs,
@@ -300,17 +301,24 @@ pub struct LockDown {
 /// Builds the snippet's view of the filesystem. Runs in the first process of the PID
 /// namespace, single-threaded, with the namespace's full capabilities, before the snippet
 /// starts. An error means the sandbox could not be built and the snippet must not run.
-pub fn lock_down(spec: &NamespaceSpec, reachable: &[PathBuf]) -> Result<LockDown, String> {
+/// `own_mount_namespace`: build it in a mount namespace of its own, for an init forked by a
+/// launcher that keeps the machine's view (it removes the run's cgroup afterwards, which a
+/// read-only /sys would refuse); a launcher that is the run's init builds it in place.
+pub fn lock_down(
+    spec: &NamespaceSpec,
+    reachable: &[PathBuf],
+    own_mount_namespace: bool,
+) -> Result<LockDown, String> {
     use nix::mount::MsFlags;
     let mut outcome = LockDown::default();
     // Traversal is checked for the host user the snippet runs as; when that is the user who
     // started sidebyside, everything the run needs is already reachable.
     let (uid, gid) = spec.sandbox_user.unwrap_or((u32::MAX, u32::MAX));
-    // A mount namespace of the init's own: the launcher that forked it keeps the machine's
-    // view (it removes the run's cgroup afterwards, which a read-only /sys would refuse).
-    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS).map_err(|errno| {
-        format!("cannot give the sandbox a mount namespace of its own: {errno}")
-    })?;
+    if own_mount_namespace {
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS).map_err(|errno| {
+            format!("cannot give the sandbox a mount namespace of its own: {errno}")
+        })?;
+    }
     let run_dir = keep(&spec.run_dir)?;
 
     // The places hidden from the snippet: scratch folders (made private), the session's folder
