@@ -2,7 +2,7 @@
 //! watch.
 //!
 //! The launcher's monitor ([`super::monitor`]) reads the resident memory of every process of the
-//! run every 20 ms and reports the limit by name. A program that allocates fast enough can get
+//! run every 20 to 160 ms and reports the limit by name. A program that allocates fast enough can get
 //! far past the limit between two readings; a cgroup cannot be outrun. Where sidebyside runs as
 //! root on cgroup v1 (the `memory` controller mounted at `/sys/fs/cgroup/memory`), the launcher
 //! makes a child of its own memory cgroup for the run, sets its limit to the run's memory limit

@@ -20,6 +20,7 @@ pub mod monitor;
 pub mod namespace;
 pub mod process;
 pub mod sandbox;
+pub mod watcher;
 pub mod zygote;
 
 use crate::ground::files::write_run_file;

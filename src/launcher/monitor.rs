@@ -1,21 +1,27 @@
 //! Watching a running snippet: its timeout, and the memory and process-count limits of its
 //! whole process tree.
 //!
-//! Every 20 ms the monitor finds every descendant of the launcher (in the run's PID namespace,
-//! one listing of its `/proc`; elsewhere through `/proc/PID/task/TID/children`), sums the
-//! resident memory of those processes and counts them. Two cheap readings come first and
-//! usually make that walk needless: the run's memory cgroup's usage, where it has one, and, in
-//! the run's PID namespace, the last pid it gave out (see [`Watch::run`]).
+//! At each check (every 20 ms at first, up to 160 ms apart while the run stays under half of
+//! each limit: [`Watch::check`]) the monitor finds every descendant of the launcher (in the
+//! run's PID namespace, one listing of its `/proc`; elsewhere through
+//! `/proc/PID/task/TID/children`), sums the resident memory of those processes and counts them.
+//! Two cheap readings come first and usually make that walk needless: the run's memory
+//! cgroup's usage, where it has one, and, in the run's PID namespace, the last pid it gave out.
 //! The launcher is the child subreaper of the run (in namespace mode, the init of its PID
 //! namespace), so this covers everything the snippet started: a child that left the process
-//! group, and an orphan of a double fork, which the kernel re-parents to the launcher. A breach is returned to the
-//! supervisor, which kills the group; the run is then reported with the limit it broke rather
-//! than as a mysterious crash.
+//! group, and an orphan of a double fork, which the kernel re-parents to the launcher. A breach
+//! is returned to the launcher's watcher ([`super::watcher`]), which kills the group; the run
+//! is then reported with the limit it broke rather than as a mysterious crash.
 
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-const INTERVAL: Duration = Duration::from_millis(20);
+/// The gap between two checks of the limits at first, and whenever the run comes near one.
+pub const INTERVAL: Duration = Duration::from_millis(20);
+
+/// The longest gap between two checks: while a run stays under half of each limit, the gap
+/// doubles up to this. Every check wakes the launcher, which costs about 50 us of CPU on this
+/// project's virtual machines; a 300 ms run is checked 5 times rather than 15.
+pub const LONGEST_INTERVAL: Duration = Duration::from_millis(160);
 
 /// What ended a run early.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,7 +31,10 @@ pub enum Breach {
     Limit(super::LimitBreach),
 }
 
+/// The run's timeout and limits, checked at each tick of the launcher's watcher
+/// ([`super::watcher`]).
 pub struct Watch {
+    /// When the run started (the watcher sets it as the snippet is let through).
     pub started: Instant,
     pub timeout: Duration,
     pub memory_bytes: Option<u64>,
@@ -33,64 +42,111 @@ pub struct Watch {
     /// The run's memory cgroup's `memory.usage_in_bytes`, where it has one
     /// ([`super::cgroup::RunCgroup::usage_file`]).
     pub cgroup_usage: Option<std::fs::File>,
+    scanner: Option<Scanner>,
+    interval: Duration,
 }
 
 impl Watch {
-    /// Watches until the snippet finishes (a message or hang-up on `finished`) or breaks a
-    /// rule, and says which, with the processes to kill. The caller records the breach before
-    /// killing, so the report never sees the death without its cause.
-    pub fn run(&self, finished: &mpsc::Receiver<()>) -> Option<(Breach, Vec<libc::pid_t>)> {
-        let mut scanner = Scanner::new();
-        loop {
-            let left = self.timeout.saturating_sub(self.started.elapsed());
-            if left.is_zero() {
-                return Some((Breach::Timeout, vec![]));
-            }
-            match finished.recv_timeout(left.min(INTERVAL)) {
-                Err(mpsc::RecvTimeoutError::Timeout) => {}
-                _ => return None,
-            }
-            // The walk over every process costs about 50 us, 20 times a second (most of the
-            // launcher's CPU for a run of a few hundred milliseconds). It is needed only where
-            // a cheap reading leaves a breach possible:
-            // - processes: in the run's own PID namespace, the pids besides the init's were
-            //   given out in turn from 2 to the last one (threads take pids too), so no more
-            //   processes than that can be alive;
-            // - memory: the run's cgroup's usage is what the run's processes charged (their
-            //   own pages and the page cache they brought in). The tree's resident size can
-            //   pass it only by the pages of files others had loaded already (shared
-            //   libraries), which are not the run's.
-            let processes = self
-                .processes
-                .filter(|&limit| !scanner.at_most_processes(limit));
-            let memory_bytes = self.memory_bytes.filter(|&limit| {
-                self.cgroup_usage
-                    .as_ref()
-                    .and_then(super::cgroup::usage)
-                    .is_none_or(|charged| charged > limit)
-            });
-            if memory_bytes.is_none() && processes.is_none() {
-                continue;
-            }
+    pub fn new(
+        timeout: Duration,
+        memory_bytes: Option<u64>,
+        processes: Option<u32>,
+        cgroup_usage: Option<std::fs::File>,
+    ) -> Watch {
+        Watch {
+            started: Instant::now(),
+            timeout,
+            memory_bytes,
+            processes,
+            cgroup_usage,
+            scanner: None,
+            interval: INTERVAL,
+        }
+    }
+
+    /// How long until the next check ([`INTERVAL`] to [`LONGEST_INTERVAL`]).
+    pub fn interval(&self) -> Duration {
+        self.interval
+    }
+
+    /// When the run times out.
+    pub fn deadline(&self) -> Instant {
+        self.started + self.timeout
+    }
+
+    /// Whether the run broke a rule now, and if so which, with the processes to kill. The
+    /// caller records the breach before killing, so the report never sees the death without
+    /// its cause.
+    pub fn check(&mut self) -> Option<(Breach, Vec<libc::pid_t>)> {
+        if Instant::now() >= self.deadline() {
+            return Some((Breach::Timeout, vec![]));
+        }
+        if self.memory_bytes.is_none() && self.processes.is_none() {
+            return None;
+        }
+        // Opened at the first tick, once the sandbox's /proc is in place.
+        let scanner = self.scanner.get_or_insert_with(Scanner::new);
+        // The walk over every process costs about 50 us (most of the launcher's CPU for a run
+        // of a few hundred milliseconds, checked every 20 ms). It is needed only where a cheap
+        // reading leaves a breach possible:
+        // - processes: in the run's own PID namespace, the pids besides the init's were given
+        //   out in turn from 2 to the last one (threads take pids too), so no more processes
+        //   than that can be alive;
+        // - memory: the run's cgroup's usage is what the run's processes charged (their own
+        //   pages and the page cache they brought in). The tree's resident size can pass it
+        //   only by the pages of files others had loaded already (shared libraries), which are
+        //   not the run's.
+        let most_processes = self.processes.and(scanner.most_processes());
+        let charged = self
+            .memory_bytes
+            .and(self.cgroup_usage.as_ref())
+            .and_then(super::cgroup::usage);
+        let walk_processes = self
+            .processes
+            .filter(|&limit| most_processes.is_none_or(|most| most > u64::from(limit)));
+        let walk_memory = self
+            .memory_bytes
+            .filter(|&limit| charged.is_none_or(|charged| charged > limit));
+        // Far from every limit (at most half of each): the next check may wait longer.
+        let mut quiet = self
+            .processes
+            .is_none_or(|limit| most_processes.is_some_and(|most| most <= u64::from(limit / 2)))
+            && self
+                .memory_bytes
+                .is_none_or(|limit| charged.is_some_and(|charged| charged <= limit / 2));
+        if walk_processes.is_some() || walk_memory.is_some() {
             let tree = scanner.processes();
-            if let Some(limit) = processes {
+            quiet = self
+                .processes
+                .is_none_or(|limit| tree.len() <= (limit / 2) as usize);
+            if let Some(limit) = walk_processes {
                 if tree.len() > limit as usize {
                     let breach = Breach::Limit(super::LimitBreach::Processes { count: limit });
                     return Some((breach, tree));
                 }
             }
-            if let Some(limit) = memory_bytes {
-                let resident: u64 = tree.iter().map(|&pid| scanner.resident_bytes(pid)).sum();
-                if resident > limit {
+            if let Some(limit) = self.memory_bytes {
+                let resident: u64 = match walk_memory {
+                    Some(_) => tree.iter().map(|&pid| scanner.resident_bytes(pid)).sum(),
+                    None => charged.unwrap_or(0),
+                };
+                if walk_memory.is_some() && resident > limit {
                     let breach = Breach::Limit(super::LimitBreach::Memory { bytes: limit });
                     return Some((breach, tree));
                 }
+                quiet = quiet && resident <= limit / 2;
             }
         }
+        self.interval = if quiet {
+            (self.interval * 2).min(LONGEST_INTERVAL)
+        } else {
+            INTERVAL
+        };
+        None
     }
 }
 
-/// The watch's readings of the run's processes, keeping open what it reads every 20 ms: in the
+/// The watch's readings of the run's processes, keeping open what it reads at every check: in the
 /// run's PID namespace, `/proc` (rewound for each listing) and each process's `statm` (read
 /// again at offset 0). A Node run of 200 ms is read ten times; opening and closing those files
 /// each time was most of the watch's cost.
@@ -133,23 +189,20 @@ impl Scanner {
         }
     }
 
-    /// Whether the run surely has no more than `limit` processes besides its init: in its own
-    /// PID namespace, pids 2 to the last one given out are all there can be. `false` where that
-    /// cannot be read, and for good once the pids have wrapped around.
-    fn at_most_processes(&mut self, limit: u32) -> bool {
-        let Some(last) = self
+    /// The most processes the run can have besides its init: in its own PID namespace, pids 2
+    /// to the last one given out are all there can be. `None` where that cannot be read, and
+    /// for good once the pids have wrapped around.
+    fn most_processes(&mut self) -> Option<u64> {
+        let last = self
             .last_pid
             .as_ref()
-            .and_then(super::cgroup::read_number_at_start)
-        else {
-            return false;
-        };
+            .and_then(super::cgroup::read_number_at_start)?;
         if last < self.highest_last_pid {
             self.last_pid = None;
-            return false;
+            return None;
         }
         self.highest_last_pid = last;
-        last.saturating_sub(1) <= u64::from(limit)
+        Some(last.saturating_sub(1))
     }
 
     /// Every process of the run but the watch's own ([`descendants_of_self`]).
@@ -311,7 +364,48 @@ pub fn children_of_self() -> Vec<libc::pid_t> {
 
 #[cfg(test)]
 mod tests {
-    use super::Scanner;
+    use super::{Breach, Scanner, Watch, INTERVAL, LONGEST_INTERVAL};
+    use std::time::Duration;
+
+    #[test]
+    fn checks_grow_apart_while_far_from_the_limits_and_close_up_near_one() {
+        let mut far = Watch::new(Duration::from_secs(60), Some(1 << 40), Some(100_000), None);
+        let mut gaps = vec![far.interval()];
+        for _ in 0..5 {
+            assert_eq!(far.check(), None);
+            gaps.push(far.interval());
+        }
+        let ms = |millis| Duration::from_millis(millis);
+        assert_eq!(gaps, [20, 40, 80, 160, 160, 160].map(ms));
+        assert_eq!(INTERVAL, ms(20));
+        assert_eq!(LONGEST_INTERVAL, ms(160));
+
+        // This process has a child: at or past half of a limit of one process, the next check
+        // comes after the shortest gap again (or the limit is broken, if other tests' children
+        // are about too).
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let mut near = Watch::new(Duration::from_secs(60), None, Some(1), None);
+        for _ in 0..3 {
+            match near.check() {
+                None => assert_eq!(near.interval(), INTERVAL),
+                Some((breach, _)) => assert_eq!(
+                    breach,
+                    Breach::Limit(crate::launcher::LimitBreach::Processes { count: 1 })
+                ),
+            }
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+
+        let mut late = Watch::new(Duration::ZERO, None, None, None);
+        assert_eq!(
+            late.check().map(|(breach, _)| breach),
+            Some(Breach::Timeout)
+        );
+    }
 
     #[test]
     fn a_kept_statm_file_reads_the_process_anew_and_an_ended_process_reads_zero() {

@@ -12,11 +12,9 @@ use super::cgroup::RunCgroup;
 use super::{confine, monitor, namespace, ControlMessage, LaunchReport, LaunchSpec};
 use crate::observation::Exit;
 use crate::observation::Protection;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 /// Runs the whole launch and returns what was observed, or `None` when the first process of
@@ -264,7 +262,7 @@ fn run_snippet(
                 true,
                 &format!(
                     "a memory cgroup of the run's own holds everything it starts to the limit \
-                     ({}), on top of the launcher's watch every 20 ms",
+                     ({}), on top of the launcher's own watch",
                     crate::ground::units::human_bytes(limit)
                 ),
             ),
@@ -272,7 +270,7 @@ fn run_snippet(
                 confine::MEMORY,
                 false,
                 &format!(
-                    "no cgroup of the run's own ({}): the launcher's watch every 20 ms is the \
+                    "no cgroup of the run's own ({}): the launcher's watch every 20 to 160 ms is the \
                      only one, and a program allocating faster can pass the limit between two \
                      readings",
                     match cgroup {
@@ -312,93 +310,38 @@ fn run_snippet(
             return;
         }
     };
-    // Each thread says when it is set up and about to block: the clock starts only then, so
-    // their start-up does not compete with the snippet's for the CPU.
-    let (ready, all_ready) = mpsc::channel::<()>();
-    let captured = capture(
-        [
+    // One thread watches the run: it drains the output, ticks the limit watch and reads the
+    // control socket, whose end of file (sidebyside interrupted or dead) means the snippet
+    // must go too ([`super::watcher`]). It is set up and waiting before the clock starts, so
+    // its start-up does not compete with the snippet's for the CPU.
+    let pid = child.pid;
+    let watch = monitor::Watch::new(
+        Duration::from_millis(spec.timeout_ms),
+        spec.limits.memory_bytes,
+        spec.limits.processes,
+        match cgroup {
+            Some(Ok(made)) => made.usage_file(),
+            _ => None,
+        },
+    );
+    let watcher = super::watcher::Watcher::start(super::watcher::Setup {
+        pipes: [
             (stdout_reader, spec.stdout_path.clone()),
             (stderr_reader, spec.stderr_path.clone()),
         ],
-        spec.output_cap_bytes,
-        ready.clone(),
-    );
-    // The watchers wait for the snippet's pid (and start time); if the spawn fails, their
-    // channel closes and they return.
-    let timed_out = Arc::new(AtomicBool::new(false));
-    let limit_exceeded = Arc::new(std::sync::Mutex::new(None::<super::LimitBreach>));
-    let (finished, finished_signal) = mpsc::channel::<()>();
-    let (monitor_start, monitor_started) = mpsc::channel::<(libc::pid_t, Instant)>();
-    {
-        let timeout = Duration::from_millis(spec.timeout_ms);
-        let memory_bytes = spec.limits.memory_bytes;
-        let processes = spec.limits.processes;
-        let cgroup_usage = match cgroup {
-            Some(Ok(made)) => made.usage_file(),
-            _ => None,
-        };
-        let timed_out = timed_out.clone();
-        let limit_exceeded = limit_exceeded.clone();
-        let ready = ready.clone();
-        std::thread::spawn(move || {
-            let _ = ready.send(());
-            drop(ready);
-            let Ok((pid, started)) = monitor_started.recv() else {
-                return;
-            };
-            let watch = monitor::Watch {
-                started,
-                timeout,
-                memory_bytes,
-                processes,
-                cgroup_usage,
-            };
-            let Some((breach, tree)) = watch.run(&finished_signal) else {
-                return;
-            };
-            match breach {
-                monitor::Breach::Timeout => timed_out.store(true, Ordering::SeqCst),
-                monitor::Breach::Limit(what) => {
-                    if let Ok(mut slot) = limit_exceeded.lock() {
-                        *slot = Some(what);
-                    }
-                }
-            }
-            kill_group(pid);
-            monitor::kill_all(&tree);
-        });
-    }
-    // The harness holds the other end of the control socket for as long as it wants the run:
-    // end of file means it was interrupted or died, and the snippet must go too.
-    let cancelled = Arc::new(AtomicBool::new(false));
-    let (control_start, control_started) = mpsc::channel::<libc::pid_t>();
-    {
-        let cancelled = cancelled.clone();
-        let mut control = control;
-        std::thread::spawn(move || {
-            let _ = ready.send(());
-            drop(ready);
-            let Ok(pid) = control_started.recv() else {
-                return;
-            };
-            let mut byte = [0u8; 1];
-            if let Ok(0) | Err(_) = control.read(&mut byte) {
-                cancelled.store(true, Ordering::SeqCst);
-                kill_group(pid);
-            }
-        });
-    }
-
-    // Every thread sends once (or fails and drops its sender), so this ends.
-    for _ in 0..3 {
-        if all_ready.recv().is_err() {
-            break;
+        cap: spec.output_cap_bytes,
+        control,
+        pid,
+        watch,
+    });
+    let mut watcher = match watcher {
+        Ok(watcher) => watcher,
+        Err(error) => {
+            report.setup_error = Some(format!("cannot watch the snippet: {error}"));
+            return;
         }
-    }
-    let pid = child.pid;
-    let _ = monitor_start.send((pid, Instant::now()));
-    let _ = control_start.send(pid);
-    // Let the watchers take their pid and block again before the clock starts.
+    };
+    // Let the watcher block before the clock starts.
     std::thread::yield_now();
     let gate_opened = super::gate::monotonic_ns();
     child.go();
@@ -412,6 +355,7 @@ fn run_snippet(
         }
     };
     let ended = super::gate::monotonic_ns();
+    watcher.snippet_ended();
     let (passed_gate, exec_error) = child.after_end();
     // The window starts when the child passed the gate, just before its execve (the gate's
     // opening if it never said).
@@ -419,7 +363,6 @@ fn run_snippet(
         .filter(|&began| (gate_opened..=ended).contains(&began))
         .unwrap_or(gate_opened);
     report.usage.wall_s = ended.saturating_sub(began) as f64 / 1e9;
-    drop(finished);
     if let Some(error) = exec_error {
         report.setup_error = Some(format!("cannot start {}: {error}", spec.program.display()));
         reap_strays(pid, report);
@@ -427,8 +370,13 @@ fn run_snippet(
     }
     add_usage(report, &usage);
     report.exit = Some(exit_of(status));
-    report.timed_out = timed_out.load(Ordering::SeqCst);
-    report.limit_exceeded = limit_exceeded.lock().ok().and_then(|slot| *slot);
+    reap_strays(pid, report);
+    let watched = watcher.join();
+    report.timed_out = watched.breach == Some(monitor::Breach::Timeout);
+    report.limit_exceeded = match watched.breach {
+        Some(monitor::Breach::Limit(what)) => Some(what),
+        _ => None,
+    };
     if report.limit_exceeded.is_none() {
         if let (Some(Ok(made)), Some(limit)) = (cgroup, spec.limits.memory_bytes) {
             if made.oom_kills() > 0 {
@@ -444,100 +392,18 @@ fn run_snippet(
             }
         }
     }
-
-    reap_strays(pid, report);
-    if cancelled.load(Ordering::SeqCst) {
+    if watched.cancelled {
         report
             .warnings
             .push("the run was interrupted before the snippet finished".to_string());
     }
-    if let Ok([stdout, stderr]) = captured.join() {
-        if let Ok(bytes) = stdout {
-            report.stdout_bytes = bytes;
-        }
-        if let Ok(bytes) = stderr {
-            report.stderr_bytes = bytes;
-        }
+    let [stdout, stderr] = watched.output;
+    if let Ok(bytes) = stdout {
+        report.stdout_bytes = bytes;
     }
-}
-
-/// Copies each pipe to its file, keeping at most `cap` bytes of each, and returns how many
-/// bytes each carried. One thread for both pipes, which `poll`s them: when the program exits,
-/// both reach end of file at once, and one thread waking (rather than one per pipe, on this
-/// project's 2-core machines) leaves the CPU to the launcher's thread that takes the end time.
-/// Measured with a 1 ms program: a thread per pipe added 0.15 ms to the window, one thread
-/// 0.03-0.05 ms.
-fn capture(
-    pipes: [(std::io::PipeReader, std::path::PathBuf); 2],
-    cap: u64,
-    ready: mpsc::Sender<()>,
-) -> std::thread::JoinHandle<[std::io::Result<u64>; 2]> {
-    std::thread::spawn(move || {
-        let [(first, first_path), (second, second_path)] = pipes;
-        let mut errors: [Option<std::io::Error>; 2] = [None, None];
-        let mut files = [&first_path, &second_path].map(std::fs::File::create);
-        let mut buffer = vec![0u8; 64 * 1024];
-        let _ = ready.send(());
-        drop(ready);
-        let readers = [first, second];
-        let mut totals = [0u64; 2];
-        let mut open = [true, true];
-        while open.iter().any(|&open| open) {
-            let mut polled = [0, 1].map(|index| libc::pollfd {
-                fd: if open[index] {
-                    readers[index].as_raw_fd()
-                } else {
-                    -1
-                },
-                events: libc::POLLIN,
-                revents: 0,
-            });
-            // SAFETY: poll on an array of two pollfd structs we own; -1 entries are ignored.
-            if unsafe { libc::poll(polled.as_mut_ptr(), 2, -1) } < 0 {
-                let error = std::io::Error::last_os_error();
-                if error.kind() == std::io::ErrorKind::Interrupted {
-                    continue;
-                }
-                for index in (0..2).filter(|&index| open[index]) {
-                    errors[index] = Some(std::io::Error::new(error.kind(), error.to_string()));
-                }
-                break;
-            }
-            for index in 0..2 {
-                if !open[index] || polled[index].revents == 0 {
-                    continue;
-                }
-                let read = match (&readers[index]).read(&mut buffer) {
-                    Ok(read) => read,
-                    Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
-                    Err(error) => {
-                        errors[index].get_or_insert(error);
-                        0
-                    }
-                };
-                if read == 0 {
-                    open[index] = false;
-                    continue;
-                }
-                // After a failed write, the pipe is still drained (the program must not block on
-                // a full pipe), and the error reported.
-                let room = cap.saturating_sub(totals[index]) as usize;
-                if room > 0 && errors[index].is_none() {
-                    if let Ok(file) = &mut files[index] {
-                        if let Err(error) = file.write_all(&buffer[..read.min(room)]) {
-                            errors[index] = Some(error);
-                        }
-                    }
-                }
-                totals[index] += read as u64;
-            }
-        }
-        [0, 1].map(|index| match (&mut files[index], errors[index].take()) {
-            (Err(error), _) => Err(std::io::Error::new(error.kind(), error.to_string())),
-            (_, Some(error)) => Err(error),
-            (Ok(file), None) => file.flush().map(|()| totals[index]),
-        })
-    })
+    if let Ok(bytes) = stderr {
+        report.stderr_bytes = bytes;
+    }
 }
 
 fn restrict_self(spec: &LaunchSpec) -> std::io::Result<()> {
