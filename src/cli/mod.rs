@@ -81,8 +81,21 @@ pub fn runtimes(names: &[String]) -> Result<Vec<RuntimeId>, ExitStatus> {
 }
 
 /// The async runtime every command runs on; failing to start one is a configuration error.
+///
+/// Half as many worker threads as cores (at least one; `TOKIO_WORKER_THREADS` overrides): the
+/// cores are the snippets' and the harness's own work is mostly waiting. Every hand-over of a
+/// task between two workers wakes a thread, about 50 us of CPU on this project's 2-core virtual
+/// machines; with one worker rather than two, the load tree's harness CPU was about 0.5 ms a run
+/// lower (`scripts/edit-loop-bench.sh`).
 pub fn async_runtime() -> Result<tokio::runtime::Runtime, ExitStatus> {
-    tokio::runtime::Runtime::new()
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.enable_all();
+    if std::env::var_os("TOKIO_WORKER_THREADS").is_none() {
+        let cores = std::thread::available_parallelism().map_or(1, |cores| cores.get());
+        builder.worker_threads((cores / 2).max(1));
+    }
+    builder
+        .build()
         .map_err(|error| usage(&format!("cannot start the async runtime: {error}")))
 }
 

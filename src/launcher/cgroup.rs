@@ -77,7 +77,7 @@ impl RunCgroup {
     /// Makes the cgroup with the given limit and moves the calling process into it. `Err` says
     /// why none was made.
     pub fn enter(memory_bytes: u64) -> Result<RunCgroup, String> {
-        let cgroup = Self::make_and_enter(true)?;
+        let cgroup = Self::make_and_enter(own_memory_cgroup(), true)?;
         cgroup.limit(memory_bytes)
     }
 
@@ -87,12 +87,17 @@ impl RunCgroup {
     /// 5-25 ms on this project's machines: paid here, while the process waits for a run, it is
     /// not in the run's start-up. The zygote removes the cgroup when the process has ended, so
     /// the launcher does not wait for a second grace period to leave it at the end.
-    pub fn ahead_of_the_run() -> Result<RunCgroup, String> {
-        Self::make_and_enter(false)
+    /// `parent`: where to make it ([`own_memory_cgroup`] of the zygote, found once for all its
+    /// launchers), or why none can be made.
+    pub fn ahead_of_the_run(parent: Result<PathBuf, String>) -> Result<RunCgroup, String> {
+        Self::make_and_enter(parent, false)
     }
 
-    fn make_and_enter(removed_by_launcher: bool) -> Result<RunCgroup, String> {
-        let parent = own_memory_cgroup()?;
+    fn make_and_enter(
+        parent: Result<PathBuf, String>,
+        removed_by_launcher: bool,
+    ) -> Result<RunCgroup, String> {
+        let parent = parent?;
         let directory = parent.join(name_for(own_host_pid()));
         if let Err(error) = std::fs::create_dir(&directory) {
             // Left by a process of the same pid that ended without removing it: an empty

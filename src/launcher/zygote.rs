@@ -20,7 +20,7 @@
 //!
 //! For runs in namespaces, a root zygote starts its children as the first process of a PID
 //! namespace of their own (`clone(CLONE_NEWPID)`): each launcher is then its run's init, which
-//! a forked launcher would fork ([`Children::start_child`]).
+//! a forked launcher would fork (`Children::start_child`).
 //!
 //! sidebyside gets each launcher back as a pidfd (`pidfd_open`, passed over the socket): it
 //! waits for the launcher's end by polling it and kills it with `pidfd_send_signal`, with no
@@ -106,8 +106,8 @@ struct Request {
 struct Children {
     socket: RawFd,
     spares: std::collections::VecDeque<Spare>,
-    /// Where launchers make their cgroups (the zygote's own memory cgroup), if they can.
-    cgroups: Option<PathBuf>,
+    /// Where launchers make their cgroups (the zygote's own memory cgroup), or why they cannot.
+    cgroups: Result<PathBuf, String>,
     /// Cgroups of ended launchers not removed yet (their last processes were still exiting).
     ended: Vec<PathBuf>,
     /// Launchers handed a run and not reaped yet.
@@ -124,7 +124,7 @@ impl Children {
         Children {
             socket,
             spares: Default::default(),
-            cgroups: super::cgroup::own_memory_cgroup().ok(),
+            cgroups: super::cgroup::own_memory_cgroup(),
             ended: Vec::new(),
             running: Vec::new(),
             pid_namespaces: false,
@@ -175,7 +175,7 @@ impl Children {
             if pid == 0 {
                 drop(requests);
                 self.close_in_child();
-                become_spare(requests_in, pid_namespace);
+                become_spare(requests_in, pid_namespace, self.cgroups.clone());
             }
             if pid < 0 {
                 return;
@@ -222,7 +222,9 @@ impl Children {
         if pid == 0 {
             self.close_in_child();
             let ahead = super::Ahead {
-                cgroup: Some(super::cgroup::RunCgroup::ahead_of_the_run()),
+                cgroup: Some(super::cgroup::RunCgroup::ahead_of_the_run(
+                    self.cgroups.clone(),
+                )),
                 pid_namespace,
             };
             become_launcher(&request.spec, &request.stderr, ahead);
@@ -255,7 +257,7 @@ impl Children {
 
     fn reaped(&mut self, pid: i32) {
         self.running.retain(|&running| running != pid);
-        if let Some(cgroups) = &self.cgroups {
+        if let Ok(cgroups) = &self.cgroups {
             self.ended.push(cgroups.join(super::cgroup::name_for(pid)));
         }
     }
@@ -299,7 +301,7 @@ impl Children {
     /// Removes the empty cgroups of launchers that no longer exist (left when a zygote was
     /// killed before it could remove them).
     fn sweep_stale_cgroups(&self) {
-        let Some(cgroups) = &self.cgroups else {
+        let Ok(cgroups) = &self.cgroups else {
             return;
         };
         let Ok(entries) = std::fs::read_dir(cgroups) else {
@@ -339,10 +341,10 @@ fn pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
 /// In a spare: its cgroup made and entered (the slow part of a launcher's start, done before
 /// its run), then the run's paths read from the zygote, then the launcher proper. The end of
 /// the pipe without a request means the session ended: the spare exits.
-fn become_spare(requests: OwnedFd, pid_namespace: bool) -> ! {
+fn become_spare(requests: OwnedFd, pid_namespace: bool, cgroups: Result<PathBuf, String>) -> ! {
     // SAFETY: signal with constant arguments; the launcher sets the dispositions it needs.
     unsafe { libc::signal(libc::SIGINT, libc::SIG_DFL) };
-    let cgroup = super::cgroup::RunCgroup::ahead_of_the_run();
+    let cgroup = super::cgroup::RunCgroup::ahead_of_the_run(cgroups);
     let request = read_request(&std::fs::File::from(requests));
     match request {
         Some(request) => become_launcher(
