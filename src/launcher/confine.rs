@@ -65,7 +65,7 @@ pub struct Prepared {
 pub fn prepare(spec: &ConfineSpec) -> Prepared {
     let mut protections = Vec::new();
     let landlock = prepare_landlock(spec, &mut protections);
-    let seccomp = match seccomp_programs() {
+    let seccomp = match compiled_seccomp_programs() {
         Ok(programs) => {
             protections.push(Protection::new(
                 SYSCALLS,
@@ -307,6 +307,19 @@ fn build_ruleset(
         }
     }
     Option::<OwnedFd>::from(created).ok_or_else(|| "Landlock gave no ruleset".to_string())
+}
+
+/// [`seccomp_programs`], compiled once per process: the zygote compiles them before it forks
+/// its launchers ([`warm_up`]), which then find them compiled.
+fn compiled_seccomp_programs() -> Result<Vec<BpfProgram>, String> {
+    static COMPILED: std::sync::OnceLock<Result<Vec<BpfProgram>, String>> =
+        std::sync::OnceLock::new();
+    COMPILED.get_or_init(seccomp_programs).clone()
+}
+
+/// Compiles what every confined run uses alike, in a process whose children will run them.
+pub fn warm_up() {
+    let _ = compiled_seccomp_programs();
 }
 
 /// The seccomp programs: one refusing the dangerous calls with `EPERM`, one answering `clone3`

@@ -310,10 +310,10 @@ fn run_snippet(
             return;
         }
     };
-    // One thread watches the run: it drains the output, ticks the limit watch and reads the
-    // control socket, whose end of file (sidebyside interrupted or dead) means the snippet
-    // must go too ([`super::watcher`]). It is set up and waiting before the clock starts, so
-    // its start-up does not compete with the snippet's for the CPU.
+    // The launcher's thread watches the run: it drains the output, checks the limits, reads
+    // the control socket, whose end of file (sidebyside interrupted or dead) means the snippet
+    // must go too, and reaps the snippet when its pidfd says it has exited
+    // ([`super::watcher`]). All of it is set up before the clock starts.
     let pid = child.pid;
     let watch = monitor::Watch::new(
         Duration::from_millis(spec.timeout_ms),
@@ -324,7 +324,7 @@ fn run_snippet(
             _ => None,
         },
     );
-    let watcher = super::watcher::Watcher::start(super::watcher::Setup {
+    let watcher = super::watcher::Watcher::new(super::watcher::Setup {
         pipes: [
             (stdout_reader, spec.stdout_path.clone()),
             (stderr_reader, spec.stderr_path.clone()),
@@ -338,15 +338,15 @@ fn run_snippet(
         Ok(watcher) => watcher,
         Err(error) => {
             report.setup_error = Some(format!("cannot watch the snippet: {error}"));
+            kill_group(pid);
+            reap_strays(pid, report);
             return;
         }
     };
-    // Let the watcher block before the clock starts.
-    std::thread::yield_now();
     let gate_opened = super::gate::monotonic_ns();
     child.go();
 
-    let (status, usage) = match wait_for(pid) {
+    let (status, usage) = match watcher.until_exit() {
         Ok(result) => result,
         Err(error) => {
             report.setup_error = Some(format!("cannot wait for the snippet: {error}"));
@@ -355,7 +355,6 @@ fn run_snippet(
         }
     };
     let ended = super::gate::monotonic_ns();
-    watcher.snippet_ended();
     let (passed_gate, exec_error) = child.after_end();
     // The window starts when the child passed the gate, just before its execve (the gate's
     // opening if it never said).
@@ -371,7 +370,7 @@ fn run_snippet(
     add_usage(report, &usage);
     report.exit = Some(exit_of(status));
     reap_strays(pid, report);
-    let watched = watcher.join();
+    let watched = watcher.finish();
     report.timed_out = watched.breach == Some(monitor::Breach::Timeout);
     report.limit_exceeded = match watched.breach {
         Some(monitor::Breach::Limit(what)) => Some(what),
@@ -441,23 +440,6 @@ fn set_limits(resource: libc::__rlimit_resource_t, soft: u64, hard: u64) -> std:
 pub(crate) fn kill_group(pid: libc::pid_t) {
     // SAFETY: kill with a negative pid signals the process group we created for the snippet.
     unsafe { libc::kill(-pid, libc::SIGKILL) };
-}
-
-fn wait_for(pid: libc::pid_t) -> std::io::Result<(libc::c_int, libc::rusage)> {
-    loop {
-        let mut status = 0;
-        // SAFETY: zeroed rusage is a valid out-parameter.
-        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-        // SAFETY: wait4 on our own child with valid out-pointers.
-        let result = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-        if result == pid {
-            return Ok((status, usage));
-        }
-        let error = std::io::Error::last_os_error();
-        if error.kind() != std::io::ErrorKind::Interrupted {
-            return Err(error);
-        }
-    }
 }
 
 fn exit_of(status: libc::c_int) -> Exit {

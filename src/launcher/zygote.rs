@@ -50,6 +50,8 @@ pub fn main(pid_namespaces: bool) -> i32 {
     }
     // SAFETY: sidebyside started us with the socket as standard input; nothing else owns it.
     let socket = unsafe { UnixStream::from_raw_fd(0) };
+    // What every launcher would otherwise compute alike, once, before the first fork.
+    super::confine::warm_up();
     let mut children = Children::new(socket.as_raw_fd());
     children.pid_namespaces = pid_namespaces;
     let wanted = spares_wanted();
