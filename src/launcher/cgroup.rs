@@ -140,7 +140,8 @@ impl RunCgroup {
             .map_err(|error| format!("cannot write {value} to {}: {error}", path.display()))
     }
 
-    /// The cgroup's `memory.usage_in_bytes`, opened for [`usage`] to read again and again.
+    /// The cgroup's `memory.usage_in_bytes`, opened for the launcher's limit checks to read
+    /// again and again ([`super::monitor::Watch`]).
     pub fn usage_file(&self) -> Option<std::fs::File> {
         std::fs::File::open(self.directory.join("memory.usage_in_bytes")).ok()
     }
@@ -178,22 +179,4 @@ impl RunCgroup {
             }
         }
     }
-}
-
-/// What a kept `memory.usage_in_bytes` ([`RunCgroup::usage_file`]) says now: the memory charged
-/// to the run (its processes' own pages and the page cache they brought in), in bytes.
-pub fn usage(file: &std::fs::File) -> Option<u64> {
-    read_number_at_start(file)
-}
-
-/// A file holding one decimal number, read again from its start (`pread` at 0).
-pub fn read_number_at_start(file: &std::fs::File) -> Option<u64> {
-    use std::os::unix::fs::FileExt;
-    let mut buffer = [0u8; 32];
-    let length = file.read_at(&mut buffer, 0).ok()?;
-    std::str::from_utf8(&buffer[..length])
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
 }

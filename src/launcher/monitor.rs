@@ -100,7 +100,7 @@ impl Watch {
         let charged = self
             .memory_bytes
             .and(self.cgroup_usage.as_ref())
-            .and_then(super::cgroup::usage);
+            .and_then(read_number_at_start);
         let walk_processes = self
             .processes
             .filter(|&limit| most_processes.is_none_or(|most| most > u64::from(limit)));
@@ -193,10 +193,7 @@ impl Scanner {
     /// to the last one given out are all there can be. `None` where that cannot be read, and
     /// for good once the pids have wrapped around.
     fn most_processes(&mut self) -> Option<u64> {
-        let last = self
-            .last_pid
-            .as_ref()
-            .and_then(super::cgroup::read_number_at_start)?;
+        let last = self.last_pid.as_ref().and_then(read_number_at_start)?;
         if last < self.highest_last_pid {
             self.last_pid = None;
             return None;
@@ -245,6 +242,19 @@ impl Scanner {
         self.statm.insert(pid, file);
         pages.map_or(0, |pages| pages * self.page)
     }
+}
+
+/// A kept file holding one decimal number (a cgroup's `memory.usage_in_bytes`, the PID
+/// namespace's `ns_last_pid`), read again from its start (`pread` at 0).
+fn read_number_at_start(file: &std::fs::File) -> Option<u64> {
+    use std::os::unix::fs::FileExt;
+    let mut buffer = [0u8; 32];
+    let length = file.read_at(&mut buffer, 0).ok()?;
+    std::str::from_utf8(&buffer[..length])
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 pub fn kill_all(pids: &[libc::pid_t]) {

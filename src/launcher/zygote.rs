@@ -208,7 +208,7 @@ impl Children {
     /// the next spares are made as this request asks.
     fn launch(&mut self, request: &Request) -> Reply {
         self.pid_namespaces = request.pid_namespace;
-        let encoded = encode_request(&request.spec, &request.stderr, request.pid_namespace);
+        let encoded = request.encode();
         while let Some(spare) = self.spares.pop_front() {
             let mut pipe = std::fs::File::from(spare.requests);
             if (!spare.pid_namespace || request.pid_namespace) && pipe.write_all(&encoded).is_ok() {
@@ -390,19 +390,21 @@ fn become_launcher(spec: &Path, stderr: &Path, ahead: super::Ahead) -> ! {
     std::process::exit(code);
 }
 
-/// A request: a byte (1 for a run in a namespace, else 0), then two paths, each as a 4-byte
-/// length and its bytes.
-fn encode_request(spec: &Path, stderr: &Path, pid_namespace: bool) -> Vec<u8> {
-    let mut request = vec![u8::from(pid_namespace)];
-    for path in [spec, stderr] {
-        let bytes = path.as_os_str().as_bytes();
-        request.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
-        request.extend_from_slice(bytes);
+impl Request {
+    /// A byte (1 for a run in a namespace, else 0), then the two paths, each as a 4-byte
+    /// length and its bytes ([`read_request`] reads it back).
+    fn encode(&self) -> Vec<u8> {
+        let mut request = vec![u8::from(self.pid_namespace)];
+        for path in [&self.spec, &self.stderr] {
+            let bytes = path.as_os_str().as_bytes();
+            request.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+            request.extend_from_slice(bytes);
+        }
+        request
     }
-    request
 }
 
-/// A request ([`encode_request`]). `None` at end of file.
+/// A request ([`Request::encode`]). `None` at end of file.
 fn read_request(mut source: impl Read) -> Option<Request> {
     let mut kind = [0u8; 1];
     source.read_exact(&mut kind).ok()?;
@@ -576,7 +578,12 @@ impl Zygote {
             .map_err(|_| std::io::Error::other("the launcher zygote's socket is poisoned"))?;
         self.launched
             .store(true, std::sync::atomic::Ordering::SeqCst);
-        (&*socket).write_all(&encode_request(spec, stderr, pid_namespace))?;
+        let request = Request {
+            spec: spec.to_path_buf(),
+            stderr: stderr.to_path_buf(),
+            pid_namespace,
+        };
+        (&*socket).write_all(&request.encode())?;
         let reply = Reply::receive(&socket)?;
         if reply.errno != 0 {
             return Err(std::io::Error::from_raw_os_error(reply.errno));
