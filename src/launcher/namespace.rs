@@ -251,8 +251,13 @@ pub fn drop_capabilities(sandbox_user: Option<(u32, u32)>) -> std::io::Result<()
     // SAFETY: prctl and capset with valid, properly laid-out arguments.
     unsafe {
         for capability in 0..64 {
-            // Fails with EINVAL past the last capability the kernel knows; ignored.
-            libc::prctl(libc::PR_CAPBSET_DROP, capability, 0, 0, 0);
+            // Capabilities are numbered from 0 without a gap: EINVAL means the last one the
+            // kernel knows is dropped already (41 calls on Linux 6, not 64).
+            if libc::prctl(libc::PR_CAPBSET_DROP, capability, 0, 0, 0) != 0
+                && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINVAL)
+            {
+                break;
+            }
         }
         libc::prctl(
             libc::PR_CAP_AMBIENT,

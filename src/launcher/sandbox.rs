@@ -24,7 +24,7 @@
 //! the snippet shares with the host, and it is private to the run.
 
 use super::NamespaceSpec;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
@@ -164,8 +164,9 @@ fn keep(path: &Path) -> Result<Kept, String> {
     use std::os::fd::FromRawFd;
     // SAFETY: the descriptor was just opened and is owned by nobody else.
     let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-    let directory = std::fs::metadata(format!("/proc/self/fd/{}", fd.as_raw_fd()))
-        .map(|metadata| metadata.is_dir())
+    // fstat works on an O_PATH descriptor (Linux 3.6), without a walk through /proc.
+    let directory = nix::sys::stat::fstat(&fd)
+        .map(|stat| stat.st_mode & libc::S_IFMT == libc::S_IFDIR)
         .unwrap_or(true);
     Ok(Kept {
         path: path.to_path_buf(),
@@ -211,12 +212,28 @@ fn traversable(metadata: &std::fs::Metadata, uid: u32, gid: u32) -> bool {
     }
 }
 
-/// The first ancestor of `path` (from the root down) that `uid` cannot traverse.
-fn first_closed_ancestor(path: &Path, uid: u32, gid: u32) -> Option<PathBuf> {
+/// The first ancestor of `path` (from the root down) that `uid` cannot traverse. `seen`
+/// remembers each directory's answer (`None`: it could not be read) across the paths of one
+/// run, which share most of their ancestors.
+fn first_closed_ancestor(
+    path: &Path,
+    uid: u32,
+    gid: u32,
+    seen: &mut HashMap<PathBuf, Option<bool>>,
+) -> Option<PathBuf> {
     let mut current = PathBuf::from("/");
     for component in path.components().skip(1) {
-        let metadata = std::fs::metadata(&current).ok()?;
-        if !traversable(&metadata, uid, gid) {
+        let open = match seen.get(&current) {
+            Some(open) => *open,
+            None => {
+                let open = std::fs::metadata(&current)
+                    .ok()
+                    .map(|metadata| traversable(&metadata, uid, gid));
+                seen.insert(current.clone(), open);
+                open
+            }
+        };
+        if !open? {
             return Some(current);
         }
         current.push(component);
@@ -259,13 +276,17 @@ pub fn reachable_paths(
         // `--require=/path`, `-r /path`, lists of paths: every absolute path that exists.
         let value = value.rsplit_once('=').map_or(value, |(_, path)| path);
         let path = Path::new(value);
-        if path.is_absolute() && path.exists() {
-            paths.push(path.to_path_buf());
-            // A program's file brings its folder: it may import its neighbours.
-            if let Some(folder) = path.parent().filter(|_| path.is_file()) {
-                if folder != Path::new("/") {
-                    paths.push(folder.to_path_buf());
-                }
+        if !path.is_absolute() {
+            continue;
+        }
+        let Ok(metadata) = std::fs::metadata(path) else {
+            continue;
+        };
+        paths.push(path.to_path_buf());
+        // A program's file brings its folder: it may import its neighbours.
+        if let Some(folder) = path.parent().filter(|_| metadata.is_file()) {
+            if folder != Path::new("/") {
+                paths.push(folder.to_path_buf());
             }
         }
     }
@@ -330,8 +351,9 @@ pub fn lock_down(
         .collect();
     let mut closed: BTreeSet<PathBuf> = BTreeSet::new();
     if spec.sandbox_user.is_some() {
+        let mut seen = HashMap::new();
         for path in reachable {
-            if let Some(ancestor) = first_closed_ancestor(path, uid, gid) {
+            if let Some(ancestor) = first_closed_ancestor(path, uid, gid, &mut seen) {
                 closed.insert(ancestor);
             }
         }
@@ -465,11 +487,21 @@ mod tests {
         let metadata = std::fs::metadata(&closed).unwrap();
         let (owner, group) = (metadata.uid(), metadata.gid());
         // Another user: blocked at `closed`, unless the tempdir's own ancestors already are.
-        let found = first_closed_ancestor(&closed.join("inner/file"), 54321, 54321);
+        let mut seen = HashMap::new();
+        let found = first_closed_ancestor(&closed.join("inner/file"), 54321, 54321, &mut seen);
         assert!(found.is_some());
-        assert!(closed.starts_with(found.unwrap()));
+        assert!(closed.starts_with(found.as_ref().unwrap()));
         // The owner passes everywhere below the tempdir.
-        let owner_found = first_closed_ancestor(&closed.join("inner/file"), owner, group);
+        let owner_found = first_closed_ancestor(
+            &closed.join("inner/file"),
+            owner,
+            group,
+            &mut HashMap::new(),
+        );
+        // What a run learnt is reused: the same answer without a new look at the disk.
+        assert!(seen.contains_key(&closed));
+        let again = first_closed_ancestor(&closed.join("inner/other"), 54321, 54321, &mut seen);
+        assert_eq!(again, found);
         assert!(owner_found.is_none_or(|ancestor| !ancestor.starts_with(directory.path())));
     }
 }
