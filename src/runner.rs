@@ -81,6 +81,18 @@ pub struct Session {
     pub reachable: Vec<PathBuf>,
     /// Writes a mapping per distinct request the runs' mocks proxy (`record PAGE...`).
     pub recorder: Option<Arc<crate::mock::Recorder>>,
+    /// The `/etc` files of the namespace runs, written once in `root` by the first of them:
+    /// the same for every run of the session.
+    etc_files: std::sync::OnceLock<Result<EtcFiles, String>>,
+}
+
+/// The files a namespace run's launcher binds over `/etc/hosts`, `/etc/resolv.conf` and
+/// `/etc/nsswitch.conf` (before it hides the session's folder they are in).
+#[derive(Clone)]
+struct EtcFiles {
+    hosts: PathBuf,
+    resolv: PathBuf,
+    nsswitch: Option<PathBuf>,
 }
 
 impl Session {
@@ -105,6 +117,7 @@ impl Session {
             nsswitch: isolation::nsswitch_file(Path::new("/etc/nsswitch.conf")),
             reachable: vec![],
             recorder: None,
+            etc_files: std::sync::OnceLock::new(),
         })
     }
 
@@ -404,19 +417,29 @@ impl Session {
 
     /// Writes the files the namespace sees in `/etc` and describes the namespace.
     fn namespace_files(&self, directory: &Path) -> Result<NamespaceSpec, String> {
-        let write = |name: &str, content: &str| -> Result<PathBuf, String> {
-            let path = directory.join(name);
-            std::fs::write(&path, content)
-                .map_err(|error| format!("cannot write {}: {error}", path.display()))?;
-            Ok(path)
-        };
+        let etc = self
+            .etc_files
+            .get_or_init(|| {
+                let write = |name: &str, content: &str| -> Result<PathBuf, String> {
+                    let path = self.root.join(name);
+                    std::fs::write(&path, content)
+                        .map_err(|error| format!("cannot write {}: {error}", path.display()))?;
+                    Ok(path)
+                };
+                Ok(EtcFiles {
+                    hosts: write("hosts", &isolation::hosts_file(self.definition.hosts()))?,
+                    resolv: write("resolv.conf", isolation::resolv_file())?,
+                    nsswitch: match &self.nsswitch {
+                        Some(text) => Some(write("nsswitch.conf", text)?),
+                        None => None,
+                    },
+                })
+            })
+            .clone()?;
         Ok(NamespaceSpec {
-            hosts_file: write("hosts", &isolation::hosts_file(self.definition.hosts()))?,
-            resolv_file: write("resolv.conf", isolation::resolv_file())?,
-            nsswitch_file: match &self.nsswitch {
-                Some(text) => Some(write("nsswitch.conf", text)?),
-                None => None,
-            },
+            hosts_file: etc.hosts,
+            resolv_file: etc.resolv,
+            nsswitch_file: etc.nsswitch,
             tcp_ports: vec![80, 443],
             dns: true,
             run_dir: directory.to_path_buf(),

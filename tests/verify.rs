@@ -207,12 +207,14 @@ fn a_snippet_that_starts_a_process_and_exits_leaves_nothing_behind() {
             }
             // Killed with SIGKILL as the run ended: on a loaded machine the kernel may take a
             // moment to finish it, so allow a few seconds (a process that outlived verify stays).
+            // The fixtures sleep for an unusual 317 s, which nothing else on the machine does
+            // (a `sleep 300` of someone's shell once failed this test).
             let sleepers = || {
                 std::fs::read_dir("/proc")
                     .unwrap()
                     .flatten()
                     .filter_map(|entry| std::fs::read(entry.path().join("cmdline")).ok())
-                    .filter(|line| line.as_slice() == [&b"sleep\0"[..], b"300\0"].concat())
+                    .filter(|line| line.as_slice() == [&b"sleep\0"[..], b"317\0"].concat())
                     .count()
             };
             let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
@@ -222,7 +224,7 @@ fn a_snippet_that_starts_a_process_and_exits_leaves_nothing_behind() {
             assert_eq!(
                 sleepers(),
                 0,
-                "{isolation} {name}: a `sleep 300` outlived verify"
+                "{isolation} {name}: a `sleep 317` outlived verify"
             );
             assert!(
                 run["stray_processes_killed"].as_u64().unwrap() >= 1,

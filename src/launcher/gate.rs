@@ -36,8 +36,9 @@ const STAGE_CONFINE: u32 = 4;
 const STAGE_EXEC: u32 = 5;
 /// Not a failure: the child passed the gate, at the moment the message carries.
 const PASSED: u32 = 6;
-/// Every message on the status pipe: stage, errno, and a moment on the monotonic clock.
-const MESSAGE: usize = 16;
+/// Every message on the status pipe: stage, errno, a moment on the monotonic clock, and (for
+/// `PASSED`) the user and system CPU the child had used by then, in microseconds.
+const MESSAGE: usize = 32;
 
 fn stage_name(stage: u32) -> &'static str {
     match stage {
@@ -127,6 +128,28 @@ fn resolve(program: &Path, env: &[(String, String)]) -> Option<PathBuf> {
         })
 }
 
+/// The CPU time the snippet's process used before its `execve`, in microseconds: the fork's
+/// copy-on-write faults and the set-up of its confinement, which the launcher did in it.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct SetupCpu {
+    pub user_us: u64,
+    pub system_us: u64,
+}
+
+impl SetupCpu {
+    /// This process's CPU so far. Async-signal-safe (`getrusage` is a plain system call).
+    fn of_self() -> SetupCpu {
+        // SAFETY: getrusage fills the struct on our stack.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+        let micros = |time: libc::timeval| time.tv_sec as u64 * 1_000_000 + time.tv_usec as u64;
+        SetupCpu {
+            user_us: micros(usage.ru_utime),
+            system_us: micros(usage.ru_stime),
+        }
+    }
+}
+
 /// A forked child waiting at the gate.
 pub struct GatedChild {
     pub pid: libc::pid_t,
@@ -156,10 +179,16 @@ fn pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
 /// Writes one message on the status pipe (what [`GatedChild::read_status`] reads).
 /// Async-signal-safe.
 fn tell(status: RawFd, stage: u32, errno: i32, moment: u64) {
+    tell_with_cpu(status, stage, errno, moment, SetupCpu::default());
+}
+
+fn tell_with_cpu(status: RawFd, stage: u32, errno: i32, moment: u64, cpu: SetupCpu) {
     let mut message = [0u8; MESSAGE];
     message[..4].copy_from_slice(&stage.to_ne_bytes());
     message[4..8].copy_from_slice(&errno.to_ne_bytes());
-    message[8..].copy_from_slice(&moment.to_ne_bytes());
+    message[8..16].copy_from_slice(&moment.to_ne_bytes());
+    message[16..24].copy_from_slice(&cpu.user_us.to_ne_bytes());
+    message[24..].copy_from_slice(&cpu.system_us.to_ne_bytes());
     // SAFETY: write is async-signal-safe; the buffer is on our stack.
     unsafe { libc::write(status, message.as_ptr().cast(), message.len()) };
 }
@@ -266,7 +295,11 @@ impl GatedChild {
                 // an exit to the hypervisor), and hyperfine's `vfork`ed child has no such
                 // wake-up, so the clock starts after it. (Not a page shared with the launcher:
                 // the child's first write to one added about 190 KiB to its peak memory.)
-                tell(status, PASSED, 0, monotonic_ns());
+                // With it, the CPU the child used so far (the fork's copy-on-write faults,
+                // the confinement's set-up): the launcher's work, not the program's, and
+                // taken out of the program's CPU time, as hyperfine's spawn has none.
+                let cpu = SetupCpu::of_self();
+                tell_with_cpu(status, PASSED, 0, monotonic_ns(), cpu);
                 libc::execve(
                     program.path.as_ptr(),
                     program.argv.as_ptr(),
@@ -283,8 +316,8 @@ impl GatedChild {
             status: status_read,
         };
         match child.read_status() {
-            Some((READY, _, _)) => Ok(child),
-            Some((stage, errno, _)) => {
+            Some((READY, ..)) => Ok(child),
+            Some((stage, errno, ..)) => {
                 child.reap();
                 Err(format!(
                     "{}: {}",
@@ -309,13 +342,13 @@ impl GatedChild {
     }
 
     /// After the child ended: when it passed the gate, on the monotonic clock in nanoseconds
-    /// (the start of the measured window; `None` if it never did), and why `execve` failed, if
-    /// it did (`None` once it executed).
-    pub fn after_end(&self) -> (Option<u64>, Option<String>) {
+    /// (the start of the measured window), with the CPU it had used by then (`None` if it never
+    /// passed), and why `execve` failed, if it did (`None` once it executed).
+    pub fn after_end(&self) -> (Option<(u64, SetupCpu)>, Option<String>) {
         let mut passed = None;
-        while let Some((stage, errno, moment)) = self.read_status() {
+        while let Some((stage, errno, moment, cpu)) = self.read_status() {
             if stage == PASSED {
-                passed = Some(moment);
+                passed = Some((moment, cpu));
                 continue;
             }
             let error = format!(
@@ -328,7 +361,7 @@ impl GatedChild {
         (passed, None)
     }
 
-    fn read_status(&self) -> Option<(u32, i32, u64)> {
+    fn read_status(&self) -> Option<(u32, i32, u64, SetupCpu)> {
         let mut message = [0u8; MESSAGE];
         let mut filled = 0;
         while filled < message.len() {
@@ -350,8 +383,12 @@ impl GatedChild {
         }
         let stage = u32::from_ne_bytes(message[..4].try_into().ok()?);
         let errno = i32::from_ne_bytes(message[4..8].try_into().ok()?);
-        let moment = u64::from_ne_bytes(message[8..].try_into().ok()?);
-        Some((stage, errno, moment))
+        let moment = u64::from_ne_bytes(message[8..16].try_into().ok()?);
+        let cpu = SetupCpu {
+            user_us: u64::from_ne_bytes(message[16..24].try_into().ok()?),
+            system_us: u64::from_ne_bytes(message[24..].try_into().ok()?),
+        };
+        Some((stage, errno, moment, cpu))
     }
 
     fn reap(&mut self) {
@@ -359,5 +396,30 @@ impl GatedChild {
         let mut status = 0;
         // SAFETY: waiting for our own child.
         unsafe { libc::waitpid(self.pid, &mut status, 0) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_set_up_cpu_travels_with_the_gates_passing() {
+        let (read, write) = pipe().unwrap();
+        let cpu = SetupCpu {
+            user_us: 312,
+            system_us: 1_204,
+        };
+        tell_with_cpu(write.as_raw_fd(), PASSED, 0, 987_654_321, cpu);
+        tell(write.as_raw_fd(), STAGE_EXEC, libc::ENOENT, 0);
+        drop(write);
+        let child = GatedChild {
+            pid: 0,
+            go: None,
+            status: read,
+        };
+        let (passed, error) = child.after_end();
+        assert_eq!(passed, Some((987_654_321, cpu)));
+        assert!(error.is_some_and(|error| error.contains("No such file")));
     }
 }

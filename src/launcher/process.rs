@@ -359,8 +359,10 @@ fn run_snippet(
     // The window starts when the child passed the gate, just before its execve (the gate's
     // opening if it never said).
     let began = passed_gate
+        .map(|(moment, _)| moment)
         .filter(|&began| (gate_opened..=ended).contains(&began))
         .unwrap_or(gate_opened);
+    let setup_cpu = passed_gate.map(|(_, cpu)| cpu).unwrap_or_default();
     report.usage.wall_s = ended.saturating_sub(began) as f64 / 1e9;
     if let Some(error) = exec_error {
         report.setup_error = Some(format!("cannot start {}: {error}", spec.program.display()));
@@ -368,6 +370,9 @@ fn run_snippet(
         return;
     }
     add_usage(report, &usage);
+    // What the child used before its execve was the launcher's work (see gate::SetupCpu).
+    report.usage.user_s = (report.usage.user_s - setup_cpu.user_us as f64 / 1e6).max(0.0);
+    report.usage.system_s = (report.usage.system_s - setup_cpu.system_us as f64 / 1e6).max(0.0);
     report.exit = Some(exit_of(status));
     reap_strays(pid, report);
     let watched = watcher.finish();
