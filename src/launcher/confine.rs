@@ -21,12 +21,7 @@ use landlock::{
     Access, AccessFs, AccessNet, CompatLevel, Compatible, NetPort, PathBeneath, PathFd, Ruleset,
     RulesetAttr, RulesetCreatedAttr, Scope, ABI,
 };
-use seccompiler::{
-    BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
-    SeccompRule, TargetArch,
-};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::PathBuf;
 
@@ -55,7 +50,7 @@ const WRITABLE_DEVICES: &[&str] = &["/dev/null", "/dev/zero", "/dev/full", "/dev
 #[derive(Debug)]
 pub struct Prepared {
     landlock: Option<OwnedFd>,
-    seccomp: Vec<BpfProgram>,
+    seccomp: Option<super::filter::Program>,
     /// What will be in force once [`Prepared::apply`] succeeds, and what is missing.
     pub protections: Vec<Protection>,
 }
@@ -65,8 +60,8 @@ pub struct Prepared {
 pub fn prepare(spec: &ConfineSpec) -> Prepared {
     let mut protections = Vec::new();
     let landlock = prepare_landlock(spec, &mut protections);
-    let seccomp = match compiled_seccomp_programs() {
-        Ok(programs) => {
+    let seccomp = match compiled_seccomp_program() {
+        Ok(program) => {
             protections.push(Protection::new(
                 SYSCALLS,
                 true,
@@ -74,7 +69,7 @@ pub fn prepare(spec: &ConfineSpec) -> Prepared {
                  setns, unshare, namespace flags of clone, bpf, perf_event_open, keyrings, \
                  kernel modules, kexec, reboot, swap and clock setting are refused",
             ));
-            programs
+            Some(program)
         }
         Err(error) => {
             protections.push(Protection::new(
@@ -82,7 +77,7 @@ pub fn prepare(spec: &ConfineSpec) -> Prepared {
                 false,
                 &format!("no seccomp filter: {error}"),
             ));
-            vec![]
+            None
         }
     };
     protections.push(Protection::new(
@@ -115,11 +110,8 @@ impl Prepared {
                 return Err(std::io::Error::last_os_error());
             }
         }
-        for program in &self.seccomp {
-            seccompiler::apply_filter(program).map_err(|error| match error {
-                seccompiler::Error::Seccomp(error) | seccompiler::Error::Prctl(error) => error,
-                _ => std::io::Error::from_raw_os_error(libc::EINVAL),
-            })?;
+        if let Some(program) = &self.seccomp {
+            program.install()?;
         }
         Ok(())
     }
@@ -309,69 +301,35 @@ fn build_ruleset(
     Option::<OwnedFd>::from(created).ok_or_else(|| "Landlock gave no ruleset".to_string())
 }
 
-/// [`seccomp_programs`], compiled once per process: the zygote compiles them before it forks
-/// its launchers ([`warm_up`]), which then find them compiled.
-fn compiled_seccomp_programs() -> Result<Vec<BpfProgram>, String> {
-    static COMPILED: std::sync::OnceLock<Result<Vec<BpfProgram>, String>> =
+/// [`seccomp_program`], built once per process: the zygote builds it before it forks its
+/// launchers ([`warm_up`]), which then find it built.
+fn compiled_seccomp_program() -> Result<super::filter::Program, String> {
+    static COMPILED: std::sync::OnceLock<Result<super::filter::Program, String>> =
         std::sync::OnceLock::new();
-    COMPILED.get_or_init(seccomp_programs).clone()
+    COMPILED.get_or_init(seccomp_program).clone()
 }
 
-/// Compiles what every confined run uses alike, in a process whose children will run them.
+/// Builds what every confined run uses alike, in a process whose children will run them.
 pub fn warm_up() {
-    let _ = compiled_seccomp_programs();
+    let _ = compiled_seccomp_program();
 }
 
-/// The seccomp programs: one refusing the dangerous calls with `EPERM`, one answering `clone3`
-/// with `ENOSYS` (its flags live in memory a filter cannot read; C libraries then fall back to
-/// `clone`, whose flags the first program checks).
-fn seccomp_programs() -> Result<Vec<BpfProgram>, String> {
-    let arch = TargetArch::try_from(std::env::consts::ARCH).map_err(|error| error.to_string())?;
-    let error = |error: seccompiler::BackendError| error.to_string();
-    let mut denied: BTreeMap<i64, Vec<SeccompRule>> = DENIED_SYSCALLS
-        .iter()
-        .map(|&number| (number, vec![]))
-        .collect();
-    let namespace_flags = [
-        libc::CLONE_NEWNS,
-        libc::CLONE_NEWUTS,
-        libc::CLONE_NEWIPC,
-        libc::CLONE_NEWUSER,
-        libc::CLONE_NEWPID,
-        libc::CLONE_NEWNET,
-        libc::CLONE_NEWCGROUP,
-    ];
-    let mut clone_rules = Vec::new();
-    for flag in namespace_flags {
-        let flag = flag as u64;
-        let condition = SeccompCondition::new(
-            0,
-            SeccompCmpArgLen::Qword,
-            SeccompCmpOp::MaskedEq(flag),
-            flag,
-        )
-        .map_err(error)?;
-        clone_rules.push(SeccompRule::new(vec![condition]).map_err(error)?);
-    }
-    denied.insert(libc::SYS_clone, clone_rules);
-    let refuse = SeccompFilter::new(
-        denied,
-        SeccompAction::Allow,
-        SeccompAction::Errno(libc::EPERM as u32),
-        arch,
+/// The seccomp program: the dangerous calls refused with `EPERM`, `clone` with any namespace
+/// flag too, and `clone3` answered with `ENOSYS` (its flags live in memory a filter cannot
+/// read; C libraries then fall back to `clone`, whose flags the filter checks).
+fn seccomp_program() -> Result<super::filter::Program, String> {
+    let namespace_flags = libc::CLONE_NEWNS
+        | libc::CLONE_NEWUTS
+        | libc::CLONE_NEWIPC
+        | libc::CLONE_NEWUSER
+        | libc::CLONE_NEWPID
+        | libc::CLONE_NEWNET
+        | libc::CLONE_NEWCGROUP;
+    super::filter::Program::build(
+        DENIED_SYSCALLS,
+        (libc::SYS_clone, namespace_flags as u32),
+        libc::SYS_clone3,
     )
-    .map_err(error)?;
-    let clone3 = SeccompFilter::new(
-        BTreeMap::from([(libc::SYS_clone3, vec![])]),
-        SeccompAction::Allow,
-        SeccompAction::Errno(libc::ENOSYS as u32),
-        arch,
-    )
-    .map_err(error)?;
-    Ok(vec![
-        refuse.try_into().map_err(error)?,
-        clone3.try_into().map_err(error)?,
-    ])
 }
 
 /// System calls refused outright: none is needed by a doc example, each lets a process reach
@@ -472,10 +430,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_seccomp_programs_compile_for_this_machine() {
-        let programs = seccomp_programs().unwrap();
-        assert_eq!(programs.len(), 2);
-        assert!(programs.iter().all(|program| !program.is_empty()));
+    fn the_seccomp_program_builds_for_this_machine() {
+        let program = seccomp_program().unwrap();
+        assert!(program.len() > DENIED_SYSCALLS.len());
     }
 
     #[test]

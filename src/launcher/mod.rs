@@ -15,6 +15,7 @@
 
 pub mod cgroup;
 pub mod confine;
+mod filter;
 pub mod gate;
 pub mod monitor;
 pub mod namespace;
