@@ -5,7 +5,7 @@
 //! It is the whole sandbox of `--isolation preload` (where unprivileged namespaces are refused)
 //! and a second layer under `--isolation namespace`. The work is split in two:
 //! - [`prepare`], in the launcher before the fork: opens the paths, builds the Landlock ruleset
-//!   and compiles the seccomp programs (everything that allocates or may fail for a reason worth
+//!   and builds the seccomp program (everything that allocates or may fail for a reason worth
 //!   reporting), and says which [`Protection`]s will be in force and which are missing on this
 //!   kernel, and why;
 //! - [`Prepared::apply`], between fork and exec of the snippet: a handful of system calls
