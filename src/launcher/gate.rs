@@ -18,8 +18,15 @@
 //!
 //! Everything the child touches is built before the fork, and the child makes only
 //! async-signal-safe system calls and never allocates, as a child of a multi-threaded process
-//! must (the launcher forks it before starting its own threads, so that the copy of the
-//! launcher the child leaves at `execve`, inside the window, is small; the rule still holds).
+//! must (the launcher forks it before starting its own threads; the rule still holds).
+//!
+//! The copy of the launcher the child leaves at `execve` is torn down inside the window:
+//! unmapping its heap, libraries and page tables cost about 0.1 ms, a fixed cost hyperfine's
+//! child does not have. So before it says it is ready, the child unmaps everything but its
+//! code, its stack and the mapping that holds the program's arguments ([`through_the_gate`]),
+//! and from there on makes raw system calls only. What it unmapped still counts in its peak
+//! memory (the kernel records the high-water mark before unmapping), as the pages a `fork`
+//! copies count in GNU time's figures.
 
 use super::confine;
 use std::ffi::CString;
@@ -50,13 +57,14 @@ fn stage_name(stage: u32) -> &'static str {
     }
 }
 
-/// The program, arguments and environment as the child's `execve` needs them.
+/// The program, arguments and environment as the child's `execve` needs them, in a mapping of
+/// their own (see [`Arena`]): the child keeps that mapping and sheds the rest of the launcher's
+/// memory before the gate.
 pub struct Program {
-    path: CString,
-    /// Keeps the strings `argv` and `envp` point into alive.
-    _strings: Vec<CString>,
-    argv: Vec<*const libc::c_char>,
-    envp: Vec<*const libc::c_char>,
+    arena: Arena,
+    path: *const libc::c_char,
+    argv: *const *const libc::c_char,
+    envp: *const *const libc::c_char,
     cwd: CString,
 }
 
@@ -79,32 +87,118 @@ impl Program {
             CString::new(value).map_err(|_| format!("{what} holds a NUL byte: {value:?}"))
         };
         let path = text(resolved.as_os_str().as_bytes(), "the program's path")?;
-        let mut strings = Vec::new();
-        strings.push(text(program.as_os_str().as_bytes(), "the program's name")?);
+        let mut argv = vec![text(program.as_os_str().as_bytes(), "the program's name")?];
         for arg in args {
-            strings.push(text(arg.as_bytes(), "an argument")?);
+            argv.push(text(arg.as_bytes(), "an argument")?);
         }
-        let argc = strings.len();
+        let mut envp = Vec::with_capacity(env.len());
         for (key, value) in env {
-            strings.push(text(
+            envp.push(text(
                 format!("{key}={value}").as_bytes(),
                 "an environment variable",
             )?);
         }
-        let mut argv: Vec<*const libc::c_char> =
-            strings[..argc].iter().map(|arg| arg.as_ptr()).collect();
-        argv.push(std::ptr::null());
-        let mut envp: Vec<*const libc::c_char> =
-            strings[argc..].iter().map(|var| var.as_ptr()).collect();
-        envp.push(std::ptr::null());
-        Ok(Program {
-            path,
-            _strings: strings,
-            argv,
-            envp,
-            cwd: text(cwd.as_os_str().as_bytes(), "the working directory")?,
+        let cwd = text(cwd.as_os_str().as_bytes(), "the working directory")?;
+        let pointers = (argv.len() + 1 + envp.len() + 1) * std::mem::size_of::<usize>();
+        let bytes: usize = std::iter::once(&path)
+            .chain(&argv)
+            .chain(&envp)
+            .map(|string| string.as_bytes_with_nul().len())
+            .sum();
+        let arena = Arena::new(pointers + bytes)
+            .map_err(|error| format!("cannot map the program's arguments: {error}"))?;
+        // The pointer arrays first (aligned: the mapping starts on a page), then the strings.
+        let base = arena.start as *mut u8;
+        let mut table = base.cast::<*const libc::c_char>();
+        // SAFETY: the arena holds `pointers + bytes` bytes, exactly what is written below.
+        unsafe {
+            let mut next = base.add(pointers);
+            let mut put = |string: &CString| {
+                let bytes = string.as_bytes_with_nul();
+                std::ptr::copy_nonoverlapping(bytes.as_ptr(), next, bytes.len());
+                let at = next.cast_const().cast::<libc::c_char>();
+                next = next.add(bytes.len());
+                at
+            };
+            let path = put(&path);
+            let argv_at = table.cast_const();
+            for arg in &argv {
+                table.write(put(arg));
+                table = table.add(1);
+            }
+            table.write(std::ptr::null());
+            table = table.add(1);
+            let envp_at = table.cast_const();
+            for var in &envp {
+                table.write(put(var));
+                table = table.add(1);
+            }
+            table.write(std::ptr::null());
+            Ok(Program {
+                arena,
+                path,
+                argv: argv_at,
+                envp: envp_at,
+                cwd,
+            })
+        }
+    }
+}
+
+/// An anonymous private mapping of its own, unmapped on drop.
+struct Arena {
+    start: usize,
+    len: usize,
+}
+
+impl Arena {
+    fn new(len: usize) -> std::io::Result<Arena> {
+        let len = len.max(1);
+        // SAFETY: a fresh anonymous mapping, owned by the Arena.
+        let start = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if start == libc::MAP_FAILED {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(Arena {
+            start: start as usize,
+            len,
         })
     }
+
+    /// The pages it spans.
+    fn pages(&self) -> (usize, usize) {
+        (self.start, page_up(self.start + self.len))
+    }
+}
+
+impl Drop for Arena {
+    fn drop(&mut self) {
+        // SAFETY: our own mapping; nothing points into it once the Program is gone.
+        unsafe { libc::munmap(self.start as *mut libc::c_void, self.len) };
+    }
+}
+
+fn page_size() -> usize {
+    static SIZE: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    // SAFETY: sysconf has no preconditions.
+    *SIZE.get_or_init(|| unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(4096) as usize)
+}
+
+fn page_up(address: usize) -> usize {
+    address.next_multiple_of(page_size())
+}
+
+fn page_down(address: usize) -> usize {
+    address - address % page_size()
 }
 
 /// A path with a slash is taken as it is (relative to the working directory, like `execve`);
@@ -136,17 +230,291 @@ pub struct SetupCpu {
     pub system_us: u64,
 }
 
-impl SetupCpu {
-    /// This process's CPU so far. Async-signal-safe (`getrusage` is a plain system call).
-    fn of_self() -> SetupCpu {
-        // SAFETY: getrusage fills the struct on our stack.
-        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-        unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
-        let micros = |time: libc::timeval| time.tv_sec as u64 * 1_000_000 + time.tv_usec as u64;
-        SetupCpu {
-            user_us: micros(usage.ru_utime),
-            system_us: micros(usage.ru_stime),
+/// What the child needs from the gate on, all on the launcher's stack or in the [`Arena`].
+struct Crossing {
+    go: RawFd,
+    status: RawFd,
+    path: *const libc::c_char,
+    argv: *const *const libc::c_char,
+    envp: *const *const libc::c_char,
+    /// The address ranges the child unmaps before the gate (start, length; empty ones are
+    /// skipped): everything but the launcher's code, its stack, its thread's `rseq` area and
+    /// the arena.
+    shed: [(usize, usize); 4],
+}
+
+/// The gaps between what the child keeps: the executable segment holding [`through_the_gate`]
+/// (file-backed, so it costs the child's `execve` only the few pages the child touched), the
+/// stack from 64 KiB below the current frame up, the page the kernel writes the thread's
+/// restartable-sequence area in on every return to user space (`rseq`, which the C library
+/// registers in the thread's control block: unmapped, the kernel kills the process with
+/// `SIGSEGV`), and the arena. Nothing is shed where the code segment is not known, nor on
+/// architectures without [`raw`] system calls.
+fn shed_ranges(arena: &Arena) -> [(usize, usize); 4] {
+    let mut shed = [(0, 0); 4];
+    let Some(code) = code_segment() else {
+        return shed;
+    };
+    let here = 0u8;
+    let stack = (
+        page_down((&raw const here) as usize).saturating_sub(64 * 1024),
+        usize::MAX,
+    );
+    let rseq = rseq_area();
+    let mut keep = [code, arena.pages(), rseq, stack];
+    keep.sort_unstable();
+    let mut from = page_size();
+    for ((start, end), gap) in keep.into_iter().zip(&mut shed) {
+        if from < start {
+            *gap = (from, start - from);
         }
+        from = from.max(end);
+    }
+    shed
+}
+
+/// The pages holding this thread's `rseq` area: at the C library's `__rseq_offset` from the
+/// thread pointer where it says (glibc 2.35 and later), else the two pages from the thread
+/// pointer on, where the thread's control block and its area lie.
+fn rseq_area() -> (usize, usize) {
+    static OFFSET: std::sync::OnceLock<Option<isize>> = std::sync::OnceLock::new();
+    let offset = *OFFSET.get_or_init(|| {
+        // SAFETY: dlsym with a NUL-terminated name; the symbol, where present, is a
+        // `ptrdiff_t` the C library never changes after start-up.
+        unsafe {
+            let symbol = libc::dlsym(libc::RTLD_DEFAULT, c"__rseq_offset".as_ptr());
+            (!symbol.is_null()).then(|| *symbol.cast::<isize>())
+        }
+    });
+    let thread = raw::thread_pointer();
+    match offset {
+        Some(offset) => {
+            let area = thread.wrapping_add_signed(offset);
+            (page_down(area), page_up(area + 32))
+        }
+        None => (page_down(thread), page_down(thread) + 2 * page_size()),
+    }
+}
+
+/// What every child would otherwise look up alike: the code segment and the `rseq` offset.
+pub fn warm_up() {
+    let _ = code_segment();
+    let _ = rseq_area();
+}
+
+/// The pages of the executable segment of sidebyside's own binary that holds
+/// [`through_the_gate`], found once from the loaded program headers (`dl_iterate_phdr`).
+fn code_segment() -> Option<(usize, usize)> {
+    static SEGMENT: std::sync::OnceLock<Option<(usize, usize)>> = std::sync::OnceLock::new();
+    *SEGMENT.get_or_init(|| {
+        if !raw::AVAILABLE {
+            return None;
+        }
+        unsafe extern "C" fn visit(
+            info: *mut libc::dl_phdr_info,
+            _size: libc::size_t,
+            found: *mut libc::c_void,
+        ) -> libc::c_int {
+            // SAFETY: the loader hands valid program headers; `found` is ours below.
+            unsafe {
+                let info = &*info;
+                let found = &mut *found.cast::<Option<(usize, usize)>>();
+                let target = through_the_gate as *const () as usize;
+                for index in 0..info.dlpi_phnum as usize {
+                    let header = &*info.dlpi_phdr.add(index);
+                    if header.p_type != libc::PT_LOAD || header.p_flags & libc::PF_X == 0 {
+                        continue;
+                    }
+                    let start = info.dlpi_addr as usize + header.p_vaddr as usize;
+                    let end = start + header.p_memsz as usize;
+                    if (start..end).contains(&target) {
+                        *found = Some((page_down(start), page_up(end)));
+                        return 1;
+                    }
+                }
+            }
+            0
+        }
+        let mut found: Option<(usize, usize)> = None;
+        // SAFETY: `visit` only reads the headers and writes `found`, which outlives the call.
+        unsafe { libc::dl_iterate_phdr(Some(visit), (&raw mut found).cast()) };
+        found
+    })
+}
+
+/// The child from the end of its set-up to its `execve`. It first unmaps all of the launcher's
+/// memory it does not need ([`Crossing::shed`]), so that its `execve`, inside the measured
+/// window, tears down a few pages rather than the copy of the launcher's address space (its
+/// heap, libraries and their page tables: about 0.1 ms, which hyperfine's `vfork`ed child does
+/// not pay). From there on it runs only this function's code and raw system calls ([`raw`]): no
+/// C library, no thread-local `errno`, no data outside its stack and the arena.
+#[inline(never)]
+unsafe fn through_the_gate(crossing: &Crossing) -> ! {
+    // No function calls from here on but inlined ones (an unoptimised build calls what it does
+    // not inline through the global offset table, which is shed): no iterators, no closures,
+    // no arithmetic that can panic. The tests run this in both builds.
+    macro_rules! tell {
+        ($stage:expr, $errno:expr, $moment:expr, $user:expr, $system:expr) => {{
+            let message = Message {
+                stage: $stage,
+                errno: $errno,
+                moment: $moment,
+                user_us: $user,
+                system_us: $system,
+            };
+            raw::call3(
+                libc::SYS_write,
+                crossing.status as usize,
+                (&raw const message) as usize,
+                MESSAGE,
+            );
+        }};
+    }
+    // SAFETY (whole body): raw system calls on the stack and the arena, which stay mapped.
+    unsafe {
+        let mut index = 0;
+        while index < crossing.shed.len() {
+            let (start, len) = crossing.shed[index];
+            if len > 0 {
+                raw::call3(libc::SYS_munmap, start, len, 0);
+            }
+            index += 1;
+        }
+        tell!(READY, 0, 0, 0, 0);
+        let mut byte = 0u8;
+        loop {
+            let read = raw::call3(
+                libc::SYS_read,
+                crossing.go as usize,
+                (&raw mut byte) as usize,
+                1,
+            );
+            if read == 1 {
+                break;
+            }
+            if read == -(libc::EINTR as isize) {
+                continue;
+            }
+            // The launcher gave up on the run.
+            raw::exit(127);
+        }
+        // The start of the measured window, told on the status pipe: waking a process
+        // blocked at the gate takes the scheduler from a few microseconds to a few
+        // hundred (another core may have to be woken from idle, on a virtual machine
+        // an exit to the hypervisor), and hyperfine's `vfork`ed child has no such
+        // wake-up, so the clock starts after it. (Not a page shared with the launcher:
+        // the child's first write to one added about 190 KiB to its peak memory.)
+        // With it, the CPU the child used so far (the fork's copy-on-write faults,
+        // the confinement's set-up, the unmapping): the launcher's work, not the
+        // program's, and taken out of the program's CPU time, as hyperfine's spawn has none.
+        let mut usage = std::mem::MaybeUninit::<libc::rusage>::uninit();
+        let usage = (&raw mut usage).cast::<libc::rusage>();
+        let (mut user_us, mut system_us) = (0u64, 0u64);
+        if raw::call3(
+            libc::SYS_getrusage,
+            libc::RUSAGE_SELF as usize,
+            usage as usize,
+            0,
+        ) == 0
+        {
+            let (user, system) = ((*usage).ru_utime, (*usage).ru_stime);
+            user_us = (user.tv_sec as u64)
+                .wrapping_mul(1_000_000)
+                .wrapping_add(user.tv_usec as u64);
+            system_us = (system.tv_sec as u64)
+                .wrapping_mul(1_000_000)
+                .wrapping_add(system.tv_usec as u64);
+        }
+        let mut now = std::mem::MaybeUninit::<libc::timespec>::uninit();
+        let now = (&raw mut now).cast::<libc::timespec>();
+        let mut moment = 0u64;
+        if raw::call3(
+            libc::SYS_clock_gettime,
+            libc::CLOCK_MONOTONIC as usize,
+            now as usize,
+            0,
+        ) == 0
+        {
+            moment = ((*now).tv_sec as u64)
+                .wrapping_mul(1_000_000_000)
+                .wrapping_add((*now).tv_nsec as u64);
+        }
+        tell!(PASSED, 0, moment, user_us, system_us);
+        let error = raw::call3(
+            libc::SYS_execve,
+            crossing.path as usize,
+            crossing.argv as usize,
+            crossing.envp as usize,
+        );
+        tell!(STAGE_EXEC, error.wrapping_neg() as i32, 0, 0, 0);
+        raw::exit(127)
+    }
+}
+
+/// System calls without the C library, for the child once it has shed the launcher's memory.
+#[cfg(target_arch = "x86_64")]
+mod raw {
+    use std::arch::asm;
+
+    pub const AVAILABLE: bool = true;
+
+    /// Returns the kernel's answer: the result, or minus the error number.
+    #[inline(always)]
+    pub unsafe fn call3(number: libc::c_long, a: usize, b: usize, c: usize) -> isize {
+        let result: isize;
+        // SAFETY: the caller's; `syscall` clobbers rcx and r11 and nothing else here.
+        unsafe {
+            asm!(
+                "syscall",
+                inlateout("rax") number as isize => result,
+                in("rdi") a,
+                in("rsi") b,
+                in("rdx") c,
+                lateout("rcx") _,
+                lateout("r11") _,
+                options(nostack),
+            );
+        }
+        result
+    }
+
+    /// The thread pointer (the `fs` base, whose first word the C library points at itself).
+    pub fn thread_pointer() -> usize {
+        let pointer: usize;
+        // SAFETY: reads the thread control block's self-pointer, set up at thread start.
+        unsafe { asm!("mov {}, qword ptr fs:0", out(reg) pointer, options(nostack, readonly)) };
+        pointer
+    }
+
+    #[inline(always)]
+    pub unsafe fn exit(code: i32) -> ! {
+        loop {
+            unsafe { call3(libc::SYS_exit_group, code as usize, 0, 0) };
+        }
+    }
+}
+
+/// Elsewhere the child keeps the launcher's memory and goes through the C library.
+#[cfg(not(target_arch = "x86_64"))]
+mod raw {
+    pub const AVAILABLE: bool = false;
+
+    pub unsafe fn call3(number: libc::c_long, a: usize, b: usize, c: usize) -> isize {
+        // SAFETY: the caller's.
+        let result = unsafe { libc::syscall(number, a, b, c) };
+        if result < 0 {
+            -(std::io::Error::last_os_error().raw_os_error().unwrap_or(0) as isize)
+        } else {
+            result as isize
+        }
+    }
+
+    pub fn thread_pointer() -> usize {
+        0
+    }
+
+    pub unsafe fn exit(code: i32) -> ! {
+        unsafe { libc::_exit(code) }
     }
 }
 
@@ -183,14 +551,34 @@ fn tell(status: RawFd, stage: u32, errno: i32, moment: u64) {
 }
 
 fn tell_with_cpu(status: RawFd, stage: u32, errno: i32, moment: u64, cpu: SetupCpu) {
-    let mut message = [0u8; MESSAGE];
-    message[..4].copy_from_slice(&stage.to_ne_bytes());
-    message[4..8].copy_from_slice(&errno.to_ne_bytes());
-    message[8..16].copy_from_slice(&moment.to_ne_bytes());
-    message[16..24].copy_from_slice(&cpu.user_us.to_ne_bytes());
-    message[24..].copy_from_slice(&cpu.system_us.to_ne_bytes());
-    // SAFETY: write is async-signal-safe; the buffer is on our stack.
-    unsafe { libc::write(status, message.as_ptr().cast(), message.len()) };
+    let message = Message::new(stage, errno, moment, cpu);
+    // SAFETY: write is async-signal-safe; the message is on our stack.
+    unsafe { libc::write(status, (&raw const message).cast(), MESSAGE) };
+}
+
+/// One message on the status pipe, as [`GatedChild::read_status`] reads it (native byte order).
+#[repr(C)]
+struct Message {
+    stage: u32,
+    errno: i32,
+    moment: u64,
+    user_us: u64,
+    system_us: u64,
+}
+
+const _: () = assert!(std::mem::size_of::<Message>() == MESSAGE);
+
+impl Message {
+    #[inline(always)]
+    fn new(stage: u32, errno: i32, moment: u64, cpu: SetupCpu) -> Message {
+        Message {
+            stage,
+            errno,
+            moment,
+            user_us: cpu.user_us,
+            system_us: cpu.system_us,
+        }
+    }
 }
 
 /// Writes a stage report and ends the child. Async-signal-safe.
@@ -233,6 +621,15 @@ impl GatedChild {
             pipe().map_err(|error| format!("cannot make a pipe: {error}"))?;
         // SAFETY: getpid has no preconditions.
         let parent = unsafe { libc::getpid() };
+        // On the launcher's stack, which the child keeps.
+        let crossing = Crossing {
+            go: go_read.as_raw_fd(),
+            status: status_write.as_raw_fd(),
+            path: program.path,
+            argv: program.argv,
+            envp: program.envp,
+            shed: shed_ranges(&program.arena),
+        };
         // SAFETY: the child runs only async-signal-safe system calls on data built before the
         // fork, and ends in execve or _exit.
         let pid = unsafe { libc::fork() };
@@ -276,36 +673,7 @@ impl GatedChild {
                         fail(status, STAGE_CONFINE, error.raw_os_error().unwrap_or(0));
                     }
                 }
-                tell(status, READY, 0, 0);
-                let mut byte = 0u8;
-                loop {
-                    let read = libc::read(go_read.as_raw_fd(), (&mut byte as *mut u8).cast(), 1);
-                    if read == 1 {
-                        break;
-                    }
-                    if read < 0 && errno() == libc::EINTR {
-                        continue;
-                    }
-                    // The launcher gave up on the run.
-                    libc::_exit(127);
-                }
-                // The start of the measured window, told on the status pipe: waking a process
-                // blocked at the gate takes the scheduler from a few microseconds to a few
-                // hundred (another core may have to be woken from idle, on a virtual machine
-                // an exit to the hypervisor), and hyperfine's `vfork`ed child has no such
-                // wake-up, so the clock starts after it. (Not a page shared with the launcher:
-                // the child's first write to one added about 190 KiB to its peak memory.)
-                // With it, the CPU the child used so far (the fork's copy-on-write faults,
-                // the confinement's set-up): the launcher's work, not the program's, and
-                // taken out of the program's CPU time, as hyperfine's spawn has none.
-                let cpu = SetupCpu::of_self();
-                tell_with_cpu(status, PASSED, 0, monotonic_ns(), cpu);
-                libc::execve(
-                    program.path.as_ptr(),
-                    program.argv.as_ptr(),
-                    program.envp.as_ptr(),
-                );
-                fail(status, STAGE_EXEC, errno());
+                through_the_gate(&crossing);
             }
         }
         drop(status_write);
@@ -421,5 +789,68 @@ mod tests {
         let (passed, error) = child.after_end();
         assert_eq!(passed, Some((987_654_321, cpu)));
         assert!(error.is_some_and(|error| error.contains("No such file")));
+    }
+
+    #[test]
+    fn the_child_waits_at_the_gate_with_its_code_stack_and_arguments_only() {
+        let program = Program::new(
+            Path::new("sh"),
+            &[
+                "-c".to_string(),
+                "test \"$1\" = ok && exit 3".to_string(),
+                "sh".to_string(),
+                "ok".to_string(),
+            ],
+            &[("PATH".to_string(), "/usr/bin:/bin".to_string())],
+            Path::new("/"),
+        )
+        .unwrap();
+        let sink = std::fs::File::create("/dev/null").unwrap();
+        let ours = std::fs::read_to_string("/proc/self/maps").unwrap();
+        let mut child =
+            GatedChild::start(&program, sink.as_raw_fd(), sink.as_raw_fd(), None).unwrap();
+        let theirs = std::fs::read_to_string(format!("/proc/{}/maps", child.pid)).unwrap();
+        let arena = format!("{:x}-", program.arena.start);
+        assert!(
+            theirs.lines().any(|line| line.starts_with(&arena)),
+            "{theirs}"
+        );
+        if raw::AVAILABLE {
+            // The heap (and everything else below the stack but the code, the arena and the
+            // thread's rseq area) is gone before the gate opens. (A test runs on a thread,
+            // whose stack is mapped below the libraries, so they stay.)
+            assert!(ours.contains("[heap]"), "{ours}");
+            assert!(!theirs.contains("[heap]"), "{theirs}");
+            assert!(theirs.lines().count() < ours.lines().count(), "{theirs}");
+        }
+        child.go();
+        let mut status = 0;
+        // SAFETY: waiting for our own child.
+        unsafe { libc::waitpid(child.pid, &mut status, 0) };
+        assert_eq!(libc::WEXITSTATUS(status), 3, "status {status:#x}");
+        let (passed, error) = child.after_end();
+        assert!(passed.is_some_and(|(moment, _)| moment > 0));
+        assert_eq!(error, None);
+    }
+
+    #[test]
+    fn a_program_that_cannot_be_executed_is_told_after_the_gate() {
+        let program = Program::new(Path::new("/proc/self/cwd"), &[], &[], Path::new("/")).unwrap();
+        let sink = std::fs::File::create("/dev/null").unwrap();
+        let mut child =
+            GatedChild::start(&program, sink.as_raw_fd(), sink.as_raw_fd(), None).unwrap();
+        child.go();
+        let mut status = 0;
+        // SAFETY: waiting for our own child.
+        unsafe { libc::waitpid(child.pid, &mut status, 0) };
+        assert_eq!(libc::WEXITSTATUS(status), 127);
+        let (passed, error) = child.after_end();
+        assert!(passed.is_some());
+        assert!(
+            error
+                .as_deref()
+                .is_some_and(|error| error.contains("Permission denied")),
+            "{error:?}"
+        );
     }
 }

@@ -290,9 +290,9 @@ fn run_snippet(
     };
     // The snippet's process is forked and set up, and waits at the gate: the clock starts
     // when it passes the gate, so neither the fork nor the set-up is part of the measured
-    // window ([`super::gate`]). Forked before the launcher starts its threads: the copy of the
-    // launcher it leaves at `execve` (inside the window) then holds no thread stacks nor
-    // their malloc arenas, and its pages are the floor of the snippet's peak memory.
+    // window ([`super::gate`]). Forked before the launcher starts its threads: its copy of the
+    // launcher then holds no thread stacks nor their malloc arenas, and its pages (the floor
+    // of the snippet's peak memory) are few.
     let started_child = super::gate::GatedChild::start(
         &program,
         stdout_writer.as_raw_fd(),

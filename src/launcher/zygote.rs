@@ -52,6 +52,7 @@ pub fn main(pid_namespaces: bool) -> i32 {
     let socket = unsafe { UnixStream::from_raw_fd(0) };
     // What every launcher would otherwise compute alike, once, before the first fork.
     super::confine::warm_up();
+    super::gate::warm_up();
     let mut children = Children::new(socket.as_raw_fd());
     children.pid_namespaces = pid_namespaces;
     let wanted = spares_wanted();
