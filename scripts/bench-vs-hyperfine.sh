@@ -15,7 +15,10 @@
 # round to round. Prints, per program, the median wall time over all runs of each tool and
 # their difference, the median of the per-round differences (which a drift of the machine
 # between rounds does not move), and the median peak resident memory from sidebyside and
-# from GNU time.
+# from GNU time. A second table says how far that can be trusted: the per-round difference's
+# 95% bootstrap interval (in percent and in milliseconds), the spread of the per-round
+# differences (their standard deviation), and the two tools' pooled samples compared at the
+# 10th, 25th and 50th percentiles.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-10}
@@ -59,12 +62,25 @@ for index in "${!programs[@]}"; do
 done
 
 python3 - "$work" "$rounds" "${programs[@]}" <<'PYTHON'
-import json, statistics, sys
+import json, random, statistics, sys
 work, rounds, programs = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+
+def interval(values, resamples=2000):
+    """95% bootstrap interval (percentile method, fixed seed) of the median of values."""
+    draw = random.Random(1)
+    medians = sorted(statistics.median(draw.choices(values, k=len(values)))
+                     for _ in range(resamples))
+    return medians[int(0.025 * resamples)], medians[int(0.975 * resamples) - 1]
+
+def quantile(values, q):
+    ordered = sorted(values)
+    return ordered[int(q * (len(ordered) - 1) + 0.5)]
+
 print(f"{'program':<32} {'hyperfine':>11} {'sidebyside':>11} {'diff':>7} {'per round':>9}   "
       f"{'GNU time RSS':>12} {'sidebyside RSS':>14} {'diff':>7}")
+detail = []
 for index, program in enumerate(programs):
-    hyperfine, ours, per_round, time_rss, our_rss = [], [], [], [], []
+    hyperfine, ours, per_round, per_round_ms, time_rss, our_rss = [], [], [], [], [], []
     for round in range(1, rounds + 1):
         theirs = json.load(open(f"{work}/hyperfine-{index}-{round}.json"))["results"][0]["times"]
         document = json.load(open(f"{work}/sidebyside-{index}-{round}/results.json"))
@@ -73,6 +89,7 @@ for index, program in enumerate(programs):
         hyperfine.extend(theirs)
         ours.extend(mine)
         per_round.append(statistics.median(mine) / statistics.median(theirs) - 1)
+        per_round_ms.append(1000 * (statistics.median(mine) - statistics.median(theirs)))
         our_rss.extend(sample["peak_rss_bytes"] / 1024 for sample in samples)
         time_rss.extend(float(line) for line in open(f"{work}/time-{index}-{round}.txt") if line.strip())
     h, o = statistics.median(hyperfine), statistics.median(ours)
@@ -80,4 +97,21 @@ for index, program in enumerate(programs):
     print(f"{program[-32:]:<32} {h*1000:>8.2f} ms {o*1000:>8.2f} ms {100*(o-h)/h:>+6.1f}% "
           f"{100*statistics.median(per_round):>+8.1f}%   "
           f"{t/1024:>8.1f} MiB {r/1024:>10.1f} MiB {100*(r-t)/t:>+6.1f}%")
+    low, high = interval(per_round)
+    low_ms, high_ms = interval(per_round_ms)
+    quantiles = [100 * (quantile(ours, q) / quantile(hyperfine, q) - 1) for q in (0.1, 0.25, 0.5)]
+    detail.append((program, statistics.median(per_round_ms), low, high, low_ms, high_ms, quantiles,
+                   statistics.stdev(per_round) if len(per_round) > 1 else 0.0))
+
+# How far the per-round figure can be trusted: its 95% interval over the rounds, how much one
+# round differs from the next, and the two tools' whole distributions compared quantile by
+# quantile (interference from the rest of the machine only ever adds time, so the lower
+# quantiles are the least disturbed).
+print()
+print(f"{'program':<32} {'per round, 95% interval':>24} {'in ms':>26} {'round spread':>12} "
+      f"{'p10':>7} {'p25':>7} {'p50':>7}")
+for program, ms, low, high, low_ms, high_ms, (p10, p25, p50), spread in detail:
+    print(f"{program[-32:]:<32} {100*low:>+10.1f}% to {100*high:>+6.1f}% "
+          f"{ms:>+8.3f} ms [{low_ms:+.3f}, {high_ms:+.3f}] {100*spread:>11.1f}% "
+          f"{p10:>+6.1f}% {p25:>+6.1f}% {p50:>+6.1f}%")
 PYTHON
