@@ -834,6 +834,42 @@ mod tests {
     }
 
     #[test]
+    fn arguments_and_environment_spanning_many_pages_reach_the_program_whole() {
+        // 40 arguments and a 100 KiB variable (a single string may not pass 128 KiB): the
+        // arena spans about 26 pages.
+        let long = "x".repeat(100 * 1024);
+        let mut args = vec![
+            "-c".to_string(),
+            "test \"$#\" = 40 && test \"${40}\" = last && test \"${#LONG}\" = 102400 && exit 4"
+                .to_string(),
+            "sh".to_string(),
+        ];
+        args.extend((1..40).map(|index| format!("argument {index}")));
+        args.push("last".to_string());
+        let program = Program::new(
+            Path::new("sh"),
+            &args,
+            &[
+                ("PATH".to_string(), "/usr/bin:/bin".to_string()),
+                ("LANG".to_string(), "C.UTF-8".to_string()),
+                ("LONG".to_string(), long),
+            ],
+            Path::new("/"),
+        )
+        .unwrap();
+        assert!(program.arena.len > 100 * 1024);
+        let sink = std::fs::File::create("/dev/null").unwrap();
+        let mut child =
+            GatedChild::start(&program, sink.as_raw_fd(), sink.as_raw_fd(), None).unwrap();
+        child.go();
+        let mut status = 0;
+        // SAFETY: waiting for our own child.
+        unsafe { libc::waitpid(child.pid, &mut status, 0) };
+        assert_eq!(libc::WEXITSTATUS(status), 4, "status {status:#x}");
+        assert_eq!(child.after_end().1, None);
+    }
+
+    #[test]
     fn a_program_that_cannot_be_executed_is_told_after_the_gate() {
         let program = Program::new(Path::new("/proc/self/cwd"), &[], &[], Path::new("/")).unwrap();
         let sink = std::fs::File::create("/dev/null").unwrap();
