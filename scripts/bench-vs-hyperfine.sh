@@ -55,8 +55,11 @@ for index in "${!programs[@]}"; do
         --out "$work/sidebyside-$index-$round" --format json >/dev/null 2>&1
     }
     if ((round % 2)); then hyperfine_round; sidebyside_round; else sidebyside_round; hyperfine_round; fi
+    # The program's words as a shell would split them (hyperfine -N and sidebyside --command
+    # both honour quotes: PROGRAMS="/bin/sh -c 'exec /bin/true'").
+    eval "words=($program)"
     for _ in $(seq 3); do
-      "${clean[@]}" /usr/bin/time -f '%M' -o "$work/time-$index-$round.txt" -a $program >/dev/null 2>&1
+      "${clean[@]}" /usr/bin/time -f '%M' -o "$work/time-$index-$round.txt" -a "${words[@]}" >/dev/null 2>&1
     done
   done
 done
