@@ -18,7 +18,9 @@
 # from GNU time. A second table says how far that can be trusted: the per-round difference's
 # 95% bootstrap interval (in percent and in milliseconds), the spread of the per-round
 # differences (their standard deviation), and the two tools' pooled samples compared at the
-# 10th, 25th and 50th percentiles.
+# 10th, 25th and 50th percentiles. Last, per program, whether the target holds: a start-up within
+# 1% of hyperfine's per round, a program of a few milliseconds within 0.1 ms (met, missed, or
+# undecided when the 95% interval straddles the target).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-10}
@@ -82,6 +84,7 @@ def quantile(values, q):
 print(f"{'program':<32} {'hyperfine':>11} {'sidebyside':>11} {'diff':>7} {'per round':>9}   "
       f"{'GNU time RSS':>12} {'sidebyside RSS':>14} {'diff':>7}")
 detail = []
+medians = []
 for index, program in enumerate(programs):
     hyperfine, ours, per_round, per_round_ms, time_rss, our_rss = [], [], [], [], [], []
     for round in range(1, rounds + 1):
@@ -103,6 +106,7 @@ for index, program in enumerate(programs):
     low, high = interval(per_round)
     low_ms, high_ms = interval(per_round_ms)
     quantiles = [100 * (quantile(ours, q) / quantile(hyperfine, q) - 1) for q in (0.1, 0.25, 0.5)]
+    medians.append((program, 1000 * h))
     detail.append((program, statistics.median(per_round_ms), low, high, low_ms, high_ms, quantiles,
                    statistics.stdev(per_round) if len(per_round) > 1 else 0.0))
 
@@ -117,4 +121,24 @@ for program, ms, low, high, low_ms, high_ms, (p10, p25, p50), spread in detail:
     print(f"{program[-32:]:<32} {100*low:>+10.1f}% to {100*high:>+6.1f}% "
           f"{ms:>+8.3f} ms [{low_ms:+.3f}, {high_ms:+.3f}] {100*spread:>11.1f}% "
           f"{p10:>+6.1f}% {p25:>+6.1f}% {p50:>+6.1f}%")
+
+# The targets this comparison checks: a start-up of real size timed within 1% of hyperfine's
+# (per round), and a program of about a millisecond within 0.1 ms (a fixed cost). Met when the
+# whole 95% interval is inside the target, missed when it is wholly outside, otherwise the runs
+# cannot tell (more rounds, or a quieter machine, can).
+print()
+for program, ms, low, high, low_ms, high_ms, _, _ in detail:
+    median_ms = next(h for p, h in medians if p == program)
+    if median_ms < 10:
+        target, unit, interval = 0.1, "ms", (low_ms, high_ms)
+    else:
+        target, unit, interval = 0.01, "%", (low, high)
+    if -target <= interval[0] and interval[1] <= target:
+        verdict = "met"
+    elif interval[0] > target or interval[1] < -target:
+        verdict = "missed"
+    else:
+        verdict = "undecided"
+    shown = f"{target} ms" if unit == "ms" else "1%"
+    print(f"{program[-32:]:<32} within {shown} of hyperfine per round: {verdict}")
 PYTHON
