@@ -84,7 +84,6 @@ def quantile(values, q):
 print(f"{'program':<32} {'hyperfine':>11} {'sidebyside':>11} {'diff':>7} {'per round':>9}   "
       f"{'GNU time RSS':>12} {'sidebyside RSS':>14} {'diff':>7}")
 detail = []
-medians = []
 for index, program in enumerate(programs):
     hyperfine, ours, per_round, per_round_ms, time_rss, our_rss = [], [], [], [], [], []
     for round in range(1, rounds + 1):
@@ -106,9 +105,8 @@ for index, program in enumerate(programs):
     low, high = interval(per_round)
     low_ms, high_ms = interval(per_round_ms)
     quantiles = [100 * (quantile(ours, q) / quantile(hyperfine, q) - 1) for q in (0.1, 0.25, 0.5)]
-    medians.append((program, 1000 * h))
     detail.append((program, statistics.median(per_round_ms), low, high, low_ms, high_ms, quantiles,
-                   statistics.stdev(per_round) if len(per_round) > 1 else 0.0))
+                   statistics.stdev(per_round) if len(per_round) > 1 else 0.0, 1000 * h))
 
 # How far the per-round figure can be trusted: its 95% interval over the rounds, how much one
 # round differs from the next, and the two tools' whole distributions compared quantile by
@@ -117,7 +115,7 @@ for index, program in enumerate(programs):
 print()
 print(f"{'program':<32} {'per round, 95% interval':>24} {'in ms':>26} {'round spread':>12} "
       f"{'p10':>7} {'p25':>7} {'p50':>7}")
-for program, ms, low, high, low_ms, high_ms, (p10, p25, p50), spread in detail:
+for program, ms, low, high, low_ms, high_ms, (p10, p25, p50), spread, _ in detail:
     print(f"{program[-32:]:<32} {100*low:>+10.1f}% to {100*high:>+6.1f}% "
           f"{ms:>+8.3f} ms [{low_ms:+.3f}, {high_ms:+.3f}] {100*spread:>11.1f}% "
           f"{p10:>+6.1f}% {p25:>+6.1f}% {p50:>+6.1f}%")
@@ -127,8 +125,7 @@ for program, ms, low, high, low_ms, high_ms, (p10, p25, p50), spread in detail:
 # whole 95% interval is inside the target, missed when it is wholly outside, otherwise the runs
 # cannot tell (more rounds, or a quieter machine, can).
 print()
-for program, ms, low, high, low_ms, high_ms, _, _ in detail:
-    median_ms = next(h for p, h in medians if p == program)
+for program, ms, low, high, low_ms, high_ms, _, _, median_ms in detail:
     if median_ms < 10:
         target, unit, interval = 0.1, "ms", (low_ms, high_ms)
     else:

@@ -28,7 +28,7 @@
 //! memory (the kernel records the high-water mark before unmapping), as the pages a `fork`
 //! copies count in GNU time's figures.
 
-use super::confine;
+use super::{confine, page_size};
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
@@ -185,12 +185,6 @@ impl Drop for Arena {
         // SAFETY: our own mapping; nothing points into it once the Program is gone.
         unsafe { libc::munmap(self.start as *mut libc::c_void, self.len) };
     }
-}
-
-fn page_size() -> usize {
-    static SIZE: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    // SAFETY: sysconf has no preconditions.
-    *SIZE.get_or_init(|| unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(4096) as usize)
 }
 
 fn page_up(address: usize) -> usize {
@@ -791,6 +785,22 @@ mod tests {
         assert!(error.is_some_and(|error| error.contains("No such file")));
     }
 
+    /// Starts `program` at the gate with its output thrown away.
+    fn gated(program: &Program) -> GatedChild {
+        let sink = std::fs::File::create("/dev/null").unwrap();
+        GatedChild::start(program, sink.as_raw_fd(), sink.as_raw_fd(), None).unwrap()
+    }
+
+    /// Opens the gate and waits for the child: its exit code.
+    fn through(child: &mut GatedChild) -> i32 {
+        child.go();
+        let mut status = 0;
+        // SAFETY: waiting for our own child.
+        unsafe { libc::waitpid(child.pid, &mut status, 0) };
+        assert!(libc::WIFEXITED(status), "status {status:#x}");
+        libc::WEXITSTATUS(status)
+    }
+
     #[test]
     fn the_child_waits_at_the_gate_with_its_code_stack_and_arguments_only() {
         let program = Program::new(
@@ -805,10 +815,8 @@ mod tests {
             Path::new("/"),
         )
         .unwrap();
-        let sink = std::fs::File::create("/dev/null").unwrap();
         let ours = std::fs::read_to_string("/proc/self/maps").unwrap();
-        let mut child =
-            GatedChild::start(&program, sink.as_raw_fd(), sink.as_raw_fd(), None).unwrap();
+        let mut child = gated(&program);
         let theirs = std::fs::read_to_string(format!("/proc/{}/maps", child.pid)).unwrap();
         let arena = format!("{:x}-", program.arena.start);
         assert!(
@@ -823,11 +831,7 @@ mod tests {
             assert!(!theirs.contains("[heap]"), "{theirs}");
             assert!(theirs.lines().count() < ours.lines().count(), "{theirs}");
         }
-        child.go();
-        let mut status = 0;
-        // SAFETY: waiting for our own child.
-        unsafe { libc::waitpid(child.pid, &mut status, 0) };
-        assert_eq!(libc::WEXITSTATUS(status), 3, "status {status:#x}");
+        assert_eq!(through(&mut child), 3);
         let (passed, error) = child.after_end();
         assert!(passed.is_some_and(|(moment, _)| moment > 0));
         assert_eq!(error, None);
@@ -858,28 +862,16 @@ mod tests {
         )
         .unwrap();
         assert!(program.arena.len > 100 * 1024);
-        let sink = std::fs::File::create("/dev/null").unwrap();
-        let mut child =
-            GatedChild::start(&program, sink.as_raw_fd(), sink.as_raw_fd(), None).unwrap();
-        child.go();
-        let mut status = 0;
-        // SAFETY: waiting for our own child.
-        unsafe { libc::waitpid(child.pid, &mut status, 0) };
-        assert_eq!(libc::WEXITSTATUS(status), 4, "status {status:#x}");
+        let mut child = gated(&program);
+        assert_eq!(through(&mut child), 4);
         assert_eq!(child.after_end().1, None);
     }
 
     #[test]
     fn a_program_that_cannot_be_executed_is_told_after_the_gate() {
         let program = Program::new(Path::new("/proc/self/cwd"), &[], &[], Path::new("/")).unwrap();
-        let sink = std::fs::File::create("/dev/null").unwrap();
-        let mut child =
-            GatedChild::start(&program, sink.as_raw_fd(), sink.as_raw_fd(), None).unwrap();
-        child.go();
-        let mut status = 0;
-        // SAFETY: waiting for our own child.
-        unsafe { libc::waitpid(child.pid, &mut status, 0) };
-        assert_eq!(libc::WEXITSTATUS(status), 127);
+        let mut child = gated(&program);
+        assert_eq!(through(&mut child), 127);
         let (passed, error) = child.after_end();
         assert!(passed.is_some());
         assert!(

@@ -57,6 +57,13 @@ pub struct LaunchSpec {
     pub cpus: Vec<usize>,
 }
 
+/// The machine's page size, asked once.
+pub(crate) fn page_size() -> usize {
+    static SIZE: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    // SAFETY: sysconf has no preconditions.
+    *SIZE.get_or_init(|| unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(4096) as usize)
+}
+
 /// The cores every launch of this process runs its snippet on from now on (`bench --pin`).
 static PROGRAM_CPUS: std::sync::Mutex<Vec<usize>> = std::sync::Mutex::new(Vec::new());
 

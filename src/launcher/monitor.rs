@@ -154,7 +154,6 @@ struct Scanner {
     /// `/proc` of the run's own PID namespace, where the watch is its init.
     own_namespace: Option<nix::dir::Dir>,
     statm: std::collections::HashMap<libc::pid_t, std::fs::File>,
-    page: u64,
     /// That namespace's `/proc/sys/kernel/ns_last_pid`: the last pid it gave out.
     last_pid: Option<std::fs::File>,
     /// The highest last pid read: a lower one means the pids wrapped around (after millions of
@@ -184,8 +183,6 @@ impl Scanner {
             last_pid,
             highest_last_pid: 0,
             statm: Default::default(),
-            // SAFETY: sysconf has no preconditions.
-            page: unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(4096) as u64,
         }
     }
 
@@ -232,7 +229,7 @@ impl Scanner {
         // A file kept open reads its own process's figures, or fails once that process has
         // ended (a new process with the same pid gets the file opened again).
         if let Some(pages) = self.statm.get(&pid).and_then(&mut read) {
-            return pages * self.page;
+            return pages * super::page_size() as u64;
         }
         let Ok(file) = std::fs::File::open(format!("/proc/{pid}/statm")) else {
             self.statm.remove(&pid);
@@ -240,7 +237,7 @@ impl Scanner {
         };
         let pages = read(&file);
         self.statm.insert(pid, file);
-        pages.map_or(0, |pages| pages * self.page)
+        pages.map_or(0, |pages| pages * super::page_size() as u64)
     }
 }
 
