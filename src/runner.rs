@@ -84,6 +84,8 @@ pub struct Session {
     /// The `/etc` files of the namespace runs, written once in `root` by the first of them:
     /// the same for every run of the session.
     etc_files: std::sync::OnceLock<Result<EtcFiles, String>>,
+    /// What the namespace runs reach of the host's filesystem, learnt once for the session.
+    discovery: std::sync::Mutex<crate::launcher::sandbox::Discovery>,
 }
 
 /// The files a namespace run's launcher binds over `/etc/hosts`, `/etc/resolv.conf` and
@@ -93,6 +95,13 @@ struct EtcFiles {
     hosts: PathBuf,
     resolv: PathBuf,
     nsswitch: Option<PathBuf>,
+}
+
+/// The host user a snippet runs as when it is not the one who started sidebyside: a root
+/// sidebyside runs namespace runs as the unprivileged sandbox user.
+fn sandbox_user(isolation: IsolationMode) -> Option<(u32, u32)> {
+    (isolation == IsolationMode::Namespace && nix::unistd::geteuid().is_root())
+        .then_some(crate::launcher::sandbox::SANDBOX_USER)
 }
 
 impl Session {
@@ -107,6 +116,10 @@ impl Session {
         let ca_file = root.join("sidebyside-ca.pem");
         std::fs::write(&ca_file, authority.certificate_pem())
             .map_err(|error| format!("cannot write {}: {error}", ca_file.display()))?;
+        let discovery = crate::launcher::sandbox::Discovery::new(
+            sandbox_user(settings.isolation),
+            Some(root.clone()),
+        );
         Ok(Session {
             definition,
             authority: Arc::new(authority),
@@ -118,6 +131,7 @@ impl Session {
             reachable: vec![],
             recorder: None,
             etc_files: std::sync::OnceLock::new(),
+            discovery: std::sync::Mutex::new(discovery),
         })
     }
 
@@ -159,9 +173,7 @@ impl Session {
             .map_err(|error| format!("cannot create {}: {error}", events_path.display()))?;
         // A root sidebyside runs the snippet as the unprivileged sandbox user, who owns the
         // run's directory (and nothing else on the machine).
-        let sandbox_user = (self.settings.isolation == IsolationMode::Namespace
-            && nix::unistd::geteuid().is_root())
-        .then_some(crate::launcher::sandbox::SANDBOX_USER);
+        let sandbox_user = sandbox_user(self.settings.isolation);
         if let Some((uid, gid)) = sandbox_user {
             for folder in [&directory, &work, &temporary, &home, &events_path] {
                 nix::unistd::chown(folder.as_path(), Some(uid.into()), Some(gid.into())).map_err(
@@ -202,6 +214,12 @@ impl Session {
                 let mut namespace = self.namespace_files(&directory)?;
                 namespace.sandbox_user = sandbox_user;
                 namespace.reachable = self.reachable.clone();
+                namespace.found = Some(
+                    self.discovery
+                        .lock()
+                        .map_err(|_| "the sandbox's path discovery failed earlier".to_string())?
+                        .find(&command.program, &command.args, &env, &self.reachable),
+                );
                 let ports = namespace.tcp_ports.clone();
                 namespace_spec = Some(namespace);
                 ports
@@ -446,6 +464,7 @@ impl Session {
             session_dir: self.root.clone(),
             reachable: vec![],
             sandbox_user: None,
+            found: None,
         })
     }
 

@@ -161,6 +161,11 @@ pub struct NamespaceSpec {
     /// The host user and group the snippet runs as when sidebyside runs as root (never root).
     #[serde(default)]
     pub sandbox_user: Option<(u32, u32)>,
+    /// What the run reaches of the host's filesystem, found by sidebyside with what it learnt
+    /// from the session's earlier runs ([`sandbox::Discovery`]); the launcher finds it itself
+    /// when it is missing.
+    #[serde(default)]
+    pub found: Option<sandbox::Found>,
 }
 
 /// The first message on the control socket: the listening sockets, in the order of

@@ -348,13 +348,14 @@ fn probe_in(directory: &Path) -> Result<(), String> {
         session_dir: directory.to_path_buf(),
         reachable: vec![],
         sandbox_user,
+        found: None,
     };
     enter(&spec, false, &mut warnings)?;
     // The sandbox itself is built by the first process of the PID namespace.
     // SAFETY: this process is single-threaded: the child may run any code.
     match unsafe { nix::unistd::fork() } {
         Ok(nix::unistd::ForkResult::Child) => {
-            let built = super::sandbox::lock_down(&spec, &[], true)
+            let built = super::sandbox::lock_down(&spec, &Default::default(), true)
                 .map_err(|error| format!("cannot build the sandbox in the namespace: {error}"))
                 .and_then(|_| {
                     drop_capabilities(sandbox_user)

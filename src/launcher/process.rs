@@ -137,13 +137,15 @@ fn as_init(
     own_mount_namespace: bool,
 ) -> LaunchReport {
     // Paths the run needs, resolved before the sandbox hides anything.
-    let reachable = super::sandbox::reachable_paths(
-        &spec.program,
-        &spec.args,
-        &spec.env,
-        &namespace_spec.reachable,
-    );
-    match super::sandbox::lock_down(namespace_spec, &reachable, own_mount_namespace) {
+    let found = namespace_spec.found.clone().unwrap_or_else(|| {
+        super::sandbox::Discovery::new(namespace_spec.sandbox_user, None).find(
+            &spec.program,
+            &spec.args,
+            &spec.env,
+            &namespace_spec.reachable,
+        )
+    });
+    match super::sandbox::lock_down(namespace_spec, &found, own_mount_namespace) {
         Ok(built) => {
             report.warnings.extend(built.warnings);
             start_when_told(spec, control, &mut report, cgroup);
