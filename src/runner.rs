@@ -116,10 +116,7 @@ impl Session {
         let ca_file = root.join("sidebyside-ca.pem");
         std::fs::write(&ca_file, authority.certificate_pem())
             .map_err(|error| format!("cannot write {}: {error}", ca_file.display()))?;
-        let discovery = crate::launcher::sandbox::Discovery::new(
-            sandbox_user(settings.isolation),
-            Some(root.clone()),
-        );
+        let discovery = crate::launcher::sandbox::Discovery::new(sandbox_user(settings.isolation));
         Ok(Session {
             definition,
             authority: Arc::new(authority),
@@ -218,7 +215,13 @@ impl Session {
                     self.discovery
                         .lock()
                         .map_err(|_| "the sandbox's path discovery failed earlier".to_string())?
-                        .find(&command.program, &command.args, &env, &self.reachable),
+                        .find(
+                            &command.program,
+                            &command.args,
+                            &env,
+                            &self.reachable,
+                            &directory,
+                        ),
                 );
                 let ports = namespace.tcp_ports.clone();
                 namespace_spec = Some(namespace);

@@ -138,11 +138,12 @@ fn as_init(
 ) -> LaunchReport {
     // Paths the run needs, resolved before the sandbox hides anything.
     let found = namespace_spec.found.clone().unwrap_or_else(|| {
-        super::sandbox::Discovery::new(namespace_spec.sandbox_user, None).find(
+        super::sandbox::Discovery::new(namespace_spec.sandbox_user).find(
             &spec.program,
             &spec.args,
             &spec.env,
             &namespace_spec.reachable,
+            &namespace_spec.run_dir,
         )
     });
     match super::sandbox::lock_down(namespace_spec, &found, own_mount_namespace) {

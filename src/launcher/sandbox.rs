@@ -226,12 +226,13 @@ pub struct Found {
 /// later runs: a program's installation, whether a path named by an argument or a variable
 /// exists, the folders of a `PATH`, whether a directory can be traversed. The runs of a session
 /// name nearly the same paths; each launcher used to look them all up again (about 90 `statx`
-/// and `readlink` calls, 0.15 ms a run). Paths under `volatile` (the session's folder, where
-/// each run's directory is made) are looked up afresh every time.
+/// and `readlink` calls, 0.15 ms a run). Only the paths in the run's own directory, made for
+/// the run, are looked up afresh.
 #[derive(Debug, Default)]
 pub struct Discovery {
     user: Option<(u32, u32)>,
-    volatile: Option<PathBuf>,
+    /// The directory of the run being looked at: nothing in it is remembered.
+    fresh: PathBuf,
     programs: HashMap<PathBuf, Vec<PathBuf>>,
     values: HashMap<String, Vec<PathBuf>>,
     path_variables: HashMap<String, Vec<PathBuf>>,
@@ -240,12 +241,10 @@ pub struct Discovery {
 
 impl Discovery {
     /// `user`: the host user the snippet runs as when it is not the one who starts it (the
-    /// directories that user cannot traverse are then found too); `volatile`: a folder whose
-    /// paths are never remembered.
-    pub fn new(user: Option<(u32, u32)>, volatile: Option<PathBuf>) -> Discovery {
+    /// directories that user cannot traverse are then found too).
+    pub fn new(user: Option<(u32, u32)>) -> Discovery {
         Discovery {
             user,
-            volatile,
             ..Discovery::default()
         }
     }
@@ -254,13 +253,17 @@ impl Discovery {
     /// comes from (the parent of its `bin`), the files and folders named by its arguments and
     /// environment, the folders of its `PATH`, and what the harness listed (the cache); and,
     /// for another user, the first ancestor of each that this user cannot traverse.
+    /// `run_dir`: the run's own directory, which the sandbox binds back whole: what is named in
+    /// it is left out, and nothing in it is remembered.
     pub fn find(
         &mut self,
         program: &Path,
         args: &[String],
         env: &[(String, String)],
         listed: &[PathBuf],
+        run_dir: &Path,
     ) -> Found {
+        self.fresh = run_dir.to_path_buf();
         let mut paths: Vec<PathBuf> = listed.to_vec();
         paths.extend(self.program(program));
         let named = args.iter().map(String::as_str).chain(
@@ -271,7 +274,9 @@ impl Discovery {
         for value in named {
             // `--require=/path`, `-r /path`, lists of paths: every absolute path that exists.
             let value = value.rsplit_once('=').map_or(value, |(_, path)| path);
-            if value.starts_with('/') {
+            // The run's own directory (its HOME, TMPDIR, events file) is bound back whole by
+            // the sandbox; nothing in it needs finding.
+            if value.starts_with('/') && !Path::new(value).starts_with(run_dir) {
                 paths.extend(self.named(value));
             }
         }
@@ -281,7 +286,7 @@ impl Discovery {
         // In byte order rather than `Path`'s order of components: the same duplicates go, for a
         // fraction of the comparisons' cost.
         paths.sort_unstable_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
-        paths.dedup();
+        paths.dedup_by(|a, b| a.as_os_str() == b.as_os_str());
         let mut closed = BTreeSet::new();
         if let Some((uid, gid)) = self.user {
             for path in &paths {
@@ -297,9 +302,7 @@ impl Discovery {
     }
 
     fn remembered(&self, path: &Path) -> bool {
-        self.volatile
-            .as_ref()
-            .is_none_or(|volatile| !path.starts_with(volatile))
+        self.fresh.as_os_str().is_empty() || !path.starts_with(&self.fresh)
     }
 
     fn program(&mut self, program: &Path) -> Vec<PathBuf> {
@@ -546,11 +549,12 @@ mod tests {
         std::fs::create_dir_all(directory.path().join("versions/3.11/lib")).unwrap();
         let program = bin.join("python3.11");
         std::fs::write(&program, "").unwrap();
-        let found = Discovery::new(None, None).find(
+        let found = Discovery::new(None).find(
             &program,
             &[directory.path().join("snippet.py").display().to_string()],
             &[("PATH".into(), "/nonexistent".into())],
             &[],
+            &directory.path().join("run-0"),
         );
         assert!(found
             .reachable
@@ -564,12 +568,12 @@ mod tests {
     }
 
     #[test]
-    fn the_first_closed_ancestor_is_found_and_remembered_outside_the_volatile_folder() {
+    fn the_first_closed_ancestor_is_found_and_remembered_outside_the_runs_directory() {
         let directory = tempfile::tempdir().unwrap();
         let closed = directory.path().join("closed");
         std::fs::create_dir_all(closed.join("inner")).unwrap();
-        let session = directory.path().join("session");
-        std::fs::create_dir_all(session.join("run-0")).unwrap();
+        let run_dir = directory.path().join("session/run-0");
+        std::fs::create_dir_all(&run_dir).unwrap();
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&closed, std::fs::Permissions::from_mode(0o700)).unwrap();
         std::fs::set_permissions(directory.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -579,36 +583,33 @@ mod tests {
         std::fs::write(&file, "").unwrap();
         let named = |path: &Path| vec![("FILE".to_string(), path.display().to_string())];
         // Another user: blocked at `closed`, unless the tempdir's own ancestors already are.
-        let mut discovery = Discovery::new(Some((54321, 54321)), Some(session.clone()));
-        let found = discovery.find(Path::new("/bin/sh"), &[], &named(&file), &[]);
+        let mut discovery = Discovery::new(Some((54321, 54321)));
+        let found = discovery.find(Path::new("/bin/sh"), &[], &named(&file), &[], &run_dir);
         assert!(found.reachable.contains(&file));
         assert_eq!(found.closed.len(), 1, "{found:?}");
         assert!(closed.starts_with(&found.closed[0]));
         // What a run learnt is reused: the same answer, although the disk says otherwise now.
         std::fs::set_permissions(&closed, std::fs::Permissions::from_mode(0o755)).unwrap();
         assert_eq!(
-            discovery.find(Path::new("/bin/sh"), &[], &named(&file), &[]),
+            discovery.find(Path::new("/bin/sh"), &[], &named(&file), &[], &run_dir),
             found
         );
-        // ...but never below the volatile folder, where each run's directory is made.
-        let run_file = session.join("run-0/events");
-        assert!(discovery
-            .find(Path::new("/bin/sh"), &[], &named(&run_file), &[])
-            .reachable
-            .iter()
-            .all(|path| !path.starts_with(&session)));
+        // A path in the run's own directory is the sandbox's to bind back, not a path to find.
+        let run_file = run_dir.join("events");
         std::fs::write(&run_file, "").unwrap();
         assert!(discovery
-            .find(Path::new("/bin/sh"), &[], &named(&run_file), &[])
+            .find(Path::new("/bin/sh"), &[], &named(&run_file), &[], &run_dir)
             .reachable
-            .contains(&run_file));
+            .iter()
+            .all(|path| !path.starts_with(&run_dir)));
         // The owner passes everywhere below the tempdir.
         std::fs::set_permissions(&closed, std::fs::Permissions::from_mode(0o700)).unwrap();
-        let owners = Discovery::new(Some((owner, group)), None).find(
+        let owners = Discovery::new(Some((owner, group))).find(
             Path::new("/bin/sh"),
             &[],
             &named(&file),
             &[],
+            &run_dir,
         );
         assert!(owners
             .closed
