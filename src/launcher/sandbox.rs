@@ -15,6 +15,8 @@
 //!    that user could not traverse (`/root`, mode 0700, holds the cache and pyenv's Pythons on
 //!    many machines) is replaced by a tmpfs holding bind mounts of exactly the paths the run
 //!    needs (its program's installation, its files, the cache), read-only like everything else.
+//!    sidebyside finds those paths and the directories to hide ([`Discovery`]) with what it
+//!    learnt from the session's earlier runs, and hands them over in the launch spec.
 //! 2. [`super::namespace::drop_capabilities`]: a root launcher becomes an unprivileged host user
 //!    (`nobody`, 65534, [`become_sandbox_user`]) with an empty capability bounding set and
 //!    `no_new_privs`. The snippet is never root: it owns no host file, reads a 0600 root file as
