@@ -244,6 +244,7 @@ impl Session {
         let confine = crate::launcher::confine::ConfineSpec {
             writable,
             tcp_connect_ports,
+            read_only_mounts: self.settings.isolation == IsolationMode::Namespace,
         };
 
         let spec = LaunchSpec {

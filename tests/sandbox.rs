@@ -224,6 +224,47 @@ if others:
             .to_string(),
         ),
     ];
+    // A file the snippet's user may write by its permissions, in a place the sandbox shows
+    // (not under the private scratch folders): only the read-only mounts keep it whole, since
+    // Landlock leaves truncation to them in a namespace.
+    let victim = [project().join("target"), cache_dir()]
+        .into_iter()
+        .find(|folder| {
+            folder.is_dir()
+                && !["/tmp", "/var/tmp", "/dev/shm"]
+                    .iter()
+                    .any(|scratch| folder.starts_with(scratch))
+        })
+        .map(|folder| folder.join(format!("{marker}-whole.txt")));
+    if let Some(victim) = &victim {
+        std::fs::write(victim, "still whole").unwrap();
+        std::fs::set_permissions(victim, std::fs::Permissions::from_mode(0o666)).unwrap();
+        blocks.push((
+            "truncation",
+            format!(
+                r#"
+import os, sys
+path = {victim:?}
+if not os.path.exists(path):
+    sys.exit("cannot see " + path)
+for attempt in ("truncate", "open"):
+    try:
+        if attempt == "truncate":
+            os.truncate(path, 0)
+        else:
+            open(path, "r+").truncate(0)
+        sys.exit("truncated " + path + " with " + attempt)
+    except OSError:
+        pass
+"#,
+                victim = victim.display().to_string()
+            ),
+        ));
+    } else {
+        eprintln!(
+            "the project and the cache are both in a scratch folder: truncation is not tried"
+        );
+    }
     if let Some(listener) = &listener {
         let address = listener.local_addr().unwrap();
         blocks.push((
@@ -258,9 +299,14 @@ except OSError:
     assert_eq!(runs(&document).len(), blocks.len(), "{document:#}");
     assert_eq!(code, 0, "{stderr}");
 
-    // And from outside: nothing was written, nothing reached, nothing killed.
+    // And from outside: nothing was written, nothing truncated, nothing reached, nothing killed.
     for target in &targets {
         assert!(!target.exists(), "{} was written", target.display());
+    }
+    if let Some(victim) = &victim {
+        let content = std::fs::read_to_string(victim).unwrap();
+        std::fs::remove_file(victim).unwrap();
+        assert_eq!(content, "still whole", "{} was truncated", victim.display());
     }
     if let Some(listener) = &listener {
         assert!(

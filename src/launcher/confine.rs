@@ -41,6 +41,13 @@ pub struct ConfineSpec {
     pub writable: Vec<PathBuf>,
     /// TCP ports the snippet may connect to (Landlock rules are per port, on any address).
     pub tcp_connect_ports: Vec<u16>,
+    /// Every mount but the writable places is read-only for the snippet (namespace mode), so
+    /// the mounts refuse writes and truncation outside them. Landlock then leaves reads and
+    /// truncation unhandled: with either handled, it walks every opened file's path up to `/`
+    /// (about 1 µs an `open`, 0.14 ms of a Python start-up's 120 opens), to grant reads that a
+    /// rule on `/` grants everywhere anyway.
+    #[serde(default)]
+    pub read_only_mounts: bool,
 }
 
 /// Devices every runtime opens for writing (`/dev/null` as a sink) or may use as a terminal.
@@ -186,10 +193,18 @@ fn prepare_landlock(spec: &ConfineSpec, protections: &mut Vec<Protection>) -> Op
             protections.push(Protection::new(
                 FILESYSTEM,
                 true,
-                &format!(
-                    "Landlock ABI {version}: read and execute anywhere, write only in the run's \
-                     own working directory, TMPDIR and events file"
-                ),
+                &if spec.read_only_mounts {
+                    format!(
+                        "Landlock ABI {version}: write only in the run's own working directory, \
+                         TMPDIR, events file and private scratch folders (reads and truncation \
+                         are left to the read-only mounts)"
+                    )
+                } else {
+                    format!(
+                        "Landlock ABI {version}: read and execute anywhere, write only in the \
+                         run's own working directory, TMPDIR and events file"
+                    )
+                },
             ));
             protections.push(if network {
                 Protection::new(
@@ -246,9 +261,14 @@ fn build_ruleset(
     let error = |error: landlock::RulesetError| error.to_string();
     // Hard requirement: everything asked for was checked against the ABI above, so a partial
     // ruleset is a mistake to report, never a silent downgrade.
+    let handled = if spec.read_only_mounts {
+        AccessFs::from_all(abi) & !AccessFs::from_read(abi) & !AccessFs::Truncate
+    } else {
+        AccessFs::from_all(abi)
+    };
     let mut ruleset = Ruleset::default()
         .set_compatibility(CompatLevel::HardRequirement)
-        .handle_access(AccessFs::from_all(abi))
+        .handle_access(handled)
         .map_err(error)?;
     if network {
         ruleset = ruleset
@@ -262,18 +282,20 @@ fn build_ruleset(
     let open = |path: &std::path::Path| {
         PathFd::new(path).map_err(|failure| format!("{}: {failure}", path.display()))
     };
-    created = created
-        .add_rule(PathBeneath::new(
-            open(std::path::Path::new("/"))?,
-            AccessFs::from_read(abi),
-        ))
-        .map_err(error)?;
+    if !spec.read_only_mounts {
+        created = created
+            .add_rule(PathBeneath::new(
+                open(std::path::Path::new("/"))?,
+                AccessFs::from_read(abi),
+            ))
+            .map_err(error)?;
+    }
     for device in WRITABLE_DEVICES {
         let path = std::path::Path::new(device);
         // A device this machine lacks (no controlling terminal) needs no rule.
         let Ok(fd) = PathFd::new(path) else { continue };
         created = created
-            .add_rule(PathBeneath::new(fd, AccessFs::from_file(abi)))
+            .add_rule(PathBeneath::new(fd, AccessFs::from_file(abi) & handled))
             .map_err(error)?;
     }
     for path in &spec.writable {
@@ -283,9 +305,9 @@ fn build_ruleset(
         }
         let is_directory = path.is_dir();
         let access = if is_directory {
-            AccessFs::from_all(abi)
+            handled
         } else {
-            AccessFs::from_file(abi)
+            AccessFs::from_file(abi) & handled
         };
         created = created
             .add_rule(PathBeneath::new(open(path)?, access))
@@ -441,6 +463,7 @@ mod tests {
         let prepared = prepare(&ConfineSpec {
             writable: vec![directory.path().to_path_buf()],
             tcp_connect_ports: vec![8080],
+            read_only_mounts: false,
         });
         let names: Vec<&str> = prepared
             .protections
