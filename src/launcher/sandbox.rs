@@ -312,17 +312,19 @@ impl Discovery {
             return found.clone();
         }
         let mut found = vec![program.to_path_buf()];
-        if let Ok(real) = std::fs::canonicalize(program) {
-            // .../versions/3.11.7/bin/python3.11 -> .../versions/3.11.7
-            if let Some(installation) = real
-                .parent()
-                .filter(|bin| bin.file_name().is_some_and(|name| name == "bin"))
-                .and_then(Path::parent)
-            {
-                found.push(installation.to_path_buf());
-            } else if let Some(parent) = real.parent() {
-                found.push(parent.to_path_buf());
-            }
+        // A program not built yet is looked up again at its next run.
+        let Ok(real) = std::fs::canonicalize(program) else {
+            return found;
+        };
+        // .../versions/3.11.7/bin/python3.11 -> .../versions/3.11.7
+        if let Some(installation) = real
+            .parent()
+            .filter(|bin| bin.file_name().is_some_and(|name| name == "bin"))
+            .and_then(Path::parent)
+        {
+            found.push(installation.to_path_buf());
+        } else if let Some(parent) = real.parent() {
+            found.push(parent.to_path_buf());
         }
         if self.remembered(program) {
             self.programs.insert(program.to_path_buf(), found.clone());
@@ -345,7 +347,9 @@ impl Discovery {
                 }
             }
         }
-        if self.remembered(path) {
+        // A path that does not exist yet may be made by an earlier run of the session (a
+        // build's output): only what was found is remembered.
+        if !found.is_empty() && self.remembered(path) {
             self.values.insert(value.to_string(), found.clone());
         }
         found
@@ -596,6 +600,17 @@ mod tests {
             discovery.find(Path::new("/bin/sh"), &[], &named(&file), &[], &run_dir),
             found
         );
+        // A path that did not exist at one run is looked for again at the next.
+        let later = closed.join("inner/later");
+        assert!(!discovery
+            .find(Path::new("/bin/sh"), &[], &named(&later), &[], &run_dir)
+            .reachable
+            .contains(&later));
+        std::fs::write(&later, "").unwrap();
+        assert!(discovery
+            .find(Path::new("/bin/sh"), &[], &named(&later), &[], &run_dir)
+            .reachable
+            .contains(&later));
         // A path in the run's own directory is the sandbox's to bind back, not a path to find.
         let run_file = run_dir.join("events");
         std::fs::write(&run_file, "").unwrap();
