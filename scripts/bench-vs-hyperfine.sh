@@ -10,6 +10,12 @@
 #                             (hyperfine runs PREPARE before each run, as sidebyside sets up a
 #                              namespace and a mock between runs)
 #   PROGRAMS='/usr/bin/node -e 0;/bin/true' scripts/bench-vs-hyperfine.sh
+#   MAX_ROUNDS=60 scripts/bench-vs-hyperfine.sh 16 10
+#                             (after the 16 rounds, a program whose target is still undecided
+#                              gets more rounds, one at a time, until it is met or missed or
+#                              it has had 60; on a noisy machine only more rounds can decide.
+#                              Stopping as soon as the interval allows makes a verdict somewhat
+#                              less sure than the interval's 95%: confirm it with a second run)
 #
 # Each round runs every program RUNS times under each tool, the tools' order alternating from
 # round to round. Prints, per program, the median wall time over all runs of each tool and
@@ -45,9 +51,113 @@ openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/key.pem" -out "$work/ca
 clean=(env -i "PATH=$PATH" "HOME=$HOME" "LANG=C.UTF-8" "TMPDIR=${TMPDIR:-/tmp}"
   "NODE_EXTRA_CA_CERTS=$work/ca.pem" "SSL_CERT_FILE=$work/ca.pem")
 
+max_rounds=${MAX_ROUNDS:-$rounds}
+((max_rounds >= rounds)) || { echo "MAX_ROUNDS ($max_rounds) is below ROUNDS ($rounds)" >&2; exit 2; }
+# The comparison itself, in Python: `decided WORK INDEX` answers whether a program's target is
+# met or missed after the rounds so far (exit 0) or still undecided (exit 1); `summary WORK
+# PROGRAM...` prints the tables.
+cat >"$work/compare.py" <<'PYTHON'
+import json, os, random, statistics, sys
+
+def interval(values, resamples=2000):
+    """95% bootstrap interval (percentile method, fixed seed) of the median of values."""
+    draw = random.Random(1)
+    medians = sorted(statistics.median(draw.choices(values, k=len(values)))
+                     for _ in range(resamples))
+    return medians[int(0.025 * resamples)], medians[int(0.975 * resamples) - 1]
+
+def quantile(values, q):
+    ordered = sorted(values)
+    return ordered[int(q * (len(ordered) - 1) + 0.5)]
+
+def rounds_of(work, index):
+    count = 0
+    while os.path.exists(f"{work}/hyperfine-{index}-{count + 1}.json"):
+        count += 1
+    return count
+
+def measured(work, index):
+    """Every round of one program: both tools' wall times, per-round differences, memory."""
+    m = {key: [] for key in ("hyperfine", "ours", "per_round", "per_round_ms", "time_rss", "our_rss")}
+    for round in range(1, rounds_of(work, index) + 1):
+        theirs = json.load(open(f"{work}/hyperfine-{index}-{round}.json"))["results"][0]["times"]
+        document = json.load(open(f"{work}/sidebyside-{index}-{round}/results.json"))
+        samples = document["bench"]["scenarios"][0]["cases"][0]["samples"]
+        mine = [sample["wall_s"] for sample in samples]
+        m["hyperfine"].extend(theirs)
+        m["ours"].extend(mine)
+        m["per_round"].append(statistics.median(mine) / statistics.median(theirs) - 1)
+        m["per_round_ms"].append(1000 * (statistics.median(mine) - statistics.median(theirs)))
+        m["our_rss"].extend(sample["peak_rss_bytes"] / 1024 for sample in samples)
+        m["time_rss"].extend(float(line) for line in open(f"{work}/time-{index}-{round}.txt")
+                             if line.strip())
+    return m
+
+# The targets this comparison checks: a start-up of real size timed within 1% of hyperfine's
+# (per round), and a program of about a millisecond within 0.1 ms (a fixed cost). Met when the
+# whole 95% interval is inside the target, missed when it is wholly outside, otherwise the runs
+# cannot tell (more rounds, or a quieter machine, can).
+def verdict(m):
+    if statistics.median(m["hyperfine"]) * 1000 < 10:
+        target, shown, (low, high) = 0.1, "0.1 ms", interval(m["per_round_ms"])
+    else:
+        target, shown, (low, high) = 0.01, "1%", interval(m["per_round"])
+    if -target <= low and high <= target:
+        return shown, "met"
+    if low > target or high < -target:
+        return shown, "missed"
+    return shown, "undecided"
+
+mode, work = sys.argv[1], sys.argv[2]
+if mode == "decided":
+    index = int(sys.argv[3])
+    m = measured(work, index)
+    shown, answer = verdict(m)
+    print(f"  program {index + 1}: {answer} (within {shown}?) after {len(m['per_round'])} rounds",
+          file=sys.stderr)
+    sys.exit(0 if answer != "undecided" else 1)
+
+programs = sys.argv[3:]
+print(f"{'program':<32} {'hyperfine':>11} {'sidebyside':>11} {'diff':>7} {'per round':>9}   "
+      f"{'GNU time RSS':>12} {'sidebyside RSS':>14} {'diff':>7}")
+detail = []
+for index, program in enumerate(programs):
+    m = measured(work, index)
+    h, o = statistics.median(m["hyperfine"]), statistics.median(m["ours"])
+    t, r = statistics.median(m["time_rss"]), statistics.median(m["our_rss"])
+    print(f"{program[-32:]:<32} {h*1000:>8.2f} ms {o*1000:>8.2f} ms {100*(o-h)/h:>+6.1f}% "
+          f"{100*statistics.median(m['per_round']):>+8.1f}%   "
+          f"{t/1024:>8.1f} MiB {r/1024:>10.1f} MiB {100*(r-t)/t:>+6.1f}%")
+    detail.append((program, m))
+
+# How far the per-round figure can be trusted: its 95% interval over the rounds, how much one
+# round differs from the next, and the two tools' whole distributions compared quantile by
+# quantile (interference from the rest of the machine only ever adds time, so the lower
+# quantiles are the least disturbed).
+print()
+print(f"{'program':<32} {'rounds':>6} {'per round, 95% interval':>24} {'in ms':>26} "
+      f"{'round spread':>12} {'p10':>7} {'p25':>7} {'p50':>7}")
+for program, m in detail:
+    low, high = interval(m["per_round"])
+    low_ms, high_ms = interval(m["per_round_ms"])
+    p10, p25, p50 = (100 * (quantile(m["ours"], q) / quantile(m["hyperfine"], q) - 1)
+                     for q in (0.1, 0.25, 0.5))
+    spread = statistics.stdev(m["per_round"]) if len(m["per_round"]) > 1 else 0.0
+    print(f"{program[-32:]:<32} {len(m['per_round']):>6} {100*low:>+10.1f}% to {100*high:>+6.1f}% "
+          f"{statistics.median(m['per_round_ms']):>+8.3f} ms [{low_ms:+.3f}, {high_ms:+.3f}] "
+          f"{100*spread:>11.1f}% {p10:>+6.1f}% {p25:>+6.1f}% {p50:>+6.1f}%")
+
+print()
+for program, m in detail:
+    shown, answer = verdict(m)
+    print(f"{program[-32:]:<32} within {shown} of hyperfine per round: {answer}")
+PYTHON
+
 for index in "${!programs[@]}"; do
   program=${programs[$index]}
-  for round in $(seq "$rounds"); do
+  round=0
+  while :; do
+    round=$((round + 1))
     hyperfine_round() {
       "${clean[@]}" hyperfine -N --style none --warmup 2 --runs "$runs" ${PREPARE:+--prepare "$PREPARE"} \
         --export-json "$work/hyperfine-$index-$round.json" "$program" >/dev/null 2>&1
@@ -63,79 +173,11 @@ for index in "${!programs[@]}"; do
     for _ in $(seq 3); do
       "${clean[@]}" /usr/bin/time -f '%M' -o "$work/time-$index-$round.txt" -a "${words[@]}" >/dev/null 2>&1
     done
+    if ((round >= rounds)); then
+      ((round < max_rounds)) || break
+      python3 "$work/compare.py" decided "$work" "$index" && break
+    fi
   done
 done
 
-python3 - "$work" "$rounds" "${programs[@]}" <<'PYTHON'
-import json, random, statistics, sys
-work, rounds, programs = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
-
-def interval(values, resamples=2000):
-    """95% bootstrap interval (percentile method, fixed seed) of the median of values."""
-    draw = random.Random(1)
-    medians = sorted(statistics.median(draw.choices(values, k=len(values)))
-                     for _ in range(resamples))
-    return medians[int(0.025 * resamples)], medians[int(0.975 * resamples) - 1]
-
-def quantile(values, q):
-    ordered = sorted(values)
-    return ordered[int(q * (len(ordered) - 1) + 0.5)]
-
-print(f"{'program':<32} {'hyperfine':>11} {'sidebyside':>11} {'diff':>7} {'per round':>9}   "
-      f"{'GNU time RSS':>12} {'sidebyside RSS':>14} {'diff':>7}")
-detail = []
-for index, program in enumerate(programs):
-    hyperfine, ours, per_round, per_round_ms, time_rss, our_rss = [], [], [], [], [], []
-    for round in range(1, rounds + 1):
-        theirs = json.load(open(f"{work}/hyperfine-{index}-{round}.json"))["results"][0]["times"]
-        document = json.load(open(f"{work}/sidebyside-{index}-{round}/results.json"))
-        samples = document["bench"]["scenarios"][0]["cases"][0]["samples"]
-        mine = [sample["wall_s"] for sample in samples]
-        hyperfine.extend(theirs)
-        ours.extend(mine)
-        per_round.append(statistics.median(mine) / statistics.median(theirs) - 1)
-        per_round_ms.append(1000 * (statistics.median(mine) - statistics.median(theirs)))
-        our_rss.extend(sample["peak_rss_bytes"] / 1024 for sample in samples)
-        time_rss.extend(float(line) for line in open(f"{work}/time-{index}-{round}.txt") if line.strip())
-    h, o = statistics.median(hyperfine), statistics.median(ours)
-    t, r = statistics.median(time_rss), statistics.median(our_rss)
-    print(f"{program[-32:]:<32} {h*1000:>8.2f} ms {o*1000:>8.2f} ms {100*(o-h)/h:>+6.1f}% "
-          f"{100*statistics.median(per_round):>+8.1f}%   "
-          f"{t/1024:>8.1f} MiB {r/1024:>10.1f} MiB {100*(r-t)/t:>+6.1f}%")
-    low, high = interval(per_round)
-    low_ms, high_ms = interval(per_round_ms)
-    quantiles = [100 * (quantile(ours, q) / quantile(hyperfine, q) - 1) for q in (0.1, 0.25, 0.5)]
-    detail.append((program, statistics.median(per_round_ms), low, high, low_ms, high_ms, quantiles,
-                   statistics.stdev(per_round) if len(per_round) > 1 else 0.0, 1000 * h))
-
-# How far the per-round figure can be trusted: its 95% interval over the rounds, how much one
-# round differs from the next, and the two tools' whole distributions compared quantile by
-# quantile (interference from the rest of the machine only ever adds time, so the lower
-# quantiles are the least disturbed).
-print()
-print(f"{'program':<32} {'per round, 95% interval':>24} {'in ms':>26} {'round spread':>12} "
-      f"{'p10':>7} {'p25':>7} {'p50':>7}")
-for program, ms, low, high, low_ms, high_ms, (p10, p25, p50), spread, _ in detail:
-    print(f"{program[-32:]:<32} {100*low:>+10.1f}% to {100*high:>+6.1f}% "
-          f"{ms:>+8.3f} ms [{low_ms:+.3f}, {high_ms:+.3f}] {100*spread:>11.1f}% "
-          f"{p10:>+6.1f}% {p25:>+6.1f}% {p50:>+6.1f}%")
-
-# The targets this comparison checks: a start-up of real size timed within 1% of hyperfine's
-# (per round), and a program of about a millisecond within 0.1 ms (a fixed cost). Met when the
-# whole 95% interval is inside the target, missed when it is wholly outside, otherwise the runs
-# cannot tell (more rounds, or a quieter machine, can).
-print()
-for program, ms, low, high, low_ms, high_ms, _, _, median_ms in detail:
-    if median_ms < 10:
-        target, unit, interval = 0.1, "ms", (low_ms, high_ms)
-    else:
-        target, unit, interval = 0.01, "%", (low, high)
-    if -target <= interval[0] and interval[1] <= target:
-        verdict = "met"
-    elif interval[0] > target or interval[1] < -target:
-        verdict = "missed"
-    else:
-        verdict = "undecided"
-    shown = f"{target} ms" if unit == "ms" else "1%"
-    print(f"{program[-32:]:<32} within {shown} of hyperfine per round: {verdict}")
-PYTHON
+python3 "$work/compare.py" summary "$work" "${programs[@]}"
