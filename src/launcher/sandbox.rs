@@ -221,6 +221,7 @@ fn traversable(metadata: &std::fs::Metadata, uid: u32, gid: u32) -> bool {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Found {
     pub reachable: Vec<PathBuf>,
+    /// Sorted: each directory comes before any inside it.
     pub closed: Vec<PathBuf>,
 }
 
@@ -447,7 +448,8 @@ pub fn lock_down(
         .collect();
     // Traversal was checked for the host user the snippet runs as; when that is the user who
     // started sidebyside, everything the run needs is already reachable and nothing is closed.
-    let closed: BTreeSet<&PathBuf> = found.closed.iter().collect();
+    // [`Discovery::find`] lists them in order, each one before what lies inside it.
+    let closed = &found.closed;
     let hidden: Vec<&Path> = scratch
         .iter()
         .copied()
@@ -489,7 +491,7 @@ pub fn lock_down(
 
     // 3. Directories the sandbox user cannot traverse: empty, but for what is bound back.
     let mut emptied: Vec<&PathBuf> = Vec::new();
-    for &directory in &closed {
+    for directory in closed {
         if emptied.iter().any(|outer| directory.starts_with(outer)) {
             continue;
         }
