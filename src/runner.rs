@@ -284,14 +284,24 @@ impl Session {
             .into_std()
             .and_then(|stream| stream.set_nonblocking(false).map(|()| stream))
             .map_err(|error| format!("control socket: {error}"))?;
+        // A namespace run's launcher first hears which network namespace to run in: one an
+        // earlier run left (namespace::enter), or none. Its own comes back with its message.
+        let in_namespace = self.settings.isolation == IsolationMode::Namespace;
         let (stream, received) = tokio::task::spawn_blocking(move || {
+            if in_namespace {
+                let offered = namespace::take_kept_network();
+                if let Err(error) = namespace::send_offer(&stream, offered.as_ref()) {
+                    return (stream, Err(error));
+                }
+            }
             let received = namespace::receive(&stream);
             (stream, received)
         })
         .await
         .map_err(|error| format!("control socket: {error}"))?;
-        let (message, sockets) =
+        let (message, mut sockets) =
             received.map_err(|error| format!("cannot read the launcher's message: {error}"))?;
+        let kept_network = namespace::take_kept(&message, &mut sockets);
 
         let mut namespace_services: Option<(RunningMock, DnsResponder)> = None;
         if message.error.is_none() {
@@ -383,6 +393,12 @@ impl Session {
             outcome.names_asked_at = dns.queried_at();
             unmocked.extend(dns.queried());
             mock.shutdown().await;
+            drop(dns);
+            // The run is over and its sockets are closed (or closing): its network namespace
+            // may serve a later run, whose launcher checks that it is empty first.
+            if let Some(kept) = kept_network {
+                namespace::keep_network(kept);
+            }
         }
         let mocked = self.definition.hosts();
         let any_host = self.definition.answers_any_host();

@@ -529,3 +529,82 @@ buffer = ctypes.create_string_buffer(600 << 20)
         assert_eq!(left, Vec::<String>::new(), "cgroups left behind");
     }
 }
+
+/// Namespace runs of one process share network namespaces, one after another, and a run finds
+/// nothing of the run before: each block below counts the sockets of its network namespace at
+/// its start (the mock's two listeners and its DNS socket are all there should be), then leaves
+/// connections to the mock, closed and open, a UDP socket and a Unix socket behind. The run
+/// reports say the later runs reused a namespace, so an emptied namespace is really offered
+/// again (a namespace still holding the last run's `TIME_WAIT` connections would be refused,
+/// and a new one made).
+#[test]
+fn a_reused_network_namespace_holds_nothing_of_the_run_before() {
+    let directory = tempfile::tempdir().unwrap();
+    let block = r#"
+import socket, sys
+def held():
+    counts = {}
+    for name in ("sockstat", "sockstat6"):
+        for line in open("/proc/self/net/" + name):
+            protocol, _, rest = line.partition(": ")
+            fields = rest.split()
+            for key, value in zip(fields[::2], fields[1::2]):
+                if key in ("inuse", "tw") and int(value) and protocol in (
+                        "TCP", "UDP", "UDPLITE", "RAW", "TCP6", "UDP6", "UDPLITE6", "RAW6"):
+                    counts[protocol + " " + key] = int(value)
+    unix = len(open("/proc/self/net/unix").read().splitlines()) - 1
+    if unix:
+        counts["unix"] = unix
+    return counts
+before = held()
+for _ in range(3):
+    socket.create_connection(("127.0.0.1", 443)).close()
+kept = [socket.create_connection(("127.0.0.1", 80)) for _ in range(3)]
+udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+udp.bind(("127.0.0.1", 0))
+pair = socket.socketpair()
+if before != {"TCP inuse": 2, "UDP inuse": 1}:
+    print("sockets at the start:", before)
+    sys.exit(1)
+print("only the mock's sockets at the start")
+"#;
+    let blocks: Vec<(&str, String)> = ["first", "second", "third", "fourth"]
+        .iter()
+        .map(|name| (*name, block.to_string()))
+        .collect();
+    let (code, document, stderr) = verify_page(
+        directory.path(),
+        &page(&blocks),
+        "namespace",
+        &["--jobs", "1", "--keep-temp"],
+    );
+    let kept = stderr
+        .lines()
+        .find_map(|line| line.split("kept the run directories in ").nth(1))
+        .map(|path| PathBuf::from(path.trim()))
+        .unwrap_or_else(|| panic!("no run directories kept:\n{stderr}"));
+    let mut networks = Vec::new();
+    for index in 0..blocks.len() {
+        let report = kept.join(format!("run-{index}")).join("report.json");
+        let report: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+        networks.push(report["network"].as_str().unwrap_or("missing").to_string());
+    }
+    let _ = std::fs::remove_dir_all(&kept);
+    let runs = runs(&document);
+    assert_eq!(runs.len(), blocks.len(), "{document:#}\n{stderr}");
+    for run in runs {
+        assert_eq!(
+            run["exit"]["code"], 0,
+            "a run found sockets at its start: {run}"
+        );
+        assert_eq!(
+            run["result"], "only the mock's sockets at the start",
+            "{run}"
+        );
+    }
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(networks[0], "new", "{networks:?}");
+    for network in &networks[1..] {
+        assert_eq!(network, "reused", "{networks:?}");
+    }
+}

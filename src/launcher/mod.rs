@@ -168,13 +168,33 @@ pub struct NamespaceSpec {
     pub found: Option<sandbox::Found>,
 }
 
-/// The first message on the control socket: the listening sockets, in the order of
-/// `tcp_ports` then DNS, or why the launcher could not set up.
+/// A network namespace an earlier run of this process left behind, kept to be offered to a
+/// later run ([`namespace::enter`]): how its descriptors sit at the end of a control message's
+/// descriptors. The user namespace that owns it comes first when `user` is set (a launcher that
+/// is not root must enter it to enter the network namespace), then the network namespace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeptNetwork {
+    pub user: bool,
+}
+
+/// sidebyside's first message to a namespace run's launcher, sent as soon as it connects:
+/// a kept network namespace to run in (its descriptors attached), or none.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct NetworkOffer {
+    pub kept: Option<KeptNetwork>,
+}
+
+/// The launcher's first message on the control socket: the listening sockets, in the order of
+/// `tcp_ports` then DNS, or why the launcher could not set up. `kept`: the run's network
+/// namespace follows the sockets ([`KeptNetwork`]), for sidebyside to offer a later run once
+/// this one is over.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ControlMessage {
     pub tcp_ports: Vec<u16>,
     pub dns: bool,
     pub error: Option<String>,
+    #[serde(default)]
+    pub kept: Option<KeptNetwork>,
 }
 
 /// What the launcher observed; written atomically to `report_path`.
@@ -195,6 +215,10 @@ pub struct LaunchReport {
     /// The protections the snippet ran under, in force or missing.
     #[serde(default)]
     pub protections: Vec<Protection>,
+    /// The run's network namespace (namespace isolation): `new`, `reused` (an earlier run's,
+    /// found empty), or `new` with the reason an offered one was not used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
 }
 
 /// Entry point of `sidebyside __launch SPEC`. Returns the launcher's exit status: 0 when a

@@ -17,15 +17,42 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 
-/// Enters the namespaces and returns the sockets bound inside them, TCP in the order of
-/// `spec.tcp_ports`, then the UDP DNS socket when asked for. Must run while the process is
-/// single-threaded. `in_own_pid_namespace`: the caller is the init of a PID namespace made for
-/// the run already (the zygote started it so), which it keeps.
+/// A network namespace sidebyside offers the launcher: an earlier run's, kept
+/// ([`super::KeptNetwork`]).
+pub struct Offered {
+    /// The user namespace that owns it, for a launcher that is not root.
+    pub user: Option<OwnedFd>,
+    pub network: OwnedFd,
+}
+
+/// What [`enter`] set up.
+pub struct Entered {
+    /// The sockets bound inside, TCP in the order of `spec.tcp_ports`, then the UDP DNS
+    /// socket when asked for; then the namespaces to keep for a later run when `kept` is set.
+    pub sockets: Vec<OwnedFd>,
+    pub kept: Option<super::KeptNetwork>,
+    /// How the network namespace was had, for the report ([`super::LaunchReport::network`]).
+    pub network: String,
+}
+
+/// Enters the namespaces and binds the mock's sockets inside them. Must run while the process
+/// is single-threaded. `in_own_pid_namespace`: the caller is the init of a PID namespace made
+/// for the run already (the zygote started it so), which it keeps.
+///
+/// The network namespace is the one `offered` when it holds no socket at all (an earlier run's:
+/// every process of that run has ended and sidebyside has closed its mock), else a new one.
+/// Making a network namespace costs about 0.5 ms of CPU, and its teardown, which the kernel
+/// does later in a worker of its own, about 1 ms more; an empty one is as good as new. A new
+/// one is kept only when it was set up so that a run leaves nothing behind in it: no
+/// `TIME_WAIT` sockets (`tcp_max_tw_buckets` 0, so a closed connection ends at once rather than
+/// holding its port for a minute) and no remembered TCP metrics (`tcp_no_metrics_save`). Every
+/// run's mount, IPC and PID namespaces are its own.
 pub fn enter(
     spec: &NamespaceSpec,
     in_own_pid_namespace: bool,
+    offered: Option<Offered>,
     warnings: &mut Vec<String>,
-) -> Result<Vec<OwnedFd>, String> {
+) -> Result<Entered, String> {
     let uid = nix::unistd::getuid();
     let gid = nix::unistd::getgid();
     // Root needs no user namespace (and must not use one: it would map root to root). Its
@@ -33,13 +60,34 @@ pub fn enter(
     // sandbox user before the snippet starts (see `sandbox`). Anyone else gets a user namespace
     // that maps their own identity, and nothing more.
     let as_root = nix::unistd::geteuid().is_root();
+    // An offered namespace: entered, and used if empty. A launcher that is not root enters
+    // its user namespace first (whose mapping is the one it would make: its own identity).
+    let mut in_user_namespace = false;
+    let mut reused = None;
+    let mut network = "new".to_string();
+    if let Some(offered) = offered {
+        let joined = join(&offered, as_root, &mut in_user_namespace);
+        match joined.and_then(|()| sockets_in_use()) {
+            Ok(None) => {
+                network = "reused".to_string();
+                reused = Some(offered);
+            }
+            Ok(Some(held)) => {
+                network = format!("new (the kept one still held {held})");
+            }
+            Err(error) => network = format!("new ({error})"),
+        }
+    }
     // The PID namespace applies to the children of this process: the first one becomes its
     // init, whose end ends every process of the run (see `process::supervise`).
-    let mut flags = CloneFlags::CLONE_NEWNET | CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWIPC;
+    let mut flags = CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWIPC;
+    if reused.is_none() {
+        flags |= CloneFlags::CLONE_NEWNET;
+    }
     if !in_own_pid_namespace {
         flags |= CloneFlags::CLONE_NEWPID;
     }
-    if !as_root {
+    if !as_root && !in_user_namespace {
         flags |= CloneFlags::CLONE_NEWUSER;
     }
     nix::sched::unshare(flags).map_err(|errno| {
@@ -56,13 +104,21 @@ pub fn enter(
             )
         }
     })?;
-    if !as_root {
+    if !as_root && !in_user_namespace {
         // Keep our own identity inside: map the current user and group to themselves.
         write_proc("/proc/self/setgroups", "deny")?;
         write_proc("/proc/self/uid_map", &format!("{uid} {uid} 1"))?;
         write_proc("/proc/self/gid_map", &format!("{gid} {gid} 1"))?;
     }
-    bring_up_loopback()?;
+    let keep = match reused {
+        Some(offered) => Some(offered),
+        None => {
+            bring_up_loopback()?;
+            leave_nothing_behind()
+                .ok()
+                .and_then(|()| own_namespaces(as_root).ok())
+        }
+    };
 
     // Make our mounts private so the bind mounts below never propagate to the host.
     nix::mount::mount(
@@ -97,7 +153,108 @@ pub fn enter(
             .map_err(|error| format!("cannot bind the DNS responder on 127.0.0.1:53: {error}"))?;
         sockets.push(OwnedFd::from(socket));
     }
-    Ok(sockets)
+    let kept = keep.map(|offered| {
+        let user = offered.user.is_some();
+        sockets.extend(offered.user);
+        sockets.push(offered.network);
+        super::KeptNetwork { user }
+    });
+    Ok(Entered {
+        sockets,
+        kept,
+        network,
+    })
+}
+
+/// Enters an offered network namespace (and, for a launcher that is not root, first its user
+/// namespace; `in_user_namespace` says whether that much was done).
+fn join(offered: &Offered, as_root: bool, in_user_namespace: &mut bool) -> Result<(), String> {
+    if !as_root {
+        let Some(user) = &offered.user else {
+            return Err("the kept one came without its user namespace".to_string());
+        };
+        nix::sched::setns(user, CloneFlags::CLONE_NEWUSER)
+            .map_err(|errno| format!("cannot enter the kept one's user namespace: {errno}"))?;
+        *in_user_namespace = true;
+    }
+    nix::sched::setns(&offered.network, CloneFlags::CLONE_NEWNET)
+        .map_err(|errno| format!("cannot enter the kept one: {errno}"))
+}
+
+/// The sockets of the current network namespace, or `None` when it has none: the per-namespace
+/// counts of `/proc/self/net/sockstat` and `sockstat6` (TCP, including `TIME_WAIT`, UDP, UDP-Lite
+/// and raw) and the lines of `/proc/self/net/unix`. The counts are kept by the kernel as sockets
+/// come and go; `/proc/self/net/tcp` would walk the machine's whole TCP hash table.
+pub fn sockets_in_use() -> Result<Option<String>, String> {
+    let mut held = Vec::new();
+    for file in ["sockstat", "sockstat6"] {
+        let path = format!("/proc/self/net/{file}");
+        let text = std::fs::read_to_string(&path)
+            .map_err(|error| format!("cannot read {path}: {error}"))?;
+        for line in text.lines() {
+            let Some((protocol, counts)) = line.split_once(": ") else {
+                continue;
+            };
+            if !matches!(
+                protocol,
+                "TCP" | "UDP" | "UDPLITE" | "RAW" | "TCP6" | "UDP6" | "UDPLITE6" | "RAW6"
+            ) {
+                continue;
+            }
+            let fields: Vec<&str> = counts.split_whitespace().collect();
+            for pair in fields.chunks(2) {
+                if let [name @ ("inuse" | "tw"), count] = pair {
+                    let count: u64 = count
+                        .parse()
+                        .map_err(|_| format!("cannot read {path}: {line:?}"))?;
+                    if count > 0 {
+                        held.push(format!(
+                            "{count} {protocol} socket{} ({name})",
+                            plural(count)
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    let unix = std::fs::read_to_string("/proc/self/net/unix")
+        .map_err(|error| format!("cannot read /proc/self/net/unix: {error}"))?;
+    let count = unix.lines().skip(1).count() as u64;
+    if count > 0 {
+        held.push(format!("{count} Unix socket{}", plural(count)));
+    }
+    Ok((!held.is_empty()).then(|| held.join(", ")))
+}
+
+fn plural(count: u64) -> &'static str {
+    if count == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+/// Sets the new network namespace up so that a run leaves no socket behind in it once its
+/// processes have ended: a closed TCP connection skips `TIME_WAIT`, and no TCP metrics are
+/// remembered for the next connection to an address.
+fn leave_nothing_behind() -> Result<(), String> {
+    write_proc("/proc/sys/net/ipv4/tcp_max_tw_buckets", "0")?;
+    write_proc("/proc/sys/net/ipv4/tcp_no_metrics_save", "1")
+}
+
+/// The current network namespace (and, for a launcher that is not root, its user namespace),
+/// to keep for a later run.
+fn own_namespaces(as_root: bool) -> Result<Offered, String> {
+    let open = |name: &str| -> Result<OwnedFd, String> {
+        let path = format!("/proc/self/ns/{name}");
+        std::fs::File::open(&path)
+            .map(OwnedFd::from)
+            .map_err(|error| format!("cannot open {path}: {error}"))
+    };
+    Ok(Offered {
+        user: if as_root { None } else { Some(open("user")?) },
+        network: open("net")?,
+    })
 }
 
 /// Sends the control message, with the sockets attached, to the harness.
@@ -110,6 +267,78 @@ pub fn send(
     let descriptors: Vec<BorrowedFd> = sockets.iter().map(|fd| fd.as_fd()).collect();
     send_with_descriptors(stream, &payload, &descriptors)
         .map_err(|error| format!("cannot send the sockets to sidebyside: {error}"))
+}
+
+/// Reads sidebyside's [`super::NetworkOffer`] and the namespaces attached to it (launcher side).
+pub fn receive_offer(stream: &UnixStream) -> Result<Option<Offered>, String> {
+    let mut buffer = [0u8; 1024];
+    let (length, fds) = receive_with_descriptors(stream, &mut buffer)
+        .map_err(|error| format!("cannot read sidebyside's first message: {error}"))?;
+    if length == 0 {
+        return Err("sidebyside ended the run before the snippet started".to_string());
+    }
+    let offer: super::NetworkOffer = serde_json::from_slice(&buffer[..length])
+        .map_err(|error| format!("cannot read sidebyside's first message: {error}"))?;
+    let mut fds = fds.into_iter();
+    let Some(kept) = offer.kept else {
+        return Ok(None);
+    };
+    let user = if kept.user { fds.next() } else { None };
+    match (fds.next(), kept.user == user.is_some()) {
+        (Some(network), true) => Ok(Some(Offered { user, network })),
+        _ => Err("sidebyside's first message lacks the namespaces it offers".to_string()),
+    }
+}
+
+/// Sends a [`super::NetworkOffer`] with the namespaces it names attached (harness side).
+pub fn send_offer(stream: &UnixStream, offered: Option<&Offered>) -> std::io::Result<()> {
+    let offer = super::NetworkOffer {
+        kept: offered.map(|offered| super::KeptNetwork {
+            user: offered.user.is_some(),
+        }),
+    };
+    let payload = serde_json::to_vec(&offer).map_err(std::io::Error::other)?;
+    let mut descriptors: Vec<BorrowedFd> = Vec::new();
+    if let Some(offered) = offered {
+        descriptors.extend(offered.user.as_ref().map(|fd| fd.as_fd()));
+        descriptors.push(offered.network.as_fd());
+    }
+    send_with_descriptors(stream, &payload, &descriptors)
+}
+
+/// Splits the kept namespaces off the end of the sockets a [`super::ControlMessage`] brought.
+pub fn take_kept(message: &super::ControlMessage, sockets: &mut Vec<OwnedFd>) -> Option<Offered> {
+    let kept = message.kept?;
+    let count = 1 + usize::from(kept.user);
+    if sockets.len() < count {
+        return None;
+    }
+    let mut tail = sockets.split_off(sockets.len() - count).into_iter();
+    let user = if kept.user { tail.next() } else { None };
+    tail.next().map(|network| Offered { user, network })
+}
+
+/// Network namespaces kept for later runs of this process, at most [`MOST_KEPT`] of them.
+static KEPT: std::sync::Mutex<Vec<Offered>> = std::sync::Mutex::new(Vec::new());
+
+/// As many as this process might run at once on a large machine; more would only hold memory.
+const MOST_KEPT: usize = 16;
+
+/// A kept network namespace to offer the next run, if there is one.
+pub fn take_kept_network() -> Option<Offered> {
+    KEPT.lock().ok()?.pop()
+}
+
+/// Keeps a run's network namespace for a later run. Call it only once the run is over: its
+/// launcher has ended (and with it every process of the run) and its mock and DNS responder,
+/// whose sockets live in it, are closed. A launcher still checks that it is empty before it
+/// uses it.
+pub fn keep_network(offered: Offered) {
+    if let Ok(mut kept) = KEPT.lock() {
+        if kept.len() < MOST_KEPT {
+            kept.push(offered);
+        }
+    }
 }
 
 /// Receives a control message and its sockets (harness side).
@@ -350,7 +579,7 @@ fn probe_in(directory: &Path) -> Result<(), String> {
         sandbox_user,
         found: None,
     };
-    enter(&spec, false, &mut warnings)?;
+    enter(&spec, false, None, &mut warnings)?;
     // The sandbox itself is built by the first process of the PID namespace.
     // SAFETY: this process is single-threaded: the child may run any code.
     match unsafe { nix::unistd::fork() } {

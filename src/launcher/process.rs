@@ -53,14 +53,25 @@ pub fn supervise(spec: &LaunchSpec, ahead: super::Ahead) -> Option<LaunchReport>
         tcp_ports: vec![],
         dns: false,
         error: None,
+        kept: None,
     };
     let mut sockets = Vec::new();
     if let Some(namespace_spec) = &spec.namespace {
-        match namespace::enter(namespace_spec, own_pid_namespace, &mut report.warnings) {
-            Ok(bound) => {
-                sockets = bound;
+        let entered = namespace::receive_offer(&control).and_then(|offered| {
+            namespace::enter(
+                namespace_spec,
+                own_pid_namespace,
+                offered,
+                &mut report.warnings,
+            )
+        });
+        match entered {
+            Ok(entered) => {
+                sockets = entered.sockets;
                 message.tcp_ports = namespace_spec.tcp_ports.clone();
                 message.dns = namespace_spec.dns;
+                message.kept = entered.kept;
+                report.network = Some(entered.network);
             }
             Err(error) => message.error = Some(error),
         }
