@@ -10,6 +10,12 @@
 #                             (hyperfine runs PREPARE before each run, as sidebyside sets up a
 #                              namespace and a mock between runs)
 #   PROGRAMS='/usr/bin/node -e 0;/bin/true' scripts/bench-vs-hyperfine.sh
+#   INSIDE=1 scripts/bench-vs-hyperfine.sh
+#                             (hyperfine runs inside sidebyside's sandbox: started by
+#                              `sidebyside bench --command hyperfine ...`, so that its program
+#                              runs where sidebyside's does, in the same isolation. What is
+#                              compared is then the two timers alone, the sandbox's cost to the
+#                              program's start-up being in both)
 #   MAX_ROUNDS=60 scripts/bench-vs-hyperfine.sh 16 10
 #                             (after the 16 rounds, a program whose target is still undecided
 #                              gets more rounds, one at a time, until it is met or missed or
@@ -159,6 +165,22 @@ for index in "${!programs[@]}"; do
   while :; do
     round=$((round + 1))
     hyperfine_round() {
+      if [[ -n "${INSIDE:-}" ]]; then
+        # hyperfine as the program of a one-run bench: it runs in the run's sandbox, its program
+        # too, and writes its results in the run's working directory, kept (--keep-temp).
+        local quoted kept
+        quoted=$(printf '%q' "$program")
+        "$sidebyside" bench --command "$(command -v hyperfine) -N --style none --warmup 2 --runs $runs --export-json hyperfine.json $quoted" \
+          --warmup 0 --runs 1 --isolation "${ISOLATION:-auto}" --keep-temp \
+          --out "$work/inside-$index-$round" --format json >/dev/null 2>"$work/inside.err" || true
+        kept=$(sed -n 's/.*kept the run directories in //p' "$work/inside.err")
+        if [[ -z "$kept" || ! -f "$kept/run-1/work/hyperfine.json" ]]; then
+          echo "hyperfine inside sidebyside's sandbox failed:" >&2; cat "$work/inside.err" >&2; exit 2
+        fi
+        cp "$kept/run-1/work/hyperfine.json" "$work/hyperfine-$index-$round.json"
+        rm -rf "$kept"
+        return
+      fi
       "${clean[@]}" hyperfine -N --style none --warmup 2 --runs "$runs" ${PREPARE:+--prepare "$PREPARE"} \
         --export-json "$work/hyperfine-$index-$round.json" "$program" >/dev/null 2>&1
     }
@@ -180,4 +202,5 @@ for index in "${!programs[@]}"; do
   done
 done
 
+[[ -n "${INSIDE:-}" ]] && echo "hyperfine ran inside sidebyside's sandbox (INSIDE=1, isolation ${ISOLATION:-auto}): the columns compare the two timers alone"
 python3 "$work/compare.py" summary "$work" "${programs[@]}"
