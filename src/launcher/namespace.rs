@@ -41,8 +41,10 @@ pub struct Entered {
 ///
 /// The network namespace is the one `offered` when it holds no socket at all (an earlier run's:
 /// every process of that run has ended and sidebyside has closed its mock), else a new one.
-/// Making a network namespace costs about 0.5 ms of CPU, and its teardown, which the kernel
-/// does later in a worker of its own, about 1 ms more; an empty one is as good as new. A new
+/// Making a network namespace cost 0.1 to 0.6 ms of CPU on this project's machines, and its
+/// teardown, which the kernel does later in a worker of its own, up to 1 ms more (the figures
+/// depend on the host and on how close together namespaces come and go: docs/edit-loop.md);
+/// an empty one is as good as new. A new
 /// one is kept only when it was set up so that a run leaves nothing behind in it: no
 /// `TIME_WAIT` sockets (`tcp_max_tw_buckets` 0, so a closed connection ends at once rather than
 /// holding its port for a minute) and no remembered TCP metrics (`tcp_no_metrics_save`). Every
