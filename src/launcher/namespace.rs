@@ -25,6 +25,33 @@ pub struct Offered {
     pub network: OwnedFd,
 }
 
+impl Offered {
+    /// How its descriptors sit in a message.
+    fn layout(&self) -> super::KeptNetwork {
+        super::KeptNetwork {
+            user: self.user.is_some(),
+        }
+    }
+
+    /// Its descriptors in that order: the user namespace's, if any, then the network's.
+    fn descriptors(&self) -> impl Iterator<Item = BorrowedFd<'_>> {
+        self.user.iter().chain([&self.network]).map(AsFd::as_fd)
+    }
+
+    fn into_descriptors(self) -> impl Iterator<Item = OwnedFd> {
+        self.user.into_iter().chain([self.network])
+    }
+
+    /// Takes one laid out as `kept` from the front of `fds`.
+    fn take_from(
+        kept: super::KeptNetwork,
+        fds: &mut impl Iterator<Item = OwnedFd>,
+    ) -> Option<Offered> {
+        let user = if kept.user { Some(fds.next()?) } else { None };
+        fds.next().map(|network| Offered { user, network })
+    }
+}
+
 /// What [`enter`] set up.
 pub struct Entered {
     /// The sockets bound inside, TCP in the order of `spec.tcp_ports`, then the UDP DNS
@@ -156,10 +183,9 @@ pub fn enter(
         sockets.push(OwnedFd::from(socket));
     }
     let kept = keep.map(|offered| {
-        let user = offered.user.is_some();
-        sockets.extend(offered.user);
-        sockets.push(offered.network);
-        super::KeptNetwork { user }
+        let layout = offered.layout();
+        sockets.extend(offered.into_descriptors());
+        layout
     });
     Ok(Entered {
         sockets,
@@ -281,30 +307,21 @@ pub fn receive_offer(stream: &UnixStream) -> Result<Option<Offered>, String> {
     }
     let offer: super::NetworkOffer = serde_json::from_slice(&buffer[..length])
         .map_err(|error| format!("cannot read sidebyside's first message: {error}"))?;
-    let mut fds = fds.into_iter();
     let Some(kept) = offer.kept else {
         return Ok(None);
     };
-    let user = if kept.user { fds.next() } else { None };
-    match (fds.next(), kept.user == user.is_some()) {
-        (Some(network), true) => Ok(Some(Offered { user, network })),
-        _ => Err("sidebyside's first message lacks the namespaces it offers".to_string()),
-    }
+    Offered::take_from(kept, &mut fds.into_iter())
+        .map(Some)
+        .ok_or_else(|| "sidebyside's first message lacks the namespaces it offers".to_string())
 }
 
 /// Sends a [`super::NetworkOffer`] with the namespaces it names attached (harness side).
 pub fn send_offer(stream: &UnixStream, offered: Option<&Offered>) -> std::io::Result<()> {
     let offer = super::NetworkOffer {
-        kept: offered.map(|offered| super::KeptNetwork {
-            user: offered.user.is_some(),
-        }),
+        kept: offered.map(Offered::layout),
     };
     let payload = serde_json::to_vec(&offer).map_err(std::io::Error::other)?;
-    let mut descriptors: Vec<BorrowedFd> = Vec::new();
-    if let Some(offered) = offered {
-        descriptors.extend(offered.user.as_ref().map(|fd| fd.as_fd()));
-        descriptors.push(offered.network.as_fd());
-    }
+    let descriptors: Vec<BorrowedFd> = offered.into_iter().flat_map(Offered::descriptors).collect();
     send_with_descriptors(stream, &payload, &descriptors)
 }
 
@@ -312,12 +329,8 @@ pub fn send_offer(stream: &UnixStream, offered: Option<&Offered>) -> std::io::Re
 pub fn take_kept(message: &super::ControlMessage, sockets: &mut Vec<OwnedFd>) -> Option<Offered> {
     let kept = message.kept?;
     let count = 1 + usize::from(kept.user);
-    if sockets.len() < count {
-        return None;
-    }
-    let mut tail = sockets.split_off(sockets.len() - count).into_iter();
-    let user = if kept.user { tail.next() } else { None };
-    tail.next().map(|network| Offered { user, network })
+    let start = sockets.len().checked_sub(count)?;
+    Offered::take_from(kept, &mut sockets.split_off(start).into_iter())
 }
 
 /// Network namespaces kept for later runs of this process, at most [`MOST_KEPT`] of them.
