@@ -262,6 +262,7 @@ impl Session {
             limits: self.settings.limits.clone(),
             confine: Some(confine),
             cpus: crate::launcher::program_cpus(),
+            step_aside: crate::launcher::steps_aside(),
         };
         let spec_path = directory.join("launch.json");
         crate::ground::files::write_run_file(&spec_path, &spec)

@@ -333,6 +333,104 @@ fn any_command_can_be_measured() {
     );
 }
 
+/// The cores a list such as `0-2,5` names.
+fn cores_in(list: &str) -> Vec<usize> {
+    let mut cores = Vec::new();
+    for part in list.trim().split(',').filter(|part| !part.is_empty()) {
+        let (start, end) = part.split_once('-').unwrap_or((part, part));
+        cores.extend(start.parse::<usize>().unwrap()..=end.parse::<usize>().unwrap());
+    }
+    cores
+}
+
+#[test]
+fn a_measured_programs_launcher_sleeps_off_the_programs_core() {
+    // The program (run by the launcher, its parent) prints the core each of the launcher's
+    // threads last ran on and the cores its main thread may use, after a pause that leaves the
+    // launcher time to have moved. The launcher's report says which core it left.
+    let program = "sleep 0.2; for task in /proc/$PPID/task/*; do read -r stat < $task/stat; \
+                   set -- $stat; shift 38; echo \"thread ${task##*/} $1\"; done; \
+                   echo \"launcher $PPID\"; grep Cpus_allowed_list /proc/$PPID/status";
+    let out = tempfile::tempdir().unwrap();
+    let output = sidebyside()
+        .args(["bench", "--command"])
+        .arg(format!("sh -c '{program}'"))
+        .args(["--runs", "3", "--warmup", "0", "--keep-temp", "--out"])
+        .arg(out.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let kept = stderr
+        .lines()
+        .find_map(|line| line.split("kept the run directories in ").nth(1))
+        .map(|path| std::path::PathBuf::from(path.trim()))
+        .unwrap_or_else(|| panic!("no run directories kept:\n{stderr}"));
+    let cores = std::thread::available_parallelism().map_or(1, |count| count.get());
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&kept).unwrap().flatten() {
+        let report = entry.path().join("report.json");
+        let Ok(report) = std::fs::read(&report) else {
+            continue;
+        };
+        let report: Value = serde_json::from_slice(&report).unwrap();
+        let aside = report["aside"].as_str().unwrap_or("missing").to_string();
+        let printed = std::fs::read_to_string(entry.path().join("stdout")).unwrap();
+        checked += 1;
+        if cores < 2 {
+            assert!(aside.starts_with("stayed on core"), "{aside}");
+            continue;
+        }
+        let left: usize = aside
+            .strip_prefix("left core ")
+            .and_then(|rest| rest.split(' ').next())
+            .and_then(|core| core.parse().ok())
+            .unwrap_or_else(|| panic!("the launcher did not step aside: {aside}"));
+        let launcher = printed
+            .lines()
+            .find_map(|line| line.strip_prefix("launcher "))
+            .unwrap_or_else(|| panic!("no launcher pid:\n{printed}"))
+            .trim()
+            .to_string();
+        let threads: Vec<(String, usize)> = printed
+            .lines()
+            .filter_map(|line| line.strip_prefix("thread "))
+            .map(|line| {
+                let (tid, core) = line.trim().split_once(' ').unwrap();
+                (tid.to_string(), core.parse().unwrap())
+            })
+            .collect();
+        assert_eq!(
+            threads.len(),
+            2,
+            "the launcher and its waiting thread:\n{printed}"
+        );
+        for (tid, core) in &threads {
+            // The waiting thread moved off the core the launcher was on when it started it,
+            // which is the one the launcher left unless the kernel moved the launcher between
+            // the two (the report then says so).
+            if *tid == launcher || !aside.contains("; its waiting thread") {
+                assert_ne!(
+                    *core, left,
+                    "thread {tid} sleeps on core {left}, which the launcher left ({aside}):\n{printed}"
+                );
+            }
+        }
+        let allowed = printed
+            .lines()
+            .find_map(|line| line.strip_prefix("Cpus_allowed_list:"))
+            .map(cores_in)
+            .unwrap_or_else(|| panic!("no Cpus_allowed_list:\n{printed}"));
+        assert!(
+            !allowed.is_empty() && !allowed.contains(&left),
+            "the launcher may still run on core {left}: {allowed:?}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&kept);
+    // The verification run and three timed runs.
+    assert_eq!(checked, 4, "{stderr}");
+}
+
 #[test]
 fn preload_isolation_skips_uvloop_and_measures_the_rest() {
     let out = tempfile::tempdir().unwrap();

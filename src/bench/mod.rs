@@ -136,6 +136,7 @@ pub async fn bench(
     let mut guard = noise::Guard::start(options.pin);
     crate::launcher::set_program_cpus(guard.program_cpus().unwrap_or_default());
     crate::launcher::set_executed_launchers(true);
+    crate::launcher::set_step_aside(true);
     let harness_options = HarnessOptions {
         global_templating: false,
         mock_dir: options
@@ -198,6 +199,7 @@ pub async fn bench(
     let noise = guard.finish();
     crate::launcher::set_program_cpus(Vec::new());
     crate::launcher::set_executed_launchers(false);
+    crate::launcher::set_step_aside(false);
 
     let mut environment = harness.environment();
     let tokio_versions = selection.tokio_versions();

@@ -13,6 +13,7 @@
 //! `wait4` in the launcher reports the snippet's own peak. `unshare(CLONE_NEWUSER)` also needs a
 //! single-threaded caller, which the multi-threaded harness is not.
 
+pub mod aside;
 pub mod cgroup;
 pub mod confine;
 mod filter;
@@ -55,6 +56,9 @@ pub struct LaunchSpec {
     /// Cores the launcher and the snippet run on (`bench --pin`); empty: wherever they may.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cpus: Vec<usize>,
+    /// The launcher leaves its program's core once the gate is open ([`aside`]): `bench`.
+    #[serde(default)]
+    pub step_aside: bool,
 }
 
 /// The machine's page size, asked once.
@@ -92,6 +96,24 @@ pub fn launchers_executed() -> bool {
         Ok("exec") => true,
         Ok("zygote") => false,
         _ => EXECUTED_LAUNCHERS.load(std::sync::atomic::Ordering::SeqCst),
+    }
+}
+
+/// Whether launchers step aside from their program's core ([`aside`]). `bench` asks for it;
+/// verify, where the harness's CPU per run matters more than where it sleeps, does not.
+static STEP_ASIDE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+pub fn set_step_aside(step_aside: bool) {
+    STEP_ASIDE.store(step_aside, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Whether this run's launcher steps aside: `SIDEBYSIDE_ASIDE=on` or `=off` decides (to
+/// measure one against the other), else [`set_step_aside`].
+pub fn steps_aside() -> bool {
+    match std::env::var("SIDEBYSIDE_ASIDE").as_deref() {
+        Ok("on") => true,
+        Ok("off") => false,
+        _ => STEP_ASIDE.load(std::sync::atomic::Ordering::SeqCst),
     }
 }
 
@@ -219,6 +241,10 @@ pub struct LaunchReport {
     /// found empty), or `new` with the reason an offered one was not used.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network: Option<String>,
+    /// Where the launcher went once the gate was open, when it was asked to step aside
+    /// ([`aside`]): `left core 0 for 1`, or `stayed` and why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aside: Option<String>,
 }
 
 /// Entry point of `sidebyside __launch SPEC`. Returns the launcher's exit status: 0 when a

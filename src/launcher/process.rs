@@ -357,10 +357,24 @@ fn run_snippet(
             return;
         }
     };
+    // Started before the gate opens, so that the window holds none of it ([`super::aside`]).
+    let waiter = spec
+        .step_aside
+        .then(|| super::aside::Waiter::start(pid))
+        .and_then(|started| match started {
+            Ok(waiter) => Some(waiter),
+            Err(error) => {
+                report.aside = Some(format!("stayed: cannot start the waiting thread ({error})"));
+                None
+            }
+        });
     let gate_opened = super::gate::monotonic_ns();
     child.go();
+    if let Some(waiter) = &waiter {
+        report.aside = Some(super::aside::step_aside(waiter));
+    }
 
-    let (status, usage) = match watcher.until_exit() {
+    let (status, usage, waited) = match watcher.until_exit(waiter) {
         Ok(result) => result,
         Err(error) => {
             report.setup_error = Some(format!("cannot wait for the snippet: {error}"));
@@ -368,7 +382,7 @@ fn run_snippet(
             return;
         }
     };
-    let ended = super::gate::monotonic_ns();
+    let ended = waited.unwrap_or_else(super::gate::monotonic_ns);
     let (passed_gate, exec_error) = child.after_end();
     // The window starts when the child passed the gate, just before its execve (the gate's
     // opening if it never said).

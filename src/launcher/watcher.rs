@@ -107,8 +107,12 @@ impl Watcher {
     }
 
     /// Watches the run from the moment the snippet is let through (the timeout starts now)
-    /// until its process has exited, then reaps it: its wait status and resource usage.
-    pub fn until_exit(&mut self) -> std::io::Result<(libc::c_int, libc::rusage)> {
+    /// until its process has exited, then reaps it: its wait status and resource usage, and
+    /// when it ended as `waiter` saw it (joined before the reaping, which would end its wait).
+    pub fn until_exit(
+        &mut self,
+        mut waiter: Option<super::aside::Waiter>,
+    ) -> std::io::Result<(libc::c_int, libc::rusage, Option<u64>)> {
         self.watch.started = Instant::now();
         let mut next_tick = self.watch.started + monitor::INTERVAL;
         loop {
@@ -125,6 +129,7 @@ impl Watcher {
             };
             let polled = self.poll(timeout_ms)?;
             if polled[EXITED] != 0 {
+                let ended = waiter.take().and_then(super::aside::Waiter::ended);
                 let mut status = 0;
                 // SAFETY: zeroed rusage is a valid out-parameter.
                 let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
@@ -134,7 +139,7 @@ impl Watcher {
                 if result == self.pid {
                     self.open[EXITED] = false;
                     self.open[CONTROL] = false;
-                    return Ok((status, usage));
+                    return Ok((status, usage, ended));
                 }
                 if result < 0 {
                     let error = std::io::Error::last_os_error();

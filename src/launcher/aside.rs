@@ -1,0 +1,232 @@
+//! A measured run's launcher steps aside from the core its program runs on, and is still woken
+//! on that core the moment the program ends (`bench` only).
+//!
+//! Why: the launcher is a fresh process for every run, and Linux starts a new task's load
+//! tracking at half a core's capacity (its "utilization") and at its full weight (its
+//! "load"). When the launcher opens the gate and goes to sleep, that load stays with the core it
+//! slept on, which is the core its program was just woken on, and decays over tens of
+//! milliseconds. To the scheduler that core looks busy: when another program keeps the second
+//! core of a 2-core machine busy, it places the new threads of a program such as Node on the
+//! busy core and balances work onto it, and the program runs slower than under hyperfine,
+//! whose own process has slept most of the time and carries almost no load. Measured beside one
+//! busy loop on a 2-core machine (`node -e 0`, 16 rounds of 10 runs in turn with hyperfine):
+//! +10% to +15% per round before this, +0.7% after; beside a loop free to move, +7.2% before
+//! and +1.0% after (see docs/bench.md).
+//!
+//! How:
+//! - before the gate opens, a second thread starts, moves off the launcher's core (a thread
+//!   takes its load along only when it moves while running: narrowing the cores of a sleeping
+//!   one moves nothing until it wakes), gives itself back every core and waits for the
+//!   program's exit in `waitid` (without reaping it). A parent waiting in `wait*` is woken by
+//!   the exiting child with a "sync" wake-up, which puts it on the child's own core as that
+//!   core frees up, so the end of the window is taken there, promptly, wherever it slept;
+//! - right after the gate opens (the program, woken by the launcher, runs on the launcher's
+//!   core), the launcher's thread narrows its cores to the others, which moves it and its load
+//!   there;
+//! - the launcher's thread stays on the other cores for the rest of the run (its wake-ups for
+//!   output and limit checks happen there).
+//!
+//! Doing it before the gate opened would be worse: the launcher would have to run on the other,
+//! busy core to open the gate, and the program's core would sit idle meanwhile, and idle cores
+//! are slower to start (docs/bench.md). On a machine with one core (or `--pin` to one core)
+//! there is nowhere to go, and the launcher stays.
+
+use std::io;
+use std::thread::JoinHandle;
+
+/// The thread that waits for the program's exit.
+pub struct Waiter {
+    thread: JoinHandle<Option<u64>>,
+    /// The core it moved off before it went to sleep: the launcher's at the time (where the
+    /// program will be woken).
+    left: Option<usize>,
+}
+
+impl Waiter {
+    /// Starts the thread, which moves off the calling thread's core (a sleeping thread cannot
+    /// be moved, nor its load) and waits for `pid` (a child of this process) to exit. Returns
+    /// once it has moved.
+    pub fn start(pid: libc::pid_t) -> io::Result<Waiter> {
+        let here = current_core();
+        let (sender, receiver) = std::sync::mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("waiter".to_string())
+            .stack_size(64 * 1024)
+            .spawn(move || {
+                let left = here.and_then(move_off);
+                let _ = sender.send(left);
+                wait_for_exit(pid)
+            })?;
+        let left = receiver
+            .recv()
+            .map_err(|_| io::Error::other("the waiting thread ended before it started"))?;
+        Ok(Waiter { thread, left })
+    }
+
+    /// When the program ended (on the monotonic clock, in nanoseconds), as the waiting thread
+    /// saw it; `None` if `waitid` failed.
+    pub fn ended(self) -> Option<u64> {
+        self.thread.join().ok().flatten()
+    }
+}
+
+/// Moves the calling thread (running, so its load goes with it) to every core it may use but
+/// `core`, then lets it use them all again (it stays where it is until it next wakes). The
+/// core it left, if it could.
+fn move_off(core: usize) -> Option<usize> {
+    let whole = cores_of(0)?;
+    let others = without(&whole, core)?;
+    set_cores(0, &others).ok()?;
+    set_cores(0, &whole).ok()?;
+    Some(core)
+}
+
+/// Blocks until `pid` has exited, leaving it to be reaped; the moment it returned.
+fn wait_for_exit(pid: libc::pid_t) -> Option<u64> {
+    // SAFETY: a zeroed siginfo_t is a valid out-parameter.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: waitid on a child of this process with a valid out-pointer; WNOWAIT leaves it
+        // a zombie for the launcher's wait4, which takes its resource usage.
+        let result = unsafe {
+            libc::waitid(
+                libc::P_PID,
+                pid as libc::id_t,
+                &mut info,
+                libc::WEXITED | libc::WNOWAIT,
+            )
+        };
+        if result == 0 {
+            return Some(super::gate::monotonic_ns());
+        }
+        if io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+            return None;
+        }
+    }
+}
+
+/// Moves the calling thread (the launcher's) off the core it is on, right after it opened the
+/// gate, for the rest of the run. Says what it did, for the run's report.
+pub fn step_aside(waiter: &Waiter) -> String {
+    let Some(here) = current_core() else {
+        return format!(
+            "stayed: cannot tell its core ({})",
+            io::Error::last_os_error()
+        );
+    };
+    let Some(whole) = cores_of(0) else {
+        return format!(
+            "stayed on core {here}: cannot read its cores ({})",
+            io::Error::last_os_error()
+        );
+    };
+    let Some(others) = without(&whole, here) else {
+        return format!("stayed on core {here}: the only core it may use");
+    };
+    if let Err(error) = set_cores(0, &others) {
+        return format!("stayed on core {here}: cannot move ({error})");
+    }
+    let waiting = match waiter.left {
+        Some(left) if left == here => String::new(),
+        Some(left) => format!("; its waiting thread left core {left}"),
+        None => "; its waiting thread did not move".to_string(),
+    };
+    format!("left core {here} for {}{waiting}", list(&others))
+}
+
+fn current_core() -> Option<usize> {
+    // SAFETY: sched_getcpu has no preconditions.
+    let core = unsafe { libc::sched_getcpu() };
+    (core >= 0 && (core as usize) < libc::CPU_SETSIZE as usize).then_some(core as usize)
+}
+
+/// `set` without `core`; `None` if that leaves no core.
+fn without(set: &libc::cpu_set_t, core: usize) -> Option<libc::cpu_set_t> {
+    let mut others = *set;
+    // SAFETY: current_core keeps `core` below CPU_SETSIZE.
+    unsafe { libc::CPU_CLR(core, &mut others) };
+    // SAFETY: counting the bits of a set we own.
+    (unsafe { libc::CPU_COUNT(&others) } > 0).then_some(others)
+}
+
+fn cores_of(tid: libc::pid_t) -> Option<libc::cpu_set_t> {
+    // SAFETY: a zeroed cpu_set_t is valid; sched_getaffinity fills it.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: a thread of this process, a set of the size passed.
+    let result =
+        unsafe { libc::sched_getaffinity(tid, std::mem::size_of::<libc::cpu_set_t>(), &mut set) };
+    (result == 0).then_some(set)
+}
+
+fn set_cores(tid: libc::pid_t, set: &libc::cpu_set_t) -> io::Result<()> {
+    // SAFETY: a thread of this process, a set of the size passed.
+    if unsafe { libc::sched_setaffinity(tid, std::mem::size_of::<libc::cpu_set_t>(), set) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// The cores of a set, as a list such as `1` or `1-3,5`.
+fn list(set: &libc::cpu_set_t) -> String {
+    let cores: Vec<usize> = (0..libc::CPU_SETSIZE as usize)
+        // SAFETY: every index is below CPU_SETSIZE.
+        .filter(|&core| unsafe { libc::CPU_ISSET(core, set) })
+        .collect();
+    let mut ranges: Vec<String> = Vec::new();
+    let mut index = 0;
+    while index < cores.len() {
+        let start = cores[index];
+        let mut end = start;
+        while index + 1 < cores.len() && cores[index + 1] == end + 1 {
+            index += 1;
+            end = cores[index];
+        }
+        ranges.push(if start == end {
+            start.to_string()
+        } else {
+            format!("{start}-{end}")
+        });
+        index += 1;
+    }
+    ranges.join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::list;
+
+    fn set(cores: &[usize]) -> libc::cpu_set_t {
+        // SAFETY: a zeroed cpu_set_t is empty.
+        let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+        for &core in cores {
+            // SAFETY: the cores are below CPU_SETSIZE.
+            unsafe { libc::CPU_SET(core, &mut set) };
+        }
+        set
+    }
+
+    #[test]
+    fn a_set_of_cores_reads_as_ranges() {
+        assert_eq!(list(&set(&[1])), "1");
+        assert_eq!(list(&set(&[0, 1, 2, 3])), "0-3");
+        assert_eq!(list(&set(&[1, 2, 3, 5, 7, 8])), "1-3,5,7-8");
+    }
+
+    #[test]
+    fn the_waiter_sees_its_child_exit_and_leaves_it_to_be_reaped() {
+        // SAFETY: the child only calls _exit.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            // SAFETY: async-signal-safe in the forked child.
+            unsafe { libc::_exit(7) };
+        }
+        let before = super::super::gate::monotonic_ns();
+        let waiter = super::Waiter::start(pid).unwrap();
+        let ended = waiter.ended().expect("waitid saw the exit");
+        assert!(ended >= before);
+        let mut status = 0;
+        // SAFETY: reaping our own child.
+        assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+        assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 7);
+    }
+}
