@@ -8,10 +8,11 @@
 //! milliseconds. To the scheduler that core looks busy: when another program keeps the second
 //! core of a 2-core machine busy, it places the new threads of a program such as Node on the
 //! busy core and balances work onto it, and the program runs slower than under hyperfine,
-//! whose own process has slept most of the time and carries almost no load. Measured beside one
-//! busy loop on a 2-core machine (`node -e 0`, 16 rounds of 10 runs in turn with hyperfine):
-//! +10% to +15% per round before this, +0.7% after; beside a loop free to move, +7.2% before
-//! and +1.0% after (see docs/bench.md).
+//! whose own process has slept most of the time and carries almost no load. Measured on a
+//! 2-core machine, `node -e 0` in 16 rounds of 10 runs in turn with hyperfine, with and
+//! without stepping aside in the same rounds: beside a busy loop pinned to one core, +13.2%
+//! per round without, −1.4% with; beside a loop free to move, +7.6% without, −0.5% with (see
+//! docs/bench.md).
 //!
 //! How:
 //! - before the gate opens, a second thread starts, moves off the launcher's core (a thread
@@ -20,16 +21,19 @@
 //!   program's exit in `waitid` (without reaping it). A parent waiting in `wait*` is woken by
 //!   the exiting child with a "sync" wake-up, which puts it on the child's own core as that
 //!   core frees up, so the end of the window is taken there, promptly, wherever it slept;
-//! - right after the gate opens (the program, woken by the launcher, runs on the launcher's
-//!   core), the launcher's thread narrows its cores to the others, which moves it and its load
-//!   there;
+//! - the launcher's thread narrows its cores to the others, which moves it and its load there:
+//!   before it opens the gate when nothing else runs on the machine (`/proc/loadavg`), so that
+//!   the move costs the window nothing (the program, woken from the other core, stays on its
+//!   own idle one); otherwise right after (the program, woken by the launcher, runs on the
+//!   launcher's core), since opening the gate from a busy core could wait there for
+//!   milliseconds while the program's core goes idle, and idle cores are slower to start
+//!   (docs/bench.md). Stepping aside after the gate puts about 0.03 to 0.06 ms into the
+//!   window (the program waits for the launcher to leave its core);
 //! - the launcher's thread stays on the other cores for the rest of the run (its wake-ups for
 //!   output and limit checks happen there).
 //!
-//! Doing it before the gate opened would be worse: the launcher would have to run on the other,
-//! busy core to open the gate, and the program's core would sit idle meanwhile, and idle cores
-//! are slower to start (docs/bench.md). On a machine with one core (or `--pin` to one core)
-//! there is nowhere to go, and the launcher stays.
+//! On a machine with one core (or `--pin` to one core) there is nowhere to go, and the
+//! launcher stays.
 
 use std::io;
 use std::thread::JoinHandle;
@@ -107,7 +111,7 @@ fn wait_for_exit(pid: libc::pid_t) -> Option<u64> {
 
 /// Moves the calling thread (the launcher's) off the core it is on, right after it opened the
 /// gate, for the rest of the run. Says what it did, for the run's report.
-pub fn step_aside(waiter: &Waiter) -> String {
+pub fn step_aside(waiter: &Waiter, when: &str) -> String {
     let Some(here) = current_core() else {
         return format!(
             "stayed: cannot tell its core ({})",
@@ -131,7 +135,34 @@ pub fn step_aside(waiter: &Waiter) -> String {
         Some(left) => format!("; its waiting thread left core {left}"),
         None => "; its waiting thread did not move".to_string(),
     };
-    format!("left core {here} for {}{waiting}", list(&others))
+    format!(
+        "left core {here} for {} {when} the gate opened{waiting}",
+        list(&others)
+    )
+}
+
+/// Whether the launcher is the only task running or waiting to run on the machine at this
+/// moment (the first of `/proc/loadavg`'s `RUNNING/TOTAL`), so that another core is free.
+/// `SIDEBYSIDE_ASIDE=after` says no, to measure one way against the other.
+pub fn nothing_else_runs() -> bool {
+    if std::env::var("SIDEBYSIDE_ASIDE").as_deref() == Ok("after") {
+        return false;
+    }
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|text| running(&text))
+        .is_some_and(|running| running <= 1)
+}
+
+/// The tasks running or waiting to run, from the text of `/proc/loadavg`.
+fn running(loadavg: &str) -> Option<u32> {
+    loadavg
+        .split_whitespace()
+        .nth(3)?
+        .split('/')
+        .next()?
+        .parse()
+        .ok()
 }
 
 fn current_core() -> Option<usize> {
@@ -193,7 +224,7 @@ fn list(set: &libc::cpu_set_t) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::list;
+    use super::{list, running};
 
     fn set(cores: &[usize]) -> libc::cpu_set_t {
         // SAFETY: a zeroed cpu_set_t is empty.
@@ -210,6 +241,13 @@ mod tests {
         assert_eq!(list(&set(&[1])), "1");
         assert_eq!(list(&set(&[0, 1, 2, 3])), "0-3");
         assert_eq!(list(&set(&[1, 2, 3, 5, 7, 8])), "1-3,5,7-8");
+    }
+
+    #[test]
+    fn the_running_tasks_are_read_from_loadavg() {
+        assert_eq!(running("1.61 1.75 1.65 1/83 23451\n"), Some(1));
+        assert_eq!(running("0.00 0.01 0.05 12/1024 99"), Some(12));
+        assert_eq!(running("0.00 0.01"), None);
     }
 
     #[test]

@@ -111,7 +111,7 @@ pub fn set_step_aside(step_aside: bool) {
 /// measure one against the other), else [`set_step_aside`].
 pub fn steps_aside() -> bool {
     match std::env::var("SIDEBYSIDE_ASIDE").as_deref() {
-        Ok("on") => true,
+        Ok("on" | "after") => true,
         Ok("off") => false,
         _ => STEP_ASIDE.load(std::sync::atomic::Ordering::SeqCst),
     }
