@@ -38,6 +38,9 @@
 use std::io;
 use std::thread::JoinHandle;
 
+/// What the waiting thread's `left` holds until it has said.
+const UNSET: i64 = i64::MIN;
+
 /// The thread that waits for the program's exit.
 pub struct Waiter {
     thread: JoinHandle<Option<u64>>,
@@ -49,22 +52,32 @@ pub struct Waiter {
 impl Waiter {
     /// Starts the thread, which moves off the calling thread's core (a sleeping thread cannot
     /// be moved, nor its load) and waits for `pid` (a child of this process) to exit. Returns
-    /// once it has moved.
+    /// once it has moved. The calling thread yields rather than sleeps meanwhile: woken by the
+    /// new thread, it could be put on that thread's core, the one it moved to.
     pub fn start(pid: libc::pid_t) -> io::Result<Waiter> {
         let here = current_core();
-        let (sender, receiver) = std::sync::mpsc::channel();
+        let moved = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(UNSET));
+        let told = std::sync::Arc::clone(&moved);
         let thread = std::thread::Builder::new()
             .name("waiter".to_string())
             .stack_size(64 * 1024)
             .spawn(move || {
-                let left = here.and_then(move_off);
-                let _ = sender.send(left);
+                let left = here.and_then(move_off).map_or(-1, |core| core as i64);
+                told.store(left, std::sync::atomic::Ordering::Release);
                 wait_for_exit(pid)
             })?;
-        let left = receiver
-            .recv()
-            .map_err(|_| io::Error::other("the waiting thread ended before it started"))?;
-        Ok(Waiter { thread, left })
+        let deadline = std::time::Instant::now() + std::time::Duration::from_millis(100);
+        let left = loop {
+            let left = moved.load(std::sync::atomic::Ordering::Acquire);
+            if left != UNSET || std::time::Instant::now() > deadline || thread.is_finished() {
+                break left;
+            }
+            std::thread::yield_now();
+        };
+        Ok(Waiter {
+            thread,
+            left: usize::try_from(left).ok(),
+        })
     }
 
     /// When the program ended (on the monotonic clock, in nanoseconds), as the waiting thread
