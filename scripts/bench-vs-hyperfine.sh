@@ -16,6 +16,11 @@
 #                              runs where sidebyside's does, in the same isolation. What is
 #                              compared is then the two timers alone, the sandbox's cost to the
 #                              program's start-up being in both)
+#   LOAD=1 scripts/bench-vs-hyperfine.sh 16 10
+#                             (the same comparison under load: LOAD busy loops run for the
+#                              whole comparison, free to move between cores, or pinned with
+#                              LOAD_CORES=1 (a `taskset -c` list); the load average before and
+#                              after is printed with the tables)
 #   MAX_ROUNDS=60 scripts/bench-vs-hyperfine.sh 16 10
 #                             (after the 16 rounds, a program whose target is still undecided
 #                              gets more rounds, one at a time, until it is met or missed or
@@ -46,7 +51,22 @@ node=$(command -v node)
 programs=("$python -c pass" "$node -e 0" "/bin/true")
 if [[ -n "${PROGRAMS:-}" ]]; then IFS=";" read -r -a programs <<<"$PROGRAMS"; fi
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+loaders=()
+stop_load() { ((${#loaders[@]})) && kill "${loaders[@]}" 2>/dev/null; wait 2>/dev/null; true; }
+trap 'stop_load; rm -rf "$work"' EXIT
+load=${LOAD:-0}
+[[ "$load" =~ ^[0-9]+$ ]] || { echo "LOAD must be a number of busy loops, not '$load'" >&2; exit 2; }
+pin=()
+if [[ -n "${LOAD_CORES:-}" ]]; then
+  command -v taskset >/dev/null || { echo "LOAD_CORES needs taskset (util-linux)" >&2; exit 2; }
+  taskset -c "$LOAD_CORES" true 2>/dev/null || { echo "LOAD_CORES: no such cores: $LOAD_CORES" >&2; exit 2; }
+  pin=(taskset -c "$LOAD_CORES")
+fi
+for _ in $(seq "$load"); do
+  "${pin[@]}" sh -c 'while :; do :; done' &
+  loaders+=($!)
+done
+before=$(cut -d' ' -f1-3 /proc/loadavg)
 # sidebyside starts programs with a clean environment (PATH, HOME, LANG, TMPDIR) plus its own
 # variables, among them NODE_EXTRA_CA_CERTS and SSL_CERT_FILE naming its one-certificate CA.
 # Give hyperfine's and time's programs the same: NODE_EXTRA_CA_CERTS alone makes `node -e 0`
@@ -202,5 +222,7 @@ for index in "${!programs[@]}"; do
   done
 done
 
+stop_load
+((load)) && echo "under load: $load busy loop(s)${LOAD_CORES:+ pinned to cores $LOAD_CORES}, free otherwise; load average $before before, $(cut -d' ' -f1-3 /proc/loadavg) after"
 [[ -n "${INSIDE:-}" ]] && echo "hyperfine ran inside sidebyside's sandbox (INSIDE=1, isolation ${ISOLATION:-auto}): the columns compare the two timers alone"
 python3 "$work/compare.py" summary "$work" "${programs[@]}"
