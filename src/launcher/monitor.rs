@@ -64,8 +64,13 @@ impl Watch {
         }
     }
 
-    /// How long until the next check ([`INTERVAL`] to [`LONGEST_INTERVAL`]).
+    /// How long until the next check ([`INTERVAL`] to [`LONGEST_INTERVAL`]). With no limit to
+    /// check (`bench`), the timeout: nothing wakes the launcher during the run but the
+    /// program's output and its end.
     pub fn interval(&self) -> Duration {
+        if self.memory_bytes.is_none() && self.processes.is_none() {
+            return self.timeout;
+        }
         self.interval
     }
 
@@ -373,6 +378,16 @@ pub fn children_of_self() -> Vec<libc::pid_t> {
 mod tests {
     use super::{Breach, Scanner, Watch, INTERVAL, LONGEST_INTERVAL};
     use std::time::Duration;
+
+    #[test]
+    fn with_no_limit_to_check_only_the_timeout_wakes_the_watch() {
+        let mut unlimited = Watch::new(Duration::from_secs(90), None, None, None);
+        assert_eq!(unlimited.interval(), Duration::from_secs(90));
+        assert_eq!(unlimited.check(), None);
+        assert_eq!(unlimited.interval(), Duration::from_secs(90));
+        let limited = Watch::new(Duration::from_secs(90), Some(1 << 30), None, None);
+        assert_eq!(limited.interval(), INTERVAL);
+    }
 
     #[test]
     fn checks_grow_apart_while_far_from_the_limits_and_close_up_near_one() {

@@ -114,7 +114,7 @@ impl Watcher {
         mut waiter: Option<super::aside::Waiter>,
     ) -> std::io::Result<(libc::c_int, libc::rusage, Option<u64>)> {
         self.watch.started = Instant::now();
-        let mut next_tick = self.watch.started + monitor::INTERVAL;
+        let mut next_tick = self.watch.started + self.watch.interval();
         loop {
             // Limits and the timeout are watched until the snippet breaks one.
             let timeout_ms = if self.breach.is_none() {
