@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{fixture, mock_body, sidebyside};
+use common::{fixture, kept_run_directories, mock_body, sidebyside};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -361,11 +361,7 @@ fn a_measured_programs_launcher_sleeps_off_the_programs_core() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{stderr}");
-    let kept = stderr
-        .lines()
-        .find_map(|line| line.split("kept the run directories in ").nth(1))
-        .map(|path| std::path::PathBuf::from(path.trim()))
-        .unwrap_or_else(|| panic!("no run directories kept:\n{stderr}"));
+    let kept = kept_run_directories(&stderr);
     let cores = std::thread::available_parallelism().map_or(1, |count| count.get());
     let mut checked = 0;
     for entry in std::fs::read_dir(&kept).unwrap().flatten() {

@@ -578,11 +578,7 @@ print("only the mock's sockets at the start")
         "namespace",
         &["--jobs", "1", "--keep-temp"],
     );
-    let kept = stderr
-        .lines()
-        .find_map(|line| line.split("kept the run directories in ").nth(1))
-        .map(|path| PathBuf::from(path.trim()))
-        .unwrap_or_else(|| panic!("no run directories kept:\n{stderr}"));
+    let kept = kept_run_directories(&stderr);
     let mut networks = Vec::new();
     for index in 0..blocks.len() {
         let report = kept.join(format!("run-{index}")).join("report.json");

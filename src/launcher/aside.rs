@@ -98,32 +98,15 @@ fn move_off(core: usize) -> Option<usize> {
     Some(core)
 }
 
-/// Blocks until `pid` has exited, leaving it to be reaped; the moment it returned.
+/// Blocks until `pid` has exited, leaving it to be reaped (the launcher's `wait4` takes its
+/// resource usage); the moment it returned.
 fn wait_for_exit(pid: libc::pid_t) -> Option<u64> {
-    // SAFETY: a zeroed siginfo_t is a valid out-parameter.
-    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-    loop {
-        // SAFETY: waitid on a child of this process with a valid out-pointer; WNOWAIT leaves it
-        // a zombie for the launcher's wait4, which takes its resource usage.
-        let result = unsafe {
-            libc::waitid(
-                libc::P_PID,
-                pid as libc::id_t,
-                &mut info,
-                libc::WEXITED | libc::WNOWAIT,
-            )
-        };
-        if result == 0 {
-            return Some(super::gate::monotonic_ns());
-        }
-        if io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
-            return None;
-        }
-    }
+    crate::ground::children::wait_without_reaping(pid).ok()?;
+    Some(super::gate::monotonic_ns())
 }
 
-/// Moves the calling thread (the launcher's) off the core it is on, right after it opened the
-/// gate, for the rest of the run. Says what it did, for the run's report.
+/// Moves the calling thread (the launcher's) off the core it is on, for the rest of the run,
+/// just before or right after it opens the gate (`when`, for the report). Says what it did.
 pub fn step_aside(waiter: &Waiter, when: &str) -> String {
     let Some(here) = current_core() else {
         return format!(

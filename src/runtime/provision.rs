@@ -115,7 +115,7 @@ pub fn output(command: &Command) -> Result<Output> {
 
     // Wait for the supervisor without reaping it, so its pid (the group id) cannot be reused
     // while the group may still be signalled; then sweep anything the tool left in its group.
-    wait_without_reaping(group);
+    let _ = crate::ground::children::wait_without_reaping(group);
     {
         let mut live = LIVE.lock().unwrap_or_else(PoisonError::into_inner);
         live.retain(|&pid| pid != group);
@@ -133,24 +133,6 @@ pub fn output(command: &Command) -> Result<Output> {
         stdout,
         stderr,
     })
-}
-
-fn wait_without_reaping(pid: i32) {
-    loop {
-        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-        let result = unsafe {
-            libc::waitid(
-                libc::P_PID,
-                pid as libc::id_t,
-                &mut info,
-                libc::WEXITED | libc::WNOWAIT,
-            )
-        };
-        if result == 0 || std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted
-        {
-            return;
-        }
-    }
 }
 
 /// Takes an exclusive lock on `file`, waiting for another run that holds it, and giving up when

@@ -116,3 +116,12 @@ pub fn process_alive(pid: i64) -> bool {
             .map(|stat| !stat.contains(") Z "))
             .unwrap_or(false)
 }
+
+/// The folder `--keep-temp` kept the run directories in, as sidebyside's stderr names it.
+pub fn kept_run_directories(stderr: &str) -> PathBuf {
+    stderr
+        .lines()
+        .find_map(|line| line.split("kept the run directories in ").nth(1))
+        .map(|path| PathBuf::from(path.trim()))
+        .unwrap_or_else(|| panic!("no run directories kept:\n{stderr}"))
+}
