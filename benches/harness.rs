@@ -31,6 +31,7 @@ fn harness(runtime: &tokio::runtime::Runtime, isolation: IsolationChoice) -> Opt
         limits: sidebyside::launcher::Limits::default(),
         typecheck: false,
         recording: None,
+        syscall_filter: true,
     };
     let shutdown = sidebyside::shutdown::Shutdown::new(sidebyside::events::StopPolicy::AbortRuns);
     let reporter = std::sync::Arc::new(sidebyside::events::Silent);

@@ -10,6 +10,12 @@
 #                             (hyperfine runs PREPARE before each run, as sidebyside sets up a
 #                              namespace and a mock between runs)
 #   PROGRAMS='/usr/bin/node -e 0;/bin/true' scripts/bench-vs-hyperfine.sh
+#                             (default: Python's and Node's start-up, /bin/true, and `dd` copying
+#                              100000 single bytes: 200000 system calls in about 30 ms, the
+#                              program a per-call cost of the sandbox would show)
+#   BENCH_FLAGS=--syscall-filter scripts/bench-vs-hyperfine.sh
+#                             (more options for sidebyside's bench, here to keep the seccomp
+#                              filter that bench leaves off, and see what it costs)
 #   INSIDE=1 scripts/bench-vs-hyperfine.sh
 #                             (hyperfine runs inside sidebyside's sandbox: started by
 #                              `sidebyside bench --command hyperfine ...`, so that its program
@@ -48,7 +54,8 @@ for tool in hyperfine /usr/bin/time "$sidebyside"; do
 done
 python=$(python3 -c 'import sys; print(sys.executable)')
 node=$(command -v node)
-programs=("$python -c pass" "$node -e 0" "/bin/true")
+dd=$(command -v dd)
+programs=("$python -c pass" "$node -e 0" "/bin/true" "$dd if=/dev/zero of=/dev/null bs=1 count=100000 status=none")
 if [[ -n "${PROGRAMS:-}" ]]; then IFS=";" read -r -a programs <<<"$PROGRAMS"; fi
 work=$(mktemp -d)
 loaders=()
@@ -205,7 +212,8 @@ for index in "${!programs[@]}"; do
         --export-json "$work/hyperfine-$index-$round.json" "$program" >/dev/null 2>&1
     }
     sidebyside_round() {
-      "$sidebyside" bench --command "$program" --warmup 2 --runs "$runs" --isolation "${ISOLATION:-auto}" \
+      # shellcheck disable=SC2086 # BENCH_FLAGS is words
+      "$sidebyside" bench --command "$program" --warmup 2 --runs "$runs" --isolation "${ISOLATION:-auto}" ${BENCH_FLAGS:-} \
         --out "$work/sidebyside-$index-$round" --format json >/dev/null 2>&1
     }
     if ((round % 2)); then hyperfine_round; sidebyside_round; else sidebyside_round; hyperfine_round; fi

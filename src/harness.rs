@@ -53,6 +53,10 @@ pub struct HarnessOptions {
     /// `record --upstream URL PAGE...`: the runs' mock proxies every request to this loopback
     /// upstream and writes a mapping per distinct request (instead of serving `mock_dir`).
     pub recording: Option<Recording>,
+    /// The seccomp filter of the snippet's confinement. Every command keeps it but `bench`,
+    /// which leaves it off unless asked (`--syscall-filter`): a filter puts every system call of
+    /// the measured program on the kernel's slow path, a cost hyperfine's programs do not pay.
+    pub syscall_filter: bool,
 }
 
 /// What a command does about a runtime it asked for that is not installed.
@@ -166,6 +170,7 @@ impl Harness {
             limits: options.limits.clone(),
             timeout: options.timeout,
             output_cap_bytes: options.output_cap_bytes,
+            syscall_filter: options.syscall_filter,
         };
         let mut session =
             Session::new(definition, settings, root.path().to_path_buf()).map_err(Error::Other)?;

@@ -262,6 +262,14 @@ pub struct BenchSettings {
     /// The scenario manifest the bench read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub manifest: Option<PathBuf>,
+    /// The measured programs kept the seccomp filter (`--syscall-filter`). Documents written
+    /// before `bench` left it off by default read as true, which they were.
+    #[serde(default = "kept_filter")]
+    pub syscall_filter: bool,
+}
+
+fn kept_filter() -> bool {
+    true
 }
 
 /// One scenario at one parameter point, every runtime measured.

@@ -33,6 +33,10 @@ pub struct RunSettings {
     pub limits: crate::launcher::Limits,
     pub timeout: Duration,
     pub output_cap_bytes: u64,
+    /// The seccomp layer of the snippet's confinement ([`HarnessOptions::syscall_filter`]).
+    ///
+    /// [`HarnessOptions::syscall_filter`]: crate::harness::HarnessOptions::syscall_filter
+    pub syscall_filter: bool,
 }
 
 /// What one run left behind, before any judgement.
@@ -245,6 +249,7 @@ impl Session {
             writable,
             tcp_connect_ports,
             read_only_mounts: self.settings.isolation == IsolationMode::Namespace,
+            syscall_filter: self.settings.syscall_filter,
         };
 
         let spec = LaunchSpec {

@@ -428,6 +428,83 @@ fn a_measured_programs_launcher_sleeps_off_the_programs_core() {
 }
 
 #[test]
+fn measured_programs_run_without_the_syscall_filter_unless_asked() {
+    // Each run prints its own seccomp mode (0: none, 2: a filter). `verify` keeps the filter;
+    // `bench` leaves it off, so that a program's system calls cost what they cost outside, and
+    // keeps it with --syscall-filter. Namespaces, Landlock and dropped capabilities stay.
+    for (extra, mode) in [(None, "0"), (Some("--syscall-filter"), "2")] {
+        let out = tempfile::tempdir().unwrap();
+        let output = sidebyside()
+            .args([
+                "bench",
+                "--command",
+                "grep -E '^(Seccomp|CapEff):' /proc/self/status",
+            ])
+            .args(extra)
+            .args([
+                "--runs",
+                "2",
+                "--warmup",
+                "0",
+                "--keep-temp",
+                "--format",
+                "json",
+            ])
+            .arg("--out")
+            .arg(out.path())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "{stderr}");
+        let document: Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(
+            document["bench"]["settings"]["syscall_filter"],
+            Value::Bool(extra.is_some()),
+            "{document}"
+        );
+        let kept = kept_run_directories(&stderr);
+        let mut checked = 0;
+        for entry in std::fs::read_dir(&kept).unwrap().flatten() {
+            let Ok(report) = std::fs::read(entry.path().join("report.json")) else {
+                continue;
+            };
+            let report: Value = serde_json::from_slice(&report).unwrap();
+            let printed = std::fs::read_to_string(entry.path().join("stdout")).unwrap();
+            let seccomp = printed
+                .lines()
+                .find_map(|line| line.strip_prefix("Seccomp:"))
+                .unwrap_or_else(|| panic!("no Seccomp line:\n{printed}"));
+            assert_eq!(seccomp.trim(), mode, "{extra:?}:\n{printed}");
+            let capabilities = printed
+                .lines()
+                .find_map(|line| line.strip_prefix("CapEff:"))
+                .unwrap_or_else(|| panic!("no CapEff line:\n{printed}"));
+            assert_eq!(capabilities.trim(), "0000000000000000", "{printed}");
+            let syscalls = report["protections"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|protection| protection["name"] == "syscalls")
+                .unwrap_or_else(|| panic!("no syscalls protection: {report}"))
+                .clone();
+            assert_eq!(
+                syscalls["in_force"],
+                Value::Bool(extra.is_some()),
+                "{syscalls}"
+            );
+            if extra.is_none() {
+                let detail = syscalls["detail"].as_str().unwrap();
+                assert!(detail.contains("--syscall-filter"), "{detail}");
+            }
+            checked += 1;
+        }
+        let _ = std::fs::remove_dir_all(&kept);
+        // The verification run and two timed runs.
+        assert_eq!(checked, 3, "{stderr}");
+    }
+}
+
+#[test]
 fn preload_isolation_skips_uvloop_and_measures_the_rest() {
     let out = tempfile::tempdir().unwrap();
     let (code, document, output) = bench(

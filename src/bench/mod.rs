@@ -92,6 +92,9 @@ pub struct BenchOptions {
     pub instructions: bool,
     /// `--pin`: the programs on other cores than sidebyside's own process (harness and mock).
     pub pin: bool,
+    /// `--syscall-filter`: the measured programs keep the seccomp filter (left off by default,
+    /// see [`crate::harness::HarnessOptions::syscall_filter`]).
+    pub syscall_filter: bool,
     pub output_cap_bytes: u64,
     pub keep_temp: bool,
     pub cache_dir: PathBuf,
@@ -160,6 +163,7 @@ pub async fn bench(
         limits: crate::launcher::Limits::default(),
         typecheck: false,
         recording: None,
+        syscall_filter: options.syscall_filter,
     };
     let harness = Harness::start(
         &harness_options,
@@ -252,6 +256,7 @@ pub async fn bench(
             .manifest
             .as_ref()
             .map(|manifest| manifest.path.clone()),
+        syscall_filter: options.syscall_filter,
     };
     let runs = std::mem::take(&mut measurer.verification);
     let mode = harness.mode;

@@ -83,6 +83,7 @@ pub fn run(arguments: ClaimsArguments) -> ExitStatus {
             limits: sidebyside::launcher::Limits::standard(),
             typecheck: false,
             recording: None,
+            syscall_filter: true,
         },
     };
     // --out is checked before anything runs.

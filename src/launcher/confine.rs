@@ -48,7 +48,20 @@ pub struct ConfineSpec {
     /// rule on `/` grants everywhere anyway.
     #[serde(default)]
     pub read_only_mounts: bool,
+    /// The seccomp filter is applied (every command but `bench`, which leaves it off unless
+    /// asked: see `bench --syscall-filter`).
+    #[serde(default = "filtered")]
+    pub syscall_filter: bool,
 }
+
+fn filtered() -> bool {
+    true
+}
+
+/// Why a `bench` run has no seccomp filter.
+pub const UNFILTERED: &str = "left off by bench, so that the measured program's system calls \
+     cost what they cost outside sidebyside (a filter puts every call on the kernel's slow \
+     path); `bench --syscall-filter` keeps it";
 
 /// Devices every runtime opens for writing (`/dev/null` as a sink) or may use as a terminal.
 const WRITABLE_DEVICES: &[&str] = &["/dev/null", "/dev/zero", "/dev/full", "/dev/tty"];
@@ -67,7 +80,13 @@ pub struct Prepared {
 pub fn prepare(spec: &ConfineSpec) -> Prepared {
     let mut protections = Vec::new();
     let landlock = prepare_landlock(spec, &mut protections);
-    let seccomp = match compiled_seccomp_program() {
+    let seccomp = match compiled_seccomp_program().and_then(|program| {
+        if spec.syscall_filter {
+            Ok(program)
+        } else {
+            Err(UNFILTERED.to_string())
+        }
+    }) {
         Ok(program) => {
             protections.push(Protection::new(
                 SYSCALLS,
@@ -464,6 +483,7 @@ mod tests {
             writable: vec![directory.path().to_path_buf()],
             tcp_connect_ports: vec![8080],
             read_only_mounts: false,
+            syscall_filter: true,
         });
         let names: Vec<&str> = prepared
             .protections

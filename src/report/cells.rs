@@ -259,9 +259,16 @@ pub fn claim_runtimes<'a>(report: &Report<'a>) -> Vec<&'a str> {
 /// `10 runs after 2 warm-up runs, runtimes interleaved`, per machine when they differ.
 pub fn bench_settings(machine: &Machine<'_>) -> Option<String> {
     let bench = machine.benches().next()?;
+    // Said only when it was kept: without it, a program's system calls cost what they cost
+    // outside sidebyside, as in hyperfine.
+    let filter = if bench.settings.syscall_filter {
+        "; the programs kept the seccomp filter (--syscall-filter), which adds to every system call"
+    } else {
+        ""
+    };
     Some(format!(
         "{} timed runs per case after {} warm-up runs, runtimes interleaved; medians with 95% \
-         bootstrap confidence intervals",
+         bootstrap confidence intervals{filter}",
         bench.settings.runs, bench.settings.warmup
     ))
 }
