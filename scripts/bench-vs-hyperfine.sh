@@ -22,6 +22,10 @@
 #                              runs where sidebyside's does, in the same isolation. What is
 #                              compared is then the two timers alone, the sandbox's cost to the
 #                              program's start-up being in both)
+#   SETTLE=0.5 scripts/bench-vs-hyperfine.sh
+#                             (seconds of pause before each tool's round, default 0.2, so that
+#                              what the kernel finishes after one tool, such as the teardown of
+#                              sidebyside's network namespace, does not fall in the other's runs)
 #   LOAD=1 scripts/bench-vs-hyperfine.sh 16 10
 #                             (the same comparison under load: LOAD busy loops run for the
 #                              whole comparison, free to move between cores, or pinned with
@@ -85,6 +89,7 @@ clean=(env -i "PATH=$PATH" "HOME=$HOME" "LANG=C.UTF-8" "TMPDIR=${TMPDIR:-/tmp}"
   "NODE_EXTRA_CA_CERTS=$work/ca.pem" "SSL_CERT_FILE=$work/ca.pem")
 
 max_rounds=${MAX_ROUNDS:-$rounds}
+settle=${SETTLE:-0.2}
 ((max_rounds >= rounds)) || { echo "MAX_ROUNDS ($max_rounds) is below ROUNDS ($rounds)" >&2; exit 2; }
 # The comparison itself, in Python: `decided WORK INDEX` answers whether a program's target is
 # met or missed after the rounds so far (exit 0) or still undecided (exit 1); `summary WORK
@@ -216,7 +221,14 @@ for index in "${!programs[@]}"; do
       "$sidebyside" bench --command "$program" --warmup 2 --runs "$runs" --isolation "${ISOLATION:-auto}" ${BENCH_FLAGS:-} \
         --out "$work/sidebyside-$index-$round" --format json >/dev/null 2>&1
     }
-    if ((round % 2)); then hyperfine_round; sidebyside_round; else sidebyside_round; hyperfine_round; fi
+    # A pause before each tool's round: when sidebyside ends, the kernel tears its kept network
+    # namespace down in a worker of its own, about 50 ms of CPU that would otherwise fall in
+    # the first runs hyperfine times next (a trace found it there).
+    if ((round % 2)); then
+      sleep "$settle"; hyperfine_round; sleep "$settle"; sidebyside_round
+    else
+      sleep "$settle"; sidebyside_round; sleep "$settle"; hyperfine_round
+    fi
     # The program's words as a shell would split them (hyperfine -N and sidebyside --command
     # both honour quotes: PROGRAMS="/bin/sh -c 'exec /bin/true'").
     eval "words=($program)"
