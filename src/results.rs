@@ -79,7 +79,15 @@ pub struct Updated {
 /// force for every run that reported it, with the detail of a run that lacked it, if any.
 pub fn protections_of(runs: &[Observation]) -> Vec<Protection> {
     let mut merged: Vec<Protection> = Vec::new();
-    for protection in runs.iter().flat_map(|run| &run.protections) {
+    for run in runs {
+        merge_protections(&mut merged, &run.protections);
+    }
+    merged
+}
+
+/// Adds one run's protections to `merged` by the rule of [`protections_of`].
+pub fn merge_protections(merged: &mut Vec<Protection>, run: &[Protection]) {
+    for protection in run {
         match merged.iter_mut().find(|seen| seen.name == protection.name) {
             Some(seen) => {
                 if seen.in_force && !protection.in_force {
@@ -89,7 +97,6 @@ pub fn protections_of(runs: &[Observation]) -> Vec<Protection> {
             None => merged.push(protection.clone()),
         }
     }
-    merged
 }
 
 /// A code block that was found and deliberately not run.

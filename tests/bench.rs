@@ -462,6 +462,15 @@ fn measured_programs_run_without_the_syscall_filter_unless_asked() {
             Value::Bool(extra.is_some()),
             "{document}"
         );
+        // The document lists the runs' protections, --command cases included.
+        let listed = document["protections"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no protections: {document}"))
+            .iter()
+            .find(|protection| protection["name"] == "syscalls")
+            .unwrap_or_else(|| panic!("no syscalls protection: {document}"))
+            .clone();
+        assert_eq!(listed["in_force"], Value::Bool(extra.is_some()), "{listed}");
         let kept = kept_run_directories(&stderr);
         let mut checked = 0;
         for entry in std::fs::read_dir(&kept).unwrap().flatten() {

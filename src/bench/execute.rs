@@ -122,6 +122,10 @@ pub struct Measurer<'a> {
     pub shutdown: &'a Shutdown,
     /// Verification observations of snippet and scenario programs (the document's `runs`).
     pub verification: Vec<Observation>,
+    /// The protections of every run made, verification and timed, merged as
+    /// [`crate::results::protections_of`] does: the document's `protections`, also for
+    /// `--command` cases, whose runs keep no observation.
+    pub protections: Vec<crate::observation::Protection>,
     /// Position of the next run in the whole bench.
     sequence: usize,
     /// Runs the bench expects to make in all, for the progress display.
@@ -142,6 +146,7 @@ impl<'a> Measurer<'a> {
             reporter,
             shutdown,
             verification: Vec::new(),
+            protections: Vec::new(),
             sequence: 0,
             expected_runs: 0,
         }
@@ -448,6 +453,7 @@ impl<'a> Measurer<'a> {
             self.harness.mode,
             outcome,
         );
+        crate::results::merge_protections(&mut self.protections, &observation.protections);
         let mut figures = checks::check(&plan.scenario, &plan.point, &mut observation);
         if plan.scenario.metric.name == super::instructions::FIGURE {
             match super::instructions::count(&observation.stderr.text) {

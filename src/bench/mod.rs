@@ -259,6 +259,7 @@ pub async fn bench(
         syscall_filter: options.syscall_filter,
     };
     let runs = std::mem::take(&mut measurer.verification);
+    let protections = std::mem::take(&mut measurer.protections);
     let mode = harness.mode;
     harness.finish();
     let results = Results {
@@ -267,7 +268,7 @@ pub async fn bench(
         schema_version: RESULTS_SCHEMA_VERSION,
         command: "bench".to_string(),
         isolation: mode,
-        protections: crate::results::protections_of(&runs),
+        protections,
         tls: true,
         environment,
         summary: Summary::of(&runs),
