@@ -432,45 +432,47 @@ fn measured_programs_run_without_the_syscall_filter_unless_asked() {
     // Each run prints its own seccomp mode (0: none, 2: a filter). `verify` keeps the filter;
     // `bench` leaves it off, so that a program's system calls cost what they cost outside, and
     // keeps it with --syscall-filter. Namespaces, Landlock and dropped capabilities stay.
+    /// The `syscalls` entry of a `protections` list (a run's report or the whole document).
+    fn syscalls(holder: &Value) -> &Value {
+        holder["protections"]
+            .as_array()
+            .and_then(|list| {
+                list.iter()
+                    .find(|protection| protection["name"] == "syscalls")
+            })
+            .unwrap_or_else(|| panic!("no syscalls protection: {holder}"))
+    }
+    /// The value of a `/proc/self/status` field the program printed.
+    fn field<'a>(printed: &'a str, name: &str) -> &'a str {
+        printed
+            .lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(':'))
+            .unwrap_or_else(|| panic!("no {name} line:\n{printed}"))
+            .trim()
+    }
     for (extra, mode) in [(None, "0"), (Some("--syscall-filter"), "2")] {
         let out = tempfile::tempdir().unwrap();
-        let output = sidebyside()
-            .args([
-                "bench",
-                "--command",
-                "grep -E '^(Seccomp|CapEff):' /proc/self/status",
-            ])
-            .args(extra)
-            .args([
-                "--runs",
-                "2",
-                "--warmup",
-                "0",
-                "--keep-temp",
-                "--format",
-                "json",
-            ])
-            .arg("--out")
-            .arg(out.path())
-            .output()
-            .unwrap();
+        let mut args = vec![
+            "--command",
+            "grep -E '^(Seccomp|CapEff):' /proc/self/status",
+            "--runs",
+            "2",
+            "--warmup",
+            "0",
+            "--keep-temp",
+        ];
+        args.extend(extra);
+        let (code, document, output) = bench(&args, out.path());
         let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(0), "{stderr}");
-        let document: Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(code, 0, "{stderr}");
+        let filtered = Value::Bool(extra.is_some());
         assert_eq!(
-            document["bench"]["settings"]["syscall_filter"],
-            Value::Bool(extra.is_some()),
+            document["bench"]["settings"]["syscall_filter"], filtered,
             "{document}"
         );
         // The document lists the runs' protections, --command cases included.
-        let listed = document["protections"]
-            .as_array()
-            .unwrap_or_else(|| panic!("no protections: {document}"))
-            .iter()
-            .find(|protection| protection["name"] == "syscalls")
-            .unwrap_or_else(|| panic!("no syscalls protection: {document}"))
-            .clone();
-        assert_eq!(listed["in_force"], Value::Bool(extra.is_some()), "{listed}");
+        let listed = syscalls(&document);
+        assert_eq!(listed["in_force"], filtered, "{listed}");
         let kept = kept_run_directories(&stderr);
         let mut checked = 0;
         for entry in std::fs::read_dir(&kept).unwrap().flatten() {
@@ -479,30 +481,12 @@ fn measured_programs_run_without_the_syscall_filter_unless_asked() {
             };
             let report: Value = serde_json::from_slice(&report).unwrap();
             let printed = std::fs::read_to_string(entry.path().join("stdout")).unwrap();
-            let seccomp = printed
-                .lines()
-                .find_map(|line| line.strip_prefix("Seccomp:"))
-                .unwrap_or_else(|| panic!("no Seccomp line:\n{printed}"));
-            assert_eq!(seccomp.trim(), mode, "{extra:?}:\n{printed}");
-            let capabilities = printed
-                .lines()
-                .find_map(|line| line.strip_prefix("CapEff:"))
-                .unwrap_or_else(|| panic!("no CapEff line:\n{printed}"));
-            assert_eq!(capabilities.trim(), "0000000000000000", "{printed}");
-            let syscalls = report["protections"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|protection| protection["name"] == "syscalls")
-                .unwrap_or_else(|| panic!("no syscalls protection: {report}"))
-                .clone();
-            assert_eq!(
-                syscalls["in_force"],
-                Value::Bool(extra.is_some()),
-                "{syscalls}"
-            );
+            assert_eq!(field(&printed, "Seccomp"), mode, "{extra:?}:\n{printed}");
+            assert_eq!(field(&printed, "CapEff"), "0000000000000000", "{printed}");
+            let protection = syscalls(&report);
+            assert_eq!(protection["in_force"], filtered, "{protection}");
             if extra.is_none() {
-                let detail = syscalls["detail"].as_str().unwrap();
+                let detail = protection["detail"].as_str().unwrap();
                 assert!(detail.contains("--syscall-filter"), "{detail}");
             }
             checked += 1;
