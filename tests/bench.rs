@@ -316,6 +316,16 @@ fn any_command_can_be_measured() {
     // The table is the report's (`report results.json --format table` prints the same).
     assert!(stdout.contains("══ command"), "{stdout}");
     assert!(stdout.contains("Only true was measured"), "{stdout}");
+    // Where the commands ran is said, though there is no runs section to say it, and the
+    // machine's line has no empty field where a scenario bench lists runtime versions.
+    let header = stdout.lines().next().unwrap_or_default();
+    assert!(header.ends_with(" cores"), "{header}");
+    assert!(stdout.contains(": isolation: "), "{stdout}");
+    let protections = stdout
+        .lines()
+        .find(|line| line.contains(": protections: "))
+        .unwrap_or_else(|| panic!("no protections line:\n{stdout}"));
+    assert!(protections.contains("missing: syscalls"), "{protections}");
     let document: Value =
         serde_json::from_slice(&std::fs::read(out.path().join("results.json")).unwrap()).unwrap();
     assert_measured(case(point(&document, "command"), "true"), 5);

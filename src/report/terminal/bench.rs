@@ -32,6 +32,26 @@ impl Terminal {
             if let Some(settings) = cells::bench_settings(machine) {
                 let _ = writeln!(out, "{}: {settings}", machine.label);
             }
+            // A bench of `--command`s has no verification runs, so the runs section that says
+            // where programs ran is not printed: say it here.
+            if machine.verify().is_none() {
+                let sandbox = machine
+                    .documents
+                    .iter()
+                    .find(|document| document.bench.is_some());
+                if let Some(document) = sandbox {
+                    let _ = writeln!(
+                        out,
+                        "{}: isolation: {}",
+                        machine.label,
+                        cells::isolation_label(document.isolation)
+                    );
+                    let protections = cells::protections_summary(&document.protections);
+                    if !protections.is_empty() {
+                        let _ = writeln!(out, "{}: protections: {protections}", machine.label);
+                    }
+                }
+            }
             for bench in machine.benches() {
                 for warning in &bench.warnings {
                     let _ = writeln!(

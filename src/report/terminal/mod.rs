@@ -152,14 +152,23 @@ impl Render for Terminal {
                 .iter()
                 .map(|(name, version)| format!("{name} {version}"))
                 .collect();
+            // `--command` cases record no runtime versions: no empty field then.
+            let cores = format!("{} cores", environment.cores);
+            let runtimes = runtimes.join(", ");
+            let parts: Vec<&str> = [
+                environment.os.as_str(),
+                environment.cpu.as_str(),
+                cores.as_str(),
+                runtimes.as_str(),
+            ]
+            .into_iter()
+            .filter(|part| !part.is_empty())
+            .collect();
             let _ = writeln!(
                 out,
-                "{} {} · {} · {} cores · {}",
+                "{} {}",
                 self.bold(&format!("{}:", machine.label)),
-                environment.os,
-                environment.cpu,
-                environment.cores,
-                runtimes.join(", ")
+                parts.join(" · ")
             );
             if machine.interrupted() {
                 let _ = writeln!(
