@@ -833,6 +833,9 @@ fn the_noise_guard_records_the_machine_and_pin_says_what_it_did() {
     );
     assert!(noise["load_max"].as_f64().unwrap() >= noise["load_before"].as_f64().unwrap());
     assert!(noise["busy_processes"].is_array(), "{noise}");
+    // Linux counts the time a hypervisor takes (steal), zero on bare metal.
+    let steal = noise["steal_share"].as_f64().expect("steal_share");
+    assert!((0.0..=1.0).contains(&steal), "{noise}");
     // The bench's own process is never one of the "other" processes.
     for process in noise["busy_processes"].as_array().unwrap() {
         assert_ne!(process["pid"], pid, "{noise}");

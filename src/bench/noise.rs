@@ -5,7 +5,8 @@
 //! Recorded: the 1-minute load average before the bench and at the start of every point; the
 //! CPU time every other process used over the bench (`/proc/PID/stat`, utime + stime, at the
 //! start and at the end); the cores' frequency governors and thermal throttle counters where
-//! the kernel shows them; and SMT siblings (`topology/thread_siblings_list`). Each finding that
+//! the kernel shows them; the CPU time a hypervisor took from the machine's virtual CPUs over
+//! the bench (steal, `/proc/stat`); and SMT siblings (`topology/thread_siblings_list`). Each finding that
 //! makes figures less trustworthy becomes a warning of the bench, which every report shows.
 
 use crate::results::noise::{BusyProcess, Noise, Pinning};
@@ -16,6 +17,8 @@ use std::time::Instant;
 const LOAD_PER_CORE: f64 = 0.5;
 /// Another process using this share of a core over the bench is called busy.
 const BUSY_SHARE: f64 = 0.1;
+/// A hypervisor taking this share of the machine's CPU time over the bench is a warning.
+const STEAL_SHARE: f64 = 0.02;
 
 /// CPU seconds per process, with its name.
 type Usage = BTreeMap<i32, (String, f64)>;
@@ -25,6 +28,7 @@ pub struct Guard {
     started: Instant,
     usage: Usage,
     throttles: Option<u64>,
+    ticks: Option<CpuTicks>,
     noise: Noise,
 }
 
@@ -46,6 +50,7 @@ impl Guard {
             started: Instant::now(),
             usage: process_usage(),
             throttles: throttle_events(),
+            ticks: cpu_ticks(),
             noise,
         }
     }
@@ -95,6 +100,10 @@ impl Guard {
         self.noise.busy_processes = busy;
         self.noise.throttle_events = match (self.throttles, throttle_events()) {
             (Some(before), Some(after)) => Some(after.saturating_sub(before)),
+            _ => None,
+        };
+        self.noise.steal_share = match (self.ticks, cpu_ticks()) {
+            (Some(before), Some(after)) => after.steal_share_since(before),
             _ => None,
         };
         self.noise.warnings = judge(&self.noise);
@@ -161,6 +170,14 @@ pub fn judge(noise: &Noise) -> Vec<String> {
         warnings.push(format!(
             "the CPU was throttled {events} time(s) during the bench (too hot): later runs \
              may be slower"
+        ));
+    }
+    if let Some(share) = noise.steal_share.filter(|share| *share > STEAL_SHARE) {
+        warnings.push(format!(
+            "the hypervisor gave {:.1}% of this machine's CPU time during the bench to other \
+             work while its virtual CPUs wanted to run (steal time): runs were paused at \
+             moments no figure shows, so they may be slower and noisier",
+            share * 100.0
         ));
     }
     if let Some(pinning) = &noise.pinning {
@@ -344,6 +361,47 @@ fn throttle_events() -> Option<u64> {
     total
 }
 
+/// The machine's CPU time so far, all cores together, in clock ticks (`cpu` line of
+/// `/proc/stat`): what a hypervisor took (steal) and the whole.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CpuTicks {
+    steal: u64,
+    total: u64,
+}
+
+impl CpuTicks {
+    /// The share of the CPU time between `before` and `self` that was stolen; `None` when no
+    /// time passed.
+    fn steal_share_since(self, before: CpuTicks) -> Option<f64> {
+        let total = self
+            .total
+            .checked_sub(before.total)
+            .filter(|total| *total > 0)?;
+        let steal = self.steal.saturating_sub(before.steal);
+        Some(steal as f64 / total as f64)
+    }
+}
+
+fn cpu_ticks() -> Option<CpuTicks> {
+    parse_cpu_ticks(&std::fs::read_to_string("/proc/stat").ok()?)
+}
+
+/// The `cpu` line of `/proc/stat`: user nice system idle iowait irq softirq steal (guest time,
+/// after them, is already counted in user and nice).
+pub fn parse_cpu_ticks(stat: &str) -> Option<CpuTicks> {
+    let line = stat.lines().find(|line| line.starts_with("cpu "))?;
+    let fields: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .take(8)
+        .map(|field| field.parse().ok())
+        .collect::<Option<_>>()?;
+    Some(CpuTicks {
+        steal: *fields.get(7)?,
+        total: fields.iter().sum(),
+    })
+}
+
 /// Groups of cores that are SMT siblings of one another, where the kernel shows them.
 fn sibling_groups() -> Vec<BTreeSet<usize>> {
     let mut groups: Vec<BTreeSet<usize>> = Vec::new();
@@ -449,6 +507,20 @@ mod tests {
         assert_eq!(parse_cpu_list("0-3,6\n"), [0, 1, 2, 3, 6]);
         assert_eq!(parse_cpu_list("1"), [1]);
         assert!(parse_cpu_list("").is_empty());
+        let proc_stat = "cpu  100 5 50 800 10 0 5 30 0 0\ncpu0 50 2 25 400 5 0 2 15 0 0\n";
+        let earlier = parse_cpu_ticks("cpu  60 5 30 500 10 0 5 10 0 0\n").unwrap();
+        let later = parse_cpu_ticks(proc_stat).unwrap();
+        assert_eq!(
+            later,
+            CpuTicks {
+                steal: 30,
+                total: 1000
+            }
+        );
+        // 20 of the 380 ticks between the two were stolen.
+        assert_eq!(later.steal_share_since(earlier), Some(20.0 / 380.0));
+        assert_eq!(later.steal_share_since(later), None);
+        assert_eq!(parse_cpu_ticks("cpu0 1 2 3\n"), None);
         let stat = "42 (a (weird) name) S 7 42 42 0 -1 4194304 100 0 0 0 150 50 0 0 20 0 1 0";
         assert_eq!(
             parse_stat(stat),
@@ -464,6 +536,7 @@ mod tests {
             load_max: Some(0.4),
             governors: vec!["performance".to_string()],
             throttle_events: Some(0),
+            steal_share: Some(0.004),
             ..Noise::default()
         };
         assert!(judge(&quiet).is_empty(), "{:?}", judge(&quiet));
@@ -478,6 +551,7 @@ mod tests {
             }],
             governors: vec!["powersave".to_string()],
             throttle_events: Some(3),
+            steal_share: Some(0.083),
             smt: Some(false),
             pinning: Some(Pinning {
                 program_cpus: vec![1],
@@ -493,6 +567,7 @@ mod tests {
             "rustc (pid 9, 90% of a core)",
             "governor is `powersave`",
             "throttled 3 time(s)",
+            "the hypervisor gave 8.3% of this machine's CPU time",
             "--pin: only so far",
         ] {
             assert!(warnings.contains(expected), "{expected}: {warnings}");
@@ -518,5 +593,8 @@ mod tests {
         );
         assert!(noise.cores >= 1);
         assert!(noise.load_before.is_some() && noise.load_max >= noise.load_before);
+        // Linux counts steal time (zero on bare metal); 200 ms of ticks have passed.
+        let steal = noise.steal_share.expect("steal time read from /proc/stat");
+        assert!((0.0..=1.0).contains(&steal), "{steal}");
     }
 }

@@ -1,5 +1,6 @@
 //! What made a bench's figures less trustworthy, recorded before and during the bench: the
-//! load average, other busy processes, the CPU frequency governor and throttling, and whether
+//! load average, other busy processes, the CPU frequency governor and throttling, the time the
+//! hypervisor took (steal), and whether
 //! the program, the mock and the harness shared cores (`bench.noise` in the results document).
 
 use serde::{Deserialize, Serialize};
@@ -22,6 +23,10 @@ pub struct Noise {
     pub governors: Vec<String>,
     /// Thermal throttling events of all cores during the bench; `None` where unreadable.
     pub throttle_events: Option<u64>,
+    /// The share of the machine's CPU time during the bench that the hypervisor gave to
+    /// something else while this machine's virtual CPUs wanted to run (`steal` in
+    /// `/proc/stat`): 0.05 is 5%. Zero on bare metal; `None` where unreadable.
+    pub steal_share: Option<f64>,
     /// Whether cores are hyper-threads of one physical core (SMT on), where readable.
     pub smt: Option<bool>,
     /// What `--pin` did, or `None` without it.
