@@ -98,6 +98,9 @@ pub struct Harness {
     pub session: Arc<Session>,
     pub mode: IsolationMode,
     root: tempfile::TempDir,
+    /// Held locked while this harness lives: marks `root` as in use (see
+    /// [`crate::paths::claim_run_root`]).
+    _owner: std::fs::File,
     keep_temp: bool,
     outputs_dir: Option<PathBuf>,
     typecheck: bool,
@@ -161,10 +164,20 @@ impl Harness {
         if missing == Missing::Refuse {
             installed.require(runtimes)?;
         }
+        let parent = crate::paths::run_root_parent();
+        for (path, error) in crate::paths::sweep_abandoned_run_roots(&parent) {
+            reporter.event(Event::Note(&format!(
+                "could not remove {}, the run directories of a sidebyside that was killed: \
+                 {error}; remove it by hand",
+                path.display()
+            )));
+        }
         let root = tempfile::Builder::new()
             .prefix("sidebyside-")
-            .tempdir_in(crate::paths::run_root_parent())
+            .tempdir_in(&parent)
             .map_err(|error| Error::io("cannot create a temporary directory", error))?;
+        let owner = crate::paths::claim_run_root(root.path())
+            .map_err(|error| Error::io("cannot mark the temporary directory as in use", error))?;
         let settings = RunSettings {
             isolation: mode,
             limits: options.limits.clone(),
@@ -185,6 +198,7 @@ impl Harness {
             session,
             mode,
             root,
+            _owner: owner,
             keep_temp: options.keep_temp,
             outputs_dir: options.outputs_dir.clone(),
             typecheck: options.typecheck,
@@ -449,6 +463,7 @@ impl Harness {
     /// named rather than left half-deleted in silence.
     pub fn finish(self) {
         if self.keep_temp {
+            crate::paths::release_run_root(self.root.path());
             let kept = self.root.keep();
             self.reporter.event(Event::Note(&format!(
                 "kept the run directories in {}",

@@ -5,7 +5,10 @@
 //! Python virtual environment, compiled Rust snippets, runtime hooks) live in a cache directory:
 //! `$SIDEBYSIDE_CACHE_DIR`, else the user's cache directory (`~/.cache/sidebyside` on Linux).
 
-use std::path::PathBuf;
+use std::fs::File;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
 
 /// The sidebyside project directory: the current directory if it holds `snippets/` and
 /// `mock-server/`, else the source checkout this binary was built from.
@@ -68,6 +71,72 @@ fn run_root_parent_from(
     .unwrap_or_else(|| PathBuf::from("/tmp"))
 }
 
+/// The file in a run root (the `sidebyside-*` folder that holds a `verify`'s or `bench`'s run
+/// directories) that its sidebyside holds an exclusive `flock` on for as long as it lives.
+const OWNER: &str = ".sidebyside-owner";
+
+/// Marks `root` as a living sidebyside's run root, for as long as the returned file stays
+/// open. The kernel drops the lock when the process ends, however it ends, so a root whose
+/// owner file is not locked was left by a sidebyside that was killed (`kill -9`, an editor or a
+/// CI runner stopping it hard) and can be removed: see [`sweep_abandoned_run_roots`]. The file
+/// is locked before it gets its name, so no sweep ever sees it unlocked while its owner lives,
+/// and it is close-on-exec, so no program started from the run holds the lock.
+pub fn claim_run_root(root: &Path) -> std::io::Result<File> {
+    let pending = root.join(".sidebyside-owner.new");
+    let file = File::create(&pending)?;
+    // SAFETY: flock on a descriptor we own.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    std::fs::rename(&pending, root.join(OWNER))?;
+    Ok(file)
+}
+
+/// Gives up the claim on a root that is to be kept (`--keep-temp`), so that no later sweep
+/// takes it for abandoned.
+pub fn release_run_root(root: &Path) {
+    let _ = std::fs::remove_file(root.join(OWNER));
+}
+
+/// Removes the run roots in `parent` that sidebyside processes left when they were killed
+/// before they could: folders named `sidebyside-*`, of this user, whose owner file nobody
+/// holds locked. Folders without an owner file (kept ones, or another program's) are left
+/// alone. Returns the roots that could not be removed, with why.
+pub fn sweep_abandoned_run_roots(parent: &Path) -> Vec<(PathBuf, std::io::Error)> {
+    let mut problems = Vec::new();
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return problems;
+    };
+    let me = nix::unistd::geteuid().as_raw();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let ours = entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with("sidebyside-")
+            && std::fs::symlink_metadata(&path)
+                .is_ok_and(|metadata| metadata.is_dir() && metadata.uid() == me);
+        if !ours {
+            continue;
+        }
+        let Ok(owner) = File::open(path.join(OWNER)) else {
+            continue;
+        };
+        // SAFETY: flock on a descriptor we own; LOCK_NB: a held lock is a living owner.
+        let abandoned =
+            unsafe { libc::flock(owner.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0;
+        if !abandoned {
+            continue;
+        }
+        match std::fs::remove_dir_all(&path) {
+            Ok(()) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(error) => problems.push((path, error)),
+        }
+    }
+    problems
+}
+
 /// A writable tmpfs with at least 1 GiB free (a container's 64 MiB `/dev/shm` is not one: a
 /// run's captured output alone may be larger).
 fn roomy_memory_filesystem(place: &std::path::Path) -> bool {
@@ -103,5 +172,46 @@ mod tests {
         )));
         let probe = tempfile::tempdir_in(&chosen).unwrap();
         assert!(probe.path().starts_with(&chosen));
+    }
+
+    #[test]
+    fn a_run_root_is_swept_once_its_owner_is_gone_and_never_while_it_lives() {
+        let parent = tempfile::tempdir().unwrap();
+        let folder = |name: &str| {
+            let path = parent.path().join(name);
+            std::fs::create_dir_all(path.join("run-1/work")).unwrap();
+            std::fs::write(path.join("run-1/work/out.txt"), "output").unwrap();
+            path
+        };
+        let live = folder("sidebyside-live");
+        let owner = claim_run_root(&live).unwrap();
+        let dead = folder("sidebyside-dead");
+        drop(claim_run_root(&dead).unwrap());
+        let kept = folder("sidebyside-kept");
+        drop(claim_run_root(&kept).unwrap());
+        release_run_root(&kept);
+        let unmarked = folder("sidebyside-unmarked");
+        let other = folder("elsewhere");
+        drop(claim_run_root(&other).unwrap());
+
+        let problems = sweep_abandoned_run_roots(parent.path());
+        assert!(problems.is_empty(), "{problems:?}");
+        assert!(!dead.exists(), "an unlocked root is removed");
+        for left in [&live, &kept, &unmarked, &other] {
+            assert!(
+                left.join("run-1/work/out.txt").exists(),
+                "{}",
+                left.display()
+            );
+        }
+        assert!(live.join(OWNER).exists() && !live.join(".sidebyside-owner.new").exists());
+
+        drop(owner);
+        assert!(sweep_abandoned_run_roots(parent.path()).is_empty());
+        assert!(
+            !live.exists(),
+            "the root of an owner that has ended is removed"
+        );
+        assert!(sweep_abandoned_run_roots(&parent.path().join("missing")).is_empty());
     }
 }

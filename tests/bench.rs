@@ -343,6 +343,78 @@ fn any_command_can_be_measured() {
     );
 }
 
+/// The run roots (`sidebyside-*` folders) in `parent`.
+fn run_roots(parent: &Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(parent)
+        .unwrap()
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| {
+            path.file_name()
+                .is_some_and(|name| name.to_string_lossy().starts_with("sidebyside-"))
+        })
+        .collect()
+}
+
+#[test]
+fn the_run_directories_of_a_killed_bench_are_removed_by_the_next_one() {
+    let parent = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let mut killed = sidebyside()
+        .env("TMPDIR", parent.path())
+        .args([
+            "bench",
+            "--command",
+            "sleep 30",
+            "--warmup",
+            "0",
+            "--runs",
+            "1",
+        ])
+        .arg("--out")
+        .arg(out.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Killed once its first run (the verification run, which sleeps) has its directory.
+    let begun = std::time::Instant::now();
+    let root = loop {
+        let running = run_roots(parent.path()).into_iter().find(|root| {
+            root.join(".sidebyside-owner").exists() && root.join("run-0/work").is_dir()
+        });
+        if let Some(root) = running {
+            break root;
+        }
+        assert!(
+            begun.elapsed() < std::time::Duration::from_secs(60),
+            "no run root appeared in {}",
+            parent.path().display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    killed.kill().unwrap();
+    killed.wait().unwrap();
+    assert!(root.is_dir(), "kill -9 leaves the run root behind");
+
+    let output = sidebyside()
+        .env("TMPDIR", parent.path())
+        .args(["bench", "--command", "true", "--warmup", "0", "--runs", "1"])
+        .arg("--out")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(!root.exists(), "the next bench removed {}", root.display());
+    assert_eq!(run_roots(parent.path()), Vec::<std::path::PathBuf>::new());
+}
+
 /// The cores a list such as `0-2,5` names.
 fn cores_in(list: &str) -> Vec<usize> {
     let mut cores = Vec::new();
