@@ -100,7 +100,7 @@ pub struct Harness {
     root: tempfile::TempDir,
     /// Held locked while this harness lives: marks `root` as in use (see
     /// [`crate::paths::claim_run_root`]).
-    _owner: std::fs::File,
+    _owner: nix::fcntl::Flock<std::fs::File>,
     keep_temp: bool,
     outputs_dir: Option<PathBuf>,
     typecheck: bool,

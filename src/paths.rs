@@ -5,8 +5,8 @@
 //! Python virtual environment, compiled Rust snippets, runtime hooks) live in a cache directory:
 //! `$SIDEBYSIDE_CACHE_DIR`, else the user's cache directory (`~/.cache/sidebyside` on Linux).
 
+use nix::fcntl::{Flock, FlockArg};
 use std::fs::File;
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
@@ -81,13 +81,10 @@ const OWNER: &str = ".sidebyside-owner";
 /// CI runner stopping it hard) and can be removed: see [`sweep_abandoned_run_roots`]. The file
 /// is locked before it gets its name, so no sweep ever sees it unlocked while its owner lives,
 /// and it is close-on-exec, so no program started from the run holds the lock.
-pub fn claim_run_root(root: &Path) -> std::io::Result<File> {
+pub fn claim_run_root(root: &Path) -> std::io::Result<Flock<File>> {
     let pending = root.join(".sidebyside-owner.new");
-    let file = File::create(&pending)?;
-    // SAFETY: flock on a descriptor we own.
-    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
+    let file = Flock::lock(File::create(&pending)?, FlockArg::LockExclusive)
+        .map_err(|(_, errno)| std::io::Error::from(errno))?;
     std::fs::rename(&pending, root.join(OWNER))?;
     Ok(file)
 }
@@ -122,10 +119,8 @@ pub fn sweep_abandoned_run_roots(parent: &Path) -> Vec<(PathBuf, std::io::Error)
         let Ok(owner) = File::open(path.join(OWNER)) else {
             continue;
         };
-        // SAFETY: flock on a descriptor we own; LOCK_NB: a held lock is a living owner.
-        let abandoned =
-            unsafe { libc::flock(owner.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0;
-        if !abandoned {
+        // Not to be had at once: its owner lives.
+        if Flock::lock(owner, FlockArg::LockExclusiveNonblock).is_err() {
             continue;
         }
         match std::fs::remove_dir_all(&path) {

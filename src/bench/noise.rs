@@ -364,7 +364,7 @@ fn throttle_events() -> Option<u64> {
 /// The machine's CPU time so far, all cores together, in clock ticks (`cpu` line of
 /// `/proc/stat`): what a hypervisor took (steal) and the whole.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct CpuTicks {
+struct CpuTicks {
     steal: u64,
     total: u64,
 }
@@ -388,7 +388,7 @@ fn cpu_ticks() -> Option<CpuTicks> {
 
 /// The `cpu` line of `/proc/stat`: user nice system idle iowait irq softirq steal (guest time,
 /// after them, is already counted in user and nice).
-pub fn parse_cpu_ticks(stat: &str) -> Option<CpuTicks> {
+fn parse_cpu_ticks(stat: &str) -> Option<CpuTicks> {
     let line = stat.lines().find(|line| line.starts_with("cpu "))?;
     let fields: Vec<u64> = line
         .split_whitespace()
